@@ -1,0 +1,28 @@
+/* The built-in adapter table. Vendors not (yet) built in are still listed,
+ * with no open(), so that xport can say "adapter 'comet' is not built in"
+ * instead of "unknown adapter" (curl keeps disabled schemes the same way). */
+#include <stddef.h>
+
+#include "xport/sys/adapter.h"
+
+extern const struct xp_adapter_type xp_local_adapter;
+
+#define NOT_BUILT(var, nm, text)                                              \
+    static const struct xp_adapter_type var = {                               \
+        .abi = XP_ADAPTER_ABI, .name = nm, .summary = text " (not built in)"}
+
+NOT_BUILT(mldash_type, "mldash", "ml-dash server");
+NOT_BUILT(wandb_type, "wandb", "W&B server");
+NOT_BUILT(wandb_offline_type, "wandb-offline", "W&B offline run folders");
+NOT_BUILT(comet_type, "comet", "Comet server");
+NOT_BUILT(neptune_type, "neptune", "Neptune exports");
+
+const struct xp_adapter_type *const xp_builtin_adapters[] = {
+    &xp_local_adapter,
+    &mldash_type,
+    &wandb_type,
+    &wandb_offline_type,
+    &comet_type,
+    &neptune_type,
+    NULL,
+};

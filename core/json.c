@@ -1,0 +1,394 @@
+/* JSON writing with exact doubles, and json-c parsing helpers
+ * (include/xport/json.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/json.h"
+
+size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d)
+{
+    if (isnan(d)) {
+        memcpy(buf, "NaN", 4);
+        return 3;
+    }
+    if (isinf(d)) {
+        const char *s = d > 0 ? "Infinity" : "-Infinity";
+        size_t n = strlen(s);
+        memcpy(buf, s, n + 1);
+        return n;
+    }
+    /* Integral values below 2^53 print exactly as integers: the fast path
+     * for steps and counters stored as floats. */
+    if (d == (double)(int64_t)d && fabs(d) < 9007199254740992.0 &&
+        !(d == 0 && signbit(d))) {
+        int n = snprintf(buf, XP_DOUBLE_BUFSZ, "%" PRId64 ".0", (int64_t)d);
+        return (size_t)n;
+    }
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, XP_DOUBLE_BUFSZ, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    /* keep it a float: 1e+20 is fine, but "-0" or "5" needs ".0" */
+    if (!strpbrk(buf, ".eE")) {
+        buf[n++] = '.';
+        buf[n++] = '0';
+        buf[n] = '\0';
+    }
+    return (size_t)n;
+}
+
+int xp_parse_double(const char *s, size_t len, double *out)
+{
+    char tmp[64];
+    if (len == 0 || len >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    if (!strcmp(tmp, "NaN")) {
+        *out = NAN;
+        return 0;
+    }
+    if (!strcmp(tmp, "Infinity")) {
+        *out = INFINITY;
+        return 0;
+    }
+    if (!strcmp(tmp, "-Infinity")) {
+        *out = -INFINITY;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double d = strtod(tmp, &end);
+    if (*end != '\0' || end == tmp)
+        return -1;
+    /* strtod accepts "inf", "nan", hex floats: JSON does not */
+    for (size_t i = 0; i < len; i++) {
+        char c = tmp[i];
+        if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' ||
+              c == 'e' || c == 'E'))
+            return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+int xp_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + n >= len)
+            return 0; /* truncated sequence */
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}
+
+int xp_json_put_str(struct xp_buf *b, const char *s, size_t len,
+                    const char *what)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!xp_utf8_valid(s, len))
+        return xp_error_set(XP_EINVALID, "invalid UTF-8 in %s",
+                            what ? what : "string");
+    xp_buf_grow(b, len + 2);
+    xp_buf_putc(b, '"');
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        xp_buf_put(b, s + start, i - start);
+        start = i + 1;
+        switch (c) {
+        case '"': xp_buf_put(b, "\\\"", 2); break;
+        case '\\': xp_buf_put(b, "\\\\", 2); break;
+        case '\n': xp_buf_put(b, "\\n", 2); break;
+        case '\r': xp_buf_put(b, "\\r", 2); break;
+        case '\t': xp_buf_put(b, "\\t", 2); break;
+        case '\b': xp_buf_put(b, "\\b", 2); break;
+        case '\f': xp_buf_put(b, "\\f", 2); break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            xp_buf_put(b, u, 6);
+        }
+        }
+    }
+    xp_buf_put(b, s + start, len - start);
+    xp_buf_putc(b, '"');
+    return 0;
+}
+
+void xp_json_put_int(struct xp_buf *b, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    xp_buf_put(b, tmp, (size_t)n);
+}
+
+void xp_json_put_double(struct xp_buf *b, double d)
+{
+    char tmp[XP_DOUBLE_BUFSZ];
+    size_t n = xp_fmt_double(tmp, d);
+    xp_buf_put(b, tmp, n);
+}
+
+int xp_json_put_value(struct xp_buf *b, const struct xp_value *v,
+                      const char *what)
+{
+    switch (v->type) {
+    case XP_V_NULL: xp_buf_put(b, "null", 4); return 0;
+    case XP_V_BOOL: xp_buf_puts(b, v->u.b ? "true" : "false"); return 0;
+    case XP_V_INT: xp_json_put_int(b, v->u.i); return 0;
+    case XP_V_UINT: xp_buf_printf(b, "%" PRIu64, v->u.u); return 0;
+    case XP_V_FLOAT: xp_json_put_double(b, v->u.d); return 0;
+    case XP_V_STRING: return xp_json_put_str(b, v->u.s.ptr, v->u.s.len, what);
+    case XP_V_JSON: {
+        /* re-serialise so the text is canonical and known to be valid */
+        struct json_object *o;
+        int rc = xp_json_parse(&o, v->u.s.ptr, v->u.s.len, what);
+        if (rc)
+            return rc;
+        rc = xp_json_put_obj(b, o, 0);
+        json_object_put(o);
+        return rc;
+    }
+    }
+    return xp_error_set(XP_EINVALID, "unknown value type in %s",
+                        what ? what : "value");
+}
+
+static int is_uint_beyond_int64(struct json_object *o)
+{
+    return json_object_get_int64(o) == INT64_MAX &&
+           json_object_get_uint64(o) > (uint64_t)INT64_MAX;
+}
+
+static int keycmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int xp_json_put_obj(struct xp_buf *b, struct json_object *o, int sort_keys)
+{
+    int rc = 0;
+    switch (json_object_get_type(o)) {
+    case json_type_null: xp_buf_put(b, "null", 4); break;
+    case json_type_boolean:
+        xp_buf_puts(b, json_object_get_boolean(o) ? "true" : "false");
+        break;
+    case json_type_int:
+        if (is_uint_beyond_int64(o))
+            xp_buf_printf(b, "%" PRIu64, json_object_get_uint64(o));
+        else
+            xp_json_put_int(b, json_object_get_int64(o));
+        break;
+    case json_type_double: xp_json_put_double(b, json_object_get_double(o)); break;
+    case json_type_string:
+        rc = xp_json_put_str(b, json_object_get_string(o),
+                             (size_t)json_object_get_string_len(o), "string");
+        break;
+    case json_type_array: {
+        size_t n = json_object_array_length(o);
+        xp_buf_putc(b, '[');
+        for (size_t i = 0; i < n && !rc; i++) {
+            if (i)
+                xp_buf_putc(b, ',');
+            rc = xp_json_put_obj(b, json_object_array_get_idx(o, i), sort_keys);
+        }
+        xp_buf_putc(b, ']');
+        break;
+    }
+    case json_type_object: {
+        size_t n = (size_t)json_object_object_length(o), i = 0;
+        const char **keys = xp_malloc((n ? n : 1) * sizeof(*keys));
+        json_object_object_foreach(o, k, v) {
+            (void)v;
+            keys[i++] = k;
+        }
+        if (sort_keys)
+            qsort(keys, n, sizeof(*keys), keycmp);
+        xp_buf_putc(b, '{');
+        for (i = 0; i < n && !rc; i++) {
+            if (i)
+                xp_buf_putc(b, ',');
+            rc = xp_json_put_str(b, keys[i], strlen(keys[i]), "object key");
+            if (rc)
+                break;
+            xp_buf_putc(b, ':');
+            rc = xp_json_put_obj(b, json_object_object_get(o, keys[i]),
+                                 sort_keys);
+        }
+        xp_buf_putc(b, '}');
+        free(keys);
+        break;
+    }
+    }
+    return rc;
+}
+
+int xp_json_parse(struct json_object **out, const char *text, size_t len,
+                  const char *what)
+{
+    *out = NULL;
+    struct json_tokener *tok = json_tokener_new_ex(128);
+    if (!tok)
+        return xp_error_set(XP_ENOMEM, "out of memory");
+    json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
+    struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    int rc = 0;
+    if (jerr == json_tokener_continue) {
+        /* a complete top-level number is only finished by end of input */
+        o = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+        if (jerr != json_tokener_success || !o)
+            rc = xp_error_set(XP_EINVALID, "truncated JSON in %s",
+                              what ? what : "input");
+        used = len;
+    } else if (jerr != json_tokener_success) {
+        rc = xp_error_set(XP_EINVALID, "malformed JSON in %s: %s at byte %zu",
+                          what ? what : "input", json_tokener_error_desc(jerr),
+                          used);
+    }
+    if (!rc) {
+        for (size_t i = used; i < len; i++) {
+            char c = text[i];
+            if (c != ' ' && c != '\n' && c != '\r' && c != '\t' && c != '\0') {
+                rc = xp_error_set(XP_EINVALID,
+                                  "trailing data in %s at byte %zu",
+                                  what ? what : "input", i);
+                break;
+            }
+        }
+    }
+    json_tokener_free(tok);
+    if (rc) {
+        json_object_put(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+int xp_json_read_file(struct json_object **out, const char *path)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    *out = NULL;
+    int rc = xp_read_file(&b, path, (size_t)256 << 20);
+    if (!rc)
+        rc = xp_json_parse(out, b.ptr, b.len, path);
+    xp_buf_release(&b);
+    return rc;
+}
+
+int xp_value_from_json(struct xp_value *out, struct json_object *o,
+                       struct xp_arena *arena)
+{
+    memset(out, 0, sizeof(*out));
+    switch (json_object_get_type(o)) {
+    case json_type_null: out->type = XP_V_NULL; return 0;
+    case json_type_boolean:
+        out->type = XP_V_BOOL;
+        out->u.b = json_object_get_boolean(o);
+        return 0;
+    case json_type_int:
+        if (is_uint_beyond_int64(o)) {
+            out->type = XP_V_UINT;
+            out->u.u = json_object_get_uint64(o);
+        } else {
+            out->type = XP_V_INT;
+            out->u.i = json_object_get_int64(o);
+        }
+        return 0;
+    case json_type_double:
+        out->type = XP_V_FLOAT;
+        out->u.d = json_object_get_double(o);
+        return 0;
+    case json_type_string:
+        out->type = XP_V_STRING;
+        out->u.s.ptr = json_object_get_string(o);
+        out->u.s.len = (size_t)json_object_get_string_len(o);
+        return 0;
+    case json_type_object:
+    case json_type_array: {
+        struct xp_buf b = XP_BUF_INIT;
+        int rc = xp_json_put_obj(&b, o, 0);
+        if (!rc) {
+            out->type = XP_V_JSON;
+            out->u.s.ptr = xp_arena_strndup(arena, b.ptr, b.len);
+            out->u.s.len = b.len;
+        }
+        xp_buf_release(&b);
+        return rc;
+    }
+    }
+    return xp_error_set(XP_EINVALID, "unknown JSON type");
+}
+
+struct json_object *xp_value_to_json(const struct xp_value *v)
+{
+    switch (v->type) {
+    case XP_V_NULL: return NULL;
+    case XP_V_BOOL: return json_object_new_boolean(v->u.b);
+    case XP_V_INT: return json_object_new_int64(v->u.i);
+    case XP_V_UINT: return json_object_new_uint64(v->u.u);
+    case XP_V_FLOAT: return json_object_new_double(v->u.d);
+    case XP_V_STRING:
+        return json_object_new_string_len(v->u.s.ptr, (int)v->u.s.len);
+    case XP_V_JSON: {
+        struct json_object *o = NULL;
+        if (xp_json_parse(&o, v->u.s.ptr, v->u.s.len, "value"))
+            return NULL;
+        return o;
+    }
+    }
+    return NULL;
+}
+
+const char *xp_json_str(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}

@@ -1,0 +1,91 @@
+/* Location parsing and the adapter registry glue (include/xport/location.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "xport/buf.h"
+#include "xport/error.h"
+#include "xport/location.h"
+
+void xp_location_release(struct xp_location *loc)
+{
+    free(loc->adapter);
+    free(loc->path);
+    free(loc->workspace);
+    free(loc->project);
+    free(loc->experiment);
+    memset(loc, 0, sizeof(*loc));
+}
+
+static char *nonempty(const char *s, size_t n)
+{
+    return n ? xp_strndup(s, n) : NULL;
+}
+
+int xp_location_from(struct xp_location *out, const char *adapter,
+                     const char *source)
+{
+    memset(out, 0, sizeof(*out));
+    const struct xp_adapter_type *t;
+    int rc = xp_adapter_find(&t, adapter);
+    if (rc)
+        return rc;
+    out->adapter = xp_strdup(t->name);
+    if (t->caps & XP_CAP_NO_NETWORK) {
+        if (!source || !*source) {
+            xp_location_release(out);
+            return xp_error_set(XP_EINVALID, "adapter '%s' needs a path",
+                                t->name);
+        }
+        out->path = xp_strdup(source);
+        return 0;
+    }
+    if (!source)
+        source = "";
+    const char *s1 = strchr(source, '/');
+    if (!s1) {
+        out->workspace = nonempty(source, strlen(source));
+        return 0;
+    }
+    out->workspace = nonempty(source, (size_t)(s1 - source));
+    const char *s2 = strchr(s1 + 1, '/');
+    if (!s2) {
+        out->project = nonempty(s1 + 1, strlen(s1 + 1));
+        return 0;
+    }
+    out->project = nonempty(s1 + 1, (size_t)(s2 - s1 - 1));
+    out->experiment = nonempty(s2 + 1, strlen(s2 + 1));
+    return 0;
+}
+
+int xp_location_parse(struct xp_location *out, const char *text)
+{
+    memset(out, 0, sizeof(*out));
+    const char *colon = strchr(text, ':');
+    const char *slash = strchr(text, '/');
+    if (colon && (!slash || colon < slash) && colon != text) {
+        char *name = xp_strndup(text, (size_t)(colon - text));
+        const struct xp_adapter_type *t;
+        int rc = xp_adapter_find(&t, name);
+        free(name);
+        if (rc)
+            return rc;
+        return xp_location_from(out, t->name, colon + 1);
+    }
+    return xp_location_from(out, "local", text);
+}
+
+char *xp_location_str(const struct xp_location *loc)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    if (loc->path) {
+        xp_buf_puts(&b, loc->path);
+        return xp_buf_detach(&b);
+    }
+    xp_buf_printf(&b, "%s:%s", loc->adapter,
+                  loc->workspace ? loc->workspace : "");
+    if (loc->project)
+        xp_buf_printf(&b, "/%s", loc->project);
+    if (loc->experiment)
+        xp_buf_printf(&b, "/%s", loc->experiment);
+    return xp_buf_detach(&b);
+}

@@ -1,0 +1,63 @@
+/* File system helpers: atomic writes, safe joins, directory walking.
+ * Paths are plain C strings; returned strings are owned by the caller. */
+#ifndef XPORT_FS_H
+#define XPORT_FS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "buf.h"
+
+/* An atomically written file: data goes to "<path>.xport-tmp-<pid>-<n>",
+ * which commit fsyncs and renames over path (and fsyncs the directory).
+ * Write errors are sticky and reported by commit. */
+struct xp_afile {
+    FILE *fp;
+    char *path;
+    char *tmp;
+    int err; /* first XP_E* seen, sticky */
+};
+
+int xp_afile_open(struct xp_afile *f, const char *path);
+void xp_afile_write(struct xp_afile *f, const void *data, size_t len);
+void xp_afile_buf(struct xp_afile *f, struct xp_buf *b); /* write and reset */
+int xp_afile_commit(struct xp_afile *f);
+void xp_afile_abort(struct xp_afile *f); /* remove the temp file */
+
+/* Whole-file atomic write. */
+int xp_write_file_atomic(const char *path, const void *data, size_t len);
+/* Read a whole file (refused above max bytes). */
+int xp_read_file(struct xp_buf *out, const char *path, size_t max);
+
+int xp_mkdir_p(const char *path);
+int xp_fsync_dir(const char *path);
+int xp_rm_rf(const char *path);
+int xp_is_dir(const char *path);
+int xp_is_file(const char *path);
+
+/* A path segment is safe when it is non-empty, not "." or "..", has no '/'
+ * or NUL and is valid UTF-8. Names from servers and files must pass this
+ * (or be encoded with xp_name_encode) before reaching a path. */
+int xp_segment_safe(const char *seg);
+/* Check a relative '/'-separated path: every segment safe, not absolute. */
+int xp_relpath_safe(const char *rel);
+
+/* Reversible file-name encoding of any UTF-8 name: '%', '/', '\\', control
+ * characters, the characters Windows forbids (:*?"<>|), a leading '.' and
+ * a trailing space or '.' become %XX; other UTF-8 is kept. Names whose
+ * encoding would exceed 200 bytes are cut and get "~<12 hex of sha256>".
+ * Fails with XP_EINVALID for invalid UTF-8. */
+int xp_name_encode(struct xp_buf *out, const char *name);
+/* Inverse of xp_name_encode (not for cut names: their metadata holds the
+ * full name). */
+int xp_name_decode(struct xp_buf *out, const char *enc);
+
+/* List a directory's entry names (not "." ".."), sorted bytewise.
+ * *out is a NULL-terminated array; free with xp_strv_free. */
+int xp_list_dir(char ***out, size_t *n, const char *path);
+void xp_strv_free(char **v);
+
+/* Join a and b with '/'. */
+char *xp_path_join(const char *a, const char *b);
+
+#endif

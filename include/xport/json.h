@@ -1,0 +1,55 @@
+/* JSON text in and out. Parsing uses json-c; writing is our own so that every
+ * double round-trips bit-exactly (shortest form that strtod reads back) and
+ * stays a float (1.0, never 1). Non-finite doubles are written as the bare
+ * tokens NaN, Infinity and -Infinity, as Python's json module and the ml-dash
+ * SDK write them (schemas/README.md). Objects returned through **out are owned
+ * by the caller (json_object_put). */
+#ifndef XPORT_JSON_H
+#define XPORT_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "record.h"
+
+struct json_object;
+
+#define XP_DOUBLE_BUFSZ 32
+/* Write the shortest round-trip form of d into buf; returns its length. */
+size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d);
+/* Strict parse of a number token as written by xp_fmt_double or any JSON
+ * producer (also NaN/Infinity/-Infinity). Returns 0 on success. */
+int xp_parse_double(const char *s, size_t len, double *out);
+
+/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
+int xp_utf8_valid(const char *s, size_t len);
+
+/* Append a quoted, escaped JSON string. Fails with XP_EINVALID (and writes
+ * nothing) when s is not valid UTF-8; `what` names it in the message. */
+int xp_json_put_str(struct xp_buf *b, const char *s, size_t len,
+                    const char *what);
+void xp_json_put_int(struct xp_buf *b, int64_t v);
+void xp_json_put_double(struct xp_buf *b, double d);
+int xp_json_put_value(struct xp_buf *b, const struct xp_value *v,
+                      const char *what);
+/* Serialise a json-c tree. sort_keys gives a canonical form (for digests). */
+int xp_json_put_obj(struct xp_buf *b, struct json_object *o, int sort_keys);
+
+/* Parse one JSON text; `what` names the source in the error message. */
+int xp_json_parse(struct json_object **out, const char *text, size_t len,
+                  const char *what);
+/* Read and parse a whole file (bounded: files above 256 MiB are refused). */
+int xp_json_read_file(struct json_object **out, const char *path);
+
+/* Convert a json-c value to an xp_value. Strings point into `o`; nested
+ * objects and arrays are serialised into `arena` (both must outlive it). */
+int xp_value_from_json(struct xp_value *out, struct json_object *o,
+                       struct xp_arena *arena);
+/* Build a json-c object for a value (for documents). */
+struct json_object *xp_value_to_json(const struct xp_value *v);
+
+/* Borrowed string member or NULL when absent or not a string. */
+const char *xp_json_str(struct json_object *o, const char *key);
+
+#endif

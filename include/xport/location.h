@@ -1,0 +1,19 @@
+/* Parsing the locations users type: "PATH", "local:PATH",
+ * "VENDOR:WS[/PROJECT[/EXPERIMENT]]". The caller owns the parsed struct and
+ * releases it with xp_location_release. */
+#ifndef XPORT_LOCATION_H
+#define XPORT_LOCATION_H
+
+#include "sys/adapter.h"
+
+/* default_adapter is used for bare paths ("local"). */
+int xp_location_parse(struct xp_location *out, const char *text);
+/* Build a location from a vendor name and a "WS[/PROJECT[/EXPERIMENT]]" or
+ * a path (for adapters with XP_CAP_NO_NETWORK). */
+int xp_location_from(struct xp_location *out, const char *adapter,
+                     const char *source);
+void xp_location_release(struct xp_location *loc);
+/* "adapter:ws/project/exp" or the path, for messages; caller frees. */
+char *xp_location_str(const struct xp_location *loc);
+
+#endif

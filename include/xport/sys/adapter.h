@@ -1,0 +1,174 @@
+/* The adapter interface, for people who write adapters (libgit2's sys/ split).
+ *
+ * An adapter is a const static `struct xp_adapter_type` (name, capabilities,
+ * functions). Opening it yields an instance whose first member is
+ * `struct xp_adapter`; reading an experiment yields a reader whose first member
+ * is `struct xp_reader`; writing one yields a sink whose first member is
+ * `struct xp_sink`. Ownership: objects returned through `**out` belong to the
+ * caller, who releases them with the matching close/free; everything passed
+ * in is borrowed for the duration of the call. */
+#ifndef XPORT_SYS_ADAPTER_H
+#define XPORT_SYS_ADAPTER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../record.h"
+
+/* Bumped when this header changes incompatibly; plugins built against
+ * another value are refused. */
+#define XP_ADAPTER_ABI 1
+
+enum xp_caps {
+    XP_CAP_READ = 1u << 0,
+    XP_CAP_WRITE = 1u << 1,
+    XP_CAP_LIST_PROJECTS = 1u << 2,
+    XP_CAP_NO_NETWORK = 1u << 3, /* local data only */
+    XP_CAP_NEEDS_TOKEN = 1u << 4,
+    XP_CAP_RESUME = 1u << 5      /* writes are idempotent per item */
+};
+
+/* Shared context of one run: set up by the CLI, passed to every adapter. */
+struct xp_http;
+struct xp_ctx {
+    volatile sig_atomic_t *cancel; /* non-zero: stop at the next record */
+    void (*warn)(void *payload, const char *msg); /* may be NULL */
+    void *warn_payload;
+    int verbose;
+    struct xp_http *http; /* shared HTTP engine, NULL until one is needed */
+};
+
+void xp_ctx_warn(const struct xp_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int xp_ctx_cancelled(const struct xp_ctx *ctx);
+
+/* Options given to an adapter: `--opt key=value` and the CLI's flags that an
+ * adapter may read (api-key, remote, username, ...). Secrets are never
+ * printed by the core. */
+struct xp_kv {
+    const char *key;
+    const char *value;
+};
+struct xp_options {
+    const struct xp_kv *v;
+    size_t n;
+};
+/* The last value given for key, or NULL. */
+const char *xp_options_get(const struct xp_options *o, const char *key);
+
+/* A location as the user wrote it: "PATH", "local:PATH" or
+ * "VENDOR:WS[/PROJECT[/EXPERIMENT]]". The three selection parts may be glob
+ * patterns with brace ranges (`run-{001..120}`); NULL means all. */
+struct xp_location {
+    char *adapter;    /* adapter name */
+    char *path;       /* local adapters: the file system path, else NULL */
+    char *workspace;
+    char *project;
+    char *experiment;
+};
+
+/* Experiment reference produced by listing. `key` is the adapter's own
+ * handle (a path, an id) and is interpreted only by that adapter. */
+struct xp_experiment_ref {
+    const char *workspace;
+    const char *project;
+    const char *name;
+    const char *key;
+    int64_t size_hint; /* bytes if cheap to know, else -1 */
+};
+typedef int (*xp_experiment_cb)(const struct xp_experiment_ref *ref,
+                                void *payload);
+
+struct xp_read_opts {
+    unsigned resources;      /* enum xp_resource mask */
+    const char *only_series; /* read just this series (verify), or NULL */
+};
+
+struct xp_write_opts {
+    unsigned resources;
+    int overwrite; /* replace an experiment that exists */
+};
+
+struct xp_adapter_type;
+
+struct xp_adapter {
+    const struct xp_adapter_type *type;
+    struct xp_ctx *ctx;
+};
+
+struct xp_reader {
+    /* Yield the next record; XP_ITEROVER after END. Required. */
+    int (*next)(struct xp_reader *r, const struct xp_record **out);
+    /* Required; must accept a reader in any state. */
+    void (*free)(struct xp_reader *r);
+};
+
+/* A sink consumes records in the documented order. Its first failure is
+ * sticky: later puts return that code and do nothing (Redis rio). */
+struct xp_sink {
+    int (*put)(struct xp_sink *s, const struct xp_record *rec);
+    /* commit != 0: make everything durable and visible. commit == 0: abort,
+     * leaving nothing that looks complete. Returns the sticky error if any. */
+    int (*finish)(struct xp_sink *s, int commit);
+    void (*free)(struct xp_sink *s);
+};
+
+struct xp_adapter_type {
+    unsigned int abi;           /* XP_ADAPTER_ABI */
+    const char *name;           /* "local", "mldash", ... also the scheme */
+    const char *const *aliases; /* NULL-terminated or NULL */
+    const char *summary;        /* one line for `xport adapters` */
+    uint32_t caps;              /* enum xp_caps */
+
+    /* Required. Must leave *out NULL on failure. */
+    int (*open)(struct xp_adapter **out, const struct xp_adapter_type *type,
+                const struct xp_location *loc, const struct xp_options *opts,
+                struct xp_ctx *ctx);
+    /* Required. */
+    void (*close)(struct xp_adapter *a);
+
+    /* Read side (XP_CAP_READ); may be NULL otherwise. list_experiments calls
+     * cb once per experiment matching the location's selection; a non-zero
+     * return from cb stops the listing and is returned. */
+    int (*list_experiments)(struct xp_adapter *a, xp_experiment_cb cb,
+                            void *payload);
+    int (*read_experiment)(struct xp_reader **out, struct xp_adapter *a,
+                           const struct xp_experiment_ref *ref,
+                           const struct xp_read_opts *ro);
+
+    /* Write side (XP_CAP_WRITE). Returns XP_EEXISTS when the destination has
+     * a complete copy and wo->overwrite is 0. */
+    int (*write_experiment)(struct xp_sink **out, struct xp_adapter *a,
+                            const struct xp_experiment_meta *meta,
+                            const struct xp_write_opts *wo);
+};
+
+/* ---- registry (core/registry.c) ---------------------------------------- */
+
+/* Find by name or alias; XP_ENOTFOUND with a message listing what exists. */
+int xp_adapter_find(const struct xp_adapter_type **out, const char *name);
+/* Register an adapter at run time (plugins); checks abi. */
+int xp_adapter_register(const struct xp_adapter_type *type);
+/* Iterate: returns NULL past the end. */
+const struct xp_adapter_type *xp_adapter_at(size_t i);
+/* Load every *.so in the colon-separated XPORT_PLUGIN_PATH. Each must export
+ *   const struct xp_adapter_type *const *xport_plugin_adapters(unsigned *abi);
+ * returning a NULL-terminated list and setting *abi to XP_ADAPTER_ABI. */
+int xp_plugins_load(const char *path_list, struct xp_ctx *ctx);
+
+/* Open an adapter for a location (parses nothing; see xp_location_parse). */
+int xp_adapter_open(struct xp_adapter **out, const struct xp_location *loc,
+                    const struct xp_options *opts, struct xp_ctx *ctx);
+void xp_adapter_close(struct xp_adapter *a);
+
+/* ---- helpers for adapter authors --------------------------------------- */
+
+/* Does `name` match a selection pattern (glob with * ? [..] and {a,b}
+ * {001..120} braces)? NULL pattern matches everything. */
+int xp_pattern_match(const char *pattern, const char *name);
+/* Does ref match the location's workspace/project/experiment patterns? */
+int xp_location_selects(const struct xp_location *loc, const char *workspace,
+                        const char *project, const char *experiment);
+
+#endif

@@ -1,0 +1,29 @@
+/* Test helpers shared by every cmocka suite. Strings returned are owned by
+ * the caller unless said otherwise. */
+#ifndef XPORT_TESTUTIL_H
+#define XPORT_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* A fresh empty directory under $TMPDIR (or /tmp); removed by tu_rmtree. */
+char *tu_mkdtemp(void);
+void tu_rmtree(const char *dir);
+/* Path of a file under the source tree: XPORT_SOURCE_DIR/rel. */
+char *tu_src(const char *rel);
+/* Run the xport binary ($XPORT_BIN) with a NULL-terminated argument list,
+ * capturing stdout and stderr (both NUL-terminated, caller frees).
+ * Returns the exit status, or 128+signal. */
+int tu_run_xport(char **out, char **err, const char *const *argv);
+/* Run any shell command line; returns its exit status. */
+int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Read a whole file into a NUL-terminated string (NULL if missing). */
+char *tu_slurp(const char *path);
+void tu_write(const char *path, const char *text);
+/* Number of regular files under dir whose path does not start with prefix. */
+int tu_count_files(const char *dir);
+
+#endif
