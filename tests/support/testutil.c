@@ -153,3 +153,91 @@ int tu_count_files(const char *dir)
     xp_strv_free(names);
     return count;
 }
+
+#include <signal.h>
+#include <time.h>
+
+int tu_server_start(struct tu_server *s, const char *const *argv)
+{
+    int pfd[2];
+    s->pid = 0;
+    s->port = 0;
+    if (pipe(pfd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        setpgid(0, 0); /* stop kills the server's whole group */
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        close(pfd[1]);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    s->pid = (int)pid;
+    /* read the first line, with a deadline */
+    char line[128];
+    size_t n = 0;
+    time_t deadline = time(NULL) + 20;
+    fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+    while (n < sizeof(line) - 1 && time(NULL) < deadline) {
+        ssize_t r = read(pfd[0], line + n, 1);
+        if (r == 1) {
+            if (line[n] == '\n')
+                break;
+            n++;
+        } else if (r == 0) {
+            break;
+        } else {
+            usleep(10000);
+        }
+    }
+    line[n] = '\0';
+    close(pfd[0]);
+    if (sscanf(line, "PORT %d", &s->port) != 1) {
+        fprintf(stderr, "server %s did not report a port (got '%s')\n",
+                argv[0], line);
+        tu_server_stop(s);
+        return -1;
+    }
+    return 0;
+}
+
+int tu_server_start_py(struct tu_server *s, const char *script_rel,
+                       const char *const *args)
+{
+    const char *av[64];
+    size_t n = 0;
+    char *script = tu_src(script_rel);
+    av[n++] = XPORT_PYTHON;
+    av[n++] = "-u";
+    av[n++] = script;
+    for (; args && *args && n < 62; args++)
+        av[n++] = *args;
+    av[n] = NULL;
+    int rc = tu_server_start(s, av);
+    free(script);
+    return rc;
+}
+
+void tu_server_stop(struct tu_server *s)
+{
+    if (s->pid > 0) {
+        kill(-s->pid, SIGTERM);
+        kill(s->pid, SIGTERM);
+        int st;
+        for (int i = 0; i < 200; i++) {
+            if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+                s->pid = 0;
+                return;
+            }
+            usleep(10000);
+        }
+        kill(-s->pid, SIGKILL);
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &st, 0);
+    }
+    s->pid = 0;
+}

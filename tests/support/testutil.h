@@ -26,4 +26,17 @@ void tu_write(const char *path, const char *text);
 /* Number of regular files under dir whose path does not start with prefix. */
 int tu_count_files(const char *dir);
 
+/* A loopback server started by a test. The program must print
+ * "PORT <n>" as its first line on stdout once it listens on 127.0.0.1:<n>.
+ * tu_server_start runs argv[0] (a path) with argv; returns 0 on success. */
+struct tu_server {
+    int pid;
+    int port;
+};
+int tu_server_start(struct tu_server *s, const char *const *argv);
+/* Run a Python script from the source tree with XPORT_PYTHON. */
+int tu_server_start_py(struct tu_server *s, const char *script_rel,
+                       const char *const *args);
+void tu_server_stop(struct tu_server *s);
+
 #endif
