@@ -1,1 +1,86 @@
-int main(void) { return 0; }
+/* xport: entry point and command table. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "xport/error.h"
+
+volatile sig_atomic_t xp_cmd_cancel;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    xp_cmd_cancel = 1;
+}
+
+static void warn_stderr(void *payload, const char *msg)
+{
+    (void)payload;
+    fprintf(stderr, "warning: %s\n", msg);
+}
+
+void cmd_ctx_init(struct xp_ctx *ctx, int verbose, int quiet)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->cancel = &xp_cmd_cancel;
+    ctx->verbose = verbose;
+    ctx->warn = quiet ? NULL : warn_stderr;
+    if (quiet)
+        ctx->warn_payload = NULL;
+    if (getenv("XPORT_PLUGIN_PATH"))
+        if (xp_plugins_load(getenv("XPORT_PLUGIN_PATH"), ctx))
+            fprintf(stderr, "warning: %s\n", xp_error_last()->message);
+}
+
+static const struct xp_cmd commands[] = {
+    {"download", cmd_download, "turn a vendor's runs into an xport layout"},
+    {"copy", cmd_copy, "copy experiments from one location to another"},
+    {"upload", cmd_upload, "send a layout (or store) to a vendor"},
+    {"list", cmd_list, "list the experiments at a location"},
+    {"verify", cmd_verify, "compare two locations point by point"},
+    {"adapters", cmd_adapters, "list the adapters built in"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xport <command> [options]\n\ncommands:\n");
+    for (const struct xp_cmd *c = commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f, "\n'xport <command> --help' shows a command's options.\n"
+               "exit codes: 0 ok, 1 error, 2 usage, 3 partial failure, "
+               "4 authentication, 130 interrupted\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (argc < 2) {
+        usage(stderr);
+        return XP_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("xport %s\n", XPORT_VERSION);
+        return 0;
+    }
+    for (const struct xp_cmd *c = commands; c->name; c++)
+        if (!strcmp(c->name, argv[1]))
+            return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "error: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return XP_EXIT_USAGE;
+}

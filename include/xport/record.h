@@ -110,7 +110,9 @@ struct xp_experiment_meta {
 
 enum xp_doc_kind { XP_DOC_PARAMETERS = 1, XP_DOC_SUMMARY, XP_DOC_OTHERS };
 
-enum xp_series_kind { XP_SERIES_METRIC = 1, XP_SERIES_SYSTEM };
+/* Metrics and system metrics hold points {index, data}; tracks are ml-dash
+ * 0.6 topics whose rows are flat objects with a "timestamp" field. */
+enum xp_series_kind { XP_SERIES_METRIC = 1, XP_SERIES_SYSTEM, XP_SERIES_TRACK };
 
 struct xp_series_meta {
     const char *name;               /* the vendor's metric name, any UTF-8 */

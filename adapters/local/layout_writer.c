@@ -1,0 +1,786 @@
+/* Writing the xport layout (schemas/README.md).
+ *
+ * An experiment is written into ROOT/.xport/staging/<key>/ and moved into
+ * place by one rename when the sink commits, so the tree only ever holds
+ * complete experiments; a killed run leaves only staging debris, which the
+ * next run for the same experiment removes. Every file is fsynced before
+ * the rename and directories after it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "local.h"
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/hash.h"
+#include "xport/json.h"
+
+struct open_series {
+    struct xp_afile data;
+    char *dir;       /* staging-relative directory */
+    char *name;
+    enum xp_series_kind kind;
+    char *description;
+    struct json_object *metadata;
+    int64_t npoints;
+    int64_t next_index;
+    struct json_object *columns; /* tracks: column names seen, in order */
+    int has_ts;
+    double first_ts, last_ts;
+};
+
+struct layout_sink {
+    struct xp_sink base;
+    struct local_adapter *la;
+    int err;
+    char *final_dir;   /* ROOT/ws/proj/exp */
+    char *staging;     /* ROOT/.xport/staging/<key> */
+    struct json_object *exp; /* experiment.json being built */
+    struct open_series ser;
+    int in_series;
+    struct json_object *series_seen; /* encoded dir names used */
+    struct xp_afile logs;
+    int logs_open;
+    struct xp_afile manifest;
+    int manifest_open;
+    struct xp_buf line;
+    unsigned resources;
+};
+
+static int sink_fail(struct layout_sink *s, int rc)
+{
+    if (!s->err)
+        s->err = rc ? rc : XP_ERROR;
+    return s->err;
+}
+
+static char *stage_path(struct layout_sink *s, const char *rel)
+{
+    return xp_path_join(s->staging, rel);
+}
+
+int local_experiment_relpath(struct xp_buf *out, const char *ws,
+                             const char *proj, const char *name)
+{
+    struct xp_buf e = XP_BUF_INIT;
+    const char *parts[3] = {ws, proj, name};
+    const char *what[3] = {"workspace", "project", "experiment"};
+    xp_buf_reset(out);
+    for (int i = 0; i < 3; i++) {
+        if (!parts[i]) {
+            xp_buf_release(&e);
+            return xp_error_set(XP_EINVALID, "experiment has no %s name",
+                                what[i]);
+        }
+        int rc = xp_name_encode(&e, parts[i]);
+        if (rc) {
+            xp_buf_release(&e);
+            return xp_error_wrap(rc, "%s name", what[i]);
+        }
+        if (i)
+            xp_buf_putc(out, '/');
+        xp_buf_put(out, e.ptr, e.len);
+    }
+    xp_buf_release(&e);
+    return 0;
+}
+
+/* ---- JSON building helpers ---- */
+
+static void put_str_or_null(struct json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static struct json_object *build_experiment_json(const struct xp_experiment_meta *m)
+{
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(m->name));
+    json_object_object_add(o, "project", json_object_new_string(m->project));
+    json_object_object_add(o, "workspace", json_object_new_string(m->workspace));
+    put_str_or_null(o, "description", m->description);
+    struct json_object *tags = json_object_new_array();
+    for (size_t i = 0; i < m->ntags; i++)
+        json_object_array_add(tags, json_object_new_string(m->tags[i]));
+    json_object_object_add(o, "tags", tags);
+    put_str_or_null(o, "status", m->status);
+    put_str_or_null(o, "folder", m->folder);
+    json_object_object_add(o, "metadata",
+                           m->metadata ? json_object_get(m->metadata) : NULL);
+    put_str_or_null(o, "created_at", m->created_at);
+    put_str_or_null(o, "startedAt", m->started_at);
+    put_str_or_null(o, "endedAt", m->ended_at);
+    struct json_object *src = json_object_new_object();
+    put_str_or_null(src, "vendor", m->source_vendor);
+    put_str_or_null(src, "id", m->source_id);
+    put_str_or_null(src, "url", m->source_url);
+    json_object_object_add(src, "fields",
+                           m->vendor ? json_object_get(m->vendor) : NULL);
+    json_object_object_add(o, "source", src);
+    struct json_object *x = json_object_new_object();
+    json_object_object_add(x, "format", json_object_new_string(XP_LAYOUT_FORMAT));
+    json_object_object_add(x, "version", json_object_new_int(XP_LAYOUT_VERSION));
+    json_object_object_add(o, "xport", x);
+    return o;
+}
+
+/* Serialise o (pretty enough: one object per file) and write atomically. */
+static int write_json_file(const char *path, struct json_object *o)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    int rc = xp_json_put_obj(&b, o, 0);
+    if (!rc) {
+        xp_buf_putc(&b, '\n');
+        rc = xp_write_file_atomic(path, b.ptr, b.len);
+    }
+    xp_buf_release(&b);
+    return rc;
+}
+
+/* ---- root and placement ---- */
+
+static int ensure_root(struct local_adapter *la)
+{
+    char *marker = xp_path_join(la->root, "xport.json");
+    int rc = 0;
+    if (xp_is_file(marker))
+        goto done;
+    if (xp_is_dir(la->root)) {
+        char **names;
+        size_t n;
+        rc = xp_list_dir(&names, &n, la->root);
+        if (rc)
+            goto done;
+        xp_strv_free(names);
+        if (n) {
+            rc = xp_error_set(XP_EINVALID,
+                              "'%s' is not empty and not an xport layout "
+                              "(no xport.json); refusing to write into it",
+                              la->root);
+            goto done;
+        }
+    } else if ((rc = xp_mkdir_p(la->root))) {
+        goto done;
+    }
+    {
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "format", json_object_new_string(XP_LAYOUT_FORMAT));
+        json_object_object_add(o, "version", json_object_new_int(XP_LAYOUT_VERSION));
+        rc = write_json_file(marker, o);
+        json_object_put(o);
+    }
+done:
+    free(marker);
+    return rc;
+}
+
+/* Same experiment = same source vendor and id (or no id on either side). */
+static int same_source(const char *dir, const struct xp_experiment_meta *m)
+{
+    char *p = xp_path_join(dir, "experiment.json");
+    struct json_object *o = NULL;
+    int same = 0;
+    if (!xp_json_read_file(&o, p)) {
+        struct json_object *src = NULL;
+        json_object_object_get_ex(o, "source", &src);
+        const char *v = xp_json_str(src, "vendor"), *id = xp_json_str(src, "id");
+        if (!m->source_id && !id)
+            same = 1;
+        else if (m->source_id && id && !strcmp(m->source_id, id) &&
+                 (!m->source_vendor || !v || !strcmp(m->source_vendor, v)))
+            same = 1;
+    } else {
+        xp_error_clear();
+    }
+    json_object_put(o);
+    free(p);
+    return same;
+}
+
+/* Decide ROOT/ws/proj/<dir>: the encoded name, or name~<source id> when a
+ * different experiment with the same name is already there. */
+static int place_experiment(char **final_out, struct local_adapter *la,
+                            const struct xp_experiment_meta *m)
+{
+    struct xp_buf rel = XP_BUF_INIT, e = XP_BUF_INIT;
+    int rc = local_experiment_relpath(&rel, m->workspace, m->project, m->name);
+    if (rc)
+        goto done;
+    char *dir = xp_path_join(la->root, rel.ptr);
+    struct json_object *owner = NULL;
+    int claimed = json_object_object_get_ex(la->claimed, dir, &owner);
+    const char *owner_id = owner ? json_object_get_string(owner) : NULL;
+    int other_claim = claimed && !(m->source_id && owner_id &&
+                                   !strcmp(owner_id, m->source_id));
+    if (((xp_is_dir(dir) && !same_source(dir, m)) || other_claim) &&
+        m->source_id) {
+        free(dir);
+        struct xp_buf alt = XP_BUF_INIT;
+        xp_buf_printf(&alt, "%s~%s", m->name, m->source_id);
+        rc = local_experiment_relpath(&rel, m->workspace, m->project, alt.ptr);
+        xp_buf_release(&alt);
+        if (rc)
+            goto done;
+        dir = xp_path_join(la->root, rel.ptr);
+    }
+    *final_out = dir;
+done:
+    xp_buf_release(&rel);
+    xp_buf_release(&e);
+    return rc;
+}
+
+/* ---- records ---- */
+
+static int begin_series(struct layout_sink *s, const struct xp_series_meta *m)
+{
+    struct xp_buf enc = XP_BUF_INIT;
+    int rc = xp_name_encode(&enc, m->name);
+    if (rc) {
+        xp_buf_release(&enc);
+        return xp_error_wrap(rc, "series name");
+    }
+    const char *top = m->kind == XP_SERIES_SYSTEM  ? "system"
+                      : m->kind == XP_SERIES_TRACK ? "tracks"
+                                                   : "metrics";
+    struct xp_buf rel = XP_BUF_INIT;
+    xp_buf_printf(&rel, "%s/%s", top, enc.ptr);
+    xp_buf_release(&enc);
+    if (json_object_object_get_ex(s->series_seen, rel.ptr, NULL)) {
+        rc = xp_error_set(XP_EINVALID, "series '%s' appears twice", m->name);
+        xp_buf_release(&rel);
+        return rc;
+    }
+    json_object_object_add(s->series_seen, rel.ptr, NULL);
+    char *dir = stage_path(s, rel.ptr);
+    rc = xp_mkdir_p(dir);
+    if (!rc) {
+        char *data = xp_path_join(dir, "data.jsonl");
+        rc = xp_afile_open(&s->ser.data, data);
+        free(data);
+    }
+    free(dir);
+    if (rc) {
+        xp_buf_release(&rel);
+        return rc;
+    }
+    s->ser.dir = xp_buf_detach(&rel);
+    s->ser.name = xp_strdup(m->name);
+    s->ser.kind = m->kind;
+    s->ser.description = xp_strdup(m->description);
+    s->ser.metadata = m->metadata ? json_object_get(m->metadata) : NULL;
+    s->ser.npoints = 0;
+    s->ser.next_index = 0;
+    s->ser.columns = m->kind == XP_SERIES_TRACK ? json_object_new_object() : NULL;
+    s->ser.has_ts = 0;
+    s->in_series = 1;
+    return 0;
+}
+
+static void series_clear(struct open_series *o)
+{
+    free(o->dir);
+    free(o->name);
+    free(o->description);
+    json_object_put(o->metadata);
+    json_object_put(o->columns);
+    memset(o, 0, sizeof(*o));
+}
+
+static int put_fields(struct xp_buf *b, const struct xp_point *p,
+                      const char *series)
+{
+    for (size_t f = 0; f < p->nfields; f++) {
+        if (f)
+            xp_buf_putc(b, ',');
+        int rc = xp_json_put_str(b, p->fields[f].key, strlen(p->fields[f].key),
+                                 "field name");
+        if (!rc) {
+            xp_buf_putc(b, ':');
+            rc = xp_json_put_value(b, &p->fields[f].v, "value");
+        }
+        if (rc)
+            return xp_error_wrap(rc, "series '%s' point %" PRId64, series,
+                                 p->index);
+    }
+    return 0;
+}
+
+static int put_points(struct layout_sink *s, const struct xp_point *v, size_t n)
+{
+    struct open_series *o = &s->ser;
+    struct xp_buf *b = &s->line;
+    for (size_t i = 0; i < n; i++) {
+        const struct xp_point *p = &v[i];
+        int rc;
+        if (o->kind == XP_SERIES_TRACK) {
+            /* ml-dash track rows are flat objects */
+            xp_buf_putc(b, '{');
+            rc = put_fields(b, p, o->name);
+            xp_buf_puts(b, "}\n");
+            for (size_t f = 0; f < p->nfields; f++) {
+                const struct xp_field *fl = &p->fields[f];
+                if (!strcmp(fl->key, "timestamp")) {
+                    double t = fl->v.type == XP_V_FLOAT ? fl->v.u.d
+                               : fl->v.type == XP_V_INT ? (double)fl->v.u.i
+                                                       : 0;
+                    if (!o->has_ts)
+                        o->first_ts = t;
+                    o->last_ts = t;
+                    o->has_ts = 1;
+                } else if (!json_object_object_get_ex(o->columns, fl->key, NULL)) {
+                    json_object_object_add(o->columns, fl->key, NULL);
+                }
+            }
+        } else {
+            xp_buf_puts(b, "{\"index\":");
+            xp_json_put_int(b, p->index);
+            xp_buf_puts(b, ",\"data\":{");
+            rc = put_fields(b, p, o->name);
+            xp_buf_putc(b, '}');
+            if (!rc && p->created_at) {
+                xp_buf_puts(b, ",\"createdAt\":");
+                rc = xp_json_put_str(b, p->created_at, strlen(p->created_at),
+                                     "createdAt");
+            }
+            xp_buf_puts(b, "}\n");
+        }
+        if (rc)
+            return rc;
+        o->npoints++;
+        if (p->index + 1 > o->next_index)
+            o->next_index = p->index + 1;
+        if (b->len >= (1u << 16))
+            xp_afile_buf(&o->data, b);
+    }
+    xp_afile_buf(&o->data, b);
+    return o->data.err;
+}
+
+static int end_series(struct layout_sink *s)
+{
+    struct open_series *o = &s->ser;
+    int rc = xp_afile_commit(&o->data);
+    if (rc) {
+        series_clear(o);
+        s->in_series = 0;
+        return rc;
+    }
+    struct json_object *md = json_object_new_object();
+    struct xp_buf id = XP_BUF_INIT;
+    if (o->kind == XP_SERIES_TRACK) {
+        const char *slash = strrchr(o->dir, '/');
+        xp_buf_printf(&id, "local-track-%s", slash + 1);
+        json_object_object_add(md, "trackId", json_object_new_string(id.ptr));
+        json_object_object_add(md, "topic", json_object_new_string(o->name));
+        struct json_object *cols = json_object_new_array();
+        json_object_object_foreach(o->columns, k, v) {
+            (void)v;
+            json_object_array_add(cols, json_object_new_string(k));
+        }
+        json_object_object_add(md, "columns", cols);
+        json_object_object_add(md, "totalEntries", json_object_new_int64(o->npoints));
+        json_object_object_add(md, "firstTimestamp",
+                               o->has_ts ? json_object_new_double(o->first_ts) : NULL);
+        json_object_object_add(md, "lastTimestamp",
+                               o->has_ts ? json_object_new_double(o->last_ts) : NULL);
+    } else {
+        xp_buf_printf(&id, "local-metric-%s", o->name);
+        json_object_object_add(md, "metricId", json_object_new_string(id.ptr));
+        json_object_object_add(md, "name", json_object_new_string(o->name));
+        put_str_or_null(md, "description", o->description);
+        json_object_object_add(md, "tags", json_object_new_array());
+        json_object_object_add(md, "totalDataPoints", json_object_new_int64(o->npoints));
+        json_object_object_add(md, "nextIndex", json_object_new_int64(o->next_index));
+        json_object_object_add(md, "kind", json_object_new_string(
+            o->kind == XP_SERIES_SYSTEM ? "system" : "metric"));
+    }
+    json_object_object_add(md, "metadata",
+                           o->metadata ? json_object_get(o->metadata) : NULL);
+    xp_buf_release(&id);
+    struct xp_buf p = XP_BUF_INIT;
+    xp_buf_printf(&p, "%s/%s/metadata.json", s->staging, o->dir);
+    rc = write_json_file(p.ptr, md);
+    xp_buf_release(&p);
+    json_object_put(md);
+    series_clear(o);
+    s->in_series = 0;
+    return rc;
+}
+
+static int put_logs(struct layout_sink *s, const struct xp_log_entry *v, size_t n)
+{
+    int rc = 0;
+    if (!s->logs_open) {
+        char *dir = stage_path(s, "logs");
+        rc = xp_mkdir_p(dir);
+        if (!rc) {
+            char *f = xp_path_join(dir, "logs.jsonl");
+            rc = xp_afile_open(&s->logs, f);
+            free(f);
+        }
+        free(dir);
+        if (rc)
+            return rc;
+        s->logs_open = 1;
+    }
+    struct xp_buf *b = &s->line;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct xp_log_entry *e = &v[i];
+        xp_buf_puts(b, "{\"sequenceNumber\":");
+        xp_json_put_int(b, e->seq);
+        if (e->timestamp) {
+            xp_buf_puts(b, ",\"timestamp\":");
+            rc = xp_json_put_str(b, e->timestamp, strlen(e->timestamp), "log timestamp");
+        }
+        if (!rc && e->level) {
+            xp_buf_puts(b, ",\"level\":");
+            rc = xp_json_put_str(b, e->level, strlen(e->level), "log level");
+        }
+        if (!rc && e->stream) {
+            xp_buf_puts(b, ",\"stream\":");
+            rc = xp_json_put_str(b, e->stream, strlen(e->stream), "log stream");
+        }
+        if (!rc) {
+            xp_buf_puts(b, ",\"message\":");
+            rc = xp_json_put_str(b, e->message ? e->message : "",
+                                 e->message ? e->message_len : 0, "log message");
+        }
+        if (!rc && e->metadata) {
+            xp_buf_puts(b, ",\"metadata\":");
+            rc = xp_json_put_obj(b, e->metadata, 0);
+        }
+        xp_buf_puts(b, "}\n");
+        if (rc)
+            rc = xp_error_wrap(rc, "log line %" PRId64, e->seq);
+    }
+    xp_afile_buf(&s->logs, b);
+    return rc ? rc : s->logs.err;
+}
+
+static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
+                    struct xp_stream *body)
+{
+    if (!xp_relpath_safe(m->path))
+        return xp_error_set(XP_EINVALID, "unsafe file path '%s'", m->path);
+    struct xp_buf rel = XP_BUF_INIT;
+    xp_buf_printf(&rel, "files/%s", m->path);
+    char *dst = stage_path(s, rel.ptr);
+    xp_buf_release(&rel);
+    int rc = 0;
+    struct stat st;
+    if (lstat(dst, &st) == 0) {
+        rc = xp_error_set(XP_EINVALID, "file '%s' appears twice", m->path);
+        free(dst);
+        return rc;
+    }
+    char *slash = strrchr(dst, '/');
+    *slash = '\0';
+    rc = xp_mkdir_p(dst);
+    *slash = '/';
+    struct xp_afile f;
+    if (!rc)
+        rc = xp_afile_open(&f, dst);
+    if (rc) {
+        free(dst);
+        return rc;
+    }
+    struct xp_sha256 h;
+    xp_sha256_init(&h);
+    int64_t size = 0;
+    char *chunk = xp_malloc(1 << 16);
+    for (;;) {
+        if (xp_ctx_cancelled(s->la->base.ctx)) {
+            rc = xp_error_set(XP_ECANCEL, "interrupted");
+            break;
+        }
+        ssize_t n = body->read(body, chunk, 1 << 16);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (n == 0)
+            break;
+        xp_sha256_update(&h, chunk, (size_t)n);
+        xp_afile_write(&f, chunk, (size_t)n);
+        size += n;
+    }
+    free(chunk);
+    unsigned char d[32];
+    char hex[65];
+    xp_sha256_final(&h, d);
+    xp_hex(hex, d, 32);
+    if (!rc && m->size >= 0 && m->size != size)
+        rc = xp_error_set(XP_EINVALID, "file '%s' has %" PRId64
+                          " bytes, the source said %" PRId64, m->path, size, m->size);
+    if (!rc && m->sha256 && strcasecmp(m->sha256, hex))
+        rc = xp_error_set(XP_EINVALID, "file '%s' has sha256 %s, the source said %s",
+                          m->path, hex, m->sha256);
+    if (rc) {
+        xp_afile_abort(&f);
+        free(dst);
+        return rc;
+    }
+    rc = xp_afile_commit(&f);
+    free(dst);
+    if (rc)
+        return rc;
+    if (!s->manifest_open) {
+        char *mf = stage_path(s, "files.jsonl");
+        rc = xp_afile_open(&s->manifest, mf);
+        free(mf);
+        if (rc)
+            return rc;
+        s->manifest_open = 1;
+    }
+    struct xp_buf *b = &s->line;
+    xp_buf_puts(b, "{\"path\":");
+    rc = xp_json_put_str(b, m->path, strlen(m->path), "file path");
+    xp_buf_printf(b, ",\"size\":%" PRId64 ",\"sha256\":\"%s\"", size, hex);
+    if (!rc && m->vendor_checksum) {
+        xp_buf_puts(b, ",\"vendorChecksum\":{\"algo\":");
+        const char *algo = m->vendor_checksum_algo ? m->vendor_checksum_algo : "unknown";
+        rc = xp_json_put_str(b, algo, strlen(algo), "checksum algorithm");
+        xp_buf_puts(b, ",\"value\":");
+        if (!rc)
+            rc = xp_json_put_str(b, m->vendor_checksum, strlen(m->vendor_checksum),
+                                 "checksum");
+        xp_buf_putc(b, '}');
+    }
+    if (!rc && m->content_type) {
+        xp_buf_puts(b, ",\"contentType\":");
+        rc = xp_json_put_str(b, m->content_type, strlen(m->content_type), "content type");
+    }
+    if (!rc && m->id) {
+        xp_buf_puts(b, ",\"id\":");
+        rc = xp_json_put_str(b, m->id, strlen(m->id), "file id");
+    }
+    if (!rc && m->metadata) {
+        xp_buf_puts(b, ",\"metadata\":");
+        rc = xp_json_put_obj(b, m->metadata, 0);
+    }
+    xp_buf_puts(b, "}\n");
+    xp_afile_buf(&s->manifest, b);
+    return rc ? rc : s->manifest.err;
+}
+
+static int doc_file(struct layout_sink *s, enum xp_doc_kind k,
+                    struct json_object *doc)
+{
+    const char *name = k == XP_DOC_PARAMETERS ? "parameters.json"
+                       : k == XP_DOC_SUMMARY  ? "summary.json"
+                                              : "others.json";
+    char *p = stage_path(s, name);
+    int rc;
+    if (k == XP_DOC_PARAMETERS) {
+        /* ml-dash's versioned form, so its tools read it as is */
+        struct json_object *o = json_object_new_object();
+        json_object_object_add(o, "version", json_object_new_int(1));
+        json_object_object_add(o, "data", json_object_get(doc));
+        rc = write_json_file(p, o);
+        json_object_put(o);
+    } else {
+        rc = write_json_file(p, doc);
+    }
+    free(p);
+    return rc;
+}
+
+static int sink_put(struct xp_sink *base, const struct xp_record *r)
+{
+    struct layout_sink *s = (struct layout_sink *)base;
+    if (s->err)
+        return s->err;
+    int rc = 0;
+    switch (r->kind) {
+    case XP_REC_EXPERIMENT:
+    case XP_REC_END:
+        break;
+    case XP_REC_DOCUMENT: rc = doc_file(s, r->u.doc.kind, r->u.doc.doc); break;
+    case XP_REC_SERIES_BEGIN: rc = begin_series(s, &r->u.series); break;
+    case XP_REC_POINTS: rc = put_points(s, r->u.points.v, r->u.points.n); break;
+    case XP_REC_SERIES_END: rc = end_series(s); break;
+    case XP_REC_LOGS: rc = put_logs(s, r->u.logs.v, r->u.logs.n); break;
+    case XP_REC_FILE: rc = put_file(s, &r->u.file.meta, r->u.file.body); break;
+    }
+    return rc ? sink_fail(s, rc) : 0;
+}
+
+/* Move staging into place; on overwrite the old copy is swapped out first
+ * and removed only once the new one is in. */
+static int publish(struct layout_sink *s)
+{
+    int rc = 0;
+    char *parent = xp_strdup(s->final_dir);
+    *strrchr(parent, '/') = '\0';
+    if ((rc = xp_mkdir_p(parent)))
+        goto done;
+    char *trash = NULL;
+    if (xp_is_dir(s->final_dir)) {
+        struct xp_buf t = XP_BUF_INIT;
+        xp_buf_printf(&t, "%s.xport-old-%ld", s->staging, (long)getpid());
+        trash = xp_buf_detach(&t);
+        if (rename(s->final_dir, trash) != 0) {
+            rc = xp_error_set_os(XP_EIO, "cannot move '%s' aside", s->final_dir);
+            free(trash);
+            goto done;
+        }
+    }
+    if (rename(s->staging, s->final_dir) != 0) {
+        rc = xp_error_set_os(XP_EIO, "cannot move '%s' into place", s->final_dir);
+        if (trash)
+            rename(trash, s->final_dir); /* put the old copy back */
+    } else {
+        rc = xp_fsync_dir(parent);
+    }
+    if (trash) {
+        if (!rc)
+            xp_rm_rf(trash);
+        free(trash);
+    }
+done:
+    free(parent);
+    return rc;
+}
+
+static int sink_finish(struct xp_sink *base, int commit)
+{
+    struct layout_sink *s = (struct layout_sink *)base;
+    if (s->in_series) {
+        xp_afile_abort(&s->ser.data);
+        series_clear(&s->ser);
+        s->in_series = 0;
+        if (commit)
+            sink_fail(s, xp_error_set(XP_EINVALID, "series left open"));
+    }
+    int rc = s->err;
+    if (s->logs_open) {
+        if (commit && !rc)
+            rc = xp_afile_commit(&s->logs);
+        else
+            xp_afile_abort(&s->logs);
+        s->logs_open = 0;
+    }
+    if (s->manifest_open) {
+        if (commit && !rc)
+            rc = xp_afile_commit(&s->manifest);
+        else
+            xp_afile_abort(&s->manifest);
+        s->manifest_open = 0;
+    }
+    if (commit && !rc) {
+        /* experiment.json last: its presence marks a complete experiment */
+        char *p = stage_path(s, "experiment.json");
+        rc = write_json_file(p, s->exp);
+        free(p);
+        if (!rc)
+            rc = xp_fsync_dir(s->staging);
+        if (!rc)
+            rc = publish(s);
+    }
+    if (!commit || rc) {
+        int keep = s->err;
+        xp_rm_rf(s->staging);
+        if (keep)
+            rc = keep;
+    }
+    return commit ? rc : 0;
+}
+
+static void sink_free(struct xp_sink *base)
+{
+    struct layout_sink *s = (struct layout_sink *)base;
+    if (!s)
+        return;
+    if (s->in_series) {
+        xp_afile_abort(&s->ser.data);
+        series_clear(&s->ser);
+    }
+    if (s->logs_open)
+        xp_afile_abort(&s->logs);
+    if (s->manifest_open)
+        xp_afile_abort(&s->manifest);
+    if (s->final_dir) {
+        pthread_mutex_lock(&s->la->lock);
+        json_object_object_del(s->la->claimed, s->final_dir);
+        pthread_mutex_unlock(&s->la->lock);
+    }
+    free(s->final_dir);
+    free(s->staging);
+    json_object_put(s->exp);
+    json_object_put(s->series_seen);
+    xp_buf_release(&s->line);
+    free(s);
+}
+
+int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
+                           const struct xp_experiment_meta *meta,
+                           const struct xp_write_opts *wo)
+{
+    struct local_adapter *la = (struct local_adapter *)a;
+    *out = NULL;
+    if (la->flavor != LOCAL_XPORT)
+        return xp_error_set(XP_ENOTSUP,
+                            "'%s' is an ml-dash store; xport writes only the "
+                            "xport layout there", la->root);
+    char *final_dir = NULL;
+    pthread_mutex_lock(&la->lock);
+    /* under the lock: parallel writers must not race to create the root */
+    int rc = ensure_root(la);
+    if (!rc)
+        rc = place_experiment(&final_dir, la, meta);
+    if (!rc && json_object_object_get_ex(la->claimed, final_dir, NULL))
+        rc = xp_error_set(XP_EEXISTS, "experiment '%s' is being written twice",
+                          final_dir);
+    if (!rc)
+        json_object_object_add(la->claimed, final_dir,
+                               meta->source_id ? json_object_new_string(meta->source_id)
+                                               : NULL);
+    pthread_mutex_unlock(&la->lock);
+    if (rc) {
+        free(final_dir);
+        return rc == XP_EEXISTS ? XP_EINVALID : rc;
+    }
+    char *done_marker = xp_path_join(final_dir, "experiment.json");
+    int exists = xp_is_file(done_marker);
+    free(done_marker);
+    if (exists && !wo->overwrite) {
+        pthread_mutex_lock(&la->lock);
+        json_object_object_del(la->claimed, final_dir);
+        pthread_mutex_unlock(&la->lock);
+        free(final_dir);
+        return XP_EEXISTS;
+    }
+    struct layout_sink *s = xp_calloc(1, sizeof(*s));
+    s->base.put = sink_put;
+    s->base.finish = sink_finish;
+    s->base.free = sink_free;
+    s->la = la;
+    s->final_dir = final_dir;
+    s->resources = wo->resources;
+    xp_buf_init(&s->line);
+    s->series_seen = json_object_new_object();
+    /* staging key: a hash of the final path, so a rerun finds its debris */
+    char hex[65];
+    xp_sha256_hex(hex, final_dir, strlen(final_dir));
+    struct xp_buf st = XP_BUF_INIT;
+    xp_buf_printf(&st, "%s/.xport/staging/%.24s", la->root, hex);
+    s->staging = xp_buf_detach(&st);
+    rc = xp_rm_rf(s->staging);
+    if (!rc)
+        rc = xp_mkdir_p(s->staging);
+    if (rc) {
+        sink_free(&s->base);
+        return rc;
+    }
+    s->exp = build_experiment_json(meta);
+    *out = &s->base;
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* The command table and what commands share (cmd/main.c, cmd/output.c). */
+#ifndef XPORT_CMD_H
+#define XPORT_CMD_H
+
+#include <signal.h>
+
+#include "xport/copy.h"
+#include "xport/sys/adapter.h"
+
+struct xp_cmd {
+    const char *name;
+    int (*fn)(int argc, char **argv); /* returns a process exit code */
+    const char *summary;
+};
+
+int cmd_download(int argc, char **argv);
+int cmd_copy(int argc, char **argv);
+int cmd_upload(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_adapters(int argc, char **argv);
+
+/* Set by SIGINT/SIGTERM; adapters see it through xp_ctx.cancel. */
+extern volatile sig_atomic_t xp_cmd_cancel;
+void cmd_ctx_init(struct xp_ctx *ctx, int verbose, int quiet);
+
+/* output.c: progress, summary and failures of a copy */
+struct copy_report {
+    int json, quiet, tty;
+    double started;
+    const char *verb; /* "copied", "downloaded", ... */
+    /* failures, kept for the summary */
+    char **failures;
+    size_t nfailures;
+};
+void report_init(struct copy_report *r, const char *verb, int json, int quiet);
+void report_progress(void *payload, const struct xp_copy_stats *st, int final);
+void report_experiment(void *payload, const struct xp_exp_result *res);
+/* Print the summary; returns the exit code for rc and stats. */
+int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
+                  int dry_run);
+double now_seconds(void);
+void print_error(int rc);
+
+#endif

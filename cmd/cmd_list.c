@@ -1,0 +1,121 @@
+/* xport list and xport adapters. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "opt.h"
+#include "xport/buf.h"
+#include "xport/error.h"
+#include "xport/json.h"
+#include "xport/location.h"
+
+struct list_state {
+    int json;
+    long count;
+};
+
+static int print_ref(const struct xp_experiment_ref *ref, void *payload)
+{
+    struct list_state *st = payload;
+    st->count++;
+    if (st->json) {
+        struct xp_buf b = XP_BUF_INIT;
+        xp_buf_puts(&b, "{\"workspace\":");
+        xp_json_put_str(&b, ref->workspace, strlen(ref->workspace), NULL);
+        xp_buf_puts(&b, ",\"project\":");
+        xp_json_put_str(&b, ref->project, strlen(ref->project), NULL);
+        xp_buf_puts(&b, ",\"name\":");
+        xp_json_put_str(&b, ref->name, strlen(ref->name), NULL);
+        xp_buf_puts(&b, "}\n");
+        fputs(b.ptr, stdout);
+        xp_buf_release(&b);
+    } else {
+        printf("%s/%s/%s\n", ref->workspace, ref->project, ref->name);
+    }
+    return 0;
+}
+
+int cmd_list(int argc, char **argv)
+{
+    const char *workspace = NULL, *project = NULL, *experiment = NULL;
+    char *api_key = NULL;
+    int json = 0;
+    const struct opt opts[] = {
+        {OPT_STRING, 0, "workspace", &workspace, "PATTERN", "only matching workspaces"},
+        {OPT_STRING, 0, "project", &project, "PATTERN", "only matching projects"},
+        {OPT_STRING, 0, "experiment", &experiment, "PATTERN", "only matching experiments"},
+        {OPT_SECRET, 0, "api-key", &api_key, "KEY", "API key"},
+        {OPT_BOOL, 0, "json", &json, NULL, "one JSON object per line"},
+        OPT_END_MARK,
+    };
+    const struct cmd_usage u = {"xport list", "LOCATION",
+                                "List the experiments at a location."};
+    const char *pos[2];
+    size_t npos;
+    int r = opt_parse(opts, &u, argc, argv, pos, 2, &npos);
+    if (r)
+        return r > 0 ? 0 : XP_EXIT_USAGE;
+    if (npos != 1) {
+        fprintf(stderr, "error: list needs one LOCATION\nusage: %s %s\n", u.name,
+                u.synopsis);
+        free(api_key);
+        return XP_EXIT_USAGE;
+    }
+    struct xp_location loc;
+    int rc = xp_location_parse(&loc, pos[0]);
+    if (rc) {
+        print_error(rc);
+        free(api_key);
+        return XP_EXIT_USAGE;
+    }
+    if (workspace) {
+        free(loc.workspace);
+        loc.workspace = xp_strdup(workspace);
+    }
+    if (project) {
+        free(loc.project);
+        loc.project = xp_strdup(project);
+    }
+    if (experiment) {
+        free(loc.experiment);
+        loc.experiment = xp_strdup(experiment);
+    }
+    struct xp_kv kv[1] = {{"api-key", api_key}};
+    struct xp_options o = {kv, api_key ? 1 : 0};
+    struct xp_ctx ctx;
+    cmd_ctx_init(&ctx, 0, 0);
+    struct xp_adapter *a = NULL;
+    struct list_state st = {json, 0};
+    rc = xp_adapter_open(&a, &loc, &o, &ctx);
+    if (!rc && !a->type->list_experiments)
+        rc = xp_error_set(XP_ENOTSUP, "adapter '%s' cannot list", a->type->name);
+    if (!rc)
+        rc = a->type->list_experiments(a, print_ref, &st);
+    if (rc)
+        print_error(rc);
+    xp_adapter_close(a);
+    xp_location_release(&loc);
+    free(api_key);
+    return rc ? xp_exit_code(rc) : 0;
+}
+
+int cmd_adapters(int argc, char **argv)
+{
+    const struct opt opts[] = {OPT_END_MARK};
+    const struct cmd_usage u = {"xport adapters", "",
+                                "List the adapters and what they can do."};
+    const char *pos[1];
+    size_t npos;
+    int r = opt_parse(opts, &u, argc, argv, pos, 0, &npos);
+    if (r)
+        return r > 0 ? 0 : XP_EXIT_USAGE;
+    struct xp_ctx ctx;
+    cmd_ctx_init(&ctx, 0, 0);
+    const struct xp_adapter_type *t;
+    for (size_t i = 0; (t = xp_adapter_at(i)); i++)
+        printf("%-14s %-5s %-5s %s\n", t->name,
+               t->open && (t->caps & XP_CAP_READ) ? "read" : "-",
+               t->open && (t->caps & XP_CAP_WRITE) ? "write" : "-", t->summary);
+    return 0;
+}

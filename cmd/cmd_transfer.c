@@ -1,0 +1,283 @@
+/* download, copy and upload: three front doors to the same xp_copy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "opt.h"
+#include "xport/buf.h"
+#include "xport/copy.h"
+#include "xport/error.h"
+#include "xport/location.h"
+
+struct transfer_args {
+    const char *from, *to, *output, *target;
+    const char *workspace, *project, *experiment;
+    const char *remote, *username, *namespace_;
+    char *api_key;
+    struct opt_list ignore, opt;
+    int dry_run, overwrite, jobs, json, quiet, verbose, allow_partial;
+};
+
+/* Options every transfer command has; each command's table lists them
+ * after its own. */
+#define TRANSFER_OPTS(a)                                                        \
+    {OPT_LIST, 0, "ignore", &(a).ignore, "RESOURCE",                            \
+     "leave out a resource (parameters metrics logs files others system)"},    \
+    {OPT_STRING, 0, "workspace", &(a).workspace, "PATTERN",                     \
+     "only workspaces matching a glob ({a,b} and {001..120} too)"},            \
+    {OPT_STRING, 0, "project", &(a).project, "PATTERN", "only matching projects"}, \
+    {OPT_STRING, 0, "experiment", &(a).experiment, "PATTERN",                   \
+     "only matching experiments"},                                             \
+    {OPT_BOOL, 'n', "dry-run", &(a).dry_run, NULL,                              \
+     "read and count what would move; write nothing"},                         \
+    {OPT_BOOL, 0, "overwrite", &(a).overwrite, NULL,                            \
+     "replace experiments the destination has (default: skip them)"},         \
+    {OPT_INT, 'j', "jobs", &(a).jobs, "N", "experiments in parallel (default 2)"}, \
+    {OPT_SECRET, 0, "api-key", &(a).api_key, "KEY",                             \
+     "API key (else the adapter's environment variable or config)"},          \
+    {OPT_STRING, 0, "remote", &(a).remote, "URL", "server URL"},                \
+    {OPT_STRING, 0, "username", &(a).username, "NAME", "user name"},            \
+    {OPT_STRING, 0, "namespace", &(a).namespace_, "NS", "namespace"},          \
+    {OPT_BOOL, 0, "allow-partial", &(a).allow_partial, NULL,                    \
+     "accept sources with damaged parts (what was lost is still reported)"},  \
+    {OPT_LIST, 0, "opt", &(a).opt, "KEY=VALUE", "adapter option"},             \
+    {OPT_BOOL, 0, "json", &(a).json, NULL, "print JSON lines for scripts"},    \
+    {OPT_BOOL, 'q', "quiet", &(a).quiet, NULL, "print only the summary"},      \
+    {OPT_BOOL, 'v', "verbose", &(a).verbose, NULL, "say more"}
+
+static int build_options(struct xp_kv *kv, size_t *n, const struct transfer_args *a)
+{
+    *n = 0;
+    for (size_t i = 0; i < a->opt.n; i++) {
+        const char *eq = strchr(a->opt.v[i], '=');
+        if (!eq || eq == a->opt.v[i]) {
+            fprintf(stderr, "error: --opt needs KEY=VALUE, not '%s'\n", a->opt.v[i]);
+            return -1;
+        }
+        kv[*n].key = xp_strndup(a->opt.v[i], (size_t)(eq - a->opt.v[i]));
+        kv[*n].value = eq + 1;
+        (*n)++;
+    }
+    struct {
+        const char *k, *v;
+    } flags[] = {{"api-key", a->api_key},   {"remote", a->remote},
+                 {"username", a->username}, {"namespace", a->namespace_},
+                 {"allow-partial", a->allow_partial ? "1" : NULL}};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (!flags[i].v)
+            continue;
+        kv[*n].key = xp_strdup(flags[i].k);
+        kv[*n].value = flags[i].v;
+        (*n)++;
+    }
+    return 0;
+}
+
+static unsigned resources_from(const char *const *names, size_t n,
+                               const struct opt_list *ignore, int *bad)
+{
+    unsigned mask = 0;
+    *bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned r = xp_resource_parse(names[i]);
+        if (!r) {
+            fprintf(stderr, "error: unknown resource '%s' (known: parameters, "
+                            "metrics, logs, files, others, system, artifacts)\n",
+                    names[i]);
+            *bad = 1;
+        }
+        mask |= r;
+    }
+    if (!mask)
+        mask = XP_RES_ALL;
+    for (size_t i = 0; i < ignore->n; i++) {
+        unsigned r = xp_resource_parse(ignore->v[i]);
+        if (!r) {
+            fprintf(stderr, "error: unknown resource '%s'\n", ignore->v[i]);
+            *bad = 1;
+        }
+        mask &= ~r;
+    }
+    return mask;
+}
+
+static void set_pattern(char **dst, const char *p)
+{
+    if (!p)
+        return;
+    free(*dst);
+    *dst = xp_strdup(p);
+}
+
+static int run_transfer(struct transfer_args *a, struct xp_location *src,
+                        struct xp_location *dst, const char *const *res,
+                        size_t nres, const char *verb)
+{
+    int bad, rc, code = XP_EXIT_ERROR;
+    unsigned mask = resources_from(res, nres, &a->ignore, &bad);
+    if (bad)
+        return XP_EXIT_USAGE;
+    set_pattern(&src->workspace, a->workspace);
+    set_pattern(&src->project, a->project);
+    set_pattern(&src->experiment, a->experiment);
+    struct xp_kv kv[80];
+    size_t nkv;
+    if (build_options(kv, &nkv, a))
+        return XP_EXIT_USAGE;
+    struct xp_options opts = {kv, nkv};
+    struct xp_ctx ctx;
+    cmd_ctx_init(&ctx, a->verbose, a->quiet || a->json);
+    struct xp_adapter *s = NULL, *d = NULL;
+    if ((rc = xp_adapter_open(&s, src, &opts, &ctx))) {
+        print_error(rc);
+        code = xp_exit_code(rc);
+        goto done;
+    }
+    if (!a->dry_run && (rc = xp_adapter_open(&d, dst, &opts, &ctx))) {
+        print_error(rc);
+        code = xp_exit_code(rc);
+        goto done;
+    }
+    if (!(s->type->caps & XP_CAP_READ)) {
+        fprintf(stderr, "error: adapter '%s' cannot be read from\n", s->type->name);
+        goto done;
+    }
+    if (d && !(d->type->caps & XP_CAP_WRITE)) {
+        fprintf(stderr, "error: adapter '%s' cannot be written to\n", d->type->name);
+        goto done;
+    }
+    struct copy_report rep;
+    report_init(&rep, verb, a->json, a->quiet);
+    struct xp_copy_opts co = {
+        .resources = mask,
+        .overwrite = a->overwrite,
+        .dry_run = a->dry_run,
+        .jobs = a->jobs > 0 ? a->jobs : 2,
+        .progress = report_progress,
+        .experiment_done = report_experiment,
+        .payload = &rep,
+    };
+    struct xp_copy_stats st;
+    rc = xp_copy(s, d, &co, &st);
+    code = report_finish(&rep, rc, &st, a->dry_run);
+done:
+    xp_adapter_close(d);
+    xp_adapter_close(s);
+    for (size_t i = 0; i < nkv; i++)
+        free((char *)kv[i].key);
+    free(a->api_key);
+    return code;
+}
+
+int cmd_download(int argc, char **argv)
+{
+    struct transfer_args a = {0};
+    const struct opt opts[] = {
+        {OPT_STRING, 0, "from", &a.from, "VENDOR", "adapter to read (required)"},
+        {OPT_STRING, 'o', "output", &a.output, "DIR",
+         "xport layout to write (required)"},
+        TRANSFER_OPTS(a),
+        OPT_END_MARK,
+    };
+    const struct cmd_usage u = {
+        "xport download", "--from VENDOR SOURCE [RESOURCE...] -o DIR",
+        "Turn a vendor's runs into an xport layout. SOURCE is "
+        "WS[/PROJECT[/EXPERIMENT]] (globs allowed) or, for on-disk formats, a "
+        "path. RESOURCEs limit what is copied."};
+    const char *pos[40];
+    size_t npos;
+    int r = opt_parse(opts, &u, argc, argv, pos, 40, &npos);
+    if (r)
+        return r > 0 ? 0 : XP_EXIT_USAGE;
+    if (!a.from || !a.output || npos < 1) {
+        fprintf(stderr, "error: download needs --from, a SOURCE and -o DIR\n"
+                        "usage: %s %s\n", u.name, u.synopsis);
+        free(a.api_key);
+        return XP_EXIT_USAGE;
+    }
+    struct xp_location src, dst;
+    int rc = xp_location_from(&src, a.from, pos[0]);
+    if (rc) {
+        print_error(rc);
+        free(a.api_key);
+        return XP_EXIT_USAGE;
+    }
+    xp_location_from(&dst, "local", a.output);
+    int code = run_transfer(&a, &src, &dst, pos + 1, npos - 1, "downloaded");
+    xp_location_release(&src);
+    xp_location_release(&dst);
+    return code;
+}
+
+int cmd_copy(int argc, char **argv)
+{
+    struct transfer_args a = {0};
+    const struct opt opts[] = {TRANSFER_OPTS(a), OPT_END_MARK};
+    const struct cmd_usage u = {
+        "xport copy", "SRC DST [RESOURCE...]",
+        "Copy experiments from SRC to DST. A location is a path (an xport "
+        "layout or an ml-dash store) or VENDOR:WS[/PROJECT[/EXPERIMENT]]."};
+    const char *pos[40];
+    size_t npos;
+    int r = opt_parse(opts, &u, argc, argv, pos, 40, &npos);
+    if (r)
+        return r > 0 ? 0 : XP_EXIT_USAGE;
+    if (npos < 2) {
+        fprintf(stderr, "error: copy needs SRC and DST\nusage: %s %s\n", u.name,
+                u.synopsis);
+        free(a.api_key);
+        return XP_EXIT_USAGE;
+    }
+    struct xp_location src, dst;
+    int rc = xp_location_parse(&src, pos[0]);
+    if (!rc && (rc = xp_location_parse(&dst, pos[1])))
+        xp_location_release(&src);
+    if (rc) {
+        print_error(rc);
+        free(a.api_key);
+        return XP_EXIT_USAGE;
+    }
+    int code = run_transfer(&a, &src, &dst, pos + 2, npos - 2, "copied");
+    xp_location_release(&src);
+    xp_location_release(&dst);
+    return code;
+}
+
+int cmd_upload(int argc, char **argv)
+{
+    struct transfer_args a = {0};
+    const struct opt opts[] = {
+        {OPT_STRING, 0, "to", &a.to, "VENDOR", "adapter to write (required)"},
+        {OPT_STRING, 0, "target", &a.target, "WS[/PROJECT]",
+         "where to put the experiments at the vendor"},
+        TRANSFER_OPTS(a),
+        OPT_END_MARK,
+    };
+    const struct cmd_usage u = {"xport upload", "PATH --to VENDOR [RESOURCE...]",
+                                "Send a layout or an ml-dash store to a vendor."};
+    const char *pos[40];
+    size_t npos;
+    int r = opt_parse(opts, &u, argc, argv, pos, 40, &npos);
+    if (r)
+        return r > 0 ? 0 : XP_EXIT_USAGE;
+    if (!a.to || npos < 1) {
+        fprintf(stderr, "error: upload needs PATH and --to VENDOR\nusage: %s %s\n",
+                u.name, u.synopsis);
+        free(a.api_key);
+        return XP_EXIT_USAGE;
+    }
+    struct xp_location src, dst;
+    xp_location_from(&src, "local", pos[0]);
+    int rc = xp_location_from(&dst, a.to, a.target ? a.target : "");
+    if (rc) {
+        print_error(rc);
+        xp_location_release(&src);
+        free(a.api_key);
+        return XP_EXIT_USAGE;
+    }
+    int code = run_transfer(&a, &src, &dst, pos + 1, npos - 1, "uploaded");
+    xp_location_release(&src);
+    xp_location_release(&dst);
+    return code;
+}

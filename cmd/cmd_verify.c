@@ -1,0 +1,89 @@
+/* xport verify A B */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd.h"
+#include "opt.h"
+#include "xport/error.h"
+#include "xport/location.h"
+#include "xport/verify.h"
+
+static void print_diff(void *payload, const char *line)
+{
+    (void)payload;
+    printf("%s\n", line);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    char *api_key = NULL;
+    struct opt_list ignore = {{0}, 0};
+    const struct opt opts[] = {
+        {OPT_LIST, 0, "ignore", &ignore, "RESOURCE", "leave a resource out of the comparison"},
+        {OPT_SECRET, 0, "api-key", &api_key, "KEY", "API key"},
+        OPT_END_MARK,
+    };
+    const struct cmd_usage u = {
+        "xport verify", "A B",
+        "Compare two locations experiment by experiment: metadata, parameters, "
+        "every metric point bit for bit, logs and file checksums. Exits 0 only "
+        "when they are equal."};
+    const char *pos[2];
+    size_t npos;
+    int r = opt_parse(opts, &u, argc, argv, pos, 2, &npos);
+    if (r)
+        return r > 0 ? 0 : XP_EXIT_USAGE;
+    if (npos != 2) {
+        fprintf(stderr, "error: verify needs A and B\nusage: %s %s\n", u.name, u.synopsis);
+        free(api_key);
+        return XP_EXIT_USAGE;
+    }
+    unsigned res = XP_RES_ALL;
+    for (size_t i = 0; i < ignore.n; i++) {
+        unsigned x = xp_resource_parse(ignore.v[i]);
+        if (!x) {
+            fprintf(stderr, "error: unknown resource '%s'\n", ignore.v[i]);
+            free(api_key);
+            return XP_EXIT_USAGE;
+        }
+        res &= ~x;
+    }
+    struct xp_location la, lb;
+    int rc = xp_location_parse(&la, pos[0]);
+    if (!rc && (rc = xp_location_parse(&lb, pos[1])))
+        xp_location_release(&la);
+    if (rc) {
+        print_error(rc);
+        free(api_key);
+        return XP_EXIT_USAGE;
+    }
+    struct xp_kv kv[1] = {{"api-key", api_key}};
+    struct xp_options o = {kv, api_key ? 1 : 0};
+    struct xp_ctx ctx;
+    cmd_ctx_init(&ctx, 0, 0);
+    struct xp_adapter *a = NULL, *b = NULL;
+    long ndiff = 0;
+    rc = xp_adapter_open(&a, &la, &o, &ctx);
+    if (!rc)
+        rc = xp_adapter_open(&b, &lb, &o, &ctx);
+    if (!rc) {
+        struct xp_verify_opts vo = {res, print_diff, NULL};
+        rc = xp_verify(a, b, &vo, &ndiff);
+    }
+    int code = 0;
+    if (rc && ndiff) {
+        printf("%ld difference(s)\n", ndiff);
+        code = XP_EXIT_ERROR;
+    } else if (rc) {
+        print_error(rc);
+        code = xp_exit_code(rc);
+    } else {
+        printf("equal\n");
+    }
+    xp_adapter_close(a);
+    xp_adapter_close(b);
+    xp_location_release(&la);
+    xp_location_release(&lb);
+    free(api_key);
+    return code;
+}

@@ -1,0 +1,178 @@
+/* Progress bar, per-experiment lines and the closing summary of a copy. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "xport/buf.h"
+#include "xport/error.h"
+#include "xport/json.h"
+
+double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void print_error(int rc)
+{
+    const struct xp_error *e = xp_error_last();
+    fprintf(stderr, "error: %s\n", e->message[0] ? e->message : xp_strerror(rc));
+}
+
+static void human_bytes(char *out, size_t n, int64_t b)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1024 && i < 4) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+void report_init(struct copy_report *r, const char *verb, int json, int quiet)
+{
+    memset(r, 0, sizeof(*r));
+    r->verb = verb;
+    r->json = json;
+    r->quiet = quiet;
+    r->tty = !json && !quiet && isatty(2);
+    r->started = now_seconds();
+}
+
+void report_progress(void *payload, const struct xp_copy_stats *st, int final)
+{
+    struct copy_report *r = payload;
+    if (!r->tty)
+        return;
+    char b[32];
+    human_bytes(b, sizeof(b), st->bytes);
+    fprintf(stderr, "\r\033[K%s %" PRId64 "/%" PRId64 " experiments, %" PRId64
+            " points, %" PRId64 " log lines, %" PRId64 " files (%s)",
+            r->verb, st->experiments_done, st->experiments_listed, st->points,
+            st->logs, st->files, b);
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+void report_experiment(void *payload, const struct xp_exp_result *res)
+{
+    struct copy_report *r = payload;
+    struct xp_buf line = XP_BUF_INIT;
+    if (res->outcome == XP_EXP_FAILED) {
+        xp_buf_printf(&line, "%s/%s/%s: %s", res->workspace, res->project,
+                      res->name, res->message ? res->message : "failed");
+        r->failures = xp_realloc(r->failures, (r->nfailures + 1) * sizeof(char *));
+        r->failures[r->nfailures++] = xp_strdup(line.ptr);
+        xp_buf_reset(&line);
+    }
+    if (r->json) {
+        /* one JSON object per experiment, then the summary object */
+        const char *oc = res->outcome == XP_EXP_COPIED    ? "copied"
+                         : res->outcome == XP_EXP_SKIPPED ? "skipped"
+                         : res->outcome == XP_EXP_PLANNED ? "planned"
+                                                          : "failed";
+        xp_buf_puts(&line, "{\"experiment\":{\"workspace\":");
+        xp_json_put_str(&line, res->workspace, strlen(res->workspace), NULL);
+        xp_buf_puts(&line, ",\"project\":");
+        xp_json_put_str(&line, res->project, strlen(res->project), NULL);
+        xp_buf_puts(&line, ",\"name\":");
+        xp_json_put_str(&line, res->name, strlen(res->name), NULL);
+        xp_buf_printf(&line, "},\"outcome\":\"%s\",\"series\":%" PRId64
+                      ",\"points\":%" PRId64 ",\"logs\":%" PRId64
+                      ",\"files\":%" PRId64 ",\"bytes\":%" PRId64,
+                      oc, res->series, res->points, res->logs, res->files,
+                      res->bytes);
+        if (res->message) {
+            xp_buf_puts(&line, ",\"error\":");
+            xp_json_put_str(&line, res->message, strlen(res->message), NULL);
+        }
+        xp_buf_puts(&line, "}\n");
+        fputs(line.ptr, stdout);
+    } else if (!r->quiet && res->outcome != XP_EXP_FAILED) {
+        if (r->tty)
+            fputs("\r\033[K", stderr);
+        const char *oc = res->outcome == XP_EXP_COPIED    ? r->verb
+                         : res->outcome == XP_EXP_SKIPPED ? "exists, skipped"
+                                                          : "would copy";
+        fprintf(stderr, "%s/%s/%s: %s (%" PRId64 " series, %" PRId64
+                " points, %" PRId64 " log lines, %" PRId64 " files)\n",
+                res->workspace, res->project, res->name, oc, res->series,
+                res->points, res->logs, res->files);
+    }
+    xp_buf_release(&line);
+}
+
+int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
+                  int dry_run)
+{
+    double secs = now_seconds() - r->started;
+    int code;
+    if (rc == 0)
+        code = XP_EXIT_OK;
+    else if (rc == XP_ECANCEL)
+        code = XP_EXIT_INTERRUPTED;
+    else if (rc == XP_EAUTH)
+        code = XP_EXIT_AUTH;
+    else if (st->failed && (st->copied || st->skipped))
+        code = XP_EXIT_PARTIAL;
+    else
+        code = XP_EXIT_ERROR;
+    char b[32];
+    human_bytes(b, sizeof(b), st->bytes);
+    if (r->json) {
+        struct xp_buf o = XP_BUF_INIT;
+        xp_buf_printf(&o, "{\"summary\":{\"ok\":%s,\"exit\":%d,\"dryRun\":%s,"
+                      "\"experiments\":%" PRId64 ",\"copied\":%" PRId64
+                      ",\"skipped\":%" PRId64 ",\"failed\":%" PRId64
+                      ",\"series\":%" PRId64 ",\"points\":%" PRId64
+                      ",\"logs\":%" PRId64 ",\"files\":%" PRId64
+                      ",\"bytes\":%" PRId64 ",\"seconds\":%.3f,\"failures\":[",
+                      code ? "false" : "true", code, dry_run ? "true" : "false",
+                      st->experiments_listed, st->copied, st->skipped, st->failed,
+                      st->series, st->points, st->logs, st->files, st->bytes, secs);
+        for (size_t i = 0; i < r->nfailures; i++) {
+            if (i)
+                xp_buf_putc(&o, ',');
+            xp_json_put_str(&o, r->failures[i], strlen(r->failures[i]), NULL);
+        }
+        xp_buf_puts(&o, "]");
+        if (rc && !st->failed) {
+            xp_buf_puts(&o, ",\"error\":");
+            const char *m = xp_error_last()->message;
+            xp_json_put_str(&o, m, strlen(m), NULL);
+        }
+        xp_buf_puts(&o, "}}\n");
+        fputs(o.ptr, stdout);
+        xp_buf_release(&o);
+    } else {
+        FILE *f = stdout;
+        fprintf(f, "%s%s\n", dry_run ? "dry run: nothing was written\n" : "",
+                "summary:");
+        fprintf(f, "  experiments  %" PRId64 " %s, %" PRId64 " skipped, %" PRId64
+                " failed (of %" PRId64 ")\n", dry_run ? st->experiments_done - st->failed
+                                                      : st->copied,
+                dry_run ? "to copy" : r->verb, st->skipped, st->failed,
+                st->experiments_listed);
+        fprintf(f, "  metrics      %" PRId64 " series, %" PRId64 " points\n",
+                st->series, st->points);
+        fprintf(f, "  logs         %" PRId64 " lines\n", st->logs);
+        fprintf(f, "  files        %" PRId64 " (%s)\n", st->files, b);
+        fprintf(f, "  time         %.2f s\n", secs);
+        for (size_t i = 0; i < r->nfailures; i++)
+            fprintf(stderr, "failed: %s\n", r->failures[i]);
+        if (rc && !st->failed)
+            print_error(rc);
+    }
+    for (size_t i = 0; i < r->nfailures; i++)
+        free(r->failures[i]);
+    free(r->failures);
+    return code;
+}

@@ -1,0 +1,365 @@
+/* The copy pipeline (include/xport/copy.h). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xport/buf.h"
+#include "xport/copy.h"
+#include "xport/error.h"
+
+/* ---- record order (libarchive-style state check) ---- */
+
+enum { ORD_START, ORD_IN_EXP, ORD_IN_SERIES, ORD_DONE };
+
+int xp_reader_check_order(const struct xp_record *rec, int *state)
+{
+    int s = *state, ok;
+    switch (rec->kind) {
+    case XP_REC_EXPERIMENT: ok = s == ORD_START; s = ORD_IN_EXP; break;
+    case XP_REC_SERIES_BEGIN: ok = s == ORD_IN_EXP; s = ORD_IN_SERIES; break;
+    case XP_REC_POINTS: ok = s == ORD_IN_SERIES; break;
+    case XP_REC_SERIES_END: ok = s == ORD_IN_SERIES; s = ORD_IN_EXP; break;
+    case XP_REC_DOCUMENT:
+    case XP_REC_LOGS:
+    case XP_REC_FILE: ok = s == ORD_IN_EXP; break;
+    case XP_REC_END: ok = s == ORD_IN_EXP; s = ORD_DONE; break;
+    default: ok = 0;
+    }
+    if (!ok)
+        return xp_error_set(XP_EINVALID, "adapter bug: record '%s' out of order",
+                            xp_rec_kind_name(rec->kind));
+    *state = s;
+    return 0;
+}
+
+/* ---- shared state ---- */
+
+struct ref_item {
+    char *workspace, *project, *name, *key;
+    int64_t size_hint;
+};
+
+struct copy_run {
+    struct xp_adapter *src, *dst;
+    const struct xp_copy_opts *o;
+    unsigned resources;
+    struct ref_item *refs;
+    size_t nrefs, cap;
+    atomic_size_t next;
+    pthread_mutex_t lock; /* guards stats, first_err and callbacks */
+    struct xp_copy_stats st;
+    int first_err;
+    int auth_failed;
+    atomic_int running;
+};
+
+static int collect_ref(const struct xp_experiment_ref *ref, void *payload)
+{
+    struct copy_run *run = payload;
+    if (run->nrefs == run->cap) {
+        run->cap = run->cap ? run->cap * 2 : 64;
+        run->refs = xp_realloc(run->refs, run->cap * sizeof(*run->refs));
+    }
+    struct ref_item *it = &run->refs[run->nrefs++];
+    it->workspace = xp_strdup(ref->workspace);
+    it->project = xp_strdup(ref->project);
+    it->name = xp_strdup(ref->name);
+    it->key = xp_strdup(ref->key);
+    it->size_hint = ref->size_hint;
+    return 0;
+}
+
+static unsigned resource_of(const struct xp_record *r, enum xp_series_kind cur)
+{
+    switch (r->kind) {
+    case XP_REC_DOCUMENT:
+        return r->u.doc.kind == XP_DOC_PARAMETERS ? XP_RES_PARAMETERS : XP_RES_OTHERS;
+    case XP_REC_SERIES_BEGIN:
+        return r->u.series.kind == XP_SERIES_SYSTEM ? XP_RES_SYSTEM : XP_RES_METRICS;
+    case XP_REC_POINTS:
+    case XP_REC_SERIES_END:
+        return cur == XP_SERIES_SYSTEM ? XP_RES_SYSTEM : XP_RES_METRICS;
+    case XP_REC_LOGS: return XP_RES_LOGS;
+    case XP_REC_FILE: return XP_RES_FILES;
+    default: return XP_RES_ALL; /* experiment and end always pass */
+    }
+}
+
+/* Read a file body to its end, counting bytes (dry run, or a file the
+ * filter drops, so the reader's stream is left consumed). */
+static int drain(struct xp_stream *s, int64_t *bytes)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = s->read(s, buf, sizeof(buf));
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            return 0;
+        *bytes += n;
+    }
+}
+
+/* Counts bytes of file bodies as the sink reads them. */
+struct counting_stream {
+    struct xp_stream base;
+    struct xp_stream *inner;
+    int64_t bytes;
+};
+
+static ssize_t counting_read(struct xp_stream *s, void *buf, size_t len)
+{
+    struct counting_stream *c = (struct counting_stream *)s;
+    ssize_t n = c->inner->read(c->inner, buf, len);
+    if (n > 0)
+        c->bytes += n;
+    return n;
+}
+
+static void add_stats(struct copy_run *run, const struct xp_exp_result *r)
+{
+    run->st.series += r->series;
+    run->st.points += r->points;
+    run->st.logs += r->logs;
+    run->st.files += r->files;
+    run->st.bytes += r->bytes;
+}
+
+static int copy_one(struct copy_run *run, struct ref_item *it,
+                    struct xp_exp_result *res)
+{
+    struct xp_experiment_ref ref = {it->workspace, it->project, it->name,
+                                    it->key, it->size_hint};
+    struct xp_read_opts ro = {run->resources, NULL};
+    struct xp_reader *rd = NULL;
+    struct xp_sink *sink = NULL;
+    const struct xp_record *rec;
+    int state = ORD_START, rc;
+    enum xp_series_kind cur = XP_SERIES_METRIC;
+    struct xp_ctx *ctx = run->src->ctx;
+
+    if (!run->src->type->read_experiment)
+        return xp_error_set(XP_ENOTSUP, "adapter '%s' cannot read",
+                            run->src->type->name);
+    if ((rc = run->src->type->read_experiment(&rd, run->src, &ref, &ro)))
+        goto done;
+    if ((rc = rd->next(rd, &rec)))
+        goto done;
+    if ((rc = xp_reader_check_order(rec, &state)))
+        goto done;
+    if (!run->o->dry_run) {
+        struct xp_write_opts wo = {run->resources, run->o->overwrite};
+        if (!run->dst->type->write_experiment) {
+            rc = xp_error_set(XP_ENOTSUP, "adapter '%s' cannot write",
+                              run->dst->type->name);
+            goto done;
+        }
+        rc = run->dst->type->write_experiment(&sink, run->dst, &rec->u.exp, &wo);
+        if (rc == XP_EEXISTS) {
+            res->outcome = XP_EXP_SKIPPED;
+            rc = 0;
+            goto done;
+        }
+        if (rc)
+            goto done;
+        if ((rc = sink->put(sink, rec)))
+            goto done;
+    }
+    for (;;) {
+        if (ctx && xp_ctx_cancelled(ctx)) {
+            rc = xp_error_set(XP_ECANCEL, "interrupted");
+            goto done;
+        }
+        rc = rd->next(rd, &rec);
+        if (rc == XP_ITEROVER) {
+            if (state != ORD_DONE)
+                rc = xp_error_set(XP_EINVALID, "adapter bug: reader ended early");
+            else
+                rc = 0;
+            break;
+        }
+        if (rc)
+            goto done;
+        if ((rc = xp_reader_check_order(rec, &state)))
+            goto done;
+        if (rec->kind == XP_REC_SERIES_BEGIN)
+            cur = rec->u.series.kind;
+        int wanted = (resource_of(rec, cur) & run->resources) != 0;
+        if (wanted) {
+            switch (rec->kind) {
+            case XP_REC_SERIES_BEGIN: res->series++; break;
+            case XP_REC_POINTS: res->points += (int64_t)rec->u.points.n; break;
+            case XP_REC_LOGS: res->logs += (int64_t)rec->u.logs.n; break;
+            case XP_REC_FILE: res->files++; break;
+            default: break;
+            }
+        }
+        if (rec->kind == XP_REC_FILE && (!wanted || run->o->dry_run)) {
+            int64_t b = 0;
+            if (wanted && run->o->dry_run && rec->u.file.meta.size >= 0)
+                b = rec->u.file.meta.size; /* no need to read it */
+            else if ((rc = drain(rec->u.file.body, &b)))
+                goto done;
+            if (wanted)
+                res->bytes += b;
+            continue;
+        }
+        if (!wanted || run->o->dry_run)
+            continue;
+        if (rec->kind == XP_REC_FILE) {
+            struct counting_stream cs = {{counting_read, NULL}, rec->u.file.body, 0};
+            struct xp_record copy = *rec;
+            copy.u.file.body = &cs.base;
+            rc = sink->put(sink, &copy);
+            res->bytes += cs.bytes;
+        } else {
+            rc = sink->put(sink, rec);
+        }
+        if (rc)
+            goto done;
+    }
+    if (sink)
+        rc = sink->finish(sink, 1);
+    res->outcome = run->o->dry_run ? XP_EXP_PLANNED : XP_EXP_COPIED;
+done:
+    if (rc && sink)
+        sink->finish(sink, 0);
+    if (sink)
+        sink->free(sink);
+    if (rd)
+        rd->free(rd);
+    return rc;
+}
+
+static void *worker(void *arg)
+{
+    struct copy_run *run = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&run->next, 1);
+        if (i >= run->nrefs)
+            break;
+        struct ref_item *it = &run->refs[i];
+        struct xp_exp_result res = {0};
+        res.workspace = it->workspace;
+        res.project = it->project;
+        res.name = it->name;
+        if (run->src->ctx && xp_ctx_cancelled(run->src->ctx))
+            break;
+        xp_error_clear();
+        int rc = copy_one(run, it, &res);
+        char msg[sizeof(((struct xp_error *)0)->message)];
+        if (rc) {
+            res.outcome = XP_EXP_FAILED;
+            res.code = rc;
+            strcpy(msg, xp_error_last()->message[0] ? xp_error_last()->message
+                                                     : xp_strerror(rc));
+            res.message = msg;
+        }
+        pthread_mutex_lock(&run->lock);
+        add_stats(run, &res);
+        run->st.experiments_done++;
+        if (res.outcome == XP_EXP_FAILED) {
+            run->st.failed++;
+            if (!run->first_err || run->first_err == XP_ECANCEL)
+                run->first_err = rc;
+            if (rc == XP_EAUTH)
+                run->auth_failed = 1;
+        } else if (res.outcome == XP_EXP_SKIPPED) {
+            run->st.skipped++;
+        } else {
+            run->st.copied++;
+        }
+        if (run->o->experiment_done)
+            run->o->experiment_done(run->o->payload, &res);
+        pthread_mutex_unlock(&run->lock);
+        if (rc == XP_EAUTH)
+            break; /* the credentials will not get better */
+    }
+    atomic_fetch_sub(&run->running, 1);
+    return NULL;
+}
+
+int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
+            const struct xp_copy_opts *o, struct xp_copy_stats *stats)
+{
+    struct copy_run run;
+    memset(&run, 0, sizeof(run));
+    run.src = src;
+    run.dst = dst;
+    run.o = o;
+    run.resources = o->resources ? o->resources : XP_RES_ALL;
+    pthread_mutex_init(&run.lock, NULL);
+    int rc = 0, list_rc = 0;
+    char list_msg[sizeof(((struct xp_error *)0)->message)] = "";
+
+    if (!src->type->list_experiments) {
+        rc = xp_error_set(XP_ENOTSUP, "adapter '%s' cannot list experiments",
+                          src->type->name);
+        goto out;
+    }
+    if (!o->dry_run && !dst) {
+        rc = xp_error_set(XP_EINVALID, "no destination");
+        goto out;
+    }
+    list_rc = src->type->list_experiments(src, collect_ref, &run);
+    if (list_rc) {
+        if (list_rc == XP_EAUTH || list_rc == XP_ECANCEL || run.nrefs == 0) {
+            rc = list_rc;
+            goto out;
+        }
+        /* keep going with what was listed; report the listing failure */
+        strcpy(list_msg, xp_error_last()->message);
+    }
+    run.st.experiments_listed = (int64_t)run.nrefs;
+    int jobs = o->jobs > 0 ? o->jobs : 1;
+    if ((size_t)jobs > run.nrefs)
+        jobs = run.nrefs ? (int)run.nrefs : 1;
+    pthread_t *th = xp_calloc((size_t)jobs, sizeof(*th));
+    atomic_store(&run.running, jobs);
+    for (int i = 0; i < jobs; i++)
+        pthread_create(&th[i], NULL, worker, &run);
+    while (atomic_load(&run.running) > 0) {
+        struct timespec ts = {0, 200 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (o->progress) {
+            pthread_mutex_lock(&run.lock);
+            struct xp_copy_stats snap = run.st;
+            pthread_mutex_unlock(&run.lock);
+            o->progress(o->payload, &snap, 0);
+        }
+    }
+    for (int i = 0; i < jobs; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+    if (o->progress)
+        o->progress(o->payload, &run.st, 1);
+
+    int cancelled = src->ctx && xp_ctx_cancelled(src->ctx);
+    if (cancelled)
+        rc = xp_error_set(XP_ECANCEL, "interrupted");
+    else if (run.auth_failed)
+        rc = xp_error_set(XP_EAUTH, "credentials were refused");
+    else if (run.st.failed)
+        rc = xp_error_set(run.first_err ? run.first_err : XP_ERROR,
+                          "%lld experiment(s) failed",
+                          (long long)run.st.failed);
+    else if (list_rc)
+        rc = xp_error_set(list_rc, "%s", list_msg);
+    else if (run.st.experiments_done < (int64_t)run.nrefs)
+        rc = xp_error_set(XP_ERROR, "%lld experiment(s) were not attempted",
+                          (long long)((int64_t)run.nrefs - run.st.experiments_done));
+out:
+    if (stats)
+        *stats = run.st;
+    for (size_t i = 0; i < run.nrefs; i++) {
+        free(run.refs[i].workspace);
+        free(run.refs[i].project);
+        free(run.refs[i].name);
+        free(run.refs[i].key);
+    }
+    free(run.refs);
+    pthread_mutex_destroy(&run.lock);
+    return rc;
+}

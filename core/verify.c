@@ -1,0 +1,448 @@
+/* Location comparison (include/xport/verify.h). Each experiment is reduced
+ * to a map item -> sha256 of a canonical encoding, so memory does not grow
+ * with series length; a series whose digests differ is read again on both
+ * sides to name the first point that differs. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "xport/buf.h"
+#include "xport/error.h"
+#include "xport/hash.h"
+#include "xport/json.h"
+#include "xport/verify.h"
+
+struct vref {
+    char *ws, *proj, *name, *key;
+};
+
+struct vlist {
+    struct vref *v;
+    size_t n, cap;
+};
+
+static int collect(const struct xp_experiment_ref *r, void *payload)
+{
+    struct vlist *l = payload;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 32;
+        l->v = xp_realloc(l->v, l->cap * sizeof(*l->v));
+    }
+    struct vref *x = &l->v[l->n++];
+    x->ws = xp_strdup(r->workspace);
+    x->proj = xp_strdup(r->project);
+    x->name = xp_strdup(r->name);
+    x->key = xp_strdup(r->key);
+    return 0;
+}
+
+static int vref_cmp(const void *a, const void *b)
+{
+    const struct vref *x = a, *y = b;
+    int c = strcmp(x->ws, y->ws);
+    if (!c)
+        c = strcmp(x->proj, y->proj);
+    if (!c)
+        c = strcmp(x->name, y->name);
+    return c;
+}
+
+static void vlist_free(struct vlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].ws);
+        free(l->v[i].proj);
+        free(l->v[i].name);
+        free(l->v[i].key);
+    }
+    free(l->v);
+}
+
+/* ---- canonical encodings ---- */
+
+static int fieldcmp(const void *a, const void *b)
+{
+    return strcmp((*(const struct xp_field *const *)a)->key,
+                  (*(const struct xp_field *const *)b)->key);
+}
+
+/* Point as text: index, then fields sorted by key, floats by their bits
+ * (every NaN alike: no source keeps NaN payloads). */
+static void canon_point(struct xp_buf *b, const struct xp_point *p, int with_index)
+{
+    xp_buf_reset(b);
+    if (with_index)
+        xp_buf_printf(b, "i=%" PRId64, p->index);
+    const struct xp_field *stack[64];
+    const struct xp_field **f = p->nfields <= 64 ? stack
+                                                 : xp_malloc(p->nfields * sizeof(*f));
+    for (size_t i = 0; i < p->nfields; i++)
+        f[i] = &p->fields[i];
+    qsort(f, p->nfields, sizeof(*f), fieldcmp);
+    for (size_t i = 0; i < p->nfields; i++) {
+        const struct xp_value *v = &f[i]->v;
+        xp_buf_printf(b, ";%s=", f[i]->key);
+        switch (v->type) {
+        case XP_V_NULL: xp_buf_puts(b, "null"); break;
+        case XP_V_BOOL: xp_buf_puts(b, v->u.b ? "true" : "false"); break;
+        case XP_V_INT: xp_buf_printf(b, "i:%" PRId64, v->u.i); break;
+        case XP_V_UINT: xp_buf_printf(b, "u:%" PRIu64, v->u.u); break;
+        case XP_V_FLOAT: {
+            double d = isnan(v->u.d) ? NAN : v->u.d;
+            uint64_t bits;
+            memcpy(&bits, &d, 8);
+            xp_buf_printf(b, "f:%016" PRIx64, bits);
+            break;
+        }
+        case XP_V_STRING:
+            xp_buf_puts(b, "s:");
+            xp_buf_put(b, v->u.s.ptr, v->u.s.len);
+            break;
+        case XP_V_JSON: {
+            struct json_object *o = xp_value_to_json(v);
+            xp_buf_puts(b, "j:");
+            xp_json_put_obj(b, o, 1);
+            json_object_put(o);
+            break;
+        }
+        }
+        xp_buf_putc(b, '\x1f');
+    }
+    if (f != stack)
+        free(f);
+}
+
+struct item {
+    struct xp_sha256 h;
+    int64_t count;
+};
+
+static struct item *item_get(struct json_object *map, const char *key)
+{
+    struct json_object *o;
+    if (json_object_object_get_ex(map, key, &o))
+        return (struct item *)(uintptr_t)json_object_get_int64(o);
+    struct item *it = xp_calloc(1, sizeof(*it));
+    xp_sha256_init(&it->h);
+    json_object_object_add(map, key, json_object_new_int64((int64_t)(uintptr_t)it));
+    return it;
+}
+
+static void map_free(struct json_object *map)
+{
+    if (!map)
+        return;
+    json_object_object_foreach(map, k, v) {
+        (void)k;
+        free((struct item *)(uintptr_t)json_object_get_int64(v));
+    }
+    json_object_put(map);
+}
+
+static const char *series_top(enum xp_series_kind k)
+{
+    return k == XP_SERIES_SYSTEM ? "system" : k == XP_SERIES_TRACK ? "tracks" : "metrics";
+}
+
+static void hash_str(struct xp_sha256 *h, const char *s)
+{
+    xp_sha256_update(h, s ? s : "\x00null", s ? strlen(s) + 1 : 6);
+}
+
+static int digest_experiment(struct json_object **out, struct xp_adapter *a,
+                             const struct vref *r, unsigned resources)
+{
+    struct xp_experiment_ref ref = {r->ws, r->proj, r->name, r->key, -1};
+    struct xp_read_opts ro = {resources, NULL};
+    struct xp_reader *rd = NULL;
+    struct json_object *map = json_object_new_object();
+    struct xp_buf b = XP_BUF_INIT, key = XP_BUF_INIT;
+    struct item *cur = NULL;
+    int rc = a->type->read_experiment(&rd, a, &ref, &ro);
+    const struct xp_record *rec;
+    while (!rc && (rc = rd->next(rd, &rec)) == 0) {
+        switch (rec->kind) {
+        case XP_REC_EXPERIMENT: {
+            const struct xp_experiment_meta *m = &rec->u.exp;
+            struct item *it = item_get(map, "experiment");
+            hash_str(&it->h, m->description);
+            hash_str(&it->h, m->status);
+            hash_str(&it->h, m->folder);
+            for (size_t i = 0; i < m->ntags; i++)
+                hash_str(&it->h, m->tags[i]);
+            xp_buf_reset(&b);
+            if (m->metadata)
+                xp_json_put_obj(&b, m->metadata, 1);
+            hash_str(&it->h, b.ptr);
+            it->count = 1;
+            break;
+        }
+        case XP_REC_DOCUMENT: {
+            const char *k = rec->u.doc.kind == XP_DOC_PARAMETERS ? "parameters"
+                            : rec->u.doc.kind == XP_DOC_SUMMARY  ? "summary"
+                                                                 : "others";
+            struct item *it = item_get(map, k);
+            xp_buf_reset(&b);
+            rc = xp_json_put_obj(&b, rec->u.doc.doc, 1);
+            xp_sha256_update(&it->h, b.ptr, b.len);
+            it->count = 1;
+            break;
+        }
+        case XP_REC_SERIES_BEGIN:
+            xp_buf_reset(&key);
+            xp_buf_printf(&key, "%s/%s", series_top(rec->u.series.kind),
+                          rec->u.series.name);
+            cur = item_get(map, key.ptr);
+            break;
+        case XP_REC_POINTS:
+            for (size_t i = 0; i < rec->u.points.n; i++) {
+                canon_point(&b, &rec->u.points.v[i], 1);
+                xp_sha256_update(&cur->h, b.ptr, b.len + 1);
+            }
+            cur->count += (int64_t)rec->u.points.n;
+            break;
+        case XP_REC_SERIES_END: cur = NULL; break;
+        case XP_REC_LOGS: {
+            struct item *it = item_get(map, "logs");
+            for (size_t i = 0; i < rec->u.logs.n; i++) {
+                const struct xp_log_entry *e = &rec->u.logs.v[i];
+                xp_buf_reset(&b);
+                xp_buf_printf(&b, "%" PRId64, e->seq);
+                hash_str(&it->h, b.ptr);
+                hash_str(&it->h, e->timestamp);
+                hash_str(&it->h, e->level);
+                hash_str(&it->h, e->stream);
+                xp_sha256_update(&it->h, e->message, e->message_len);
+                xp_buf_reset(&b);
+                if (e->metadata)
+                    xp_json_put_obj(&b, e->metadata, 1);
+                hash_str(&it->h, b.ptr);
+            }
+            it->count += (int64_t)rec->u.logs.n;
+            break;
+        }
+        case XP_REC_FILE: {
+            xp_buf_reset(&key);
+            xp_buf_printf(&key, "files/%s", rec->u.file.meta.path);
+            struct item *it = item_get(map, key.ptr);
+            char chunk[65536];
+            for (;;) {
+                ssize_t n = rec->u.file.body->read(rec->u.file.body, chunk, sizeof(chunk));
+                if (n < 0) {
+                    rc = (int)n;
+                    break;
+                }
+                if (n == 0)
+                    break;
+                xp_sha256_update(&it->h, chunk, (size_t)n);
+                it->count += n;
+            }
+            break;
+        }
+        case XP_REC_END: break;
+        }
+    }
+    if (rc == XP_ITEROVER)
+        rc = 0;
+    if (rd)
+        rd->free(rd);
+    xp_buf_release(&b);
+    xp_buf_release(&key);
+    if (rc) {
+        map_free(map);
+        return rc;
+    }
+    *out = map;
+    return 0;
+}
+
+/* ---- first differing point of a series ---- */
+
+struct pcursor {
+    struct xp_reader *rd;
+    const struct xp_record *rec;
+    size_t i;
+    int done;
+};
+
+static int pc_next(struct pcursor *c, const struct xp_point **out)
+{
+    while (!c->done) {
+        if (c->rec && c->rec->kind == XP_REC_POINTS && c->i < c->rec->u.points.n) {
+            *out = &c->rec->u.points.v[c->i++];
+            return 0;
+        }
+        int rc = c->rd->next(c->rd, &c->rec);
+        c->i = 0;
+        if (rc == XP_ITEROVER) {
+            c->done = 1;
+            break;
+        }
+        if (rc)
+            return rc;
+    }
+    *out = NULL;
+    return 0;
+}
+
+static void point_text(struct xp_buf *b, const struct xp_point *p)
+{
+    xp_buf_reset(b);
+    if (!p) {
+        xp_buf_puts(b, "(none)");
+        return;
+    }
+    xp_buf_printf(b, "index %" PRId64 " {", p->index);
+    for (size_t i = 0; i < p->nfields; i++) {
+        xp_buf_printf(b, "%s%s: ", i ? ", " : "", p->fields[i].key);
+        xp_json_put_value(b, &p->fields[i].v, NULL);
+    }
+    xp_buf_putc(b, '}');
+}
+
+static void locate_point_diff(struct xp_adapter *a, const struct vref *ra,
+                              struct xp_adapter *b, const struct vref *rb,
+                              const char *series, struct xp_buf *msg)
+{
+    struct xp_read_opts ro = {XP_RES_METRICS | XP_RES_SYSTEM, series};
+    struct xp_experiment_ref ea = {ra->ws, ra->proj, ra->name, ra->key, -1};
+    struct xp_experiment_ref eb = {rb->ws, rb->proj, rb->name, rb->key, -1};
+    struct pcursor ca = {0}, cb = {0};
+    struct xp_buf x = XP_BUF_INIT, y = XP_BUF_INIT, tx = XP_BUF_INIT, ty = XP_BUF_INIT;
+    if (a->type->read_experiment(&ca.rd, a, &ea, &ro) ||
+        b->type->read_experiment(&cb.rd, b, &eb, &ro)) {
+        xp_buf_puts(msg, " (could not re-read to locate the difference)");
+        goto done;
+    }
+    for (int64_t n = 0;; n++) {
+        const struct xp_point *pa, *pb;
+        if (pc_next(&ca, &pa) || pc_next(&cb, &pb)) {
+            xp_buf_puts(msg, " (read error while locating the difference)");
+            break;
+        }
+        if (!pa && !pb)
+            break;
+        if (pa)
+            canon_point(&x, pa, 1);
+        if (pb)
+            canon_point(&y, pb, 1);
+        if (!pa || !pb || x.len != y.len || memcmp(x.ptr, y.ptr, x.len)) {
+            point_text(&tx, pa);
+            point_text(&ty, pb);
+            xp_buf_printf(msg, ": point %" PRId64 " differs: %s vs %s", n, tx.ptr, ty.ptr);
+            break;
+        }
+    }
+done:
+    if (ca.rd)
+        ca.rd->free(ca.rd);
+    if (cb.rd)
+        cb.rd->free(cb.rd);
+    xp_buf_release(&x);
+    xp_buf_release(&y);
+    xp_buf_release(&tx);
+    xp_buf_release(&ty);
+}
+
+static void emit(const struct xp_verify_opts *o, long *ndiff, struct xp_buf *line)
+{
+    (*ndiff)++;
+    if (o->diff)
+        o->diff(o->payload, line->ptr);
+    xp_buf_reset(line);
+}
+
+static int compare_maps(struct xp_adapter *a, const struct vref *ra,
+                        struct xp_adapter *b, const struct vref *rb,
+                        struct json_object *ma, struct json_object *mb,
+                        const struct xp_verify_opts *o, long *ndiff)
+{
+    struct xp_buf line = XP_BUF_INIT;
+    unsigned char da[32], db[32];
+    json_object_object_foreach(ma, k, va) {
+        struct item *ia = (struct item *)(uintptr_t)json_object_get_int64(va);
+        struct json_object *vb;
+        if (!json_object_object_get_ex(mb, k, &vb)) {
+            xp_buf_printf(&line, "%s/%s/%s: %s: only in A", ra->ws, ra->proj, ra->name, k);
+            emit(o, ndiff, &line);
+            continue;
+        }
+        struct item *ib = (struct item *)(uintptr_t)json_object_get_int64(vb);
+        struct xp_sha256 ha = ia->h, hb = ib->h;
+        xp_sha256_final(&ha, da);
+        xp_sha256_final(&hb, db);
+        if (ia->count == ib->count && !memcmp(da, db, 32))
+            continue;
+        xp_buf_printf(&line, "%s/%s/%s: %s differs", ra->ws, ra->proj, ra->name, k);
+        if (ia->count != ib->count)
+            xp_buf_printf(&line, " (%" PRId64 " vs %" PRId64 " %s)", ia->count,
+                          ib->count, !strncmp(k, "files/", 6) ? "bytes" : "items");
+        const char *slash = strchr(k, '/');
+        if (slash && strncmp(k, "files/", 6))
+            locate_point_diff(a, ra, b, rb, slash + 1, &line);
+        emit(o, ndiff, &line);
+    }
+    json_object_object_foreach(mb, k2, v2) {
+        (void)v2;
+        if (!json_object_object_get_ex(ma, k2, NULL)) {
+            xp_buf_printf(&line, "%s/%s/%s: %s: only in B", rb->ws, rb->proj, rb->name, k2);
+            emit(o, ndiff, &line);
+        }
+    }
+    xp_buf_release(&line);
+    return 0;
+}
+
+int xp_verify(struct xp_adapter *a, struct xp_adapter *b,
+              const struct xp_verify_opts *o, long *ndiff)
+{
+    struct vlist la = {0}, lb = {0};
+    struct xp_buf line = XP_BUF_INIT;
+    unsigned res = o->resources ? o->resources : XP_RES_ALL;
+    *ndiff = 0;
+    int rc = a->type->list_experiments(a, collect, &la);
+    if (!rc)
+        rc = b->type->list_experiments(b, collect, &lb);
+    if (rc)
+        goto done;
+    qsort(la.v, la.n, sizeof(*la.v), vref_cmp);
+    qsort(lb.v, lb.n, sizeof(*lb.v), vref_cmp);
+    size_t i = 0, j = 0;
+    while (i < la.n || j < lb.n) {
+        int c = i >= la.n ? 1 : j >= lb.n ? -1 : vref_cmp(&la.v[i], &lb.v[j]);
+        if (c < 0) {
+            xp_buf_printf(&line, "%s/%s/%s: only in A", la.v[i].ws, la.v[i].proj, la.v[i].name);
+            emit(o, ndiff, &line);
+            i++;
+            continue;
+        }
+        if (c > 0) {
+            xp_buf_printf(&line, "%s/%s/%s: only in B", lb.v[j].ws, lb.v[j].proj, lb.v[j].name);
+            emit(o, ndiff, &line);
+            j++;
+            continue;
+        }
+        struct json_object *ma = NULL, *mb = NULL;
+        rc = digest_experiment(&ma, a, &la.v[i], res);
+        if (!rc)
+            rc = digest_experiment(&mb, b, &lb.v[j], res);
+        if (!rc)
+            compare_maps(a, &la.v[i], b, &lb.v[j], ma, mb, o, ndiff);
+        map_free(ma);
+        map_free(mb);
+        if (rc)
+            goto done;
+        i++;
+        j++;
+    }
+    if (*ndiff)
+        rc = xp_error_set(XP_EINVALID, "%ld difference(s)", *ndiff);
+done:
+    vlist_free(&la);
+    vlist_free(&lb);
+    xp_buf_release(&line);
+    return rc;
+}

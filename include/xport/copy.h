@@ -1,0 +1,52 @@
+/* xp_copy: the one pipeline behind download, upload and copy. It lists the
+ * source's experiments, and for each pulls records from a reader and pushes
+ * them into a sink, enforcing record order and the resource filter, with
+ * several experiments in flight at once. Both adapters are borrowed. */
+#ifndef XPORT_COPY_H
+#define XPORT_COPY_H
+
+#include <stdint.h>
+
+#include "sys/adapter.h"
+
+struct xp_copy_stats {
+    int64_t experiments_listed;
+    int64_t experiments_done; /* finished, whatever the outcome */
+    int64_t copied, skipped, failed;
+    int64_t series, points, logs, files, bytes, documents;
+};
+
+enum xp_exp_outcome { XP_EXP_COPIED = 1, XP_EXP_SKIPPED, XP_EXP_FAILED, XP_EXP_PLANNED };
+
+/* Reported once per experiment (serialised: never two at a time). */
+struct xp_exp_result {
+    const char *workspace, *project, *name;
+    enum xp_exp_outcome outcome;
+    int code;             /* XP_E* when failed */
+    const char *message;  /* when failed */
+    int64_t series, points, logs, files, bytes;
+};
+
+struct xp_copy_opts {
+    unsigned resources; /* enum xp_resource mask; 0 means all */
+    int overwrite;
+    int dry_run;        /* read and count, write nothing (dst may be NULL) */
+    int jobs;           /* experiments in parallel, >= 1 */
+    /* called about every 200 ms from the calling thread, and once at the end */
+    void (*progress)(void *payload, const struct xp_copy_stats *st, int final);
+    void (*experiment_done)(void *payload, const struct xp_exp_result *r);
+    void *payload;
+};
+
+/* Returns 0 when every experiment was copied or skipped; XP_ECANCEL when
+ * interrupted; XP_EAUTH when credentials were refused; otherwise the code of
+ * the first failure (stats tell how many failed and how many did not). A
+ * listing that fails part-way still copies what it listed. */
+int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
+            const struct xp_copy_opts *opts, struct xp_copy_stats *stats);
+
+/* Pull every record of one reader, checking the order; used by verify and
+ * by tests. cb may be NULL. */
+int xp_reader_check_order(const struct xp_record *rec, int *state);
+
+#endif

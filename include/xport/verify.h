@@ -1,0 +1,21 @@
+/* xp_verify: compare two locations experiment by experiment: metadata,
+ * documents, every point of every series bit for bit, logs, and file
+ * contents. Differences are reported as lines through a callback. Both
+ * adapters are borrowed. */
+#ifndef XPORT_VERIFY_H
+#define XPORT_VERIFY_H
+
+#include "sys/adapter.h"
+
+struct xp_verify_opts {
+    unsigned resources; /* 0 = all */
+    void (*diff)(void *payload, const char *line);
+    void *payload;
+};
+
+/* Returns 0 when the two are equal, XP_EINVALID when they differ (with
+ * *ndiff set), or another XP_E* when one side could not be read. */
+int xp_verify(struct xp_adapter *a, struct xp_adapter *b,
+              const struct xp_verify_opts *o, long *ndiff);
+
+#endif
