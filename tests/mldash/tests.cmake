@@ -1,0 +1,6 @@
+# ml-dash tests (label: mldash)
+
+# --- ml-dash server emulator self-test (tests/emulators/mldash_emu.py) ---
+add_test(NAME mldash_emulator_selftest COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/emulators/test_mldash_emu.py)
+set_tests_properties(mldash_emulator_selftest PROPERTIES LABELS mldash TIMEOUT 120)
+# --- end emulator self-test ---
