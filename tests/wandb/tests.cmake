@@ -1,0 +1,3 @@
+# The spool (core/spool.c) and the wandb-offline adapter.
+xport_add_test(test_spool SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_spool.c
+               LABELS unit wandb)
