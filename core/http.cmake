@@ -1,0 +1,7 @@
+# The HTTP engine (include/xport/sys/http.h); included by core/CMakeLists.txt.
+target_sources(xportlib PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/http.c
+  ${CMAKE_CURRENT_LIST_DIR}/http_redact.c
+  ${CMAKE_CURRENT_LIST_DIR}/http_retry.c
+  ${CMAKE_CURRENT_LIST_DIR}/ratelimit.c
+)
