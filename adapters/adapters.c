@@ -6,6 +6,7 @@
 #include "xport/sys/adapter.h"
 
 extern const struct xp_adapter_type xp_local_adapter;
+extern const struct xp_adapter_type xp_wandb_offline_adapter;
 
 #define NOT_BUILT(var, nm, text)                                              \
     static const struct xp_adapter_type var = {                               \
@@ -13,7 +14,6 @@ extern const struct xp_adapter_type xp_local_adapter;
 
 NOT_BUILT(mldash_type, "mldash", "ml-dash server");
 NOT_BUILT(wandb_type, "wandb", "W&B server");
-NOT_BUILT(wandb_offline_type, "wandb-offline", "W&B offline run folders");
 NOT_BUILT(comet_type, "comet", "Comet server");
 NOT_BUILT(neptune_type, "neptune", "Neptune exports");
 
@@ -21,7 +21,7 @@ const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_local_adapter,
     &mldash_type,
     &wandb_type,
-    &wandb_offline_type,
+    &xp_wandb_offline_adapter,
     &comet_type,
     &neptune_type,
     NULL,

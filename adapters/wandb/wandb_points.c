@@ -1,0 +1,310 @@
+/* Values from value_json, and the spool encoding of points and log lines
+ * (wandb_run.h). The encoding is private to one process: host byte order,
+ * doubles as their bit patterns. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "xport/error.h"
+#include "xport/json.h"
+#include "wandb_run.h"
+
+/* ---- value_json ------------------------------------------------------- */
+
+/* A JSON number token: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ * Returns 1 for an integer, 2 for a float, 0 when it is not a number. */
+static int number_kind(const char *s, size_t n)
+{
+    size_t i = 0;
+    int kind = 1;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i >= n || s[i] < '0' || s[i] > '9')
+        return 0;
+    if (s[i] == '0')
+        i++;
+    else
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    if (i < n && s[i] == '.') {
+        kind = 2;
+        i++;
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        kind = 2;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return 0;
+    }
+    return i == n ? kind : 0;
+}
+
+static int parse_int64(const char *s, size_t n, int64_t *out)
+{
+    int neg = s[0] == '-';
+    uint64_t v = 0;
+    for (size_t i = (size_t)neg; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1)
+            return -1;
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+    } else {
+        if (v > (uint64_t)INT64_MAX)
+            return -1;
+        *out = (int64_t)v;
+    }
+    return 0;
+}
+
+static int is_tok(const char *s, size_t n, const char *tok)
+{
+    return strlen(tok) == n && !memcmp(s, tok, n);
+}
+
+int wval_parse(struct xp_value *v, const char *text, size_t len,
+               struct json_object **hold, struct xp_arena *arena)
+{
+    *hold = NULL;
+    memset(v, 0, sizeof(*v));
+    /* W&B writes compact JSON; trim the odd surrounding blank anyway */
+    while (len && (*text == ' ' || *text == '\t' || *text == '\n' ||
+                   *text == '\r')) {
+        text++;
+        len--;
+    }
+    while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' ||
+                   text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    int kind = number_kind(text, len);
+    if (kind == 1 && !parse_int64(text, len, &v->u.i)) {
+        v->type = XP_V_INT;
+        return 0;
+    }
+    if (kind == 2 || is_tok(text, len, "NaN") ||
+        is_tok(text, len, "Infinity") || is_tok(text, len, "-Infinity")) {
+        if (!xp_parse_double(text, len, &v->u.d)) {
+            v->type = XP_V_FLOAT;
+            return 0;
+        }
+    }
+    if (is_tok(text, len, "true") || is_tok(text, len, "false")) {
+        v->type = XP_V_BOOL;
+        v->u.b = text[0] == 't';
+        return 0;
+    }
+    if (is_tok(text, len, "null")) {
+        v->type = XP_V_NULL;
+        return 0;
+    }
+    /* strings, objects, arrays, and integers beyond int64 */
+    struct json_object *o;
+    int rc = xp_json_parse(&o, text, len, "value_json");
+    if (rc)
+        return rc;
+    rc = xp_value_from_json(v, o, arena);
+    if (rc) {
+        json_object_put(o);
+        return rc;
+    }
+    *hold = o;
+    return 0;
+}
+
+void wtime_iso(char out[40], int64_t sec, int32_t nanos)
+{
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(out, 40, "1970-01-01T00:00:00Z");
+        return;
+    }
+    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (nanos > 0 && nanos < 1000000000) {
+        char frac[16];
+        snprintf(frac, sizeof(frac), ".%09" PRId32, nanos);
+        size_t f = strlen(frac);
+        while (frac[f - 1] == '0')
+            f--;
+        frac[f] = '\0';
+        n += (size_t)snprintf(out + n, 40 - n, "%s", frac);
+    }
+    snprintf(out + n, 40 - n, "Z");
+}
+
+/* ---- point encoding ----------------------------------------------------- */
+
+static const char *const wpt_names[WPT_NKEYS] = {
+    "value", "step", "timestamp", "runtime", "_step", "_timestamp"};
+
+static void put_varint(struct xp_buf *b, uint64_t v)
+{
+    char tmp[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        tmp[n++] = (char)(v | 0x80);
+        v >>= 7;
+    }
+    tmp[n++] = (char)v;
+    xp_buf_put(b, tmp, n);
+}
+
+static void put_value(struct xp_buf *b, const struct xp_value *v)
+{
+    xp_buf_putc(b, (char)v->type);
+    switch (v->type) {
+    case XP_V_NULL: break;
+    case XP_V_BOOL: xp_buf_putc(b, (char)(v->u.b ? 1 : 0)); break;
+    case XP_V_INT: xp_buf_put(b, &v->u.i, 8); break;
+    case XP_V_UINT: xp_buf_put(b, &v->u.u, 8); break;
+    case XP_V_FLOAT: xp_buf_put(b, &v->u.d, 8); break;
+    case XP_V_STRING:
+    case XP_V_JSON:
+        put_varint(b, v->u.s.len);
+        xp_buf_put(b, v->u.s.ptr, v->u.s.len);
+        break;
+    }
+}
+
+void wpt_encode(struct xp_buf *b, const struct xp_value fields[WPT_NKEYS],
+                const int has[WPT_NKEYS])
+{
+    unsigned mask = 0;
+    for (int k = 0; k < WPT_NKEYS; k++)
+        if (has[k])
+            mask |= 1u << k;
+    xp_buf_putc(b, (char)mask);
+    for (int k = 0; k < WPT_NKEYS; k++)
+        if (has[k])
+            put_value(b, &fields[k]);
+}
+
+struct cursor {
+    const unsigned char *p, *end;
+};
+
+static int get_bytes(struct cursor *c, void *out, size_t n)
+{
+    if ((size_t)(c->end - c->p) < n)
+        return -1;
+    memcpy(out, c->p, n);
+    c->p += n;
+    return 0;
+}
+
+static int get_varint(struct cursor *c, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && c->p < c->end; shift += 7) {
+        unsigned char x = *c->p++;
+        v |= (uint64_t)(x & 0x7f) << shift;
+        if (!(x & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int get_value(struct cursor *c, struct xp_value *v,
+                     struct xp_arena *arena)
+{
+    unsigned char t;
+    if (get_bytes(c, &t, 1))
+        return -1;
+    memset(v, 0, sizeof(*v));
+    v->type = (enum xp_vtype)t;
+    switch (t) {
+    case XP_V_NULL: return 0;
+    case XP_V_BOOL: {
+        unsigned char x;
+        if (get_bytes(c, &x, 1))
+            return -1;
+        v->u.b = x != 0;
+        return 0;
+    }
+    case XP_V_INT: return get_bytes(c, &v->u.i, 8);
+    case XP_V_UINT: return get_bytes(c, &v->u.u, 8);
+    case XP_V_FLOAT: return get_bytes(c, &v->u.d, 8);
+    case XP_V_STRING:
+    case XP_V_JSON: {
+        uint64_t n;
+        if (get_varint(c, &n) || n > (uint64_t)(c->end - c->p))
+            return -1;
+        v->u.s.ptr = xp_arena_strndup(arena, (const char *)c->p, (size_t)n);
+        v->u.s.len = (size_t)n;
+        c->p += n;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+int wpt_decode(struct xp_point *out, struct xp_field *fields,
+               const void *data, size_t len, struct xp_arena *arena)
+{
+    struct cursor c = {data, (const unsigned char *)data + len};
+    unsigned char mask;
+    if (get_bytes(&c, &mask, 1))
+        goto bad;
+    size_t n = 0;
+    for (int k = 0; k < WPT_NKEYS; k++) {
+        if (!(mask & (1u << k)))
+            continue;
+        fields[n].key = wpt_names[k];
+        if (get_value(&c, &fields[n].v, arena))
+            goto bad;
+        n++;
+    }
+    out->created_at = NULL;
+    out->fields = fields;
+    out->nfields = n;
+    return 0;
+bad:
+    return xp_error_set(XP_EIO, "damaged point in the spool");
+}
+
+/* ---- log lines ---------------------------------------------------------- */
+
+void wline_encode(struct xp_buf *b, const struct wlog_line *l)
+{
+    unsigned char flags = (unsigned char)((l->stream ? 1 : 0) |
+                                          (l->has_ts ? 2 : 0) |
+                                          (l->newline ? 4 : 0));
+    xp_buf_putc(b, (char)flags);
+    xp_buf_put(b, &l->sec, 8);
+    xp_buf_put(b, &l->nanos, 4);
+    xp_buf_put(b, l->text, l->len);
+}
+
+int wline_decode(struct wlog_line *l, const void *data, size_t len)
+{
+    struct cursor c = {data, (const unsigned char *)data + len};
+    unsigned char flags;
+    if (get_bytes(&c, &flags, 1) || get_bytes(&c, &l->sec, 8) ||
+        get_bytes(&c, &l->nanos, 4))
+        return xp_error_set(XP_EIO, "damaged log line in the spool");
+    l->stream = flags & 1;
+    l->has_ts = (flags & 2) != 0;
+    l->newline = (flags & 4) != 0;
+    l->text = (const char *)c.p;
+    l->len = (size_t)(c.end - c.p);
+    return 0;
+}

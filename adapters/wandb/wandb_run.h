@@ -1,0 +1,123 @@
+/* One W&B offline run decoded from its .wandb file: the run's metadata,
+ * config and summary in memory, and its history, system stats and console
+ * output transposed into spool streams (one per series, one for the logs),
+ * so that memory stays bounded whatever the run's length.
+ *
+ * Ownership: the caller owns struct wrun and releases it with
+ * wrun_release, which also removes the spool. */
+#ifndef XPORT_WANDB_RUN_H
+#define XPORT_WANDB_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xport/buf.h"
+#include "xport/record.h"
+
+struct json_object;
+struct xp_ctx;
+struct xp_spool;
+
+struct wrun_meta {
+    char *run_id, *entity, *project, *display_name, *notes, *group;
+    char *job_type, *sweep_id, *host, *storage_id, *git_remote, *git_commit;
+    char **tags;
+    size_t ntags;
+    int has_run;
+    int has_start;
+    int64_t start_sec;
+    int32_t start_nanos;
+    int64_t starting_step;
+    int32_t runtime;
+    int resumed, forked;
+    int has_exit;
+    int32_t exit_code, exit_runtime;
+    int not_complete;
+};
+
+struct wrun_series {
+    char *name;
+    enum xp_series_kind kind;
+    size_t stream;     /* spool stream id */
+    uint64_t last_row; /* the history row that last gave it a value, + 1 */
+};
+
+struct wrun_map; /* name -> series index (wandb_run.c) */
+
+struct wrun {
+    const struct xp_ctx *ctx;
+    char *path; /* the .wandb file */
+    int version, old_layout;
+    unsigned resources;
+    const char *only_series; /* borrowed */
+    struct wrun_meta m;
+    struct json_object *config;  /* accumulated, still wrapped/raw */
+    struct json_object *summary;
+    struct json_object *vendor;  /* extra facts for the experiment's vendor */
+    struct xp_spool *spool;
+    struct wrun_series *series;
+    size_t nseries, capseries;
+    struct wrun_map *metric_map, *system_map;
+    int have_log_stream;
+    size_t log_stream;
+    uint64_t nlogs;
+    uint64_t nrecords, nrows;
+    int64_t next_step; /* for rows that carry no step */
+    /* damage: */
+    size_t nlost;
+    char *lost;        /* "a-b, c-d" or NULL */
+};
+
+/* Decode the whole run at `path`. Records of resources outside `resources`
+ * are skipped; only_series (or NULL) restricts history and stats to one
+ * series. Damage is warned about through ctx and left in r->lost. */
+int wrun_scan(struct wrun *r, const char *path, unsigned resources,
+              const char *only_series, const struct xp_ctx *ctx);
+/* Read only as far as the first run record (for listing); quiet. A file
+ * whose first records are damaged still opens, with what was found. */
+int wrun_peek(struct wrun_meta *m, const char *path);
+void wrun_meta_release(struct wrun_meta *m);
+void wrun_release(struct wrun *r);
+
+/* ---- the spool encoding of points and log lines (wandb_points.c) -------- */
+
+enum wpt_key {
+    WPT_VALUE,
+    WPT_STEP,
+    WPT_TIMESTAMP,
+    WPT_RUNTIME,
+    WPT_RAW_STEP,      /* "_step" when it is not an integer */
+    WPT_RAW_TIMESTAMP, /* "_timestamp" when it is not a number */
+    WPT_NKEYS
+};
+
+/* Append one point (fields[k] used where has[k]) to b. */
+void wpt_encode(struct xp_buf *b, const struct xp_value fields[WPT_NKEYS],
+                const int has[WPT_NKEYS]);
+/* Decode into out/fields (room for WPT_NKEYS); strings are copied to arena. */
+int wpt_decode(struct xp_point *out, struct xp_field *fields,
+               const void *data, size_t len, struct xp_arena *arena);
+
+struct wlog_line {
+    int stream;      /* 0 stderr, 1 stdout */
+    int has_ts;
+    int64_t sec;
+    int32_t nanos;
+    int newline;     /* the line ended with '\n' */
+    const char *text;
+    size_t len;
+};
+void wline_encode(struct xp_buf *b, const struct wlog_line *l);
+int wline_decode(struct wlog_line *l, const void *data, size_t len);
+
+/* Parse a value_json text into v. Scalars are parsed directly; strings,
+ * objects and arrays go through json-c, whose object is left in *hold (put
+ * it once v is no longer used; NULL when none) and whose serialisation for
+ * objects and arrays goes to arena. */
+int wval_parse(struct xp_value *v, const char *text, size_t len,
+               struct json_object **hold, struct xp_arena *arena);
+
+/* "2026-01-02T03:04:05Z", with a fraction when nanos is not 0. */
+void wtime_iso(char out[40], int64_t sec, int32_t nanos);
+
+#endif
