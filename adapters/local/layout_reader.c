@@ -83,6 +83,7 @@ struct layout_reader {
 
     struct file_item *files;
     size_t nfiles, cur_file;
+    int files_collected;
     struct fd_stream stream;
 };
 
@@ -765,14 +766,17 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
             release_held(r);
             close_fp(r);
             r->stage = ST_FILES;
-            if ((r->ro.resources & XP_RES_FILES) && !r->ro.only_series) {
-                rc = r->la->flavor == LOCAL_XPORT ? collect_files_xport(r)
-                                                  : collect_files_mldash(r);
-                if (rc)
-                    return rc;
-            }
             continue;
         case ST_FILES:
+            if (!r->files_collected) {
+                r->files_collected = 1;
+                if ((r->ro.resources & XP_RES_FILES) && !r->ro.only_series) {
+                    rc = r->la->flavor == LOCAL_XPORT ? collect_files_xport(r)
+                                                      : collect_files_mldash(r);
+                    if (rc)
+                        return rc;
+                }
+            }
             if (r->cur_file >= r->nfiles) {
                 fd_free(&r->stream.base);
                 r->stage = ST_END;

@@ -1,0 +1,109 @@
+/* The command line: --help for every command, exit codes, dry run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen_layout.h"
+#include "testutil.h"
+#include "xport/fs.h"
+
+static int run(char **out, char **err, const char *const *argv)
+{
+    return tu_run_xport(out, err, argv);
+}
+
+static void test_help(void **state)
+{
+    (void)state;
+    const char *cmds[] = {"download", "copy", "upload", "list", "verify", "adapters"};
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        const char *argv[] = {cmds[i], "--help", NULL};
+        char *o, *e;
+        assert_int_equal(run(&o, &e, argv), 0);
+        assert_non_null(strstr(o, "usage: xport "));
+        assert_non_null(strstr(o, cmds[i]));
+        free(o);
+        free(e);
+    }
+    const char *top[] = {"--help", NULL};
+    char *o, *e;
+    assert_int_equal(run(&o, &e, top), 0);
+    assert_non_null(strstr(o, "exit codes"));
+    free(o);
+    free(e);
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    struct {
+        const char *argv[6];
+        int code;
+        const char *msg;
+    } cases[] = {
+        {{"frobnicate", NULL}, 2, "unknown command 'frobnicate'"},
+        {{"copy", "--bogus", "a", "b", NULL}, 2, "unknown option '--bogus'"},
+        {{"copy", "onlyone", NULL}, 2, "needs SRC and DST"},
+        {{"copy", "nosuch:ws/p", "/tmp/x", NULL}, 2, "unknown adapter 'nosuch'"},
+        {{"download", "--from", "comet", "ws", "-o", NULL}, 2, "needs a value"},
+        {{"download", "--from", "comet", "ws/p", NULL}, 2, "needs --from"},
+        {{"copy", "-j", "x", "a", "b", NULL}, 2, "whole number"},
+        {{"copy", "a", "b", "nonsense", NULL}, 2, "unknown resource 'nonsense'"},
+        {{"copy", "/nonexistent/xport", "/tmp/x", NULL}, 1, "does not exist"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *o, *e;
+        int code = run(&o, &e, cases[i].argv);
+        if (code != cases[i].code || !strstr(e, cases[i].msg))
+            fail_msg("case %zu: exit %d, stderr: %s", i, code, e);
+        free(o);
+        free(e);
+    }
+}
+
+static void test_dry_run_and_filters(void **state)
+{
+    (void)state;
+    char *tmp = tu_mkdtemp(), *src = xp_path_join(tmp, "src"),
+         *dst = xp_path_join(tmp, "dst");
+    assert_int_equal(gen_edge_layout(src, 100), 0);
+    assert_int_equal(gen_many_layout(src, 3, 10), 0);
+    const char *dry[] = {"copy", "--dry-run", "--json", src, dst, NULL};
+    char *o, *e;
+    assert_int_equal(run(&o, &e, dry), 0);
+    assert_non_null(strstr(o, "\"dryRun\":true"));
+    assert_non_null(strstr(o, "\"points\":138"));
+    assert_false(xp_is_dir(dst));
+    free(o);
+    free(e);
+    /* only logs, and only run-00{2,3} plus the edge experiment by glob */
+    const char *sel[] = {"copy", "-q", "--experiment", "{run-00{2..3},exp*}", src, dst,
+                         "logs", NULL};
+    assert_int_equal(run(&o, &e, sel), 0);
+    free(o);
+    free(e);
+    assert_int_equal(tu_sh("test -d '%s/ws/proj/run-002' && test ! -e '%s/ws/proj/run-001'",
+                           dst, dst), 0);
+    assert_int_equal(tu_sh("test -z \"$(find '%s' -name data.jsonl)\"", dst), 0);
+    assert_int_equal(tu_sh("test -n \"$(find '%s' -name logs.jsonl)\"", dst), 0);
+    /* list sees what is there, as JSON lines */
+    const char *list[] = {"list", "--json", dst, NULL};
+    assert_int_equal(run(&o, &e, list), 0);
+    assert_non_null(strstr(o, "{\"workspace\":\"wörkspace\",\"project\":\"proj/with/slash\","
+                              "\"name\":\"exp ünï/../x\"}"));
+    free(o);
+    free(e);
+    tu_rmtree(tmp);
+    free(tmp);
+    free(src);
+    free(dst);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_dry_run_and_filters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

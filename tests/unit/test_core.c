@@ -1,0 +1,210 @@
+/* Unit tests of the core helpers: exact doubles, UTF-8, name encoding,
+ * selection patterns, JSON errors, hashes. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "testutil.h"
+#include "xport/buf.h"
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/hash.h"
+#include "xport/json.h"
+#include "xport/sys/adapter.h"
+
+static uint64_t bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+static void roundtrip_double(double d)
+{
+    char buf[XP_DOUBLE_BUFSZ];
+    size_t n = xp_fmt_double(buf, d);
+    double back;
+    assert_int_equal(xp_parse_double(buf, n, &back), 0);
+    if (isnan(d))
+        assert_true(isnan(back));
+    else
+        assert_true(bits(d) == bits(back));
+    /* a float always reads back as a float through json-c too */
+    struct json_object *o;
+    assert_int_equal(xp_json_parse(&o, buf, n, "t"), 0);
+    assert_int_equal(json_object_get_type(o), json_type_double);
+    if (!isnan(d))
+        assert_true(bits(json_object_get_double(o)) == bits(d));
+    json_object_put(o);
+}
+
+static void test_doubles(void **state)
+{
+    (void)state;
+    double special[] = {0.0, -0.0, 1.0, -1.0, 0.1, 1e-300, -1e-300, 5e-324,
+                        1.7976931348623157e308, 2.2250738585072014e-308,
+                        9007199254740993.0, 1e21, 123456789012345678.0,
+                        INFINITY, -INFINITY, NAN, 0.30000000000000004};
+    for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+        roundtrip_double(special[i]);
+    srand(12345);
+    for (int i = 0; i < 200000; i++) {
+        uint64_t u = ((uint64_t)rand() << 62) ^ ((uint64_t)rand() << 31) ^ (uint64_t)rand();
+        double d;
+        memcpy(&d, &u, 8);
+        roundtrip_double(d);
+    }
+    char buf[XP_DOUBLE_BUFSZ];
+    xp_fmt_double(buf, 1.0);
+    assert_string_equal(buf, "1.0");
+    xp_fmt_double(buf, -0.0);
+    assert_string_equal(buf, "-0.0");
+    xp_fmt_double(buf, NAN);
+    assert_string_equal(buf, "NaN");
+    xp_fmt_double(buf, -INFINITY);
+    assert_string_equal(buf, "-Infinity");
+    xp_fmt_double(buf, 0.1);
+    assert_string_equal(buf, "0.1");
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    assert_true(xp_utf8_valid("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
+    assert_false(xp_utf8_valid("\xc3", 1));           /* truncated */
+    assert_false(xp_utf8_valid("\xc0\xaf", 2));       /* overlong */
+    assert_false(xp_utf8_valid("\xed\xa0\x80", 3));   /* surrogate */
+    assert_false(xp_utf8_valid("\xff", 1));
+    struct xp_buf b = XP_BUF_INIT;
+    assert_int_equal(xp_json_put_str(&b, "a\xff", 2, "x"), XP_EINVALID);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(xp_json_put_str(&b, "q\"\\\n\x01", 5, "x"), 0);
+    assert_string_equal(b.ptr, "\"q\\\"\\\\\\n\\u0001\"");
+    xp_buf_release(&b);
+}
+
+static void check_name(const char *name, const char *expect)
+{
+    struct xp_buf e = XP_BUF_INIT, d = XP_BUF_INIT;
+    assert_int_equal(xp_name_encode(&e, name), 0);
+    if (expect)
+        assert_string_equal(e.ptr, expect);
+    assert_true(xp_segment_safe(e.ptr));
+    assert_null(strchr(e.ptr, '/'));
+    assert_int_equal(xp_name_decode(&d, e.ptr), 0);
+    assert_string_equal(d.ptr, name);
+    xp_buf_release(&e);
+    xp_buf_release(&d);
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    check_name("exp1", "exp1");
+    check_name("train/loss", "train%2Floss");
+    check_name("../../etc/passwd", "%2E.%2F..%2Fetc%2Fpasswd");
+    check_name("..", "%2E%2E");
+    check_name(".", "%2E");
+    check_name("", "%00");
+    check_name("100%", "100%25");
+    check_name("a:b*c?", "a%3Ab%2Ac%3F");
+    check_name("ünïcødé 名前", "ünïcødé 名前");
+    check_name("trailing.", "trailing%2E");
+    check_name("C:\\x", "C%3A%5Cx");
+    struct xp_buf e = XP_BUF_INIT;
+    assert_int_equal(xp_name_encode(&e, "bad\xff"), XP_EINVALID);
+    /* long names are cut and made unique, staying under NAME_MAX */
+    char longname[600];
+    memset(longname, '/', 599);
+    longname[599] = '\0';
+    assert_int_equal(xp_name_encode(&e, longname), 0);
+    assert_true(e.len <= 200);
+    assert_true(xp_segment_safe(e.ptr));
+    char *first = xp_strdup(e.ptr);
+    longname[598] = 'x';
+    assert_int_equal(xp_name_encode(&e, longname), 0);
+    assert_string_not_equal(first, e.ptr);
+    free(first);
+    xp_buf_release(&e);
+    assert_false(xp_relpath_safe("../x"));
+    assert_false(xp_relpath_safe("/etc/passwd"));
+    assert_false(xp_relpath_safe("a//b"));
+    assert_false(xp_relpath_safe("a/./b"));
+    assert_false(xp_relpath_safe("a/b/"));
+    assert_false(xp_relpath_safe("a\\..\\b"));
+    assert_true(xp_relpath_safe("media/images/a.png"));
+}
+
+static void test_patterns(void **state)
+{
+    (void)state;
+    assert_true(xp_pattern_match(NULL, "x"));
+    assert_true(xp_pattern_match("run-*", "run-7"));
+    assert_false(xp_pattern_match("run-*", "walk-7"));
+    assert_true(xp_pattern_match("run-{001..120}", "run-007"));
+    assert_true(xp_pattern_match("run-{001..120}", "run-120"));
+    assert_false(xp_pattern_match("run-{001..120}", "run-121"));
+    assert_false(xp_pattern_match("run-{001..120}", "run-7"));
+    assert_true(xp_pattern_match("{a,b}-{1..3}", "b-2"));
+    assert_false(xp_pattern_match("{a,b}-{1..3}", "c-2"));
+    assert_true(xp_pattern_match("x{3..1}", "x2"));
+    assert_true(xp_pattern_match("lit\\*", "lit*"));
+    assert_false(xp_pattern_match("lit\\*", "litx"));
+    assert_true(xp_pattern_match("{single}", "{single}"));
+}
+
+static void test_json_errors(void **state)
+{
+    (void)state;
+    struct json_object *o;
+    assert_int_equal(xp_json_parse(&o, "{\"a\":", 5, "in.json"), XP_EINVALID);
+    assert_non_null(strstr(xp_error_last()->message, "in.json"));
+    assert_int_equal(xp_json_parse(&o, "{} x", 4, "t"), XP_EINVALID);
+    assert_int_equal(xp_json_parse(&o, "\"\xff\"", 3, "t"), XP_EINVALID);
+    assert_int_equal(xp_json_parse(&o, "[NaN,Infinity,-Infinity]", 24, "t"), 0);
+    assert_true(isnan(json_object_get_double(json_object_array_get_idx(o, 0))));
+    json_object_put(o);
+    /* 64-bit integers survive exactly, beyond 2^53 and beyond INT64_MAX */
+    const char *big = "[9223372036854775807,18446744073709551615,-9223372036854775808]";
+    assert_int_equal(xp_json_parse(&o, big, strlen(big), "t"), 0);
+    struct xp_buf b = XP_BUF_INIT;
+    assert_int_equal(xp_json_put_obj(&b, o, 0), 0);
+    assert_string_equal(b.ptr, "[9223372036854775807,18446744073709551615,-9223372036854775808]");
+    xp_buf_release(&b);
+    json_object_put(o);
+}
+
+static void test_hashes(void **state)
+{
+    (void)state;
+    char hex[65];
+    xp_sha256_hex(hex, "abc", 3);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    xp_sha256_hex(hex, "", 0);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    struct xp_md5 m;
+    unsigned char d[16];
+    char b64[25];
+    xp_md5_init(&m);
+    xp_md5_update(&m, "hello", 5);
+    xp_md5_final(&m, d);
+    xp_hex(hex, d, 16);
+    assert_string_equal(hex, "5d41402abc4b2a76b9719d911017c592");
+    xp_base64(b64, d, 16);
+    assert_string_equal(b64, "XUFAKrxLKna5cZ2REBfFkg==");
+    unsigned char back[16];
+    assert_int_equal(xp_base64_decode(back, 16, b64, strlen(b64)), 16);
+    assert_memory_equal(back, d, 16);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_doubles),  cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_names),    cmocka_unit_test(test_patterns),
+        cmocka_unit_test(test_json_errors), cmocka_unit_test(test_hashes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
