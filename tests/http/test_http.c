@@ -985,6 +985,38 @@ static void test_uploads(void **state)
     xp_http_free(h);
 }
 
+static volatile sig_atomic_t stop_flag;
+
+static void *raise_stop(void *p)
+{
+    usleep(200 * 1000);
+    stop_flag = 1;
+    return NULL;
+}
+
+static void test_cancel(void **state)
+{
+    struct xp_http_config c;
+    fast_config(&c);
+    c.cancel = &stop_flag;
+    struct xp_http *h = mk(&c);
+    struct xp_http_response r = XP_HTTP_RESPONSE_INIT;
+    const char *paths[] = {"/json/slow?delay=3000",        /* mid-transfer */
+                           "/json/w?fail=503&retry_after=8"}; /* in a wait */
+    for (int i = 0; i < 2; i++) {
+        stop_flag = 0;
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, raise_stop, NULL), 0);
+        char *u = url_at(&api, "%s", paths[i]);
+        assert_int_equal(get(h, u, &r), XP_ECANCEL);
+        assert_contains(xp_error_last()->message, "interrupted");
+        pthread_join(t, NULL);
+        free(u);
+    }
+    xp_http_response_release(&r);
+    xp_http_free(h);
+}
+
 /* ---- helpers without a server --------------------------------------------- */
 
 static void test_redact_url(void **state)
@@ -1069,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_to_file),
         cmocka_unit_test(test_callback_sink),
         cmocka_unit_test(test_uploads),
+        cmocka_unit_test(test_cancel),
     };
     return cmocka_run_group_tests_name("http", tests, start_servers,
                                        stop_servers);

@@ -9,8 +9,9 @@
  *
  * Ownership: xp_http_new's *out belongs to the caller (xp_http_free); the
  * config's strings are copied; a request and everything it points at is
- * borrowed for the duration of the call; a response is caller-allocated and
- * emptied with xp_http_response_release. */
+ * borrowed for the duration of the call; a response is caller-allocated
+ * (XP_HTTP_RESPONSE_INIT or all zero), owns what it holds, is emptied by the
+ * next call that gets it and freed with xp_http_response_release. */
 #ifndef XPORT_SYS_HTTP_H
 #define XPORT_SYS_HTTP_H
 
@@ -42,7 +43,10 @@ struct xp_http_config {
     long backoff_base_ms;      /* first backoff ceiling; doubles each try */
     long backoff_max_ms;       /* backoff ceiling */
     long retry_after_max_ms;   /* a longer Retry-After fails at once */
-    int64_t limit_rate;        /* bytes/s over all transfers; 0 off */
+    /* Bandwidth over all transfers, both directions; a transfer over its
+     * share sleeps in libcurl's callbacks. bytes_per_hour may burst a
+     * minute's worth. Keep low_speed_limit below the rate per transfer. */
+    int64_t limit_rate;        /* bytes/s; 0 off */
     int64_t bytes_per_hour;    /* 0 off */
     long timeout_ms;           /* one attempt, whole transfer; 0 none */
     long connect_timeout_ms;
@@ -94,7 +98,10 @@ enum xp_http_flags {
 
 /* A zero-initialised request is a GET with the response kept in memory.
  * At most one request body (body/body_len, body_path, parts) and one
- * response sink (memory, out_path, on_data) may be given. */
+ * response sink (memory, out_path, on_data) may be given. Caller headers go
+ * only to the origin of url; a redirect elsewhere drops them. A body is sent
+ * as given: set Content-Type yourself (libcurl's default for POST is
+ * application/x-www-form-urlencoded). */
 struct xp_http_request {
     const char *method;  /* NULL: GET, or POST when there is a body */
     const char *url;
@@ -140,8 +147,8 @@ struct xp_http_response {
 #define XP_HTTP_RESPONSE_INIT { 0, 0, NULL, XP_BUF_INIT, 0, 0, 0.0, NULL, XP_BUF_INIT }
 void xp_http_response_init(struct xp_http_response *r);
 void xp_http_response_release(struct xp_http_response *r);
-/* Value of the final response's header `name` (case-insensitive), or
- * NULL; copied into out. */
+/* Copy the value of the final response's header `name` (case-insensitive)
+ * into out; XP_ENOTFOUND (no error message set) when it has none. */
 int xp_http_response_header(struct xp_buf *out,
                             const struct xp_http_response *r,
                             const char *name);
