@@ -33,11 +33,13 @@ size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d)
         return (size_t)n;
     }
     int n = 0;
+    char tmp[XP_DOUBLE_BUFSZ];
     for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, XP_DOUBLE_BUFSZ, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d)
+        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d)
             break;
     }
+    memcpy(buf, tmp, (size_t)n + 1);
     /* keep it a float: 1e+20 is fine, but "-0" or "5" needs ".0" */
     if (!strpbrk(buf, ".eE")) {
         buf[n++] = '.';

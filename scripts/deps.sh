@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages xport needs when they are missing (as root),
+# or says exactly what to install. Usage: scripts/deps.sh [--tests]
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjson-c-dev libzip-dev libarchive-dev)
+if [ "${1:-}" = "--tests" ]; then
+  # cmocka for the C tests; python3 runs the loopback vendor emulators
+  pkgs+=(libcmocka-dev python3 curl)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  echo "xport: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "xport: missing packages: ${missing[*]}" >&2
+  echo "install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
