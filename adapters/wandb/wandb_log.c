@@ -122,6 +122,20 @@ static void drop_partial(struct wlog *l, int64_t upto)
 
 /* ---- open / close ------------------------------------------------------ */
 
+/* Is there an intact chunk at file offset off? */
+static int valid_chunk_at(struct wlog *l, int64_t off, int *ok)
+{
+    unsigned char c[WLOG_BLOCK];
+    size_t got;
+    *ok = 0;
+    if (off >= l->size)
+        return 0;
+    if (pread_all(l->fd, c, sizeof(c), off, &got))
+        return xp_error_set_os(XP_EIO, "cannot read '%s'", l->path);
+    *ok = got >= WLOG_HEADER && chunk_ok(c, got);
+    return 0;
+}
+
 int wlog_open(struct wlog *l, const char *path, const struct xp_ctx *ctx)
 {
     memset(l, 0, sizeof(*l));
@@ -156,14 +170,24 @@ int wlog_open(struct wlog *l, const char *path, const struct xp_ctx *ctx)
     l->version = h[6];
 
     /* Both layouts agree up to the first block boundary; there a chunk
-     * starts at 32768 (current) or at 32775 (Go core before 0.17.6). */
-    unsigned char c[WLOG_BLOCK];
-    if (l->size > WLOG_BLOCK + WLOG_HEADER) {
-        if (pread_all(l->fd, c, sizeof(c), WLOG_BLOCK, &got))
-            return xp_error_set_os(XP_EIO, "cannot read '%s'", path);
-        if (!chunk_ok(c, got) && got > WLOG_HEADER &&
-            chunk_ok(c + WLOG_HEADER, got - WLOG_HEADER))
+     * starts at 32768 (current) or at 32775 (Go core before 0.17.6). A
+     * damaged boundary says nothing, so look at the next ones too. */
+    for (int64_t k = 1; k <= 64; k++) {
+        int64_t at = k * WLOG_BLOCK;
+        if (at + WLOG_HEADER > l->size)
+            break;
+        int ok_new = 0, ok_old = 0;
+        int rc = valid_chunk_at(l, at, &ok_new);
+        if (!rc && !ok_new)
+            rc = valid_chunk_at(l, at + WLOG_HEADER, &ok_old);
+        if (rc)
+            return rc;
+        if (ok_new)
+            break;
+        if (ok_old) {
             l->base = WLOG_HEADER;
+            break;
+        }
     }
     l->block = xp_malloc(WLOG_BLOCK);
     return 0;

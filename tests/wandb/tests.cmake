@@ -5,3 +5,8 @@ xport_add_test(test_wandb_offline
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_offline.c
                        ${CMAKE_CURRENT_LIST_DIR}/wtest.c
                LABELS wandb)
+xport_add_test(test_wandb_framing
+               SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_framing.c
+                       ${CMAKE_CURRENT_LIST_DIR}/wenc.c
+                       ${CMAKE_CURRENT_LIST_DIR}/wtest.c
+               LABELS wandb)

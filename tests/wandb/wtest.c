@@ -14,7 +14,7 @@
 #include "xport/json.h"
 #include "xport/location.h"
 
-void wt_value_str(char *out, size_t cap, const struct xp_value *v)
+void wt_value_put(struct xp_buf *out, const struct xp_value *v)
 {
     struct xp_buf b = XP_BUF_INIT;
     switch (v->type) {
@@ -40,7 +40,7 @@ void wt_value_str(char *out, size_t cap, const struct xp_value *v)
         xp_buf_put(&b, v->u.s.ptr, v->u.s.len);
         break;
     }
-    snprintf(out, cap, "%s", b.ptr);
+    xp_buf_put(out, b.ptr, b.len);
     xp_buf_release(&b);
 }
 
@@ -85,7 +85,6 @@ static int on_ref(const struct xp_experiment_ref *ref, void *payload)
 static int dump_record(struct xp_buf *b, const struct xp_record *rec,
                        int *in_series, const struct wt_opts *o)
 {
-    char tmp[4096];
     switch (rec->kind) {
     case XP_REC_EXPERIMENT: {
         const struct xp_experiment_meta *e = &rec->u.exp;
@@ -148,8 +147,8 @@ static int dump_record(struct xp_buf *b, const struct xp_record *rec,
             const struct xp_point *p = &rec->u.points.v[i];
             xp_buf_printf(b, " point %" PRId64, p->index);
             for (size_t k = 0; k < p->nfields; k++) {
-                wt_value_str(tmp, sizeof(tmp), &p->fields[k].v);
-                xp_buf_printf(b, " %s=%s", p->fields[k].key, tmp);
+                xp_buf_printf(b, " %s=", p->fields[k].key);
+                wt_value_put(b, &p->fields[k].v);
             }
             xp_buf_putc(b, '\n');
         }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "xport/buf.h"
 #include "xport/sys/adapter.h"
 
 struct wt_opts {
@@ -26,8 +27,8 @@ int wt_dump(char **out, char **warnings, const char *path,
  * line. */
 int wt_list(char **out, const char *path);
 
-/* A value's dump form, as used in wt_dump ("i:2", "f:0.5", ...). */
-void wt_value_str(char *out, size_t cap, const struct xp_value *v);
+/* Append a value's dump form, as used in wt_dump ("i:2", "f:0.5", ...). */
+void wt_value_put(struct xp_buf *out, const struct xp_value *v);
 
 /* Find the line starting with prefix in text; returns a copy or NULL. */
 char *wt_line(const char *text, const char *prefix);
