@@ -53,6 +53,7 @@ struct copy_run {
     int first_err;
     int auth_failed;
     atomic_int running;
+    pthread_cond_t done; /* signalled as each worker ends */
 };
 
 static int collect_ref(const struct xp_experiment_ref *ref, void *payload)
@@ -277,7 +278,10 @@ static void *worker(void *arg)
         if (rc == XP_EAUTH)
             break; /* the credentials will not get better */
     }
+    pthread_mutex_lock(&run->lock);
     atomic_fetch_sub(&run->running, 1);
+    pthread_cond_broadcast(&run->done);
+    pthread_mutex_unlock(&run->lock);
     return NULL;
 }
 
@@ -291,6 +295,7 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
     run.o = o;
     run.resources = o->resources ? o->resources : XP_RES_ALL;
     pthread_mutex_init(&run.lock, NULL);
+    pthread_cond_init(&run.done, NULL);
     int rc = 0, list_rc = 0;
     char list_msg[sizeof(((struct xp_error *)0)->message)] = "";
 
@@ -320,16 +325,24 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
     atomic_store(&run.running, jobs);
     for (int i = 0; i < jobs; i++)
         pthread_create(&th[i], NULL, worker, &run);
+    pthread_mutex_lock(&run.lock);
     while (atomic_load(&run.running) > 0) {
-        struct timespec ts = {0, 200 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        if (o->progress) {
-            pthread_mutex_lock(&run.lock);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&run.done, &run.lock, &ts);
+        if (o->progress && atomic_load(&run.running) > 0) {
             struct xp_copy_stats snap = run.st;
             pthread_mutex_unlock(&run.lock);
             o->progress(o->payload, &snap, 0);
+            pthread_mutex_lock(&run.lock);
         }
     }
+    pthread_mutex_unlock(&run.lock);
     for (int i = 0; i < jobs; i++)
         pthread_join(th[i], NULL);
     free(th);
@@ -361,5 +374,6 @@ out:
     }
     free(run.refs);
     pthread_mutex_destroy(&run.lock);
+    pthread_cond_destroy(&run.done);
     return rc;
 }

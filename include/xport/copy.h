@@ -45,8 +45,8 @@ struct xp_copy_opts {
 int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
             const struct xp_copy_opts *opts, struct xp_copy_stats *stats);
 
-/* Pull every record of one reader, checking the order; used by verify and
- * by tests. cb may be NULL. */
+/* Check that rec may follow the records seen so far; *state starts at 0.
+ * Returns XP_EINVALID naming the record when it is out of order. */
 int xp_reader_check_order(const struct xp_record *rec, int *state);
 
 #endif
