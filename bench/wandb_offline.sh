@@ -1,0 +1,20 @@
+#!/bin/sh
+# Benchmark of the wandb-offline reader: 1,000,000 history rows x 23 metrics.
+# usage: bench/wandb_offline.sh [BUILD_DIR] [ROWS] [METRICS]
+# BUILD_DIR defaults to build-bench, configured here as a Release build
+# without sanitizers. Prints rows/s and the reader's peak RSS.
+set -eu
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$src/build-bench}
+rows=${2:-1000000}
+metrics=${3:-23}
+if [ ! -f "$build/CMakeCache.txt" ]; then
+    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+        -DXPORT_SANITIZE=OFF -DXPORT_BUILD_TESTS=OFF >/dev/null
+fi
+cmake --build "$build" -j2 --target xport-bench-wandb-gen xport-bench-wandb-read >/dev/null
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/xport-bench-wandb.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+"$build/bench/xport-bench-wandb-gen" "$tmp/run-bench01.wandb" "$rows" "$metrics"
+echo "input: $(du -h "$tmp/run-bench01.wandb" | cut -f1), $rows rows x $metrics metrics"
+"$build/bench/xport-bench-wandb-read" "$tmp/run-bench01.wandb"
