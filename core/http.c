@@ -29,10 +29,21 @@ struct tmulti {
     CURLM *multi;
 };
 
+/* One host's credentials. Never freed before the engine, so a pointer
+ * taken under cred_mu stays valid without it. */
+struct xp_http_cred {
+    char *origin;   /* "scheme://host:port" they may go to */
+    char *line;     /* the whole header line */
+    char *name;     /* the header's name */
+    char *secret;   /* as given, and as it may show up in echoes: */
+    char *encoded;  /* Basic's base64, or NULL */
+};
+
 struct xp_http {
-    struct xp_http_config cfg; /* strings owned */
-    char *api_origin;          /* NULL: credentials go nowhere */
-    char *auth_line;           /* whole header line, secret inside */
+    struct xp_http_config cfg; /* strings owned; secret NULL */
+    pthread_rwlock_t cred_mu;
+    struct xp_http_cred **creds;
+    size_t ncreds;
     char *ua;
     CURLSH *share;
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
@@ -163,11 +174,6 @@ static void tmulti_gone(void *p)
     free(t);
 }
 
-static int has_crlf(const char *s)
-{
-    return s && strpbrk(s, "\r\n") != NULL;
-}
-
 int xp_http_new(struct xp_http **out, const struct xp_http_config *cfg)
 {
     *out = NULL;
@@ -177,62 +183,17 @@ int xp_http_new(struct xp_http **out, const struct xp_http_config *cfg)
                             curl_easy_strerror(global_rc));
     if (cfg->max_connections < 1)
         return xp_error_set(XP_EINVALID, "max connections must be at least 1");
-    if (cfg->auth != XP_HTTP_AUTH_NONE) {
-        if (!cfg->secret || !*cfg->secret)
-            return xp_error_set(XP_EAUTH, "no credentials given");
-        if (!cfg->api_base)
-            return xp_error_set(XP_EINVALID,
-                                "credentials need an API base URL");
-        if (has_crlf(cfg->secret))
-            return xp_error_set(XP_EINVALID, "the secret contains a line break");
-        if (cfg->auth == XP_HTTP_AUTH_HEADER &&
-            (!cfg->auth_header || !*cfg->auth_header ||
-             strpbrk(cfg->auth_header, ": \t\r\n")))
-            return xp_error_set(XP_EINVALID, "invalid auth header name '%s'",
-                                cfg->auth_header ? cfg->auth_header : "");
-    }
-    char *origin = NULL;
-    if (cfg->api_base && !(origin = xp__http_origin(cfg->api_base))) {
-        char *r = xp_http_redact_url(cfg->api_base);
-        int rc = xp_error_set(XP_EINVALID, "invalid API base URL '%s'", r);
-        free(r);
-        return rc;
-    }
-
     struct xp_http *h = xp_calloc(1, sizeof(*h));
     h->cfg = *cfg;
-    h->cfg.api_base = dup_or_null(cfg->api_base);
-    h->cfg.secret = dup_or_null(cfg->secret);
-    h->cfg.auth_header = dup_or_null(cfg->auth_header);
+    h->cfg.api_base = NULL;
+    h->cfg.secret = NULL;
+    h->cfg.auth_header = NULL;
     h->cfg.user_agent = dup_or_null(cfg->user_agent);
     h->cfg.ca_file = dup_or_null(cfg->ca_file);
-    h->api_origin = origin;
     h->ua = xp_strdup(cfg->user_agent ? cfg->user_agent
                                       : "xport/" XPORT_VERSION);
     h->budget = cfg->retry_budget;
-
-    struct xp_buf line = XP_BUF_INIT;
-    switch (cfg->auth) {
-    case XP_HTTP_AUTH_BEARER:
-        xp_buf_printf(&line, "Authorization: Bearer %s", cfg->secret);
-        break;
-    case XP_HTTP_AUTH_BASIC: {
-        size_t n = strlen(cfg->secret);
-        char *b64 = xp_malloc(4 * ((n + 2) / 3) + 1);
-        xp_base64(b64, (const unsigned char *)cfg->secret, n);
-        xp_buf_printf(&line, "Authorization: Basic %s", b64);
-        wipe_free(b64);
-        break;
-    }
-    case XP_HTTP_AUTH_HEADER:
-        xp_buf_printf(&line, "%s: %s", cfg->auth_header, cfg->secret);
-        break;
-    case XP_HTTP_AUTH_NONE:
-        break;
-    }
-    h->auth_line = line.len ? xp_buf_detach(&line) : NULL;
-    xp_buf_release(&line);
-
+    pthread_rwlock_init(&h->cred_mu, NULL);
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     pthread_mutex_init(&h->log_mu, NULL);
@@ -254,8 +215,138 @@ int xp_http_new(struct xp_http **out, const struct xp_http_config *cfg)
     curl_share_setopt(h->share, CURLSHOPT_USERDATA, h);
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    if (cfg->auth != XP_HTTP_AUTH_NONE || cfg->api_base) {
+        int rc = xp_http_add_cred(h, NULL, cfg->api_base, cfg->auth,
+                                  cfg->auth_header, cfg->secret);
+        if (rc) {
+            xp_http_free(h);
+            return rc;
+        }
+    }
     *out = h;
     return 0;
+}
+
+int xp_http_add_cred(struct xp_http *h, const struct xp_http_cred **out,
+                     const char *api_base, enum xp_http_auth auth,
+                     const char *auth_header, const char *secret)
+{
+    if (out)
+        *out = NULL;
+    if (!api_base)
+        return xp_error_set(XP_EINVALID, "credentials need an API base URL");
+    char *origin = xp__http_origin(api_base);
+    if (!origin) {
+        char *r = xp_http_redact_url(api_base);
+        int rc = xp_error_set(XP_EINVALID, "invalid API base URL '%s'", r);
+        free(r);
+        return rc;
+    }
+    if (auth != XP_HTTP_AUTH_NONE && (!secret || !*secret)) {
+        int rc = xp_error_set(XP_EAUTH, "no credentials given for '%s'",
+                              origin);
+        free(origin);
+        return rc;
+    }
+    if (secret && strpbrk(secret, "\r\n")) {
+        int rc = xp_error_set(XP_EINVALID, "the secret for '%s' contains a "
+                              "line break", origin);
+        free(origin);
+        return rc;
+    }
+    if (auth == XP_HTTP_AUTH_HEADER &&
+        (!auth_header || !*auth_header ||
+         strpbrk(auth_header, ": \t\r\n"))) {
+        free(origin);
+        return xp_error_set(XP_EINVALID, "invalid auth header name '%s'",
+                            auth_header ? auth_header : "");
+    }
+    struct xp_http_cred *c = xp_calloc(1, sizeof(*c));
+    c->origin = origin;
+    struct xp_buf line = XP_BUF_INIT;
+    switch (auth) {
+    case XP_HTTP_AUTH_BEARER:
+        xp_buf_printf(&line, "Authorization: Bearer %s", secret);
+        c->name = xp_strdup("Authorization");
+        break;
+    case XP_HTTP_AUTH_BASIC: {
+        size_t n = strlen(secret);
+        c->encoded = xp_malloc(4 * ((n + 2) / 3) + 1);
+        xp_base64(c->encoded, (const unsigned char *)secret, n);
+        xp_buf_printf(&line, "Authorization: Basic %s", c->encoded);
+        c->name = xp_strdup("Authorization");
+        break;
+    }
+    case XP_HTTP_AUTH_HEADER:
+        xp_buf_printf(&line, "%s: %s", auth_header, secret);
+        c->name = xp_strdup(auth_header);
+        break;
+    case XP_HTTP_AUTH_NONE:
+        break;
+    }
+    c->line = line.len ? xp_buf_detach(&line) : NULL;
+    xp_buf_release(&line);
+    c->secret = c->line ? xp_strdup(secret) : NULL;
+    pthread_rwlock_wrlock(&h->cred_mu);
+    h->creds = xp_realloc(h->creds, (h->ncreds + 1) * sizeof(*h->creds));
+    h->creds[h->ncreds++] = c;
+    pthread_rwlock_unlock(&h->cred_mu);
+    if (out)
+        *out = c;
+    return 0;
+}
+
+/* The credentials a request to origin gets: the request's own when they
+ * are for that origin, else the first registered for it. */
+static const struct xp_http_cred *cred_for(struct xp_http *h,
+                                           const struct xp_http_cred *want,
+                                           const char *origin)
+{
+    if (!origin)
+        return NULL;
+    if (want)
+        return !strcmp(want->origin, origin) && want->line ? want : NULL;
+    const struct xp_http_cred *found = NULL;
+    pthread_rwlock_rdlock(&h->cred_mu);
+    for (size_t i = 0; i < h->ncreds && !found; i++)
+        if (h->creds[i]->line && !strcmp(h->creds[i]->origin, origin))
+            found = h->creds[i];
+    pthread_rwlock_unlock(&h->cred_mu);
+    return found;
+}
+
+/* Append s to out with every known secret replaced. */
+static void scrub(struct xp_http *h, struct xp_buf *out, const char *s)
+{
+    struct xp_buf a = XP_BUF_INIT, b = XP_BUF_INIT;
+    xp_buf_puts(&a, s);
+    pthread_rwlock_rdlock(&h->cred_mu);
+    for (size_t i = 0; i < h->ncreds; i++) {
+        const char *sec[2] = {h->creds[i]->secret, h->creds[i]->encoded};
+        for (int k = 0; k < 2; k++) {
+            if (!sec[k])
+                continue;
+            xp_buf_reset(&b);
+            xp__http_put_scrubbed(&b, a.ptr, sec[k]);
+            struct xp_buf t = a;
+            a = b;
+            b = t;
+        }
+    }
+    pthread_rwlock_unlock(&h->cred_mu);
+    xp_buf_puts(out, a.ptr);
+    xp_buf_release(&a);
+    xp_buf_release(&b);
+}
+
+static int header_secret(struct xp_http *h, const char *name)
+{
+    int yes = xp__http_header_secret(name, NULL);
+    pthread_rwlock_rdlock(&h->cred_mu);
+    for (size_t i = 0; i < h->ncreds && !yes; i++)
+        yes = h->creds[i]->name && !strcasecmp(h->creds[i]->name, name);
+    pthread_rwlock_unlock(&h->cred_mu);
+    return yes;
 }
 
 void xp_http_free(struct xp_http *h)
@@ -279,13 +370,19 @@ void xp_http_free(struct xp_http *h)
     pthread_mutex_destroy(&h->log_mu);
     xp_bucket_destroy(&h->rate);
     xp_bucket_destroy(&h->hourly);
-    free((char *)h->cfg.api_base);
-    wipe_free((char *)h->cfg.secret);
-    free((char *)h->cfg.auth_header);
+    for (size_t i = 0; i < h->ncreds; i++) {
+        struct xp_http_cred *c = h->creds[i];
+        free(c->origin);
+        wipe_free(c->line);
+        free(c->name);
+        wipe_free(c->secret);
+        wipe_free(c->encoded);
+        free(c);
+    }
+    free(h->creds);
+    pthread_rwlock_destroy(&h->cred_mu);
     free((char *)h->cfg.user_agent);
     free((char *)h->cfg.ca_file);
-    free(h->api_origin);
-    wipe_free(h->auth_line);
     free(h->ua);
     free(h);
 }
@@ -356,7 +453,7 @@ static void hlog(struct xp_http *h, int level, const char *fmt, ...)
     xp_buf_vprintf(&raw, fmt, ap);
     va_end(ap);
     /* Belt and braces: whatever path a secret took into the text. */
-    xp__http_put_scrubbed(&line, raw.ptr, h->cfg.secret);
+    scrub(h, &line, raw.ptr);
     pthread_mutex_lock(&h->log_mu);
     if (h->cfg.log)
         h->cfg.log(h->cfg.log_payload, line.ptr);
@@ -379,7 +476,7 @@ static void log_header(struct xp_http *h, char dir, const char *line)
             n = sizeof(name) - 1;
         memcpy(name, line, n);
         name[n] = '\0';
-        if (xp__http_header_secret(name, h->cfg.auth_header)) {
+        if (header_secret(h, name)) {
             hlog(h, 2, "%c %s: <redacted>", dir, name);
             return;
         }
@@ -689,7 +786,7 @@ static void xfer_fail(struct xfer *x, int code, const char *fmt, ...)
     va_start(ap, fmt);
     xp_buf_vprintf(&raw, fmt, ap);
     va_end(ap);
-    xp__http_put_scrubbed(&msg, raw.ptr, x->h->cfg.secret);
+    scrub(x->h, &msg, raw.ptr);
     xp_buf_release(&raw);
     free(x->resp->error);
     x->resp->error = xp_buf_detach(&msg);
@@ -871,8 +968,9 @@ static int xfer_start(struct xfer *x)
      * credentials go to the API origin only. */
     char *origin = xp__http_origin(x->url);
     int home = origin && !strcmp(origin, x->first_origin);
-    x->authed = h->auth_line && !(rq->flags & XP_HTTP_NO_AUTH) && origin &&
-                h->api_origin && !strcmp(origin, h->api_origin);
+    const struct xp_http_cred *cred =
+        rq->flags & XP_HTTP_NO_AUTH ? NULL : cred_for(h, rq->cred, origin);
+    x->authed = cred != NULL;
     free(origin);
     struct curl_slist *l = NULL;
     for (size_t i = 0; home && i < rq->nheaders; i++) {
@@ -884,7 +982,7 @@ static int xfer_start(struct xfer *x)
     }
     l = curl_slist_append(l, "Expect:"); /* no 1 s stall on 100-continue */
     if (x->authed)
-        l = curl_slist_append(l, h->auth_line);
+        l = curl_slist_append(l, cred->line);
     x->hdrs = l;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, l);
 
@@ -1189,8 +1287,10 @@ static void xfer_end(struct xfer *x, CURLcode res)
         return;
     }
     struct xp_buf ex = XP_BUF_INIT;
-    xp__http_excerpt(&ex, x->resp->body.ptr, x->resp->body.len, 200,
-                     h->cfg.secret);
+    struct xp_buf clean = XP_BUF_INIT; /* before cutting: no half secrets */
+    scrub(h, &clean, x->resp->body.ptr);
+    xp__http_excerpt(&ex, clean.ptr, clean.len, 200, NULL);
+    xp_buf_release(&clean);
     const char *sep = ex.len ? ": " : "";
     if (st == 401 || st == 403)
         xfer_fail(x, XP_EAUTH, "%s '%s' failed: HTTP %ld%s%s%s", m, x->rurl,

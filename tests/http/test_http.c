@@ -594,6 +594,61 @@ static void test_credentials_scope(void **state)
     assert_null(h);
 }
 
+/* A copy between two vendors: one engine, one credential per API host,
+ * and two accounts on one host told apart per request. */
+static void test_several_credentials(void **state)
+{
+    struct xp_http *h = mk_fast();
+    char *a = url_at(&api, "/"), *b = url_at(&other, "/");
+    const struct xp_http_cred *ca, *ca2, *cb;
+    assert_int_equal(xp_http_add_cred(h, &ca, a, XP_HTTP_AUTH_BEARER, NULL,
+                                      "tok-a"), 0);
+    assert_int_equal(xp_http_add_cred(h, &cb, b, XP_HTTP_AUTH_HEADER,
+                                      "X-API-Key", "key-b"), 0);
+    assert_int_equal(xp_http_add_cred(h, &ca2, a, XP_HTTP_AUTH_BEARER, NULL,
+                                      "tok-a2"), 0);
+    char *ua = url_at(&api, "/echo"), *ub = url_at(&other, "/echo");
+    struct json_object *o = echo(h, ua, NULL, 0);
+    assert_string_equal(echoed_header(o, "Authorization"), "Bearer tok-a");
+    assert_null(echoed_header(o, "X-API-Key"));
+    json_object_put(o);
+    o = echo(h, ub, NULL, 0);
+    assert_string_equal(echoed_header(o, "X-API-Key"), "key-b");
+    assert_null(echoed_header(o, "Authorization"));
+    json_object_put(o);
+
+    struct xp_http_response r = XP_HTTP_RESPONSE_INIT;
+    struct xp_http_request rq = {.url = ua, .cred = ca2};
+    assert_int_equal(xp_http_request(h, &rq, &r), 0);
+    assert_non_null(strstr(r.body.ptr, "Bearer tok-a2"));
+    /* credentials named for another host are not sent here */
+    struct xp_http_request rq2 = {.url = ua, .cred = cb};
+    assert_int_equal(xp_http_request(h, &rq2, &r), 0);
+    assert_null(strstr(r.body.ptr, "key-b"));
+    assert_null(strstr(r.body.ptr, "Authorization"));
+
+    /* every registered secret is scrubbed from messages */
+    char *u = url_at(&api, "/status/400?msg=tok-a2+key-b");
+    assert_int_equal(get(h, u, &r), XP_ERROR);
+    assert_null(strstr(xp_error_last()->message, "tok-a2"));
+    assert_null(strstr(xp_error_last()->message, "key-b"));
+    assert_contains(xp_error_last()->message, "<redacted>");
+
+    assert_int_equal(xp_http_add_cred(h, NULL, "ftp://x/", XP_HTTP_AUTH_BEARER,
+                                      NULL, "t"), XP_EINVALID);
+    assert_int_equal(xp_http_add_cred(h, NULL, a, XP_HTTP_AUTH_BEARER, NULL,
+                                      "t\r\nX-Evil: 1"), XP_EINVALID);
+    assert_int_equal(xp_http_add_cred(h, NULL, a, XP_HTTP_AUTH_BEARER, NULL,
+                                      ""), XP_EAUTH);
+    xp_http_response_release(&r);
+    free(u);
+    free(ua);
+    free(ub);
+    free(a);
+    free(b);
+    xp_http_free(h);
+}
+
 struct logbuf {
     struct xp_buf text;
     pthread_mutex_t mu;
@@ -1093,6 +1148,7 @@ int main(void)
         cmocka_unit_test(test_400_message),
         cmocka_unit_test(test_retry_budget),
         cmocka_unit_test(test_credentials_scope),
+        cmocka_unit_test(test_several_credentials),
         cmocka_unit_test(test_verbose_redacts),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_body_cap),

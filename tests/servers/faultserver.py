@@ -120,6 +120,7 @@ class Handler(BaseHTTPRequestHandler):
     # headers and body go out in separate writes: without this, Nagle and
     # delayed ACKs add ~40 ms to every small response
     disable_nagle_algorithm = True
+    counted = False  # this request is in STATS.in_flight
     server_version = "faultserver/1"
 
     def log_message(self, fmt, *args):
@@ -155,6 +156,15 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
+    def uncount(self):
+        """Leave the in-flight count once the headers are out: the client
+        is still busy with this request then, so the count never exceeds
+        the client's own (a count left after the last byte would overlap
+        the client's next request on another connection)."""
+        if self.counted:
+            self.counted = False
+            STATS.leave()
+
     def send(self, status, body=b"", ctype="application/json", headers=()):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -162,6 +172,7 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in headers:
             self.send_header(k, v)
         self.end_headers()
+        self.uncount()
         if self.command != "HEAD":
             self.wfile.write(body)
 
@@ -193,12 +204,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         key = q.get("tag", u.path)
         n, total = STATS.enter(key)
+        self.counted = True
         try:
             if total > self.server.max_requests:
                 self.server.stop()
             self.route(u, q, n, body)
         finally:
-            STATS.leave()
+            self.uncount()
 
     def route(self, u, q, n, body):
         faulty = n <= int(q.get("times", "1000000000"))
@@ -259,6 +271,7 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in hdrs:
             self.send_header(k, v)
         self.end_headers()
+        self.uncount()
         if self.command == "HEAD":
             return
         limit = int(q["truncate"]) if faulty and "truncate" in q else size
@@ -285,6 +298,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        self.uncount()
         data = gen_all(min(size, upto), seed)
         if data:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -29,8 +29,9 @@ enum xp_http_auth {
 };
 
 struct xp_http_config {
-    /* Credentials go only to requests whose scheme, host and port equal
-     * api_base's ("https://api.example.com", a path is ignored). */
+    /* Optional first credentials (see xp_http_add_cred): they go only to
+     * requests whose scheme, host and port equal api_base's
+     * ("https://api.example.com"; a path is ignored). */
     const char *api_base;
     enum xp_http_auth auth;
     const char *secret;
@@ -72,7 +73,19 @@ void xp_http_config_init(struct xp_http_config *cfg);
 
 struct xp_http;
 int xp_http_new(struct xp_http **out, const struct xp_http_config *cfg);
+/* Callers must have finished every request (joined their workers). */
 void xp_http_free(struct xp_http *h);
+
+/* Register credentials for one API host; a run copying between vendors
+ * holds one per adapter. Requests to that origin get them unless they name
+ * others; requests anywhere else (presigned storage URLs, redirects to
+ * other hosts) get none. Every registered secret is kept out of logs and
+ * messages. *out (may be NULL) stays valid until xp_http_free. Safe while
+ * other threads run requests. */
+struct xp_http_cred;
+int xp_http_add_cred(struct xp_http *h, const struct xp_http_cred **out,
+                     const char *api_base, enum xp_http_auth auth,
+                     const char *auth_header, const char *secret);
 
 struct xp_http_header {
     const char *name;
@@ -130,6 +143,9 @@ struct xp_http_request {
 
     long timeout_ms; /* 0: the config's */
     unsigned flags;  /* enum xp_http_flags */
+    /* Credentials to use (two accounts on one host); still sent only to
+     * their own origin. NULL: the first registered for the URL's origin. */
+    const struct xp_http_cred *cred;
 };
 
 struct xp_http_response {
