@@ -1359,10 +1359,34 @@ static CURLM *thread_multi(struct xp_http *h)
     return m;
 }
 
+/* Start x if a slot is free; returns 0 when none was (x stays queued). */
+static int try_start(struct xp_http *h, CURLM *m, struct xfer *x,
+                     size_t *held, size_t *left)
+{
+    /* Block for a slot only while holding none, so that threads waiting on
+     * each other always have one that can go on. */
+    if (!slot_get(h, *held == 0))
+        return 0;
+    if (xfer_start(x) || curl_multi_add_handle(m, x->easy)) {
+        slot_put(h);
+        xfer_fail(x, XP_ERROR, "%s '%s': cannot set up the transfer",
+                  x->method, x->rurl);
+        (*left)--;
+        return 1;
+    }
+    x->running = 1;
+    (*held)++;
+    return 1;
+}
+
+/* Drive xs to completion on this thread's multi handle. Never-started
+ * transfers are taken in order from `next`; the few that wait to go again
+ * (retry, redirect) sit in `again`, so a loop costs what is moving, not n. */
 static void run(struct xp_http *h, struct xfer *xs, size_t n)
 {
     CURLM *m = thread_multi(h);
-    size_t left = 0, held = 0;
+    size_t left = 0, held = 0, next = 0, nagain = 0;
+    struct xfer **again = xp_calloc(n, sizeof(*again));
     for (size_t i = 0; i < n; i++) {
         if (!m && !xs[i].done)
             xfer_fail(&xs[i], XP_ENOMEM, "cannot create a curl multi handle");
@@ -1370,37 +1394,38 @@ static void run(struct xp_http *h, struct xfer *xs, size_t n)
     }
     while (left) {
         double now = xp__mono(), wake = 1.0;
-        int starved = 0;
-        for (size_t i = 0; i < n; i++) {
-            struct xfer *x = &xs[i];
-            if (x->done || x->running)
-                continue;
-            if (cancelled(h)) {
+        int starved = 0, stop = cancelled(h);
+        size_t keep = 0;
+        for (size_t i = 0; i < nagain; i++) {
+            struct xfer *x = again[i];
+            if (stop) {
                 xfer_fail(x, XP_ECANCEL, "%s '%s' interrupted", x->method,
                           x->rurl);
                 left--;
-                continue;
-            }
-            if (x->not_before > now) {
+            } else if (x->not_before > now) {
                 if (x->not_before - now < wake)
                     wake = x->not_before - now;
-                continue;
-            }
-            /* Block for a slot only while holding none, so that threads
-             * waiting on each other always have one that can go on. */
-            if (!slot_get(h, held == 0)) {
+                again[keep++] = x;
+            } else if (!try_start(h, m, x, &held, &left)) {
                 starved = 1;
-                continue;
+                again[keep++] = x;
             }
-            if (xfer_start(x) || curl_multi_add_handle(m, x->easy)) {
-                slot_put(h);
-                xfer_fail(x, XP_ERROR, "%s '%s': cannot set up the transfer",
-                          x->method, x->rurl);
+        }
+        nagain = keep;
+        while (next < n && !starved) {
+            struct xfer *x = &xs[next];
+            if (x->done) {
+                next++;
+            } else if (stop) {
+                xfer_fail(x, XP_ECANCEL, "%s '%s' interrupted", x->method,
+                          x->rurl);
                 left--;
-                continue;
+                next++;
+            } else if (try_start(h, m, x, &held, &left)) {
+                next++;
+            } else {
+                starved = 1;
             }
-            x->running = 1;
-            held++;
         }
         if (!held) {
             if (left && !starved)
@@ -1423,6 +1448,8 @@ static void run(struct xp_http *h, struct xfer *xs, size_t n)
             xfer_end(x, res);
             if (x->done)
                 left--;
+            else
+                again[nagain++] = x;
             finished = 1;
         }
         if (finished)
@@ -1430,6 +1457,7 @@ static void run(struct xp_http *h, struct xfer *xs, size_t n)
         int tmo = starved ? 10 : (int)(wake * 1000) + 1;
         curl_multi_poll(m, NULL, 0, tmo > 1000 ? 1000 : tmo, NULL);
     }
+    free(again);
 }
 
 static int finish(struct xfer *xs, struct xp_http_response *resps, size_t n)
