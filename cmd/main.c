@@ -28,11 +28,6 @@ void cmd_ctx_init(struct xp_ctx *ctx, int verbose, int quiet)
     ctx->cancel = &xp_cmd_cancel;
     ctx->verbose = verbose;
     ctx->warn = quiet ? NULL : warn_stderr;
-    if (quiet)
-        ctx->warn_payload = NULL;
-    if (getenv("XPORT_PLUGIN_PATH"))
-        if (xp_plugins_load(getenv("XPORT_PLUGIN_PATH"), ctx))
-            fprintf(stderr, "warning: %s\n", xp_error_last()->message);
 }
 
 static const struct xp_cmd commands[] = {
@@ -64,6 +59,13 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* plugins first: locations name their adapters */
+    if (getenv("XPORT_PLUGIN_PATH")) {
+        struct xp_ctx ctx;
+        cmd_ctx_init(&ctx, 0, 0);
+        if (xp_plugins_load(getenv("XPORT_PLUGIN_PATH"), &ctx))
+            fprintf(stderr, "warning: %s\n", xp_error_last()->message);
+    }
     if (argc < 2) {
         usage(stderr);
         return XP_EXIT_USAGE;

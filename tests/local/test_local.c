@@ -268,7 +268,7 @@ static void test_kill_and_rerun(void **state)
 {
     (void)state;
     char *tmp = tu_mkdtemp(), *src = path2(tmp, "src"), *dst = path2(tmp, "dst");
-    assert_int_equal(gen_many_layout(src, 12, 60000), 0);
+    assert_int_equal(gen_many_layout(src, 12, 40000), 0);
     const char *bin = getenv("XPORT_BIN");
     assert_non_null(bin);
     int killed_midway = 0;
@@ -305,9 +305,51 @@ static void test_kill_and_rerun(void **state)
     free(err);
     /* every series has exactly its points, once */
     assert_int_equal(tu_sh("for f in '%s'/ws/proj/*/metrics/loss/data.jsonl; do "
-                           "test $(wc -l < \"$f\") -eq 60000 || exit 1; done", dst), 0);
+                           "test $(wc -l < \"$f\") -eq 40000 || exit 1; done", dst), 0);
     assert_int_equal(tu_sh("test -z \"$(ls -A '%s/.xport/staging')\"", dst), 0);
     assert_int_equal(tu_sh("test -z \"$(find '%s' -name '*.xport-tmp-*')\"", dst), 0);
+    tu_rmtree(tmp);
+    free(tmp);
+    free(src);
+    free(dst);
+}
+
+/* SIGINT: exit 130, only complete experiments in the tree, a rerun ends it */
+static void test_interrupt(void **state)
+{
+    (void)state;
+    char *tmp = tu_mkdtemp(), *src = path2(tmp, "src"), *dst = path2(tmp, "dst");
+    assert_int_equal(gen_many_layout(src, 8, 40000), 0);
+    const char *bin = getenv("XPORT_BIN");
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", 1);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(bin, bin, "copy", "-j", "1", src, dst, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 3000; i++) {
+        if (tu_sh("test $(ls '%s/ws/proj' 2>/dev/null | wc -l) -ge 1", dst) == 0)
+            break;
+        usleep(2000);
+    }
+    kill(pid, SIGINT);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 130);
+    assert_int_equal(tu_sh("for d in '%s'/ws/proj/*; do test -f \"$d/experiment.json\" && "
+                           "test $(wc -l < \"$d/metrics/loss/data.jsonl\") -eq 40000 || exit 1; done",
+                           dst), 0);
+    assert_int_equal(tu_sh("test -z \"$(ls -A '%s/.xport/staging')\"", dst), 0);
+    char *o = NULL, *err = NULL;
+    assert_int_equal(run(&o, &err, "copy", "-q", src, dst, NULL), 0);
+    free(o);
+    free(err);
+    assert_int_equal(run(&o, &err, "verify", src, dst, NULL, NULL), 0);
+    free(o);
+    free(err);
     tu_rmtree(tmp);
     free(tmp);
     free(src);
@@ -321,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_edge_roundtrip),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_kill_and_rerun),
+        cmocka_unit_test(test_interrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,118 @@
+/* An out-of-tree adapter built as a shared object: "fake" yields one
+ * experiment with a three-point series. FAKE_ABI lets the build produce a
+ * second copy with a wrong ABI number, which xport must refuse. */
+#include <string.h>
+
+#include "xport/error.h"
+#include "xport/sys/adapter.h"
+
+#ifndef FAKE_ABI
+#define FAKE_ABI XP_ADAPTER_ABI
+#endif
+#ifndef FAKE_NAME
+#define FAKE_NAME "fake"
+#endif
+
+struct fake_reader {
+    struct xp_reader base;
+    int step;
+    struct xp_record rec;
+    struct xp_field f[3];
+    struct xp_point p[3];
+};
+
+static int fake_next(struct xp_reader *r, const struct xp_record **out)
+{
+    struct fake_reader *f = (struct fake_reader *)r;
+    memset(&f->rec, 0, sizeof(f->rec));
+    switch (f->step++) {
+    case 0:
+        f->rec.kind = XP_REC_EXPERIMENT;
+        f->rec.u.exp.workspace = "fakews";
+        f->rec.u.exp.project = "fakeproj";
+        f->rec.u.exp.name = "fake-run";
+        f->rec.u.exp.source_vendor = FAKE_NAME;
+        f->rec.u.exp.source_id = "f1";
+        break;
+    case 1:
+        f->rec.kind = XP_REC_SERIES_BEGIN;
+        f->rec.u.series.name = "acc";
+        f->rec.u.series.kind = XP_SERIES_METRIC;
+        f->rec.u.series.expected_points = 3;
+        break;
+    case 2:
+        for (int i = 0; i < 3; i++) {
+            f->f[i].key = "value";
+            f->f[i].v.type = XP_V_FLOAT;
+            f->f[i].v.u.d = 0.25 * (i + 1);
+            f->p[i].index = i;
+            f->p[i].fields = &f->f[i];
+            f->p[i].nfields = 1;
+        }
+        f->rec.kind = XP_REC_POINTS;
+        f->rec.u.points.v = f->p;
+        f->rec.u.points.n = 3;
+        break;
+    case 3: f->rec.kind = XP_REC_SERIES_END; break;
+    case 4: f->rec.kind = XP_REC_END; break;
+    default: return XP_ITEROVER;
+    }
+    *out = &f->rec;
+    return 0;
+}
+
+static void fake_free(struct xp_reader *r)
+{
+    static struct fake_reader *none;
+    (void)none;
+    __builtin_free(r);
+}
+
+static int fake_open(struct xp_adapter **out, const struct xp_adapter_type *t,
+                     const struct xp_location *loc, const struct xp_options *o,
+                     struct xp_ctx *ctx)
+{
+    static struct xp_adapter a;
+    *out = &a;
+    return 0;
+}
+
+static void fake_close(struct xp_adapter *a)
+{
+    (void)a;
+}
+
+static int fake_list(struct xp_adapter *a, xp_experiment_cb cb, void *payload)
+{
+    struct xp_experiment_ref ref = {"fakews", "fakeproj", "fake-run", "f1", -1};
+    return cb(&ref, payload);
+}
+
+static int fake_read(struct xp_reader **out, struct xp_adapter *a,
+                     const struct xp_experiment_ref *ref, const struct xp_read_opts *ro)
+{
+    struct fake_reader *f = __builtin_calloc(1, sizeof(*f));
+    f->base.next = fake_next;
+    f->base.free = fake_free;
+    *out = &f->base;
+    return 0;
+}
+
+static const struct xp_adapter_type fake_type = {
+    .abi = FAKE_ABI,
+    .name = FAKE_NAME,
+    .summary = "test plugin",
+    .caps = XP_CAP_READ,
+    .open = fake_open,
+    .close = fake_close,
+    .list_experiments = fake_list,
+    .read_experiment = fake_read,
+};
+
+const struct xp_adapter_type *const *xport_plugin_adapters(unsigned *abi);
+const struct xp_adapter_type *const *xport_plugin_adapters(unsigned *abi)
+{
+    static const struct xp_adapter_type *const list[] = {&fake_type, NULL};
+    *abi = FAKE_ABI;
+    return list;
+}
