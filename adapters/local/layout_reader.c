@@ -15,6 +15,7 @@
 #include "local.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/jscan.h"
 #include "xport/json.h"
 
 #define LOG_BATCH 1024
@@ -69,6 +70,8 @@ struct layout_reader {
     FILE *fp;         /* current JSONL file */
     char *fp_path;
     long lineno;
+    off_t line_start; /* of the last raw line, for the slow path */
+    off_t offset;     /* bytes consumed so far (ftello costs a syscall) */
     char *line;
     size_t line_cap;
     struct json_tokener *tok;
@@ -108,6 +111,7 @@ static int open_fp(struct layout_reader *r, const char *path)
                                "cannot open '%s'", path);
     r->fp_path = xp_strdup(path);
     r->lineno = 0;
+    r->offset = 0;
     return 0;
 }
 
@@ -129,6 +133,7 @@ static int next_json_line(struct layout_reader *r, struct json_object **out)
                 return xp_error_set_os(XP_EIO, "cannot read '%s'", r->fp_path);
             return XP_ITEROVER;
         }
+        r->offset += n;
         r->lineno++;
         int complete = n > 0 && r->line[n - 1] == '\n';
         while (n > 0 && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r'))
@@ -402,14 +407,108 @@ static int add_fields(struct layout_reader *r, struct json_object *data,
     return 0;
 }
 
+/* The fast path: scan a canonical point line in place, in the batch's own
+ * line storage. 0 on success; anything else means "use json-c". */
+static int scan_point_line(struct layout_reader *r, struct series_item *it,
+                           struct xp_point *p, size_t *nf)
+{
+    size_t len = strlen(r->line);
+    while (len && (r->line[len - 1] == '\n' || r->line[len - 1] == '\r'))
+        len--;
+    char *copy = xp_arena_strndup(&r->arena, r->line, len);
+    struct xp_field top[8];
+    size_t ntop;
+    if (it->kind == XP_SERIES_TRACK) {
+        if (*nf + 64 > r->fields_cap) {
+            r->fields_cap = r->fields_cap ? r->fields_cap * 2 : 4 * XP_POINTS_BATCH;
+            r->fields = xp_realloc(r->fields, r->fields_cap * sizeof(*r->fields));
+        }
+        size_t k;
+        if (xp_jscan_object(copy, len, r->fields + *nf, 64, &k))
+            return -1;
+        p->index = r->lineno - 1;
+        p->nfields = k;
+        *nf += k;
+        return 0;
+    }
+    if (xp_jscan_object(copy, len, top, 8, &ntop))
+        return -1;
+    struct xp_value *data = NULL;
+    int have_index = 0;
+    p->created_at = NULL;
+    for (size_t i = 0; i < ntop; i++) {
+        if (!strcmp(top[i].key, "index") && top[i].v.type == XP_V_INT) {
+            p->index = top[i].v.u.i;
+            have_index = 1;
+        } else if (!strcmp(top[i].key, "data") && top[i].v.type == XP_V_JSON &&
+                   top[i].v.u.s.ptr[0] == '{') {
+            data = &top[i].v;
+        } else if (!strcmp(top[i].key, "createdAt") && top[i].v.type == XP_V_STRING) {
+            p->created_at = top[i].v.u.s.ptr;
+        } else {
+            return -1; /* unusual: json-c handles it */
+        }
+    }
+    if (!data || !have_index)
+        return -1;
+    if (*nf + 64 > r->fields_cap) {
+        r->fields_cap = r->fields_cap ? r->fields_cap * 2 : 4 * XP_POINTS_BATCH;
+        r->fields = xp_realloc(r->fields, r->fields_cap * sizeof(*r->fields));
+    }
+    size_t k;
+    if (xp_jscan_object((char *)data->u.s.ptr, data->u.s.len, r->fields + *nf, 64, &k))
+        return -1;
+    p->nfields = k;
+    *nf += k;
+    return 0;
+}
+
+/* Next raw line into r->line; 0, XP_ITEROVER, or an error. Empty lines
+ * are skipped; a last line without '\n' is flagged in *complete. */
+static int next_raw_line(struct layout_reader *r, int *complete)
+{
+    for (;;) {
+        r->line_start = r->offset;
+        ssize_t n = getline(&r->line, &r->line_cap, r->fp);
+        if (n < 0) {
+            if (ferror(r->fp))
+                return xp_error_set_os(XP_EIO, "cannot read '%s'", r->fp_path);
+            return XP_ITEROVER;
+        }
+        r->offset += n;
+        r->lineno++;
+        *complete = n > 0 && r->line[n - 1] == '\n';
+        size_t k = (size_t)n;
+        while (k && (r->line[k - 1] == '\n' || r->line[k - 1] == '\r'))
+            k--;
+        if (k)
+            return 0;
+    }
+}
+
 static int read_points(struct layout_reader *r, struct series_item *it)
 {
     release_held(r);
     size_t n = 0, nf = 0;
     memset(r->points, 0, XP_POINTS_BATCH * sizeof(*r->points));
     while (n < XP_POINTS_BATCH) {
+        int complete = 1;
+        int rc = next_raw_line(r, &complete);
+        if (rc == XP_ITEROVER)
+            break;
+        if (rc)
+            return rc;
+        if (complete && scan_point_line(r, it, &r->points[n], &nf) == 0) {
+            n++;
+            continue;
+        }
+        /* slow path: re-parse this same line with json-c */
+        r->lineno--;
+        r->offset = r->line_start;
+        if (fseeko(r->fp, r->line_start, SEEK_SET) != 0)
+            return xp_error_set_os(XP_EIO, "cannot seek in '%s'", r->fp_path);
         struct json_object *o;
-        int rc = next_json_line(r, &o);
+        rc = next_json_line(r, &o);
         if (rc == XP_ITEROVER)
             break;
         if (rc)
