@@ -24,6 +24,18 @@ int cmd_adapters(int argc, char **argv);
 extern volatile sig_atomic_t xp_cmd_cancel;
 void cmd_ctx_init(struct xp_ctx *ctx, int verbose, int quiet);
 
+/* net.c: the run's HTTP engine (ctx->http), from the command line's
+ * limits; adapters add their own credentials. Free with xp_http_free. */
+struct cmd_http_opts {
+    int max_connections; /* 0: default */
+    int retries;         /* -1: default */
+    int timeout;         /* seconds, 0: none */
+    const char *limit_rate, *bytes_per_hour;
+    int verbose;
+};
+int cmd_http_new(struct xp_http **out, const struct cmd_http_opts *o,
+                 struct xp_ctx *ctx);
+
 /* output.c: progress, summary and failures of a copy */
 struct copy_report {
     int json, quiet, tty;

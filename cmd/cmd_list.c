@@ -9,6 +9,7 @@
 #include "xport/error.h"
 #include "xport/json.h"
 #include "xport/location.h"
+#include "xport/sys/http.h"
 
 struct list_state {
     int json;
@@ -87,6 +88,13 @@ int cmd_list(int argc, char **argv)
     cmd_ctx_init(&ctx, 0, 0);
     struct xp_adapter *a = NULL;
     struct list_state st = {json, 0};
+    struct xp_http *http = NULL;
+    struct cmd_http_opts ho = {0, -1, 0, NULL, NULL, 0};
+    if (cmd_http_new(&http, &ho, &ctx)) {
+        xp_location_release(&loc);
+        free(api_key);
+        return XP_EXIT_ERROR;
+    }
     rc = xp_adapter_open(&a, &loc, &o, &ctx);
     if (!rc && !a->type->list_experiments)
         rc = xp_error_set(XP_ENOTSUP, "adapter '%s' cannot list", a->type->name);
@@ -96,6 +104,7 @@ int cmd_list(int argc, char **argv)
         print_error(rc);
     xp_adapter_close(a);
     xp_location_release(&loc);
+    xp_http_free(http);
     free(api_key);
     return rc ? xp_exit_code(rc) : 0;
 }

@@ -9,6 +9,7 @@
 #include "xport/copy.h"
 #include "xport/error.h"
 #include "xport/location.h"
+#include "xport/sys/http.h"
 
 struct transfer_args {
     const char *from, *to, *output, *target;
@@ -17,6 +18,8 @@ struct transfer_args {
     char *api_key;
     struct opt_list ignore, opt;
     int dry_run, overwrite, jobs, json, quiet, verbose, allow_partial;
+    int max_connections, retries, timeout;
+    const char *limit_rate, *bytes_per_hour;
 };
 
 /* Options every transfer command has; each command's table lists them
@@ -42,6 +45,15 @@ struct transfer_args {
     {OPT_BOOL, 0, "allow-partial", &(a).allow_partial, NULL,                    \
      "accept sources with damaged parts (what was lost is still reported)"},  \
     {OPT_LIST, 0, "opt", &(a).opt, "KEY=VALUE", "adapter option"},             \
+    {OPT_INT, 0, "max-connections", &(a).max_connections, "N",                  \
+     "HTTP transfers in flight at once (default 8)"},                          \
+    {OPT_STRING, 0, "limit-rate", &(a).limit_rate, "RATE",                      \
+     "bandwidth cap in bytes/s (k, M, G suffixes)"},                           \
+    {OPT_STRING, 0, "bytes-per-hour", &(a).bytes_per_hour, "SIZE",              \
+     "cap on bytes moved per hour (k, M, G suffixes)"},                        \
+    {OPT_INT, 0, "retries", &(a).retries, "N", "retries per HTTP request (default 5)"}, \
+    {OPT_INT, 0, "timeout", &(a).timeout, "SECONDS",                            \
+     "limit on one HTTP attempt (default none)"},                              \
     {OPT_BOOL, 0, "json", &(a).json, NULL, "print JSON lines for scripts"},    \
     {OPT_BOOL, 'q', "quiet", &(a).quiet, NULL, "print only the summary"},      \
     {OPT_BOOL, 'v', "verbose", &(a).verbose, NULL, "say more"}
@@ -129,6 +141,13 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
     struct xp_ctx ctx;
     cmd_ctx_init(&ctx, a->verbose, a->quiet || a->json);
     struct xp_adapter *s = NULL, *d = NULL;
+    struct xp_http *http = NULL;
+    struct cmd_http_opts ho = {a->max_connections, a->retries, a->timeout,
+                               a->limit_rate, a->bytes_per_hour, a->verbose};
+    if (cmd_http_new(&http, &ho, &ctx)) {
+        code = XP_EXIT_USAGE;
+        goto done;
+    }
     if ((rc = xp_adapter_open(&s, src, &opts, &ctx))) {
         print_error(rc);
         code = xp_exit_code(rc);
@@ -164,6 +183,8 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
 done:
     xp_adapter_close(d);
     xp_adapter_close(s);
+    if (http)
+        xp_http_free(http);
     for (size_t i = 0; i < nkv; i++)
         free((char *)kv[i].key);
     free(a->api_key);
@@ -172,7 +193,7 @@ done:
 
 int cmd_download(int argc, char **argv)
 {
-    struct transfer_args a = {0};
+    struct transfer_args a = {.retries = -1};
     const struct opt opts[] = {
         {OPT_STRING, 0, "from", &a.from, "VENDOR", "adapter to read (required)"},
         {OPT_STRING, 'o', "output", &a.output, "DIR",
@@ -212,7 +233,7 @@ int cmd_download(int argc, char **argv)
 
 int cmd_copy(int argc, char **argv)
 {
-    struct transfer_args a = {0};
+    struct transfer_args a = {.retries = -1};
     const struct opt opts[] = {TRANSFER_OPTS(a), OPT_END_MARK};
     const struct cmd_usage u = {
         "xport copy", "SRC DST [RESOURCE...]",
@@ -246,7 +267,7 @@ int cmd_copy(int argc, char **argv)
 
 int cmd_upload(int argc, char **argv)
 {
-    struct transfer_args a = {0};
+    struct transfer_args a = {.retries = -1};
     const struct opt opts[] = {
         {OPT_STRING, 0, "to", &a.to, "VENDOR", "adapter to write (required)"},
         {OPT_STRING, 0, "target", &a.target, "WS[/PROJECT]",

@@ -6,6 +6,7 @@
 #include "opt.h"
 #include "xport/error.h"
 #include "xport/location.h"
+#include "xport/sys/http.h"
 #include "xport/verify.h"
 
 static void print_diff(void *payload, const char *line)
@@ -61,6 +62,14 @@ int cmd_verify(int argc, char **argv)
     struct xp_options o = {kv, api_key ? 1 : 0};
     struct xp_ctx ctx;
     cmd_ctx_init(&ctx, 0, 0);
+    struct xp_http *http = NULL;
+    struct cmd_http_opts ho = {0, -1, 0, NULL, NULL, 0};
+    if (cmd_http_new(&http, &ho, &ctx)) {
+        xp_location_release(&la);
+        xp_location_release(&lb);
+        free(api_key);
+        return XP_EXIT_ERROR;
+    }
     struct xp_adapter *a = NULL, *b = NULL;
     long ndiff = 0;
     rc = xp_adapter_open(&a, &la, &o, &ctx);
@@ -84,6 +93,7 @@ int cmd_verify(int argc, char **argv)
     xp_adapter_close(b);
     xp_location_release(&la);
     xp_location_release(&lb);
+    xp_http_free(http);
     free(api_key);
     return code;
 }
