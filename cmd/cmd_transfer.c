@@ -20,6 +20,9 @@ struct transfer_args {
     int dry_run, overwrite, jobs, json, quiet, verbose, allow_partial;
     int max_connections, retries, timeout;
     const char *limit_rate, *bytes_per_hour;
+    /* the ml-dash CLI's flags, kept so users' scripts translate one to one */
+    int skip_logs, skip_metrics, skip_files, skip_params, strict;
+    int batch_size, max_metrics, max_files;
 };
 
 /* Options every transfer command has; each command's table lists them
@@ -54,6 +57,17 @@ struct transfer_args {
     {OPT_INT, 0, "retries", &(a).retries, "N", "retries per HTTP request (default 5)"}, \
     {OPT_INT, 0, "timeout", &(a).timeout, "SECONDS",                            \
      "limit on one HTTP attempt (default none)"},                              \
+    {OPT_BOOL, 0, "skip-logs", &(a).skip_logs, NULL, "same as --ignore logs"},  \
+    {OPT_BOOL, 0, "skip-metrics", &(a).skip_metrics, NULL, "same as --ignore metrics"}, \
+    {OPT_BOOL, 0, "skip-files", &(a).skip_files, NULL, "same as --ignore files"}, \
+    {OPT_BOOL, 0, "skip-params", &(a).skip_params, NULL, "same as --ignore parameters"}, \
+    {OPT_BOOL, 0, "strict", &(a).strict, NULL,                                  \
+     "any invalid source line fails its experiment before anything is sent"},  \
+    {OPT_INT, 0, "batch-size", &(a).batch_size, "N", "points or log lines per request"}, \
+    {OPT_INT, 0, "max-concurrent-metrics", &(a).max_metrics, "N",               \
+     "metrics transferred at once within an experiment"},                      \
+    {OPT_INT, 0, "max-concurrent-files", &(a).max_files, "N",                   \
+     "files transferred at once within an experiment"},                        \
     {OPT_BOOL, 0, "json", &(a).json, NULL, "print JSON lines for scripts"},    \
     {OPT_BOOL, 'q', "quiet", &(a).quiet, NULL, "print only the summary"},      \
     {OPT_BOOL, 'v', "verbose", &(a).verbose, NULL, "say more"}
@@ -71,11 +85,21 @@ static int build_options(struct xp_kv *kv, size_t *n, const struct transfer_args
         kv[*n].value = eq + 1;
         (*n)++;
     }
+    static char nums[3][24];
+    snprintf(nums[0], sizeof(nums[0]), "%d", a->batch_size);
+    snprintf(nums[1], sizeof(nums[1]), "%d", a->max_metrics);
+    snprintf(nums[2], sizeof(nums[2]), "%d", a->max_files);
     struct {
         const char *k, *v;
-    } flags[] = {{"api-key", a->api_key},   {"remote", a->remote},
-                 {"username", a->username}, {"namespace", a->namespace_},
-                 {"allow-partial", a->allow_partial ? "1" : NULL}};
+    } flags[] = {{"api-key", a->api_key},
+                 {"remote", a->remote},
+                 {"username", a->username},
+                 {"namespace", a->namespace_},
+                 {"allow-partial", a->allow_partial ? "1" : NULL},
+                 {"strict", a->strict ? "1" : NULL},
+                 {"batch-size", a->batch_size ? nums[0] : NULL},
+                 {"max-concurrent-metrics", a->max_metrics ? nums[1] : NULL},
+                 {"max-concurrent-files", a->max_files ? nums[2] : NULL}};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
         if (!flags[i].v)
             continue;
@@ -130,6 +154,14 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
     unsigned mask = resources_from(res, nres, &a->ignore, &bad);
     if (bad)
         return XP_EXIT_USAGE;
+    if (a->skip_logs)
+        mask &= ~(unsigned)XP_RES_LOGS;
+    if (a->skip_metrics)
+        mask &= ~(unsigned)XP_RES_METRICS;
+    if (a->skip_files)
+        mask &= ~(unsigned)XP_RES_FILES;
+    if (a->skip_params)
+        mask &= ~(unsigned)XP_RES_PARAMETERS;
     set_pattern(&src->workspace, a->workspace);
     set_pattern(&src->project, a->project);
     set_pattern(&src->experiment, a->experiment);
