@@ -83,7 +83,8 @@ static unsigned resource_of(const struct xp_record *r, enum xp_series_kind cur)
     case XP_REC_SERIES_END:
         return cur == XP_SERIES_SYSTEM ? XP_RES_SYSTEM : XP_RES_METRICS;
     case XP_REC_LOGS: return XP_RES_LOGS;
-    case XP_REC_FILE: return XP_RES_FILES;
+    case XP_REC_FILE:
+        return r->u.file.meta.artifact ? XP_RES_ARTIFACTS : XP_RES_FILES;
     default: return XP_RES_ALL; /* experiment and end always pass */
     }
 }

@@ -226,7 +226,11 @@ static int digest_experiment(struct json_object **out, struct xp_adapter *a,
         }
         case XP_REC_FILE: {
             xp_buf_reset(&key);
-            xp_buf_printf(&key, "files/%s", rec->u.file.meta.path);
+            if (rec->u.file.meta.artifact)
+                xp_buf_printf(&key, "artifacts/%s/%s", rec->u.file.meta.artifact,
+                              rec->u.file.meta.path);
+            else
+                xp_buf_printf(&key, "files/%s", rec->u.file.meta.path);
             struct item *it = item_get(map, key.ptr);
             char chunk[65536];
             for (;;) {
@@ -379,9 +383,10 @@ static int compare_maps(struct xp_adapter *a, const struct vref *ra,
         xp_buf_printf(&line, "%s/%s/%s: %s differs", ra->ws, ra->proj, ra->name, k);
         if (ia->count != ib->count)
             xp_buf_printf(&line, " (%" PRId64 " vs %" PRId64 " %s)", ia->count,
-                          ib->count, !strncmp(k, "files/", 6) ? "bytes" : "items");
+                          ib->count, !strncmp(k, "files/", 6) || !strncmp(k, "artifacts/", 10)
+                                         ? "bytes" : "items");
         const char *slash = strchr(k, '/');
-        if (slash && strncmp(k, "files/", 6))
+        if (slash && strncmp(k, "files/", 6) && strncmp(k, "artifacts/", 10))
             locate_point_diff(a, ra, b, rb, slash + 1, &line);
         emit(o, ndiff, &line);
     }

@@ -630,10 +630,30 @@ static int collect_files_xport(struct layout_reader *r)
             json_object_put(o);
             break;
         }
-        struct xp_buf d = XP_BUF_INIT;
-        xp_buf_printf(&d, "%s/files/%s", r->dir, path);
+        const char *art = str_or_null(o, "artifact");
+        if (art && !(r->ro.resources & XP_RES_ARTIFACTS)) {
+            json_object_put(o);
+            continue;
+        }
+        if (!art && !(r->ro.resources & XP_RES_FILES)) {
+            json_object_put(o);
+            continue;
+        }
+        struct xp_buf d = XP_BUF_INIT, enc = XP_BUF_INIT;
+        if (art && xp_name_encode(&enc, art)) {
+            rc = xp_error_set(XP_EINVALID, "'%s' line %ld: bad artifact name",
+                              r->fp_path, r->lineno);
+            json_object_put(o);
+            xp_buf_release(&enc);
+            break;
+        }
+        if (art)
+            xp_buf_printf(&d, "%s/artifacts/%s/%s", r->dir, enc.ptr, path);
+        else
+            xp_buf_printf(&d, "%s/files/%s", r->dir, path);
         add_file(r, &cap, path, d.ptr, o);
         xp_buf_release(&d);
+        xp_buf_release(&enc);
     }
     close_fp(r);
     return rc == XP_ITEROVER ? 0 : rc;
@@ -758,6 +778,7 @@ static int emit_file(struct layout_reader *r, struct file_item *f)
     }
     m->content_type = str_or_null(e, "contentType");
     m->id = str_or_null(e, "id");
+    m->artifact = r->la->flavor == LOCAL_XPORT ? str_or_null(e, "artifact") : NULL;
     r->rec.kind = XP_REC_FILE;
     r->rec.u.file.body = &r->stream.base;
     return 0;
@@ -869,7 +890,8 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
         case ST_FILES:
             if (!r->files_collected) {
                 r->files_collected = 1;
-                if ((r->ro.resources & XP_RES_FILES) && !r->ro.only_series) {
+                if ((r->ro.resources & (XP_RES_FILES | XP_RES_ARTIFACTS)) &&
+                    !r->ro.only_series) {
                     rc = r->la->flavor == LOCAL_XPORT ? collect_files_xport(r)
                                                       : collect_files_mldash(r);
                     if (rc)

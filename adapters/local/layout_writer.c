@@ -471,7 +471,19 @@ static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
     if (!xp_relpath_safe(m->path))
         return xp_error_set(XP_EINVALID, "unsafe file path '%s'", m->path);
     struct xp_buf rel = XP_BUF_INIT;
-    xp_buf_printf(&rel, "files/%s", m->path);
+    if (m->artifact) {
+        struct xp_buf enc = XP_BUF_INIT;
+        int erc = xp_name_encode(&enc, m->artifact);
+        if (erc) {
+            xp_buf_release(&enc);
+            xp_buf_release(&rel);
+            return xp_error_wrap(erc, "artifact name");
+        }
+        xp_buf_printf(&rel, "artifacts/%s/%s", enc.ptr, m->path);
+        xp_buf_release(&enc);
+    } else {
+        xp_buf_printf(&rel, "files/%s", m->path);
+    }
     char *dst = stage_path(s, rel.ptr);
     xp_buf_release(&rel);
     int rc = 0;
@@ -543,6 +555,10 @@ static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
     struct xp_buf *b = &s->line;
     xp_buf_puts(b, "{\"path\":");
     rc = xp_json_put_str(b, m->path, strlen(m->path), "file path");
+    if (!rc && m->artifact) {
+        xp_buf_puts(b, ",\"artifact\":");
+        rc = xp_json_put_str(b, m->artifact, strlen(m->artifact), "artifact");
+    }
     xp_buf_printf(b, ",\"size\":%" PRId64 ",\"sha256\":\"%s\"", size, hex);
     if (!rc && m->vendor_checksum) {
         xp_buf_puts(b, ",\"vendorChecksum\":{\"algo\":");

@@ -148,6 +148,10 @@ struct xp_file_meta {
     const char *content_type; /* or NULL */
     const char *id;           /* vendor file id or NULL */
     struct json_object *metadata; /* or NULL */
+    /* NULL for the run's own files (files/<path>); "name:version" for a
+     * file of an artifact (artifacts/<name:version>/<path>, resource
+     * "artifacts"). */
+    const char *artifact;
 };
 
 struct xp_record {

@@ -156,6 +156,17 @@ int gen_edge_layout(const char *root, int64_t npoints)
     r.u.file.body = &ms.base;
     if (!rc)
         rc = put(s, &r);
+    /* an artifact file with the same relative path as a run file */
+    const char *abody = "artifact bytes";
+    struct mem_stream as = {{mem_read, NULL}, abody, strlen(abody), 0};
+    memset(&r.u.file, 0, sizeof(r.u.file));
+    r.kind = XP_REC_FILE;
+    r.u.file.meta.path = "media/images/a b.png";
+    r.u.file.meta.size = -1;
+    r.u.file.meta.artifact = "model/../x:v3";
+    r.u.file.body = &as.base;
+    if (!rc)
+        rc = put(s, &r);
     r.kind = XP_REC_END;
     if (!rc)
         rc = put(s, &r);

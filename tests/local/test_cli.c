@@ -85,6 +85,16 @@ static void test_dry_run_and_filters(void **state)
                            dst, dst), 0);
     assert_int_equal(tu_sh("test -z \"$(find '%s' -name data.jsonl)\"", dst), 0);
     assert_int_equal(tu_sh("test -n \"$(find '%s' -name logs.jsonl)\"", dst), 0);
+    assert_int_equal(tu_sh("test -z \"$(find '%s' -name artifacts)\"", dst), 0);
+    /* artifacts alone */
+    char *dst3 = xp_path_join(tmp, "dst3");
+    const char *arts[] = {"copy", "-q", src, dst3, "artifacts", NULL};
+    assert_int_equal(run(&o, &e, arts), 0);
+    free(o);
+    free(e);
+    assert_int_equal(tu_sh("test \"$(cat '%s'/w*/*/*/artifacts/model%%2F..%%2Fx%%3Av3/media/images/'a b.png')\" = "
+                           "'artifact bytes' && test ! -d \"$(echo '%s'/w*/*/*)/files\"", dst3, dst3), 0);
+    free(dst3);
     /* list sees what is there, as JSON lines */
     const char *list[] = {"list", "--json", dst, NULL};
     assert_int_equal(run(&o, &e, list), 0);
