@@ -80,14 +80,22 @@ struct xp_experiment_ref {
 typedef int (*xp_experiment_cb)(const struct xp_experiment_ref *ref,
                                 void *payload);
 
+/* Items are named by keys: "metrics/<name>", "system/<name>",
+ * "tracks/<name>", "files/<path>", "artifacts/<name:version>/<path>". */
 struct xp_read_opts {
     unsigned resources;      /* enum xp_resource mask */
     const char *only_series; /* read just this series (verify), or NULL */
+    /* Resume: before fetching a series or a file, a reader may ask whether
+     * the destination already holds it complete, and skip it if so. NULL
+     * means ask nothing. */
+    int (*have_item)(void *payload, const char *key);
+    void *have_payload;
 };
 
 struct xp_write_opts {
     unsigned resources;
     int overwrite; /* replace an experiment that exists */
+    int resume;    /* keep items completed by an earlier, interrupted attempt */
 };
 
 struct xp_adapter_type;
@@ -109,10 +117,21 @@ struct xp_reader {
 struct xp_sink {
     int (*put)(struct xp_sink *s, const struct xp_record *rec);
     /* commit != 0: make everything durable and visible. commit == 0: abort,
-     * leaving nothing that looks complete. Returns the sticky error if any. */
+     * leaving nothing that looks complete (with wo->resume, completed items
+     * may be kept for the next attempt). Returns the sticky error if any. */
     int (*finish)(struct xp_sink *s, int commit);
     void (*free)(struct xp_sink *s);
+    /* Optional. 1 when the destination already holds the item (see the
+     * keys above) complete, so the core skips its records. */
+    int (*has_item)(struct xp_sink *s, const char *key);
+    /* Optional. The destination's id of the experiment, for the journal's
+     * source -> destination map; valid until free. */
+    const char *(*dest_id)(struct xp_sink *s);
 };
+
+/* The item key of a series or file record into out (core/copy.c). */
+struct xp_buf;
+void xp_item_key(struct xp_buf *out, const struct xp_record *rec);
 
 struct xp_adapter_type {
     unsigned int abi;           /* XP_ADAPTER_ABI */
