@@ -10,3 +10,5 @@ xport_add_test(test_wandb_framing
                        ${CMAKE_CURRENT_LIST_DIR}/wenc.c
                        ${CMAKE_CURRENT_LIST_DIR}/wtest.c
                LABELS wandb)
+add_test(NAME wandb_emulator_selftest COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/emulators/test_wandb_emu.py)
+set_tests_properties(wandb_emulator_selftest PROPERTIES LABELS wandb TIMEOUT 120)
