@@ -7,20 +7,20 @@
 
 extern const struct xp_adapter_type xp_local_adapter;
 extern const struct xp_adapter_type xp_wandb_offline_adapter;
+extern const struct xp_adapter_type xp_wandb_adapter;
 
 #define NOT_BUILT(var, nm, text)                                              \
     static const struct xp_adapter_type var = {                               \
         .abi = XP_ADAPTER_ABI, .name = nm, .summary = text " (not built in)"}
 
 NOT_BUILT(mldash_type, "mldash", "ml-dash server");
-NOT_BUILT(wandb_type, "wandb", "W&B server");
 NOT_BUILT(comet_type, "comet", "Comet server");
 NOT_BUILT(neptune_type, "neptune", "Neptune exports");
 
 const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_local_adapter,
     &mldash_type,
-    &wandb_type,
+    &xp_wandb_adapter,
     &xp_wandb_offline_adapter,
     &comet_type,
     &neptune_type,

@@ -1,8 +1,15 @@
-# The wandb-offline adapter: .wandb transaction logs on disk.
+# The wandb-offline adapter (.wandb transaction logs on disk) and the wandb
+# adapter (W&B servers: GraphQL, file_stream, run files).
 target_sources(xportlib PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_api.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_emit.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_log.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_offline.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_pb.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_points.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_run.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_server.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_server_read.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_server_write.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_stream.c
 )

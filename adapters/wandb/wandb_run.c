@@ -1007,7 +1007,7 @@ void wrun_release(struct wrun *r)
     memset(r, 0, sizeof(*r));
 }
 
-int wrun_scan(struct wrun *r, const char *path, unsigned resources,
+int wrun_init(struct wrun *r, const char *path, unsigned resources,
               const char *only_series, const struct xp_ctx *ctx)
 {
     memset(r, 0, sizeof(*r));
@@ -1020,7 +1020,19 @@ int wrun_scan(struct wrun *r, const char *path, unsigned resources,
     r->vendor = json_object_new_object();
     r->metric_map = map_new();
     r->system_map = map_new();
-    int rc = xp_spool_new(&r->spool, 0);
+    return xp_spool_new(&r->spool, 0);
+}
+
+int wrun_series_get(struct wrun *r, enum xp_series_kind kind,
+                    const char *name, size_t n, size_t *out)
+{
+    return series_get(r, kind, name, n, out);
+}
+
+int wrun_scan(struct wrun *r, const char *path, unsigned resources,
+              const char *only_series, const struct xp_ctx *ctx)
+{
+    int rc = wrun_init(r, path, resources, only_series, ctx);
     if (rc)
         return rc;
 

@@ -77,6 +77,14 @@ int wrun_scan(struct wrun *r, const char *path, unsigned resources,
  * whose first records are damaged still opens, with what was found. */
 int wrun_peek(struct wrun_meta *m, const char *path);
 void wrun_meta_release(struct wrun_meta *m);
+/* An empty run to fill by other means (the W&B server reader): path names
+ * its source in messages. */
+int wrun_init(struct wrun *r, const char *path, unsigned resources,
+              const char *only_series, const struct xp_ctx *ctx);
+/* The series called name[0..n) of that kind, made (with its spool stream)
+ * on first use; its index goes to *out. */
+int wrun_series_get(struct wrun *r, enum xp_series_kind kind,
+                    const char *name, size_t n, size_t *out);
 void wrun_release(struct wrun *r);
 
 /* ---- the spool encoding of points and log lines (wandb_points.c) -------- */

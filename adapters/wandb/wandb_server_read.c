@@ -1,0 +1,1222 @@
+/* Reading one run from a W&B server (wandb_server.h). The run is mapped
+ * exactly as the wandb-offline reader maps the same run: its history rows
+ * are transposed into one spool stream per key through the same struct wrun
+ * and point encoding, and emitted by the same code (wandb_emit.h).
+ *
+ * History is read in full with the step-window scan of wandb.md §1.6 (3),
+ * never the 500-row sample; system metrics come from the run file
+ * wandb-events.jsonl (complete) or else events(samples:); console output
+ * from output.log (§1.7); run files are checked against their base64 MD5
+ * (§1.8); artifacts are their manifest's files, checked against each
+ * entry's digest (§1.9). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/hash.h"
+#include "xport/jscan.h"
+#include "xport/json.h"
+#include "xport/spool.h"
+#include "xport/sys/http.h"
+#include "wandb_emit.h"
+#include "wandb_run.h"
+#include "wandb_server.h"
+
+static const char Q_RUN[] =
+    "query Run($project: String!, $entity: String!, $name: String!) { "
+    "project(name: $project, entityName: $entity) { run(name: $name) { "
+    "id tags name displayName sweepName state config group jobType commit "
+    "createdAt heartbeatAt description notes summaryMetrics "
+    "historyLineCount eventsLineCount logLineCount historyKeys "
+    "user { name username } } } }";
+
+static const char Q_LOGS[] =
+    "query RunLogLines($entity: String!, $project: String!, $run: String!, "
+    "$cursor: String, $perPage: Int) { "
+    "project(name: $project, entityName: $entity) { run(name: $run) { "
+    "logLines(after: $cursor, first: $perPage) { "
+    "edges { node { number line } cursor } "
+    "pageInfo { endCursor hasNextPage } } } } }";
+
+static const char Q_HISTORY[] =
+    "query HistoryPage($entity: String!, $project: String!, $run: String!, "
+    "$minStep: Int64!, $maxStep: Int64!, $pageSize: Int!) { "
+    "project(name: $project, entityName: $entity) { run(name: $run) { "
+    "history(minStep: $minStep, maxStep: $maxStep, samples: $pageSize) } } }";
+
+static const char Q_EVENTS[] =
+    "query RunEvents($entity: String!, $project: String!, $run: String!, "
+    "$samples: Int!) { project(name: $project, entityName: $entity) { "
+    "run(name: $run) { events(samples: $samples) } } }";
+
+static const char Q_FILES[] =
+    "query RunFiles($project: String!, $entity: String!, $name: String!, "
+    "$fileCursor: String, $fileLimit: Int = 50) { "
+    "project(name: $project, entityName: $entity) { run(name: $name) { "
+    "fileCount files(after: $fileCursor, first: $fileLimit) { "
+    "edges { node { id name url directUrl sizeBytes mimetype updatedAt md5 } "
+    "cursor } pageInfo { endCursor hasNextPage } } } } }";
+
+static const char Q_ARTIFACTS[] =
+    "query RunOutputArtifacts($entity: String!, $project: String!, "
+    "$run: String!, $cursor: String, $perPage: Int) { "
+    "project(entityName: $entity, name: $project) { run(name: $run) { "
+    "artifacts: outputArtifacts(after: $cursor, first: $perPage) { "
+    "pageInfo { endCursor hasNextPage } edges { node { id "
+    "artifactSequence { name } versionIndex artifactType { name } digest "
+    "currentManifest { file { directUrl } } } cursor } } } } }";
+
+static const char Q_ARTIFACT_FILES[] =
+    "query ArtifactFileURLs($id: ID!, $cursor: String, $perPage: Int) { "
+    "artifact(id: $id) { files(after: $cursor, first: $perPage) { "
+    "pageInfo { endCursor hasNextPage } "
+    "edges { node { name directUrl } cursor } } } }";
+
+/* Run files that are the server's rendering of file_stream data; their
+ * content comes out as history, system series, logs and summary. */
+static int is_stream_file(const char *name)
+{
+    return !strcmp(name, "output.log") || !strcmp(name, "wandb-summary.json") ||
+           !strcmp(name, "wandb-history.jsonl") ||
+           !strcmp(name, "wandb-events.jsonl");
+}
+
+struct rfile {
+    char *name, *url, *md5, *artifact, *content_type;
+    int64_t size;
+    int auth; /* the URL is W&B-served: send the key */
+};
+
+enum rstate { S_EXP, S_PARAMS, S_SUMMARY, S_SERIES, S_POINTS, S_LOGS,
+              S_FILES, S_END, S_DONE };
+
+struct file_body {
+    struct xp_stream base;
+    int fd;
+};
+
+struct ws_reader {
+    struct xp_reader base;
+    struct ws_adapter *a;
+    char *entity, *project, *run_name;
+    unsigned resources;
+    const char *only_series;
+    struct xp_read_opts ro;
+    struct json_object *run;     /* the Run node */
+    struct json_object *summary; /* parsed summaryMetrics */
+    struct json_object *params;
+    struct json_object *vendor;
+    struct wrun w;
+    struct wemit em;
+    enum rstate state;
+    struct xp_record rec;
+    const char **tags;
+    size_t ntags;
+    char *tmpdir;
+    struct rfile *files;
+    size_t nfiles, capfiles, next_file;
+    struct file_body body;
+    char sha[65];
+    char *body_path;
+    /* scratch for rows */
+    struct xp_field *rf;
+    size_t rfcap;
+    struct xp_buf row;
+    struct xp_buf enc;
+    struct xp_arena arena;
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static struct json_object *vars3(struct ws_reader *r, const char *runkey)
+{
+    struct json_object *v = json_object_new_object();
+    json_object_object_add(v, "entity", json_object_new_string(r->entity));
+    json_object_object_add(v, "project", json_object_new_string(r->project));
+    json_object_object_add(v, runkey, json_object_new_string(r->run_name));
+    return v;
+}
+
+/* A JSONString field: a string holding JSON, or (lenient) the JSON itself. */
+static struct json_object *json_string_field(struct json_object *node,
+                                             const char *key)
+{
+    struct json_object *f = wapi_path(node, key);
+    if (!f)
+        return NULL;
+    if (!json_object_is_type(f, json_type_string))
+        return json_object_get(f);
+    struct json_object *o = NULL;
+    if (xp_json_parse(&o, json_object_get_string(f),
+                      (size_t)json_object_get_string_len(f), key)) {
+        xp_error_clear();
+        return NULL;
+    }
+    return o;
+}
+
+static void add_file(struct ws_reader *r, const char *name, const char *url,
+                     int auth, const char *md5, int64_t size,
+                     const char *artifact, const char *ctype)
+{
+    if (r->nfiles == r->capfiles) {
+        r->capfiles = r->capfiles ? r->capfiles * 2 : 16;
+        r->files = xp_realloc(r->files, r->capfiles * sizeof(*r->files));
+    }
+    struct rfile *f = &r->files[r->nfiles++];
+    memset(f, 0, sizeof(*f));
+    f->name = xp_strdup(name);
+    f->url = xp_strdup(url);
+    f->auth = auth;
+    f->md5 = md5 && *md5 ? xp_strdup(md5) : NULL;
+    f->size = size;
+    f->artifact = artifact ? xp_strdup(artifact) : NULL;
+    f->content_type = ctype && *ctype ? xp_strdup(ctype) : NULL;
+}
+
+static int ensure_tmpdir(struct ws_reader *r)
+{
+    if (r->tmpdir)
+        return 0;
+    const char *t = getenv("TMPDIR");
+    struct xp_buf b = XP_BUF_INIT;
+    xp_buf_printf(&b, "%s/xport-wandb-XXXXXX", t && *t ? t : "/tmp");
+    if (!mkdtemp(b.ptr)) {
+        int rc = xp_error_set_os(XP_EIO, "cannot make a folder in '%s'",
+                                 t && *t ? t : "/tmp");
+        xp_buf_release(&b);
+        return rc;
+    }
+    r->tmpdir = xp_buf_detach(&b);
+    return 0;
+}
+
+/* Download a file into the reader's temporary folder; *path gets it. */
+static int download(struct ws_reader *r, const struct rfile *f, char **path)
+{
+    int rc = ensure_tmpdir(r);
+    if (rc)
+        return rc;
+    static unsigned long seq;
+    struct xp_buf p = XP_BUF_INIT;
+    xp_buf_printf(&p, "%s/f%lu", r->tmpdir,
+                  __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+    struct xp_http_request req = {
+        .url = f->url,
+        .out_path = p.ptr,
+        .expect_md5 = f->md5,
+        .flags = f->auth ? 0 : XP_HTTP_NO_AUTH,
+        .cred = f->auth ? r->a->api.cred : NULL,
+    };
+    struct xp_http_response resp = XP_HTTP_RESPONSE_INIT;
+    rc = xp_http_request(r->a->api.http, &req, &resp);
+    xp_http_response_release(&resp);
+    if (rc) {
+        rc = xp_error_wrap(rc, "downloading '%s' of W&B run '%s/%s/%s'",
+                           f->name, r->entity, r->project, r->run_name);
+        xp_buf_release(&p);
+        return rc;
+    }
+    *path = xp_buf_detach(&p);
+    return 0;
+}
+
+static const struct rfile *find_file(struct ws_reader *r, const char *name)
+{
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (!r->files[i].artifact && !strcmp(r->files[i].name, name))
+            return &r->files[i];
+    return NULL;
+}
+
+/* ---- rows -> series ----------------------------------------------------- */
+
+static int wanted(const struct ws_reader *r, const char *name)
+{
+    return !r->only_series || !strcmp(r->only_series, name);
+}
+
+/* Parse one row object into r->rf (fields borrowed from r->row / arena). */
+static int scan_row(struct ws_reader *r, const char *text, size_t len,
+                    size_t *n, struct json_object **hold)
+{
+    *hold = NULL;
+    xp_buf_reset(&r->row);
+    xp_buf_put(&r->row, text, len);
+    if (!r->rfcap) {
+        r->rfcap = 256;
+        r->rf = xp_calloc(r->rfcap, sizeof(*r->rf));
+    }
+    for (;;) {
+        int rc = xp_jscan_object(r->row.ptr, r->row.len, r->rf, r->rfcap, n);
+        if (!rc)
+            return 0;
+        if (r->rfcap >= 65536)
+            break;
+        /* maybe just too many keys: retry wider before falling back */
+        r->rfcap *= 4;
+        r->rf = xp_realloc(r->rf, r->rfcap * sizeof(*r->rf));
+        xp_buf_reset(&r->row);
+        xp_buf_put(&r->row, text, len);
+    }
+    /* the scanner refused it: json-c says what is wrong, or reads it */
+    struct json_object *o;
+    int rc = xp_json_parse(&o, text, len, "history row");
+    if (rc)
+        return rc;
+    if (!json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return xp_error_set(XP_EINVALID, "a history row is not an object");
+    }
+    size_t i = 0;
+    json_object_object_foreach(o, k, v) {
+        if (i == r->rfcap)
+            break;
+        r->rf[i].key = k;
+        if ((rc = xp_value_from_json(&r->rf[i].v, v, &r->arena))) {
+            json_object_put(o);
+            return rc;
+        }
+        i++;
+    }
+    *n = i;
+    *hold = o;
+    return 0;
+}
+
+static int spool_point(struct wrun *w, struct xp_buf *enc, size_t idx,
+                       const struct xp_value fv[WPT_NKEYS],
+                       const int has[WPT_NKEYS])
+{
+    xp_buf_reset(enc);
+    wpt_encode(enc, fv, has);
+    return xp_spool_put(w->spool, w->series[idx].stream, enc->ptr, enc->len);
+}
+
+/* One history row: like decode_history in wandb_run.c, every top-level key
+ * but _step, _timestamp and _runtime is a series. */
+static int history_row(struct ws_reader *r, const char *text, size_t len,
+                       int64_t *step_out)
+{
+    struct wrun *w = &r->w;
+    size_t n;
+    struct json_object *hold;
+    int rc = scan_row(r, text, len, &n, &hold);
+    if (rc)
+        return rc;
+    struct xp_value fv[WPT_NKEYS];
+    int has[WPT_NKEYS] = {0};
+    memset(fv, 0, sizeof(fv));
+    for (size_t i = 0; i < n; i++) {
+        const char *k = r->rf[i].key;
+        const struct xp_value *v = &r->rf[i].v;
+        if (!strcmp(k, "_step")) {
+            int slot = v->type == XP_V_INT ? WPT_STEP : WPT_RAW_STEP;
+            fv[slot] = *v;
+            has[slot] = 1;
+        } else if (!strcmp(k, "_timestamp")) {
+            if (v->type == XP_V_INT || v->type == XP_V_FLOAT) {
+                fv[WPT_TIMESTAMP].type = XP_V_FLOAT;
+                fv[WPT_TIMESTAMP].u.d =
+                    v->type == XP_V_INT ? (double)v->u.i : v->u.d;
+                has[WPT_TIMESTAMP] = 1;
+            } else {
+                fv[WPT_RAW_TIMESTAMP] = *v;
+                has[WPT_RAW_TIMESTAMP] = 1;
+            }
+        } else if (!strcmp(k, "_runtime")) {
+            fv[WPT_RUNTIME] = *v;
+            has[WPT_RUNTIME] = 1;
+        }
+    }
+    if (!has[WPT_STEP]) {
+        fv[WPT_STEP].type = XP_V_INT;
+        fv[WPT_STEP].u.i = w->next_step;
+        has[WPT_STEP] = 1;
+    }
+    w->next_step = fv[WPT_STEP].u.i + 1;
+    *step_out = fv[WPT_STEP].u.i;
+    w->nrows++;
+    has[WPT_VALUE] = 1;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *k = r->rf[i].key;
+        if (!strcmp(k, "_step") || !strcmp(k, "_timestamp") ||
+            !strcmp(k, "_runtime") || !wanted(r, k))
+            continue;
+        size_t idx;
+        if ((rc = wrun_series_get(w, XP_SERIES_METRIC, k, strlen(k), &idx)))
+            break;
+        fv[WPT_VALUE] = r->rf[i].v;
+        rc = spool_point(w, &r->enc, idx, fv, has);
+    }
+    json_object_put(hold);
+    xp_arena_reset(&r->arena);
+    return rc;
+}
+
+/* One events row: system.<key> values with _timestamp (and _runtime), as
+ * the offline reader maps stats records. */
+static int events_row(struct ws_reader *r, const char *text, size_t len)
+{
+    struct wrun *w = &r->w;
+    size_t n;
+    struct json_object *hold;
+    int rc = scan_row(r, text, len, &n, &hold);
+    if (rc)
+        return rc;
+    struct xp_value fv[WPT_NKEYS];
+    int has[WPT_NKEYS] = {0};
+    memset(fv, 0, sizeof(fv));
+    for (size_t i = 0; i < n; i++) {
+        const struct xp_value *v = &r->rf[i].v;
+        if (!strcmp(r->rf[i].key, "_timestamp") &&
+            (v->type == XP_V_INT || v->type == XP_V_FLOAT)) {
+            fv[WPT_TIMESTAMP].type = XP_V_FLOAT;
+            fv[WPT_TIMESTAMP].u.d = v->type == XP_V_INT ? (double)v->u.i
+                                                         : v->u.d;
+            has[WPT_TIMESTAMP] = 1;
+        } else if (!strcmp(r->rf[i].key, "_runtime")) {
+            fv[WPT_RUNTIME] = *v;
+            has[WPT_RUNTIME] = 1;
+        }
+    }
+    has[WPT_VALUE] = 1;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *k = r->rf[i].key;
+        if (k[0] == '_')
+            continue;
+        if (!strncmp(k, "system.", 7))
+            k += 7; /* the server's prefix (wandb.md §1.6) */
+        if (!wanted(r, k))
+            continue;
+        size_t idx;
+        if ((rc = wrun_series_get(w, XP_SERIES_SYSTEM, k, strlen(k), &idx)))
+            break;
+        fv[WPT_VALUE] = r->rf[i].v;
+        rc = spool_point(w, &r->enc, idx, fv, has);
+    }
+    json_object_put(hold);
+    xp_arena_reset(&r->arena);
+    return rc;
+}
+
+static int64_t node_int(struct json_object *o, const char *key, int64_t def)
+{
+    struct json_object *v = wapi_path(o, key);
+    if (!v)
+        return def;
+    if (json_object_is_type(v, json_type_string)) {
+        char *end;
+        long long x = strtoll(json_object_get_string(v), &end, 10);
+        return *end ? def : (int64_t)x;
+    }
+    return json_object_get_int64(v);
+}
+
+/* The full history: windows [lo, lo+width) of steps asked with
+ * samples = page. A window returning fewer rows than page was not sampled,
+ * so the width may grow over sparse steps; a full answer from a window
+ * wider than page may be a sample, so it is asked again narrower. A window
+ * of page steps holds at most page rows: never sampled. */
+static int read_history(struct ws_reader *r)
+{
+    struct ws_adapter *a = r->a;
+    int64_t last = -1;
+    struct json_object *hk = json_string_field(r->run, "historyKeys");
+    if (hk) {
+        last = node_int(hk, "lastStep", -1);
+        json_object_put(hk);
+    }
+    int64_t lines = node_int(r->run, "historyLineCount", 0);
+    struct json_object *ss = wapi_path(r->summary, "_step");
+    if (ss && json_object_is_type(ss, json_type_int) &&
+        json_object_get_int64(ss) > last)
+        last = json_object_get_int64(ss);
+    if (last < lines - 1)
+        last = lines - 1;
+    if (last < 0)
+        return 0;
+    const int64_t page = a->history_page;
+    int64_t lo = 0, width = page;
+    uint64_t got = 0;
+    int rc = 0;
+    while (lo <= last && !rc) {
+        if (xp_ctx_cancelled(a->base.ctx))
+            return xp_error_set(XP_ECANCEL, "interrupted");
+        int64_t hi = width > INT64_MAX - lo ? INT64_MAX : lo + width;
+        struct json_object *v = vars3(r, "run"), *d = NULL;
+        json_object_object_add(v, "minStep", json_object_new_int64(lo));
+        json_object_object_add(v, "maxStep", json_object_new_int64(hi));
+        json_object_object_add(v, "pageSize", json_object_new_int64(page));
+        rc = wapi_gql(&a->api, "HistoryPage", Q_HISTORY, v, &d);
+        json_object_put(v);
+        if (rc)
+            break;
+        struct json_object *rows = wapi_path(d, "project.run.history");
+        size_t n = rows && json_object_is_type(rows, json_type_array)
+                       ? json_object_array_length(rows) : 0;
+        if ((int64_t)n >= page && width > page) {
+            json_object_put(d);
+            width = width / 4 > page ? width / 4 : page;
+            continue;
+        }
+        for (size_t i = 0; i < n && !rc; i++) {
+            struct json_object *row = json_object_array_get_idx(rows, i);
+            int64_t step;
+            if (json_object_is_type(row, json_type_string)) {
+                rc = history_row(r, json_object_get_string(row),
+                                 (size_t)json_object_get_string_len(row),
+                                 &step);
+            } else {
+                /* some servers hand rows back as objects */
+                struct xp_buf t = XP_BUF_INIT;
+                rc = xp_json_put_obj(&t, row, 0);
+                if (!rc)
+                    rc = history_row(r, t.ptr, t.len, &step);
+                xp_buf_release(&t);
+            }
+            got++;
+        }
+        json_object_put(d);
+        lo = hi;
+        if ((int64_t)n < page / 2 && width < ((int64_t)1 << 40))
+            width *= 2;
+    }
+    if (!rc && lines > 0 && got < (uint64_t)lines && !r->only_series)
+        xp_ctx_warn(a->base.ctx,
+                    "W&B run '%s/%s/%s': read %" PRIu64 " history rows of "
+                    "the %" PRId64 " the server counts",
+                    r->entity, r->project, r->run_name, got, lines);
+    return rc;
+}
+
+/* Call fn for each line of a downloaded file. */
+static int each_line(struct ws_reader *r, const char *path,
+                     int (*fn)(struct ws_reader *, const char *, size_t, int))
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return xp_error_set_os(XP_EIO, "cannot open '%s'", path);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while (!rc && (n = getline(&line, &cap, fp)) > 0) {
+        int nl = line[n - 1] == '\n';
+        rc = fn(r, line, (size_t)n - (size_t)nl, nl);
+    }
+    free(line);
+    fclose(fp);
+    return rc;
+}
+
+static int event_line(struct ws_reader *r, const char *s, size_t n, int nl)
+{
+    (void)nl;
+    while (n && (s[n - 1] == '\r' || s[n - 1] == ' '))
+        n--;
+    return n ? events_row(r, s, n) : 0;
+}
+
+static int read_events(struct ws_reader *r)
+{
+    const struct rfile *f = find_file(r, "wandb-events.jsonl");
+    if (f) {
+        char *path;
+        int rc = download(r, f, &path);
+        if (rc)
+            return rc;
+        rc = each_line(r, path, event_line);
+        unlink(path);
+        free(path);
+        return rc;
+    }
+    /* no events file: events(samples) with samples >= the line count is
+     * every row */
+    int64_t count = node_int(r->run, "eventsLineCount", -1);
+    if (count == 0)
+        return 0;
+    const int64_t samples = count > 0 ? count : 100000;
+    struct json_object *v = vars3(r, "run"), *d = NULL;
+    json_object_object_add(v, "samples", json_object_new_int64(samples));
+    int rc = wapi_gql(&r->a->api, "RunEvents", Q_EVENTS, v, &d);
+    json_object_put(v);
+    if (rc)
+        return rc;
+    struct json_object *rows = wapi_path(d, "project.run.events");
+    size_t n = rows && json_object_is_type(rows, json_type_array)
+                   ? json_object_array_length(rows) : 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct json_object *row = json_object_array_get_idx(rows, i);
+        if (json_object_is_type(row, json_type_string))
+            rc = events_row(r, json_object_get_string(row),
+                            (size_t)json_object_get_string_len(row));
+    }
+    if (!rc && count < 0 && n >= (size_t)samples)
+        xp_ctx_warn(r->a->base.ctx,
+                    "W&B run '%s/%s/%s': system metrics may be sampled "
+                    "(no wandb-events.jsonl)",
+                    r->entity, r->project, r->run_name);
+    json_object_put(d);
+    return rc;
+}
+
+/* ---- console ------------------------------------------------------------ */
+
+static int digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.f+][Z] " at s: its length (with the blank) or 0. */
+static size_t parse_ts(const char *s, size_t n, int64_t *sec, int32_t *nanos)
+{
+    if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
+        s[7] != '-' || !digits(s + 8, 2) || s[10] != 'T' ||
+        !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
+        s[16] != ':' || !digits(s + 17, 2))
+        return 0;
+    struct tm tm = {0};
+    tm.tm_year = atoi(s) - 1900;
+    tm.tm_mon = atoi(s + 5) - 1;
+    tm.tm_mday = atoi(s + 8);
+    tm.tm_hour = atoi(s + 11);
+    tm.tm_min = atoi(s + 14);
+    tm.tm_sec = atoi(s + 17);
+    size_t i = 19;
+    int32_t ns = 0;
+    if (i < n && s[i] == '.') {
+        int nd = 0;
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, nd++)
+            if (nd < 9)
+                ns = ns * 10 + (s[i] - '0');
+        for (; nd < 9; nd++)
+            ns *= 10;
+    }
+    if (i < n && s[i] == 'Z')
+        i++;
+    if (i >= n || s[i] != ' ')
+        return 0;
+    *sec = (int64_t)timegm(&tm);
+    *nanos = ns;
+    return i + 1;
+}
+
+/* One output.log line in file_stream's plain form (wandb.md §1.7):
+ * ["ERROR "] [timestamp " "] ["[label] "] text. */
+static int console_line(struct ws_reader *r, const char *s, size_t n, int nl)
+{
+    struct wrun *w = &r->w;
+    struct wlog_line l;
+    memset(&l, 0, sizeof(l));
+    l.stream = 1;
+    if (n >= 6 && !memcmp(s, "ERROR ", 6) &&
+        parse_ts(s + 6, n - 6, &l.sec, &l.nanos)) {
+        l.stream = 0;
+        s += 6;
+        n -= 6;
+    }
+    size_t t = parse_ts(s, n, &l.sec, &l.nanos);
+    if (t) {
+        l.has_ts = 1;
+        s += t;
+        n -= t;
+    }
+    if (!xp_utf8_valid(s, n))
+        return xp_error_set(XP_EINVALID, "output.log of W&B run '%s' is not "
+                                         "UTF-8", r->run_name);
+    l.text = s;
+    l.len = n;
+    l.newline = nl;
+    if (!w->have_log_stream) {
+        int rc = xp_spool_add(w->spool, &w->log_stream);
+        if (rc)
+            return rc;
+        w->have_log_stream = 1;
+    }
+    xp_buf_reset(&r->enc);
+    wline_encode(&r->enc, &l);
+    w->nlogs++;
+    return xp_spool_put(w->spool, w->log_stream, r->enc.ptr, r->enc.len);
+}
+
+/* logLines paged from the first line (wandb.md §1.7). */
+static int read_log_lines(struct ws_reader *r)
+{
+    char *cursor = NULL;
+    int rc = 0;
+    do {
+        struct json_object *v = vars3(r, "run"), *d = NULL;
+        json_object_object_add(v, "perPage", json_object_new_int(1000));
+        if (cursor)
+            json_object_object_add(v, "cursor", json_object_new_string(cursor));
+        free(cursor);
+        cursor = NULL;
+        rc = wapi_gql(&r->a->api, "RunLogLines", Q_LOGS, v, &d);
+        json_object_put(v);
+        if (rc)
+            break;
+        struct json_object *conn = wapi_path(d, "project.run.logLines");
+        struct json_object *edges = wapi_path(conn, "edges");
+        size_t n = edges ? json_object_array_length(edges) : 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            struct json_object *node =
+                wapi_path(json_object_array_get_idx(edges, i), "node");
+            struct json_object *line = wapi_path(node, "line");
+            if (line)
+                rc = console_line(r, json_object_get_string(line),
+                                  (size_t)json_object_get_string_len(line), 1);
+        }
+        const char *c = wapi_next_cursor(conn);
+        cursor = c && n ? xp_strdup(c) : NULL;
+        json_object_put(d);
+    } while (!rc && cursor);
+    free(cursor);
+    return rc;
+}
+
+/* The console: the logLines the server counts, else output.log. */
+static int read_console(struct ws_reader *r)
+{
+    if (node_int(r->run, "logLineCount", 0) > 0)
+        return read_log_lines(r);
+    const struct rfile *f = find_file(r, "output.log");
+    if (!f)
+        return 0;
+    char *path;
+    int rc = download(r, f, &path);
+    if (rc)
+        return rc;
+    rc = each_line(r, path, console_line);
+    unlink(path);
+    free(path);
+    return rc;
+}
+
+/* ---- files and artifacts ------------------------------------------------ */
+
+static int list_files(struct ws_reader *r)
+{
+    char *cursor = NULL;
+    int rc = 0;
+    do {
+        struct json_object *v = vars3(r, "name"), *d = NULL;
+        json_object_object_add(v, "fileLimit",
+                               json_object_new_int(r->a->per_page));
+        if (cursor)
+            json_object_object_add(v, "fileCursor",
+                                   json_object_new_string(cursor));
+        free(cursor);
+        cursor = NULL;
+        rc = wapi_gql(&r->a->api, "RunFiles", Q_FILES, v, &d);
+        json_object_put(v);
+        if (rc)
+            break;
+        struct json_object *conn = wapi_path(d, "project.run.files");
+        struct json_object *edges = wapi_path(conn, "edges");
+        size_t n = edges ? json_object_array_length(edges) : 0;
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *node =
+                wapi_path(json_object_array_get_idx(edges, i), "node");
+            const char *name = xp_json_str(node, "name");
+            const char *direct = xp_json_str(node, "directUrl");
+            const char *url = xp_json_str(node, "url");
+            if (!name || (!direct && !url))
+                continue;
+            if (!xp_relpath_safe(name)) {
+                xp_ctx_warn(r->a->base.ctx,
+                            "W&B run '%s': skipping a file with an unsafe "
+                            "name", r->run_name);
+                continue;
+            }
+            add_file(r, name, direct ? direct : url, !direct,
+                     xp_json_str(node, "md5"), node_int(node, "sizeBytes", -1),
+                     NULL, xp_json_str(node, "mimetype"));
+        }
+        const char *c = wapi_next_cursor(conn);
+        cursor = c && n ? xp_strdup(c) : NULL;
+        json_object_put(d);
+    } while (!rc && cursor);
+    free(cursor);
+    return rc;
+}
+
+/* The artifact's manifest (wandb.md §1.9): path -> digest, size. */
+static int artifact_files(struct ws_reader *r, struct json_object *node)
+{
+    const char *id = xp_json_str(node, "id");
+    const char *seq = xp_json_str(wapi_path(node, "artifactSequence"), "name");
+    const char *murl =
+        xp_json_str(wapi_path(node, "currentManifest.file"), "directUrl");
+    if (!id || !seq || !murl)
+        return 0;
+    struct xp_buf label = XP_BUF_INIT;
+    xp_buf_printf(&label, "%s:v%" PRId64, seq,
+                  node_int(node, "versionIndex", 0));
+    struct rfile mf = {.name = "wandb_manifest.json", .url = (char *)murl};
+    char *mpath = NULL;
+    struct json_object *man = NULL, *urls = json_object_new_object();
+    int rc = download(r, &mf, &mpath);
+    if (!rc)
+        rc = xp_json_read_file(&man, mpath);
+    /* the files' download URLs */
+    char *cursor = NULL;
+    while (!rc) {
+        struct json_object *v = json_object_new_object(), *d = NULL;
+        json_object_object_add(v, "id", json_object_new_string(id));
+        json_object_object_add(v, "perPage", json_object_new_int(100));
+        if (cursor)
+            json_object_object_add(v, "cursor", json_object_new_string(cursor));
+        free(cursor);
+        cursor = NULL;
+        rc = wapi_gql(&r->a->api, "ArtifactFileURLs", Q_ARTIFACT_FILES, v, &d);
+        json_object_put(v);
+        if (rc)
+            break;
+        struct json_object *conn = wapi_path(d, "artifact.files");
+        struct json_object *edges = wapi_path(conn, "edges");
+        size_t n = edges ? json_object_array_length(edges) : 0;
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *fn =
+                wapi_path(json_object_array_get_idx(edges, i), "node");
+            const char *nm = xp_json_str(fn, "name");
+            const char *u = xp_json_str(fn, "directUrl");
+            if (nm && u)
+                json_object_object_add(urls, nm, json_object_new_string(u));
+        }
+        const char *c = wapi_next_cursor(conn);
+        cursor = c && n ? xp_strdup(c) : NULL;
+        json_object_put(d);
+        if (!cursor)
+            break;
+    }
+    free(cursor);
+    struct json_object *contents = wapi_path(man, "contents");
+    if (!rc && contents && json_object_is_type(contents, json_type_object)) {
+        json_object_object_foreach(contents, path, entry) {
+            const char *u = xp_json_str(urls, path);
+            if (xp_json_str(entry, "ref")) {
+                xp_ctx_warn(r->a->base.ctx,
+                            "W&B artifact '%s': '%s' is a reference to '%s', "
+                            "not downloaded",
+                            label.ptr, path, xp_json_str(entry, "ref"));
+                continue;
+            }
+            if (!u || !xp_relpath_safe(path)) {
+                xp_ctx_warn(r->a->base.ctx,
+                            "W&B artifact '%s': no download for '%s'",
+                            label.ptr, path);
+                continue;
+            }
+            add_file(r, path, u, 0, xp_json_str(entry, "digest"),
+                     node_int(entry, "size", -1), label.ptr, NULL);
+        }
+    }
+    if (mpath) {
+        unlink(mpath);
+        free(mpath);
+    }
+    json_object_put(man);
+    json_object_put(urls);
+    xp_buf_release(&label);
+    return rc;
+}
+
+static int list_artifacts(struct ws_reader *r)
+{
+    char *cursor = NULL;
+    int rc = 0;
+    do {
+        struct json_object *v = vars3(r, "run"), *d = NULL;
+        json_object_object_add(v, "perPage", json_object_new_int(100));
+        if (cursor)
+            json_object_object_add(v, "cursor", json_object_new_string(cursor));
+        free(cursor);
+        cursor = NULL;
+        rc = wapi_gql(&r->a->api, "RunOutputArtifacts", Q_ARTIFACTS, v, &d);
+        json_object_put(v);
+        if (rc)
+            break;
+        struct json_object *conn = wapi_path(d, "project.run.artifacts");
+        struct json_object *edges = wapi_path(conn, "edges");
+        size_t n = edges ? json_object_array_length(edges) : 0;
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = artifact_files(
+                r, wapi_path(json_object_array_get_idx(edges, i), "node"));
+        const char *c = wapi_next_cursor(conn);
+        cursor = c && n ? xp_strdup(c) : NULL;
+        json_object_put(d);
+    } while (!rc && cursor);
+    free(cursor);
+    return rc;
+}
+
+static ssize_t body_read(struct xp_stream *s, void *buf, size_t len)
+{
+    struct file_body *b = (struct file_body *)s;
+    for (;;) {
+        ssize_t n = read(b->fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return xp_error_set_os(XP_EIO, "cannot read a downloaded file");
+    }
+}
+
+static void body_free(struct xp_stream *s)
+{
+    struct file_body *b = (struct file_body *)s;
+    if (b->fd >= 0)
+        close(b->fd);
+    b->fd = -1;
+}
+
+static void drop_body(struct ws_reader *r)
+{
+    body_free(&r->body.base);
+    if (r->body_path) {
+        unlink(r->body_path);
+        free(r->body_path);
+        r->body_path = NULL;
+    }
+}
+
+static int sha_file(int fd, char sha[65], int64_t *size)
+{
+    struct xp_sha256 c;
+    unsigned char buf[65536], dig[32];
+    int64_t total = 0;
+    ssize_t n;
+    xp_sha256_init(&c);
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        xp_sha256_update(&c, buf, (size_t)n);
+        total += n;
+    }
+    if (n < 0 || lseek(fd, 0, SEEK_SET) != 0)
+        return xp_error_set_os(XP_EIO, "cannot read a downloaded file");
+    xp_sha256_final(&c, dig);
+    xp_hex(sha, dig, 32);
+    *size = total;
+    return 0;
+}
+
+/* The next file to emit: 1 with r->rec set, 0 when none is left. */
+static int next_file(struct ws_reader *r)
+{
+    while (r->next_file < r->nfiles) {
+        const struct rfile *f = &r->files[r->next_file++];
+        if (!f->artifact && is_stream_file(f->name))
+            continue;
+        if (f->artifact ? !(r->resources & XP_RES_ARTIFACTS)
+                        : !(r->resources & XP_RES_FILES))
+            continue;
+        if (r->ro.have_item) {
+            struct xp_buf key = XP_BUF_INIT;
+            if (f->artifact)
+                xp_buf_printf(&key, "artifacts/%s/%s", f->artifact, f->name);
+            else
+                xp_buf_printf(&key, "files/%s", f->name);
+            int have = r->ro.have_item(r->ro.have_payload, key.ptr);
+            xp_buf_release(&key);
+            if (have)
+                continue;
+        }
+        int rc = download(r, f, &r->body_path);
+        if (rc)
+            return rc;
+        r->body.fd = open(r->body_path, O_RDONLY | O_CLOEXEC);
+        if (r->body.fd < 0)
+            return xp_error_set_os(XP_EIO, "cannot open '%s'", r->body_path);
+        int64_t size;
+        if ((rc = sha_file(r->body.fd, r->sha, &size)))
+            return rc;
+        r->body.base.read = body_read;
+        r->body.base.free = body_free;
+        memset(&r->rec, 0, sizeof(r->rec));
+        r->rec.kind = XP_REC_FILE;
+        struct xp_file_meta *m = &r->rec.u.file.meta;
+        m->path = f->name;
+        m->size = size;
+        m->sha256 = r->sha;
+        m->vendor_checksum_algo = f->md5 ? "md5" : NULL;
+        m->vendor_checksum = f->md5;
+        m->content_type = f->content_type;
+        m->artifact = f->artifact;
+        r->rec.u.file.body = &r->body.base;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the record stream ---------------------------------------------------- */
+
+static void fill_experiment(struct ws_reader *r)
+{
+    struct json_object *n = r->run;
+    struct xp_experiment_meta *e = &r->rec.u.exp;
+    r->rec.kind = XP_REC_EXPERIMENT;
+    e->workspace = r->entity;
+    e->project = r->project;
+    const char *dn = xp_json_str(n, "displayName");
+    e->name = dn && *dn ? dn : r->run_name;
+    const char *notes = xp_json_str(n, "notes");
+    e->description = notes && *notes ? notes : NULL;
+    e->tags = r->tags;
+    e->ntags = r->ntags;
+    e->status = ws_status_of_state(xp_json_str(n, "state"));
+    e->created_at = xp_json_str(n, "createdAt");
+    const char *g = xp_json_str(n, "group");
+    e->folder = g && *g ? g : NULL;
+    e->source_vendor = "wandb";
+    e->source_id = r->run_name;
+    e->vendor = r->vendor;
+}
+
+static struct json_object *build_vendor(struct ws_reader *r)
+{
+    static const char *const keys[] = {"id", "jobType", "sweepName",
+                                       "commit", "state", "heartbeatAt",
+                                       "description", "historyLineCount"};
+    struct json_object *v = json_object_new_object();
+    json_object_object_add(v, "run_id", json_object_new_string(r->run_name));
+    json_object_object_add(v, "entity", json_object_new_string(r->entity));
+    json_object_object_add(v, "project", json_object_new_string(r->project));
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        struct json_object *x = wapi_path(r->run, keys[i]);
+        if (x)
+            json_object_object_add(v, keys[i], json_object_get(x));
+    }
+    const char *dn = xp_json_str(r->run, "displayName");
+    if (dn)
+        json_object_object_add(v, "display_name", json_object_new_string(dn));
+    const char *jt = xp_json_str(r->run, "jobType");
+    if (jt && *jt)
+        json_object_object_add(v, "job_type", json_object_new_string(jt));
+    struct json_object *user = wapi_path(r->run, "user");
+    if (user)
+        json_object_object_add(v, "user", json_object_get(user));
+    struct json_object *w = wapi_path(r->w.config, "_wandb");
+    if (w)
+        json_object_object_add(v, "config_wandb", json_object_get(w));
+    return v;
+}
+
+static int ws_next(struct xp_reader *base, const struct xp_record **out)
+{
+    struct ws_reader *r = (struct ws_reader *)base;
+    int rc;
+    drop_body(r);
+    if (r->state != S_DONE && r->state != S_END &&
+        xp_ctx_cancelled(r->a->base.ctx))
+        return xp_error_set(XP_ECANCEL, "interrupted");
+    memset(&r->rec, 0, sizeof(r->rec));
+    *out = &r->rec;
+    for (;;) {
+        switch (r->state) {
+        case S_EXP:
+            fill_experiment(r);
+            r->state = S_PARAMS;
+            return 0;
+        case S_PARAMS:
+            r->state = S_SUMMARY;
+            if (!(r->resources & XP_RES_PARAMETERS) || r->only_series ||
+                !json_object_object_length(r->params))
+                continue;
+            r->rec.kind = XP_REC_DOCUMENT;
+            r->rec.u.doc.kind = XP_DOC_PARAMETERS;
+            r->rec.u.doc.doc = r->params;
+            return 0;
+        case S_SUMMARY:
+            r->state = S_SERIES;
+            if (!(r->resources & XP_RES_OTHERS) || r->only_series ||
+                !r->summary || !json_object_object_length(r->summary))
+                continue;
+            r->rec.kind = XP_REC_DOCUMENT;
+            r->rec.u.doc.kind = XP_DOC_SUMMARY;
+            r->rec.u.doc.doc = r->summary;
+            return 0;
+        case S_SERIES:
+            rc = wemit_series(&r->em, &r->rec);
+            if (rc < 0)
+                return rc;
+            if (rc == 0) {
+                r->state = S_LOGS;
+                continue;
+            }
+            r->state = S_POINTS;
+            return 0;
+        case S_POINTS:
+            rc = wemit_points(&r->em, &r->rec);
+            if (rc < 0)
+                return rc;
+            if (rc == 0)
+                r->state = S_SERIES;
+            return 0;
+        case S_LOGS:
+            rc = wemit_logs(&r->em, &r->rec);
+            if (rc < 0)
+                return rc;
+            if (rc == 0) {
+                r->state = S_FILES;
+                continue;
+            }
+            return 0;
+        case S_FILES:
+            rc = r->only_series ? 0 : next_file(r);
+            if (rc < 0)
+                return rc;
+            if (rc == 0) {
+                r->state = S_END;
+                continue;
+            }
+            return 0;
+        case S_END:
+            r->rec.kind = XP_REC_END;
+            r->state = S_DONE;
+            return 0;
+        case S_DONE:
+            *out = NULL;
+            return XP_ITEROVER;
+        }
+    }
+}
+
+static void ws_reader_free(struct xp_reader *base)
+{
+    struct ws_reader *r = (struct ws_reader *)base;
+    if (!r)
+        return;
+    drop_body(r);
+    wemit_release(&r->em);
+    wrun_release(&r->w);
+    json_object_put(r->run);
+    json_object_put(r->summary);
+    json_object_put(r->params);
+    json_object_put(r->vendor);
+    for (size_t i = 0; i < r->nfiles; i++) {
+        free(r->files[i].name);
+        free(r->files[i].url);
+        free(r->files[i].md5);
+        free(r->files[i].artifact);
+        free(r->files[i].content_type);
+    }
+    free(r->files);
+    free(r->tags);
+    if (r->tmpdir) {
+        xp_rm_rf(r->tmpdir);
+        free(r->tmpdir);
+    }
+    free(r->rf);
+    xp_buf_release(&r->row);
+    xp_buf_release(&r->enc);
+    xp_arena_release(&r->arena);
+    free(r->entity);
+    free(r->project);
+    free(r->run_name);
+    free(r);
+}
+
+static int load_run(struct ws_reader *r)
+{
+    struct json_object *v = vars3(r, "name"), *d = NULL;
+    int rc = wapi_gql(&r->a->api, "Run", Q_RUN, v, &d);
+    json_object_put(v);
+    if (rc)
+        return rc;
+    struct json_object *run = wapi_path(d, "project.run");
+    if (!run) {
+        json_object_put(d);
+        return xp_error_set(XP_ENOTFOUND, "no W&B run '%s/%s/%s'", r->entity,
+                            r->project, r->run_name);
+    }
+    r->run = json_object_get(run);
+    json_object_put(d);
+    struct json_object *cfg = json_string_field(r->run, "config");
+    if (cfg && json_object_is_type(cfg, json_type_object)) {
+        json_object_put(r->w.config);
+        r->w.config = cfg;
+    } else {
+        json_object_put(cfg);
+    }
+    r->params = wemit_parameters(r->w.config);
+    r->summary = json_string_field(r->run, "summaryMetrics");
+    if (r->summary && !json_object_is_type(r->summary, json_type_object)) {
+        json_object_put(r->summary);
+        r->summary = NULL;
+    }
+    struct json_object *tags = wapi_path(r->run, "tags");
+    size_t nt = tags && json_object_is_type(tags, json_type_array)
+                    ? json_object_array_length(tags) : 0;
+    r->tags = xp_calloc(nt + 1, sizeof(*r->tags));
+    for (size_t i = 0; i < nt; i++) {
+        const char *t = json_object_get_string(json_object_array_get_idx(tags, i));
+        if (t)
+            r->tags[r->ntags++] = t;
+    }
+    r->vendor = build_vendor(r);
+    return 0;
+}
+
+int ws_read_experiment(struct xp_reader **out, struct xp_adapter *base,
+                       const struct xp_experiment_ref *ref,
+                       const struct xp_read_opts *ro)
+{
+    struct ws_adapter *a = (struct ws_adapter *)base;
+    *out = NULL;
+    if (!ref || !ref->key || !ref->workspace || !ref->project)
+        return xp_error_set(XP_EINVALID, "a W&B run needs entity, project "
+                                         "and run id");
+    struct ws_reader *r = xp_calloc(1, sizeof(*r));
+    r->base.next = ws_next;
+    r->base.free = ws_reader_free;
+    r->a = a;
+    r->body.fd = -1;
+    xp_buf_init(&r->row);
+    xp_buf_init(&r->enc);
+    r->entity = xp_strdup(ref->workspace);
+    r->project = xp_strdup(ref->project);
+    r->run_name = xp_strdup(ref->key);
+    r->resources = ro && ro->resources ? ro->resources : XP_RES_ALL;
+    r->only_series = ro ? ro->only_series : NULL;
+    if (ro)
+        r->ro = *ro;
+    struct xp_buf where = XP_BUF_INIT;
+    xp_buf_printf(&where, "wandb:%s/%s/%s", r->entity, r->project,
+                  r->run_name);
+    int rc = wrun_init(&r->w, where.ptr, r->resources, r->only_series,
+                       base->ctx);
+    xp_buf_release(&where);
+    wemit_init(&r->em, &r->w);
+    if (!rc)
+        rc = load_run(r);
+    unsigned res = r->resources;
+    if (!rc && (res & XP_RES_METRICS))
+        rc = read_history(r);
+    if (!rc && (res & (XP_RES_FILES | XP_RES_LOGS | XP_RES_SYSTEM)))
+        rc = list_files(r);
+    if (!rc && (res & XP_RES_SYSTEM))
+        rc = read_events(r);
+    if (!rc && (res & XP_RES_LOGS) && !r->only_series)
+        rc = read_console(r);
+    if (!rc && (res & XP_RES_ARTIFACTS) && !r->only_series)
+        rc = list_artifacts(r);
+    if (rc) {
+        ws_reader_free(&r->base);
+        return rc;
+    }
+    *out = &r->base;
+    return 0;
+}

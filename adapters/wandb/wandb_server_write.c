@@ -1,0 +1,939 @@
+/* Writing one run to a W&B server (wandb_server.h): UpsertBucket creates it
+ * with the source's id, name, config, tags, notes, group and job type
+ * (wandb.md §2.1); series and log lines are spooled as they arrive and, at
+ * commit, merged back into history rows (one per step) and events rows
+ * (one per timestamp) and streamed through file_stream with the console and
+ * summary (§2.2); run files go through createRunFiles and a PUT (§2.3);
+ * the last request completes the run with its exit code.
+ *
+ * Reruns: a finished run is XP_EEXISTS; an unfinished one (an interrupted
+ * copy) is resumed: the lines the server already counts
+ * (historyLineCount, eventsLineCount, logLineCount) are not sent again. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/hash.h"
+#include "xport/json.h"
+#include "xport/spool.h"
+#include "xport/sys/http.h"
+#include "wandb_run.h"
+#include "wandb_server.h"
+#include "wandb_stream.h"
+
+static const char Q_STATE[] =
+    "query RunResumeStatus($project: String!, $entity: String!, "
+    "$name: String!) { project(name: $project, entityName: $entity) { "
+    "run(name: $name) { id state historyLineCount eventsLineCount "
+    "logLineCount } } }";
+
+static const char Q_STATE_SHORT[] =
+    "query RunResumeStatus($project: String!, $entity: String!, "
+    "$name: String!) { project(name: $project, entityName: $entity) { "
+    "run(name: $name) { id state historyLineCount } } }";
+
+static const char M_UPSERT[] =
+    "mutation UpsertBucket($id: String, $name: String, $project: String, "
+    "$entity: String, $groupName: String, $description: String, "
+    "$displayName: String, $notes: String, $commit: String, "
+    "$config: JSONString, $host: String, $jobType: String, $state: String, "
+    "$tags: [String!], $summaryMetrics: JSONString) { "
+    "upsertBucket(input: {id: $id, name: $name, groupName: $groupName, "
+    "modelName: $project, entityName: $entity, description: $description, "
+    "displayName: $displayName, notes: $notes, config: $config, "
+    "commit: $commit, host: $host, jobType: $jobType, state: $state, "
+    "tags: $tags, summaryMetrics: $summaryMetrics}) { "
+    "bucket { id name displayName historyLineCount } inserted } }";
+
+static const char M_FILES[] =
+    "mutation CreateRunFiles($entity: String!, $project: String!, "
+    "$run: String!, $files: [String!]!) { createRunFiles(input: "
+    "{entityName: $entity, projectName: $project, runName: $run, "
+    "files: $files}) { runID uploadHeaders files { name uploadUrl } } }";
+
+struct wseries {
+    char *name;
+    enum xp_series_kind kind;
+    size_t stream;
+    int skip;
+};
+
+struct ws_sink {
+    struct xp_sink base;
+    struct ws_adapter *a;
+    int err;
+    char *entity, *project, *run_id;
+    char *display_name, *notes, *group, *status, *started_at;
+    char **tags;
+    size_t ntags;
+    struct json_object *vendor, *params, *summary;
+    struct xp_spool *spool;
+    struct wseries *series;
+    size_t nseries, cur;
+    int have_logs;
+    size_t log_stream;
+    int exists, created, overwrite;
+    int64_t have_hist, have_events, have_logs_n;
+    struct wstream fs;
+    struct xp_buf enc, line;
+    int warned_fields, warned_partial, warned_artifacts;
+    char *tmpdir;
+};
+
+static int fail(struct ws_sink *s, int rc)
+{
+    if (!s->err)
+        s->err = rc;
+    return rc;
+}
+
+static char *dup_or_null(const char *p)
+{
+    return p ? xp_strdup(p) : NULL;
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+static int64_t node_int(struct json_object *o, const char *key)
+{
+    struct json_object *v = wapi_path(o, key);
+    if (!v)
+        return 0;
+    if (json_object_is_type(v, json_type_string))
+        return strtoll(json_object_get_string(v), NULL, 10);
+    return json_object_get_int64(v);
+}
+
+static struct json_object *run_vars(struct ws_sink *s)
+{
+    struct json_object *v = json_object_new_object();
+    json_object_object_add(v, "entity", json_object_new_string(s->entity));
+    json_object_object_add(v, "project", json_object_new_string(s->project));
+    json_object_object_add(v, "name", json_object_new_string(s->run_id));
+    return v;
+}
+
+/* What the server already has of this run. */
+static int query_state(struct ws_sink *s, const char **state_out,
+                       struct json_object **hold)
+{
+    struct json_object *v = run_vars(s), *d = NULL;
+    int rc = wapi_gql(&s->a->api, "RunResumeStatus", Q_STATE, v, &d);
+    if (rc && rc != XP_EAUTH && rc != XP_ECANCEL) {
+        /* older servers lack the line counts of events and logs */
+        xp_error_clear();
+        rc = wapi_gql(&s->a->api, "RunResumeStatus", Q_STATE_SHORT, v, &d);
+    }
+    json_object_put(v);
+    if (rc)
+        return rc;
+    struct json_object *run = wapi_path(d, "project.run");
+    *hold = d;
+    *state_out = NULL;
+    if (!run)
+        return 0;
+    s->exists = 1;
+    *state_out = xp_json_str(run, "state");
+    s->have_hist = node_int(run, "historyLineCount");
+    s->have_events = node_int(run, "eventsLineCount");
+    s->have_logs_n = node_int(run, "logLineCount");
+    return 0;
+}
+
+static struct json_object *vendor_get(struct ws_sink *s, const char *key)
+{
+    return wapi_path(s->vendor, key);
+}
+
+/* The config as W&B stores it: {key: {"value": v}}, with _wandb carrying
+ * the source's start time (the server sets its own createdAt). */
+static struct json_object *build_config(struct ws_sink *s)
+{
+    struct json_object *c = json_object_new_object();
+    if (s->params) {
+        json_object_object_foreach(s->params, k, v) {
+            struct json_object *w = json_object_new_object();
+            json_object_object_add(w, "value", json_object_get(v));
+            json_object_object_add(c, k, w);
+        }
+    }
+    struct json_object *cw = vendor_get(s, "config_wandb");
+    struct json_object *inner = NULL;
+    if (cw && json_object_is_type(cw, json_type_object)) {
+        struct json_object *val = wapi_path(cw, "value");
+        inner = val && json_object_is_type(val, json_type_object)
+                    ? val : json_object_is_type(cw, json_type_object) ? cw
+                                                                       : NULL;
+    }
+    struct json_object *wb = json_object_new_object();
+    if (inner) {
+        json_object_object_foreach(inner, k, v)
+            json_object_object_add(wb, k, json_object_get(v));
+    }
+    if (s->started_at && !json_object_object_get_ex(wb, "start_time", NULL)) {
+        struct tm tm = {0};
+        const char *end = strptime(s->started_at, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (end) {
+            double t = (double)timegm(&tm);
+            if (*end == '.')
+                t += strtod(end, NULL);
+            json_object_object_add(wb, "start_time",
+                                   json_object_new_double(t));
+        }
+    }
+    if (json_object_object_length(wb)) {
+        struct json_object *w = json_object_new_object();
+        json_object_object_add(w, "value", wb);
+        json_object_object_add(c, "_wandb", w);
+    } else {
+        json_object_put(wb);
+    }
+    return c;
+}
+
+static void add_str(struct json_object *v, const char *k, const char *val)
+{
+    if (val && *val)
+        json_object_object_add(v, k, json_object_new_string(val));
+}
+
+static int ensure_run(struct ws_sink *s)
+{
+    if (s->created)
+        return 0;
+    struct json_object *v = json_object_new_object(), *d = NULL;
+    json_object_object_add(v, "name", json_object_new_string(s->run_id));
+    json_object_object_add(v, "project", json_object_new_string(s->project));
+    json_object_object_add(v, "entity", json_object_new_string(s->entity));
+    add_str(v, "displayName", s->display_name);
+    add_str(v, "notes", s->notes);
+    add_str(v, "groupName", s->group);
+    add_str(v, "jobType", xp_json_str(s->vendor, "job_type"));
+    add_str(v, "host", xp_json_str(s->vendor, "host"));
+    add_str(v, "commit", xp_json_str(vendor_get(s, "git"), "commit"));
+    add_str(v, "sweep", NULL);
+    json_object_object_add(v, "state", json_object_new_string("running"));
+    struct json_object *tags = json_object_new_array();
+    for (size_t i = 0; i < s->ntags; i++)
+        json_object_array_add(tags, json_object_new_string(s->tags[i]));
+    json_object_object_add(v, "tags", tags);
+    struct json_object *cfg = build_config(s);
+    struct xp_buf b = XP_BUF_INIT;
+    int rc = xp_json_put_obj(&b, cfg, 0);
+    json_object_put(cfg);
+    if (!rc) {
+        json_object_object_add(v, "config",
+                               json_object_new_string_len(b.ptr, (int)b.len));
+        rc = wapi_gql(&s->a->api, "UpsertBucket", M_UPSERT, v, &d);
+    }
+    xp_buf_release(&b);
+    json_object_put(v);
+    if (rc)
+        return rc;
+    struct json_object *bucket = wapi_path(d, "upsertBucket.bucket");
+    if (!bucket) {
+        json_object_put(d);
+        return xp_error_set(XP_ERROR, "W&B did not create run '%s/%s/%s'",
+                            s->entity, s->project, s->run_id);
+    }
+    if (!s->overwrite && s->exists)
+        s->have_hist = node_int(bucket, "historyLineCount");
+    json_object_put(d);
+    s->created = 1;
+    if (s->started_at)
+        xp_ctx_warn(s->a->base.ctx,
+                    "W&B run '%s/%s/%s': the server sets its own creation "
+                    "time; the original start %s is kept in config "
+                    "_wandb.start_time",
+                    s->entity, s->project, s->run_id, s->started_at);
+    return 0;
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+static int is_stream_file(const char *name)
+{
+    return !strcmp(name, "output.log") || !strcmp(name, "wandb-summary.json") ||
+           !strcmp(name, "wandb-history.jsonl") ||
+           !strcmp(name, "wandb-events.jsonl");
+}
+
+static int put_file(struct ws_sink *s, const struct xp_record *rec)
+{
+    const struct xp_file_meta *m = &rec->u.file.meta;
+    if (m->artifact) {
+        if (!s->warned_artifacts++)
+            xp_ctx_warn(s->a->base.ctx,
+                        "W&B run '%s': artifact files are not written "
+                        "(first: '%s/%s')",
+                        s->run_id, m->artifact, m->path);
+        return 0;
+    }
+    if (is_stream_file(m->path)) {
+        xp_ctx_warn(s->a->base.ctx,
+                    "W&B run '%s': '%s' is not uploaded: the server makes it "
+                    "from the run's streamed data",
+                    s->run_id, m->path);
+        return 0;
+    }
+    int rc = ensure_run(s);
+    if (rc)
+        return rc;
+    if (!s->tmpdir) {
+        const char *t = getenv("TMPDIR");
+        struct xp_buf b = XP_BUF_INIT;
+        xp_buf_printf(&b, "%s/xport-wandb-up-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(b.ptr)) {
+            xp_buf_release(&b);
+            return xp_error_set_os(XP_EIO, "cannot make a temporary folder");
+        }
+        s->tmpdir = xp_buf_detach(&b);
+    }
+    /* spool the body to disk: the PUT may need to be retried */
+    char *tmp = xp_path_join(s->tmpdir, "body");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = xp_error_set_os(XP_EIO, "cannot write '%s'", tmp);
+        free(tmp);
+        return rc;
+    }
+    char buf[65536];
+    for (;;) {
+        ssize_t n = rec->u.file.body->read(rec->u.file.body, buf, sizeof(buf));
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (write(fd, buf, (size_t)n) != n) {
+            rc = xp_error_set_os(XP_EIO, "cannot write '%s'", tmp);
+            break;
+        }
+    }
+    close(fd);
+    struct json_object *v = NULL, *d = NULL;
+    if (!rc) {
+        v = json_object_new_object();
+        json_object_object_add(v, "entity", json_object_new_string(s->entity));
+        json_object_object_add(v, "project",
+                               json_object_new_string(s->project));
+        json_object_object_add(v, "run", json_object_new_string(s->run_id));
+        struct json_object *fl = json_object_new_array();
+        json_object_array_add(fl, json_object_new_string(m->path));
+        json_object_object_add(v, "files", fl);
+        rc = wapi_gql(&s->a->api, "CreateRunFiles", M_FILES, v, &d);
+    }
+    const char *url = NULL;
+    struct json_object *files = wapi_path(d, "createRunFiles.files");
+    for (size_t i = 0; !rc && files && i < json_object_array_length(files);
+         i++) {
+        struct json_object *f = json_object_array_get_idx(files, i);
+        const char *n = xp_json_str(f, "name");
+        if (n && !strcmp(n, m->path))
+            url = xp_json_str(f, "uploadUrl");
+    }
+    if (!rc && !url)
+        rc = xp_error_set(XP_ERROR, "W&B gave no upload URL for '%s'",
+                          m->path);
+    struct xp_http_header hdr[33];
+    size_t nh = 0;
+    char *hstore[32];
+    struct json_object *uh = wapi_path(d, "createRunFiles.uploadHeaders");
+    for (size_t i = 0; !rc && uh && json_object_is_type(uh, json_type_array) &&
+                       i < json_object_array_length(uh) && nh < 32;
+         i++) {
+        /* "Key:Value", split on the first colon */
+        const char *h = json_object_get_string(json_object_array_get_idx(uh, i));
+        const char *c = h ? strchr(h, ':') : NULL;
+        if (!c)
+            continue;
+        hstore[nh] = xp_strdup(h);
+        hstore[nh][c - h] = '\0';
+        hdr[nh].name = hstore[nh];
+        hdr[nh].value = hstore[nh] + (c - h) + 1;
+        while (*hdr[nh].value == ' ')
+            hdr[nh].value++;
+        nh++;
+    }
+    if (!rc) {
+        struct xp_http_request req = {
+            .method = "PUT",
+            .url = url,
+            .headers = hdr,
+            .nheaders = nh,
+            .body_path = tmp,
+            .flags = XP_HTTP_NO_AUTH, /* presigned: never the key */
+        };
+        struct xp_http_response resp = XP_HTTP_RESPONSE_INIT;
+        rc = xp_http_request(s->a->api.http, &req, &resp);
+        if (rc)
+            rc = xp_error_wrap(rc, "uploading '%s' to W&B run '%s'", m->path,
+                               s->run_id);
+        xp_http_response_release(&resp);
+    }
+    for (size_t i = 0; i < nh; i++)
+        free(hstore[i]);
+    json_object_put(v);
+    json_object_put(d);
+    unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/* ---- put ------------------------------------------------------------------ */
+
+static int put_points(struct ws_sink *s, const struct xp_record *rec)
+{
+    struct wseries *ser = &s->series[s->cur];
+    if (ser->skip)
+        return 0;
+    for (size_t i = 0; i < rec->u.points.n; i++) {
+        const struct xp_point *p = &rec->u.points.v[i];
+        struct xp_value fv[WPT_NKEYS];
+        int has[WPT_NKEYS] = {0};
+        memset(fv, 0, sizeof(fv));
+        for (size_t k = 0; k < p->nfields; k++) {
+            const char *key = p->fields[k].key;
+            int slot = !strcmp(key, "value")        ? WPT_VALUE
+                       : !strcmp(key, "step")       ? WPT_STEP
+                       : !strcmp(key, "timestamp")  ? WPT_TIMESTAMP
+                       : !strcmp(key, "runtime")    ? WPT_RUNTIME
+                       : !strcmp(key, "_step")      ? WPT_RAW_STEP
+                       : !strcmp(key, "_timestamp") ? WPT_RAW_TIMESTAMP
+                                                    : -1;
+            if (slot == WPT_STEP && p->fields[k].v.type != XP_V_INT)
+                slot = has[WPT_RAW_STEP] ? -1 : WPT_RAW_STEP;
+            if (slot < 0) {
+                if (!s->warned_fields++)
+                    xp_ctx_warn(s->a->base.ctx,
+                                "W&B run '%s': point field '%s' of series "
+                                "'%s' has no place in W&B history and is "
+                                "not written",
+                                s->run_id, key, ser->name);
+                continue;
+            }
+            fv[slot] = p->fields[k].v;
+            has[slot] = 1;
+        }
+        if (!has[WPT_STEP] && ser->kind == XP_SERIES_METRIC) {
+            fv[WPT_STEP].type = XP_V_INT;
+            fv[WPT_STEP].u.i = p->index;
+            has[WPT_STEP] = 1;
+        }
+        if (!has[WPT_VALUE]) {
+            has[WPT_VALUE] = 1; /* a null value keeps the point */
+        }
+        xp_buf_reset(&s->enc);
+        wpt_encode(&s->enc, fv, has);
+        int rc = xp_spool_put(s->spool, ser->stream, s->enc.ptr, s->enc.len);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int parse_iso(const char *t, int64_t *sec, int32_t *nanos)
+{
+    struct tm tm = {0};
+    const char *end = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end)
+        return -1;
+    *sec = (int64_t)timegm(&tm);
+    *nanos = 0;
+    if (*end == '.') {
+        int nd = 0;
+        for (end++; *end >= '0' && *end <= '9'; end++, nd++)
+            if (nd < 9)
+                *nanos = *nanos * 10 + (*end - '0');
+        for (; nd < 9; nd++)
+            *nanos *= 10;
+    }
+    return 0;
+}
+
+static int put_logs(struct ws_sink *s, const struct xp_record *rec)
+{
+    if (!s->have_logs) {
+        int rc = xp_spool_add(s->spool, &s->log_stream);
+        if (rc)
+            return rc;
+        s->have_logs = 1;
+    }
+    for (size_t i = 0; i < rec->u.logs.n; i++) {
+        const struct xp_log_entry *e = &rec->u.logs.v[i];
+        struct wlog_line l;
+        memset(&l, 0, sizeof(l));
+        l.stream = e->stream ? strcmp(e->stream, "stderr") != 0
+                             : !(e->level && (!strcmp(e->level, "error") ||
+                                              !strcmp(e->level, "fatal")));
+        l.has_ts = e->timestamp && !parse_iso(e->timestamp, &l.sec, &l.nanos);
+        l.newline = 1;
+        struct json_object *nl = wapi_path(e->metadata, "newline");
+        if (nl && !json_object_get_boolean(nl)) {
+            if (!s->warned_partial++)
+                xp_ctx_warn(s->a->base.ctx,
+                            "W&B run '%s': console lines are whole lines on "
+                            "W&B; partial lines (no newline) are sent as "
+                            "lines",
+                            s->run_id);
+        }
+        l.text = e->message;
+        l.len = e->message_len;
+        xp_buf_reset(&s->enc);
+        wline_encode(&s->enc, &l);
+        int rc = xp_spool_put(s->spool, s->log_stream, s->enc.ptr, s->enc.len);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int ws_put(struct xp_sink *base, const struct xp_record *rec)
+{
+    struct ws_sink *s = (struct ws_sink *)base;
+    if (s->err)
+        return s->err;
+    int rc = 0;
+    switch (rec->kind) {
+    case XP_REC_EXPERIMENT:
+        break; /* taken in ws_write_experiment */
+    case XP_REC_DOCUMENT:
+        if (rec->u.doc.kind == XP_DOC_PARAMETERS) {
+            json_object_put(s->params);
+            s->params = json_object_get(rec->u.doc.doc);
+        } else if (rec->u.doc.kind == XP_DOC_SUMMARY) {
+            json_object_put(s->summary);
+            s->summary = json_object_get(rec->u.doc.doc);
+        } else {
+            xp_ctx_warn(s->a->base.ctx,
+                        "W&B run '%s': W&B has no place for the 'others' "
+                        "document; it is not written",
+                        s->run_id);
+        }
+        break;
+    case XP_REC_SERIES_BEGIN: {
+        s->series = xp_realloc(s->series,
+                               (s->nseries + 1) * sizeof(*s->series));
+        struct wseries *ser = &s->series[s->nseries];
+        memset(ser, 0, sizeof(*ser));
+        ser->name = xp_strdup(rec->u.series.name);
+        ser->kind = rec->u.series.kind;
+        s->cur = s->nseries++;
+        if (ser->kind == XP_SERIES_TRACK) {
+            ser->skip = 1;
+            xp_ctx_warn(s->a->base.ctx,
+                        "W&B run '%s': track '%s' is not written (W&B has "
+                        "no tracks)",
+                        s->run_id, ser->name);
+        } else {
+            rc = xp_spool_add(s->spool, &ser->stream);
+        }
+        break;
+    }
+    case XP_REC_POINTS: rc = put_points(s, rec); break;
+    case XP_REC_SERIES_END: break;
+    case XP_REC_LOGS: rc = put_logs(s, rec); break;
+    case XP_REC_FILE: rc = put_file(s, rec); break;
+    case XP_REC_END: break;
+    }
+    return rc ? fail(s, rc) : 0;
+}
+
+/* ---- merging series back into rows -------------------------------------- */
+
+struct head {
+    size_t series;
+    struct xp_spool_iter it;
+    int live;
+    struct xp_buf raw;
+    struct xp_point p;
+    struct xp_field f[WPT_NKEYS];
+    struct xp_arena ar;
+    double key;
+    const struct xp_value *step, *ts, *rt;
+};
+
+static const struct xp_value *field(const struct xp_point *p, const char *k)
+{
+    for (size_t i = 0; i < p->nfields; i++)
+        if (!strcmp(p->fields[i].key, k))
+            return &p->fields[i].v;
+    return NULL;
+}
+
+static double num(const struct xp_value *v)
+{
+    if (!v)
+        return 0;
+    return v->type == XP_V_INT ? (double)v->u.i
+           : v->type == XP_V_FLOAT ? v->u.d : 0;
+}
+
+static int head_next(struct head *h, int by_time)
+{
+    const void *data;
+    size_t len;
+    int rc = xp_spool_iter_next(&h->it, &data, &len);
+    if (rc == XP_ITEROVER) {
+        h->live = 0;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    xp_buf_reset(&h->raw);
+    xp_buf_put(&h->raw, data, len);
+    xp_arena_reset(&h->ar);
+    if ((rc = wpt_decode(&h->p, h->f, h->raw.ptr, h->raw.len, &h->ar)))
+        return rc;
+    h->step = field(&h->p, "step");
+    h->ts = field(&h->p, "timestamp");
+    h->rt = field(&h->p, "runtime");
+    h->key = by_time ? num(h->ts) : num(h->step);
+    h->live = 1;
+    return 0;
+}
+
+static int same_value(const struct xp_value *a, const struct xp_value *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->type != b->type)
+        return 0;
+    switch (a->type) {
+    case XP_V_INT: return a->u.i == b->u.i;
+    case XP_V_FLOAT: return !memcmp(&a->u.d, &b->u.d, 8);
+    default: return 0;
+    }
+}
+
+static void put_special(struct xp_buf *b, const char *k,
+                        const struct xp_value *v, int *first)
+{
+    if (!v)
+        return;
+    xp_buf_printf(b, "%s\"%s\":", *first ? "" : ",", k);
+    xp_json_put_value(b, v, k);
+    *first = 0;
+}
+
+/* Stream the series of one kind as rows of `file`: points with the same
+ * step (metrics) or timestamp (system) and the same _timestamp/_runtime
+ * share a row. Rows below `skip` were sent by an earlier attempt. */
+static int send_rows(struct ws_sink *s, enum xp_series_kind kind,
+                     const char *file, int64_t skip)
+{
+    int by_time = kind == XP_SERIES_SYSTEM;
+    size_t nh = 0;
+    for (size_t i = 0; i < s->nseries; i++)
+        if (s->series[i].kind == kind && !s->series[i].skip &&
+            xp_spool_count(s->spool, s->series[i].stream))
+            nh++;
+    if (!nh)
+        return 0;
+    struct head *h = xp_calloc(nh, sizeof(*h));
+    size_t *grp = xp_calloc(nh, sizeof(*grp));
+    int rc = 0;
+    size_t j = 0;
+    for (size_t i = 0; i < s->nseries && !rc; i++) {
+        struct wseries *ser = &s->series[i];
+        if (ser->kind != kind || ser->skip ||
+            !xp_spool_count(s->spool, ser->stream))
+            continue;
+        h[j].series = i;
+        xp_buf_init(&h[j].raw);
+        if (!(rc = xp_spool_iter_open(&h[j].it, s->spool, ser->stream)))
+            rc = head_next(&h[j], by_time);
+        j++;
+    }
+    nh = j;
+    if (!rc)
+        rc = wstream_begin(&s->fs, file, skip > 0 ? skip : 0);
+    int64_t row = 0;
+    while (!rc) {
+        /* the smallest key among the heads */
+        size_t lead = nh;
+        for (size_t i = 0; i < nh; i++)
+            if (h[i].live && (lead == nh || h[i].key < h[lead].key))
+                lead = i;
+        if (lead == nh)
+            break;
+        size_t ng = 0;
+        for (size_t i = 0; i < nh; i++)
+            if (h[i].live && h[i].key == h[lead].key &&
+                same_value(h[i].ts, h[lead].ts) &&
+                same_value(h[i].rt, h[lead].rt) &&
+                (by_time || same_value(h[i].step, h[lead].step)))
+                grp[ng++] = i;
+        if (row++ >= skip) {
+            struct xp_buf *b = &s->line;
+            int first = 1;
+            xp_buf_reset(b);
+            xp_buf_putc(b, '{');
+            if (by_time) {
+                xp_buf_puts(b, "\"_wandb\":true");
+                first = 0;
+            } else {
+                put_special(b, "_step", h[lead].step, &first);
+            }
+            put_special(b, "_timestamp", h[lead].ts, &first);
+            put_special(b, "_runtime", h[lead].rt, &first);
+            for (size_t g = 0; g < ng && !rc; g++) {
+                const struct xp_value *v = field(&h[grp[g]].p, "value");
+                const char *name = s->series[h[grp[g]].series].name;
+                if (!first)
+                    xp_buf_putc(b, ',');
+                first = 0;
+                if (by_time) {
+                    struct xp_buf k = XP_BUF_INIT;
+                    xp_buf_printf(&k, "system.%s", name);
+                    rc = xp_json_put_str(b, k.ptr, k.len, "series name");
+                    xp_buf_release(&k);
+                } else {
+                    rc = xp_json_put_str(b, name, strlen(name), "series name");
+                }
+                xp_buf_putc(b, ':');
+                if (!rc && v && v->type == XP_V_JSON)
+                    xp_buf_put(b, v->u.s.ptr, v->u.s.len);
+                else if (!rc && v)
+                    rc = xp_json_put_value(b, v, name);
+                else
+                    xp_buf_puts(b, "null");
+            }
+            xp_buf_putc(b, '}');
+            if (!rc && b->len > WSTREAM_MAX_LINE)
+                xp_ctx_warn(s->a->base.ctx,
+                            "W&B run '%s': a %s line of %zu bytes is over "
+                            "W&B's limit and is not sent",
+                            s->run_id, file, b->len);
+            else if (!rc)
+                rc = wstream_line(&s->fs, b->ptr, b->len);
+        }
+        for (size_t g = 0; g < ng && !rc; g++)
+            rc = head_next(&h[grp[g]], by_time);
+        if (!rc && xp_ctx_cancelled(s->a->base.ctx))
+            rc = xp_error_set(XP_ECANCEL, "interrupted");
+    }
+    if (!rc)
+        rc = wstream_flush(&s->fs);
+    for (size_t i = 0; i < nh; i++) {
+        xp_spool_iter_close(&h[i].it);
+        xp_buf_release(&h[i].raw);
+        xp_arena_release(&h[i].ar);
+    }
+    free(h);
+    free(grp);
+    return rc;
+}
+
+/* Console lines in file_stream's plain form: "ERROR " for stderr, the
+ * time with microseconds (nanoseconds when the source has them), text. */
+static int send_console(struct ws_sink *s)
+{
+    if (!s->have_logs || !xp_spool_count(s->spool, s->log_stream))
+        return 0;
+    struct xp_spool_iter it;
+    int rc = xp_spool_iter_open(&it, s->spool, s->log_stream);
+    if (rc)
+        return rc;
+    int64_t skip = s->overwrite ? 0 : s->have_logs_n;
+    rc = wstream_begin(&s->fs, "output.log", skip);
+    int64_t n = 0;
+    while (!rc) {
+        const void *data;
+        size_t len;
+        rc = xp_spool_iter_next(&it, &data, &len);
+        if (rc == XP_ITEROVER) {
+            rc = 0;
+            break;
+        }
+        struct wlog_line l;
+        if (rc || (rc = wline_decode(&l, data, len)))
+            break;
+        if (n++ < skip)
+            continue;
+        struct xp_buf *b = &s->line;
+        xp_buf_reset(b);
+        if (!l.stream)
+            xp_buf_puts(b, "ERROR ");
+        if (l.has_ts) {
+            char iso[40];
+            wtime_iso(iso, l.sec, 0);
+            iso[strlen(iso) - 1] = '\0'; /* no Z */
+            if (l.nanos % 1000)
+                xp_buf_printf(b, "%s.%09" PRId32 " ", iso, l.nanos);
+            else
+                xp_buf_printf(b, "%s.%06" PRId32 " ", iso, l.nanos / 1000);
+        }
+        xp_buf_put(b, l.text, l.len);
+        rc = wstream_line(&s->fs, b->ptr, b->len);
+    }
+    xp_spool_iter_close(&it);
+    if (!rc)
+        rc = wstream_flush(&s->fs);
+    return rc;
+}
+
+static int exit_code(struct ws_sink *s, int *complete)
+{
+    *complete = 1;
+    struct json_object *ec = wapi_path(vendor_get(s, "exit"), "exit_code");
+    int code = ec ? json_object_get_int(ec) : 0;
+    if (s->status && !strcmp(s->status, "COMPLETED"))
+        return 0;
+    if (s->status && (!strcmp(s->status, "FAILED") ||
+                      !strcmp(s->status, "CANCELLED")))
+        return code ? code : 1;
+    *complete = 0; /* running or unknown: leave it running */
+    return 0;
+}
+
+static int ws_finish(struct xp_sink *base, int commit)
+{
+    struct ws_sink *s = (struct ws_sink *)base;
+    if (s->err)
+        return s->err;
+    if (!commit)
+        return 0; /* what was sent stays; a rerun resumes after it */
+    int rc = ensure_run(s);
+    int64_t hist = s->overwrite ? 0 : s->have_hist;
+    int64_t events = s->overwrite ? 0 : s->have_events;
+    if (!rc)
+        rc = send_rows(s, XP_SERIES_METRIC, "wandb-history.jsonl", hist);
+    if (!rc)
+        rc = send_rows(s, XP_SERIES_SYSTEM, "wandb-events.jsonl", events);
+    if (!rc)
+        rc = send_console(s);
+    if (!rc) {
+        struct xp_buf sum = XP_BUF_INIT;
+        if (s->summary)
+            rc = xp_json_put_obj(&sum, s->summary, 0);
+        int complete;
+        int code = exit_code(s, &complete);
+        if (!rc)
+            rc = wstream_finish(&s->fs, s->summary ? sum.ptr : NULL, complete,
+                                code);
+        xp_buf_release(&sum);
+    }
+    return rc ? fail(s, rc) : 0;
+}
+
+static void ws_free(struct xp_sink *base)
+{
+    struct ws_sink *s = (struct ws_sink *)base;
+    if (!s)
+        return;
+    wstream_release(&s->fs);
+    xp_spool_free(s->spool);
+    for (size_t i = 0; i < s->nseries; i++)
+        free(s->series[i].name);
+    free(s->series);
+    for (size_t i = 0; i < s->ntags; i++)
+        free(s->tags[i]);
+    free(s->tags);
+    json_object_put(s->vendor);
+    json_object_put(s->params);
+    json_object_put(s->summary);
+    xp_buf_release(&s->enc);
+    xp_buf_release(&s->line);
+    if (s->tmpdir) {
+        xp_rm_rf(s->tmpdir);
+        free(s->tmpdir);
+    }
+    free(s->entity);
+    free(s->project);
+    free(s->run_id);
+    free(s->display_name);
+    free(s->notes);
+    free(s->group);
+    free(s->status);
+    free(s->started_at);
+    free(s);
+}
+
+static const char *ws_dest_id(struct xp_sink *base)
+{
+    return ((struct ws_sink *)base)->run_id;
+}
+
+/* The W&B run id: the source's id when W&B accepts it, else a stable one
+ * derived from the source's vendor and id (or name). */
+static char *pick_run_id(const struct xp_experiment_meta *m)
+{
+    if (wapi_run_id_ok(m->source_id))
+        return xp_strdup(m->source_id);
+    struct xp_buf b = XP_BUF_INIT;
+    xp_buf_printf(&b, "%s\n%s\n%s\n%s", m->source_vendor ? m->source_vendor
+                                                          : "",
+                  m->source_id ? m->source_id : "", m->workspace, m->name);
+    char hex[65];
+    xp_sha256_hex(hex, b.ptr, b.len);
+    xp_buf_release(&b);
+    hex[12] = '\0';
+    return xp_strdup(hex);
+}
+
+static int is_literal(const char *p)
+{
+    return p && *p && !strpbrk(p, "*?[{");
+}
+
+int ws_write_experiment(struct xp_sink **out, struct xp_adapter *base,
+                        const struct xp_experiment_meta *m,
+                        const struct xp_write_opts *wo)
+{
+    struct ws_adapter *a = (struct ws_adapter *)base;
+    *out = NULL;
+    struct ws_sink *s = xp_calloc(1, sizeof(*s));
+    s->base.put = ws_put;
+    s->base.finish = ws_finish;
+    s->base.free = ws_free;
+    s->base.dest_id = ws_dest_id;
+    s->a = a;
+    s->overwrite = wo && wo->overwrite;
+    /* the location names where runs go; else they keep their own place */
+    s->entity = xp_strdup(is_literal(a->entity_pat) ? a->entity_pat
+                                                    : m->workspace);
+    s->project = xp_strdup(is_literal(a->project_pat) ? a->project_pat
+                                                      : m->project);
+    s->run_id = pick_run_id(m);
+    s->display_name = dup_or_null(m->name);
+    s->notes = dup_or_null(m->description);
+    s->group = dup_or_null(m->folder);
+    s->status = dup_or_null(m->status);
+    s->started_at = dup_or_null(m->started_at ? m->started_at
+                                              : m->created_at);
+    s->tags = xp_calloc(m->ntags + 1, sizeof(*s->tags));
+    for (size_t i = 0; i < m->ntags; i++)
+        s->tags[s->ntags++] = xp_strdup(m->tags[i]);
+    s->vendor = m->vendor ? json_object_get(m->vendor)
+                          : json_object_new_object();
+    xp_buf_init(&s->enc);
+    xp_buf_init(&s->line);
+    wstream_init(&s->fs, &a->api, s->entity, s->project, s->run_id);
+    int rc = xp_spool_new(&s->spool, 0);
+    const char *state = NULL;
+    struct json_object *hold = NULL;
+    if (!rc)
+        rc = query_state(s, &state, &hold);
+    if (!rc && s->exists && !s->overwrite && state &&
+        strcmp(state, "running") && strcmp(state, "pending"))
+        rc = XP_EEXISTS;
+    json_object_put(hold);
+    if (rc) {
+        ws_free(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
