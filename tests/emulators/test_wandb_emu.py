@@ -130,10 +130,12 @@ class Emu:
             body = json.dumps(body)
         if body is not None and ctype:
             h.setdefault("Content-Type", ctype)
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+        finally:
+            c.close()
         if raw:
             return r.status, data, r
         ct = r.getheader("Content-Type") or ""
@@ -663,6 +665,32 @@ class WandbEmuTest(unittest.TestCase):
         self.assertEqual(st["byRoute"]["POST /graphql"], 4)
         lst = e.ctl("GET", "/__emu/faults")["faults"]
         self.assertTrue(all("fired" in f for f in lst))
+
+    def test_gaps_logs_events_seed(self):
+        e = self.e
+        e.ctl("POST", "/__emu/seed", {"projects": [{"name": "p", "runs": [
+            {"name": "g", "events": {"rows": 30}, "logs": {"count": 5}}]}]})
+        fs = "/files/%s/p/g/file_stream" % ENT
+        st, _ = e.req("POST", fs, {"files": {"wandb-history.jsonl": {
+            "offset": 2, "content": [json.dumps({"_step": 2, "a": 1})]}}})
+        self.assertEqual(st, 200)
+        d = e.ok('{ project(name:"p", entityName:"%s") { run(name:"g") { historyLineCount '
+                 'eventsLineCount logLineCount history events(samples: 10) '
+                 'logLines(first: 2) { edges { node { number line } } '
+                 'pageInfo { hasNextPage } } } } }' % ENT)["project"]["run"]
+        self.assertEqual(d["historyLineCount"], 3)
+        self.assertEqual([json.loads(x) for x in d["history"]], [{"_step": 2, "a": 1}])
+        self.assertEqual(d["eventsLineCount"], 30)
+        self.assertEqual(len(d["events"]), 10)
+        self.assertTrue(json.loads(d["events"][0])["_wandb"])
+        self.assertEqual(d["logLineCount"], 5)
+        self.assertEqual([x["node"] for x in d["logLines"]["edges"]],
+                         [{"number": 0, "line": "log line 0"},
+                          {"number": 1, "line": "log line 1"}])
+        self.assertTrue(d["logLines"]["pageInfo"]["hasNextPage"])
+        r = e.ctl("GET", "/__emu/dump?run=g")["entities"][ENT]["projects"]["p"]["runs"]["g"]
+        self.assertEqual(r["historyStats"]["gaps"], 2)
+        self.assertEqual(r["history"][:2], [None, None])
 
     def test_stats_dump_reset(self):
         e = self.e
