@@ -2,12 +2,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "opt.h"
 #include "xport/buf.h"
 #include "xport/copy.h"
 #include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/hash.h"
+#include "xport/journal.h"
 #include "xport/location.h"
 #include "xport/sys/http.h"
 
@@ -23,6 +27,8 @@ struct transfer_args {
     /* the ml-dash CLI's flags, kept so users' scripts translate one to one */
     int skip_logs, skip_metrics, skip_files, skip_params, strict;
     int batch_size, max_metrics, max_files;
+    int resume;
+    const char *state_file;
 };
 
 /* Options every transfer command has; each command's table lists them
@@ -68,6 +74,10 @@ struct transfer_args {
      "metrics transferred at once within an experiment"},                      \
     {OPT_INT, 0, "max-concurrent-files", &(a).max_files, "N",                   \
      "files transferred at once within an experiment"},                        \
+    {OPT_BOOL, 0, "resume", &(a).resume, NULL,                                  \
+     "continue an interrupted copy: skip finished experiments, keep finished items"}, \
+    {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
+     "resume journal (default: DST/.xport/journal.jsonl, or ./.xport-state-*.jsonl)"}, \
     {OPT_BOOL, 0, "json", &(a).json, NULL, "print JSON lines for scripts"},    \
     {OPT_BOOL, 'q', "quiet", &(a).quiet, NULL, "print only the summary"},      \
     {OPT_BOOL, 'v', "verbose", &(a).verbose, NULL, "say more"}
@@ -138,6 +148,27 @@ static unsigned resources_from(const char *const *names, size_t n,
     return mask;
 }
 
+/* A location as the journal records it: local paths made absolute, so a
+ * resume from another directory still matches; never any option. */
+static char *location_id(const struct xp_location *loc)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    if (loc->path) {
+        if (loc->path[0] != '/') {
+            char cwd[4096];
+            if (getcwd(cwd, sizeof(cwd)))
+                xp_buf_printf(&b, "%s/", cwd);
+        }
+        xp_buf_puts(&b, loc->path);
+        if (loc->workspace || loc->project || loc->experiment)
+            xp_buf_printf(&b, "::%s/%s/%s", loc->workspace ? loc->workspace : "*",
+                          loc->project ? loc->project : "*",
+                          loc->experiment ? loc->experiment : "*");
+        return xp_buf_detach(&b);
+    }
+    return xp_location_str(loc);
+}
+
 static void set_pattern(char **dst, const char *p)
 {
     if (!p)
@@ -198,6 +229,43 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
         fprintf(stderr, "error: adapter '%s' cannot be written to\n", d->type->name);
         goto done;
     }
+    struct xp_journal journal;
+    int have_journal = 0;
+    if (!a->dry_run) {
+        char *path = NULL, *ss = location_id(src), *ds = location_id(dst);
+        if (a->state_file) {
+            path = xp_strdup(a->state_file);
+        } else if (dst->path) {
+            /* inside the layout; but never inside a folder the local adapter
+             * will refuse to write to */
+            char *marker = xp_path_join(dst->path, "xport.json");
+            char **names = NULL;
+            size_t n = 0;
+            int refuse = !xp_is_file(marker) && xp_is_dir(dst->path) &&
+                         !xp_list_dir(&names, &n, dst->path) && n > 0 &&
+                         !(n == 1 && !strcmp(names[0], ".xport"));
+            xp_strv_free(names);
+            free(marker);
+            if (!refuse)
+                path = xp_path_join(dst->path, ".xport/journal.jsonl");
+        } else {
+            char hex[65];
+            xp_sha256_hex(hex, ds, strlen(ds));
+            struct xp_buf p = XP_BUF_INIT;
+            xp_buf_printf(&p, ".xport-state-%.12s.jsonl", hex);
+            path = xp_buf_detach(&p);
+        }
+        rc = path ? xp_journal_open(&journal, path, ss, ds, a->resume) : 0;
+        free(ss);
+        free(ds);
+        if (rc) {
+            free(path);
+            print_error(rc);
+            goto done;
+        }
+        have_journal = path != NULL;
+        free(path);
+    }
     struct copy_report rep;
     report_init(&rep, verb, a->json, a->quiet);
     struct xp_copy_opts co = {
@@ -205,6 +273,8 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
         .overwrite = a->overwrite,
         .dry_run = a->dry_run,
         .jobs = a->jobs > 0 ? a->jobs : 2,
+        .resume = a->resume,
+        .journal = have_journal ? &journal : NULL,
         .progress = report_progress,
         .experiment_done = report_experiment,
         .payload = &rep,
@@ -212,6 +282,8 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
     struct xp_copy_stats st;
     rc = xp_copy(s, d, &co, &st);
     code = report_finish(&rep, rc, &st, a->dry_run);
+    if (have_journal)
+        xp_journal_close(&journal);
 done:
     xp_adapter_close(d);
     xp_adapter_close(s);

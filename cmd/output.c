@@ -90,6 +90,12 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
                       ",\"files\":%" PRId64 ",\"bytes\":%" PRId64,
                       oc, res->series, res->points, res->logs, res->files,
                       res->bytes);
+        if (res->items_resumed)
+            xp_buf_printf(&line, ",\"itemsResumed\":%" PRId64, res->items_resumed);
+        if (res->note) {
+            xp_buf_puts(&line, ",\"note\":");
+            xp_json_put_str(&line, res->note, strlen(res->note), NULL);
+        }
         if (res->message) {
             xp_buf_puts(&line, ",\"error\":");
             xp_json_put_str(&line, res->message, strlen(res->message), NULL);
@@ -100,12 +106,16 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
         if (r->tty)
             fputs("\r\033[K", stderr);
         const char *oc = res->outcome == XP_EXP_COPIED    ? r->verb
+                         : res->note                      ? res->note
                          : res->outcome == XP_EXP_SKIPPED ? "exists, skipped"
                                                           : "would copy";
         fprintf(stderr, "%s/%s/%s: %s (%" PRId64 " series, %" PRId64
                 " points, %" PRId64 " log lines, %" PRId64 " files)\n",
                 res->workspace, res->project, res->name, oc, res->series,
                 res->points, res->logs, res->files);
+        if (res->items_resumed)
+            fprintf(stderr, "  (%" PRId64 " items kept from the interrupted attempt)\n",
+                    res->items_resumed);
     }
     xp_buf_release(&line);
 }

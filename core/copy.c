@@ -8,6 +8,7 @@
 #include "xport/buf.h"
 #include "xport/copy.h"
 #include "xport/error.h"
+#include "xport/journal.h"
 
 /* ---- record order (libarchive-style state check) ---- */
 
@@ -89,6 +90,36 @@ static unsigned resource_of(const struct xp_record *r, enum xp_series_kind cur)
     }
 }
 
+void xp_item_key(struct xp_buf *out, const struct xp_record *rec)
+{
+    xp_buf_reset(out);
+    if (rec->kind == XP_REC_SERIES_BEGIN) {
+        xp_buf_printf(out, "%s/%s", xp_series_dir(rec->u.series.kind),
+                      rec->u.series.name);
+    } else if (rec->kind == XP_REC_FILE) {
+        if (rec->u.file.meta.artifact)
+            xp_buf_printf(out, "artifacts/%s/%s", rec->u.file.meta.artifact,
+                          rec->u.file.meta.path);
+        else
+            xp_buf_printf(out, "files/%s", rec->u.file.meta.path);
+    }
+}
+
+/* The reader's view of the sink during resume (xp_read_opts.have_item). */
+struct have_ctx {
+    struct xp_sink *sink;
+    int64_t *resumed;
+};
+
+static int have_item_cb(void *payload, const char *key)
+{
+    struct have_ctx *h = payload;
+    int have = h->sink && h->sink->has_item && h->sink->has_item(h->sink, key);
+    if (have)
+        (*h->resumed)++;
+    return have;
+}
+
 /* Read a file body to its end, counting bytes (dry run, or a file the
  * filter drops, so the reader's stream is left consumed). */
 static int drain(struct xp_stream *s, int64_t *bytes)
@@ -134,13 +165,26 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
 {
     struct xp_experiment_ref ref = {it->workspace, it->project, it->name,
                                     it->key, it->size_hint};
-    struct xp_read_opts ro = {run->resources, NULL};
+    struct have_ctx have = {NULL, &res->items_resumed};
+    struct xp_read_opts ro = {run->resources, NULL, NULL, NULL};
     struct xp_reader *rd = NULL;
     struct xp_sink *sink = NULL;
     const struct xp_record *rec;
-    int state = ORD_START, rc;
+    int state = ORD_START, rc, skipping_series = 0;
     enum xp_series_kind cur = XP_SERIES_METRIC;
     struct xp_ctx *ctx = run->src->ctx;
+    struct xp_buf key = XP_BUF_INIT;
+
+    if (run->o->journal && run->o->resume &&
+        xp_journal_done(run->o->journal, it->workspace, it->project, it->name)) {
+        res->outcome = XP_EXP_SKIPPED;
+        res->note = "done in an earlier run";
+        return 0;
+    }
+    if (run->o->resume && !run->o->dry_run) {
+        ro.have_item = have_item_cb;
+        ro.have_payload = &have;
+    }
 
     if (!run->src->type->read_experiment)
         return xp_error_set(XP_ENOTSUP, "adapter '%s' cannot read",
@@ -152,7 +196,7 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
     if ((rc = xp_reader_check_order(rec, &state)))
         goto done;
     if (!run->o->dry_run) {
-        struct xp_write_opts wo = {run->resources, run->o->overwrite};
+        struct xp_write_opts wo = {run->resources, run->o->overwrite, run->o->resume};
         if (!run->dst->type->write_experiment) {
             rc = xp_error_set(XP_ENOTSUP, "adapter '%s' cannot write",
                               run->dst->type->name);
@@ -166,6 +210,7 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
         }
         if (rc)
             goto done;
+        have.sink = sink;
         if ((rc = sink->put(sink, rec)))
             goto done;
     }
@@ -189,6 +234,27 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
         if (rec->kind == XP_REC_SERIES_BEGIN)
             cur = rec->u.series.kind;
         int wanted = (resource_of(rec, cur) & run->resources) != 0;
+        /* resume: items the destination kept from an interrupted attempt */
+        if (sink && sink->has_item && wanted &&
+            (rec->kind == XP_REC_SERIES_BEGIN || rec->kind == XP_REC_FILE)) {
+            xp_item_key(&key, rec);
+            if (sink->has_item(sink, key.ptr)) {
+                res->items_resumed++;
+                if (rec->kind == XP_REC_SERIES_BEGIN) {
+                    skipping_series = 1;
+                } else {
+                    int64_t b = 0;
+                    if ((rc = drain(rec->u.file.body, &b)))
+                        goto done;
+                }
+                continue;
+            }
+        }
+        if (skipping_series) {
+            if (rec->kind == XP_REC_SERIES_END)
+                skipping_series = 0;
+            continue;
+        }
         if (wanted) {
             switch (rec->kind) {
             case XP_REC_SERIES_BEGIN: res->series++; break;
@@ -226,6 +292,14 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
         rc = sink->finish(sink, 1);
     res->outcome = run->o->dry_run ? XP_EXP_PLANNED : XP_EXP_COPIED;
 done:
+    if (!rc && run->o->journal && !run->o->dry_run) {
+        const char *did = sink && sink->dest_id ? sink->dest_id(sink) : NULL;
+        rc = xp_journal_record(run->o->journal, it->workspace, it->project, it->name,
+                               it->key, did,
+                               res->outcome == XP_EXP_SKIPPED ? "skipped" : "copied",
+                               NULL);
+    }
+    xp_buf_release(&key);
     if (rc && sink)
         sink->finish(sink, 0);
     if (sink)
@@ -259,6 +333,9 @@ static void *worker(void *arg)
                                                      : xp_strerror(rc));
             res.message = msg;
         }
+        if (rc && rc != XP_ECANCEL && run->o->journal)
+            xp_journal_record(run->o->journal, it->workspace, it->project, it->name,
+                              it->key, NULL, "failed", msg);
         pthread_mutex_lock(&run->lock);
         add_stats(run, &res);
         run->st.experiments_done++;

@@ -233,3 +233,8 @@ const char *xp_rec_kind_name(enum xp_rec_kind k)
                                   "points", "series-end", "logs", "file", "end"};
     return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
+
+const char *xp_series_dir(enum xp_series_kind k)
+{
+    return k == XP_SERIES_SYSTEM ? "system" : k == XP_SERIES_TRACK ? "tracks" : "metrics";
+}

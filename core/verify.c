@@ -13,6 +13,7 @@
 #include "xport/error.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/sys/adapter.h"
 #include "xport/verify.h"
 
 struct vref {
@@ -142,11 +143,6 @@ static void map_free(struct json_object *map)
     json_object_put(map);
 }
 
-static const char *series_top(enum xp_series_kind k)
-{
-    return k == XP_SERIES_SYSTEM ? "system" : k == XP_SERIES_TRACK ? "tracks" : "metrics";
-}
-
 static void hash_str(struct xp_sha256 *h, const char *s)
 {
     xp_sha256_update(h, s ? s : "\x00null", s ? strlen(s) + 1 : 6);
@@ -192,9 +188,7 @@ static int digest_experiment(struct json_object **out, struct xp_adapter *a,
             break;
         }
         case XP_REC_SERIES_BEGIN:
-            xp_buf_reset(&key);
-            xp_buf_printf(&key, "%s/%s", series_top(rec->u.series.kind),
-                          rec->u.series.name);
+            xp_item_key(&key, rec);
             cur = item_get(map, key.ptr);
             break;
         case XP_REC_POINTS:
@@ -225,12 +219,7 @@ static int digest_experiment(struct json_object **out, struct xp_adapter *a,
             break;
         }
         case XP_REC_FILE: {
-            xp_buf_reset(&key);
-            if (rec->u.file.meta.artifact)
-                xp_buf_printf(&key, "artifacts/%s/%s", rec->u.file.meta.artifact,
-                              rec->u.file.meta.path);
-            else
-                xp_buf_printf(&key, "files/%s", rec->u.file.meta.path);
+            xp_item_key(&key, rec);
             struct item *it = item_get(map, key.ptr);
             char chunk[65536];
             for (;;) {

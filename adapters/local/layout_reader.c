@@ -835,6 +835,17 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
             if (xp_ctx_cancelled(r->la->base.ctx))
                 return xp_error_set(XP_ECANCEL, "interrupted");
             if (r->series_state == 0) {
+                if (r->ro.have_item) {
+                    /* resume: the destination holds this series already */
+                    struct xp_buf key = XP_BUF_INIT;
+                    xp_buf_printf(&key, "%s/%s", xp_series_dir(it->kind), it->name);
+                    int held = r->ro.have_item(r->ro.have_payload, key.ptr);
+                    xp_buf_release(&key);
+                    if (held) {
+                        r->cur_series++;
+                        continue;
+                    }
+                }
                 if ((rc = series_begin(r, it)))
                     return rc;
                 r->series_state = 1;
@@ -902,6 +913,21 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
                 fd_free(&r->stream.base);
                 r->stage = ST_END;
                 continue;
+            }
+            if (r->ro.have_item) {
+                struct file_item *f = &r->files[r->cur_file];
+                const char *art = xp_json_str(f->entry, "artifact");
+                struct xp_buf key = XP_BUF_INIT;
+                if (art && r->la->flavor == LOCAL_XPORT)
+                    xp_buf_printf(&key, "artifacts/%s/%s", art, f->path);
+                else
+                    xp_buf_printf(&key, "files/%s", f->path);
+                int held = r->ro.have_item(r->ro.have_payload, key.ptr);
+                xp_buf_release(&key);
+                if (held) {
+                    r->cur_file++;
+                    continue;
+                }
             }
             if ((rc = emit_file(r, &r->files[r->cur_file++])))
                 return rc;

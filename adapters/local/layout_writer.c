@@ -7,6 +7,7 @@
  * the rename and directories after it. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,11 +49,15 @@ struct layout_sink {
     struct json_object *series_seen; /* encoded dir names used */
     struct xp_afile logs;
     int logs_open;
-    struct xp_afile manifest;
-    int manifest_open;
+    int items_fd;               /* staging/.items.jsonl, appended per item */
+    struct json_object *items;  /* keys of the items in staging */
+    int resume;
+    char *dest_rel;             /* final dir relative to the root */
     struct xp_buf line;
     unsigned resources;
 };
+
+#define ITEMS_FILE ".items.jsonl"
 
 static int sink_fail(struct layout_sink *s, int rc)
 {
@@ -158,8 +163,12 @@ static int ensure_root(struct local_adapter *la)
         rc = xp_list_dir(&names, &n, la->root);
         if (rc)
             goto done;
+        /* .xport alone (a journal written first) still counts as empty */
+        size_t others = 0;
+        for (size_t i = 0; i < n; i++)
+            others += strcmp(names[i], ".xport") != 0;
         xp_strv_free(names);
-        if (n) {
+        if (others) {
             rc = xp_error_set(XP_EINVALID,
                               "'%s' is not empty and not an xport layout "
                               "(no xport.json); refusing to write into it",
@@ -237,6 +246,133 @@ done:
     return rc;
 }
 
+/* ---- the items log: which series and files in staging are complete ---- */
+
+static int item_done(struct layout_sink *s, const char *key, const char *manifest)
+{
+    struct xp_buf l = XP_BUF_INIT;
+    xp_buf_puts(&l, "{\"key\":");
+    int rc = xp_json_put_str(&l, key, strlen(key), "item key");
+    if (!rc && manifest) {
+        xp_buf_puts(&l, ",\"manifest\":");
+        xp_buf_puts(&l, manifest); /* already JSON */
+    }
+    xp_buf_puts(&l, "}\n");
+    for (size_t off = 0; !rc && off < l.len;) {
+        ssize_t n = write(s->items_fd, l.ptr + off, l.len - off);
+        if (n < 0 && errno != EINTR)
+            rc = xp_error_set_os(XP_EIO, "cannot write '%s/%s'", s->staging, ITEMS_FILE);
+        else if (n > 0)
+            off += (size_t)n;
+    }
+    if (!rc && fsync(s->items_fd) != 0)
+        rc = xp_error_set_os(XP_EIO, "cannot fsync '%s/%s'", s->staging, ITEMS_FILE);
+    if (!rc)
+        json_object_object_add(s->items, key, NULL);
+    xp_buf_release(&l);
+    return rc;
+}
+
+/* Remove temp files an interrupted attempt left in staging. */
+static void remove_temps(const char *dir)
+{
+    char **names;
+    size_t n;
+    if (xp_list_dir(&names, &n, dir)) {
+        xp_error_clear();
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *p = xp_path_join(dir, names[i]);
+        if (strstr(names[i], ".xport-tmp-"))
+            unlink(p);
+        else if (xp_is_dir(p))
+            remove_temps(p);
+        free(p);
+    }
+    xp_strv_free(names);
+}
+
+/* Resume: load the keys of complete items, and cut a torn last line so
+ * appends continue on a line boundary. */
+static int load_items(struct layout_sink *s)
+{
+    char *p = xp_path_join(s->staging, ITEMS_FILE);
+    struct xp_buf b = XP_BUF_INIT;
+    int rc = xp_read_file(&b, p, (size_t)1 << 30);
+    if (rc == XP_ENOTFOUND) {
+        xp_error_clear();
+        rc = 0;
+    }
+    size_t good = 0;
+    for (char *line = b.ptr; !rc && *line;) {
+        char *nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        struct json_object *o = NULL;
+        if (xp_json_parse(&o, line, (size_t)(nl - line), "items log") == 0 &&
+            xp_json_str(o, "key"))
+            json_object_object_add(s->items, xp_json_str(o, "key"), NULL);
+        else
+            xp_error_clear();
+        json_object_put(o);
+        line = nl + 1;
+        good = (size_t)(line - b.ptr);
+    }
+    if (!rc && good < b.len && truncate(p, (off_t)good) != 0)
+        rc = xp_error_set_os(XP_EIO, "cannot repair '%s'", p);
+    xp_buf_release(&b);
+    free(p);
+    return rc;
+}
+
+/* files.jsonl from the items log, in the order the files completed. */
+static int write_manifest(struct layout_sink *s)
+{
+    char *p = xp_path_join(s->staging, ITEMS_FILE);
+    FILE *in = fopen(p, "rb");
+    free(p);
+    if (!in)
+        return 0;
+    struct xp_afile out;
+    int rc = 0, any = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    struct xp_buf b = XP_BUF_INIT;
+    while ((n = getline(&line, &cap, in)) > 0) {
+        struct json_object *o = NULL, *m;
+        if (xp_json_parse(&o, line, (size_t)n, "items log")) {
+            xp_error_clear();
+            continue;
+        }
+        if (json_object_object_get_ex(o, "manifest", &m)) {
+            if (!any) {
+                char *mf = xp_path_join(s->staging, "files.jsonl");
+                rc = xp_afile_open(&out, mf);
+                free(mf);
+                if (rc) {
+                    json_object_put(o);
+                    break;
+                }
+                any = 1;
+            }
+            rc = xp_json_put_obj(&b, m, 0);
+            xp_buf_putc(&b, '\n');
+            xp_afile_buf(&out, &b);
+        }
+        json_object_put(o);
+        if (rc)
+            break;
+    }
+    free(line);
+    fclose(in);
+    xp_buf_release(&b);
+    if (any)
+        rc = rc ? (xp_afile_abort(&out), rc) : xp_afile_commit(&out);
+    return rc;
+}
+
 /* ---- records ---- */
 
 static int begin_series(struct layout_sink *s, const struct xp_series_meta *m)
@@ -247,11 +383,8 @@ static int begin_series(struct layout_sink *s, const struct xp_series_meta *m)
         xp_buf_release(&enc);
         return xp_error_wrap(rc, "series name");
     }
-    const char *top = m->kind == XP_SERIES_SYSTEM  ? "system"
-                      : m->kind == XP_SERIES_TRACK ? "tracks"
-                                                   : "metrics";
     struct xp_buf rel = XP_BUF_INIT;
-    xp_buf_printf(&rel, "%s/%s", top, enc.ptr);
+    xp_buf_printf(&rel, "%s/%s", xp_series_dir(m->kind), enc.ptr);
     xp_buf_release(&enc);
     if (json_object_object_get_ex(s->series_seen, rel.ptr, NULL)) {
         rc = xp_error_set(XP_EINVALID, "series '%s' appears twice", m->name);
@@ -408,6 +541,11 @@ static int end_series(struct layout_sink *s)
     struct xp_buf p = XP_BUF_INIT;
     xp_buf_printf(&p, "%s/%s/metadata.json", s->staging, o->dir);
     rc = write_json_file(p.ptr, md);
+    if (!rc) {
+        xp_buf_reset(&p);
+        xp_buf_printf(&p, "%s/%s", xp_series_dir(o->kind), o->name);
+        rc = item_done(s, p.ptr, NULL);
+    }
     xp_buf_release(&p);
     json_object_put(md);
     series_clear(o);
@@ -465,6 +603,14 @@ static int put_logs(struct layout_sink *s, const struct xp_log_entry *v, size_t 
     return rc ? rc : s->logs.err;
 }
 
+/* The item key of a file, as xp_item_key gives it for its record. */
+static void file_item_key(struct xp_buf *key, const struct xp_file_meta *m)
+{
+    struct xp_record r = {.kind = XP_REC_FILE};
+    r.u.file.meta = *m;
+    xp_item_key(key, &r);
+}
+
 static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
                     struct xp_stream *body)
 {
@@ -487,8 +633,11 @@ static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
     char *dst = stage_path(s, rel.ptr);
     xp_buf_release(&rel);
     int rc = 0;
-    struct stat st;
-    if (lstat(dst, &st) == 0) {
+    struct xp_buf key = XP_BUF_INIT;
+    file_item_key(&key, m);
+    int dup = json_object_object_get_ex(s->items, key.ptr, NULL);
+    xp_buf_release(&key);
+    if (dup) {
         rc = xp_error_set(XP_EINVALID, "file '%s' appears twice", m->path);
         free(dst);
         return rc;
@@ -544,15 +693,8 @@ static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
     free(dst);
     if (rc)
         return rc;
-    if (!s->manifest_open) {
-        char *mf = stage_path(s, "files.jsonl");
-        rc = xp_afile_open(&s->manifest, mf);
-        free(mf);
-        if (rc)
-            return rc;
-        s->manifest_open = 1;
-    }
     struct xp_buf *b = &s->line;
+    xp_buf_reset(b);
     xp_buf_puts(b, "{\"path\":");
     rc = xp_json_put_str(b, m->path, strlen(m->path), "file path");
     if (!rc && m->artifact) {
@@ -582,9 +724,15 @@ static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
         xp_buf_puts(b, ",\"metadata\":");
         rc = xp_json_put_obj(b, m->metadata, 0);
     }
-    xp_buf_puts(b, "}\n");
-    xp_afile_buf(&s->manifest, b);
-    return rc ? rc : s->manifest.err;
+    xp_buf_puts(b, "}");
+    if (!rc) {
+        struct xp_buf ikey = XP_BUF_INIT;
+        file_item_key(&ikey, m);
+        rc = item_done(s, ikey.ptr, b->ptr);
+        xp_buf_release(&ikey);
+    }
+    xp_buf_reset(b);
+    return rc;
 }
 
 static int doc_file(struct layout_sink *s, enum xp_doc_kind k,
@@ -684,12 +832,12 @@ static int sink_finish(struct xp_sink *base, int commit)
             xp_afile_abort(&s->logs);
         s->logs_open = 0;
     }
-    if (s->manifest_open) {
-        if (commit && !rc)
-            rc = xp_afile_commit(&s->manifest);
-        else
-            xp_afile_abort(&s->manifest);
-        s->manifest_open = 0;
+    if (commit && !rc) {
+        rc = write_manifest(s);
+        char *items = stage_path(s, ITEMS_FILE);
+        if (!rc && unlink(items) != 0 && errno != ENOENT)
+            rc = xp_error_set_os(XP_EIO, "cannot remove '%s'", items);
+        free(items);
     }
     if (commit && !rc) {
         /* experiment.json last: its presence marks a complete experiment */
@@ -703,11 +851,24 @@ static int sink_finish(struct xp_sink *base, int commit)
     }
     if (!commit || rc) {
         int keep = s->err;
-        xp_rm_rf(s->staging);
+        /* with resume, complete items stay for the next attempt */
+        if (!s->resume)
+            xp_rm_rf(s->staging);
         if (keep)
             rc = keep;
     }
     return commit ? rc : 0;
+}
+
+static int sink_has_item(struct xp_sink *base, const char *key)
+{
+    struct layout_sink *s = (struct layout_sink *)base;
+    return json_object_object_get_ex(s->items, key, NULL);
+}
+
+static const char *sink_dest_id(struct xp_sink *base)
+{
+    return ((struct layout_sink *)base)->dest_rel;
 }
 
 static void sink_free(struct xp_sink *base)
@@ -721,8 +882,10 @@ static void sink_free(struct xp_sink *base)
     }
     if (s->logs_open)
         xp_afile_abort(&s->logs);
-    if (s->manifest_open)
-        xp_afile_abort(&s->manifest);
+    if (s->items_fd >= 0)
+        close(s->items_fd);
+    json_object_put(s->items);
+    free(s->dest_rel);
     if (s->final_dir) {
         pthread_mutex_lock(&s->la->lock);
         json_object_object_del(s->la->claimed, s->final_dir);
@@ -783,15 +946,34 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     s->resources = wo->resources;
     xp_buf_init(&s->line);
     s->series_seen = json_object_new_object();
+    s->items = json_object_new_object();
+    s->items_fd = -1;
+    s->resume = wo->resume;
+    s->dest_rel = xp_strdup(final_dir + strlen(la->root) +
+                            (final_dir[strlen(la->root)] == '/'));
+    s->base.has_item = sink_has_item;
+    s->base.dest_id = sink_dest_id;
     /* staging key: a hash of the final path, so a rerun finds its debris */
     char hex[65];
     xp_sha256_hex(hex, final_dir, strlen(final_dir));
     struct xp_buf st = XP_BUF_INIT;
     xp_buf_printf(&st, "%s/.xport/staging/%.24s", la->root, hex);
     s->staging = xp_buf_detach(&st);
-    rc = xp_rm_rf(s->staging);
+    if (s->resume && xp_is_dir(s->staging)) {
+        remove_temps(s->staging);
+        rc = load_items(s);
+    } else {
+        rc = xp_rm_rf(s->staging);
+    }
     if (!rc)
         rc = xp_mkdir_p(s->staging);
+    if (!rc) {
+        char *ip = stage_path(s, ITEMS_FILE);
+        s->items_fd = open(ip, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (s->items_fd < 0)
+            rc = xp_error_set_os(XP_EIO, "cannot open '%s'", ip);
+        free(ip);
+    }
     if (rc) {
         sink_free(&s->base);
         return rc;

@@ -25,13 +25,19 @@ struct xp_exp_result {
     int code;             /* XP_E* when failed */
     const char *message;  /* when failed */
     int64_t series, points, logs, files, bytes;
+    int64_t items_resumed; /* series/files kept from an interrupted attempt */
+    const char *note;      /* e.g. "done in an earlier run", or NULL */
 };
+
+struct xp_journal;
 
 struct xp_copy_opts {
     unsigned resources; /* enum xp_resource mask; 0 means all */
     int overwrite;
     int dry_run;        /* read and count, write nothing (dst may be NULL) */
     int jobs;           /* experiments in parallel, >= 1 */
+    int resume;         /* skip what the journal says is done; reuse items */
+    struct xp_journal *journal; /* or NULL */
     /* called about every 200 ms from the calling thread, and once at the end */
     void (*progress)(void *payload, const struct xp_copy_stats *st, int final);
     void (*experiment_done)(void *payload, const struct xp_exp_result *r);

@@ -179,5 +179,7 @@ struct xp_record {
 };
 
 const char *xp_rec_kind_name(enum xp_rec_kind k);
+/* "metrics", "system" or "tracks": the folder and item-key prefix. */
+const char *xp_series_dir(enum xp_series_kind k);
 
 #endif

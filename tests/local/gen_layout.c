@@ -213,3 +213,45 @@ int gen_many_layout(const char *root, int n, int64_t npoints)
     }
     return rc;
 }
+
+int gen_wide_layout(const char *root, int nseries, int64_t npoints, int nfiles)
+{
+    struct xp_experiment_meta m = {.workspace = "ws", .project = "proj", .name = "wide",
+                                   .source_vendor = "test", .source_id = "wide-1"};
+    struct xp_adapter *a = NULL;
+    struct xp_sink *s = NULL;
+    int rc = open_sink(&a, &s, root, &m);
+    struct xp_record r = {.kind = XP_REC_EXPERIMENT};
+    r.u.exp = m;
+    if (!rc)
+        rc = put(s, &r);
+    for (int i = 0; i < nseries && !rc; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "m%02d", i);
+        rc = series(s, name, XP_SERIES_METRIC, npoints, 0);
+    }
+    static char body[65536];
+    for (int i = 0; i < nfiles && !rc; i++) {
+        char path[32];
+        snprintf(path, sizeof(path), "blobs/f%03d.bin", i);
+        memset(body, 'a' + i % 26, sizeof(body));
+        struct mem_stream ms = {{mem_read, NULL}, body, sizeof(body), 0};
+        memset(&r.u.file, 0, sizeof(r.u.file));
+        r.kind = XP_REC_FILE;
+        r.u.file.meta.path = path;
+        r.u.file.meta.size = sizeof(body);
+        r.u.file.body = &ms.base;
+        rc = put(s, &r);
+    }
+    r.kind = XP_REC_END;
+    if (!rc)
+        rc = put(s, &r);
+    if (!rc)
+        rc = s->finish(s, 1);
+    else if (s)
+        s->finish(s, 0);
+    if (s)
+        s->free(s);
+    xp_adapter_close(a);
+    return rc;
+}

@@ -11,4 +11,8 @@ int gen_edge_layout(const char *root, int64_t npoints);
 /* n experiments "run-001".. each with one metric of npoints floats. */
 int gen_many_layout(const char *root, int n, int64_t npoints);
 
+/* One experiment "wide" with nseries metrics "m00".. of npoints each and
+ * nfiles files of 64 KiB. */
+int gen_wide_layout(const char *root, int nseries, int64_t npoints, int nfiles);
+
 #endif

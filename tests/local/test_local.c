@@ -19,9 +19,11 @@
 static int run(char **out, char **err, const char *a0, const char *a1,
                const char *a2, const char *a3, const char *a4)
 {
-    const char *argv[] = {a0, a1, a2, a3, a4, NULL};
+    const char *argv[] = {a0, a1, a2, a3, a4, NULL, NULL};
     return tu_run_xport(out, err, argv);
 }
+
+#define RUNV(o, e, ...) tu_run_xport(o, e, (const char *const[]){__VA_ARGS__, NULL})
 
 static char *path2(const char *a, const char *b)
 {
@@ -251,6 +253,7 @@ static void test_bad_input(void **state)
     code = run(&o, &err, "copy", "--experiment", "run-00[34]", src, junk);
     assert_int_not_equal(code, 0);
     assert_non_null(strstr(err, "not an xport layout"));
+    assert_int_equal(tu_sh("test \"$(ls -A '%s')\" = precious.txt", junk), 0);
     free(o);
     free(err);
     free(junk);
@@ -356,6 +359,73 @@ static void test_interrupt(void **state)
     free(dst);
 }
 
+/* kill -9 inside one large experiment, then --resume: finished series and
+ * files are kept, not copied again, and the result is exact */
+static void test_item_resume(void **state)
+{
+    (void)state;
+    char *tmp = tu_mkdtemp(), *src = path2(tmp, "src"), *dst = path2(tmp, "dst");
+    assert_int_equal(gen_wide_layout(src, 8, 30000, 4), 0);
+    const char *bin = getenv("XPORT_BIN");
+    int killed_midway = 0;
+    for (int attempt = 0; attempt < 5 && !killed_midway; attempt++) {
+        xp_rm_rf(dst);
+        pid_t pid = fork();
+        if (pid == 0) {
+            int fd = open("/dev/null", 1);
+            dup2(fd, 1);
+            dup2(fd, 2);
+            execl(bin, bin, "copy", src, dst, (char *)NULL);
+            _exit(127);
+        }
+        for (int i = 0; i < 3000; i++) {
+            if (tu_sh("test $(cat '%s'/.xport/staging/*/.items.jsonl 2>/dev/null | wc -l) -ge %d",
+                      dst, 2 + attempt) == 0)
+                break;
+            usleep(2000);
+        }
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        char *final = path2(dst, "ws/proj/wide");
+        killed_midway = WIFSIGNALED(st) && !xp_is_dir(final);
+        free(final);
+    }
+    assert_true(killed_midway);
+    char *o = NULL, *err = NULL;
+    assert_int_equal(RUNV(&o, &err, "copy", "--resume", "--json", src, dst), 0);
+    assert_non_null(strstr(o, "\"itemsResumed\":"));
+    assert_null(strstr(o, "\"series\":8,")); /* not everything again */
+    free(o);
+    free(err);
+    assert_int_equal(run(&o, &err, "verify", src, dst, NULL, NULL), 0);
+    free(o);
+    free(err);
+    assert_int_equal(tu_sh("for f in '%s'/ws/proj/wide/metrics/*/data.jsonl; do "
+                           "test $(wc -l < \"$f\") -eq 30000 || exit 1; done", dst), 0);
+    assert_int_equal(tu_sh("test $(wc -l < '%s/ws/proj/wide/files.jsonl') -eq 4", dst), 0);
+    assert_int_equal(tu_sh("test ! -e '%s/ws/proj/wide/.items.jsonl'", dst), 0);
+    /* a second --resume finds the experiment done in the journal */
+    assert_int_equal(RUNV(&o, &err, "copy", "--resume", "--json", src, dst), 0);
+    assert_non_null(strstr(o, "done in an earlier run"));
+    free(o);
+    free(err);
+    /* a journal of another copy is refused */
+    char *other = path2(tmp, "other");
+    assert_int_equal(tu_sh("mkdir -p '%s' && cp -r '%s' '%s/x'", other, src, other), 0);
+    char *os = path2(other, "x");
+    assert_int_equal(RUNV(&o, &err, "copy", "--resume", os, dst), 1);
+    assert_non_null(strstr(err, "belongs to another copy"));
+    free(o);
+    free(err);
+    free(os);
+    free(other);
+    tu_rmtree(tmp);
+    free(tmp);
+    free(src);
+    free(dst);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_kill_and_rerun),
         cmocka_unit_test(test_interrupt),
+        cmocka_unit_test(test_item_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
