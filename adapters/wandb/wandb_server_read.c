@@ -640,7 +640,9 @@ static int console_line(struct ws_reader *r, const char *s, size_t n, int nl)
                                          "UTF-8", r->run_name);
     l.text = s;
     l.len = n;
-    l.newline = nl;
+    /* W&B keeps whole lines; a progress bar's '\r'-ended segment was a
+     * partial line at the source (the offline reader marks it so) */
+    l.newline = nl && !(n && s[n - 1] == '\r');
     if (!w->have_log_stream) {
         int rc = xp_spool_add(w->spool, &w->log_stream);
         if (rc)

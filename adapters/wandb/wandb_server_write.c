@@ -480,12 +480,13 @@ static int put_logs(struct ws_sink *s, const struct xp_record *rec)
         l.has_ts = e->timestamp && !parse_iso(e->timestamp, &l.sec, &l.nanos);
         l.newline = 1;
         struct json_object *nl = wapi_path(e->metadata, "newline");
-        if (nl && !json_object_get_boolean(nl)) {
+        if (nl && !json_object_get_boolean(nl) &&
+            !(e->message_len && e->message[e->message_len - 1] == '\r')) {
             if (!s->warned_partial++)
                 xp_ctx_warn(s->a->base.ctx,
                             "W&B run '%s': console lines are whole lines on "
-                            "W&B; partial lines (no newline) are sent as "
-                            "lines",
+                            "W&B; partial lines not ending in a carriage "
+                            "return are sent as whole lines",
                             s->run_id);
         }
         l.text = e->message;

@@ -12,3 +12,7 @@ xport_add_test(test_wandb_framing
                LABELS wandb)
 add_test(NAME wandb_emulator_selftest COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/emulators/test_wandb_emu.py)
 set_tests_properties(wandb_emulator_selftest PROPERTIES LABELS wandb TIMEOUT 120)
+# The wandb adapter against the W&B emulator.
+xport_add_test(test_wandb_server
+               SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_server.c
+               LABELS wandb)
