@@ -7,3 +7,6 @@ target_include_directories(xport-bench-wandb-gen PRIVATE
 target_link_libraries(xport-bench-wandb-gen PRIVATE xportlib)
 add_executable(xport-bench-wandb-read ${CMAKE_CURRENT_LIST_DIR}/wandb_read.c)
 target_link_libraries(xport-bench-wandb-read PRIVATE xportlib)
+
+# W&B server read benchmark: bench/wandb_server.sh [ROWS] (emulator, needs
+# xport and xport-bench-runstat from this build).
