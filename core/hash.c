@@ -230,6 +230,32 @@ void xp_md5_final(struct xp_md5 *c, unsigned char out[16])
     }
 }
 
+void xp_hmac_sha256(unsigned char out[32], const void *key, size_t keylen,
+                    const void *data, size_t len)
+{
+    unsigned char k[64] = {0}, pad[64], inner[32];
+    struct xp_sha256 c;
+    if (keylen > 64) {
+        xp_sha256_init(&c);
+        xp_sha256_update(&c, key, keylen);
+        xp_sha256_final(&c, k);
+    } else if (keylen) {
+        memcpy(k, key, keylen);
+    }
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x36;
+    xp_sha256_init(&c);
+    xp_sha256_update(&c, pad, 64);
+    xp_sha256_update(&c, data, len);
+    xp_sha256_final(&c, inner);
+    for (int i = 0; i < 64; i++)
+        pad[i] = k[i] ^ 0x5c;
+    xp_sha256_init(&c);
+    xp_sha256_update(&c, pad, 64);
+    xp_sha256_update(&c, inner, 32);
+    xp_sha256_final(&c, out);
+}
+
 void xp_hex(char *out, const unsigned char *in, size_t n)
 {
     static const char hx[] = "0123456789abcdef";

@@ -28,6 +28,10 @@ void xp_md5_init(struct xp_md5 *c);
 void xp_md5_update(struct xp_md5 *c, const void *data, size_t len);
 void xp_md5_final(struct xp_md5 *c, unsigned char out[16]);
 
+/* HMAC-SHA-256 (RFC 2104) of data under key into out[32]. */
+void xp_hmac_sha256(unsigned char out[32], const void *key, size_t keylen,
+                    const void *data, size_t len);
+
 void xp_hex(char *out, const unsigned char *in, size_t n); /* out: 2n+1 */
 /* Standard base64 with padding; out needs 4*((n+2)/3)+1 bytes. */
 void xp_base64(char *out, const unsigned char *in, size_t n);

@@ -1,0 +1,334 @@
+/* The ml-dash server adapter: connection set-up (server, credentials,
+ * protocol generation) and the request helpers shared by the reader
+ * (mldash_read.c) and the writer (mldash_write.c). */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "mldash.h"
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/json.h"
+#include "xport/location.h"
+
+/* ---- requests ---- */
+
+void mld_put_seg(struct xp_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
+            xp_buf_putc(b, (char)*p);
+        } else {
+            xp_buf_putc(b, '%');
+            xp_buf_putc(b, hex[*p >> 4]);
+            xp_buf_putc(b, hex[*p & 15]);
+        }
+    }
+}
+
+void mld_url(struct xp_buf *b, const struct mld *m, const char *fmt, ...)
+{
+    va_list ap;
+    xp_buf_reset(b);
+    xp_buf_puts(b, m->rest);
+    va_start(ap, fmt);
+    xp_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+int mld_json(struct mld *m, const char *method, const char *url,
+             const struct xp_buf *body, unsigned flags, struct json_object **out)
+{
+    struct xp_http_header hdr[2] = {{"Content-Type", "application/json"},
+                                    {"Accept", "application/json"}};
+    struct xp_http_request rq = {0};
+    rq.method = method;
+    rq.url = url;
+    rq.headers = body ? hdr : hdr + 1;
+    rq.nheaders = body ? 2 : 1;
+    if (body) {
+        rq.body = body->ptr;
+        rq.body_len = body->len;
+    }
+    rq.flags = flags;
+    rq.cred = m->cred;
+    struct xp_http_response r = XP_HTTP_RESPONSE_INIT;
+    if (out)
+        *out = NULL;
+    int rc = xp_http_request(m->base.ctx->http, &rq, &r);
+    if (!rc && out) {
+        rc = xp_json_parse(out, r.body.ptr, r.body.len, "ml-dash response");
+        if (!rc && !json_object_is_type(*out, json_type_object)) {
+            json_object_put(*out);
+            *out = NULL;
+            rc = xp_error_set(XP_EINVALID, "ml-dash answered '%s' with a non-object",
+                              method ? method : "GET");
+        }
+    }
+    xp_http_response_release(&r);
+    return rc;
+}
+
+int mld_graphql(struct mld *m, const char *query, struct json_object *vars,
+                struct json_object **data)
+{
+    struct json_object *req = json_object_new_object();
+    json_object_object_add(req, "query", json_object_new_string(query));
+    json_object_object_add(req, "variables", vars ? json_object_get(vars)
+                                                  : json_object_new_object());
+    struct xp_buf body = XP_BUF_INIT, url = XP_BUF_INIT;
+    int rc = xp_json_put_obj(&body, req, 0);
+    json_object_put(req);
+    xp_buf_printf(&url, "%s/graphql", m->server);
+    struct json_object *resp = NULL;
+    *data = NULL;
+    if (!rc)
+        rc = mld_json(m, "POST", url.ptr, &body, 0, &resp);
+    xp_buf_release(&body);
+    xp_buf_release(&url);
+    if (rc)
+        return rc;
+    struct json_object *err = NULL, *d = NULL;
+    if (json_object_object_get_ex(resp, "errors", &err) && err &&
+        json_object_array_length(err) > 0) {
+        const char *msg = xp_json_str(json_object_array_get_idx(err, 0), "message");
+        rc = xp_error_set(XP_ERROR, "ml-dash GraphQL error: %s", msg ? msg : "?");
+    } else if (!json_object_object_get_ex(resp, "data", &d) || !d) {
+        rc = xp_error_set(XP_EINVALID, "ml-dash GraphQL answer has no data");
+    } else {
+        *data = json_object_get(d);
+    }
+    json_object_put(resp);
+    return rc;
+}
+
+int mld_int(struct json_object *o, const char *key, int64_t *out)
+{
+    struct json_object *v = NULL;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !v)
+        return XP_ENOTFOUND;
+    if (json_object_is_type(v, json_type_int)) {
+        *out = json_object_get_int64(v);
+        return 0;
+    }
+    if (json_object_is_type(v, json_type_double)) {
+        *out = (int64_t)json_object_get_double(v);
+        return 0;
+    }
+    if (json_object_is_type(v, json_type_string)) {
+        const char *s = json_object_get_string(v);
+        char *end;
+        long long x = strtoll(s, &end, 10);
+        if (end != s && !*end) {
+            *out = x;
+            return 0;
+        }
+    }
+    return XP_EINVALID;
+}
+
+/* ---- configuration ---- */
+
+/* A key of ~/.ml-dash/config.json, else of ~/.dash/config.json (the 0.5
+ * and the 0.6 CLI keep theirs apart). */
+static char *config_get(const char *key)
+{
+    const char *home = getenv("HOME");
+    if (!home)
+        return NULL;
+    static const char *const files[] = {".ml-dash/config.json", ".dash/config.json"};
+    for (size_t i = 0; i < 2; i++) {
+        char *p = xp_path_join(home, files[i]);
+        struct json_object *o = NULL;
+        char *v = NULL;
+        if (xp_is_file(p) && !xp_json_read_file(&o, p)) {
+            const char *s = xp_json_str(o, key);
+            if (s && *s)
+                v = xp_strdup(s);
+        }
+        xp_error_clear();
+        json_object_put(o);
+        free(p);
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
+static int opt_int(const struct xp_options *o, const char *k, int dflt)
+{
+    const char *v = xp_options_get(o, k);
+    int x = v ? atoi(v) : 0;
+    return x > 0 ? x : dflt;
+}
+
+/* Which generation the server speaks: GET {server}/api/search/files is a
+ * v0.6-only authenticated route (mldash.md 1.3), so 200 means v0.6, 404
+ * means v0.5 (no /api prefix), and 401/403 is a bad token on v0.6. /health
+ * cannot tell: servers (and the emulator) answer it under both paths. */
+static int detect_generation(struct mld *m)
+{
+    struct xp_buf url = XP_BUF_INIT;
+    xp_buf_printf(&url, "%s/api/search/files?limit=1", m->server);
+    struct xp_http_request rq = {0};
+    rq.url = url.ptr;
+    rq.cred = m->cred;
+    struct xp_http_response r = XP_HTTP_RESPONSE_INIT;
+    int rc = xp_http_request(m->base.ctx->http, &rq, &r);
+    if (!rc) {
+        m->gen = 6;
+    } else if (rc == XP_ENOTFOUND) {
+        m->gen = 5;
+        rc = 0;
+        xp_error_clear();
+    }
+    xp_http_response_release(&r);
+    xp_buf_release(&url);
+    return rc;
+}
+
+static void mld_close(struct xp_adapter *a)
+{
+    struct mld *m = (struct mld *)a;
+    if (!m)
+        return;
+    free(m->server);
+    free(m->rest);
+    if (m->token) {
+        memset(m->token, 0, strlen(m->token));
+        free(m->token);
+    }
+    free(m->ns);
+    xp_location_release(&m->sel);
+    free(m);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xp_strdup(s) : NULL;
+}
+
+static int mld_open(struct xp_adapter **out, const struct xp_adapter_type *type,
+                    const struct xp_location *loc, const struct xp_options *opts,
+                    struct xp_ctx *ctx)
+{
+    struct mld *m = xp_calloc(1, sizeof(*m));
+    *out = &m->base;
+    m->base.type = type;
+    m->base.ctx = ctx;
+    m->sel.workspace = dup_or_null(loc->workspace);
+    m->sel.project = dup_or_null(loc->project);
+    m->sel.experiment = dup_or_null(loc->experiment);
+    m->strict = xp_options_get(opts, "strict") != NULL;
+    m->batch = opt_int(opts, "batch-size", 10000);
+    m->log_batch = opt_int(opts, "batch-size", 1000);
+    m->max_metrics = opt_int(opts, "max-concurrent-metrics", 5);
+    m->max_files = opt_int(opts, "max-concurrent-files", 3);
+    m->window = opt_int(opts, "chunk-window", 4);
+    if (!ctx->http)
+        return xp_error_set(XP_EINVALID, "the ml-dash adapter needs the HTTP engine");
+
+    const char *remote = xp_options_get(opts, "remote");
+    char *cfg_remote = NULL;
+    if (!remote)
+        remote = getenv("MLDASH_REMOTE");
+    if (!remote || !*remote)
+        remote = cfg_remote = config_get("remote_url");
+    if (!remote || !*remote)
+        return xp_error_set(XP_EINVALID, "no ml-dash server: give --remote URL, "
+                                         "MLDASH_REMOTE or remote_url in "
+                                         "~/.ml-dash/config.json");
+    m->server = xp_strdup(remote);
+    free(cfg_remote);
+    size_t n = strlen(m->server);
+    while (n > 0 && m->server[n - 1] == '/')
+        m->server[--n] = '\0';
+    if (strncmp(m->server, "http://", 7) && strncmp(m->server, "https://", 8))
+        return xp_error_set(XP_EINVALID, "ml-dash server '%s' is not an http(s) URL",
+                            m->server);
+
+    /* credentials, in the ml-dash CLI's precedence: --api-key, then the
+     * environment, then the config files, then a token minted from the
+     * user name */
+    const char *user = xp_options_get(opts, "username");
+    if (!user)
+        user = getenv("MLDASH_USERNAME");
+    const char *key = xp_options_get(opts, "api-key");
+    if (!key || !*key)
+        key = getenv("MLDASH_API_KEY");
+    if (key && *key) {
+        m->token = xp_strdup(key);
+    } else if ((m->token = config_get("api_key")) != NULL) {
+        /* from the config file */
+    } else if (user && *user) {
+        struct xp_buf t = XP_BUF_INIT;
+        mld_mint_token(&t, user, (int64_t)time(NULL));
+        m->token = xp_buf_detach(&t);
+    } else {
+        return xp_error_set(XP_EAUTH, "no ml-dash credentials: give --api-key, "
+                                      "MLDASH_API_KEY, api_key in the config "
+                                      "file, or --username");
+    }
+    int rc = xp_http_add_cred(ctx->http, &m->cred, m->server, XP_HTTP_AUTH_BEARER,
+                              NULL, m->token);
+    if (rc)
+        return rc;
+
+    const char *ns = loc->workspace && !strpbrk(loc->workspace, "*?[{")
+                         ? loc->workspace : xp_options_get(opts, "namespace");
+    if (!ns)
+        ns = user;
+    m->ns = dup_or_null(ns);
+
+    const char *ver = xp_options_get(opts, "api-version");
+    if (ver && !strncmp(ver, "0.5", 3))
+        m->gen = 5;
+    else if (ver && !strncmp(ver, "0.6", 3))
+        m->gen = 6;
+    else if (ver)
+        return xp_error_set(XP_EINVALID, "unknown ml-dash api-version '%s' "
+                                         "(0.5 or 0.6)", ver);
+    else if ((rc = detect_generation(m)))
+        return xp_error_wrap(rc, "connecting to ml-dash at '%s'", m->server);
+    struct xp_buf r = XP_BUF_INIT;
+    xp_buf_printf(&r, "%s%s", m->server, m->gen == 6 ? "/api" : "");
+    m->rest = xp_buf_detach(&r);
+
+    if (!m->ns) {
+        /* the namespace is the token's user: ask the server */
+        struct json_object *d = NULL, *me = NULL;
+        rc = mld_graphql(m, "query Me { me { username } }", NULL, &d);
+        if (!rc && json_object_object_get_ex(d, "me", &me) && xp_json_str(me, "username"))
+            m->ns = xp_strdup(xp_json_str(me, "username"));
+        json_object_put(d);
+        if (rc)
+            return rc;
+        if (!m->ns)
+            return xp_error_set(XP_EINVALID, "no ml-dash namespace: give "
+                                             "--namespace or mldash:NAMESPACE");
+    }
+    return 0;
+}
+
+static const char *const mldash_aliases[] = {"ml-dash", NULL};
+
+const struct xp_adapter_type xp_mldash_adapter = {
+    .abi = XP_ADAPTER_ABI,
+    .name = "mldash",
+    .aliases = mldash_aliases,
+    .summary = "ml-dash server, protocol v0.5.x and v0.6.x (read/write)",
+    .caps = XP_CAP_READ | XP_CAP_WRITE | XP_CAP_LIST_PROJECTS |
+            XP_CAP_NEEDS_TOKEN | XP_CAP_RESUME,
+    .open = mld_open,
+    .close = mld_close,
+    .list_experiments = mld_list_experiments,
+    .read_experiment = mld_read_experiment,
+    .write_experiment = mld_write_experiment,
+};

@@ -1,0 +1,8 @@
+# The ml-dash adapters: the server (both protocol generations) and the
+# ml-dash v0.6 local store writer.
+target_sources(xportlib PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/mldash.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_jwt.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_read.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_write.c
+)

@@ -1,0 +1,63 @@
+/* Private to the ml-dash adapters: the connection to one ml-dash server
+ * (both protocol generations) and the helpers the reader and the writer
+ * share. The adapter instance owns every string in it; JSON objects
+ * returned through **out belong to the caller. */
+#ifndef XPORT_MLDASH_H
+#define XPORT_MLDASH_H
+
+#include <stdint.h>
+
+#include "xport/buf.h"
+#include "xport/sys/adapter.h"
+#include "xport/sys/http.h"
+
+struct json_object;
+
+struct mld {
+    struct xp_adapter base;
+    char *server;   /* "http://host:port", no trailing slash */
+    char *rest;     /* REST base: server (v0.5) or server + "/api" (v0.6) */
+    int gen;        /* 5 or 6 */
+    char *token;    /* bearer token; never printed (the engine scrubs it) */
+    char *ns;       /* namespace (workspace) */
+    const struct xp_http_cred *cred;
+    struct xp_location sel;
+    int strict;
+    int batch;        /* points per append-batch / chunk page */
+    int log_batch;    /* log lines per request */
+    int max_metrics;  /* metrics in flight at once */
+    int max_files;
+    int window;       /* chunks fetched at once */
+};
+
+/* mldash.c: requests. Every request carries the adapter's credentials
+ * (scoped to the server's origin by the engine). */
+void mld_url(struct xp_buf *b, const struct mld *m, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Append s percent-encoded as one path segment or query value. */
+void mld_put_seg(struct xp_buf *b, const char *s);
+/* JSON request; *out (may be NULL) gets the parsed response body. */
+int mld_json(struct mld *m, const char *method, const char *url,
+             const struct xp_buf *body, unsigned flags, struct json_object **out);
+/* GraphQL at {server}/graphql; *data is the "data" member. */
+int mld_graphql(struct mld *m, const char *query, struct json_object *vars,
+                struct json_object **data);
+/* An integer that may arrive as a JSON number or a decimal string. */
+int mld_int(struct json_object *o, const char *key, int64_t *out);
+
+/* mldash_jwt.c: the HS256 token the ml-dash v0.5.9 CLI mints from a user
+ * name (mldash.md 1.1.1), with the given issue time. */
+void mld_mint_token(struct xp_buf *out, const char *username, int64_t iat);
+
+/* mldash_read.c */
+int mld_list_experiments(struct xp_adapter *a, xp_experiment_cb cb, void *payload);
+int mld_read_experiment(struct xp_reader **out, struct xp_adapter *a,
+                        const struct xp_experiment_ref *ref,
+                        const struct xp_read_opts *ro);
+
+/* mldash_write.c */
+int mld_write_experiment(struct xp_sink **out, struct xp_adapter *a,
+                         const struct xp_experiment_meta *meta,
+                         const struct xp_write_opts *wo);
+
+#endif

@@ -1,0 +1,1029 @@
+/* Reading from an ml-dash server: discovery through GraphQL (every page),
+ * and one experiment as records: metadata, parameters, metrics (sealed
+ * chunks fetched a bounded window at a time and emitted in index order,
+ * then the paged buffer; /data paging when a chunk cannot be had), logs in
+ * pages, and files downloaded to a private temporary file checked against
+ * their sha256. Point bodies are scanned in place (xp_jscan_object), so a
+ * chunk costs its body and nothing per point. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "mldash.h"
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/jscan.h"
+#include "xport/json.h"
+
+#define PAGE 100 /* GraphQL page size for discovery */
+
+/* ---- discovery ---- */
+
+static struct json_object *jget(struct json_object *o, const char *k)
+{
+    struct json_object *v = NULL;
+    if (o)
+        json_object_object_get_ex(o, k, &v);
+    return v;
+}
+
+static int page_vars(struct json_object **vars, const struct mld *m,
+                     const char *project, int offset)
+{
+    *vars = json_object_new_object();
+    json_object_object_add(*vars, "ns", json_object_new_string(m->ns));
+    if (project)
+        json_object_object_add(*vars, "p", json_object_new_string(project));
+    json_object_object_add(*vars, "limit", json_object_new_int(PAGE));
+    json_object_object_add(*vars, "offset", json_object_new_int(offset));
+    return 0;
+}
+
+/* The project slugs of the namespace, every page (v0.6) or the one list
+ * (v0.5, which has no paging). */
+static int list_projects(struct mld *m, struct json_object **out)
+{
+    *out = json_object_new_array();
+    for (int offset = 0;; offset += PAGE) {
+        struct json_object *vars, *d = NULL;
+        page_vars(&vars, m, NULL, offset);
+        int rc = mld_graphql(m, m->gen == 6
+            ? "query P($ns: String, $limit: Int, $offset: Int) { projectsPaginated("
+              "namespaceSlug: $ns, limit: $limit, offset: $offset) { projects { slug } "
+              "hasMore } }"
+            : "query P($ns: String) { projects(namespaceSlug: $ns) { slug } }",
+            vars, &d);
+        json_object_put(vars);
+        if (rc)
+            return rc;
+        struct json_object *page = m->gen == 6 ? jget(d, "projectsPaginated") : d;
+        struct json_object *arr = jget(page, "projects");
+        size_t n = arr ? json_object_array_length(arr) : 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *slug = xp_json_str(json_object_array_get_idx(arr, i), "slug");
+            if (slug)
+                json_object_array_add(*out, json_object_new_string(slug));
+        }
+        int more = m->gen == 6 && n > 0 && json_object_get_boolean(jget(page, "hasMore"));
+        json_object_put(d);
+        if (!more)
+            return 0;
+    }
+}
+
+int mld_list_experiments(struct xp_adapter *a, xp_experiment_cb cb, void *payload)
+{
+    struct mld *m = (struct mld *)a;
+    if (m->sel.workspace && !xp_pattern_match(m->sel.workspace, m->ns))
+        return 0;
+    struct json_object *projects = NULL;
+    int rc = list_projects(m, &projects);
+    size_t np = rc ? 0 : json_object_array_length(projects);
+    for (size_t p = 0; p < np && !rc; p++) {
+        const char *slug = json_object_get_string(json_object_array_get_idx(projects, p));
+        if (!xp_pattern_match(m->sel.project, slug))
+            continue;
+        for (int offset = 0; !rc; offset += PAGE) {
+            struct json_object *vars, *d = NULL;
+            page_vars(&vars, m, slug, offset);
+            rc = mld_graphql(m, m->gen == 6
+                ? "query E($ns: String, $p: String, $limit: Int, $offset: Int) { "
+                  "experimentsPaginated(namespaceSlug: $ns, projectSlug: $p, limit: "
+                  "$limit, offset: $offset) { experiments { id name } hasMore } }"
+                : "query E($ns: String, $p: String) { experiments(namespaceSlug: $ns, "
+                  "projectSlug: $p) { id name } }",
+                vars, &d);
+            json_object_put(vars);
+            if (rc)
+                break;
+            struct json_object *page = m->gen == 6 ? jget(d, "experimentsPaginated") : d;
+            struct json_object *arr = jget(page, "experiments");
+            size_t n = arr ? json_object_array_length(arr) : 0;
+            for (size_t i = 0; i < n && !rc; i++) {
+                struct json_object *e = json_object_array_get_idx(arr, i);
+                const char *name = xp_json_str(e, "name");
+                const char *id = json_object_get_string(jget(e, "id"));
+                if (!name || !id || !xp_location_selects(&m->sel, m->ns, slug, name))
+                    continue;
+                struct xp_experiment_ref ref = {m->ns, slug, name, id, -1};
+                rc = cb(&ref, payload);
+            }
+            int more = m->gen == 6 && n > 0 && json_object_get_boolean(jget(page, "hasMore"));
+            json_object_put(d);
+            if (!more)
+                break;
+        }
+    }
+    json_object_put(projects);
+    return rc;
+}
+
+/* ---- in-place scanning of point pages ---- */
+
+static size_t skip_ws(const char *s, size_t i, size_t len)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+        i++;
+    return i;
+}
+
+/* Skip one JSON value starting at s[*i]; strings and nesting respected. */
+static int skip_value(const char *s, size_t len, size_t *i)
+{
+    size_t j = *i;
+    int depth = 0;
+    if (j >= len)
+        return XP_EINVALID;
+    do {
+        char c = s[j];
+        if (c == '"') {
+            for (j++; j < len && s[j] != '"'; j++)
+                if (s[j] == '\\')
+                    j++;
+            if (j >= len)
+                return XP_EINVALID;
+            j++;
+        } else if (c == '{' || c == '[') {
+            depth++;
+            j++;
+        } else if (c == '}' || c == ']') {
+            if (--depth < 0)
+                return XP_EINVALID;
+            j++;
+        } else if (depth == 0) {
+            while (j < len && !strchr(",}] \n\r\t", s[j]))
+                j++;
+        } else {
+            j++;
+        }
+    } while (depth > 0 && j < len);
+    if (depth)
+        return XP_EINVALID;
+    *i = j;
+    return 0;
+}
+
+/* Find the top-level member `key` of the object in s; *at gets the start
+ * of its value. */
+static int find_member(const char *s, size_t len, const char *key, size_t *at)
+{
+    size_t i = skip_ws(s, 0, len), kl = strlen(key);
+    if (i >= len || s[i] != '{')
+        return XP_EINVALID;
+    i = skip_ws(s, i + 1, len);
+    while (i < len && s[i] == '"') {
+        size_t k0 = i + 1, k1 = k0;
+        while (k1 < len && s[k1] != '"')
+            k1 += s[k1] == '\\' ? 2 : 1;
+        i = skip_ws(s, k1 + 1, len);
+        if (i >= len || s[i] != ':')
+            return XP_EINVALID;
+        i = skip_ws(s, i + 1, len);
+        if (k1 - k0 == kl && !memcmp(s + k0, key, kl)) {
+            *at = i;
+            return 0;
+        }
+        if (skip_value(s, len, &i))
+            return XP_EINVALID;
+        i = skip_ws(s, i, len);
+        if (i < len && s[i] == ',')
+            i = skip_ws(s, i + 1, len);
+    }
+    return XP_ENOTFOUND;
+}
+
+/* A page of points being emitted: the response body, scanned in place
+ * from pos (inside its "data" array) on. */
+struct page {
+    struct xp_http_response resp;
+    size_t pos;
+    int active;
+    int has_more; /* the page said hasMore (buffer and /data pages) */
+    int64_t count;
+};
+
+static int page_open(struct page *pg, const char *what)
+{
+    char *s = pg->resp.body.ptr;
+    size_t len = pg->resp.body.len, at;
+    int rc = find_member(s, len, "data", &at);
+    if (rc || s[at] != '[')
+        return xp_error_set(XP_EINVALID, "%s has no data array", what);
+    size_t hm;
+    pg->has_more = 0;
+    if (!find_member(s, len, "hasMore", &hm))
+        pg->has_more = !strncmp(s + hm, "true", 4);
+    pg->pos = at + 1;
+    pg->active = 1;
+    pg->count = 0;
+    return 0;
+}
+
+/* ---- the reader ---- */
+
+enum stage { ST_EXP, ST_PARAMS, ST_METRIC, ST_LOGS, ST_FILES, ST_END, ST_DONE };
+enum mphase { MP_BEGIN, MP_CHUNKS, MP_BUFFER, MP_PAGING, MP_END };
+
+struct mld_reader {
+    struct xp_reader base;
+    struct mld *m;
+    struct xp_read_opts ro;
+    char *id, *ws, *project, *name;
+    enum stage stage;
+    struct xp_record rec;
+    struct json_object *exp;   /* the GraphQL experiment */
+    struct json_object *doc;   /* current document / page */
+    const char **tags;
+    struct xp_buf url;
+
+    /* metrics */
+    struct json_object *metrics; /* array of names */
+    size_t mi;
+    enum mphase mp;
+    int64_t total_chunks, next_chunk, next_index, emitted;
+    struct page *win;          /* window of chunk pages */
+    size_t nwin, wi;
+    struct page pg;            /* buffer / paging page */
+    struct xp_point *pts;
+    struct xp_field *fields;
+    size_t fcap;
+    int chunk_failed;
+
+    /* logs */
+    int64_t log_offset;
+    int logs_done;
+    struct xp_log_entry *logv;
+
+    /* files */
+    struct json_object *files; /* array of {id, rel, checksum, ...} */
+    size_t fi;
+    char *tmpdir;
+    struct {
+        struct xp_stream base;
+        int fd;
+    } stream;
+};
+
+static void win_release(struct mld_reader *r)
+{
+    for (size_t i = 0; i < r->nwin; i++)
+        xp_http_response_release(&r->win[i].resp);
+    free(r->win);
+    r->win = NULL;
+    r->nwin = r->wi = 0;
+}
+
+static ssize_t fd_read(struct xp_stream *s, void *buf, size_t len)
+{
+    int fd = ((struct mld_reader *)((char *)s - offsetof(struct mld_reader, stream)))->stream.fd;
+    for (;;) {
+        ssize_t n = read(fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return xp_error_set_os(XP_EIO, "cannot read a downloaded file");
+    }
+}
+
+static void fd_free(struct xp_stream *s)
+{
+    (void)s;
+}
+
+static void reader_free(struct xp_reader *base)
+{
+    struct mld_reader *r = (struct mld_reader *)base;
+    if (!r)
+        return;
+    free(r->id);
+    free(r->ws);
+    free(r->project);
+    free(r->name);
+    json_object_put(r->exp);
+    json_object_put(r->doc);
+    json_object_put(r->metrics);
+    json_object_put(r->files);
+    free(r->tags);
+    xp_buf_release(&r->url);
+    win_release(r);
+    xp_http_response_release(&r->pg.resp);
+    free(r->pts);
+    free(r->fields);
+    free(r->logv);
+    if (r->stream.fd >= 0)
+        close(r->stream.fd);
+    if (r->tmpdir) {
+        xp_rm_rf(r->tmpdir);
+        free(r->tmpdir);
+    }
+    free(r);
+}
+
+static int fetch_experiment(struct mld_reader *r)
+{
+    struct json_object *vars = json_object_new_object(), *d = NULL;
+    int rc;
+    static const char fields[] =
+        "{ id name description tags status startedAt endedAt createdAt metadata "
+        "folder metrics { name } }";
+    struct xp_buf q = XP_BUF_INIT;
+    if (r->m->gen == 6) {
+        json_object_object_add(vars, "id", json_object_new_string(r->id));
+        xp_buf_printf(&q, "query X($id: ID!) { experiment: experimentById(id: $id) %s }",
+                      fields);
+    } else {
+        json_object_object_add(vars, "ns", json_object_new_string(r->ws));
+        json_object_object_add(vars, "p", json_object_new_string(r->project));
+        json_object_object_add(vars, "e", json_object_new_string(r->name));
+        xp_buf_printf(&q, "query X($ns: String, $p: String, $e: String) { experiment("
+                          "namespaceSlug: $ns, projectSlug: $p, experimentName: $e) %s }",
+                      fields);
+    }
+    rc = mld_graphql(r->m, q.ptr, vars, &d);
+    xp_buf_release(&q);
+    json_object_put(vars);
+    if (rc)
+        return rc;
+    struct json_object *e = jget(d, "experiment");
+    if (!e || !json_object_is_type(e, json_type_object)) {
+        json_object_put(d);
+        return xp_error_set(XP_ENOTFOUND, "ml-dash experiment '%s/%s/%s' not found",
+                            r->ws, r->project, r->name);
+    }
+    r->exp = json_object_get(e);
+    json_object_put(d);
+    struct json_object *ms = jget(r->exp, "metrics");
+    r->metrics = json_object_new_array();
+    size_t n = ms ? json_object_array_length(ms) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = xp_json_str(json_object_array_get_idx(ms, i), "name");
+        if (nm && (!r->ro.only_series || !strcmp(r->ro.only_series, nm)))
+            json_object_array_add(r->metrics, json_object_new_string(nm));
+    }
+    return 0;
+}
+
+static int fill_experiment(struct mld_reader *r)
+{
+    struct xp_experiment_meta *m = &r->rec.u.exp;
+    struct json_object *e = r->exp;
+    memset(m, 0, sizeof(*m));
+    m->workspace = r->ws;
+    m->project = r->project;
+    m->name = xp_json_str(e, "name") ? xp_json_str(e, "name") : r->name;
+    m->description = xp_json_str(e, "description");
+    m->status = xp_json_str(e, "status");
+    m->created_at = xp_json_str(e, "createdAt");
+    m->started_at = xp_json_str(e, "startedAt");
+    m->ended_at = xp_json_str(e, "endedAt");
+    m->folder = xp_json_str(e, "folder");
+    struct json_object *tags = jget(e, "tags");
+    if (tags && json_object_is_type(tags, json_type_array)) {
+        size_t n = json_object_array_length(tags), k = 0;
+        r->tags = xp_calloc(n + 1, sizeof(*r->tags));
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *t = json_object_array_get_idx(tags, i);
+            if (json_object_is_type(t, json_type_string))
+                r->tags[k++] = json_object_get_string(t);
+        }
+        m->tags = r->tags;
+        m->ntags = k;
+    }
+    struct json_object *md = jget(e, "metadata");
+    m->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+    m->source_vendor = "mldash";
+    m->source_id = r->id;
+    r->rec.kind = XP_REC_EXPERIMENT;
+    return 0;
+}
+
+static int fetch_params(struct mld_reader *r, int *have)
+{
+    *have = 0;
+    mld_url(&r->url, r->m, "/experiments/%s/parameters", r->id);
+    json_object_put(r->doc);
+    r->doc = NULL;
+    int rc = mld_json(r->m, NULL, r->url.ptr, NULL, 0, &r->doc);
+    if (rc == XP_ENOTFOUND) {
+        xp_error_clear();
+        return 0;
+    }
+    if (rc)
+        return xp_error_wrap(rc, "parameters of '%s'", r->name);
+    struct json_object *d = jget(r->doc, "data");
+    if (!d || !json_object_is_type(d, json_type_object))
+        return 0;
+    r->rec.kind = XP_REC_DOCUMENT;
+    r->rec.u.doc.kind = XP_DOC_PARAMETERS;
+    r->rec.u.doc.doc = d;
+    *have = 1;
+    return 0;
+}
+
+/* ---- metrics ---- */
+
+static const char *cur_metric(struct mld_reader *r)
+{
+    return json_object_get_string(json_object_array_get_idx(r->metrics, r->mi));
+}
+
+static void metric_url(struct mld_reader *r, const char *tail)
+{
+    mld_url(&r->url, r->m, "/experiments/%s/metrics/", r->id);
+    mld_put_seg(&r->url, cur_metric(r));
+    xp_buf_puts(&r->url, tail);
+}
+
+/* Scan points of pg into r->pts until the batch is full or the page ends.
+ * Points below next_index (a chunk sealed while we read) are dropped. */
+static int scan_points(struct mld_reader *r, struct page *pg, size_t *n,
+                       size_t *nf, const char *what)
+{
+    char *s = pg->resp.body.ptr;
+    size_t len = pg->resp.body.len;
+    while (*n < XP_POINTS_BATCH) {
+        size_t i = skip_ws(s, pg->pos, len);
+        if (i < len && s[i] == ',')
+            i = skip_ws(s, i + 1, len);
+        if (i >= len)
+            return xp_error_set(XP_EINVALID, "%s is truncated", what);
+        if (s[i] == ']') {
+            pg->active = 0;
+            pg->pos = i;
+            return 0;
+        }
+        size_t st = i;
+        if (skip_value(s, len, &i) || s[st] != '{')
+            return xp_error_set(XP_EINVALID, "%s: bad point at byte %zu", what, st);
+        if (r->fcap - *nf < 264)
+            return 0; /* emit what we have; the fields pool is full */
+        struct xp_field outer[8];
+        size_t no;
+        char save = s[i];
+        s[i] = '\0';
+        int rc = xp_jscan_object(s + st, i - st, outer, 8, &no);
+        s[i] = save;
+        if (rc)
+            return xp_error_set(XP_EINVALID, "%s: cannot parse the point at byte %zu",
+                                what, st);
+        pg->pos = i;
+        struct xp_point *p = &r->pts[*n];
+        memset(p, 0, sizeof(*p));
+        int have_index = 0;
+        const struct xp_value *data = NULL;
+        for (size_t f = 0; f < no; f++) {
+            const struct xp_value *v = &outer[f].v;
+            if (!strcmp(outer[f].key, "index")) {
+                if (v->type == XP_V_INT) {
+                    p->index = v->u.i;
+                    have_index = 1;
+                } else if (v->type == XP_V_STRING) {
+                    char tmp[32];
+                    if (v->u.s.len < sizeof(tmp)) {
+                        memcpy(tmp, v->u.s.ptr, v->u.s.len);
+                        tmp[v->u.s.len] = '\0';
+                        char *end;
+                        p->index = strtoll(tmp, &end, 10);
+                        have_index = end != tmp && !*end;
+                    }
+                }
+            } else if (!strcmp(outer[f].key, "data") && v->type == XP_V_JSON) {
+                data = v;
+            } else if (!strcmp(outer[f].key, "createdAt") && v->type == XP_V_STRING) {
+                p->created_at = v->u.s.ptr;
+            }
+        }
+        if (!have_index || !data)
+            return xp_error_set(XP_EINVALID, "%s: point at byte %zu lacks index or data",
+                                what, st);
+        char *ds = (char *)data->u.s.ptr;
+        size_t dn;
+        char dsave = ds[data->u.s.len];
+        ds[data->u.s.len] = '\0';
+        rc = xp_jscan_object(ds, data->u.s.len, r->fields + *nf, 256, &dn);
+        if (rc) {
+            ds[data->u.s.len] = dsave;
+            return xp_error_set(XP_EINVALID, "%s: cannot parse the data of point %" PRId64,
+                                what, p->index);
+        }
+        pg->count++;
+        if (p->index < r->next_index)
+            continue; /* already emitted */
+        p->fields = r->fields + *nf;
+        p->nfields = dn;
+        *nf += dn;
+        r->next_index = p->index + 1;
+        (*n)++;
+    }
+    return 0;
+}
+
+static int fetch_window(struct mld_reader *r)
+{
+    win_release(r);
+    int64_t left = r->total_chunks - r->next_chunk;
+    size_t n = (size_t)(left < r->m->window ? left : r->m->window);
+    r->win = xp_calloc(n, sizeof(*r->win));
+    r->nwin = n;
+    struct xp_http_request *rq = xp_calloc(n, sizeof(*rq));
+    struct xp_http_response *rs = xp_calloc(n, sizeof(*rs));
+    char **urls = xp_calloc(n, sizeof(*urls));
+    for (size_t i = 0; i < n; i++) {
+        struct xp_buf tail = XP_BUF_INIT;
+        xp_buf_printf(&tail, "/chunks/%" PRId64, r->next_chunk + (int64_t)i);
+        metric_url(r, tail.ptr);
+        xp_buf_release(&tail);
+        urls[i] = xp_strdup(r->url.ptr);
+        rq[i].url = urls[i];
+        rq[i].cred = r->m->cred;
+        xp_http_response_init(&rs[i]);
+    }
+    int rc = xp_http_batch(r->m->base.ctx->http, rq, rs, n);
+    for (size_t i = 0; i < n; i++) {
+        r->win[i].resp = rs[i];
+        free(urls[i]);
+    }
+    free(urls);
+    free(rq);
+    free(rs);
+    r->next_chunk += (int64_t)n;
+    r->wi = 0;
+    return rc;
+}
+
+static int fetch_page(struct mld_reader *r, int buffer_only)
+{
+    struct xp_buf tail = XP_BUF_INIT;
+    xp_buf_printf(&tail, "/data?startIndex=%" PRId64 "&limit=%d%s", r->next_index,
+                  r->m->batch > 10000 ? 10000 : r->m->batch,
+                  buffer_only ? "&bufferOnly=true" : "");
+    metric_url(r, tail.ptr);
+    xp_buf_release(&tail);
+    struct xp_http_request rq = {0};
+    rq.url = r->url.ptr;
+    rq.cred = r->m->cred;
+    int rc = xp_http_request(r->m->base.ctx->http, &rq, &r->pg.resp);
+    if (!rc)
+        rc = page_open(&r->pg, "a metric data page");
+    return rc;
+}
+
+static int metric_begin(struct mld_reader *r)
+{
+    struct json_object *st = NULL;
+    metric_url(r, "/stats");
+    int rc = mld_json(r->m, NULL, r->url.ptr, NULL, 0, &st);
+    if (rc) {
+        json_object_put(st);
+        return xp_error_wrap(rc, "metric '%s' of '%s'", cur_metric(r), r->name);
+    }
+    int64_t tc = 0, total = -1;
+    if (mld_int(st, "totalChunks", &tc))
+        tc = 0;
+    if (mld_int(st, "totalDataPoints", &total))
+        total = -1;
+    r->total_chunks = tc;
+    r->next_chunk = 0;
+    r->next_index = 0;
+    r->emitted = 0;
+    r->chunk_failed = 0;
+    r->mp = tc > 0 ? MP_CHUNKS : MP_BUFFER;
+    r->pg.active = 0;
+    r->pg.has_more = 1;
+    struct xp_series_meta *sm = &r->rec.u.series;
+    memset(sm, 0, sizeof(*sm));
+    sm->name = cur_metric(r);
+    sm->kind = XP_SERIES_METRIC;
+    sm->expected_points = total;
+    json_object_put(r->doc);
+    r->doc = st;
+    sm->description = xp_json_str(st, "description");
+    struct json_object *md = jget(st, "metadata");
+    sm->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+    r->rec.kind = XP_REC_SERIES_BEGIN;
+    return 0;
+}
+
+/* Next POINTS record of the current metric, or SERIES_END. */
+static int metric_next(struct mld_reader *r)
+{
+    size_t n = 0, nf = 0;
+    char what[96];
+    while (n == 0) {
+        if (xp_ctx_cancelled(r->m->base.ctx))
+            return xp_error_set(XP_ECANCEL, "interrupted");
+        int rc = 0;
+        switch (r->mp) {
+        case MP_CHUNKS:
+            if (r->wi >= r->nwin) {
+                if (r->next_chunk >= r->total_chunks) {
+                    win_release(r);
+                    r->mp = MP_BUFFER;
+                    r->pg.has_more = 1;
+                    break;
+                }
+                rc = fetch_window(r);
+                if (rc) {
+                    /* a chunk that outlived its retries: page through /data
+                     * from the first index not yet emitted */
+                    xp_ctx_warn(r->m->base.ctx, "metric '%s' of '%s': %s; paging "
+                                "through /data instead", cur_metric(r), r->name,
+                                xp_error_last()->message);
+                    xp_error_clear();
+                    r->mp = MP_PAGING;
+                    r->pg.has_more = 1;
+                    r->pg.active = 0;
+                    break;
+                }
+                for (size_t i = 0; i < r->nwin && !rc; i++)
+                    rc = page_open(&r->win[i], "a metric chunk");
+                if (rc)
+                    return xp_error_wrap(rc, "metric '%s'", cur_metric(r));
+            }
+            snprintf(what, sizeof(what), "chunk %" PRId64,
+                     r->next_chunk - (int64_t)r->nwin + (int64_t)r->wi);
+            rc = scan_points(r, &r->win[r->wi], &n, &nf, what);
+            if (!rc && !r->win[r->wi].active)
+                r->wi++; /* its body lives until the window is done: the
+                            points just scanned point into it */
+            break;
+        case MP_BUFFER:
+        case MP_PAGING:
+            if (!r->pg.active) {
+                if (!r->pg.has_more) {
+                    r->mp = MP_END;
+                    break;
+                }
+                rc = fetch_page(r, r->mp == MP_BUFFER);
+                if (!rc && r->pg.count == 0 && !r->pg.active)
+                    r->pg.has_more = 0;
+            }
+            if (!rc && r->pg.active) {
+                rc = scan_points(r, &r->pg, &n, &nf, "a metric data page");
+                if (!rc && !r->pg.active && r->pg.count == 0)
+                    r->pg.has_more = 0; /* an empty page ends it */
+            }
+            break;
+        case MP_END:
+            r->rec.kind = XP_REC_SERIES_END;
+            return 0;
+        case MP_BEGIN:
+            break;
+        }
+        if (rc)
+            return xp_error_wrap(rc, "metric '%s' of '%s'", cur_metric(r), r->name);
+    }
+    r->emitted += (int64_t)n;
+    r->rec.kind = XP_REC_POINTS;
+    r->rec.u.points.v = r->pts;
+    r->rec.u.points.n = n;
+    return 0;
+}
+
+/* ---- logs ---- */
+
+static int logs_next(struct mld_reader *r, int *have)
+{
+    *have = 0;
+    if (r->logs_done)
+        return 0;
+    mld_url(&r->url, r->m, "/experiments/%s/logs?limit=%d&offset=%" PRId64
+            "&orderBy=sequenceNumber&order=asc", r->id, r->m->log_batch, r->log_offset);
+    json_object_put(r->doc);
+    r->doc = NULL;
+    int rc = mld_json(r->m, NULL, r->url.ptr, NULL, 0, &r->doc);
+    if (rc)
+        return xp_error_wrap(rc, "logs of '%s'", r->name);
+    struct json_object *arr = jget(r->doc, "logs");
+    size_t n = arr && json_object_is_type(arr, json_type_array)
+                   ? json_object_array_length(arr) : 0;
+    if (n == 0 || !json_object_get_boolean(jget(r->doc, "hasMore")))
+        r->logs_done = 1;
+    if (n == 0)
+        return 0;
+    free(r->logv);
+    r->logv = xp_calloc(n, sizeof(*r->logv));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(arr, i);
+        struct xp_log_entry *l = &r->logv[i];
+        int64_t seq;
+        l->seq = mld_int(e, "sequenceNumber", &seq) ? r->log_offset + (int64_t)i : seq;
+        l->timestamp = xp_json_str(e, "timestamp");
+        l->level = xp_json_str(e, "level");
+        struct json_object *msg = jget(e, "message");
+        l->message = msg ? json_object_get_string(msg) : "";
+        l->message_len = msg ? (size_t)json_object_get_string_len(msg) : 0;
+        struct json_object *md = jget(e, "metadata");
+        l->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+    }
+    r->log_offset += (int64_t)n;
+    r->rec.kind = XP_REC_LOGS;
+    r->rec.u.logs.v = r->logv;
+    r->rec.u.logs.n = n;
+    *have = 1;
+    return 0;
+}
+
+/* ---- files ---- */
+
+/* Collect {id, rel, checksum, size, contentType, metadata, url} for every
+ * live file: v0.5 lists them over REST; v0.6 pages them through GraphQL and
+ * places them by their pPath below the experiment node's. */
+static int add_file(struct mld_reader *r, struct json_object *f, const char *folder,
+                    const char *filename, const char *checksum,
+                    struct json_object *size, const char *ctype)
+{
+    const char *id = json_object_get_string(jget(f, "id"));
+    if (!id || !filename)
+        return xp_error_set(XP_EINVALID, "a file of '%s' has no id or name", r->name);
+    while (folder && *folder == '/')
+        folder++;
+    struct xp_buf rel = XP_BUF_INIT;
+    if (folder && *folder)
+        xp_buf_printf(&rel, "%s/", folder);
+    xp_buf_puts(&rel, filename);
+    if (!xp_relpath_safe(rel.ptr)) {
+        int rc = xp_error_set(XP_EINVALID, "unsafe file path '%s' in '%s'", rel.ptr,
+                              r->name);
+        xp_buf_release(&rel);
+        return rc;
+    }
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "rel", json_object_new_string(rel.ptr));
+    if (checksum)
+        json_object_object_add(o, "checksum", json_object_new_string(checksum));
+    int64_t sz;
+    struct json_object *tmp = json_object_new_object();
+    json_object_object_add(tmp, "s", size ? json_object_get(size) : NULL);
+    if (!mld_int(tmp, "s", &sz))
+        json_object_object_add(o, "size", json_object_new_int64(sz));
+    json_object_put(tmp);
+    if (ctype)
+        json_object_object_add(o, "contentType", json_object_new_string(ctype));
+    struct json_object *md = jget(f, "metadata");
+    if (md && json_object_is_type(md, json_type_object))
+        json_object_object_add(o, "metadata", json_object_get(md));
+    struct xp_buf url = XP_BUF_INIT;
+    if (r->m->gen == 6)
+        mld_url(&url, r->m, "/nodes/%s/download", id);
+    else
+        mld_url(&url, r->m, "/experiments/%s/files/%s/download", r->id, id);
+    json_object_object_add(o, "url", json_object_new_string(url.ptr));
+    json_object_array_add(r->files, o);
+    xp_buf_release(&url);
+    xp_buf_release(&rel);
+    return 0;
+}
+
+static int list_files(struct mld_reader *r)
+{
+    r->files = json_object_new_array();
+    int rc = 0;
+    if (r->m->gen == 5) {
+        struct json_object *d = NULL;
+        mld_url(&r->url, r->m, "/experiments/%s/files", r->id);
+        rc = mld_json(r->m, NULL, r->url.ptr, NULL, 0, &d);
+        struct json_object *arr = jget(d, "files");
+        size_t n = !rc && arr ? json_object_array_length(arr) : 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            struct json_object *f = json_object_array_get_idx(arr, i);
+            struct json_object *del = jget(f, "deletedAt");
+            if (del && !json_object_is_type(del, json_type_null))
+                continue;
+            rc = add_file(r, f, xp_json_str(f, "path"), xp_json_str(f, "filename"),
+                          xp_json_str(f, "checksum"), jget(f, "sizeBytes"),
+                          xp_json_str(f, "contentType"));
+        }
+        json_object_put(d);
+        return rc;
+    }
+    /* v0.6: the experiment node's pPath, then its files page by page */
+    struct json_object *vars = json_object_new_object(), *d = NULL;
+    json_object_object_add(vars, "id", json_object_new_string(r->id));
+    rc = mld_graphql(r->m, "query N($id: ID!) { experimentNode(experimentId: $id) "
+                           "{ id pPath } }", vars, &d);
+    char *base = NULL;
+    if (!rc) {
+        const char *pp = xp_json_str(jget(d, "experimentNode"), "pPath");
+        base = xp_strdup(pp ? pp : "");
+    }
+    json_object_put(d);
+    for (int offset = 0; !rc; offset += 500) {
+        json_object_object_add(vars, "offset", json_object_new_int(offset));
+        rc = mld_graphql(r->m, "query F($id: ID!, $offset: Int) { experimentById(id: $id) "
+                               "{ filesPaginated(limit: 500, offset: $offset) { files { "
+                               "id name pPath metadata physicalFile { filename "
+                               "contentType sizeBytes checksum } } hasMore } } }",
+                         vars, &d);
+        if (rc)
+            break;
+        struct json_object *page = jget(jget(d, "experimentById"), "filesPaginated");
+        struct json_object *arr = jget(page, "files");
+        size_t n = arr ? json_object_array_length(arr) : 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            struct json_object *f = json_object_array_get_idx(arr, i);
+            struct json_object *ph = jget(f, "physicalFile");
+            const char *name = xp_json_str(f, "name");
+            const char *pp = xp_json_str(f, "pPath");
+            /* folder = pPath minus "<experiment pPath>/" and "/<name>" */
+            char *folder = NULL;
+            size_t bl = strlen(base);
+            if (pp && name && !strncmp(pp, base, bl) && (pp[bl] == '/' || !bl)) {
+                const char *rest = pp + bl + (bl ? 1 : 0);
+                size_t rl = strlen(rest), nl = strlen(name);
+                if (rl >= nl && !strcmp(rest + rl - nl, name))
+                    folder = xp_strndup(rest, rl - nl > 0 ? rl - nl - 1 : 0);
+            }
+            rc = add_file(r, f, folder, name, xp_json_str(ph, "checksum"),
+                          jget(ph, "sizeBytes"), xp_json_str(ph, "contentType"));
+            free(folder);
+        }
+        int more = n > 0 && json_object_get_boolean(jget(page, "hasMore"));
+        json_object_put(d);
+        d = NULL;
+        if (!more)
+            break;
+    }
+    free(base);
+    json_object_put(vars);
+    return rc;
+}
+
+static int file_next(struct mld_reader *r, int *have)
+{
+    *have = 0;
+    if (!r->files) {
+        int rc = list_files(r);
+        if (rc)
+            return xp_error_wrap(rc, "files of '%s'", r->name);
+    }
+    if (r->fi >= json_object_array_length(r->files))
+        return 0;
+    if (!r->tmpdir) {
+        const char *t = getenv("TMPDIR");
+        struct xp_buf b = XP_BUF_INIT;
+        xp_buf_printf(&b, "%s/xport-mldash-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(b.ptr)) {
+            xp_buf_release(&b);
+            return xp_error_set_os(XP_EIO, "cannot make a temporary directory");
+        }
+        r->tmpdir = xp_buf_detach(&b);
+    }
+    struct json_object *f = json_object_array_get_idx(r->files, r->fi++);
+    char *path = xp_path_join(r->tmpdir, "file");
+    struct xp_http_request rq = {0};
+    rq.url = xp_json_str(f, "url");
+    rq.cred = r->m->cred;
+    rq.out_path = path;
+    rq.expect_sha256 = xp_json_str(f, "checksum");
+    int64_t sz;
+    if (!mld_int(f, "size", &sz)) {
+        rq.expect_size = sz;
+        rq.flags |= XP_HTTP_CHECK_SIZE;
+    }
+    struct xp_http_response resp = XP_HTTP_RESPONSE_INIT;
+    int rc = xp_http_request(r->m->base.ctx->http, &rq, &resp);
+    xp_http_response_release(&resp);
+    if (rc) {
+        free(path);
+        return xp_error_wrap(rc, "file '%s' of '%s'", xp_json_str(f, "rel"), r->name);
+    }
+    if (r->stream.fd >= 0)
+        close(r->stream.fd);
+    r->stream.fd = open(path, O_RDONLY | O_CLOEXEC);
+    unlink(path); /* the open descriptor keeps the bytes; nothing to clean up */
+    free(path);
+    if (r->stream.fd < 0)
+        return xp_error_set_os(XP_EIO, "cannot open a downloaded file");
+    struct xp_file_meta *m = &r->rec.u.file.meta;
+    memset(m, 0, sizeof(*m));
+    m->path = xp_json_str(f, "rel");
+    m->size = mld_int(f, "size", &sz) ? -1 : sz;
+    m->sha256 = xp_json_str(f, "checksum");
+    m->vendor_checksum_algo = m->sha256 ? "sha256" : NULL;
+    m->vendor_checksum = m->sha256;
+    m->content_type = xp_json_str(f, "contentType");
+    m->id = xp_json_str(f, "id");
+    m->metadata = jget(f, "metadata");
+    r->rec.kind = XP_REC_FILE;
+    r->rec.u.file.body = &r->stream.base;
+    *have = 1;
+    return 0;
+}
+
+static int reader_next(struct xp_reader *base, const struct xp_record **out)
+{
+    struct mld_reader *r = (struct mld_reader *)base;
+    unsigned res = r->ro.resources ? r->ro.resources : XP_RES_ALL;
+    int rc = 0, have;
+    *out = NULL;
+    for (;;) {
+        if (xp_ctx_cancelled(r->m->base.ctx))
+            return xp_error_set(XP_ECANCEL, "interrupted");
+        switch (r->stage) {
+        case ST_EXP:
+            if ((rc = fetch_experiment(r)))
+                return rc;
+            fill_experiment(r);
+            r->stage = ST_PARAMS;
+            *out = &r->rec;
+            return 0;
+        case ST_PARAMS:
+            r->stage = ST_METRIC;
+            r->mi = 0;
+            r->mp = MP_BEGIN;
+            if (!(res & XP_RES_PARAMETERS) || r->ro.only_series)
+                break;
+            if ((rc = fetch_params(r, &have)))
+                return rc;
+            if (have) {
+                *out = &r->rec;
+                return 0;
+            }
+            break;
+        case ST_METRIC:
+            if (!(res & XP_RES_METRICS) || r->mi >= json_object_array_length(r->metrics)) {
+                r->stage = r->ro.only_series ? ST_END : ST_LOGS;
+                break;
+            }
+            if (r->mp == MP_BEGIN) {
+                if ((rc = metric_begin(r)))
+                    return rc;
+            } else {
+                if ((rc = metric_next(r)))
+                    return rc;
+                if (r->rec.kind == XP_REC_SERIES_END) {
+                    r->mi++;
+                    r->mp = MP_BEGIN;
+                }
+            }
+            *out = &r->rec;
+            return 0;
+        case ST_LOGS:
+            if (!(res & XP_RES_LOGS)) {
+                r->stage = ST_FILES;
+                break;
+            }
+            if ((rc = logs_next(r, &have)))
+                return rc;
+            if (have) {
+                *out = &r->rec;
+                return 0;
+            }
+            r->stage = ST_FILES;
+            break;
+        case ST_FILES:
+            if (!(res & XP_RES_FILES)) {
+                r->stage = ST_END;
+                break;
+            }
+            if ((rc = file_next(r, &have)))
+                return rc;
+            if (have) {
+                *out = &r->rec;
+                return 0;
+            }
+            r->stage = ST_END;
+            break;
+        case ST_END:
+            r->stage = ST_DONE;
+            r->rec.kind = XP_REC_END;
+            *out = &r->rec;
+            return 0;
+        case ST_DONE:
+            return XP_ITEROVER;
+        }
+    }
+}
+
+int mld_read_experiment(struct xp_reader **out, struct xp_adapter *a,
+                        const struct xp_experiment_ref *ref,
+                        const struct xp_read_opts *ro)
+{
+    struct mld *m = (struct mld *)a;
+    struct mld_reader *r = xp_calloc(1, sizeof(*r));
+    r->base.next = reader_next;
+    r->base.free = reader_free;
+    r->m = m;
+    r->ro = *ro;
+    r->id = xp_strdup(ref->key);
+    r->ws = xp_strdup(ref->workspace ? ref->workspace : m->ns);
+    r->project = xp_strdup(ref->project);
+    r->name = xp_strdup(ref->name);
+    r->stream.base.read = fd_read;
+    r->stream.base.free = fd_free;
+    r->stream.fd = -1;
+    xp_buf_init(&r->url);
+    r->pts = xp_calloc(XP_POINTS_BATCH, sizeof(*r->pts));
+    r->fcap = (size_t)XP_POINTS_BATCH * 8 + 264;
+    r->fields = xp_calloc(r->fcap, sizeof(*r->fields));
+    *out = &r->base;
+    return 0;
+}

@@ -1,0 +1,1131 @@
+/* Writing to an ml-dash server.
+ *
+ * The sink validates every record as it arrives and spools it (xp_spool:
+ * bounded memory, the rest on disk; files go to a private temporary
+ * directory), and sends nothing before finish(commit): that is what lets
+ * --strict send nothing when anything is invalid, and what lets the
+ * documented order hold whatever order the reader yields (experiment,
+ * parameters, logs, metrics several at once, files, status last).
+ *
+ * Exactly once: appends are not idempotent on the server, so they are sent
+ * with XP_HTTP_NO_RETRY, and before each metric or the logs we read how
+ * many items the server already holds (stats totalDataPoints, the logs
+ * total) and send only the rest; after a failed append the count is read
+ * again and only what did not land is resent. Items of one series are sent
+ * strictly in order, so the server always holds a prefix of the source. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "mldash.h"
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/hash.h"
+#include "xport/json.h"
+#include "xport/spool.h"
+
+#define MAX_TRIES 6
+#define SAFE_INT (INT64_C(1) << 53)
+
+struct wseries {
+    char *name;
+    size_t sid; /* spool stream */
+    int64_t count;
+};
+
+struct wfile {
+    char *tmp, *rel, *sha256, *ctype;
+    int64_t size;
+    struct json_object *metadata;
+};
+
+struct mld_sink {
+    struct xp_sink base;
+    struct mld *m;
+    int err;
+    char *project, *name, *description, *status, *folder;
+    char **tags;
+    size_t ntags;
+    struct json_object *metadata, *params;
+    struct xp_spool *spool;
+    size_t logs_sid;
+    int64_t nlogs, log_line;
+    struct wseries *ser;
+    size_t nser;
+    int in_series, skip_series;
+    int64_t point_line;
+    struct wfile *files;
+    size_t nfiles;
+    char *tmpdir;
+    int64_t invalid, unrepresentable, skipped_series;
+    struct xp_buf line;
+    /* set while sending */
+    char *exp_id, *node_id;
+};
+
+static int sink_fail(struct mld_sink *s, int rc)
+{
+    if (!s->err)
+        s->err = rc ? rc : XP_ERROR;
+    return s->err;
+}
+
+/* A bad item: lenient mode skips it with a warning naming where it was;
+ * strict mode counts it, and finish refuses to send anything. */
+static void invalid(struct mld_sink *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void invalid(struct mld_sink *s, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    s->invalid++;
+    xp_ctx_warn(s->m->base.ctx, "%s: %s%s", s->name, msg,
+                s->m->strict ? "" : " (skipped)");
+    xp_error_clear();
+}
+
+/* ---- encoding what Node's JSON.parse can hold ---- */
+
+static void put_string_value(struct xp_buf *b, const char *s)
+{
+    xp_buf_printf(b, "\"%s\"", s);
+}
+
+/* A value as the server can keep it: NaN, ±Infinity, -0.0 and integers
+ * beyond 2^53 become strings (counted; README.md says why). */
+static int put_value(struct mld_sink *s, struct xp_buf *b, const struct xp_value *v)
+{
+    switch (v->type) {
+    case XP_V_FLOAT:
+        if (isnan(v->u.d)) {
+            put_string_value(b, "NaN");
+        } else if (isinf(v->u.d)) {
+            put_string_value(b, v->u.d > 0 ? "Infinity" : "-Infinity");
+        } else if (v->u.d == 0 && signbit(v->u.d)) {
+            put_string_value(b, "-0.0");
+        } else {
+            xp_json_put_double(b, v->u.d);
+            return 0;
+        }
+        s->unrepresentable++;
+        return 0;
+    case XP_V_INT:
+        if (v->u.i > SAFE_INT || v->u.i < -SAFE_INT) {
+            xp_buf_printf(b, "\"%" PRId64 "\"", v->u.i);
+            s->unrepresentable++;
+            return 0;
+        }
+        xp_json_put_int(b, v->u.i);
+        return 0;
+    case XP_V_UINT:
+        xp_buf_printf(b, "\"%" PRIu64 "\"", v->u.u);
+        s->unrepresentable++;
+        return 0;
+    default:
+        return xp_json_put_value(b, v, "value");
+    }
+}
+
+/* json-c documents (parameters, metadata): replace what Node cannot read
+ * in place, so one serialiser serves both. */
+static struct json_object *node_safe(struct mld_sink *s, struct json_object *o)
+{
+    if (!o)
+        return NULL;
+    if (json_object_is_type(o, json_type_double)) {
+        double d = json_object_get_double(o);
+        if (isfinite(d) && !(d == 0 && signbit(d)))
+            return json_object_get(o);
+        s->unrepresentable++;
+        return json_object_new_string(isnan(d) ? "NaN" : isinf(d) ? (d > 0 ? "Infinity"
+                                      : "-Infinity") : "-0.0");
+    }
+    if (json_object_is_type(o, json_type_int)) {
+        int64_t i = json_object_get_int64(o);
+        if (i <= SAFE_INT && i >= -SAFE_INT)
+            return json_object_get(o);
+        s->unrepresentable++;
+        char t[32];
+        if (i == INT64_MAX)
+            snprintf(t, sizeof(t), "%" PRIu64, json_object_get_uint64(o));
+        else
+            snprintf(t, sizeof(t), "%" PRId64, i);
+        return json_object_new_string(t);
+    }
+    if (json_object_is_type(o, json_type_object)) {
+        struct json_object *c = json_object_new_object();
+        json_object_object_foreach(o, k, v) json_object_object_add(c, k, node_safe(s, v));
+        return c;
+    }
+    if (json_object_is_type(o, json_type_array)) {
+        struct json_object *c = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            json_object_array_add(c, node_safe(s, json_object_array_get_idx(o, i)));
+        return c;
+    }
+    return json_object_get(o);
+}
+
+/* ---- receiving records ---- */
+
+static int is_iso(const char *t)
+{
+    return strlen(t) >= 10 && t[4] == '-' && t[7] == '-' && t[0] >= '0' && t[0] <= '9';
+}
+
+static int is_level(const char *l)
+{
+    static const char *const lv[] = {"info", "warn", "error", "debug", "fatal", NULL};
+    for (const char *const *p = lv; *p; p++)
+        if (!strcmp(*p, l))
+            return 1;
+    return 0;
+}
+
+static int put_logs(struct mld_sink *s, const struct xp_log_entry *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct xp_log_entry *e = &v[i];
+        s->log_line++;
+        if (!e->message) {
+            invalid(s, "logs/logs.jsonl line %" PRId64 " has no message", s->log_line);
+            continue;
+        }
+        if (e->level && !is_level(e->level)) {
+            invalid(s, "logs/logs.jsonl line %" PRId64 " has level '%s' (ml-dash "
+                    "knows info warn error debug fatal)", s->log_line, e->level);
+            continue;
+        }
+        if (e->timestamp && !is_iso(e->timestamp)) {
+            invalid(s, "logs/logs.jsonl line %" PRId64 " has a timestamp that is not "
+                    "ISO-8601", s->log_line);
+            continue;
+        }
+        struct xp_buf *b = &s->line;
+        xp_buf_reset(b);
+        xp_buf_puts(b, "{\"message\":");
+        int rc = xp_json_put_str(b, e->message, e->message_len, "log message");
+        if (!rc && e->timestamp) {
+            xp_buf_puts(b, ",\"timestamp\":");
+            rc = xp_json_put_str(b, e->timestamp, strlen(e->timestamp), "timestamp");
+        }
+        if (!rc && e->level)
+            xp_buf_printf(b, ",\"level\":\"%s\"", e->level);
+        if (!rc && e->metadata) {
+            struct json_object *md = node_safe(s, e->metadata);
+            xp_buf_puts(b, ",\"metadata\":");
+            rc = xp_json_put_obj(b, md, 0);
+            json_object_put(md);
+        }
+        xp_buf_putc(b, '}');
+        if (rc) {
+            invalid(s, "logs/logs.jsonl line %" PRId64 ": %s", s->log_line,
+                    xp_error_last()->message);
+            continue;
+        }
+        if ((rc = xp_spool_put(s->spool, s->logs_sid, b->ptr, b->len)))
+            return rc;
+        s->nlogs++;
+    }
+    return 0;
+}
+
+static int begin_series(struct mld_sink *s, const struct xp_series_meta *m)
+{
+    s->in_series = 1;
+    s->point_line = 0;
+    s->skip_series = m->kind != XP_SERIES_METRIC;
+    if (s->skip_series) {
+        s->skipped_series++;
+        xp_ctx_warn(s->m->base.ctx, "%s: %s '%s' not sent: ml-dash metrics hold only "
+                    "metric series", s->name,
+                    m->kind == XP_SERIES_TRACK ? "track" : "system series", m->name);
+        return 0;
+    }
+    for (size_t i = 0; i < s->nser; i++)
+        if (!strcmp(s->ser[i].name, m->name))
+            return xp_error_set(XP_EINVALID, "series '%s' appears twice", m->name);
+    s->ser = xp_realloc(s->ser, (s->nser + 1) * sizeof(*s->ser));
+    struct wseries *w = &s->ser[s->nser];
+    memset(w, 0, sizeof(*w));
+    int rc = xp_spool_add(s->spool, &w->sid);
+    if (rc)
+        return rc;
+    w->name = xp_strdup(m->name);
+    s->nser++;
+    return 0;
+}
+
+static int put_points(struct mld_sink *s, const struct xp_point *v, size_t n)
+{
+    if (s->skip_series)
+        return 0;
+    struct wseries *w = &s->ser[s->nser - 1];
+    for (size_t i = 0; i < n; i++) {
+        const struct xp_point *p = &v[i];
+        s->point_line++;
+        if (p->nfields == 0) {
+            invalid(s, "metrics/%s/data.jsonl line %" PRId64 " has no data", w->name,
+                    s->point_line);
+            continue;
+        }
+        struct xp_buf *b = &s->line;
+        xp_buf_reset(b);
+        xp_buf_putc(b, '{');
+        int rc = 0;
+        for (size_t f = 0; f < p->nfields && !rc; f++) {
+            if (f)
+                xp_buf_putc(b, ',');
+            rc = xp_json_put_str(b, p->fields[f].key, strlen(p->fields[f].key),
+                                 "field name");
+            xp_buf_putc(b, ':');
+            if (!rc)
+                rc = put_value(s, b, &p->fields[f].v);
+        }
+        xp_buf_putc(b, '}');
+        if (rc) {
+            invalid(s, "metrics/%s/data.jsonl line %" PRId64 ": %s", w->name,
+                    s->point_line, xp_error_last()->message);
+            continue;
+        }
+        if ((rc = xp_spool_put(s->spool, w->sid, b->ptr, b->len)))
+            return rc;
+        w->count++;
+    }
+    return 0;
+}
+
+static int put_file(struct mld_sink *s, const struct xp_file_meta *m,
+                    struct xp_stream *body)
+{
+    if (m->artifact) {
+        xp_ctx_warn(s->m->base.ctx, "%s: artifact file '%s' not sent: ml-dash has no "
+                    "artifacts", s->name, m->path);
+        return 0;
+    }
+    if (!xp_relpath_safe(m->path)) {
+        invalid(s, "unsafe file path '%s'", m->path);
+        return 0;
+    }
+    if (!s->tmpdir) {
+        const char *t = getenv("TMPDIR");
+        struct xp_buf b = XP_BUF_INIT;
+        xp_buf_printf(&b, "%s/xport-mldash-up-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(b.ptr)) {
+            xp_buf_release(&b);
+            return xp_error_set_os(XP_EIO, "cannot make a temporary directory");
+        }
+        s->tmpdir = xp_buf_detach(&b);
+    }
+    struct xp_buf p = XP_BUF_INIT;
+    xp_buf_printf(&p, "%s/%zu", s->tmpdir, s->nfiles);
+    struct xp_afile f;
+    int rc = xp_afile_open(&f, p.ptr);
+    if (rc) {
+        xp_buf_release(&p);
+        return rc;
+    }
+    struct xp_sha256 h;
+    xp_sha256_init(&h);
+    int64_t size = 0;
+    char *chunk = xp_malloc(1 << 16);
+    for (;;) {
+        ssize_t n = body->read(body, chunk, 1 << 16);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (n == 0)
+            break;
+        xp_sha256_update(&h, chunk, (size_t)n);
+        xp_afile_write(&f, chunk, (size_t)n);
+        size += n;
+    }
+    free(chunk);
+    unsigned char d[32];
+    char hex[65];
+    xp_sha256_final(&h, d);
+    xp_hex(hex, d, 32);
+    if (!rc)
+        rc = xp_afile_commit(&f);
+    else
+        xp_afile_abort(&f);
+    if (rc) {
+        xp_buf_release(&p);
+        return rc;
+    }
+    if (m->sha256 && strcasecmp(m->sha256, hex)) {
+        invalid(s, "file '%s' has sha256 %s, its source says %s", m->path, hex, m->sha256);
+        unlink(p.ptr);
+        xp_buf_release(&p);
+        return 0;
+    }
+    s->files = xp_realloc(s->files, (s->nfiles + 1) * sizeof(*s->files));
+    struct wfile *w = &s->files[s->nfiles++];
+    w->tmp = xp_buf_detach(&p);
+    w->rel = xp_strdup(m->path);
+    w->sha256 = xp_strdup(hex);
+    w->ctype = m->content_type ? xp_strdup(m->content_type) : NULL;
+    w->size = size;
+    w->metadata = m->metadata && json_object_is_type(m->metadata, json_type_object)
+                      ? node_safe(s, m->metadata) : NULL;
+    return 0;
+}
+
+static int sink_put(struct xp_sink *base, const struct xp_record *r)
+{
+    struct mld_sink *s = (struct mld_sink *)base;
+    if (s->err)
+        return s->err;
+    if (xp_ctx_cancelled(s->m->base.ctx))
+        return sink_fail(s, xp_error_set(XP_ECANCEL, "interrupted"));
+    int rc = 0;
+    switch (r->kind) {
+    case XP_REC_EXPERIMENT:
+    case XP_REC_END:
+        break;
+    case XP_REC_DOCUMENT:
+        if (r->u.doc.kind == XP_DOC_PARAMETERS) {
+            json_object_put(s->params);
+            s->params = node_safe(s, r->u.doc.doc);
+        }
+        break;
+    case XP_REC_SERIES_BEGIN: rc = begin_series(s, &r->u.series); break;
+    case XP_REC_POINTS: rc = put_points(s, r->u.points.v, r->u.points.n); break;
+    case XP_REC_SERIES_END: s->in_series = 0; break;
+    case XP_REC_LOGS: rc = put_logs(s, r->u.logs.v, r->u.logs.n); break;
+    case XP_REC_FILE: rc = put_file(s, &r->u.file.meta, r->u.file.body); break;
+    }
+    return rc ? sink_fail(s, rc) : 0;
+}
+
+/* ---- sending ---- */
+
+static int create_folder(struct mld_sink *s, const char *parent, const char *name,
+                         int in_exp, char **out)
+{
+    struct mld *m = s->m;
+    struct json_object *b = json_object_new_object(), *resp = NULL;
+    json_object_object_add(b, "type", json_object_new_string("FOLDER"));
+    json_object_object_add(b, "projectSlug", json_object_new_string(s->project));
+    json_object_object_add(b, "parentId", json_object_new_string(parent ? parent : "ROOT"));
+    json_object_object_add(b, "name", json_object_new_string(name));
+    if (in_exp)
+        json_object_object_add(b, "experimentId", json_object_new_string(s->exp_id));
+    struct xp_buf body = XP_BUF_INIT, url = XP_BUF_INIT;
+    int rc = xp_json_put_obj(&body, b, 0);
+    json_object_put(b);
+    mld_url(&url, m, "/namespaces/");
+    mld_put_seg(&url, m->ns);
+    xp_buf_puts(&url, "/nodes");
+    if (!rc)
+        rc = mld_json(m, "POST", url.ptr, &body, 0, &resp);
+    struct json_object *node = NULL, *id = NULL;
+    if (!rc && json_object_object_get_ex(resp, "node", &node) &&
+        json_object_object_get_ex(node, "id", &id))
+        *out = xp_strdup(json_object_get_string(id));
+    else if (!rc)
+        rc = xp_error_set(XP_EINVALID, "ml-dash did not say the id of folder '%s'", name);
+    json_object_put(resp);
+    xp_buf_release(&body);
+    xp_buf_release(&url);
+    return rc;
+}
+
+static int create_experiment(struct mld_sink *s)
+{
+    struct mld *m = s->m;
+    struct json_object *b = json_object_new_object(), *resp = NULL;
+    char *parent = NULL;
+    int rc = 0;
+    if (m->gen == 6) {
+        /* one FOLDER node per segment of the folder path */
+        char *fp = s->folder ? xp_strdup(s->folder) : NULL, *save = NULL;
+        for (char *seg = fp ? strtok_r(fp, "/", &save) : NULL; seg && !rc;
+             seg = strtok_r(NULL, "/", &save)) {
+            char *id = NULL;
+            rc = create_folder(s, parent, seg, 0, &id);
+            free(parent);
+            parent = id;
+        }
+        free(fp);
+        json_object_object_add(b, "type", json_object_new_string("EXPERIMENT"));
+        json_object_object_add(b, "projectSlug", json_object_new_string(s->project));
+        json_object_object_add(b, "parentId",
+                               json_object_new_string(parent ? parent : "ROOT"));
+    } else if (s->folder) {
+        json_object_object_add(b, "folder", json_object_new_string(s->folder));
+    }
+    free(parent);
+    json_object_object_add(b, "name", json_object_new_string(s->name));
+    if (s->description)
+        json_object_object_add(b, "description", json_object_new_string(s->description));
+    struct json_object *tags = json_object_new_array();
+    for (size_t i = 0; i < s->ntags; i++)
+        json_object_array_add(tags, json_object_new_string(s->tags[i]));
+    json_object_object_add(b, "tags", tags);
+    if (s->metadata)
+        json_object_object_add(b, "metadata", node_safe(s, s->metadata));
+    struct xp_buf body = XP_BUF_INIT, url = XP_BUF_INIT;
+    if (!rc)
+        rc = xp_json_put_obj(&body, b, 0);
+    json_object_put(b);
+    if (m->gen == 6) {
+        mld_url(&url, m, "/namespaces/");
+        mld_put_seg(&url, m->ns);
+        xp_buf_puts(&url, "/nodes");
+    } else {
+        mld_url(&url, m, "/projects/");
+        mld_put_seg(&url, s->project);
+        xp_buf_puts(&url, "/experiments");
+    }
+    /* an upsert by (project, name): safe to retry */
+    if (!rc)
+        rc = mld_json(m, "POST", url.ptr, &body, 0, &resp);
+    xp_buf_release(&body);
+    xp_buf_release(&url);
+    if (rc)
+        return xp_error_wrap(rc, "creating experiment '%s'", s->name);
+    struct json_object *e = NULL, *id = NULL, *node = NULL;
+    if (json_object_object_get_ex(resp, "experiment", &e) &&
+        json_object_object_get_ex(e, "id", &id))
+        s->exp_id = xp_strdup(json_object_get_string(id));
+    if (json_object_object_get_ex(resp, "node", &node) &&
+        json_object_object_get_ex(node, "id", &id))
+        s->node_id = xp_strdup(json_object_get_string(id));
+    json_object_put(resp);
+    if (!s->exp_id || (m->gen == 6 && !s->node_id))
+        return xp_error_set(XP_EINVALID, "ml-dash did not say the id of experiment '%s'",
+                            s->name);
+    return 0;
+}
+
+static int send_params(struct mld_sink *s)
+{
+    if (!s->params)
+        return 0;
+    struct xp_buf body = XP_BUF_INIT, url = XP_BUF_INIT;
+    xp_buf_puts(&body, "{\"data\":");
+    int rc = xp_json_put_obj(&body, s->params, 0);
+    xp_buf_putc(&body, '}');
+    mld_url(&url, s->m, "/experiments/%s/parameters", s->exp_id);
+    if (!rc)
+        rc = mld_json(s->m, "POST", url.ptr, &body, 0, NULL); /* a merge: idempotent */
+    xp_buf_release(&body);
+    xp_buf_release(&url);
+    return rc ? xp_error_wrap(rc, "parameters of '%s'", s->name) : 0;
+}
+
+/* How many log lines the server holds for the experiment. */
+static int logs_held(struct mld_sink *s, int64_t *out)
+{
+    struct xp_buf url = XP_BUF_INIT;
+    mld_url(&url, s->m, "/experiments/%s/logs?limit=1&offset=0", s->exp_id);
+    struct json_object *o = NULL;
+    int rc = mld_json(s->m, NULL, url.ptr, NULL, 0, &o);
+    xp_buf_release(&url);
+    if (!rc && mld_int(o, "total", out))
+        rc = xp_error_set(XP_EINVALID, "ml-dash logs answer has no total");
+    json_object_put(o);
+    return rc;
+}
+
+/* How many points the server holds for a metric (0 when it has none). */
+static int points_held(struct mld_sink *s, const char *name, int64_t *out)
+{
+    struct xp_buf url = XP_BUF_INIT;
+    mld_url(&url, s->m, "/experiments/%s/metrics/", s->exp_id);
+    mld_put_seg(&url, name);
+    xp_buf_puts(&url, "/stats");
+    struct json_object *o = NULL;
+    int rc = mld_json(s->m, NULL, url.ptr, NULL, 0, &o);
+    xp_buf_release(&url);
+    if (rc == XP_ENOTFOUND) {
+        xp_error_clear();
+        *out = 0;
+        rc = 0;
+    } else if (!rc && mld_int(o, "totalDataPoints", out)) {
+        rc = xp_error_set(XP_EINVALID, "ml-dash stats of '%s' have no totalDataPoints",
+                          name);
+    }
+    json_object_put(o);
+    return rc;
+}
+
+/* One appender: a spooled stream sent in order, a batch at a time, with
+ * the batch's items kept so that the part that did not land can be resent. */
+struct appender {
+    const char *name;       /* metric name, or NULL for the logs */
+    struct xp_spool_iter it;
+    int open;
+    int64_t total, held;    /* items in the stream; items the server holds */
+    int64_t pos;            /* items of the stream consumed */
+    struct xp_buf items;    /* current batch: items separated by '\n' */
+    size_t nitems;
+    struct xp_buf body, url;
+    int tries;
+    int done;
+};
+
+static int app_fill(struct mld_sink *s, struct appender *a, int limit)
+{
+    while ((int)a->nitems < limit && a->pos < a->total) {
+        const void *d;
+        size_t len;
+        int rc = xp_spool_iter_next(&a->it, &d, &len);
+        if (rc == XP_ITEROVER)
+            break;
+        if (rc)
+            return rc;
+        a->pos++;
+        if (a->pos <= a->held)
+            continue; /* the server has it already */
+        xp_buf_put(&a->items, d, len);
+        xp_buf_putc(&a->items, '\n');
+        a->nitems++;
+    }
+    (void)s;
+    return 0;
+}
+
+static void app_body(struct mld_sink *s, struct appender *a)
+{
+    xp_buf_reset(&a->body);
+    xp_buf_puts(&a->body, a->name ? "{\"dataPoints\":[" : "{\"logs\":[");
+    const char *p = a->items.ptr;
+    for (size_t i = 0; i < a->nitems; i++) {
+        const char *nl = strchr(p, '\n');
+        if (i)
+            xp_buf_putc(&a->body, ',');
+        xp_buf_put(&a->body, p, (size_t)(nl - p));
+        p = nl + 1;
+    }
+    xp_buf_puts(&a->body, "]}");
+    if (a->name) {
+        mld_url(&a->url, s->m, "/experiments/%s/metrics/", s->exp_id);
+        mld_put_seg(&a->url, a->name);
+        xp_buf_puts(&a->url, "/append-batch");
+    } else {
+        mld_url(&a->url, s->m, "/experiments/%s/logs", s->exp_id);
+    }
+}
+
+/* Drop the first k items of the batch (they landed). */
+static void app_drop(struct appender *a, size_t k)
+{
+    const char *p = a->items.ptr;
+    for (size_t i = 0; i < k && i < a->nitems; i++)
+        p = strchr(p, '\n') + 1;
+    size_t off = (size_t)(p - a->items.ptr);
+    memmove(a->items.ptr, p, a->items.len - off);
+    xp_buf_setlen(&a->items, a->items.len - off);
+    a->nitems -= k < a->nitems ? k : a->nitems;
+}
+
+/* After a failed append: ask what landed and keep only the rest. */
+static int app_recover(struct mld_sink *s, struct appender *a, int code)
+{
+    if (code == XP_EAUTH || code == XP_ECANCEL || ++a->tries >= MAX_TRIES)
+        return code;
+    usleep(100000u << (a->tries < 5 ? a->tries : 5));
+    int64_t now;
+    int rc = a->name ? points_held(s, a->name, &now) : logs_held(s, &now);
+    if (rc)
+        return rc;
+    int64_t landed = now - a->held;
+    if (landed < 0 || landed > (int64_t)a->nitems)
+        return xp_error_set(XP_EINVALID, "ml-dash holds %" PRId64 " items of '%s', "
+                            "expected %" PRId64 " to %" PRId64, now,
+                            a->name ? a->name : "logs", a->held,
+                            a->held + (int64_t)a->nitems);
+    app_drop(a, (size_t)landed);
+    a->held = now;
+    xp_error_clear();
+    return 0;
+}
+
+static void app_release(struct appender *a)
+{
+    if (a->open)
+        xp_spool_iter_close(&a->it);
+    xp_buf_release(&a->items);
+    xp_buf_release(&a->body);
+    xp_buf_release(&a->url);
+}
+
+static int app_open(struct mld_sink *s, struct appender *a, const char *name,
+                    size_t sid, int64_t total)
+{
+    memset(a, 0, sizeof(*a));
+    a->name = name;
+    a->total = total;
+    xp_buf_init(&a->items);
+    xp_buf_init(&a->body);
+    xp_buf_init(&a->url);
+    int rc = name ? points_held(s, name, &a->held) : logs_held(s, &a->held);
+    if (rc)
+        return rc;
+    if (a->held > total)
+        return xp_error_set(XP_EINVALID, "ml-dash holds %" PRId64 " items of '%s' but "
+                            "the source has %" PRId64 "; not appending",
+                            a->held, name ? name : "logs", total);
+    rc = xp_spool_iter_open(&a->it, s->spool, sid);
+    a->open = !rc;
+    a->done = a->held == total;
+    return rc;
+}
+
+/* Send several appenders at once: each round sends one batch of each
+ * (one request per stream in flight, so every stream stays in order). */
+static int send_appenders(struct mld_sink *s, struct appender *v, size_t n, int batch)
+{
+    struct xp_http_header hdr = {"Content-Type", "application/json"};
+    struct xp_http_request *rq = xp_calloc(n, sizeof(*rq));
+    struct xp_http_response *rs = xp_calloc(n, sizeof(*rs));
+    size_t *idx = xp_calloc(n, sizeof(*idx));
+    int rc = 0;
+    for (;;) {
+        size_t k = 0;
+        for (size_t i = 0; i < n && !rc; i++) {
+            struct appender *a = &v[i];
+            if (a->done)
+                continue;
+            if ((rc = app_fill(s, a, batch)))
+                break;
+            if (a->nitems == 0) {
+                a->done = 1;
+                continue;
+            }
+            app_body(s, a);
+            memset(&rq[k], 0, sizeof(rq[k]));
+            rq[k].method = "POST";
+            rq[k].url = a->url.ptr;
+            rq[k].headers = &hdr;
+            rq[k].nheaders = 1;
+            rq[k].body = a->body.ptr;
+            rq[k].body_len = a->body.len;
+            rq[k].flags = XP_HTTP_NO_RETRY; /* resent below after a recount */
+            rq[k].cred = s->m->cred;
+            xp_http_response_init(&rs[k]);
+            idx[k++] = i;
+        }
+        if (rc || k == 0)
+            break;
+        if (xp_ctx_cancelled(s->m->base.ctx)) {
+            rc = xp_error_set(XP_ECANCEL, "interrupted");
+            break;
+        }
+        xp_http_batch(s->m->base.ctx->http, rq, rs, k);
+        for (size_t j = 0; j < k; j++) {
+            struct appender *a = &v[idx[j]];
+            if (!rc && rs[j].code == 0) {
+                a->held += (int64_t)a->nitems;
+                a->nitems = 0;
+                xp_buf_reset(&a->items);
+                a->tries = 0;
+            } else if (!rc) {
+                xp_error_set_http(rs[j].code, rs[j].status, "%s",
+                                  rs[j].error ? rs[j].error : "append failed");
+                rc = app_recover(s, a, rs[j].code);
+                if (rc)
+                    rc = xp_error_wrap(rc, "appending to '%s' of '%s'",
+                                       a->name ? a->name : "logs", s->name);
+            }
+            xp_http_response_release(&rs[j]);
+        }
+        if (rc)
+            break;
+    }
+    free(rq);
+    free(rs);
+    free(idx);
+    return rc;
+}
+
+static int send_logs(struct mld_sink *s)
+{
+    if (!s->nlogs)
+        return 0;
+    struct appender a;
+    int rc = app_open(s, &a, NULL, s->logs_sid, s->nlogs);
+    if (!rc)
+        rc = send_appenders(s, &a, 1, s->m->log_batch);
+    app_release(&a);
+    return rc;
+}
+
+static int send_metrics(struct mld_sink *s)
+{
+    int rc = 0;
+    size_t w = (size_t)s->m->max_metrics;
+    struct appender *v = xp_calloc(w, sizeof(*v));
+    for (size_t i = 0; i < s->nser && !rc; i += w) {
+        size_t n = s->nser - i < w ? s->nser - i : w, opened = 0;
+        for (; opened < n && !rc; opened++)
+            rc = app_open(s, &v[opened], s->ser[i + opened].name, s->ser[i + opened].sid,
+                          s->ser[i + opened].count);
+        if (!rc)
+            rc = send_appenders(s, v, n, s->m->batch);
+        for (size_t j = 0; j < opened; j++)
+            app_release(&v[j]);
+    }
+    free(v);
+    return rc;
+}
+
+/* Files the server already has, as "<rel>\n<sha256>" keys. */
+static int files_held(struct mld_sink *s, struct json_object *have)
+{
+    struct mld *m = s->m;
+    struct json_object *d = NULL;
+    int rc;
+    if (m->gen == 5) {
+        struct xp_buf url = XP_BUF_INIT;
+        mld_url(&url, m, "/experiments/%s/files", s->exp_id);
+        rc = mld_json(m, NULL, url.ptr, NULL, 0, &d);
+        xp_buf_release(&url);
+        struct json_object *arr = NULL;
+        if (!rc && json_object_object_get_ex(d, "files", &arr)) {
+            for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                struct json_object *f = json_object_array_get_idx(arr, i), *del = NULL;
+                if (json_object_object_get_ex(f, "deletedAt", &del) && del)
+                    continue;
+                const char *p = xp_json_str(f, "path"), *fn = xp_json_str(f, "filename");
+                const char *ck = xp_json_str(f, "checksum");
+                if (!fn || !ck)
+                    continue;
+                while (p && *p == '/')
+                    p++;
+                struct xp_buf k = XP_BUF_INIT;
+                xp_buf_printf(&k, "%s%s%s\n%s", p && *p ? p : "", p && *p ? "/" : "",
+                              fn, ck);
+                json_object_object_add(have, k.ptr, NULL);
+                xp_buf_release(&k);
+            }
+        }
+        json_object_put(d);
+        return rc;
+    }
+    /* v0.6: pPath ends in "/<rel>" below the experiment node */
+    struct json_object *vars = json_object_new_object();
+    json_object_object_add(vars, "id", json_object_new_string(s->exp_id));
+    rc = 0;
+    for (int offset = 0; !rc; offset += 500) {
+        json_object_object_add(vars, "offset", json_object_new_int(offset));
+        rc = mld_graphql(m, "query F($id: ID!, $offset: Int) { experimentById(id: $id) { "
+                            "filesPaginated(limit: 500, offset: $offset) { files { pPath "
+                            "physicalFile { checksum } } hasMore } } }", vars, &d);
+        if (rc)
+            break;
+        struct json_object *e = NULL, *page = NULL, *arr = NULL, *more = NULL;
+        json_object_object_get_ex(d, "experimentById", &e);
+        json_object_object_get_ex(e, "filesPaginated", &page);
+        json_object_object_get_ex(page, "files", &arr);
+        json_object_object_get_ex(page, "hasMore", &more);
+        size_t n = arr ? json_object_array_length(arr) : 0;
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *f = json_object_array_get_idx(arr, i), *ph = NULL;
+            json_object_object_get_ex(f, "physicalFile", &ph);
+            const char *pp = xp_json_str(f, "pPath"), *ck = xp_json_str(ph, "checksum");
+            if (!pp || !ck)
+                continue;
+            struct xp_buf k = XP_BUF_INIT;
+            xp_buf_printf(&k, "%s\n%s", pp, ck);
+            json_object_object_add(have, k.ptr, NULL);
+            xp_buf_release(&k);
+        }
+        int go = n > 0 && json_object_get_boolean(more);
+        json_object_put(d);
+        d = NULL;
+        if (!go)
+            break;
+    }
+    json_object_put(vars);
+    return rc;
+}
+
+static int file_present(struct mld_sink *s, struct json_object *have, const struct wfile *f)
+{
+    if (s->m->gen == 5) {
+        struct xp_buf k = XP_BUF_INIT;
+        xp_buf_printf(&k, "%s\n%s", f->rel, f->sha256);
+        int yes = json_object_object_get_ex(have, k.ptr, NULL);
+        xp_buf_release(&k);
+        return yes;
+    }
+    size_t rl = strlen(f->rel);
+    json_object_object_foreach(have, key, v) {
+        (void)v;
+        const char *nl = strrchr(key, '\n');
+        size_t pl = (size_t)(nl - key);
+        if (!strcmp(nl + 1, f->sha256) && pl > rl && key[pl - rl - 1] == '/' &&
+            !strncmp(key + pl - rl, f->rel, rl))
+            return 1;
+    }
+    return 0;
+}
+
+static int send_files(struct mld_sink *s)
+{
+    if (!s->nfiles)
+        return 0;
+    struct mld *m = s->m;
+    struct json_object *have = json_object_new_object();
+    int rc = files_held(s, have);
+    size_t w = (size_t)m->max_files;
+    struct xp_http_request *rq = xp_calloc(w, sizeof(*rq));
+    struct xp_http_response *rs = xp_calloc(w, sizeof(*rs));
+    struct xp_http_part (*parts)[9] = xp_calloc(w, sizeof(*parts));
+    struct xp_buf *bufs = xp_calloc(w * 4, sizeof(*bufs)); /* url, prefix, md, parent */
+    for (size_t j = 0; j < w * 4; j++)
+        xp_buf_init(&bufs[j]);
+    for (size_t i = 0; i < s->nfiles && !rc;) {
+        size_t k = 0;
+        for (; i < s->nfiles && k < w && !rc; i++) {
+            struct wfile *f = &s->files[i];
+            if (file_present(s, have, f))
+                continue; /* same path, name and checksum: already there */
+            struct xp_buf *url = &bufs[k * 4], *pre = &bufs[k * 4 + 1],
+                          *md = &bufs[k * 4 + 2], *par = &bufs[k * 4 + 3];
+            xp_buf_reset(url);
+            xp_buf_reset(pre);
+            xp_buf_reset(md);
+            xp_buf_reset(par);
+            const char *slash = strrchr(f->rel, '/');
+            const char *fname = slash ? slash + 1 : f->rel;
+            struct xp_http_part *p = parts[k];
+            size_t np = 0;
+            if (f->metadata)
+                xp_json_put_obj(md, f->metadata, 0);
+            if (m->gen == 6) {
+                /* folders below the experiment node, then the FILE node */
+                char *parent = xp_strdup(s->node_id);
+                if (slash) {
+                    char *dir = xp_strndup(f->rel, (size_t)(slash - f->rel)), *save = NULL;
+                    for (char *seg = strtok_r(dir, "/", &save); seg && !rc;
+                         seg = strtok_r(NULL, "/", &save)) {
+                        char *id = NULL;
+                        rc = create_folder(s, parent, seg, 1, &id);
+                        free(parent);
+                        parent = id;
+                    }
+                    free(dir);
+                }
+                if (rc) {
+                    free(parent);
+                    break;
+                }
+                xp_buf_puts(par, parent);
+                free(parent);
+                mld_url(url, m, "/namespaces/");
+                mld_put_seg(url, m->ns);
+                xp_buf_puts(url, "/nodes");
+                p[np++] = (struct xp_http_part){"type", "FILE", 4, NULL, NULL, NULL};
+                p[np++] = (struct xp_http_part){"experimentId", s->exp_id,
+                                                strlen(s->exp_id), NULL, NULL, NULL};
+                p[np++] = (struct xp_http_part){"parentId", par->ptr, par->len, NULL,
+                                                NULL, NULL};
+                p[np++] = (struct xp_http_part){"name", fname, strlen(fname), NULL, NULL,
+                                                NULL};
+            } else {
+                mld_url(url, m, "/experiments/%s/files", s->exp_id);
+                xp_buf_putc(pre, '/');
+                if (slash)
+                    xp_buf_put(pre, f->rel, (size_t)(slash - f->rel));
+                p[np++] = (struct xp_http_part){"prefix", pre->ptr, pre->len, NULL, NULL,
+                                                NULL};
+                char *sz = xp_malloc(24);
+                snprintf(sz, 24, "%" PRId64, f->size);
+                xp_buf_puts(par, sz); /* par holds the size here */
+                free(sz);
+                p[np++] = (struct xp_http_part){"sizeBytes", par->ptr, par->len, NULL,
+                                                NULL, NULL};
+            }
+            p[np++] = (struct xp_http_part){"checksum", f->sha256, 64, NULL, NULL, NULL};
+            if (md->len)
+                p[np++] = (struct xp_http_part){"metadata", md->ptr, md->len, NULL, NULL,
+                                                "application/json"};
+            p[np++] = (struct xp_http_part){"file", NULL, 0, f->tmp, fname,
+                                            f->ctype ? f->ctype : "application/octet-stream"};
+            memset(&rq[k], 0, sizeof(rq[k]));
+            rq[k].method = "POST";
+            rq[k].url = url->ptr;
+            rq[k].parts = p;
+            rq[k].nparts = np;
+            rq[k].cred = m->cred; /* same path and name replace: safe to retry */
+            xp_http_response_init(&rs[k]);
+            k++;
+        }
+        if (k && !rc) {
+            rc = xp_http_batch(m->base.ctx->http, rq, rs, k);
+            if (rc)
+                rc = xp_error_wrap(rc, "uploading files of '%s'", s->name);
+        }
+        for (size_t j = 0; j < k; j++)
+            xp_http_response_release(&rs[j]);
+    }
+    for (size_t j = 0; j < w * 4; j++)
+        xp_buf_release(&bufs[j]);
+    free(bufs);
+    free(parts);
+    free(rq);
+    free(rs);
+    json_object_put(have);
+    return rc;
+}
+
+static int send_status(struct mld_sink *s)
+{
+    if (!s->status)
+        return 0;
+    static const char *const ok[] = {"RUNNING", "COMPLETED", "FAILED", "CANCELLED", NULL};
+    int known = 0;
+    for (const char *const *p = ok; *p; p++)
+        known |= !strcmp(*p, s->status);
+    if (!known) {
+        xp_ctx_warn(s->m->base.ctx, "%s: status '%s' not sent: ml-dash knows RUNNING "
+                    "COMPLETED FAILED CANCELLED", s->name, s->status);
+        return 0;
+    }
+    struct xp_buf body = XP_BUF_INIT, url = XP_BUF_INIT;
+    xp_buf_printf(&body, "{\"status\":\"%s\"}", s->status);
+    if (s->m->gen == 6)
+        mld_url(&url, s->m, "/nodes/%s", s->node_id);
+    else
+        mld_url(&url, s->m, "/experiments/%s/status", s->exp_id);
+    int rc = mld_json(s->m, "PATCH", url.ptr, &body, 0, NULL);
+    xp_buf_release(&body);
+    xp_buf_release(&url);
+    return rc ? xp_error_wrap(rc, "status of '%s'", s->name) : 0;
+}
+
+static int send_all(struct mld_sink *s)
+{
+    int rc = create_experiment(s);
+    if (!rc)
+        rc = send_params(s);
+    if (!rc)
+        rc = send_logs(s);
+    if (!rc)
+        rc = send_metrics(s);
+    if (!rc)
+        rc = send_files(s);
+    if (!rc)
+        rc = send_status(s);
+    return rc;
+}
+
+static int sink_finish(struct xp_sink *base, int commit)
+{
+    struct mld_sink *s = (struct mld_sink *)base;
+    if (!commit)
+        return 0; /* nothing was sent: nothing to undo */
+    if (s->err)
+        return s->err;
+    if (s->in_series)
+        return sink_fail(s, xp_error_set(XP_EINVALID, "series left open"));
+    if (s->m->strict && s->invalid)
+        return sink_fail(s, xp_error_set(XP_EINVALID, "%s: %" PRId64 " invalid item(s); "
+                                         "--strict: nothing sent", s->name, s->invalid));
+    int rc = send_all(s);
+    if (rc)
+        return sink_fail(s, rc);
+    if (s->unrepresentable)
+        xp_ctx_warn(s->m->base.ctx, "%s: %" PRId64 " value(s) ml-dash cannot hold as "
+                    "numbers (NaN, Infinity, -0.0, integers beyond 2^53) were sent as "
+                    "strings", s->name, s->unrepresentable);
+    return 0;
+}
+
+static void sink_free(struct xp_sink *base)
+{
+    struct mld_sink *s = (struct mld_sink *)base;
+    if (!s)
+        return;
+    free(s->project);
+    free(s->name);
+    free(s->description);
+    free(s->status);
+    free(s->folder);
+    for (size_t i = 0; i < s->ntags; i++)
+        free(s->tags[i]);
+    free(s->tags);
+    json_object_put(s->metadata);
+    json_object_put(s->params);
+    xp_spool_free(s->spool);
+    for (size_t i = 0; i < s->nser; i++)
+        free(s->ser[i].name);
+    free(s->ser);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        free(s->files[i].tmp);
+        free(s->files[i].rel);
+        free(s->files[i].sha256);
+        free(s->files[i].ctype);
+        json_object_put(s->files[i].metadata);
+    }
+    free(s->files);
+    if (s->tmpdir) {
+        xp_rm_rf(s->tmpdir);
+        free(s->tmpdir);
+    }
+    xp_buf_release(&s->line);
+    free(s->exp_id);
+    free(s->node_id);
+    free(s);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xp_strdup(s) : NULL;
+}
+
+int mld_write_experiment(struct xp_sink **out, struct xp_adapter *a,
+                         const struct xp_experiment_meta *meta,
+                         const struct xp_write_opts *wo)
+{
+    struct mld *m = (struct mld *)a;
+    (void)wo; /* --overwrite cannot undo appends; reruns resume instead */
+    *out = NULL;
+    if (!meta->name || !*meta->name)
+        return xp_error_set(XP_EINVALID, "experiment has no name");
+    const char *project = m->sel.project && !strpbrk(m->sel.project, "*?[{")
+                              ? m->sel.project : meta->project;
+    if (!project || !*project)
+        return xp_error_set(XP_EINVALID, "no ml-dash project for '%s': give "
+                                         "mldash:NS/PROJECT", meta->name);
+    struct mld_sink *s = xp_calloc(1, sizeof(*s));
+    s->base.put = sink_put;
+    s->base.finish = sink_finish;
+    s->base.free = sink_free;
+    s->m = m;
+    s->project = xp_strdup(project);
+    s->name = xp_strdup(meta->name);
+    s->description = dup_or_null(meta->description);
+    s->status = dup_or_null(meta->status);
+    s->folder = dup_or_null(meta->folder);
+    s->tags = xp_calloc(meta->ntags + 1, sizeof(*s->tags));
+    for (size_t i = 0; i < meta->ntags; i++)
+        s->tags[i] = xp_strdup(meta->tags[i]);
+    s->ntags = meta->ntags;
+    s->metadata = meta->metadata ? json_object_get(meta->metadata) : NULL;
+    xp_buf_init(&s->line);
+    int rc = xp_spool_new(&s->spool, 0);
+    if (!rc)
+        rc = xp_spool_add(s->spool, &s->logs_sid);
+    if (rc) {
+        sink_free(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return 0;
+}
