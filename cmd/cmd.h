@@ -38,7 +38,7 @@ int cmd_http_new(struct xp_http **out, const struct cmd_http_opts *o,
 
 /* output.c: progress, summary and failures of a copy */
 struct copy_report {
-    int json, quiet, tty;
+    int json, quiet, tty, dry_run;
     double started;
     const char *verb; /* "copied", "downloaded", ... */
     /* failures, kept for the summary */

@@ -27,8 +27,8 @@ struct transfer_args {
     /* the ml-dash CLI's flags, kept so users' scripts translate one to one */
     int skip_logs, skip_metrics, skip_files, skip_params, strict;
     int batch_size, max_metrics, max_files;
-    int resume;
-    const char *state_file;
+    int resume, delete_missing;
+    const char *state_file, *sync;
 };
 
 /* Options every transfer command has; each command's table lists them
@@ -74,10 +74,16 @@ struct transfer_args {
      "metrics transferred at once within an experiment"},                      \
     {OPT_INT, 0, "max-concurrent-files", &(a).max_files, "N",                   \
      "files transferred at once within an experiment"},                        \
+    {OPT_STRING, 0, "sync", &(a).sync, "LEVEL",                                 \
+     "experiment (default): skip experiments the destination has; project, "  \
+     "workspace: skip whole ones it has; all: rewrite experiments that differ"}, \
+    {OPT_BOOL, 0, "delete", &(a).delete_missing, NULL,                          \
+     "after a clean pass, delete destination experiments xport copied from "  \
+     "this source that the source no longer has"},                           \
     {OPT_BOOL, 0, "resume", &(a).resume, NULL,                                  \
      "continue an interrupted copy: skip finished experiments, keep finished items"}, \
     {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
-     "resume journal (default: DST/.xport/journal.jsonl, or ./.xport-state-*.jsonl)"}, \
+     "journal (default: DST/.xport/journal-*.jsonl, or ./.xport-state-*.jsonl)"}, \
     {OPT_BOOL, 0, "json", &(a).json, NULL, "print JSON lines for scripts"},    \
     {OPT_BOOL, 'q', "quiet", &(a).quiet, NULL, "print only the summary"},      \
     {OPT_BOOL, 'v', "verbose", &(a).verbose, NULL, "say more"}
@@ -216,7 +222,7 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
         code = xp_exit_code(rc);
         goto done;
     }
-    if (!a->dry_run && (rc = xp_adapter_open(&d, dst, &opts, &ctx))) {
+    if ((rc = xp_adapter_open(&d, dst, &opts, &ctx))) {
         print_error(rc);
         code = xp_exit_code(rc);
         goto done;
@@ -225,14 +231,20 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
         fprintf(stderr, "error: adapter '%s' cannot be read from\n", s->type->name);
         goto done;
     }
-    if (d && !(d->type->caps & XP_CAP_WRITE)) {
+    if (!a->dry_run && !(d->type->caps & XP_CAP_WRITE)) {
         fprintf(stderr, "error: adapter '%s' cannot be written to\n", d->type->name);
         goto done;
     }
     struct xp_journal journal;
     int have_journal = 0;
-    if (!a->dry_run) {
+    if (!a->dry_run || a->delete_missing) {
         char *path = NULL, *ss = location_id(src), *ds = location_id(dst);
+        /* one journal per source and destination pair */
+        char hex[65];
+        struct xp_buf pair = XP_BUF_INIT;
+        xp_buf_printf(&pair, "%s\n%s", ss, ds);
+        xp_sha256_hex(hex, pair.ptr, pair.len);
+        xp_buf_release(&pair);
         if (a->state_file) {
             path = xp_strdup(a->state_file);
         } else if (dst->path) {
@@ -246,16 +258,19 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
                          !(n == 1 && !strcmp(names[0], ".xport"));
             xp_strv_free(names);
             free(marker);
-            if (!refuse)
-                path = xp_path_join(dst->path, ".xport/journal.jsonl");
+            if (!refuse) {
+                struct xp_buf p = XP_BUF_INIT;
+                xp_buf_printf(&p, "%s/.xport/journal-%.12s.jsonl", dst->path, hex);
+                path = xp_buf_detach(&p);
+            }
         } else {
-            char hex[65];
-            xp_sha256_hex(hex, ds, strlen(ds));
             struct xp_buf p = XP_BUF_INIT;
             xp_buf_printf(&p, ".xport-state-%.12s.jsonl", hex);
             path = xp_buf_detach(&p);
         }
-        rc = path ? xp_journal_open(&journal, path, ss, ds, a->resume) : 0;
+        int jflags = (a->resume ? XP_JOURNAL_RESUME : 0) |
+                     (a->dry_run ? XP_JOURNAL_READONLY : 0);
+        rc = path ? xp_journal_open(&journal, path, ss, ds, jflags) : 0;
         free(ss);
         free(ds);
         if (rc) {
@@ -266,8 +281,28 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
         have_journal = path != NULL;
         free(path);
     }
+    enum xp_sync sync = XP_SYNC_EXPERIMENT;
+    if (a->sync) {
+        static const char *const levels[] = {"experiment", "project", "workspace", "all"};
+        size_t k = 0;
+        while (k < 4 && strcmp(levels[k], a->sync))
+            k++;
+        if (k == 4) {
+            fprintf(stderr, "error: --sync takes experiment, project, workspace or all, "
+                            "not '%s'\n", a->sync);
+            code = XP_EXIT_USAGE;
+            goto done_journal;
+        }
+        sync = (enum xp_sync)k;
+    }
+    if (a->delete_missing && a->overwrite) {
+        fprintf(stderr, "error: --delete goes with --sync, not --overwrite\n");
+        code = XP_EXIT_USAGE;
+        goto done_journal;
+    }
     struct copy_report rep;
     report_init(&rep, verb, a->json, a->quiet);
+    rep.dry_run = a->dry_run;
     struct xp_copy_opts co = {
         .resources = mask,
         .overwrite = a->overwrite,
@@ -275,6 +310,9 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
         .jobs = a->jobs > 0 ? a->jobs : 2,
         .resume = a->resume,
         .journal = have_journal ? &journal : NULL,
+        .sync = sync,
+        .delete_missing = a->delete_missing,
+        .scope = src,
         .progress = report_progress,
         .experiment_done = report_experiment,
         .payload = &rep,
@@ -282,6 +320,7 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
     struct xp_copy_stats st;
     rc = xp_copy(s, d, &co, &st);
     code = report_finish(&rep, rc, &st, a->dry_run);
+done_journal:
     if (have_journal)
         xp_journal_close(&journal);
 done:

@@ -43,6 +43,7 @@ void report_init(struct copy_report *r, const char *verb, int json, int quiet)
     r->json = json;
     r->quiet = quiet;
     r->tty = !json && !quiet && isatty(2);
+    r->dry_run = 0;
     r->started = now_seconds();
 }
 
@@ -78,6 +79,7 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
         const char *oc = res->outcome == XP_EXP_COPIED    ? "copied"
                          : res->outcome == XP_EXP_SKIPPED ? "skipped"
                          : res->outcome == XP_EXP_PLANNED ? "planned"
+                         : res->outcome == XP_EXP_DELETED ? "deleted"
                                                           : "failed";
         xp_buf_puts(&line, "{\"experiment\":{\"workspace\":");
         xp_json_put_str(&line, res->workspace, strlen(res->workspace), NULL);
@@ -105,7 +107,9 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
     } else if (!r->quiet && res->outcome != XP_EXP_FAILED) {
         if (r->tty)
             fputs("\r\033[K", stderr);
-        const char *oc = res->outcome == XP_EXP_COPIED    ? r->verb
+        const char *oc = res->outcome == XP_EXP_COPIED && !res->note ? r->verb
+                         : res->outcome == XP_EXP_DELETED
+                             ? (r->dry_run ? "would delete" : "deleted")
                          : res->note                      ? res->note
                          : res->outcome == XP_EXP_SKIPPED ? "exists, skipped"
                                                           : "would copy";
@@ -144,10 +148,12 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
                       ",\"skipped\":%" PRId64 ",\"failed\":%" PRId64
                       ",\"series\":%" PRId64 ",\"points\":%" PRId64
                       ",\"logs\":%" PRId64 ",\"files\":%" PRId64
-                      ",\"bytes\":%" PRId64 ",\"seconds\":%.3f,\"failures\":[",
+                      ",\"bytes\":%" PRId64 ",\"deleted\":%" PRId64
+                      ",\"seconds\":%.3f,\"failures\":[",
                       code ? "false" : "true", code, dry_run ? "true" : "false",
                       st->experiments_listed, st->copied, st->skipped, st->failed,
-                      st->series, st->points, st->logs, st->files, st->bytes, secs);
+                      st->series, st->points, st->logs, st->files, st->bytes,
+                      st->deleted, secs);
         for (size_t i = 0; i < r->nfailures; i++) {
             if (i)
                 xp_buf_putc(&o, ',');
@@ -175,6 +181,9 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
                 st->series, st->points);
         fprintf(f, "  logs         %" PRId64 " lines\n", st->logs);
         fprintf(f, "  files        %" PRId64 " (%s)\n", st->files, b);
+        if (st->deleted)
+            fprintf(f, "  deleted      %" PRId64 " experiment(s)%s\n", st->deleted,
+                    dry_run ? " would be" : "");
         fprintf(f, "  time         %.2f s\n", secs);
         for (size_t i = 0; i < r->nfailures; i++)
             fprintf(stderr, "failed: %s\n", r->failures[i]);

@@ -1,5 +1,6 @@
 /* The copy pipeline (include/xport/copy.h). */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "xport/copy.h"
 #include "xport/error.h"
 #include "xport/journal.h"
+#include "xport/verify.h"
 
 /* ---- record order (libarchive-style state check) ---- */
 
@@ -40,6 +42,12 @@ int xp_reader_check_order(const struct xp_record *rec, int *state)
 struct ref_item {
     char *workspace, *project, *name, *key;
     int64_t size_hint;
+    const char *skip_note; /* sync: skip without reading, with this note */
+};
+
+struct ref_list {
+    struct ref_item *v;
+    size_t n, cap;
 };
 
 struct copy_run {
@@ -48,6 +56,7 @@ struct copy_run {
     unsigned resources;
     struct ref_item *refs;
     size_t nrefs, cap;
+    struct ref_list dstrefs; /* sync: what the destination has, sorted */
     atomic_size_t next;
     pthread_mutex_t lock; /* guards stats, first_err and callbacks */
     struct xp_copy_stats st;
@@ -70,7 +79,50 @@ static int collect_ref(const struct xp_experiment_ref *ref, void *payload)
     it->name = xp_strdup(ref->name);
     it->key = xp_strdup(ref->key);
     it->size_hint = ref->size_hint;
+    it->skip_note = NULL;
     return 0;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct ref_item *x = a, *y = b;
+    int c = strcmp(x->workspace, y->workspace);
+    if (!c)
+        c = strcmp(x->project, y->project);
+    if (!c)
+        c = strcmp(x->name, y->name);
+    return c;
+}
+
+static int collect_dst(const struct xp_experiment_ref *ref, void *payload)
+{
+    struct ref_list *l = payload;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = xp_realloc(l->v, l->cap * sizeof(*l->v));
+    }
+    struct ref_item *it = &l->v[l->n++];
+    memset(it, 0, sizeof(*it));
+    it->workspace = xp_strdup(ref->workspace);
+    it->project = xp_strdup(ref->project);
+    it->name = xp_strdup(ref->name);
+    it->key = xp_strdup(ref->key);
+    it->size_hint = ref->size_hint;
+    return 0;
+}
+
+/* First destination ref with the given names (name NULL: any in project,
+ * project NULL: any in workspace). */
+static const struct ref_item *dst_find(const struct ref_list *l, const char *ws,
+                                       const char *proj, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const struct ref_item *d = &l->v[i];
+        if (!strcmp(d->workspace, ws) && (!proj || !strcmp(d->project, proj)) &&
+            (!name || !strcmp(d->name, name)))
+            return d;
+    }
+    return NULL;
 }
 
 static unsigned resource_of(const struct xp_record *r, enum xp_series_kind cur)
@@ -181,6 +233,11 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
         res->note = "done in an earlier run";
         return 0;
     }
+    if (it->skip_note) {
+        res->outcome = XP_EXP_SKIPPED;
+        res->note = it->skip_note;
+        return 0;
+    }
     if (run->o->resume && !run->o->dry_run) {
         ro.have_item = have_item_cb;
         ro.have_payload = &have;
@@ -203,6 +260,27 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
             goto done;
         }
         rc = run->dst->type->write_experiment(&sink, run->dst, &rec->u.exp, &wo);
+        const struct ref_item *d;
+        if (rc == XP_EEXISTS && run->o->sync == XP_SYNC_ALL &&
+            (d = dst_find(&run->dstrefs, it->workspace, it->project, it->name))) {
+            /* sync all: equal experiments stay; others are rewritten */
+            struct xp_experiment_ref dref = {d->workspace, d->project, d->name,
+                                             d->key, d->size_hint};
+            struct xp_verify_opts vo = {run->resources, NULL, NULL, 1};
+            long ndiff = 0;
+            rc = xp_verify_experiment(run->src, &ref, run->dst, &dref, &vo, &ndiff);
+            if (rc == 0) {
+                res->outcome = XP_EXP_SKIPPED;
+                res->note = "up to date";
+                goto done;
+            }
+            if (rc != XP_EINVALID || !ndiff)
+                goto done;
+            xp_error_clear();
+            res->note = "updated";
+            wo.overwrite = 1;
+            rc = run->dst->type->write_experiment(&sink, run->dst, &rec->u.exp, &wo);
+        }
         if (rc == XP_EEXISTS) {
             res->outcome = XP_EXP_SKIPPED;
             rc = 0;
@@ -309,6 +387,62 @@ done:
     return rc;
 }
 
+/* sync --delete: rclone's delete-after, gated by the journal's provenance
+ * (only what xport copied) and the source's scope. */
+static void delete_missing(struct copy_run *run)
+{
+    const struct xp_copy_opts *o = run->o;
+    if (!o->journal) {
+        xp_ctx_warn(run->src->ctx, "--delete needs a journal; nothing was deleted");
+        return;
+    }
+    struct ref_list srcs = {run->refs, run->nrefs, run->nrefs};
+    qsort(srcs.v, srcs.n, sizeof(*srcs.v), ref_cmp);
+    for (size_t i = 0; i < run->dstrefs.n; i++) {
+        struct ref_item *d = &run->dstrefs.v[i];
+        if (bsearch(d, srcs.v, srcs.n, sizeof(*srcs.v), ref_cmp))
+            continue;
+        if (!xp_journal_created(o->journal, d->workspace, d->project, d->name))
+            continue; /* not ours: never touched */
+        if (o->scope && !xp_location_selects(o->scope, d->workspace, d->project, d->name))
+            continue;
+        struct xp_exp_result res = {0};
+        res.workspace = d->workspace;
+        res.project = d->project;
+        res.name = d->name;
+        res.outcome = XP_EXP_DELETED;
+        int rc = 0;
+        if (!o->dry_run) {
+            struct xp_experiment_ref ref = {d->workspace, d->project, d->name, d->key, -1};
+            rc = run->dst->type->delete_experiment
+                     ? run->dst->type->delete_experiment(run->dst, &ref)
+                     : xp_error_set(XP_ENOTSUP, "adapter '%s' cannot delete",
+                                    run->dst->type->name);
+            if (!rc)
+                rc = xp_journal_record(o->journal, d->workspace, d->project, d->name,
+                                       NULL, d->key, "deleted", NULL);
+        }
+        char msg[sizeof(((struct xp_error *)0)->message)];
+        if (rc) {
+            res.outcome = XP_EXP_FAILED;
+            res.code = rc;
+            snprintf(msg, sizeof(msg), "cannot delete: %.900s", xp_error_last()->message);
+            res.message = msg;
+        }
+        pthread_mutex_lock(&run->lock);
+        if (rc) {
+            run->st.failed++;
+            if (!run->first_err)
+                run->first_err = rc;
+        } else {
+            run->st.deleted++;
+        }
+        if (o->experiment_done)
+            o->experiment_done(o->payload, &res);
+        pthread_mutex_unlock(&run->lock);
+    }
+}
+
 static void *worker(void *arg)
 {
     struct copy_run *run = arg;
@@ -396,6 +530,29 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
         strcpy(list_msg, xp_error_last()->message);
     }
     run.st.experiments_listed = (int64_t)run.nrefs;
+    if (dst && (o->sync != XP_SYNC_EXPERIMENT || o->delete_missing)) {
+        if (!dst->type->list_experiments) {
+            rc = xp_error_set(XP_ENOTSUP, "adapter '%s' cannot list, so it cannot sync",
+                              dst->type->name);
+            goto out;
+        }
+        int drc = dst->type->list_experiments(dst, collect_dst, &run.dstrefs);
+        if (drc == XP_ENOTFOUND) { /* an empty destination */
+            xp_error_clear();
+        } else if (drc) {
+            rc = drc;
+            goto out;
+        }
+        for (size_t i = 0; i < run.nrefs; i++) {
+            struct ref_item *r = &run.refs[i];
+            if (o->sync == XP_SYNC_PROJECT &&
+                dst_find(&run.dstrefs, r->workspace, r->project, NULL))
+                r->skip_note = "project exists";
+            else if (o->sync == XP_SYNC_WORKSPACE &&
+                     dst_find(&run.dstrefs, r->workspace, NULL, NULL))
+                r->skip_note = "workspace exists";
+        }
+    }
     int jobs = o->jobs > 0 ? o->jobs : 1;
     if ((size_t)jobs > run.nrefs)
         jobs = run.nrefs ? (int)run.nrefs : 1;
@@ -428,6 +585,8 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
         o->progress(o->payload, &run.st, 1);
 
     int cancelled = src->ctx && xp_ctx_cancelled(src->ctx);
+    if (o->delete_missing && !cancelled && !run.st.failed && !list_rc)
+        delete_missing(&run);
     if (cancelled)
         rc = xp_error_set(XP_ECANCEL, "interrupted");
     else if (run.auth_failed)
@@ -451,6 +610,13 @@ out:
         free(run.refs[i].key);
     }
     free(run.refs);
+    for (size_t i = 0; i < run.dstrefs.n; i++) {
+        free(run.dstrefs.v[i].workspace);
+        free(run.dstrefs.v[i].project);
+        free(run.dstrefs.v[i].name);
+        free(run.dstrefs.v[i].key);
+    }
+    free(run.dstrefs.v);
     pthread_mutex_destroy(&run.lock);
     pthread_cond_destroy(&run.done);
     return rc;

@@ -47,7 +47,7 @@ static void now_iso(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int load(struct xp_journal *j, const char *src, const char *dst)
+static int load(struct xp_journal *j, const char *src, const char *dst, int resume)
 {
     struct xp_buf b = XP_BUF_INIT, k = XP_BUF_INIT;
     int rc = xp_read_file(&b, j->path, (size_t)1 << 30);
@@ -73,9 +73,13 @@ static int load(struct xp_journal *j, const char *src, const char *dst)
                                       j->path, s ? s : "?", d ? d : "?");
             } else if (ev && !strcmp(ev, "experiment")) {
                 const char *out = xp_json_str(o, "outcome");
-                if (out && (!strcmp(out, "copied") || !strcmp(out, "skipped"))) {
-                    key_of(&k, xp_json_str(o, "workspace"), xp_json_str(o, "project"),
-                           xp_json_str(o, "name"));
+                key_of(&k, xp_json_str(o, "workspace"), xp_json_str(o, "project"),
+                       xp_json_str(o, "name"));
+                if (out && !strcmp(out, "copied"))
+                    json_object_object_add(j->created, k.ptr, NULL);
+                if (out && !strcmp(out, "deleted"))
+                    json_object_object_del(j->created, k.ptr);
+                if (resume && out && (!strcmp(out, "copied") || !strcmp(out, "skipped"))) {
                     const char *did = xp_json_str(o, "dst");
                     json_object_object_add(j->done, k.ptr,
                                            did ? json_object_new_string(did) : NULL);
@@ -94,26 +98,30 @@ static int load(struct xp_journal *j, const char *src, const char *dst)
 }
 
 int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
-                    const char *dst, int resume)
+                    const char *dst, int flags)
 {
+    int resume = flags & XP_JOURNAL_RESUME;
     memset(j, 0, sizeof(*j));
     j->fd = -1;
     j->path = xp_strdup(path);
     j->done = json_object_new_object();
+    j->created = json_object_new_object();
     pthread_mutex_init(&j->lock, NULL);
     char *dir = xp_strdup(path);
     char *slash = strrchr(dir, '/');
     int rc = 0;
-    if (slash && slash != dir) {
+    if (slash && slash != dir && !(flags & XP_JOURNAL_READONLY)) {
         *slash = '\0';
         rc = xp_mkdir_p(dir);
     }
     free(dir);
-    if (!rc && resume)
-        rc = load(j, src, dst);
+    if (!rc)
+        rc = load(j, src, dst, resume);
+    if (!rc && (flags & XP_JOURNAL_READONLY))
+        return 0;
     if (!rc) {
-        int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (resume ? 0 : O_TRUNC);
-        j->fd = open(path, flags, 0600);
+        int oflags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+        j->fd = open(path, oflags, 0600);
         if (j->fd < 0)
             rc = xp_error_set_os(XP_EIO, "cannot open state file '%s'", path);
     }
@@ -143,6 +151,8 @@ void xp_journal_close(struct xp_journal *j)
     j->fd = -1;
     json_object_put(j->done);
     j->done = NULL;
+    json_object_put(j->created);
+    j->created = NULL;
     free(j->path);
     j->path = NULL;
     pthread_mutex_destroy(&j->lock);
@@ -158,6 +168,18 @@ int xp_journal_done(struct xp_journal *j, const char *ws, const char *proj,
     pthread_mutex_unlock(&j->lock);
     xp_buf_release(&k);
     return done;
+}
+
+int xp_journal_created(struct xp_journal *j, const char *ws, const char *proj,
+                       const char *name)
+{
+    struct xp_buf k = XP_BUF_INIT;
+    key_of(&k, ws, proj, name);
+    pthread_mutex_lock(&j->lock);
+    int c = json_object_object_get_ex(j->created, k.ptr, NULL);
+    pthread_mutex_unlock(&j->lock);
+    xp_buf_release(&k);
+    return c;
 }
 
 static void put_field(struct xp_buf *l, const char *k, const char *v)
@@ -185,11 +207,17 @@ int xp_journal_record(struct xp_journal *j, const char *ws, const char *proj,
         put_field(&l, "error", error);
     xp_buf_putc(&l, '}');
     pthread_mutex_lock(&j->lock);
-    int rc = append_line(j, &l);
-    if (!rc && (!strcmp(outcome, "copied") || !strcmp(outcome, "skipped"))) {
+    int rc = j->fd >= 0 ? append_line(j, &l) : 0;
+    if (!rc) {
         struct xp_buf k = XP_BUF_INIT;
         key_of(&k, ws, proj, name);
-        json_object_object_add(j->done, k.ptr, dst_id ? json_object_new_string(dst_id) : NULL);
+        if (!strcmp(outcome, "copied") || !strcmp(outcome, "skipped"))
+            json_object_object_add(j->done, k.ptr,
+                                   dst_id ? json_object_new_string(dst_id) : NULL);
+        if (!strcmp(outcome, "copied"))
+            json_object_object_add(j->created, k.ptr, NULL);
+        if (!strcmp(outcome, "deleted"))
+            json_object_object_del(j->created, k.ptr);
         xp_buf_release(&k);
     }
     pthread_mutex_unlock(&j->lock);

@@ -375,7 +375,7 @@ static int compare_maps(struct xp_adapter *a, const struct vref *ra,
                           ib->count, !strncmp(k, "files/", 6) || !strncmp(k, "artifacts/", 10)
                                          ? "bytes" : "items");
         const char *slash = strchr(k, '/');
-        if (slash && strncmp(k, "files/", 6) && strncmp(k, "artifacts/", 10))
+        if (slash && !o->quick && strncmp(k, "files/", 6) && strncmp(k, "artifacts/", 10))
             locate_point_diff(a, ra, b, rb, slash + 1, &line);
         emit(o, ndiff, &line);
     }
@@ -388,6 +388,29 @@ static int compare_maps(struct xp_adapter *a, const struct vref *ra,
     }
     xp_buf_release(&line);
     return 0;
+}
+
+int xp_verify_experiment(struct xp_adapter *a, const struct xp_experiment_ref *ra,
+                         struct xp_adapter *b, const struct xp_experiment_ref *rb,
+                         const struct xp_verify_opts *o, long *ndiff)
+{
+    struct vref va = {(char *)ra->workspace, (char *)ra->project, (char *)ra->name,
+                      (char *)ra->key};
+    struct vref vb = {(char *)rb->workspace, (char *)rb->project, (char *)rb->name,
+                      (char *)rb->key};
+    unsigned res = o->resources ? o->resources : XP_RES_ALL;
+    struct json_object *ma = NULL, *mb = NULL;
+    *ndiff = 0;
+    int rc = digest_experiment(&ma, a, &va, res);
+    if (!rc)
+        rc = digest_experiment(&mb, b, &vb, res);
+    if (!rc)
+        compare_maps(a, &va, b, &vb, ma, mb, o, ndiff);
+    map_free(ma);
+    map_free(mb);
+    if (!rc && *ndiff)
+        rc = xp_error_set(XP_EINVALID, "%ld difference(s)", *ndiff);
+    return rc;
 }
 
 int xp_verify(struct xp_adapter *a, struct xp_adapter *b,

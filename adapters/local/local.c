@@ -1,6 +1,7 @@
 /* The local adapter: the xport layout (read and write) and ml-dash local
  * stores of both generations (read). Which one a folder holds is told by
  * its content, like libarchive's format bidding. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include "local.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/hash.h"
 #include "xport/json.h"
 #include "xport/location.h"
 
@@ -167,6 +169,29 @@ static int local_open(struct xp_adapter **out, const struct xp_adapter_type *typ
     return 0;
 }
 
+/* Move aside in one rename, then remove: a crash leaves no half tree. */
+static int local_delete(struct xp_adapter *a, const struct xp_experiment_ref *ref)
+{
+    struct local_adapter *la = (struct local_adapter *)a;
+    if (la->flavor != LOCAL_XPORT)
+        return xp_error_set(XP_ENOTSUP, "'%s' is not an xport layout", la->root);
+    size_t rl = strlen(la->root);
+    if (strncmp(ref->key, la->root, rl) || ref->key[rl] != '/')
+        return xp_error_set(XP_EINVALID, "'%s' is outside '%s'", ref->key, la->root);
+    struct xp_buf trash = XP_BUF_INIT;
+    xp_buf_printf(&trash, "%s/.xport/deleting", la->root);
+    int rc = xp_mkdir_p(trash.ptr);
+    char hex[65];
+    xp_sha256_hex(hex, ref->key, strlen(ref->key));
+    xp_buf_printf(&trash, "/%.24s", hex);
+    if (!rc && rename(ref->key, trash.ptr) != 0)
+        rc = xp_error_set_os(XP_EIO, "cannot move '%s' aside", ref->key);
+    if (!rc)
+        rc = xp_rm_rf(trash.ptr);
+    xp_buf_release(&trash);
+    return rc;
+}
+
 static const char *const local_aliases[] = {"file", "mldash-store", NULL};
 
 const struct xp_adapter_type xp_local_adapter = {
@@ -181,4 +206,5 @@ const struct xp_adapter_type xp_local_adapter = {
     .list_experiments = local_list_experiments,
     .read_experiment = local_read_experiment,
     .write_experiment = local_write_experiment,
+    .delete_experiment = local_delete,
 };

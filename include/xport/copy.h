@@ -14,9 +14,24 @@ struct xp_copy_stats {
     int64_t experiments_done; /* finished, whatever the outcome */
     int64_t copied, skipped, failed;
     int64_t series, points, logs, files, bytes, documents;
+    int64_t deleted;
 };
 
-enum xp_exp_outcome { XP_EXP_COPIED = 1, XP_EXP_SKIPPED, XP_EXP_FAILED, XP_EXP_PLANNED };
+enum xp_exp_outcome {
+    XP_EXP_COPIED = 1,
+    XP_EXP_SKIPPED,
+    XP_EXP_FAILED,
+    XP_EXP_PLANNED,
+    XP_EXP_DELETED /* sync --delete (or, in a dry run, would be) */
+};
+
+/* What "already there" means (cometx's --sync levels). */
+enum xp_sync {
+    XP_SYNC_EXPERIMENT = 0, /* skip experiments the destination has */
+    XP_SYNC_PROJECT,        /* skip whole projects the destination has */
+    XP_SYNC_WORKSPACE,      /* skip whole workspaces the destination has */
+    XP_SYNC_ALL             /* compare experiments; rewrite those that differ */
+};
 
 /* Reported once per experiment (serialised: never two at a time). */
 struct xp_exp_result {
@@ -38,6 +53,12 @@ struct xp_copy_opts {
     int jobs;           /* experiments in parallel, >= 1 */
     int resume;         /* skip what the journal says is done; reuse items */
     struct xp_journal *journal; /* or NULL */
+    enum xp_sync sync;
+    /* sync --delete: after a pass without failures, remove destination
+     * experiments this journal shows xport created, that the source no
+     * longer has and that `scope` selects. Needs a journal. */
+    int delete_missing;
+    const struct xp_location *scope;
     /* called about every 200 ms from the calling thread, and once at the end */
     void (*progress)(void *payload, const struct xp_copy_stats *st, int final);
     void (*experiment_done)(void *payload, const struct xp_exp_result *r);

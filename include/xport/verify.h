@@ -11,11 +11,18 @@ struct xp_verify_opts {
     unsigned resources; /* 0 = all */
     void (*diff)(void *payload, const char *line);
     void *payload;
+    int quick; /* do not re-read differing series to name the first point */
 };
 
 /* Returns 0 when the two are equal, XP_EINVALID when they differ (with
  * *ndiff set), or another XP_E* when one side could not be read. */
 int xp_verify(struct xp_adapter *a, struct xp_adapter *b,
               const struct xp_verify_opts *o, long *ndiff);
+
+/* Compare one experiment of a with one of b (both by reference); the same
+ * returns as xp_verify. */
+int xp_verify_experiment(struct xp_adapter *a, const struct xp_experiment_ref *ra,
+                         struct xp_adapter *b, const struct xp_experiment_ref *rb,
+                         const struct xp_verify_opts *o, long *ndiff);
 
 #endif

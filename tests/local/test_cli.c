@@ -108,12 +108,81 @@ static void test_dry_run_and_filters(void **state)
     free(dst);
 }
 
+/* --sync all rewrites what changed, keeps what did not; --delete removes
+ * only what xport copied from this source and the source lost */
+static void test_sync_and_delete(void **state)
+{
+    (void)state;
+    char *tmp = tu_mkdtemp(), *src = xp_path_join(tmp, "src"),
+         *dst = xp_path_join(tmp, "dst"), *other = xp_path_join(tmp, "other");
+    assert_int_equal(gen_many_layout(src, 4, 100), 0);
+    assert_int_equal(gen_many_layout(other, 6, 10), 0);
+    char *o, *e;
+    const char *first[] = {"copy", "-q", src, dst, NULL};
+    assert_int_equal(run(&o, &e, first), 0);
+    free(o);
+    free(e);
+    /* an experiment from another source: --delete must never touch it */
+    const char *foreign[] = {"copy", "-q", "--experiment", "run-006", other, dst, NULL};
+    assert_int_equal(run(&o, &e, foreign), 0);
+    free(o);
+    free(e);
+    /* the source changes: run-002 edited, run-001 gone, run-005 new */
+    assert_int_equal(tu_sh("cd '%s/ws/proj' && sed -i '7s/\"value\":[^,]*/\"value\":42.5/' "
+                           "run-002/metrics/loss/data.jsonl && rm -r run-001 && cp -r run-004 run-005 && "
+                           "sed -i 's/run-004/run-005/g; s/id-4/id-5/' run-005/experiment.json", src), 0);
+    /* --sync project: the project exists, nothing moves */
+    const char *proj[] = {"copy", "--json", "--sync", "project", src, dst, NULL};
+    assert_int_equal(run(&o, &e, proj), 0);
+    assert_non_null(strstr(o, "\"note\":\"project exists\""));
+    assert_non_null(strstr(o, "\"copied\":0,"));
+    free(o);
+    free(e);
+    /* dry run: says what it would delete, deletes nothing */
+    const char *dry[] = {"copy", "--dry-run", "--sync", "all", "--delete", src, dst, NULL};
+    assert_int_equal(run(&o, &e, dry), 0);
+    assert_non_null(strstr(e, "ws/proj/run-001: would delete"));
+    assert_int_equal(tu_sh("test -d '%s/ws/proj/run-001'", dst), 0);
+    free(o);
+    free(e);
+    const char *sync[] = {"copy", "--json", "--sync", "all", "--delete", src, dst, NULL};
+    assert_int_equal(run(&o, &e, sync), 0);
+    assert_non_null(strstr(o, "\"name\":\"run-002\"},\"outcome\":\"copied\""));
+    assert_non_null(strstr(o, "\"note\":\"updated\""));
+    assert_non_null(strstr(o, "\"name\":\"run-003\"},\"outcome\":\"skipped\""));
+    assert_non_null(strstr(o, "\"note\":\"up to date\""));
+    assert_non_null(strstr(o, "\"name\":\"run-001\"},\"outcome\":\"deleted\""));
+    assert_non_null(strstr(o, "\"deleted\":1,"));
+    free(o);
+    free(e);
+    assert_int_equal(tu_sh("test ! -e '%s/ws/proj/run-001' && test -d '%s/ws/proj/run-006' && "
+                           "test -d '%s/ws/proj/run-005' && grep -q '\"value\":42.5' "
+                           "'%s/ws/proj/run-002/metrics/loss/data.jsonl'", dst, dst, dst, dst), 0);
+    /* now the destination matches the source, apart from the foreign one */
+    const char *ver[] = {"verify", "--ignore", "logs", src, dst, NULL};
+    assert_int_equal(run(&o, &e, ver), 1);
+    assert_non_null(strstr(o, "ws/proj/run-006: only in B"));
+    assert_non_null(strstr(o, "1 difference(s)"));
+    free(o);
+    free(e);
+    const char *bad[] = {"copy", "--sync", "sometimes", src, dst, NULL};
+    assert_int_equal(run(&o, &e, bad), 2);
+    free(o);
+    free(e);
+    tu_rmtree(tmp);
+    free(tmp);
+    free(src);
+    free(dst);
+    free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_dry_run_and_filters),
+        cmocka_unit_test(test_sync_and_delete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -414,7 +414,19 @@ static void test_item_resume(void **state)
     char *other = path2(tmp, "other");
     assert_int_equal(tu_sh("mkdir -p '%s' && cp -r '%s' '%s/x'", other, src, other), 0);
     char *os = path2(other, "x");
-    assert_int_equal(RUNV(&o, &err, "copy", "--resume", os, dst), 1);
+    char *jdir = path2(dst, ".xport");
+    char **names;
+    size_t nn;
+    assert_int_equal(xp_list_dir(&names, &nn, jdir), 0);
+    char *jpath = NULL;
+    for (size_t i = 0; i < nn; i++)
+        if (!strncmp(names[i], "journal-", 8))
+            jpath = path2(jdir, names[i]);
+    xp_strv_free(names);
+    assert_non_null(jpath);
+    assert_int_equal(RUNV(&o, &err, "copy", "--resume", "--state-file", jpath, os, dst), 1);
+    free(jpath);
+    free(jdir);
     assert_non_null(strstr(err, "belongs to another copy"));
     free(o);
     free(err);

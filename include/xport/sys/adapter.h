@@ -18,7 +18,7 @@
 
 /* Bumped when this header changes incompatibly; plugins built against
  * another value are refused. */
-#define XP_ADAPTER_ABI 1
+#define XP_ADAPTER_ABI 2
 
 enum xp_caps {
     XP_CAP_READ = 1u << 0,
@@ -161,6 +161,10 @@ struct xp_adapter_type {
     int (*write_experiment)(struct xp_sink **out, struct xp_adapter *a,
                             const struct xp_experiment_meta *meta,
                             const struct xp_write_opts *wo);
+    /* Optional (sync --delete). Remove one experiment listed by this
+     * adapter; the core only asks for experiments xport itself created. */
+    int (*delete_experiment)(struct xp_adapter *a,
+                             const struct xp_experiment_ref *ref);
 };
 
 /* ---- registry (core/registry.c) ---------------------------------------- */
