@@ -19,6 +19,14 @@ int cmd_upload(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_adapters(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+
+/* jobs.c: --detach. job_detach forks: the parent prints the job id and
+ * gets an exit code (>= 0); the child gets -1 and goes on, its output in
+ * the job's folder. job_progress and job_finish record the child's state. */
+int job_detach(int argc, char **argv);
+void job_progress(const struct xp_copy_stats *st, int final);
+void job_finish(int code);
 
 /* Set by SIGINT/SIGTERM; adapters see it through xp_ctx.cancel. */
 extern volatile sig_atomic_t xp_cmd_cancel;

@@ -27,7 +27,9 @@ struct transfer_args {
     /* the ml-dash CLI's flags, kept so users' scripts translate one to one */
     int skip_logs, skip_metrics, skip_files, skip_params, strict;
     int batch_size, max_metrics, max_files;
-    int resume, delete_missing;
+    int resume, delete_missing, detach;
+    int argc;
+    char **argv;
     const char *state_file, *sync;
 };
 
@@ -80,6 +82,8 @@ struct transfer_args {
     {OPT_BOOL, 0, "delete", &(a).delete_missing, NULL,                          \
      "after a clean pass, delete destination experiments xport copied from "  \
      "this source that the source no longer has"},                           \
+    {OPT_BOOL, 0, "detach", &(a).detach, NULL,                                  \
+     "run in the background; prints a job id (see 'xport jobs')"},           \
     {OPT_BOOL, 0, "resume", &(a).resume, NULL,                                  \
      "continue an interrupted copy: skip finished experiments, keep finished items"}, \
     {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
@@ -183,14 +187,37 @@ static void set_pattern(char **dst, const char *p)
     *dst = xp_strdup(p);
 }
 
+static int run_transfer_(struct transfer_args *a, struct xp_location *src,
+                         struct xp_location *dst, const char *const *res,
+                         size_t nres, const char *verb);
+
+/* A detached child records its exit code before leaving. */
 static int run_transfer(struct transfer_args *a, struct xp_location *src,
                         struct xp_location *dst, const char *const *res,
                         size_t nres, const char *verb)
+{
+    int code = run_transfer_(a, src, dst, res, nres, verb);
+    if (a->detach)
+        job_finish(code);
+    return code;
+}
+
+static int run_transfer_(struct transfer_args *a, struct xp_location *src,
+                         struct xp_location *dst, const char *const *res,
+                         size_t nres, const char *verb)
 {
     int bad, rc, code = XP_EXIT_ERROR;
     unsigned mask = resources_from(res, nres, &a->ignore, &bad);
     if (bad)
         return XP_EXIT_USAGE;
+    if (a->detach) {
+        int parent = job_detach(a->argc, a->argv);
+        if (parent >= 0) {
+            free(a->api_key);
+            return parent;
+        }
+        a->quiet = 1; /* the job's log gets the summary, not a progress bar */
+    }
     if (a->skip_logs)
         mask &= ~(unsigned)XP_RES_LOGS;
     if (a->skip_metrics)
@@ -352,6 +379,8 @@ int cmd_download(int argc, char **argv)
     const char *pos[40];
     size_t npos;
     int r = opt_parse(opts, &u, argc, argv, pos, 40, &npos);
+    a.argc = argc;
+    a.argv = argv;
     if (r)
         return r > 0 ? 0 : XP_EXIT_USAGE;
     if (!a.from || !a.output || npos < 1) {
@@ -385,6 +414,8 @@ int cmd_copy(int argc, char **argv)
     const char *pos[40];
     size_t npos;
     int r = opt_parse(opts, &u, argc, argv, pos, 40, &npos);
+    a.argc = argc;
+    a.argv = argv;
     if (r)
         return r > 0 ? 0 : XP_EXIT_USAGE;
     if (npos < 2) {
@@ -423,6 +454,8 @@ int cmd_upload(int argc, char **argv)
     const char *pos[40];
     size_t npos;
     int r = opt_parse(opts, &u, argc, argv, pos, 40, &npos);
+    a.argc = argc;
+    a.argv = argv;
     if (r)
         return r > 0 ? 0 : XP_EXIT_USAGE;
     if (!a.to || npos < 1) {

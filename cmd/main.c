@@ -37,6 +37,7 @@ static const struct xp_cmd commands[] = {
     {"list", cmd_list, "list the experiments at a location"},
     {"verify", cmd_verify, "compare two locations point by point"},
     {"adapters", cmd_adapters, "list the adapters built in"},
+    {"jobs", cmd_jobs, "list, show, abort or remove background jobs"},
     {NULL, NULL, NULL},
 };
 

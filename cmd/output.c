@@ -50,6 +50,7 @@ void report_init(struct copy_report *r, const char *verb, int json, int quiet)
 void report_progress(void *payload, const struct xp_copy_stats *st, int final)
 {
     struct copy_report *r = payload;
+    job_progress(st, final);
     if (!r->tty)
         return;
     char b[32];

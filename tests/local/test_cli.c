@@ -1,5 +1,7 @@
 /* The command line: --help for every command, exit codes, dry run. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "gen_layout.h"
@@ -176,6 +178,89 @@ static void test_sync_and_delete(void **state)
     free(other);
 }
 
+static int wait_status(const char *id, const char *want)
+{
+    for (int i = 0; i < 600; i++) {
+        const char *argv[] = {"jobs", "show", id, NULL};
+        char *o, *e;
+        tu_run_xport(&o, &e, argv);
+        int hit = strstr(o, want) != NULL;
+        free(o);
+        free(e);
+        if (hit)
+            return 1;
+        usleep(100000);
+    }
+    return 0;
+}
+
+/* --detach: a job id at once; jobs lists, shows, aborts and removes it;
+ * the secret given on the command line is not in the job's records */
+static void test_detached_jobs(void **state)
+{
+    (void)state;
+    char *tmp = tu_mkdtemp(), *src = xp_path_join(tmp, "src"),
+         *dst = xp_path_join(tmp, "dst"), *jobs = xp_path_join(tmp, "jobs"),
+         *big = xp_path_join(tmp, "big"), *dst2 = xp_path_join(tmp, "dst2");
+    setenv("XPORT_JOBS_DIR", jobs, 1);
+    assert_int_equal(gen_many_layout(src, 3, 1000), 0);
+    assert_int_equal(gen_many_layout(big, 12, 60000), 0);
+    const char *det[] = {"copy", "--detach", "--api-key", "SUPERSECRET42", src, dst, NULL};
+    char *o, *e;
+    assert_int_equal(run(&o, &e, det), 0);
+    char id[64] = "";
+    sscanf(o, "%63s", id);
+    assert_true(strlen(id) >= 8);
+    free(o);
+    free(e);
+    assert_true(wait_status(id, "status:      done"));
+    const char *ver[] = {"verify", src, dst, NULL};
+    assert_int_equal(run(&o, &e, ver), 0);
+    free(o);
+    free(e);
+    assert_int_equal(tu_sh("! grep -r SUPERSECRET42 '%s' '%s'", jobs, dst), 0);
+    /* a second, long job: listed by regex, then aborted */
+    const char *det2[] = {"copy", "--detach", "-j", "1", big, dst2, NULL};
+    assert_int_equal(run(&o, &e, det2), 0);
+    char id2[64] = "";
+    sscanf(o, "%63s", id2);
+    free(o);
+    free(e);
+    const char *list[] = {"jobs", "--json", "big.*dst2", NULL};
+    assert_int_equal(run(&o, &e, list), 0);
+    assert_non_null(strstr(o, id2));
+    assert_null(strstr(o, id));
+    free(o);
+    free(e);
+    const char *ab[] = {"jobs", "abort", id2, NULL};
+    int code = run(&o, &e, ab);
+    free(o);
+    free(e);
+    if (code == 0) /* it may have finished first on a fast machine */
+        assert_true(wait_status(id2, "status:      aborted"));
+    const char *rmj[] = {"jobs", "rm", id, NULL};
+    assert_int_equal(run(&o, &e, rmj), 0);
+    free(o);
+    free(e);
+    const char *show[] = {"jobs", "show", id, NULL};
+    assert_int_equal(run(&o, &e, show), 1);
+    assert_non_null(strstr(e, "no job"));
+    free(o);
+    free(e);
+    const char *badid[] = {"jobs", "show", "../../etc", NULL};
+    assert_int_equal(run(&o, &e, badid), 1);
+    free(o);
+    free(e);
+    unsetenv("XPORT_JOBS_DIR");
+    tu_rmtree(tmp);
+    free(tmp);
+    free(src);
+    free(dst);
+    free(jobs);
+    free(big);
+    free(dst2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_dry_run_and_filters),
         cmocka_unit_test(test_sync_and_delete),
+        cmocka_unit_test(test_detached_jobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
