@@ -1,6 +1,7 @@
 /* Unit tests of the core helpers: exact doubles, UTF-8, name encoding,
  * selection patterns, JSON errors, hashes. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
+#include "xport/jscan.h"
 #include "xport/json.h"
 #include "xport/sys/adapter.h"
 
@@ -199,12 +201,54 @@ static void test_hashes(void **state)
     assert_memory_equal(back, d, 16);
 }
 
+static int scan(const char *text, struct xp_field *f, size_t *n)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", text);
+    return xp_jscan_object(buf, strlen(buf), f, 16, n);
+}
+
+static void test_jscan(void **state)
+{
+    (void)state;
+    struct xp_field f[16];
+    size_t n;
+    assert_int_equal(scan("{\"a\":1,\"b\":-2.5e-3,\"c\":\"x\\\"y\\u00e9\\ud83d\\ude00\","
+                          "\"d\":[1,{\"e\":\"]\"}],\"f\":true,\"g\":null,\"h\":NaN,"
+                          "\"i\":-Infinity,\"j\":18446744073709551615,\"k\":1.0}", f, &n), 0);
+    assert_int_equal(n, 10);
+    assert_true(f[0].v.type == XP_V_INT && f[0].v.u.i == 1);
+    assert_true(f[1].v.type == XP_V_FLOAT && f[1].v.u.d == -2.5e-3);
+    assert_int_equal(f[2].v.type, XP_V_STRING);
+    assert_memory_equal(f[2].v.u.s.ptr, "x\"y\xc3\xa9\xf0\x9f\x98\x80", f[2].v.u.s.len);
+    assert_int_equal(f[3].v.type, XP_V_JSON);
+    assert_memory_equal(f[3].v.u.s.ptr, "[1,{\"e\":\"]\"}]", f[3].v.u.s.len);
+    assert_true(f[4].v.type == XP_V_BOOL && f[4].v.u.b);
+    assert_int_equal(f[5].v.type, XP_V_NULL);
+    assert_true(f[6].v.type == XP_V_FLOAT && isnan(f[6].v.u.d));
+    assert_true(f[7].v.type == XP_V_FLOAT && f[7].v.u.d == -INFINITY);
+    assert_true(f[8].v.type == XP_V_UINT && f[8].v.u.u == UINT64_MAX);
+    assert_true(f[9].v.type == XP_V_FLOAT && f[9].v.u.d == 1.0);
+    assert_string_equal(f[9].key, "k");
+    assert_int_equal(scan("  { }  ", f, &n), 0);
+    assert_int_equal(n, 0);
+    /* everything else is refused, for json-c to judge */
+    const char *bad[] = {"{\"a\":01}", "{\"a\":1.}", "{\"a\":\"\x01\"}", "{\"a\":1",
+                         "{\"a\" 1}", "{\"a\":1,}", "{\"a\":\"\xff\"}", "{\"a\":tru}",
+                         "{\"a\":\"\\ud800\"}", "{\"a\":1} x", "[1]",
+                         "{\"a\":99999999999999999999999}", "{\"a\\u0000b\":1}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (scan(bad[i], f, &n) == 0)
+            fail_msg("accepted %s", bad[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_doubles),  cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_names),    cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_json_errors), cmocka_unit_test(test_hashes),
+        cmocka_unit_test(test_jscan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
