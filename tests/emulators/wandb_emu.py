@@ -37,6 +37,8 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from gql import GQLError, Obj, gql_execute, gql_value  # noqa: E402 (the emulators' shared engine)
+
 DEFAULT_API_KEY = "emu_" + "0" * 36 + "wandb"       # 45 chars of [A-Za-z0-9_] (wandb.md 1.1)
 RUN_STATES = ("running", "finished", "crashed", "failed", "killed",
               "preempting", "preempted", "pending")   # wandb.md 1.5
@@ -44,6 +46,14 @@ HISTORY_FILE = "wandb-history.jsonl"
 EVENTS_FILE = "wandb-events.jsonl"
 SUMMARY_FILE = "wandb-summary.json"
 OUTPUT_FILE = "output.log"
+
+
+def _gql_resolver_error(e, path):
+    """A resolver's HTTPErr as a GraphQL error entry; server errors fail
+    the whole request, as they would on W&B."""
+    if e.status >= 500:
+        raise e
+    return {"message": e.message, "path": path}
 
 
 class HTTPErr(Exception):
@@ -829,202 +839,6 @@ def file_stream(emu, run, body):
 # (same design as mldash_emu.py, with mutations)
 # --------------------------------------------------------------------------
 
-class GQLError(Exception):
-    pass
-
-
-_GTOK = re.compile(r'''
-    (?P<ws>[\s,\ufeff]+|\#[^\n]*)
-  | (?P<spread>\.\.\.)
-  | (?P<punct>[{}()\[\]:!=@$|&])
-  | (?P<block>"""(?:[^"\\]|\\.|"(?!""))*""")
-  | (?P<str>"(?:[^"\\\n]|\\.)*")
-  | (?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-  | (?P<name>[_A-Za-z][_0-9A-Za-z]*)
-''', re.X)
-
-
-def gql_tokens(src):
-    out, pos = [], 0
-    while pos < len(src):
-        m = _GTOK.match(src, pos)
-        if not m:
-            raise GQLError("Syntax Error: Unexpected character %r." % src[pos])
-        pos = m.end()
-        if m.lastgroup != "ws":
-            out.append((m.lastgroup, m.group(m.lastgroup)))
-    out.append(("eof", None))
-    return out
-
-
-class GQLParser:
-    def __init__(self, src):
-        self.t = gql_tokens(src)
-        self.i = 0
-
-    def peek(self, k=0):
-        return self.t[self.i + k]
-
-    def take(self, kind=None, val=None):
-        tok = self.t[self.i]
-        if (kind and tok[0] != kind) or (val is not None and tok[1] != val):
-            raise GQLError("Syntax Error: Expected %s, found %s." %
-                           (val or kind, tok[1] if tok[1] is not None else "<EOF>"))
-        self.i += 1
-        return tok[1]
-
-    def is_(self, kind, val=None):
-        tok = self.t[self.i]
-        return tok[0] == kind and (val is None or tok[1] == val)
-
-    def document(self):
-        ops, frags = [], {}
-        while not self.is_("eof"):
-            if self.is_("punct", "{"):
-                ops.append({"type": "query", "name": None, "vars": {},
-                            "sel": self.selection_set()})
-            elif self.is_("name", "fragment"):
-                self.take()
-                name = self.take("name")
-                self.take("name", "on")
-                tcond = self.take("name")
-                self.directives()
-                frags[name] = {"on": tcond, "sel": self.selection_set()}
-            elif self.is_("name") and self.peek()[1] in ("query", "mutation", "subscription"):
-                otype = self.take()
-                name = self.take("name") if self.is_("name") else None
-                vars_ = self.var_defs() if self.is_("punct", "(") else {}
-                self.directives()
-                ops.append({"type": otype, "name": name, "vars": vars_,
-                            "sel": self.selection_set()})
-            else:
-                raise GQLError("Syntax Error: Unexpected %s." % (self.peek()[1],))
-        return ops, frags
-
-    def var_defs(self):
-        self.take("punct", "(")
-        out = {}
-        while not self.is_("punct", ")"):
-            self.take("punct", "$")
-            name = self.take("name")
-            self.take("punct", ":")
-            self.type_ref()
-            default = None
-            if self.is_("punct", "="):
-                self.take()
-                default = self.value(const=True)
-            self.directives()
-            out[name] = default
-        self.take("punct", ")")
-        return out
-
-    def type_ref(self):
-        if self.is_("punct", "["):
-            self.take()
-            self.type_ref()
-            self.take("punct", "]")
-        else:
-            self.take("name")
-        if self.is_("punct", "!"):
-            self.take()
-
-    def directives(self):
-        out = []
-        while self.is_("punct", "@"):
-            self.take()
-            name = self.take("name")
-            args = self.arguments() if self.is_("punct", "(") else {}
-            out.append((name, args))
-        return out
-
-    def selection_set(self):
-        self.take("punct", "{")
-        sel = []
-        while not self.is_("punct", "}"):
-            if self.is_("spread"):
-                self.take()
-                if self.is_("name", "on"):
-                    self.take()
-                    tcond = self.take("name")
-                    sel.append(("inline", tcond, self.directives(), self.selection_set()))
-                elif self.is_("name"):
-                    name = self.take()
-                    sel.append(("spread", name, self.directives()))
-                else:
-                    dirs = self.directives()
-                    sel.append(("inline", None, dirs, self.selection_set()))
-                continue
-            name = self.take("name")
-            alias = name
-            if self.is_("punct", ":"):
-                self.take()
-                name = self.take("name")
-            args = self.arguments() if self.is_("punct", "(") else {}
-            dirs = self.directives()
-            sub = self.selection_set() if self.is_("punct", "{") else None
-            sel.append(("field", alias, name, args, dirs, sub))
-        self.take("punct", "}")
-        if not sel:
-            raise GQLError("Syntax Error: Expected Name, found \"}\".")
-        return sel
-
-    def arguments(self):
-        self.take("punct", "(")
-        out = {}
-        while not self.is_("punct", ")"):
-            name = self.take("name")
-            self.take("punct", ":")
-            out[name] = self.value()
-        self.take("punct", ")")
-        return out
-
-    def value(self, const=False):
-        kind, val = self.peek()
-        if kind == "punct" and val == "$" and not const:
-            self.take()
-            return ("var", self.take("name"))
-        if kind == "num":
-            self.take()
-            return ("lit", float(val) if any(c in val for c in ".eE") else int(val))
-        if kind == "str":
-            self.take()
-            return ("lit", json.loads(val))
-        if kind == "block":
-            self.take()
-            return ("lit", val[3:-3])
-        if kind == "name":
-            self.take()
-            return ("lit", {"true": True, "false": False, "null": None}.get(val, val))
-        if kind == "punct" and val == "[":
-            self.take()
-            items = []
-            while not self.is_("punct", "]"):
-                items.append(self.value(const))
-            self.take()
-            return ("list", items)
-        if kind == "punct" and val == "{":
-            self.take()
-            fields = {}
-            while not self.is_("punct", "}"):
-                k = self.take("name")
-                self.take("punct", ":")
-                fields[k] = self.value(const)
-            self.take()
-            return ("obj", fields)
-        raise GQLError("Syntax Error: Unexpected %s." % (val,))
-
-
-def gql_value(v, variables):
-    kind, x = v
-    if kind == "var":
-        return variables.get(x)
-    if kind == "list":
-        return [gql_value(i, variables) for i in x]
-    if kind == "obj":
-        return {k: gql_value(i, variables) for k, i in x.items()}
-    return x
-
-
 class RawJSON:
     """Prebuilt JSON text spliced into a response as is."""
     __slots__ = ("text",)
@@ -1047,94 +861,6 @@ def encode_response(res):
     return text.encode("utf-8")
 
 
-class Obj:
-    """A GraphQL object: typename + field resolvers (values or callables
-    taking the argument dict)."""
-    __slots__ = ("typename", "fields")
-
-    def __init__(self, typename, fields):
-        self.typename = typename
-        self.fields = fields
-
-
-class GQLExec:
-    def __init__(self, frags, variables):
-        self.frags = frags
-        self.vars = variables
-        self.errors = []
-
-    def skip(self, dirs):
-        for name, args in dirs:
-            cond = bool(gql_value(args.get("if", ("lit", False)), self.vars))
-            if (name == "skip" and cond) or (name == "include" and not cond):
-                return True
-        return False
-
-    def collect(self, obj, sel, out):
-        for s in sel:
-            if s[0] == "field":
-                _, alias, name, args, dirs, sub = s
-                if not self.skip(dirs):
-                    out.setdefault(alias, []).append((name, args, sub))
-            elif s[0] == "spread":
-                if self.skip(s[2]):
-                    continue
-                fr = self.frags.get(s[1])
-                if fr is None:
-                    raise GQLError('Unknown fragment "%s".' % s[1])
-                if fr["on"] in (obj.typename, "Node") or \
-                        fr["on"] in ALIASES.get(obj.typename, ()):
-                    self.collect(obj, fr["sel"], out)
-            else:
-                _, tcond, dirs, sub = s
-                if self.skip(dirs):
-                    continue
-                if tcond is None or tcond == obj.typename or \
-                        tcond in ALIASES.get(obj.typename, ()):
-                    self.collect(obj, sub, out)
-        return out
-
-    def complete(self, val, sub, path):
-        if val is None:
-            return None
-        if isinstance(val, list):
-            return [self.complete(v, sub, path) for v in val]
-        if isinstance(val, Obj):
-            if sub is None:
-                raise GQLError('Field "%s" of type "%s" must have a selection of subfields.'
-                               % (path[-1], val.typename))
-            return self.resolve(val, sub, path)
-        if sub is not None:
-            raise GQLError('Field "%s" must not have a selection since it is a leaf.'
-                           % (path[-1],))
-        return val
-
-    def resolve(self, obj, sel, path):
-        grouped = self.collect(obj, sel, {})
-        out = {}
-        for alias, entries in grouped.items():
-            name, args, sub = entries[0]
-            if len(entries) > 1 and sub is not None:
-                sub = [s for e in entries for s in (e[2] or [])]
-            if name == "__typename":
-                out[alias] = obj.typename
-                continue
-            if name not in obj.fields:
-                raise GQLError('Cannot query field "%s" on type "%s".' % (name, obj.typename))
-            r = obj.fields[name]
-            argv = {k: gql_value(v, self.vars) for k, v in args.items()}
-            try:
-                val = r(argv) if callable(r) else r
-            except HTTPErr as e:
-                if e.status >= 500:
-                    raise
-                self.errors.append({"message": e.message, "path": path + [alias]})
-                out[alias] = None
-                continue
-            out[alias] = self.complete(val, sub, path + [alias])
-        return out
-
-
 # typename -> other names fragments may be declared on (legacy schema names, wandb.md 1.3)
 ALIASES = {"Project": ("Model",), "Run": ("Bucket",), "ArtifactCollection":
            ("ArtifactSequence", "ArtifactPortfolio")}
@@ -1145,39 +871,6 @@ def op_name_of(query, operation_name):
         return operation_name
     m = re.search(r"\b(query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)", query or "")
     return m.group(2) if m else "(anonymous)"
-
-
-def gql_execute(query, variables, operation_name, root_query, root_mutation):
-    if not isinstance(query, str) or not query.strip():
-        return 400, {"errors": [{"message": "Must provide query string."}]}
-    try:
-        ops, frags = GQLParser(query).document()
-    except GQLError as e:
-        return 400, {"errors": [{"message": str(e)}]}
-    if not ops:
-        return 400, {"errors": [{"message": "Must provide an operation."}]}
-    if operation_name:
-        ops = [o for o in ops if o["name"] == operation_name]
-        if not ops:
-            return 400, {"errors": [{"message": 'Unknown operation named "%s".'
-                                     % operation_name}]}
-    op = ops[0]
-    if op["type"] not in ("query", "mutation"):
-        return 400, {"errors": [{"message": "subscriptions are not supported"}]}
-    variables = dict(variables or {})
-    for k, default in op["vars"].items():
-        if k not in variables and default is not None:
-            variables[k] = gql_value(default, {})
-    ex = GQLExec(frags, variables)
-    try:
-        data = ex.resolve(root_query() if op["type"] == "query" else root_mutation(),
-                          op["sel"], [])
-    except GQLError as e:
-        return 400, {"errors": [{"message": str(e)}]}
-    res = {"data": data}
-    if ex.errors:
-        res["errors"] = ex.errors
-    return 200, res
 
 
 # --------------------------------------------------------------------------
@@ -2484,7 +2177,9 @@ class Handler(BaseHTTPRequestHandler):
         sch = Schema(emu, self._base())
         with emu.lock:
             st, res = gql_execute(gbody.get("query"), variables,
-                                  gbody.get("operationName"), sch.root, sch.mutation)
+                                  gbody.get("operationName"), sch.root, sch.mutation,
+                                  aliases=ALIASES, error_types=(HTTPErr,),
+                                  resolver_error=_gql_resolver_error)
         data = encode_response(res)
         return self._send(st, data, "application/json", hdrs, drop, corrupt)
 
