@@ -68,28 +68,41 @@ void xp_sha256_init(struct xp_sha256 *c)
     c->nblk = 0;
 }
 
-void xp_sha256_update(struct xp_sha256 *c, const void *data, size_t len)
+/* The 64-byte block buffering SHA-256 and MD5 share. */
+static void feed_blocks(unsigned char blk[64], size_t *nblk, uint64_t *nbytes,
+                        const void *data, size_t len,
+                        void (*block)(void *ctx, const unsigned char *p), void *ctx)
 {
     const unsigned char *p = data;
-    c->nbytes += len;
-    if (c->nblk) {
-        size_t take = 64 - c->nblk < len ? 64 - c->nblk : len;
-        memcpy(c->blk + c->nblk, p, take);
-        c->nblk += take;
+    *nbytes += len;
+    if (*nblk) {
+        size_t take = 64 - *nblk < len ? 64 - *nblk : len;
+        memcpy(blk + *nblk, p, take);
+        *nblk += take;
         p += take;
         len -= take;
-        if (c->nblk < 64)
+        if (*nblk < 64)
             return;
-        sha256_block(c, c->blk);
-        c->nblk = 0;
+        block(ctx, blk);
+        *nblk = 0;
     }
     while (len >= 64) {
-        sha256_block(c, p);
+        block(ctx, p);
         p += 64;
         len -= 64;
     }
-    memcpy(c->blk, p, len);
-    c->nblk = len;
+    memcpy(blk, p, len);
+    *nblk = len;
+}
+
+static void sha256_block_cb(void *c, const unsigned char *p)
+{
+    sha256_block(c, p);
+}
+
+void xp_sha256_update(struct xp_sha256 *c, const void *data, size_t len)
+{
+    feed_blocks(c->blk, &c->nblk, &c->nbytes, data, len, sha256_block_cb, c);
 }
 
 void xp_sha256_final(struct xp_sha256 *c, unsigned char out[32])
@@ -187,28 +200,14 @@ void xp_md5_init(struct xp_md5 *c)
     c->nblk = 0;
 }
 
+static void md5_block_cb(void *c, const unsigned char *p)
+{
+    md5_block(c, p);
+}
+
 void xp_md5_update(struct xp_md5 *c, const void *data, size_t len)
 {
-    const unsigned char *p = data;
-    c->nbytes += len;
-    if (c->nblk) {
-        size_t take = 64 - c->nblk < len ? 64 - c->nblk : len;
-        memcpy(c->blk + c->nblk, p, take);
-        c->nblk += take;
-        p += take;
-        len -= take;
-        if (c->nblk < 64)
-            return;
-        md5_block(c, c->blk);
-        c->nblk = 0;
-    }
-    while (len >= 64) {
-        md5_block(c, p);
-        p += 64;
-        len -= 64;
-    }
-    memcpy(c->blk, p, len);
-    c->nblk = len;
+    feed_blocks(c->blk, &c->nblk, &c->nbytes, data, len, md5_block_cb, c);
 }
 
 void xp_md5_final(struct xp_md5 *c, unsigned char out[16])
