@@ -361,6 +361,50 @@ done:
     return code;
 }
 
+/* How a command turns its positional arguments into locations: returns how
+ * many it used, or -1 after printing what is wrong. */
+typedef int (*locate_fn)(struct transfer_args *a, const char **pos, size_t npos,
+                         struct xp_location *src, struct xp_location *dst);
+
+static int transfer_main(struct transfer_args *a, const struct opt *opts,
+                         const struct cmd_usage *u, int argc, char **argv,
+                         locate_fn locate, const char *verb)
+{
+    const char *pos[40];
+    size_t npos;
+    int r = opt_parse(opts, u, argc, argv, pos, 40, &npos);
+    a->argc = argc;
+    a->argv = argv;
+    struct xp_location src, dst;
+    int used = r ? -1 : locate(a, pos, npos, &src, &dst);
+    if (used < 0) {
+        if (!r)
+            fprintf(stderr, "usage: %s %s\n", u->name, u->synopsis);
+        free(a->api_key);
+        return r > 0 ? 0 : XP_EXIT_USAGE;
+    }
+    int code = run_transfer(a, &src, &dst, pos + used, npos - (size_t)used, verb);
+    xp_location_release(&src);
+    xp_location_release(&dst);
+    return code;
+}
+
+static int locate_download(struct transfer_args *a, const char **pos, size_t npos,
+                           struct xp_location *src, struct xp_location *dst)
+{
+    if (!a->from || !a->output || npos < 1) {
+        fprintf(stderr, "error: download needs --from, a SOURCE and -o DIR\n");
+        return -1;
+    }
+    int rc = xp_location_from(src, a->from, pos[0]);
+    if (rc) {
+        print_error(rc);
+        return -1;
+    }
+    xp_location_from(dst, "local", a->output);
+    return 1;
+}
+
 int cmd_download(int argc, char **argv)
 {
     struct transfer_args a = {.retries = -1};
@@ -376,31 +420,25 @@ int cmd_download(int argc, char **argv)
         "Turn a vendor's runs into an xport layout. SOURCE is "
         "WS[/PROJECT[/EXPERIMENT]] (globs allowed) or, for on-disk formats, a "
         "path. RESOURCEs limit what is copied."};
-    const char *pos[40];
-    size_t npos;
-    int r = opt_parse(opts, &u, argc, argv, pos, 40, &npos);
-    a.argc = argc;
-    a.argv = argv;
-    if (r)
-        return r > 0 ? 0 : XP_EXIT_USAGE;
-    if (!a.from || !a.output || npos < 1) {
-        fprintf(stderr, "error: download needs --from, a SOURCE and -o DIR\n"
-                        "usage: %s %s\n", u.name, u.synopsis);
-        free(a.api_key);
-        return XP_EXIT_USAGE;
+    return transfer_main(&a, opts, &u, argc, argv, locate_download, "downloaded");
+}
+
+static int locate_copy(struct transfer_args *a, const char **pos, size_t npos,
+                       struct xp_location *src, struct xp_location *dst)
+{
+    (void)a;
+    if (npos < 2) {
+        fprintf(stderr, "error: copy needs SRC and DST\n");
+        return -1;
     }
-    struct xp_location src, dst;
-    int rc = xp_location_from(&src, a.from, pos[0]);
+    int rc = xp_location_parse(src, pos[0]);
+    if (!rc && (rc = xp_location_parse(dst, pos[1])))
+        xp_location_release(src);
     if (rc) {
         print_error(rc);
-        free(a.api_key);
-        return XP_EXIT_USAGE;
+        return -1;
     }
-    xp_location_from(&dst, "local", a.output);
-    int code = run_transfer(&a, &src, &dst, pos + 1, npos - 1, "downloaded");
-    xp_location_release(&src);
-    xp_location_release(&dst);
-    return code;
+    return 2;
 }
 
 int cmd_copy(int argc, char **argv)
@@ -411,32 +449,23 @@ int cmd_copy(int argc, char **argv)
         "xport copy", "SRC DST [RESOURCE...]",
         "Copy experiments from SRC to DST. A location is a path (an xport "
         "layout or an ml-dash store) or VENDOR:WS[/PROJECT[/EXPERIMENT]]."};
-    const char *pos[40];
-    size_t npos;
-    int r = opt_parse(opts, &u, argc, argv, pos, 40, &npos);
-    a.argc = argc;
-    a.argv = argv;
-    if (r)
-        return r > 0 ? 0 : XP_EXIT_USAGE;
-    if (npos < 2) {
-        fprintf(stderr, "error: copy needs SRC and DST\nusage: %s %s\n", u.name,
-                u.synopsis);
-        free(a.api_key);
-        return XP_EXIT_USAGE;
+    return transfer_main(&a, opts, &u, argc, argv, locate_copy, "copied");
+}
+
+static int locate_upload(struct transfer_args *a, const char **pos, size_t npos,
+                         struct xp_location *src, struct xp_location *dst)
+{
+    if (!a->to || npos < 1) {
+        fprintf(stderr, "error: upload needs PATH and --to VENDOR\n");
+        return -1;
     }
-    struct xp_location src, dst;
-    int rc = xp_location_parse(&src, pos[0]);
-    if (!rc && (rc = xp_location_parse(&dst, pos[1])))
-        xp_location_release(&src);
+    int rc = xp_location_from(dst, a->to, a->target ? a->target : "");
     if (rc) {
         print_error(rc);
-        free(a.api_key);
-        return XP_EXIT_USAGE;
+        return -1;
     }
-    int code = run_transfer(&a, &src, &dst, pos + 2, npos - 2, "copied");
-    xp_location_release(&src);
-    xp_location_release(&dst);
-    return code;
+    xp_location_from(src, "local", pos[0]);
+    return 1;
 }
 
 int cmd_upload(int argc, char **argv)
@@ -451,30 +480,5 @@ int cmd_upload(int argc, char **argv)
     };
     const struct cmd_usage u = {"xport upload", "PATH --to VENDOR [RESOURCE...]",
                                 "Send a layout or an ml-dash store to a vendor."};
-    const char *pos[40];
-    size_t npos;
-    int r = opt_parse(opts, &u, argc, argv, pos, 40, &npos);
-    a.argc = argc;
-    a.argv = argv;
-    if (r)
-        return r > 0 ? 0 : XP_EXIT_USAGE;
-    if (!a.to || npos < 1) {
-        fprintf(stderr, "error: upload needs PATH and --to VENDOR\nusage: %s %s\n",
-                u.name, u.synopsis);
-        free(a.api_key);
-        return XP_EXIT_USAGE;
-    }
-    struct xp_location src, dst;
-    xp_location_from(&src, "local", pos[0]);
-    int rc = xp_location_from(&dst, a.to, a.target ? a.target : "");
-    if (rc) {
-        print_error(rc);
-        xp_location_release(&src);
-        free(a.api_key);
-        return XP_EXIT_USAGE;
-    }
-    int code = run_transfer(&a, &src, &dst, pos + 1, npos - 1, "uploaded");
-    xp_location_release(&src);
-    xp_location_release(&dst);
-    return code;
+    return transfer_main(&a, opts, &u, argc, argv, locate_upload, "uploaded");
 }
