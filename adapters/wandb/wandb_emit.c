@@ -1,12 +1,17 @@
 /* Records from a decoded run (wandb_emit.h). */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "xport/error.h"
+#include "xport/hash.h"
 #include "wandb_emit.h"
 
 #define LOG_BATCH 1024
+
+enum { WE_PARAMS, WE_SUMMARY, WE_SERIES, WE_POINTS, WE_LOGS, WE_DONE };
 
 void wemit_init(struct wemit *e, struct wrun *run)
 {
@@ -31,6 +36,7 @@ void wemit_release(struct wemit *e)
     if (e->iter_open || e->log_iter_open)
         xp_spool_iter_close(&e->it);
     drop_log_meta(e);
+    json_object_put(e->params);
     free(e->pts);
     free(e->fields);
     free(e->logs);
@@ -39,7 +45,9 @@ void wemit_release(struct wemit *e)
     memset(e, 0, sizeof(*e));
 }
 
-struct json_object *wemit_parameters(struct json_object *config)
+/* config as W&B's API shows it: {"value": v} (with "desc") becomes v;
+ * the internal keys _wandb and wandb_version are left out. */
+static struct json_object *parameters(struct json_object *config)
 {
     struct json_object *p = json_object_new_object();
     json_object_object_foreach(config, k, v) {
@@ -62,7 +70,9 @@ struct json_object *wemit_parameters(struct json_object *config)
     return p;
 }
 
-int wemit_series(struct wemit *e, struct xp_record *rec)
+/* The next series: 1 with rec set to its SERIES_BEGIN, 0 when none is
+ * left, or an error. */
+static int emit_series(struct wemit *e, struct xp_record *rec)
 {
     struct wrun *r = e->run;
     while (e->phase < 2) {
@@ -94,7 +104,9 @@ int wemit_series(struct wemit *e, struct xp_record *rec)
     return 0;
 }
 
-int wemit_points(struct wemit *e, struct xp_record *rec)
+/* Points of the current series: 1 with rec set to POINTS, 0 at its end
+ * (rec set to SERIES_END), or an error. */
+static int emit_points(struct wemit *e, struct xp_record *rec)
 {
     xp_arena_reset(&e->arena);
     size_t n = 0;
@@ -126,10 +138,12 @@ int wemit_points(struct wemit *e, struct xp_record *rec)
     return 1;
 }
 
-int wemit_logs(struct wemit *e, struct xp_record *rec)
+/* Console lines: 1 with rec set to LOGS, 0 when none is left, or an
+ * error. */
+static int emit_logs(struct wemit *e, struct xp_record *rec)
 {
     struct wrun *r = e->run;
-    if (e->logs_done || !r->have_log_stream)
+    if (!r->have_log_stream)
         return 0;
     if (!e->log_iter_open) {
         int rc = xp_spool_iter_open(&e->it, r->spool, r->log_stream);
@@ -175,7 +189,6 @@ int wemit_logs(struct wemit *e, struct xp_record *rec)
     if (!n) {
         xp_spool_iter_close(&e->it);
         e->log_iter_open = 0;
-        e->logs_done = 1;
         return 0;
     }
     memset(rec, 0, sizeof(*rec));
@@ -183,4 +196,120 @@ int wemit_logs(struct wemit *e, struct xp_record *rec)
     rec->u.logs.v = e->logs;
     rec->u.logs.n = n;
     return 1;
+}
+
+int wemit_next(struct wemit *e, struct xp_record *rec)
+{
+    struct wrun *r = e->run;
+    int rc;
+    memset(rec, 0, sizeof(*rec));
+    for (;;) {
+        switch (e->stage) {
+        case WE_PARAMS:
+            e->stage = WE_SUMMARY;
+            if (!(r->resources & XP_RES_PARAMETERS) || r->only_series)
+                continue;
+            e->params = parameters(r->config);
+            if (!json_object_object_length(e->params))
+                continue;
+            rec->kind = XP_REC_DOCUMENT;
+            rec->u.doc.kind = XP_DOC_PARAMETERS;
+            rec->u.doc.doc = e->params;
+            return 1;
+        case WE_SUMMARY:
+            e->stage = WE_SERIES;
+            if (!(r->resources & XP_RES_OTHERS) || r->only_series ||
+                !r->summary || !json_object_object_length(r->summary))
+                continue;
+            rec->kind = XP_REC_DOCUMENT;
+            rec->u.doc.kind = XP_DOC_SUMMARY;
+            rec->u.doc.doc = r->summary;
+            return 1;
+        case WE_SERIES:
+            rc = emit_series(e, rec);
+            if (rc < 0)
+                return rc;
+            e->stage = rc ? WE_POINTS : WE_LOGS;
+            if (rc)
+                return 1;
+            continue;
+        case WE_POINTS:
+            rc = emit_points(e, rec);
+            if (rc < 0)
+                return rc;
+            if (rc == 0)
+                e->stage = WE_SERIES; /* rec is the SERIES_END */
+            return 1;
+        case WE_LOGS:
+            rc = emit_logs(e, rec);
+            if (rc)
+                return rc;
+            e->stage = WE_DONE;
+            continue;
+        default:
+            return 0;
+        }
+    }
+}
+
+/* ---- file bodies ---------------------------------------------------------- */
+
+static ssize_t body_read(struct xp_stream *s, void *buf, size_t len)
+{
+    struct wemit_body *b = (struct wemit_body *)s;
+    for (;;) {
+        ssize_t n = read(b->fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return xp_error_set_os(XP_EIO, "cannot read a run file");
+    }
+}
+
+static void body_free(struct xp_stream *s)
+{
+    wemit_body_close((struct wemit_body *)s);
+}
+
+void wemit_body_close(struct wemit_body *b)
+{
+    if (b->fd >= 0)
+        close(b->fd);
+    b->fd = -1;
+}
+
+int wemit_body_open(struct wemit_body *b, int fd, const char *name,
+                    char sha[65], int64_t *size)
+{
+    struct xp_sha256 c;
+    unsigned char buf[65536], dig[32];
+    int64_t total = 0;
+    wemit_body_close(b);
+    b->fd = fd;
+    b->base.read = body_read;
+    b->base.free = body_free;
+    xp_sha256_init(&c);
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int rc = xp_error_set_os(XP_EIO, "cannot read '%s'", name);
+            wemit_body_close(b);
+            return rc;
+        }
+        if (n == 0)
+            break;
+        xp_sha256_update(&c, buf, (size_t)n);
+        total += n;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        int rc = xp_error_set_os(XP_EIO, "cannot rewind '%s'", name);
+        wemit_body_close(b);
+        return rc;
+    }
+    xp_sha256_final(&c, dig);
+    xp_hex(sha, dig, 32);
+    *size = total;
+    return 0;
 }

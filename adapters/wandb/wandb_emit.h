@@ -1,8 +1,9 @@
-/* Emitting a decoded run (struct wrun) as records: its parameters, its
- * spooled series as SERIES_BEGIN / POINTS / SERIES_END (metrics first,
- * then system metrics) and its spooled console output as LOGS, the way the
- * wandb-offline reader emits them, so that every W&B reader maps a run the
- * same way.
+/* Emitting a decoded run (struct wrun) as records, shared by every W&B
+ * reader so that each maps a run the same way: after the reader's own
+ * EXPERIMENT, its parameters and summary documents, its spooled series as
+ * SERIES_BEGIN / POINTS / SERIES_END (metrics first, then system metrics)
+ * and its spooled console output as LOGS; and the body of a FILE record
+ * read from an open file.
  *
  * Ownership: the caller owns struct wemit (wemit_release); the run is
  * borrowed and must outlive it; records point into both until the next
@@ -22,10 +23,11 @@ struct json_object;
 
 struct wemit {
     struct wrun *run;
-    int phase; /* 0 metric series, 1 system series, 2 done */
+    int stage;         /* what wemit_next yields next (wandb_emit.c) */
+    int phase;         /* 0 metric series, 1 system series, 2 done */
     size_t next_series, cur;
     struct xp_spool_iter it;
-    int iter_open, log_iter_open, logs_done;
+    int iter_open, log_iter_open;
     int64_t index, log_seq;
     struct xp_point *pts;
     struct xp_field *fields;
@@ -33,23 +35,29 @@ struct wemit {
     struct xp_log_entry *logs;
     struct json_object **log_meta;
     size_t nlog_meta;
+    struct json_object *params;
 };
 
 void wemit_init(struct wemit *e, struct wrun *run);
 void wemit_release(struct wemit *e);
 
-/* config as W&B's API shows it: {"value": v} (with "desc") becomes v;
- * _wandb is left out. A new object. */
-struct json_object *wemit_parameters(struct json_object *config);
-
-/* The next series: 1 with rec set to its SERIES_BEGIN, 0 when none is
- * left, or an error. */
-int wemit_series(struct wemit *e, struct xp_record *rec);
-/* Points of the current series: 1 with rec set to POINTS, 0 at its end
- * (rec set to SERIES_END), or an error. */
-int wemit_points(struct wemit *e, struct xp_record *rec);
-/* Console lines: 1 with rec set to LOGS, 0 when none is left, or an
+/* The next record after EXPERIMENT: parameters (run->config unwrapped),
+ * summary, then each series and the logs, as run->resources and
+ * run->only_series allow. 1 with rec set, 0 when none is left, or an
  * error. */
-int wemit_logs(struct wemit *e, struct xp_record *rec);
+int wemit_next(struct wemit *e, struct xp_record *rec);
+
+/* The body of a FILE record: an open file read from its start. */
+struct wemit_body {
+    struct xp_stream base;
+    int fd;
+};
+
+/* Take fd (closed on failure too): its SHA-256 (hex) and size go to sha and
+ * *size, and b reads it from the start. name is for messages. */
+int wemit_body_open(struct wemit_body *b, int fd, const char *name,
+                    char sha[65], int64_t *size);
+/* Close the file if open; b may be zeroed with fd -1 or used before. */
+void wemit_body_close(struct wemit_body *b);
 
 #endif

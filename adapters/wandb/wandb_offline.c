@@ -16,13 +16,11 @@
 
 #include "xport/error.h"
 #include "xport/fs.h"
-#include "xport/hash.h"
 #include "xport/json.h"
 #include "xport/spool.h"
 #include "xport/sys/adapter.h"
+#include "wandb_emit.h"
 #include "wandb_run.h"
-
-#define LOG_BATCH 1024
 
 struct wo_adapter {
     struct xp_adapter base;
@@ -191,28 +189,12 @@ static int wo_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 
 /* ---- the reader -------------------------------------------------------- */
 
-enum wo_state {
-    S_EXPERIMENT,
-    S_PARAMETERS,
-    S_SUMMARY,
-    S_SERIES,      /* pick the next series */
-    S_POINTS,
-    S_SERIES_END,
-    S_LOGS,
-    S_FILES,
-    S_END,
-    S_DONE
-};
+enum wo_state { S_EXPERIMENT, S_RUN, S_FILES, S_END, S_DONE };
 
 struct wo_dir {
     char *rel;    /* relative to files/, NULL for files/ itself */
     char **names;
     size_t n, i;
-};
-
-struct wo_file_stream {
-    struct xp_stream base;
-    int fd;
 };
 
 struct wo_reader {
@@ -225,88 +207,29 @@ struct wo_reader {
     char *file_id;
     struct naming nm;
     char started[40], ended[40];
-    struct json_object *doc;
     struct json_object *vendor;
-
-    /* series */
-    int phase;    /* 0 metric series, 1 system series */
-    size_t next_series, cur;
-    struct xp_spool_iter it;
-    int iter_open;
-    int64_t index;
-    struct xp_point *pts;
-    struct xp_field *fields;
-    struct xp_arena arena;
-
-    /* logs */
-    struct xp_log_entry *logs;
-    struct json_object **log_meta;
-    size_t nlog_meta;
-    int64_t log_seq;
-    int log_iter_open;
+    struct wemit em; /* parameters, summary, series and logs */
 
     /* files */
     char *run_dir, *files_dir, *real_run_dir;
     struct wo_dir *dirs;
     size_t ndirs, capdirs;
     int files_started;
-    struct wo_file_stream body;
+    struct wemit_body body;
     char sha[65];
     char *file_rel;
 };
-
-static void close_body(struct wo_reader *r)
-{
-    if (r->body.fd >= 0)
-        close(r->body.fd);
-    r->body.fd = -1;
-}
-
-static ssize_t body_read(struct xp_stream *s, void *buf, size_t len)
-{
-    struct wo_file_stream *b = (struct wo_file_stream *)s;
-    for (;;) {
-        ssize_t n = read(b->fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return xp_error_set_os(XP_EIO, "cannot read a run file");
-    }
-}
-
-static void body_free(struct xp_stream *s)
-{
-    struct wo_file_stream *b = (struct wo_file_stream *)s;
-    if (b->fd >= 0)
-        close(b->fd);
-    b->fd = -1;
-}
-
-static void drop_log_meta(struct wo_reader *r)
-{
-    for (size_t i = 0; i < r->nlog_meta; i++)
-        json_object_put(r->log_meta[i]);
-    r->nlog_meta = 0;
-}
 
 static void wo_reader_free(struct xp_reader *base)
 {
     struct wo_reader *r = (struct wo_reader *)base;
     if (!r)
         return;
-    if (r->iter_open || r->log_iter_open)
-        xp_spool_iter_close(&r->it);
-    close_body(r);
-    drop_log_meta(r);
+    wemit_body_close(&r->body);
+    wemit_release(&r->em);
     wrun_release(&r->run);
-    json_object_put(r->doc);
     json_object_put(r->vendor);
     free(r->file_id);
-    free(r->pts);
-    free(r->fields);
-    free(r->logs);
-    free(r->log_meta);
-    xp_arena_release(&r->arena);
     for (size_t i = 0; i < r->ndirs; i++) {
         free(r->dirs[i].rel);
         xp_strv_free(r->dirs[i].names);
@@ -377,122 +300,6 @@ static struct json_object *build_vendor(struct wo_reader *r)
     return v;
 }
 
-/* config values as W&B's API shows them: {"value": v} (with "desc") is v. */
-static struct json_object *build_parameters(struct json_object *config)
-{
-    struct json_object *p = json_object_new_object();
-    json_object_object_foreach(config, k, v) {
-        if (!strcmp(k, "_wandb"))
-            continue;
-        struct json_object *val = v, *inner;
-        if (json_object_is_type(v, json_type_object) &&
-            json_object_object_get_ex(v, "value", &inner)) {
-            int only = 1;
-            json_object_object_foreach(v, k2, v2) {
-                (void)v2;
-                if (strcmp(k2, "value") && strcmp(k2, "desc"))
-                    only = 0;
-            }
-            if (only)
-                val = inner;
-        }
-        json_object_object_add(p, k, json_object_get(val));
-    }
-    return p;
-}
-
-static const struct wrun_series *series_at(struct wo_reader *r, size_t i)
-{
-    return i < r->run.nseries ? &r->run.series[i] : NULL;
-}
-
-/* Advance to the next series to emit; 0 when there is none left. */
-static int pick_series(struct wo_reader *r)
-{
-    for (;;) {
-        const struct wrun_series *s = series_at(r, r->next_series);
-        if (!s) {
-            if (r->phase == 1)
-                return 0;
-            r->phase = 1;
-            r->next_series = 0;
-            continue;
-        }
-        size_t i = r->next_series++;
-        enum xp_series_kind want = r->phase ? XP_SERIES_SYSTEM
-                                            : XP_SERIES_METRIC;
-        if (s->kind == want && xp_spool_count(r->run.spool, s->stream)) {
-            r->cur = i;
-            return 1;
-        }
-    }
-}
-
-static int emit_points(struct wo_reader *r)
-{
-    xp_arena_reset(&r->arena);
-    size_t n = 0;
-    int rc = 0;
-    while (n < XP_POINTS_BATCH) {
-        const void *data;
-        size_t len;
-        rc = xp_spool_iter_next(&r->it, &data, &len);
-        if (rc == XP_ITEROVER) {
-            rc = 0;
-            break;
-        }
-        if (rc)
-            return rc;
-        rc = wpt_decode(&r->pts[n], &r->fields[n * WPT_NKEYS], data, len,
-                        &r->arena);
-        if (rc)
-            return rc;
-        r->pts[n].index = r->index++;
-        n++;
-    }
-    return (int)n;
-}
-
-static int emit_logs(struct wo_reader *r)
-{
-    xp_arena_reset(&r->arena);
-    drop_log_meta(r);
-    size_t n = 0;
-    while (n < LOG_BATCH) {
-        const void *data;
-        size_t len;
-        int rc = xp_spool_iter_next(&r->it, &data, &len);
-        if (rc == XP_ITEROVER)
-            break;
-        if (rc)
-            return rc;
-        struct wlog_line l;
-        if ((rc = wline_decode(&l, data, len)))
-            return rc;
-        struct xp_log_entry *e = &r->logs[n];
-        memset(e, 0, sizeof(*e));
-        e->seq = r->log_seq++;
-        if (l.has_ts) {
-            char iso[40];
-            wtime_iso(iso, l.sec, l.nanos);
-            e->timestamp = xp_arena_strndup(&r->arena, iso, strlen(iso));
-        }
-        e->stream = l.stream ? "stdout" : "stderr";
-        e->message = xp_arena_strndup(&r->arena, l.text, l.len);
-        e->message_len = l.len;
-        if (!l.newline) {
-            /* a partial line (progress bars end in '\r'): say so, so that
-             * output.log can be rebuilt byte for byte */
-            struct json_object *md = json_object_new_object();
-            json_object_object_add(md, "newline", json_object_new_boolean(0));
-            e->metadata = md;
-            r->log_meta[r->nlog_meta++] = md;
-        }
-        n++;
-    }
-    return (int)n;
-}
-
 /* ---- files ------------------------------------------------------------- */
 
 static void push_dir(struct wo_reader *r, char *rel, char **names, size_t n)
@@ -543,32 +350,6 @@ static int link_inside(struct wo_reader *r, const char *full, char **target)
         return 1;
     free(*target);
     *target = NULL;
-    return 0;
-}
-
-static int hash_file(int fd, char sha[65], int64_t *size, const char *path)
-{
-    struct xp_sha256 c;
-    unsigned char buf[65536], dig[32];
-    int64_t total = 0;
-    xp_sha256_init(&c);
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return xp_error_set_os(XP_EIO, "cannot read '%s'", path);
-        }
-        if (n == 0)
-            break;
-        xp_sha256_update(&c, buf, (size_t)n);
-        total += n;
-    }
-    xp_sha256_final(&c, dig);
-    xp_hex(sha, dig, 32);
-    *size = total;
-    if (lseek(fd, 0, SEEK_SET) != 0)
-        return xp_error_set_os(XP_EIO, "cannot rewind '%s'", path);
     return 0;
 }
 
@@ -646,17 +427,13 @@ static int next_file(struct wo_reader *r)
             return rc;
         }
         int64_t size;
-        int rc = hash_file(fd, r->sha, &size, full);
+        int rc = wemit_body_open(&r->body, fd, full, r->sha, &size);
         free(target);
         free(full);
         if (rc) {
-            close(fd);
             free(rel);
             return rc;
         }
-        r->body.base.read = body_read;
-        r->body.base.free = body_free;
-        r->body.fd = fd;
         free(r->file_rel);
         r->file_rel = rel;
         memset(&r->rec, 0, sizeof(r->rec));
@@ -685,7 +462,7 @@ static int wo_next(struct xp_reader *base, const struct xp_record **out)
     struct wo_reader *r = (struct wo_reader *)base;
     const struct xp_ctx *ctx = r->a->base.ctx;
     int rc;
-    close_body(r);
+    wemit_body_close(&r->body);
     if (r->state != S_DONE && r->state != S_END && xp_ctx_cancelled(ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     memset(&r->rec, 0, sizeof(r->rec));
@@ -718,91 +495,17 @@ static int wo_next(struct xp_reader *base, const struct xp_record **out)
             e->source_vendor = "wandb";
             e->source_id = r->nm.id;
             e->vendor = r->vendor;
-            r->state = S_PARAMETERS;
+            r->state = S_RUN;
             return 0;
         }
-        case S_PARAMETERS:
-            r->state = S_SUMMARY;
-            if (!(r->resources & XP_RES_PARAMETERS) || r->run.only_series)
-                continue;
-            json_object_put(r->doc);
-            r->doc = build_parameters(r->run.config);
-            if (!json_object_object_length(r->doc))
-                continue;
-            r->rec.kind = XP_REC_DOCUMENT;
-            r->rec.u.doc.kind = XP_DOC_PARAMETERS;
-            r->rec.u.doc.doc = r->doc;
-            return 0;
-        case S_SUMMARY:
-            r->state = S_SERIES;
-            if (!(r->resources & XP_RES_OTHERS) || r->run.only_series ||
-                !json_object_object_length(r->run.summary))
-                continue;
-            r->rec.kind = XP_REC_DOCUMENT;
-            r->rec.u.doc.kind = XP_DOC_SUMMARY;
-            r->rec.u.doc.doc = r->run.summary;
-            return 0;
-        case S_SERIES: {
-            if (!pick_series(r)) {
-                r->state = S_LOGS;
-                continue;
-            }
-            const struct wrun_series *s = &r->run.series[r->cur];
-            if ((rc = xp_spool_iter_open(&r->it, r->run.spool, s->stream)))
-                return rc;
-            r->iter_open = 1;
-            r->index = 0;
-            r->rec.kind = XP_REC_SERIES_BEGIN;
-            r->rec.u.series.name = s->name;
-            r->rec.u.series.kind = s->kind;
-            r->rec.u.series.expected_points =
-                (int64_t)xp_spool_count(r->run.spool, s->stream);
-            r->state = S_POINTS;
-            return 0;
-        }
-        case S_POINTS:
-            rc = emit_points(r);
+        case S_RUN:
+            rc = wemit_next(&r->em, &r->rec);
             if (rc < 0)
                 return rc;
-            if (rc == 0) {
-                r->state = S_SERIES_END;
-                continue;
-            }
-            r->rec.kind = XP_REC_POINTS;
-            r->rec.u.points.v = r->pts;
-            r->rec.u.points.n = (size_t)rc;
-            return 0;
-        case S_SERIES_END:
-            xp_spool_iter_close(&r->it);
-            r->iter_open = 0;
-            r->rec.kind = XP_REC_SERIES_END;
-            r->state = S_SERIES;
-            return 0;
-        case S_LOGS:
-            if (!r->run.have_log_stream) {
-                r->state = S_FILES;
-                continue;
-            }
-            if (!r->log_iter_open) {
-                if ((rc = xp_spool_iter_open(&r->it, r->run.spool,
-                                             r->run.log_stream)))
-                    return rc;
-                r->log_iter_open = 1;
-            }
-            rc = emit_logs(r);
-            if (rc < 0)
-                return rc;
-            if (rc == 0) {
-                xp_spool_iter_close(&r->it);
-                r->log_iter_open = 0;
-                r->run.have_log_stream = 0;
-                r->state = S_FILES;
-                continue;
-            }
-            r->rec.kind = XP_REC_LOGS;
-            r->rec.u.logs.v = r->logs;
-            r->rec.u.logs.n = (size_t)rc;
-            return 0;
+            if (rc)
+                return 0;
+            r->state = S_FILES;
+            continue;
         case S_FILES:
             if (!(r->resources & XP_RES_FILES) || r->run.only_series) {
                 r->state = S_END;
@@ -869,11 +572,7 @@ static int wo_read(struct xp_reader **out, struct xp_adapter *base,
     r->file_id = id_from_file(ref->key);
     run_naming(&r->nm, &r->run.m, r->file_id);
     r->vendor = build_vendor(r);
-    r->pts = xp_calloc(XP_POINTS_BATCH, sizeof(*r->pts));
-    r->fields = xp_calloc((size_t)XP_POINTS_BATCH * WPT_NKEYS,
-                          sizeof(*r->fields));
-    r->logs = xp_calloc(LOG_BATCH, sizeof(*r->logs));
-    r->log_meta = xp_calloc(LOG_BATCH, sizeof(*r->log_meta));
+    wemit_init(&r->em, &r->run);
     r->run_dir = dir_of(ref->key);
     r->files_dir = xp_path_join(r->run_dir, "files");
     *out = &r->base;

@@ -548,6 +548,40 @@ static int wanted(const struct wrun *r, const char *name, size_t n)
            (strlen(r->only_series) == n && !memcmp(r->only_series, name, n));
 }
 
+void wrow_special(struct xp_value fv[WPT_NKEYS], int has[WPT_NKEYS],
+                  int which, const struct xp_value *v)
+{
+    int slot = which;
+    if (which == WPT_STEP && v->type != XP_V_INT) {
+        slot = WPT_RAW_STEP;
+    } else if (which == WPT_TIMESTAMP) {
+        if (v->type == XP_V_INT || v->type == XP_V_FLOAT) {
+            fv[slot].type = XP_V_FLOAT;
+            fv[slot].u.d = v->type == XP_V_INT ? (double)v->u.i : v->u.d;
+            has[slot] = 1;
+            return;
+        }
+        slot = WPT_RAW_TIMESTAMP;
+    }
+    fv[slot] = *v;
+    has[slot] = 1;
+}
+
+int64_t wrun_row_end(struct wrun *r, struct xp_value fv[WPT_NKEYS],
+                     int has[WPT_NKEYS], const int64_t *record_step)
+{
+    /* W&B rebuilds a missing _step from the record's step, else counts */
+    if (!has[WPT_STEP]) {
+        fv[WPT_STEP].type = XP_V_INT;
+        fv[WPT_STEP].u.i = record_step ? *record_step : r->next_step;
+        has[WPT_STEP] = 1;
+    }
+    r->next_step = fv[WPT_STEP].u.i + 1;
+    r->nrows++;
+    has[WPT_VALUE] = 1;
+    return fv[WPT_STEP].u.i;
+}
+
 /* HistoryRecord {repeated item = 1; HistoryStep step = 2}: one row. Each
  * top-level key is a series; items with a deeper nested_key (media, nested
  * dicts) are assembled into one JSON object per top-level key, the way
@@ -627,27 +661,8 @@ static int decode_history(struct wrun *r, struct scratch *s,
             break;
         }
         hold(s, o);
-        if (special == WPT_STEP) {
-            if (v.type == XP_V_INT) {
-                fv[WPT_STEP] = v;
-                has[WPT_STEP] = 1;
-            } else {
-                fv[WPT_RAW_STEP] = v;
-                has[WPT_RAW_STEP] = 1;
-            }
-        } else if (special == WPT_TIMESTAMP) {
-            if (v.type == XP_V_INT || v.type == XP_V_FLOAT) {
-                fv[WPT_TIMESTAMP].type = XP_V_FLOAT;
-                fv[WPT_TIMESTAMP].u.d =
-                    v.type == XP_V_INT ? (double)v.u.i : v.u.d;
-                has[WPT_TIMESTAMP] = 1;
-            } else {
-                fv[WPT_RAW_TIMESTAMP] = v;
-                has[WPT_RAW_TIMESTAMP] = 1;
-            }
-        } else if (special == WPT_RUNTIME) {
-            fv[WPT_RUNTIME] = v;
-            has[WPT_RUNTIME] = 1;
+        if (special >= 0) {
+            wrow_special(fv, has, special, &v);
         } else {
             size_t idx;
             if ((rc = series_get(r, XP_SERIES_METRIC, it.path[0], it.plen[0],
@@ -666,15 +681,7 @@ static int decode_history(struct wrun *r, struct scratch *s,
             return rc;
         row_slot(r, s, s->nest[i].series)->v = v;
     }
-    /* W&B rebuilds a missing _step from the record's step, else counts */
-    if (!has[WPT_STEP]) {
-        fv[WPT_STEP].type = XP_V_INT;
-        fv[WPT_STEP].u.i = has_record_step ? record_step : r->next_step;
-        has[WPT_STEP] = 1;
-    }
-    r->next_step = fv[WPT_STEP].u.i + 1;
-    r->nrows++;
-    has[WPT_VALUE] = 1;
+    wrun_row_end(r, fv, has, has_record_step ? &record_step : NULL);
     for (size_t i = 0; i < s->ne; i++) {
         fv[WPT_VALUE] = s->e[i].v;
         xp_buf_reset(&s->enc);

@@ -102,6 +102,17 @@ enum wpt_key {
 /* Append one point (fields[k] used where has[k]) to b. */
 void wpt_encode(struct xp_buf *b, const struct xp_value fields[WPT_NKEYS],
                 const int has[WPT_NKEYS]);
+/* A history row's _step, _timestamp or _runtime value (which: WPT_STEP,
+ * WPT_TIMESTAMP or WPT_RUNTIME) into the fields all its points share: a
+ * step that is not an integer and a timestamp that is not a number are
+ * kept raw. */
+void wrow_special(struct xp_value fv[WPT_NKEYS], int has[WPT_NKEYS],
+                  int which, const struct xp_value *v);
+/* The end of a row's shared fields: a missing step is the record's step
+ * (record_step, or NULL when it has none) or else the last row's + 1; the
+ * row is counted and its step returned. */
+int64_t wrun_row_end(struct wrun *r, struct xp_value fv[WPT_NKEYS],
+                     int has[WPT_NKEYS], const int64_t *record_step);
 /* Decode into out/fields (room for WPT_NKEYS); strings are copied to arena. */
 int wpt_decode(struct xp_point *out, struct xp_field *fields,
                const void *data, size_t len, struct xp_arena *arena);

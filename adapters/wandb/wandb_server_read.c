@@ -97,13 +97,7 @@ struct rfile {
     int auth; /* the URL is W&B-served: send the key */
 };
 
-enum rstate { S_EXP, S_PARAMS, S_SUMMARY, S_SERIES, S_POINTS, S_LOGS,
-              S_FILES, S_END, S_DONE };
-
-struct file_body {
-    struct xp_stream base;
-    int fd;
-};
+enum rstate { S_EXP, S_RUN, S_FILES, S_END, S_DONE };
 
 struct ws_reader {
     struct xp_reader base;
@@ -113,8 +107,6 @@ struct ws_reader {
     const char *only_series;
     struct xp_read_opts ro;
     struct json_object *run;     /* the Run node */
-    struct json_object *summary; /* parsed summaryMetrics */
-    struct json_object *params;
     struct json_object *vendor;
     struct wrun w;
     struct wemit em;
@@ -125,7 +117,7 @@ struct ws_reader {
     char *tmpdir;
     struct rfile *files;
     size_t nfiles, capfiles, next_file;
-    struct file_body body;
+    struct wemit_body body;
     char sha[65];
     char *body_path;
     /* scratch for rows */
@@ -320,34 +312,14 @@ static int history_row(struct ws_reader *r, const char *text, size_t len,
     for (size_t i = 0; i < n; i++) {
         const char *k = r->rf[i].key;
         const struct xp_value *v = &r->rf[i].v;
-        if (!strcmp(k, "_step")) {
-            int slot = v->type == XP_V_INT ? WPT_STEP : WPT_RAW_STEP;
-            fv[slot] = *v;
-            has[slot] = 1;
-        } else if (!strcmp(k, "_timestamp")) {
-            if (v->type == XP_V_INT || v->type == XP_V_FLOAT) {
-                fv[WPT_TIMESTAMP].type = XP_V_FLOAT;
-                fv[WPT_TIMESTAMP].u.d =
-                    v->type == XP_V_INT ? (double)v->u.i : v->u.d;
-                has[WPT_TIMESTAMP] = 1;
-            } else {
-                fv[WPT_RAW_TIMESTAMP] = *v;
-                has[WPT_RAW_TIMESTAMP] = 1;
-            }
-        } else if (!strcmp(k, "_runtime")) {
-            fv[WPT_RUNTIME] = *v;
-            has[WPT_RUNTIME] = 1;
-        }
+        if (!strcmp(k, "_step"))
+            wrow_special(fv, has, WPT_STEP, v);
+        else if (!strcmp(k, "_timestamp"))
+            wrow_special(fv, has, WPT_TIMESTAMP, v);
+        else if (!strcmp(k, "_runtime"))
+            wrow_special(fv, has, WPT_RUNTIME, v);
     }
-    if (!has[WPT_STEP]) {
-        fv[WPT_STEP].type = XP_V_INT;
-        fv[WPT_STEP].u.i = w->next_step;
-        has[WPT_STEP] = 1;
-    }
-    w->next_step = fv[WPT_STEP].u.i + 1;
-    *step_out = fv[WPT_STEP].u.i;
-    w->nrows++;
-    has[WPT_VALUE] = 1;
+    *step_out = wrun_row_end(w, fv, has, NULL);
     for (size_t i = 0; i < n && !rc; i++) {
         const char *k = r->rf[i].key;
         if (!strcmp(k, "_step") || !strcmp(k, "_timestamp") ||
@@ -438,7 +410,7 @@ static int read_history(struct ws_reader *r)
         json_object_put(hk);
     }
     int64_t lines = node_int(r->run, "historyLineCount", 0);
-    struct json_object *ss = wapi_path(r->summary, "_step");
+    struct json_object *ss = wapi_path(r->w.summary, "_step");
     if (ss && json_object_is_type(ss, json_type_int) &&
         json_object_get_int64(ss) > last)
         last = json_object_get_int64(ss);
@@ -866,53 +838,14 @@ static int list_artifacts(struct ws_reader *r)
     return rc;
 }
 
-static ssize_t body_read(struct xp_stream *s, void *buf, size_t len)
-{
-    struct file_body *b = (struct file_body *)s;
-    for (;;) {
-        ssize_t n = read(b->fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return xp_error_set_os(XP_EIO, "cannot read a downloaded file");
-    }
-}
-
-static void body_free(struct xp_stream *s)
-{
-    struct file_body *b = (struct file_body *)s;
-    if (b->fd >= 0)
-        close(b->fd);
-    b->fd = -1;
-}
-
 static void drop_body(struct ws_reader *r)
 {
-    body_free(&r->body.base);
+    wemit_body_close(&r->body);
     if (r->body_path) {
         unlink(r->body_path);
         free(r->body_path);
         r->body_path = NULL;
     }
-}
-
-static int sha_file(int fd, char sha[65], int64_t *size)
-{
-    struct xp_sha256 c;
-    unsigned char buf[65536], dig[32];
-    int64_t total = 0;
-    ssize_t n;
-    xp_sha256_init(&c);
-    while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        xp_sha256_update(&c, buf, (size_t)n);
-        total += n;
-    }
-    if (n < 0 || lseek(fd, 0, SEEK_SET) != 0)
-        return xp_error_set_os(XP_EIO, "cannot read a downloaded file");
-    xp_sha256_final(&c, dig);
-    xp_hex(sha, dig, 32);
-    *size = total;
-    return 0;
 }
 
 /* The next file to emit: 1 with r->rec set, 0 when none is left. */
@@ -939,14 +872,12 @@ static int next_file(struct ws_reader *r)
         int rc = download(r, f, &r->body_path);
         if (rc)
             return rc;
-        r->body.fd = open(r->body_path, O_RDONLY | O_CLOEXEC);
-        if (r->body.fd < 0)
+        int fd = open(r->body_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
             return xp_error_set_os(XP_EIO, "cannot open '%s'", r->body_path);
         int64_t size;
-        if ((rc = sha_file(r->body.fd, r->sha, &size)))
+        if ((rc = wemit_body_open(&r->body, fd, f->name, r->sha, &size)))
             return rc;
-        r->body.base.read = body_read;
-        r->body.base.free = body_free;
         memset(&r->rec, 0, sizeof(r->rec));
         r->rec.kind = XP_REC_FILE;
         struct xp_file_meta *m = &r->rec.u.file.meta;
@@ -1030,52 +961,16 @@ static int ws_next(struct xp_reader *base, const struct xp_record **out)
         switch (r->state) {
         case S_EXP:
             fill_experiment(r);
-            r->state = S_PARAMS;
+            r->state = S_RUN;
             return 0;
-        case S_PARAMS:
-            r->state = S_SUMMARY;
-            if (!(r->resources & XP_RES_PARAMETERS) || r->only_series ||
-                !json_object_object_length(r->params))
-                continue;
-            r->rec.kind = XP_REC_DOCUMENT;
-            r->rec.u.doc.kind = XP_DOC_PARAMETERS;
-            r->rec.u.doc.doc = r->params;
-            return 0;
-        case S_SUMMARY:
-            r->state = S_SERIES;
-            if (!(r->resources & XP_RES_OTHERS) || r->only_series ||
-                !r->summary || !json_object_object_length(r->summary))
-                continue;
-            r->rec.kind = XP_REC_DOCUMENT;
-            r->rec.u.doc.kind = XP_DOC_SUMMARY;
-            r->rec.u.doc.doc = r->summary;
-            return 0;
-        case S_SERIES:
-            rc = wemit_series(&r->em, &r->rec);
+        case S_RUN:
+            rc = wemit_next(&r->em, &r->rec);
             if (rc < 0)
                 return rc;
-            if (rc == 0) {
-                r->state = S_LOGS;
-                continue;
-            }
-            r->state = S_POINTS;
-            return 0;
-        case S_POINTS:
-            rc = wemit_points(&r->em, &r->rec);
-            if (rc < 0)
-                return rc;
-            if (rc == 0)
-                r->state = S_SERIES;
-            return 0;
-        case S_LOGS:
-            rc = wemit_logs(&r->em, &r->rec);
-            if (rc < 0)
-                return rc;
-            if (rc == 0) {
-                r->state = S_FILES;
-                continue;
-            }
-            return 0;
+            if (rc)
+                return 0;
+            r->state = S_FILES;
+            continue;
         case S_FILES:
             rc = r->only_series ? 0 : next_file(r);
             if (rc < 0)
@@ -1105,8 +1000,6 @@ static void ws_reader_free(struct xp_reader *base)
     wemit_release(&r->em);
     wrun_release(&r->w);
     json_object_put(r->run);
-    json_object_put(r->summary);
-    json_object_put(r->params);
     json_object_put(r->vendor);
     for (size_t i = 0; i < r->nfiles; i++) {
         free(r->files[i].name);
@@ -1131,6 +1024,20 @@ static void ws_reader_free(struct xp_reader *base)
     free(r);
 }
 
+/* A JSONString field holding an object replaces *slot; anything else
+ * leaves *slot (an empty object) as it is. */
+static void object_field(struct json_object **slot, struct json_object *node,
+                         const char *key)
+{
+    struct json_object *o = json_string_field(node, key);
+    if (o && json_object_is_type(o, json_type_object)) {
+        json_object_put(*slot);
+        *slot = o;
+    } else {
+        json_object_put(o);
+    }
+}
+
 static int load_run(struct ws_reader *r)
 {
     struct json_object *v = vars3(r, "name"), *d = NULL;
@@ -1146,19 +1053,8 @@ static int load_run(struct ws_reader *r)
     }
     r->run = json_object_get(run);
     json_object_put(d);
-    struct json_object *cfg = json_string_field(r->run, "config");
-    if (cfg && json_object_is_type(cfg, json_type_object)) {
-        json_object_put(r->w.config);
-        r->w.config = cfg;
-    } else {
-        json_object_put(cfg);
-    }
-    r->params = wemit_parameters(r->w.config);
-    r->summary = json_string_field(r->run, "summaryMetrics");
-    if (r->summary && !json_object_is_type(r->summary, json_type_object)) {
-        json_object_put(r->summary);
-        r->summary = NULL;
-    }
+    object_field(&r->w.config, r->run, "config");
+    object_field(&r->w.summary, r->run, "summaryMetrics");
     struct json_object *tags = wapi_path(r->run, "tags");
     size_t nt = tags && json_object_is_type(tags, json_type_array)
                     ? json_object_array_length(tags) : 0;
