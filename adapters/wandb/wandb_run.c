@@ -71,8 +71,8 @@ static size_t map_find(const struct wrun *r, const struct wrun_map *m,
 {
     size_t i = (size_t)fnv(s, n) & (m->cap - 1);
     while (m->slot[i]) {
-        const char *name = r->series[m->slot[i] - 1].name;
-        if (strlen(name) == n && !memcmp(name, s, n)) {
+        const struct wrun_series *ser = &r->series[m->slot[i] - 1];
+        if (ser->len == n && !memcmp(ser->name, s, n)) {
             *pos = i;
             return m->slot[i] - 1;
         }
@@ -92,17 +92,16 @@ static void map_insert(struct wrun *r, struct wrun_map *m, size_t idx)
         for (size_t i = 0; i < ocap; i++) {
             if (!old[i])
                 continue;
-            const char *name = r->series[old[i] - 1].name;
-            size_t j = (size_t)fnv(name, strlen(name)) & (m->cap - 1);
+            const struct wrun_series *ser = &r->series[old[i] - 1];
+            size_t j = (size_t)fnv(ser->name, ser->len) & (m->cap - 1);
             while (m->slot[j])
                 j = (j + 1) & (m->cap - 1);
             m->slot[j] = old[i];
         }
         free(old);
     }
-    const char *name = r->series[idx].name;
     size_t pos;
-    map_find(r, m, name, strlen(name), &pos);
+    map_find(r, m, r->series[idx].name, r->series[idx].len, &pos);
     m->slot[pos] = idx + 1;
     m->n++;
 }
@@ -125,6 +124,7 @@ static int series_get(struct wrun *r, enum xp_series_kind kind,
     struct wrun_series *s = &r->series[r->nseries];
     memset(s, 0, sizeof(*s));
     s->name = xp_strndup(name, n);
+    s->len = n;
     s->kind = kind;
     int rc = xp_spool_add(r->spool, &s->stream);
     if (rc) {
@@ -490,6 +490,11 @@ struct scratch {
     size_t nh, caph;
     struct xp_arena arena;
     struct xp_buf enc;
+    /* the series of the last history row's items, by position: rows
+     * usually repeat their keys in the same order, so one memcmp replaces
+     * a hash lookup */
+    size_t *order;
+    size_t norder;
 };
 
 static void scratch_reset(struct scratch *s)
@@ -508,6 +513,7 @@ static void scratch_release(struct scratch *s)
     free(s->e);
     free(s->nest);
     free(s->hold);
+    free(s->order);
     xp_arena_release(&s->arena);
     xp_buf_release(&s->enc);
 }
@@ -582,6 +588,30 @@ int64_t wrun_row_end(struct wrun *r, struct xp_value fv[WPT_NKEYS],
     return fv[WPT_STEP].u.i;
 }
 
+/* The metric series of the row's pos-th plain item, named name[0..n). */
+static int row_series(struct wrun *r, struct scratch *s, size_t pos,
+                      const char *name, size_t n, size_t *out)
+{
+    if (pos < s->norder) {
+        const struct wrun_series *ser = &r->series[s->order[pos]];
+        if (ser->len == n && !memcmp(ser->name, name, n)) {
+            *out = s->order[pos];
+            return 0;
+        }
+    }
+    int rc = series_get(r, XP_SERIES_METRIC, name, n, out);
+    if (rc)
+        return rc;
+    if (pos >= s->norder) {
+        if (pos >= 4096)
+            return 0; /* a bound on the cache, not on the row */
+        s->order = xp_realloc(s->order, (pos + 1) * sizeof(*s->order));
+        s->norder = pos + 1;
+    }
+    s->order[pos] = *out;
+    return 0;
+}
+
 /* HistoryRecord {repeated item = 1; HistoryStep step = 2}: one row. Each
  * top-level key is a series; items with a deeper nested_key (media, nested
  * dicts) are assembled into one JSON object per top-level key, the way
@@ -597,6 +627,7 @@ static int decode_history(struct wrun *r, struct scratch *s,
     int has[WPT_NKEYS] = {0};
     int has_record_step = 0;
     int64_t record_step = 0;
+    size_t nitem = 0;
     if (f->wire != WPB_LEN)
         return BAD_RECORD;
     wpb_sub(&m, f);
@@ -665,7 +696,7 @@ static int decode_history(struct wrun *r, struct scratch *s,
             wrow_special(fv, has, special, &v);
         } else {
             size_t idx;
-            if ((rc = series_get(r, XP_SERIES_METRIC, it.path[0], it.plen[0],
+            if ((rc = row_series(r, s, nitem++, it.path[0], it.plen[0],
                                  &idx)))
                 break;
             row_slot(r, s, idx)->v = v;

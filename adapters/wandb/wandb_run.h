@@ -37,6 +37,7 @@ struct wrun_meta {
 
 struct wrun_series {
     char *name;
+    size_t len;        /* strlen(name) */
     enum xp_series_kind kind;
     size_t stream;     /* spool stream id */
     uint64_t last_row; /* the history row that last gave it a value, + 1 */
