@@ -264,10 +264,30 @@ void wpt_encode(struct xp_buf *b, const struct xp_value fields[WPT_NKEYS],
     for (int k = 0; k < WPT_NKEYS; k++)
         if (has[k])
             mask |= 1u << k;
-    xp_buf_putc(b, (char)mask);
-    for (int k = 0; k < WPT_NKEYS; k++)
-        if (has[k])
-            put_value(b, &fields[k]);
+    /* scalars (the usual point) are put in one piece: per-byte puts cost
+     * more than the rest of the encoding */
+    unsigned char tmp[1 + WPT_NKEYS * 9];
+    size_t n = 0;
+    tmp[n++] = (unsigned char)mask;
+    for (int k = 0; k < WPT_NKEYS; k++) {
+        if (!has[k])
+            continue;
+        const struct xp_value *v = &fields[k];
+        if (v->type == XP_V_STRING || v->type == XP_V_JSON) {
+            xp_buf_put(b, tmp, n);
+            n = 0;
+            put_value(b, v);
+            continue;
+        }
+        tmp[n++] = (unsigned char)v->type;
+        if (v->type == XP_V_BOOL)
+            tmp[n++] = (unsigned char)(v->u.b ? 1 : 0);
+        else if (v->type != XP_V_NULL) {
+            memcpy(tmp + n, &v->u, 8); /* i, u and d share these 8 bytes */
+            n += 8;
+        }
+    }
+    xp_buf_put(b, tmp, n);
 }
 
 struct cursor {
