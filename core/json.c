@@ -32,14 +32,88 @@ size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d)
         int n = snprintf(buf, XP_DOUBLE_BUFSZ, "%" PRId64 ".0", (int64_t)d);
         return (size_t)n;
     }
+    /* One printf at 17 significant digits (always exact), then shorter
+     * candidates made by decimal rounding of those digits, each accepted
+     * only if strtod reads it back to the same bits: shortest-first, so
+     * 0.1 prints as 0.1, at one printf instead of three. */
+    char sci[XP_DOUBLE_BUFSZ];
+    snprintf(sci, sizeof(sci), "%.16e", d);
+    const char *q = sci;
+    int neg = *q == '-';
+    if (neg)
+        q++;
+    char dig[17];
+    dig[0] = *q++;
+    q++; /* '.' */
+    for (int i = 1; i < 17; i++)
+        dig[i] = *q++;
+    int exp10 = atoi(q + 1); /* after 'e' */
     int n = 0;
-    char tmp[XP_DOUBLE_BUFSZ];
     for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-        if (strtod(tmp, NULL) == d)
+        if (prec < 17 && dig[prec] == '5') {
+            /* a 5 followed by zeros may be a rounded-up 4999..: only
+             * printf, rounding from the binary value, knows */
+            int tail0 = 1;
+            for (int j = prec + 1; j < 17; j++)
+                tail0 &= dig[j] == '0';
+            if (tail0) {
+                n = snprintf(buf, XP_DOUBLE_BUFSZ, "%.*g", prec, d);
+                if (strtod(buf, NULL) == d)
+                    break;
+                continue;
+            }
+        }
+        char dg[18];
+        int e = exp10, nd = prec;
+        memcpy(dg, dig, (size_t)prec);
+        if (prec < 17 && dig[prec] >= '5') {
+            int k = prec - 1;
+            while (k >= 0 && dg[k] == '9')
+                dg[k--] = '0';
+            if (k >= 0) {
+                dg[k]++;
+            } else { /* 9.99..9 rounds up to 10: one more power of ten */
+                dg[0] = '1';
+                for (int j = 1; j < prec; j++)
+                    dg[j] = '0';
+                e++;
+            }
+        }
+        while (nd > 1 && dg[nd - 1] == '0')
+            nd--;
+        /* lay it out as printf's %.<prec>g would */
+        char *w = buf;
+        if (neg)
+            *w++ = '-';
+        if (e < -4 || e >= prec) {
+            *w++ = dg[0];
+            if (nd > 1) {
+                *w++ = '.';
+                memcpy(w, dg + 1, (size_t)nd - 1);
+                w += nd - 1;
+            }
+            w += snprintf(w, 8, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+        } else if (e < 0) {
+            *w++ = '0';
+            *w++ = '.';
+            for (int z = -1; z > e; z--)
+                *w++ = '0';
+            memcpy(w, dg, (size_t)nd);
+            w += nd;
+        } else {
+            for (int i = 0; i <= e; i++)
+                *w++ = i < nd ? dg[i] : '0';
+            if (nd > e + 1) {
+                *w++ = '.';
+                memcpy(w, dg + e + 1, (size_t)(nd - e - 1));
+                w += nd - e - 1;
+            }
+        }
+        *w = '\0';
+        n = (int)(w - buf);
+        if (prec == 17 || strtod(buf, NULL) == d)
             break;
     }
-    memcpy(buf, tmp, (size_t)n + 1);
     /* keep it a float: 1e+20 is fine, but "-0" or "5" needs ".0" */
     if (!strpbrk(buf, ".eE")) {
         buf[n++] = '.';
