@@ -72,6 +72,7 @@ struct layout_reader {
     long lineno;
     off_t line_start; /* of the last raw line, for the slow path */
     off_t offset;     /* bytes consumed so far (ftello costs a syscall) */
+    size_t line_len;  /* of r->line without its line end */
     char *line;
     size_t line_cap;
     struct json_tokener *tok;
@@ -124,9 +125,12 @@ static void release_held(struct layout_reader *r)
 }
 
 /* Next non-empty line parsed as a JSON object; XP_ITEROVER at the end. */
-static int next_json_line(struct layout_reader *r, struct json_object **out)
+/* Next raw line into r->line; 0, XP_ITEROVER, or an error. Empty lines
+ * are skipped; a last line without '\n' is flagged in *complete. */
+static int next_raw_line(struct layout_reader *r, int *complete)
 {
     for (;;) {
+        r->line_start = r->offset;
         ssize_t n = getline(&r->line, &r->line_cap, r->fp);
         if (n < 0) {
             if (ferror(r->fp))
@@ -135,23 +139,37 @@ static int next_json_line(struct layout_reader *r, struct json_object **out)
         }
         r->offset += n;
         r->lineno++;
-        int complete = n > 0 && r->line[n - 1] == '\n';
-        while (n > 0 && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r'))
-            n--;
-        if (n == 0)
-            continue;
-        struct xp_buf what = XP_BUF_INIT;
-        xp_buf_printf(&what, "'%s' line %ld", r->fp_path, r->lineno);
-        int rc = xp_json_parse(out, r->line, (size_t)n, what.ptr);
-        if (!rc && !json_object_is_type(*out, json_type_object)) {
-            json_object_put(*out);
-            rc = xp_error_set(XP_EINVALID, "%s is not a JSON object", what.ptr);
-        }
-        if (rc && !complete)
-            rc = xp_error_set(XP_EINVALID, "%s is truncated", what.ptr);
-        xp_buf_release(&what);
-        return rc;
+        *complete = n > 0 && r->line[n - 1] == '\n';
+        size_t k = (size_t)n;
+        while (k && (r->line[k - 1] == '\n' || r->line[k - 1] == '\r'))
+            k--;
+        r->line_len = k;
+        if (memchr(r->line, '\0', k))
+            return xp_error_set(XP_EINVALID, "'%s' line %ld holds a NUL byte",
+                                r->fp_path, r->lineno);
+        if (k)
+            return 0;
     }
+}
+
+static int next_json_line(struct layout_reader *r, struct json_object **out)
+{
+    int complete;
+    int rc = next_raw_line(r, &complete);
+    if (rc)
+        return rc;
+    size_t n = r->line_len;
+    struct xp_buf what = XP_BUF_INIT;
+    xp_buf_printf(&what, "'%s' line %ld", r->fp_path, r->lineno);
+    rc = xp_json_parse(out, r->line, n, what.ptr);
+    if (!rc && !json_object_is_type(*out, json_type_object)) {
+        json_object_put(*out);
+        rc = xp_error_set(XP_EINVALID, "%s is not a JSON object", what.ptr);
+    }
+    if (rc && !complete)
+        rc = xp_error_set(XP_EINVALID, "%s is truncated", what.ptr);
+    xp_buf_release(&what);
+    return rc;
 }
 
 static struct json_object *get(struct json_object *o, const char *k)
@@ -412,9 +430,7 @@ static int add_fields(struct layout_reader *r, struct json_object *data,
 static int scan_point_line(struct layout_reader *r, struct series_item *it,
                            struct xp_point *p, size_t *nf)
 {
-    size_t len = strlen(r->line);
-    while (len && (r->line[len - 1] == '\n' || r->line[len - 1] == '\r'))
-        len--;
+    size_t len = r->line_len;
     char *copy = xp_arena_strndup(&r->arena, r->line, len);
     struct xp_field top[8];
     size_t ntop;
@@ -461,29 +477,6 @@ static int scan_point_line(struct layout_reader *r, struct series_item *it,
     p->nfields = k;
     *nf += k;
     return 0;
-}
-
-/* Next raw line into r->line; 0, XP_ITEROVER, or an error. Empty lines
- * are skipped; a last line without '\n' is flagged in *complete. */
-static int next_raw_line(struct layout_reader *r, int *complete)
-{
-    for (;;) {
-        r->line_start = r->offset;
-        ssize_t n = getline(&r->line, &r->line_cap, r->fp);
-        if (n < 0) {
-            if (ferror(r->fp))
-                return xp_error_set_os(XP_EIO, "cannot read '%s'", r->fp_path);
-            return XP_ITEROVER;
-        }
-        r->offset += n;
-        r->lineno++;
-        *complete = n > 0 && r->line[n - 1] == '\n';
-        size_t k = (size_t)n;
-        while (k && (r->line[k - 1] == '\n' || r->line[k - 1] == '\r'))
-            k--;
-        if (k)
-            return 0;
-    }
 }
 
 static int read_points(struct layout_reader *r, struct series_item *it)
