@@ -40,6 +40,7 @@ struct cmd_http_opts {
     int timeout;         /* seconds, 0: none */
     const char *limit_rate, *bytes_per_hour;
     int verbose;
+    int low_speed_limit, low_speed_time; /* 0: defaults */
 };
 int cmd_http_new(struct xp_http **out, const struct cmd_http_opts *o,
                  struct xp_ctx *ctx);

@@ -22,7 +22,7 @@ struct transfer_args {
     char *api_key;
     struct opt_list ignore, opt;
     int dry_run, overwrite, jobs, json, quiet, verbose, allow_partial;
-    int max_connections, retries, timeout;
+    int max_connections, retries, timeout, low_speed_limit, low_speed_time;
     const char *limit_rate, *bytes_per_hour;
     /* the ml-dash CLI's flags, kept so users' scripts translate one to one */
     int skip_logs, skip_metrics, skip_files, skip_params, strict;
@@ -65,6 +65,10 @@ struct transfer_args {
     {OPT_INT, 0, "retries", &(a).retries, "N", "retries per HTTP request (default 5)"}, \
     {OPT_INT, 0, "timeout", &(a).timeout, "SECONDS",                            \
      "limit on one HTTP attempt (default none)"},                              \
+    {OPT_INT, 0, "low-speed-limit", &(a).low_speed_limit, "BYTES",              \
+     "abort an HTTP attempt slower than this many bytes/s ..."},               \
+    {OPT_INT, 0, "low-speed-time", &(a).low_speed_time, "SECONDS",              \
+     "... for this long (then it is retried)"},                                \
     {OPT_BOOL, 0, "skip-logs", &(a).skip_logs, NULL, "same as --ignore logs"},  \
     {OPT_BOOL, 0, "skip-metrics", &(a).skip_metrics, NULL, "same as --ignore metrics"}, \
     {OPT_BOOL, 0, "skip-files", &(a).skip_files, NULL, "same as --ignore files"}, \
@@ -239,7 +243,8 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     struct xp_adapter *s = NULL, *d = NULL;
     struct xp_http *http = NULL;
     struct cmd_http_opts ho = {a->max_connections, a->retries, a->timeout,
-                               a->limit_rate, a->bytes_per_hour, a->verbose};
+                               a->limit_rate, a->bytes_per_hour, a->verbose,
+                               a->low_speed_limit, a->low_speed_time};
     if (cmd_http_new(&http, &ho, &ctx)) {
         code = XP_EXIT_USAGE;
         goto done;

@@ -32,6 +32,10 @@ int cmd_http_new(struct xp_http **out, const struct cmd_http_opts *a,
         cfg.max_connections = a->max_connections;
     if (a->retries >= 0)
         cfg.max_retries = a->retries;
+    if (a->low_speed_limit > 0)
+        cfg.low_speed_limit = a->low_speed_limit;
+    if (a->low_speed_time > 0)
+        cfg.low_speed_time_s = a->low_speed_time;
     if (a->timeout > 0)
         cfg.timeout_ms = (long)a->timeout * 1000;
     if (a->limit_rate && (cfg.limit_rate = parse_size(a->limit_rate)) < 0) {
