@@ -18,3 +18,12 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 "$build/bench/xport-bench-wandb-gen" "$tmp/run-bench01.wandb" "$rows" "$metrics"
 echo "input: $(du -h "$tmp/run-bench01.wandb" | cut -f1), $rows rows x $metrics metrics"
 "$build/bench/xport-bench-wandb-read" "$tmp/run-bench01.wandb"
+# The whole conversion through the CLI, as users run it: .wandb -> layout.
+cmake --build "$build" -j2 --target xport xport-bench-runstat >/dev/null
+stats=$("$build/bench/xport-bench-runstat" "$build/cmd/xport" download -q \
+        --from wandb-offline "$tmp/run-bench01.wandb" -o "$tmp/layout" 2>&1 >/dev/null | tail -n 1)
+secs=$(echo "$stats" | sed -n 's/.*wall_seconds=\([0-9.]*\).*/\1/p')
+rss=$(echo "$stats" | sed -n 's/.*peak_rss_kib=\([0-9]*\).*/\1/p')
+echo "xport download --from wandb-offline -> layout: $secs s," \
+     "$(awk -v r="$rows" -v s="$secs" 'BEGIN{printf "%.0f", r/s}') rows/s," \
+     "peak RSS $((rss / 1024)) MiB, layout $(du -sh "$tmp/layout" | cut -f1)"
