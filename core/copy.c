@@ -10,6 +10,7 @@
 #include "xport/copy.h"
 #include "xport/error.h"
 #include "xport/journal.h"
+#include "xport/stream.h"
 #include "xport/verify.h"
 
 /* ---- record order (libarchive-style state check) ---- */
@@ -176,15 +177,7 @@ static int have_item_cb(void *payload, const char *key)
  * filter drops, so the reader's stream is left consumed). */
 static int drain(struct xp_stream *s, int64_t *bytes)
 {
-    char buf[65536];
-    for (;;) {
-        ssize_t n = s->read(s, buf, sizeof(buf));
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            return 0;
-        *bytes += n;
-    }
+    return xp_stream_pump(s, NULL, NULL, bytes, NULL);
 }
 
 /* Counts bytes of file bodies as the sink reads them. */

@@ -13,6 +13,7 @@
 #include "xport/error.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/stream.h"
 #include "xport/sys/adapter.h"
 #include "xport/verify.h"
 
@@ -221,18 +222,9 @@ static int digest_experiment(struct json_object **out, struct xp_adapter *a,
         case XP_REC_FILE: {
             xp_item_key(&key, rec);
             struct item *it = item_get(map, key.ptr);
-            char chunk[65536];
-            for (;;) {
-                ssize_t n = rec->u.file.body->read(rec->u.file.body, chunk, sizeof(chunk));
-                if (n < 0) {
-                    rc = (int)n;
-                    break;
-                }
-                if (n == 0)
-                    break;
-                xp_sha256_update(&it->h, chunk, (size_t)n);
-                it->count += n;
-            }
+            int64_t n = 0;
+            rc = xp_stream_pump(rec->u.file.body, NULL, &it->h, &n, a->ctx);
+            it->count += n;
             break;
         }
         case XP_REC_END: break;

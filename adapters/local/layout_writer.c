@@ -22,6 +22,7 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/stream.h"
 
 struct open_series {
     struct xp_afile data;
@@ -656,24 +657,7 @@ static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
     struct xp_sha256 h;
     xp_sha256_init(&h);
     int64_t size = 0;
-    char *chunk = xp_malloc(1 << 16);
-    for (;;) {
-        if (xp_ctx_cancelled(s->la->base.ctx)) {
-            rc = xp_error_set(XP_ECANCEL, "interrupted");
-            break;
-        }
-        ssize_t n = body->read(body, chunk, 1 << 16);
-        if (n < 0) {
-            rc = (int)n;
-            break;
-        }
-        if (n == 0)
-            break;
-        xp_sha256_update(&h, chunk, (size_t)n);
-        xp_afile_write(&f, chunk, (size_t)n);
-        size += n;
-    }
-    free(chunk);
+    rc = xp_stream_pump(body, &f, &h, &size, s->la->base.ctx);
     unsigned char d[32];
     char hex[65];
     xp_sha256_final(&h, d);

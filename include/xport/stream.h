@@ -1,0 +1,19 @@
+/* Pulling an xp_stream (a file body) to its end. Everything is borrowed. */
+#ifndef XPORT_STREAM_H
+#define XPORT_STREAM_H
+
+#include <stdint.h>
+
+#include "fs.h"
+#include "hash.h"
+#include "record.h"
+
+struct xp_ctx;
+
+/* Read s to its end; each chunk goes to f and into h when they are not
+ * NULL; *bytes (if not NULL) gets the total. Returns 0, the stream's error,
+ * f's sticky write error, or XP_ECANCEL when ctx says so. */
+int xp_stream_pump(struct xp_stream *s, struct xp_afile *f, struct xp_sha256 *h,
+                   int64_t *bytes, const struct xp_ctx *ctx);
+
+#endif
