@@ -468,3 +468,27 @@ const char *xp_json_str(struct json_object *o, const char *key)
         return NULL;
     return json_object_get_string(v);
 }
+
+struct json_object *xp_json_get(struct json_object *o, const char *key)
+{
+    struct json_object *v = NULL;
+    if (o)
+        json_object_object_get_ex(o, key, &v);
+    return v;
+}
+
+const char **xp_json_strings(struct json_object *o, const char *key, size_t *n)
+{
+    struct json_object *arr = xp_json_get(o, key);
+    *n = 0;
+    if (!arr || !json_object_is_type(arr, json_type_array))
+        return NULL;
+    size_t len = json_object_array_length(arr);
+    const char **v = xp_calloc(len + 1, sizeof(*v));
+    for (size_t i = 0; i < len; i++) {
+        struct json_object *t = json_object_array_get_idx(arr, i);
+        if (json_object_is_type(t, json_type_string))
+            v[(*n)++] = json_object_get_string(t);
+    }
+    return v;
+}

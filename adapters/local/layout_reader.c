@@ -172,13 +172,6 @@ static int next_json_line(struct layout_reader *r, struct json_object **out)
     return rc;
 }
 
-static struct json_object *get(struct json_object *o, const char *k)
-{
-    struct json_object *v = NULL;
-    if (o)
-        json_object_object_get_ex(o, k, &v);
-    return v;
-}
 
 static const char *str_or_null(struct json_object *o, const char *k)
 {
@@ -211,28 +204,18 @@ static int fill_experiment(struct layout_reader *r)
     m->description = str_or_null(e, "description");
     m->status = str_or_null(e, "status");
     m->created_at = str_or_null(e, "created_at");
-    struct json_object *tags = get(e, "tags");
-    if (tags && json_object_is_type(tags, json_type_array)) {
-        size_t n = json_object_array_length(tags), k = 0;
-        r->tags = xp_calloc(n + 1, sizeof(*r->tags));
-        for (size_t i = 0; i < n; i++) {
-            struct json_object *t = json_object_array_get_idx(tags, i);
-            if (json_object_is_type(t, json_type_string))
-                r->tags[k++] = json_object_get_string(t);
-        }
-        m->tags = r->tags;
-        m->ntags = k;
-    }
-    struct json_object *md = get(e, "metadata");
+    r->tags = xp_json_strings(e, "tags", &m->ntags);
+    m->tags = r->tags;
+    struct json_object *md = xp_json_get(e, "metadata");
     m->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
     if (r->la->flavor == LOCAL_XPORT) {
         m->started_at = str_or_null(e, "startedAt");
         m->ended_at = str_or_null(e, "endedAt");
-        struct json_object *src = get(e, "source");
+        struct json_object *src = xp_json_get(e, "source");
         m->source_vendor = str_or_null(src, "vendor");
         m->source_id = str_or_null(src, "id");
         m->source_url = str_or_null(src, "url");
-        struct json_object *f = get(src, "fields");
+        struct json_object *f = xp_json_get(src, "fields");
         m->vendor = f && !json_object_is_type(f, json_type_null) ? f : NULL;
     } else {
         /* ml-dash store: keep every field we do not map, verbatim */
@@ -270,8 +253,8 @@ static int load_doc(struct layout_reader *r, const char *file,
             struct json_object *d = r->doc;
             if (kind == XP_DOC_PARAMETERS) {
                 /* ml-dash: {version, data:{...}} or a bare object */
-                struct json_object *data = get(d, "data");
-                if (data && get(d, "version") &&
+                struct json_object *data = xp_json_get(d, "data");
+                if (data && xp_json_get(d, "version") &&
                     json_object_is_type(data, json_type_object))
                     d = data;
             }
@@ -393,11 +376,11 @@ static int series_begin(struct layout_reader *r, struct series_item *it)
     m->expected_points = -1;
     if (r->series_md) {
         m->description = str_or_null(r->series_md, "description");
-        struct json_object *md = get(r->series_md, "metadata");
+        struct json_object *md = xp_json_get(r->series_md, "metadata");
         if (it->kind == XP_SERIES_TRACK && r->la->flavor != LOCAL_XPORT)
             md = r->series_md; /* ml-dash track metadata as a whole */
         m->metadata = md && !json_object_is_type(md, json_type_null) ? md : NULL;
-        struct json_object *t = get(r->series_md, it->kind == XP_SERIES_TRACK
+        struct json_object *t = xp_json_get(r->series_md, it->kind == XP_SERIES_TRACK
                                                       ? "totalEntries"
                                                       : "totalDataPoints");
         if (t && json_object_is_type(t, json_type_int))
@@ -514,7 +497,7 @@ static int read_points(struct layout_reader *r, struct series_item *it)
             if ((rc = add_fields(r, o, &nf)))
                 return rc;
         } else {
-            struct json_object *idx = get(o, "index"), *data = get(o, "data");
+            struct json_object *idx = xp_json_get(o, "index"), *data = xp_json_get(o, "data");
             if (!data || !json_object_is_type(data, json_type_object))
                 return xp_error_set(XP_EINVALID, "'%s' line %ld has no \"data\" object",
                                     r->fp_path, r->lineno);
@@ -561,7 +544,7 @@ static int read_logs(struct layout_reader *r)
         r->held[r->nheld++] = o;
         struct xp_log_entry *e = &r->logs[n];
         memset(e, 0, sizeof(*e));
-        struct json_object *seq = get(o, "sequenceNumber"), *msg = get(o, "message");
+        struct json_object *seq = xp_json_get(o, "sequenceNumber"), *msg = xp_json_get(o, "message");
         e->seq = seq && json_object_is_type(seq, json_type_int)
                      ? json_object_get_int64(seq)
                      : r->lineno - 1;
@@ -573,7 +556,7 @@ static int read_logs(struct layout_reader *r)
                                 r->fp_path, r->lineno);
         e->message = json_object_get_string(msg);
         e->message_len = (size_t)json_object_get_string_len(msg);
-        struct json_object *md = get(o, "metadata");
+        struct json_object *md = xp_json_get(o, "metadata");
         e->metadata = md && !json_object_is_type(md, json_type_null) ? md : NULL;
         n++;
     }
@@ -669,7 +652,7 @@ static int collect_files_mldash(struct layout_reader *r)
     free(mf);
     if (rc)
         return rc;
-    struct json_object *arr = get(doc, "files");
+    struct json_object *arr = xp_json_get(doc, "files");
     size_t n = arr && json_object_is_type(arr, json_type_array)
                    ? json_object_array_length(arr) : 0;
     struct json_object *seen = json_object_new_object();
@@ -678,7 +661,7 @@ static int collect_files_mldash(struct layout_reader *r)
             struct json_object *e = json_object_array_get_idx(arr, i);
             const char *id = str_or_null(e, "id"), *fn = str_or_null(e, "filename");
             const char *path = str_or_null(e, "path");
-            struct json_object *del = get(e, "deletedAt");
+            struct json_object *del = xp_json_get(e, "deletedAt");
             if (del && !json_object_is_type(del, json_type_null))
                 continue; /* soft-deleted in ml-dash */
             if (!id || !fn) {
@@ -693,13 +676,13 @@ static int collect_files_mldash(struct layout_reader *r)
                 xp_buf_printf(&rel, "%s/", path);
             xp_buf_puts(&rel, fn);
             if (pass == 0) {
-                struct json_object *c = get(seen, rel.ptr);
+                struct json_object *c = xp_json_get(seen, rel.ptr);
                 json_object_object_add(seen, rel.ptr,
                     json_object_new_int(c ? json_object_get_int(c) + 1 : 1));
                 xp_buf_release(&rel);
                 continue;
             }
-            if (json_object_get_int(get(seen, rel.ptr)) > 1) {
+            if (json_object_get_int(xp_json_get(seen, rel.ptr)) > 1) {
                 xp_buf_reset(&rel);
                 if (path && *path)
                     xp_buf_printf(&rel, "%s/", path);
@@ -752,15 +735,15 @@ static int emit_file(struct layout_reader *r, struct file_item *f)
     struct json_object *e = f->entry;
     m->path = f->path;
     m->size = -1;
-    struct json_object *sz = get(e, r->la->flavor == LOCAL_XPORT ? "size" : "sizeBytes");
+    struct json_object *sz = xp_json_get(e, r->la->flavor == LOCAL_XPORT ? "size" : "sizeBytes");
     if (sz && json_object_is_type(sz, json_type_int))
         m->size = json_object_get_int64(sz);
     if (r->la->flavor == LOCAL_XPORT) {
         m->sha256 = str_or_null(e, "sha256");
-        struct json_object *vc = get(e, "vendorChecksum");
+        struct json_object *vc = xp_json_get(e, "vendorChecksum");
         m->vendor_checksum_algo = str_or_null(vc, "algo");
         m->vendor_checksum = str_or_null(vc, "value");
-        struct json_object *md = get(e, "metadata");
+        struct json_object *md = xp_json_get(e, "metadata");
         m->metadata = md && !json_object_is_type(md, json_type_null) ? md : NULL;
     } else {
         /* ml-dash's checksum is a sha256 hex; keep the whole entry */

@@ -51,5 +51,10 @@ struct json_object *xp_value_to_json(const struct xp_value *v);
 
 /* Borrowed string member or NULL when absent or not a string. */
 const char *xp_json_str(struct json_object *o, const char *key);
+/* Borrowed member or NULL (o may be NULL). */
+struct json_object *xp_json_get(struct json_object *o, const char *key);
+/* The string elements of an array member, borrowed from o, in a
+ * NULL-terminated array the caller frees (NULL when there is no array). */
+const char **xp_json_strings(struct json_object *o, const char *key, size_t *n);
 
 #endif
