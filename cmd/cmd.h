@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include "opt.h"
 #include "xport/copy.h"
 #include "xport/sys/adapter.h"
 
@@ -44,6 +45,25 @@ struct cmd_http_opts {
 };
 int cmd_http_new(struct xp_http **out, const struct cmd_http_opts *o,
                  struct xp_ctx *ctx);
+
+/* How a command reaches a vendor: the options every command that opens a
+ * location takes. Strings point into argv; api_key is a heap copy. */
+struct access_args {
+    char *api_key;
+    const char *remote, *username, *namespace_;
+    struct opt_list opt; /* --opt KEY=VALUE */
+};
+#define ACCESS_OPTS(a)                                                          \
+    {OPT_SECRET, 0, "api-key", &(a).api_key, "KEY",                             \
+     "API key (else the adapter's environment variable or config)"},          \
+    {OPT_STRING, 0, "remote", &(a).remote, "URL", "server URL"},                \
+    {OPT_STRING, 0, "username", &(a).username, "NAME", "user name"},            \
+    {OPT_STRING, 0, "namespace", &(a).namespace_, "NS", "namespace"},          \
+    {OPT_LIST, 0, "opt", &(a).opt, "KEY=VALUE", "adapter option"}
+/* Append the adapter options they give to kv (keys are heap copies: free
+ * them with access_options_release). -1 after a usage error. */
+int access_options(struct xp_kv *kv, size_t cap, size_t *n, const struct access_args *a);
+void access_options_release(struct xp_kv *kv, size_t n);
 
 /* output.c: progress, summary and failures of a copy */
 struct copy_report {

@@ -40,13 +40,13 @@ static int print_ref(const struct xp_experiment_ref *ref, void *payload)
 int cmd_list(int argc, char **argv)
 {
     const char *workspace = NULL, *project = NULL, *experiment = NULL;
-    char *api_key = NULL;
+    struct access_args acc = {0};
     int json = 0;
     const struct opt opts[] = {
         {OPT_STRING, 0, "workspace", &workspace, "PATTERN", "only matching workspaces"},
         {OPT_STRING, 0, "project", &project, "PATTERN", "only matching projects"},
         {OPT_STRING, 0, "experiment", &experiment, "PATTERN", "only matching experiments"},
-        {OPT_SECRET, 0, "api-key", &api_key, "KEY", "API key"},
+        ACCESS_OPTS(acc),
         {OPT_BOOL, 0, "json", &json, NULL, "one JSON object per line"},
         OPT_END_MARK,
     };
@@ -60,14 +60,14 @@ int cmd_list(int argc, char **argv)
     if (npos != 1) {
         fprintf(stderr, "error: list needs one LOCATION\nusage: %s %s\n", u.name,
                 u.synopsis);
-        free(api_key);
+        free(acc.api_key);
         return XP_EXIT_USAGE;
     }
     struct xp_location loc;
     int rc = xp_location_parse(&loc, pos[0]);
     if (rc) {
         print_error(rc);
-        free(api_key);
+        free(acc.api_key);
         return XP_EXIT_USAGE;
     }
     if (workspace) {
@@ -82,8 +82,14 @@ int cmd_list(int argc, char **argv)
         free(loc.experiment);
         loc.experiment = xp_strdup(experiment);
     }
-    struct xp_kv kv[1] = {{"api-key", api_key}};
-    struct xp_options o = {kv, api_key ? 1 : 0};
+    struct xp_kv kv[80];
+    size_t nkv = 0;
+    if (access_options(kv, sizeof(kv) / sizeof(kv[0]), &nkv, &acc)) {
+        access_options_release(kv, nkv);
+        free(acc.api_key);
+        return XP_EXIT_USAGE;
+    }
+    struct xp_options o = {kv, nkv};
     struct xp_ctx ctx;
     cmd_ctx_init(&ctx, 0, 0);
     struct xp_adapter *a = NULL;
@@ -91,8 +97,9 @@ int cmd_list(int argc, char **argv)
     struct xp_http *http = NULL;
     struct cmd_http_opts ho = {0, -1, 0, NULL, NULL, 0};
     if (cmd_http_new(&http, &ho, &ctx)) {
+        access_options_release(kv, nkv);
         xp_location_release(&loc);
-        free(api_key);
+        free(acc.api_key);
         return XP_EXIT_ERROR;
     }
     rc = xp_adapter_open(&a, &loc, &o, &ctx);
@@ -105,7 +112,8 @@ int cmd_list(int argc, char **argv)
     xp_adapter_close(a);
     xp_location_release(&loc);
     xp_http_free(http);
-    free(api_key);
+    access_options_release(kv, nkv);
+    free(acc.api_key);
     return rc ? xp_exit_code(rc) : 0;
 }
 

@@ -18,9 +18,8 @@
 struct transfer_args {
     const char *from, *to, *output, *target;
     const char *workspace, *project, *experiment;
-    const char *remote, *username, *namespace_;
-    char *api_key;
-    struct opt_list ignore, opt;
+    struct access_args acc;
+    struct opt_list ignore;
     int dry_run, overwrite, jobs, json, quiet, verbose, allow_partial;
     int max_connections, retries, timeout, low_speed_limit, low_speed_time;
     const char *limit_rate, *bytes_per_hour;
@@ -48,14 +47,9 @@ struct transfer_args {
     {OPT_BOOL, 0, "overwrite", &(a).overwrite, NULL,                            \
      "replace experiments the destination has (default: skip them)"},         \
     {OPT_INT, 'j', "jobs", &(a).jobs, "N", "experiments in parallel (default 2)"}, \
-    {OPT_SECRET, 0, "api-key", &(a).api_key, "KEY",                             \
-     "API key (else the adapter's environment variable or config)"},          \
-    {OPT_STRING, 0, "remote", &(a).remote, "URL", "server URL"},                \
-    {OPT_STRING, 0, "username", &(a).username, "NAME", "user name"},            \
-    {OPT_STRING, 0, "namespace", &(a).namespace_, "NS", "namespace"},          \
+    ACCESS_OPTS((a).acc),                                                       \
     {OPT_BOOL, 0, "allow-partial", &(a).allow_partial, NULL,                    \
      "accept sources with damaged parts (what was lost is still reported)"},  \
-    {OPT_LIST, 0, "opt", &(a).opt, "KEY=VALUE", "adapter option"},             \
     {OPT_INT, 0, "max-connections", &(a).max_connections, "N",                  \
      "HTTP transfers in flight at once (default 8)"},                          \
     {OPT_STRING, 0, "limit-rate", &(a).limit_rate, "RATE",                      \
@@ -96,36 +90,25 @@ struct transfer_args {
     {OPT_BOOL, 'q', "quiet", &(a).quiet, NULL, "print only the summary"},      \
     {OPT_BOOL, 'v', "verbose", &(a).verbose, NULL, "say more"}
 
-static int build_options(struct xp_kv *kv, size_t *n, const struct transfer_args *a)
+static int build_options(struct xp_kv *kv, size_t cap, size_t *n,
+                         const struct transfer_args *a)
 {
     *n = 0;
-    for (size_t i = 0; i < a->opt.n; i++) {
-        const char *eq = strchr(a->opt.v[i], '=');
-        if (!eq || eq == a->opt.v[i]) {
-            fprintf(stderr, "error: --opt needs KEY=VALUE, not '%s'\n", a->opt.v[i]);
-            return -1;
-        }
-        kv[*n].key = xp_strndup(a->opt.v[i], (size_t)(eq - a->opt.v[i]));
-        kv[*n].value = eq + 1;
-        (*n)++;
-    }
+    if (access_options(kv, cap, n, &a->acc))
+        return -1;
     static char nums[3][24];
     snprintf(nums[0], sizeof(nums[0]), "%d", a->batch_size);
     snprintf(nums[1], sizeof(nums[1]), "%d", a->max_metrics);
     snprintf(nums[2], sizeof(nums[2]), "%d", a->max_files);
-    struct {
+    const struct {
         const char *k, *v;
-    } flags[] = {{"api-key", a->api_key},
-                 {"remote", a->remote},
-                 {"username", a->username},
-                 {"namespace", a->namespace_},
-                 {"allow-partial", a->allow_partial ? "1" : NULL},
+    } flags[] = {{"allow-partial", a->allow_partial ? "1" : NULL},
                  {"strict", a->strict ? "1" : NULL},
                  {"batch-size", a->batch_size ? nums[0] : NULL},
                  {"max-concurrent-metrics", a->max_metrics ? nums[1] : NULL},
                  {"max-concurrent-files", a->max_files ? nums[2] : NULL}};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-        if (!flags[i].v)
+        if (!flags[i].v || *n >= cap)
             continue;
         kv[*n].key = xp_strdup(flags[i].k);
         kv[*n].value = flags[i].v;
@@ -217,7 +200,7 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     if (a->detach) {
         int parent = job_detach(a->argc, a->argv);
         if (parent >= 0) {
-            free(a->api_key);
+            free(a->acc.api_key);
             return parent;
         }
         a->quiet = 1; /* the job's log gets the summary, not a progress bar */
@@ -235,7 +218,7 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     set_pattern(&src->experiment, a->experiment);
     struct xp_kv kv[80];
     size_t nkv;
-    if (build_options(kv, &nkv, a))
+    if (build_options(kv, sizeof(kv) / sizeof(kv[0]), &nkv, a))
         return XP_EXIT_USAGE;
     struct xp_options opts = {kv, nkv};
     struct xp_ctx ctx;
@@ -360,9 +343,8 @@ done:
     xp_adapter_close(s);
     if (http)
         xp_http_free(http);
-    for (size_t i = 0; i < nkv; i++)
-        free((char *)kv[i].key);
-    free(a->api_key);
+    access_options_release(kv, nkv);
+    free(a->acc.api_key);
     return code;
 }
 
@@ -385,7 +367,7 @@ static int transfer_main(struct transfer_args *a, const struct opt *opts,
     if (used < 0) {
         if (!r)
             fprintf(stderr, "usage: %s %s\n", u->name, u->synopsis);
-        free(a->api_key);
+        free(a->acc.api_key);
         return r > 0 ? 0 : XP_EXIT_USAGE;
     }
     int code = run_transfer(a, &src, &dst, pos + used, npos - (size_t)used, verb);

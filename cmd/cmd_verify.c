@@ -17,11 +17,11 @@ static void print_diff(void *payload, const char *line)
 
 int cmd_verify(int argc, char **argv)
 {
-    char *api_key = NULL;
+    struct access_args acc = {0};
     struct opt_list ignore = {{0}, 0};
     const struct opt opts[] = {
         {OPT_LIST, 0, "ignore", &ignore, "RESOURCE", "leave a resource out of the comparison"},
-        {OPT_SECRET, 0, "api-key", &api_key, "KEY", "API key"},
+        ACCESS_OPTS(acc),
         OPT_END_MARK,
     };
     const struct cmd_usage u = {
@@ -36,7 +36,7 @@ int cmd_verify(int argc, char **argv)
         return r > 0 ? 0 : XP_EXIT_USAGE;
     if (npos != 2) {
         fprintf(stderr, "error: verify needs A and B\nusage: %s %s\n", u.name, u.synopsis);
-        free(api_key);
+        free(acc.api_key);
         return XP_EXIT_USAGE;
     }
     unsigned res = XP_RES_ALL;
@@ -44,7 +44,7 @@ int cmd_verify(int argc, char **argv)
         unsigned x = xp_resource_parse(ignore.v[i]);
         if (!x) {
             fprintf(stderr, "error: unknown resource '%s'\n", ignore.v[i]);
-            free(api_key);
+            free(acc.api_key);
             return XP_EXIT_USAGE;
         }
         res &= ~x;
@@ -55,19 +55,26 @@ int cmd_verify(int argc, char **argv)
         xp_location_release(&la);
     if (rc) {
         print_error(rc);
-        free(api_key);
+        free(acc.api_key);
         return XP_EXIT_USAGE;
     }
-    struct xp_kv kv[1] = {{"api-key", api_key}};
-    struct xp_options o = {kv, api_key ? 1 : 0};
+    struct xp_kv kv[80];
+    size_t nkv = 0;
+    if (access_options(kv, sizeof(kv) / sizeof(kv[0]), &nkv, &acc)) {
+        access_options_release(kv, nkv);
+        free(acc.api_key);
+        return XP_EXIT_USAGE;
+    }
+    struct xp_options o = {kv, nkv};
     struct xp_ctx ctx;
     cmd_ctx_init(&ctx, 0, 0);
     struct xp_http *http = NULL;
     struct cmd_http_opts ho = {0, -1, 0, NULL, NULL, 0};
     if (cmd_http_new(&http, &ho, &ctx)) {
+        access_options_release(kv, nkv);
         xp_location_release(&la);
         xp_location_release(&lb);
-        free(api_key);
+        free(acc.api_key);
         return XP_EXIT_ERROR;
     }
     struct xp_adapter *a = NULL, *b = NULL;
@@ -94,6 +101,7 @@ int cmd_verify(int argc, char **argv)
     xp_location_release(&la);
     xp_location_release(&lb);
     xp_http_free(http);
-    free(api_key);
+    access_options_release(kv, nkv);
+    free(acc.api_key);
     return code;
 }

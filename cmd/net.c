@@ -2,7 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "cmd.h"
+#include "xport/buf.h"
 #include "xport/error.h"
 #include "xport/sys/http.h"
 
@@ -57,3 +60,41 @@ int cmd_http_new(struct xp_http **out, const struct cmd_http_opts *a,
     return 0;
 }
 
+
+int access_options(struct xp_kv *kv, size_t cap, size_t *n, const struct access_args *a)
+{
+    for (size_t i = 0; i < a->opt.n; i++) {
+        const char *eq = strchr(a->opt.v[i], '=');
+        if (!eq || eq == a->opt.v[i]) {
+            fprintf(stderr, "error: --opt needs KEY=VALUE, not '%s'\n", a->opt.v[i]);
+            return -1;
+        }
+        if (*n >= cap)
+            return -1;
+        kv[*n].key = xp_strndup(a->opt.v[i], (size_t)(eq - a->opt.v[i]));
+        kv[*n].value = eq + 1;
+        (*n)++;
+    }
+    const struct {
+        const char *k, *v;
+    } flags[] = {{"api-key", a->api_key},
+                 {"remote", a->remote},
+                 {"username", a->username},
+                 {"namespace", a->namespace_}};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (!flags[i].v)
+            continue;
+        if (*n >= cap)
+            return -1;
+        kv[*n].key = xp_strdup(flags[i].k);
+        kv[*n].value = flags[i].v;
+        (*n)++;
+    }
+    return 0;
+}
+
+void access_options_release(struct xp_kv *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)kv[i].key);
+}
