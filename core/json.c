@@ -13,6 +13,89 @@
 #include "xport/fs.h"
 #include "xport/json.h"
 
+/* The 17 significant digits printf's "%.16e" would give (correctly
+ * rounded, ties to even), by exact 128-bit integer arithmetic, for the
+ * doubles where that fits: most of what experiments log. Returns 0 when
+ * printf must do it. */
+static int digits17(double d, char dig[17], int *exp10)
+{
+    static const uint64_t P10_17 = 100000000000000000ULL, P10_16 = 10000000000000000ULL;
+    if (!(d >= 1e-15 && d < 1e26))
+        return 0;
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    int be = (int)((bits >> 52) & 0x7ff);
+    if (be == 0)
+        return 0; /* subnormal */
+    uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
+    int e = be - 1075; /* d = m * 2^e */
+    int lg = (int)floor(log10(d));
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int q = 16 - lg; /* want 10^16 <= d * 10^q < 10^17 */
+        unsigned __int128 num, den = 1, D;
+        int shift;
+        if (q >= 0) {
+            if (q > 32)
+                return 0;
+            num = m;
+            for (int i = 0; i < q; i++)
+                num *= 5; /* m * 5^q < 2^128 for q <= 32 */
+            shift = q + e; /* value = num * 2^shift */
+            if (shift >= 0) {
+                if (shift > 10)
+                    return 0;
+                D = num << shift;
+                goto have;
+            }
+            if (-shift > 120)
+                return 0;
+            unsigned __int128 r = num & ((((unsigned __int128)1) << -shift) - 1);
+            unsigned __int128 half = ((unsigned __int128)1) << (-shift - 1);
+            D = num >> -shift;
+            if (r > half || (r == half && (D & 1)))
+                D++;
+        } else {
+            int t = -q; /* value = m * 2^e / (5^t * 2^t) */
+            if (t > 27 || e - t > 74 || t - e > 60)
+                return 0;
+            for (int i = 0; i < t; i++)
+                den *= 5;
+            num = m;
+            if (e - t >= 0)
+                num <<= e - t;
+            else
+                den <<= t - e;
+            D = num / den;
+            unsigned __int128 r = num % den;
+            if (2 * r > den || (2 * r == den && (D & 1)))
+                D++;
+        }
+    have:
+        if (D < P10_16) {
+            lg--; /* log10 guessed one too high */
+            continue;
+        }
+        if (D >= P10_17) {
+            if (D == P10_17 && attempt == 0) {
+                /* rounded up to a power of ten: 1.000..e(lg+1) */
+                D = P10_16;
+                lg++;
+            } else {
+                lg++;
+                continue;
+            }
+        }
+        uint64_t v = (uint64_t)D;
+        for (int i = 16; i >= 0; i--) {
+            dig[i] = (char)('0' + v % 10);
+            v /= 10;
+        }
+        *exp10 = lg;
+        return 1;
+    }
+    return 0;
+}
+
 size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d)
 {
     if (isnan(d)) {
@@ -36,18 +119,18 @@ size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d)
      * candidates made by decimal rounding of those digits, each accepted
      * only if strtod reads it back to the same bits: shortest-first, so
      * 0.1 prints as 0.1, at one printf instead of three. */
-    char sci[XP_DOUBLE_BUFSZ];
-    snprintf(sci, sizeof(sci), "%.16e", d);
-    const char *q = sci;
-    int neg = *q == '-';
-    if (neg)
-        q++;
     char dig[17];
-    dig[0] = *q++;
-    q++; /* '.' */
-    for (int i = 1; i < 17; i++)
-        dig[i] = *q++;
-    int exp10 = atoi(q + 1); /* after 'e' */
+    int neg = signbit(d) != 0, exp10;
+    if (!digits17(fabs(d), dig, &exp10)) {
+        char sci[XP_DOUBLE_BUFSZ];
+        snprintf(sci, sizeof(sci), "%.16e", d);
+        const char *q = sci + neg;
+        dig[0] = *q++;
+        q++; /* '.' */
+        for (int i = 1; i < 17; i++)
+            dig[i] = *q++;
+        exp10 = atoi(q + 1); /* after 'e' */
+    }
     int n = 0;
     for (int prec = 15; prec <= 17; prec++) {
         if (prec < 17 && dig[prec] == '5') {

@@ -71,6 +71,63 @@ static void test_doubles(void **state)
     assert_string_equal(buf, "0.1");
 }
 
+/* The printf-based definition of the output: shortest of 15, 16, 17
+ * significant digits that reads back, integers below 2^53 as "N.0". */
+static void reference_fmt(char *buf, double d)
+{
+    if (d == (double)(int64_t)d && fabs(d) < 9007199254740992.0 && !(d == 0 && signbit(d))) {
+        snprintf(buf, 40, "%lld.0", (long long)d);
+        return;
+    }
+    int n = 0;
+    for (int p = 15; p <= 17; p++) {
+        n = snprintf(buf, 40, "%.*g", p, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    if (!strpbrk(buf, ".eEni"))
+        strcpy(buf + n, ".0");
+}
+
+/* The fast digit generation must print exactly what printf would. */
+static void test_doubles_like_printf(void **state)
+{
+    (void)state;
+    srand(99);
+    char a[XP_DOUBLE_BUFSZ], b[40];
+    for (long i = 0; i < 400000; i++) {
+        uint64_t u = ((uint64_t)rand() << 62) ^ ((uint64_t)rand() << 31) ^ (uint64_t)rand();
+        double d;
+        memcpy(&d, &u, 8);
+        switch (i % 5) {
+        case 1: d = exp(-(double)i / 1e5) + sin((double)i) * 1e-3; break;
+        case 2: d = 1.7e9 + (double)i * 0.01; break;
+        case 3: d = ldexp((double)(u >> 11), (int)(i % 140) - 110); break;
+        case 4: d = pow(10.0, (double)(i % 50) - 20) * (1 + (double)(u % 997) / 997.0); break;
+        default: break;
+        }
+        if (isnan(d) || isinf(d))
+            continue;
+        xp_fmt_double(a, d);
+        reference_fmt(b, d);
+        if (strcmp(a, b))
+            fail_msg("%.17g: got %s, printf gives %s", d, a, b);
+    }
+    /* neighbours of every power of ten in the fast range */
+    for (int k = -16; k <= 26; k++) {
+        double d = pow(10.0, k);
+        for (int j = 0; j < 50; j++) {
+            double x[2] = {d = nextafter(d, INFINITY), nextafter(pow(10.0, k), 0) - j * 1e-30};
+            for (int m = 0; m < 2; m++) {
+                xp_fmt_double(a, x[m]);
+                reference_fmt(b, x[m]);
+                if (strcmp(a, b))
+                    fail_msg("%.17g: got %s, printf gives %s", x[m], a, b);
+            }
+        }
+    }
+}
+
 static void test_utf8(void **state)
 {
     (void)state;
@@ -246,6 +303,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_doubles),  cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_doubles_like_printf),
         cmocka_unit_test(test_names),    cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_json_errors), cmocka_unit_test(test_hashes),
         cmocka_unit_test(test_jscan),
