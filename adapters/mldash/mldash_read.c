@@ -545,15 +545,32 @@ static int fetch_window(struct mld_reader *r)
         xp_http_response_init(&rs[i]);
     }
     int rc = xp_http_batch(r->m->base.ctx->http, rq, rs, n);
+    /* The chunks before the first failed one are still good: keep them and
+     * page through /data only from there (chunk_failed). */
+    size_t ok = 0;
+    while (ok < n && rs[ok].code == 0)
+        ok++;
     for (size_t i = 0; i < n; i++) {
-        r->win[i].resp = rs[i];
+        if (i < ok)
+            r->win[i].resp = rs[i];
+        else
+            xp_http_response_release(&rs[i]);
         free(urls[i]);
     }
     free(urls);
     free(rq);
     free(rs);
+    r->nwin = ok;
     r->next_chunk += (int64_t)n;
     r->wi = 0;
+    if (rc && ok > 0) {
+        xp_ctx_warn(r->m->base.ctx, "metric '%s' of '%s': %s; paging through /data "
+                    "after chunk %" PRId64, cur_metric(r), r->name,
+                    xp_error_last()->message, r->next_chunk - (int64_t)n + (int64_t)ok - 1);
+        xp_error_clear();
+        r->chunk_failed = 1;
+        rc = 0;
+    }
     return rc;
 }
 
@@ -622,6 +639,13 @@ static int metric_next(struct mld_reader *r)
         switch (r->mp) {
         case MP_CHUNKS:
             if (r->wi >= r->nwin) {
+                if (r->chunk_failed) {
+                    win_release(r);
+                    r->mp = MP_PAGING;
+                    r->pg.has_more = 1;
+                    r->pg.active = 0;
+                    break;
+                }
                 if (r->next_chunk >= r->total_chunks) {
                     win_release(r);
                     r->mp = MP_BUFFER;
@@ -636,6 +660,7 @@ static int metric_next(struct mld_reader *r)
                                 "through /data instead", cur_metric(r), r->name,
                                 xp_error_last()->message);
                     xp_error_clear();
+                    rc = 0;
                     r->mp = MP_PAGING;
                     r->pg.has_more = 1;
                     r->pg.active = 0;

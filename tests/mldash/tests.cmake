@@ -4,3 +4,5 @@
 add_test(NAME mldash_emulator_selftest COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/emulators/test_mldash_emu.py)
 set_tests_properties(mldash_emulator_selftest PROPERTIES LABELS mldash TIMEOUT 120)
 # --- end emulator self-test ---
+# --- the ml-dash adapters against the emulator ---
+xport_add_test(test_mldash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_mldash.c LABELS mldash)

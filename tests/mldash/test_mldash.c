@@ -1,0 +1,340 @@
+/* The ml-dash adapter against the emulator (tests/emulators/mldash_emu.py),
+ * through the CLI: round trips for both protocol generations, faults,
+ * checksums, credentials, unsafe names, reruns and kill -9. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "xport/buf.h"
+#include "xport/fs.h"
+#include "xport/hash.h"
+#include "../../adapters/mldash/mldash.h"
+
+static struct tu_server srv;
+static char url[64];
+static char *tmp;
+
+/* (Re)start the emulator; the server lives in srv until teardown, so a
+ * failed assertion never leaves it running. */
+static int restart(const char *const *args)
+{
+    tu_server_stop(&srv);
+    if (tu_server_start_py(&srv, "tests/emulators/mldash_emu.py", args))
+        return -1;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
+    setenv("MLDASH_REMOTE", url, 1);
+    return 0;
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    setenv("MLDASH_USERNAME", "tom", 1);
+    unsetenv("MLDASH_API_KEY");
+    tmp = tu_mkdtemp();
+    const char *args[] = {"--chunk-size", "1000", NULL};
+    return restart(args);
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    tu_server_stop(&srv);
+    tu_rmtree(tmp);
+    free(tmp);
+    tmp = NULL;
+    return 0;
+}
+
+/* Seed the emulator; its answer (ids of what it made) goes to tmp/seed.json. */
+static void seed(void)
+{
+    char *f = tu_src("tests/mldash/seed_small.json");
+    assert_int_equal(tu_sh("curl -sf -XPOST %s/__emu/seed --data-binary @%s "
+                           ">%s/seed.json", url, f, tmp), 0);
+    free(f);
+}
+
+static void fault(const char *json)
+{
+    assert_int_equal(tu_sh("curl -sf -XPOST %s/__emu/faults -d '%s' >/dev/null", url,
+                           json), 0);
+}
+
+static int xport(char **err, const char *const *argv)
+{
+    char *out = NULL, *e = NULL;
+    int rc = tu_run_xport(&out, &e, argv);
+    if (rc)
+        fprintf(stderr, "xport exit %d\n%s\n%s\n", rc, out, e);
+    free(out);
+    if (err)
+        *err = e;
+    else
+        free(e);
+    return rc;
+}
+
+static char *path(const char *rel)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    xp_buf_printf(&b, "%s/%s", tmp, rel);
+    return xp_buf_detach(&b);
+}
+
+/* ---- units ---- */
+
+static void test_hmac_rfc4231(void **st)
+{
+    (void)st;
+    /* RFC 4231 test case 2 */
+    unsigned char d[32];
+    char hex[65];
+    xp_hmac_sha256(d, "Jefe", 4, "what do ya want for nothing?", 28);
+    xp_hex(hex, d, 32);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    /* test case 6: a key longer than the block */
+    unsigned char key[131];
+    memset(key, 0xaa, sizeof(key));
+    const char *msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+    xp_hmac_sha256(d, key, sizeof(key), msg, strlen(msg));
+    xp_hex(hex, d, 32);
+    assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+static void test_jwt_vector(void **st)
+{
+    (void)st;
+    struct xp_buf t = XP_BUF_INIT;
+    mld_mint_token(&t, "tom", 1700000000);
+    assert_string_equal(t.ptr,
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VySWQiOiIxNjI0MDEzNzk5IiwidXNlck5hbWUi"
+        "OiJ0b20iLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6MTcwMjU5MjAwMH0.QGvCCT9i5BcUbxFENssoGFTxb"
+        "ctl4m5iPR4Wu6BAKac");
+    xp_buf_release(&t);
+}
+
+/* ---- emulator -> layout -> verify, both generations ---- */
+
+static void download_verify(const char *ver)
+{
+    char opt[32];
+    snprintf(opt, sizeof(opt), "api-version=%s", ver);
+    char *out = path(ver);
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", out, "-q",
+                        "--opt", opt, NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    char *src = xp_strdup("mldash:tom");
+    const char *vf[] = {"verify", src, out, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    /* the unsafe name stays one encoded segment under the project, and
+     * nothing else appears anywhere in the output */
+    struct xp_buf enc = XP_BUF_INIT, b = XP_BUF_INIT;
+    assert_int_equal(xp_name_encode(&enc, "../../x/../y"), 0);
+    assert_null(strchr(enc.ptr, '/'));
+    xp_buf_printf(&b, "%s/tom/p/%s/experiment.json", out, enc.ptr);
+    char *txt = tu_slurp(b.ptr);
+    assert_non_null(txt);
+    assert_non_null(strstr(txt, "\"../../x/../y\""));
+    free(txt);
+    char **v = NULL;
+    size_t n = 0;
+    xp_buf_reset(&b);
+    xp_buf_printf(&b, "%s/tom/p", out);
+    assert_int_equal(xp_list_dir(&v, &n, b.ptr), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0], enc.ptr); /* '%' sorts before 'e' */
+    assert_string_equal(v[1], "e1");
+    xp_strv_free(v);
+    assert_int_equal(xp_list_dir(&v, &n, out), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_true(!strcmp(v[i], "tom") || !strcmp(v[i], "xport.json") ||
+                    !strcmp(v[i], ".xport"));
+    xp_strv_free(v);
+    xp_buf_release(&b);
+    xp_buf_release(&enc);
+    free(src);
+    free(out);
+}
+
+static void test_download_both_generations(void **st)
+{
+    (void)st;
+    seed();
+    download_verify("0.5");
+    download_verify("0.6");
+    /* detection without --opt api-version */
+    char *out = path("auto");
+    const char *dl[] = {"download", "--from", "mldash", "tom/p", "-o", out, "-q", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    free(out);
+}
+
+/* ---- layout -> emulator -> layout, rerun without duplicates ---- */
+
+static void upload_roundtrip(const char *ver)
+{
+    seed();
+    char *lay = path("lay");
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", lay, "-q", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    const char *args[] = {"--chunk-size", "1000", NULL};
+    assert_int_equal(restart(args), 0); /* an empty server */
+    char opt[32];
+    snprintf(opt, sizeof(opt), "api-version=%s", ver);
+    const char *up[] = {"copy", lay, "mldash:tom", "-q", "--opt", opt,
+                        "--batch-size", "700", NULL};
+    assert_int_equal(xport(NULL, up), 0);
+    assert_int_equal(xport(NULL, up), 0); /* a rerun appends nothing */
+    const char *vf[] = {"verify", "mldash:tom", lay, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    char *back = path("back");
+    const char *dl2[] = {"download", "--from", "mldash", "tom", "-o", back, "-q", NULL};
+    assert_int_equal(xport(NULL, dl2), 0);
+    const char *vf2[] = {"verify", back, lay, NULL};
+    assert_int_equal(xport(NULL, vf2), 0);
+    free(back);
+    free(lay);
+}
+
+static void test_upload_v05(void **st)
+{
+    (void)st;
+    upload_roundtrip("0.5");
+}
+
+static void test_upload_v06(void **st)
+{
+    (void)st;
+    upload_roundtrip("0.6");
+}
+
+/* ---- faults ---- */
+
+static void test_faults_mid_transfer(void **st)
+{
+    (void)st;
+    seed();
+    fault("{\"rules\":[{\"path\":\"/chunks/1$\",\"status\":503,\"retry_after\":\"1\"},"
+          "{\"path\":\"/chunks/2$\",\"drop_after_bytes\":5000},"
+          "{\"path\":\"/chunks/3$\",\"status\":500,\"count\":-1},"
+          "{\"path\":\"/logs$\",\"method\":\"GET\",\"status\":429,\"retry_after\":\"0\"},"
+          "{\"path\":\"/download$\",\"reset\":true}]}");
+    char *out = path("f");
+    /* 3 retries still ride out the 503, the cut body, the 429 and the reset;
+     * chunk 3 outlives them and comes through /data paging */
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", out, "-q",
+                        "--retries", "3", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    /* every fault fired, so each recovery above was exercised */
+    assert_int_equal(tu_sh("curl -sf %s/__emu/faults | python3 -c 'import json,sys; "
+                           "sys.exit(any(f[\"fired\"] == 0 for f in "
+                           "json.load(sys.stdin)[\"faults\"]))'", url), 0);
+    assert_int_equal(tu_sh("curl -s -XDELETE %s/__emu/faults >/dev/null", url), 0);
+    const char *vf[] = {"verify", "mldash:tom", out, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    free(out);
+}
+
+static void test_wrong_sha256(void **st)
+{
+    (void)st;
+    seed();
+    /* models/a.txt ("hello") answered with five other bytes ("xyz" as a
+     * JSON string): the size is right, only the sha256 can tell */
+    char *id = NULL, *out_id = NULL;
+    assert_int_equal(tu_sh("python3 -c 'import json,sys; print([f[\"id\"] for e in "
+                           "json.load(sys.stdin)[\"experiments\"] for f in e[\"files\"] "
+                           "if f[\"filename\"] == \"a.txt\"][0])' <%s/seed.json "
+                           ">%s/aid", tmp, tmp), 0);
+    out_id = path("aid");
+    id = tu_slurp(out_id);
+    assert_non_null(id);
+    id[strcspn(id, "\n")] = '\0';
+    struct xp_buf rule = XP_BUF_INIT;
+    xp_buf_printf(&rule, "{\"path\":\"/%s/download$\",\"status\":200,\"count\":-1,"
+                  "\"body\":\"xyz\"}", id);
+    fault(rule.ptr);
+    xp_buf_release(&rule);
+    char *out = path("w");
+    char *err = NULL;
+    const char *dl[] = {"download", "--from", "mldash", "tom/p/e1", "-o", out, NULL};
+    assert_int_equal(xport(&err, dl), 1); /* its only experiment failed */
+    assert_non_null(strstr(err, "file 'models/a.txt'"));
+    assert_non_null(strstr(err, "checksum mismatch"));
+    assert_non_null(strstr(err, "sha256 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"));
+    free(err);
+    free(id);
+    free(out_id);
+    /* nothing half-written is published */
+    char *ej = path("w/tom/p/e1/experiment.json");
+    assert_null(tu_slurp(ej));
+    free(ej);
+    free(out);
+}
+
+static void test_bad_token_and_401(void **st)
+{
+    (void)st;
+    seed();
+    char *out = path("t");
+    char *err = NULL;
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", out,
+                        "--api-key", "not-a-token-s3cr3t", NULL};
+    assert_int_equal(xport(&err, dl), 4);
+    assert_null(strstr(err, "s3cr3t"));
+    free(err);
+    /* a 401 in the middle of a run */
+    fault("{\"path\":\"/parameters$\",\"status\":401,\"count\":-1}");
+    const char *dl2[] = {"download", "--from", "mldash", "tom", "-o", out, NULL};
+    assert_int_equal(xport(NULL, dl2), 4);
+    free(out);
+}
+
+/* ---- kill -9 mid-upload, then a rerun: nothing twice ---- */
+
+static void test_kill9_rerun(void **st)
+{
+    (void)st;
+    seed();
+    char *lay = path("lay");
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", lay, "-q", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    const char *args[] = {"--chunk-size", "1000", "--latency-ms", "30", NULL};
+    assert_int_equal(restart(args), 0);
+    const char *bin = getenv("XPORT_BIN");
+    /* killed once some points have landed, wherever it is then */
+    assert_int_equal(tu_sh("%s copy %s mldash:tom -q --batch-size 50 >/dev/null 2>&1 & "
+                           "p=$!; for i in $(seq 1 200); do "
+                           "curl -s %s/__emu/stats | grep -q append-batch && break; "
+                           "sleep 0.05; done; kill -9 $p; wait $p; true",
+                           bin, lay, url), 0);
+    assert_int_equal(tu_sh("curl -s -XPOST %s/__emu/config -d '{\"latency_ms\":0}' "
+                           ">/dev/null", url), 0);
+    const char *up[] = {"copy", lay, "mldash:tom", "-q", NULL};
+    assert_int_equal(xport(NULL, up), 0);
+    const char *vf[] = {"verify", "mldash:tom", lay, NULL};
+    assert_int_equal(xport(NULL, vf), 0); /* counts and every point equal */
+    free(lay);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hmac_rfc4231),
+        cmocka_unit_test(test_jwt_vector),
+#define EMU(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+        EMU(test_download_both_generations),
+        EMU(test_upload_v05),
+        EMU(test_upload_v06),
+        EMU(test_faults_mid_transfer),
+        EMU(test_wrong_sha256),
+        EMU(test_bad_token_and_401),
+        EMU(test_kill9_rerun),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
