@@ -84,17 +84,7 @@ uint64_t xp_spool_bytes(const struct xp_spool *s)
 
 static int make_dir(struct xp_spool *s)
 {
-    const char *t = getenv("TMPDIR");
-    struct xp_buf b = XP_BUF_INIT;
-    xp_buf_printf(&b, "%s/xport-spool-XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(b.ptr)) {
-        int rc = xp_error_set_os(XP_EIO, "cannot create spool directory '%s'",
-                                 b.ptr);
-        xp_buf_release(&b);
-        return rc;
-    }
-    s->dir = xp_buf_detach(&b);
-    return 0;
+    return xp_tempdir(&s->dir, "xport-spool");
 }
 
 static void stream_path(struct xp_buf *p, const struct xp_spool *s, size_t id)

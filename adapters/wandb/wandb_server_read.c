@@ -180,17 +180,7 @@ static int ensure_tmpdir(struct ws_reader *r)
 {
     if (r->tmpdir)
         return 0;
-    const char *t = getenv("TMPDIR");
-    struct xp_buf b = XP_BUF_INIT;
-    xp_buf_printf(&b, "%s/xport-wandb-XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(b.ptr)) {
-        int rc = xp_error_set_os(XP_EIO, "cannot make a folder in '%s'",
-                                 t && *t ? t : "/tmp");
-        xp_buf_release(&b);
-        return rc;
-    }
-    r->tmpdir = xp_buf_detach(&b);
-    return 0;
+    return xp_tempdir(&r->tmpdir, "xport-wandb");
 }
 
 /* Download a file into the reader's temporary folder; *path gets it. */

@@ -290,14 +290,9 @@ static int put_file(struct ws_sink *s, const struct xp_record *rec)
     if (rc)
         return rc;
     if (!s->tmpdir) {
-        const char *t = getenv("TMPDIR");
-        struct xp_buf b = XP_BUF_INIT;
-        xp_buf_printf(&b, "%s/xport-wandb-up-XXXXXX", t && *t ? t : "/tmp");
-        if (!mkdtemp(b.ptr)) {
-            xp_buf_release(&b);
-            return xp_error_set_os(XP_EIO, "cannot make a temporary folder");
-        }
-        s->tmpdir = xp_buf_detach(&b);
+        int trc = xp_tempdir(&s->tmpdir, "xport-wandb-up");
+        if (trc)
+            return trc;
     }
     /* spool the body to disk: the PUT may need to be retried */
     char *tmp = xp_path_join(s->tmpdir, "body");

@@ -57,6 +57,10 @@ int xp_name_decode(struct xp_buf *out, const char *enc);
 int xp_list_dir(char ***out, size_t *n, const char *path);
 void xp_strv_free(char **v);
 
+/* Create a private directory "$TMPDIR/<prefix>-XXXXXX" (TMPDIR unset:
+ * /tmp); *out is its path, owned by the caller (remove it with xp_rm_rf). */
+int xp_tempdir(char **out, const char *prefix);
+
 /* Join a and b with '/'. */
 char *xp_path_join(const char *a, const char *b);
 
