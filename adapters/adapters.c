@@ -13,13 +13,14 @@ extern const struct xp_adapter_type xp_wandb_adapter;
     static const struct xp_adapter_type var = {                               \
         .abi = XP_ADAPTER_ABI, .name = nm, .summary = text " (not built in)"}
 
-extern const struct xp_adapter_type xp_mldash_adapter;
+extern const struct xp_adapter_type xp_mldash_adapter, xp_mldash_local_adapter;
 NOT_BUILT(comet_type, "comet", "Comet server");
 NOT_BUILT(neptune_type, "neptune", "Neptune exports");
 
 const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_local_adapter,
     &xp_mldash_adapter,
+    &xp_mldash_local_adapter,
     &xp_wandb_adapter,
     &xp_wandb_offline_adapter,
     &comet_type,

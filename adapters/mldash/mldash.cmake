@@ -3,6 +3,7 @@
 target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/mldash.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_jwt.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_local.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_read.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_write.c
 )

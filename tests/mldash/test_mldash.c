@@ -322,11 +322,70 @@ static void test_kill9_rerun(void **st)
     free(lay);
 }
 
+/* ---- mldash-local: layout -> ml-dash v0.6 store -> local reader ---- */
+
+static void test_mldash_local(void **st)
+{
+    (void)st;
+    char *dir = tu_mkdtemp();
+    struct xp_buf lay = XP_BUF_INIT, dash = XP_BUF_INIT, dash2 = XP_BUF_INIT;
+    xp_buf_printf(&lay, "%s/lay", dir);
+    xp_buf_printf(&dash, "%s/out/.dash", dir);
+    xp_buf_printf(&dash2, "mldash-local:%s", dash.ptr);
+    char *fx = tu_src("tests/fixtures/mldash/v0.6.27-local-store");
+    const char *c1[] = {"copy", fx, lay.ptr, "-q", NULL};
+    assert_int_equal(xport(NULL, c1), 0);
+    /* a second experiment whose every name would escape the root verbatim */
+    assert_int_equal(tu_sh("cp -r %s/tom/my-project/exp1 %s/tom/my-project/evil && "
+                           "sed -i 's|\"name\":\"exp1\"|\"name\":\"../../../x\"|; "
+                           "s|\"folder\":\"[^\"]*\"|\"folder\":\"../..\"|' "
+                           "%s/tom/my-project/evil/experiment.json && "
+                           "grep -q '\"name\":\"../../../x\"' "
+                           "%s/tom/my-project/evil/experiment.json",
+                           lay.ptr, lay.ptr, lay.ptr, lay.ptr), 0);
+    const char *c2[] = {"copy", lay.ptr, dash2.ptr, "-q", NULL};
+    assert_int_equal(xport(NULL, c2), 0);
+    /* the local adapter sees an ml-dash v0.6 store equal to the layout */
+    const char *vf[] = {"verify", lay.ptr, dash.ptr, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    /* nothing outside the store; the unsafe names are single segments */
+    assert_int_equal(tu_sh("cd %s && test \"$(ls -A | tr '\\n' ' ')\" = 'lay out ' && "
+                           "test \"$(ls -A out | tr '\\n' ' ')\" = '.dash ' && "
+                           "test \"$(ls -A out/.dash | tr '\\n' ' ')\" = '.xport tom ' && "
+                           "test \"$(ls -A out/.dash/tom | tr '\\n' ' ')\" = 'my-project '",
+                           dir), 0);
+    struct xp_buf enc = XP_BUF_INIT, dots = XP_BUF_INIT;
+    assert_int_equal(xp_name_encode(&enc, "../../../x"), 0);
+    assert_int_equal(xp_name_encode(&dots, ".."), 0);
+    assert_int_equal(tu_sh("test -f '%s/tom/my-project/%s/%s/%s/experiment.json'",
+                           dash.ptr, dots.ptr, dots.ptr, enc.ptr), 0);
+    xp_buf_release(&dots);
+    /* the same files and keys as the store ml-dash v0.6.27 wrote */
+    char *shape = tu_src("tests/mldash/store_shape.py");
+    assert_int_equal(tu_sh("%s %s %s/tom/my-project/experiments/exp1 "
+                           "%s/tom/my-project/experiments/exp1", XPORT_PYTHON, shape, fx,
+                           dash.ptr), 0);
+    /* a rerun skips what is there; --overwrite replaces it in one move */
+    assert_int_equal(xport(NULL, c2), 0);
+    const char *c3[] = {"copy", lay.ptr, dash2.ptr, "-q", "--overwrite", NULL};
+    assert_int_equal(xport(NULL, c3), 0);
+    assert_int_equal(xport(NULL, vf), 0);
+    free(shape);
+    free(fx);
+    xp_buf_release(&enc);
+    xp_buf_release(&lay);
+    xp_buf_release(&dash);
+    xp_buf_release(&dash2);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_jwt_vector),
+        cmocka_unit_test(test_mldash_local),
 #define EMU(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
         EMU(test_download_both_generations),
         EMU(test_upload_v05),
