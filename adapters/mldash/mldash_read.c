@@ -25,14 +25,6 @@
 
 /* ---- discovery ---- */
 
-static struct json_object *jget(struct json_object *o, const char *k)
-{
-    struct json_object *v = NULL;
-    if (o)
-        json_object_object_get_ex(o, k, &v);
-    return v;
-}
-
 static int page_vars(struct json_object **vars, const struct mld *m,
                      const char *project, int offset)
 {
@@ -62,15 +54,15 @@ static int list_projects(struct mld *m, struct json_object **out)
         json_object_put(vars);
         if (rc)
             return rc;
-        struct json_object *page = m->gen == 6 ? jget(d, "projectsPaginated") : d;
-        struct json_object *arr = jget(page, "projects");
+        struct json_object *page = m->gen == 6 ? xp_json_get(d, "projectsPaginated") : d;
+        struct json_object *arr = xp_json_get(page, "projects");
         size_t n = arr ? json_object_array_length(arr) : 0;
         for (size_t i = 0; i < n; i++) {
             const char *slug = xp_json_str(json_object_array_get_idx(arr, i), "slug");
             if (slug)
                 json_object_array_add(*out, json_object_new_string(slug));
         }
-        int more = m->gen == 6 && n > 0 && json_object_get_boolean(jget(page, "hasMore"));
+        int more = m->gen == 6 && n > 0 && json_object_get_boolean(xp_json_get(page, "hasMore"));
         json_object_put(d);
         if (!more)
             return 0;
@@ -102,19 +94,19 @@ int mld_list_experiments(struct xp_adapter *a, xp_experiment_cb cb, void *payloa
             json_object_put(vars);
             if (rc)
                 break;
-            struct json_object *page = m->gen == 6 ? jget(d, "experimentsPaginated") : d;
-            struct json_object *arr = jget(page, "experiments");
+            struct json_object *page = m->gen == 6 ? xp_json_get(d, "experimentsPaginated") : d;
+            struct json_object *arr = xp_json_get(page, "experiments");
             size_t n = arr ? json_object_array_length(arr) : 0;
             for (size_t i = 0; i < n && !rc; i++) {
                 struct json_object *e = json_object_array_get_idx(arr, i);
                 const char *name = xp_json_str(e, "name");
-                const char *id = json_object_get_string(jget(e, "id"));
+                const char *id = json_object_get_string(xp_json_get(e, "id"));
                 if (!name || !id || !xp_location_selects(&m->sel, m->ns, slug, name))
                     continue;
                 struct xp_experiment_ref ref = {m->ns, slug, name, id, -1};
                 rc = cb(&ref, payload);
             }
-            int more = m->gen == 6 && n > 0 && json_object_get_boolean(jget(page, "hasMore"));
+            int more = m->gen == 6 && n > 0 && json_object_get_boolean(xp_json_get(page, "hasMore"));
             json_object_put(d);
             if (!more)
                 break;
@@ -350,7 +342,7 @@ static int fetch_experiment(struct mld_reader *r)
     json_object_put(vars);
     if (rc)
         return rc;
-    struct json_object *e = jget(d, "experiment");
+    struct json_object *e = xp_json_get(d, "experiment");
     if (!e || !json_object_is_type(e, json_type_object)) {
         json_object_put(d);
         return xp_error_set(XP_ENOTFOUND, "ml-dash experiment '%s/%s/%s' not found",
@@ -358,7 +350,7 @@ static int fetch_experiment(struct mld_reader *r)
     }
     r->exp = json_object_get(e);
     json_object_put(d);
-    struct json_object *ms = jget(r->exp, "metrics");
+    struct json_object *ms = xp_json_get(r->exp, "metrics");
     r->metrics = json_object_new_array();
     size_t n = ms ? json_object_array_length(ms) : 0;
     for (size_t i = 0; i < n; i++) {
@@ -383,19 +375,9 @@ static int fill_experiment(struct mld_reader *r)
     m->started_at = xp_json_str(e, "startedAt");
     m->ended_at = xp_json_str(e, "endedAt");
     m->folder = xp_json_str(e, "folder");
-    struct json_object *tags = jget(e, "tags");
-    if (tags && json_object_is_type(tags, json_type_array)) {
-        size_t n = json_object_array_length(tags), k = 0;
-        r->tags = xp_calloc(n + 1, sizeof(*r->tags));
-        for (size_t i = 0; i < n; i++) {
-            struct json_object *t = json_object_array_get_idx(tags, i);
-            if (json_object_is_type(t, json_type_string))
-                r->tags[k++] = json_object_get_string(t);
-        }
-        m->tags = r->tags;
-        m->ntags = k;
-    }
-    struct json_object *md = jget(e, "metadata");
+    r->tags = xp_json_strings(e, "tags", &m->ntags);
+    m->tags = r->tags;
+    struct json_object *md = xp_json_get(e, "metadata");
     m->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
     m->source_vendor = "mldash";
     m->source_id = r->id;
@@ -416,7 +398,7 @@ static int fetch_params(struct mld_reader *r, int *have)
     }
     if (rc)
         return xp_error_wrap(rc, "parameters of '%s'", r->name);
-    struct json_object *d = jget(r->doc, "data");
+    struct json_object *d = xp_json_get(r->doc, "data");
     if (!d || !json_object_is_type(d, json_type_object))
         return 0;
     r->rec.kind = XP_REC_DOCUMENT;
@@ -621,7 +603,7 @@ static int metric_begin(struct mld_reader *r)
     json_object_put(r->doc);
     r->doc = st;
     sm->description = xp_json_str(st, "description");
-    struct json_object *md = jget(st, "metadata");
+    struct json_object *md = xp_json_get(st, "metadata");
     sm->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
     r->rec.kind = XP_REC_SERIES_BEGIN;
     return 0;
@@ -725,10 +707,10 @@ static int logs_next(struct mld_reader *r, int *have)
     int rc = mld_json(r->m, NULL, r->url.ptr, NULL, 0, &r->doc);
     if (rc)
         return xp_error_wrap(rc, "logs of '%s'", r->name);
-    struct json_object *arr = jget(r->doc, "logs");
+    struct json_object *arr = xp_json_get(r->doc, "logs");
     size_t n = arr && json_object_is_type(arr, json_type_array)
                    ? json_object_array_length(arr) : 0;
-    if (n == 0 || !json_object_get_boolean(jget(r->doc, "hasMore")))
+    if (n == 0 || !json_object_get_boolean(xp_json_get(r->doc, "hasMore")))
         r->logs_done = 1;
     if (n == 0)
         return 0;
@@ -741,10 +723,10 @@ static int logs_next(struct mld_reader *r, int *have)
         l->seq = mld_int(e, "sequenceNumber", &seq) ? r->log_offset + (int64_t)i : seq;
         l->timestamp = xp_json_str(e, "timestamp");
         l->level = xp_json_str(e, "level");
-        struct json_object *msg = jget(e, "message");
+        struct json_object *msg = xp_json_get(e, "message");
         l->message = msg ? json_object_get_string(msg) : "";
         l->message_len = msg ? (size_t)json_object_get_string_len(msg) : 0;
-        struct json_object *md = jget(e, "metadata");
+        struct json_object *md = xp_json_get(e, "metadata");
         l->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
     }
     r->log_offset += (int64_t)n;
@@ -764,7 +746,7 @@ static int add_file(struct mld_reader *r, struct json_object *f, const char *fol
                     const char *filename, const char *checksum,
                     struct json_object *size, const char *ctype)
 {
-    const char *id = json_object_get_string(jget(f, "id"));
+    const char *id = json_object_get_string(xp_json_get(f, "id"));
     if (!id || !filename)
         return xp_error_set(XP_EINVALID, "a file of '%s' has no id or name", r->name);
     while (folder && *folder == '/')
@@ -792,7 +774,7 @@ static int add_file(struct mld_reader *r, struct json_object *f, const char *fol
     json_object_put(tmp);
     if (ctype)
         json_object_object_add(o, "contentType", json_object_new_string(ctype));
-    struct json_object *md = jget(f, "metadata");
+    struct json_object *md = xp_json_get(f, "metadata");
     if (md && json_object_is_type(md, json_type_object))
         json_object_object_add(o, "metadata", json_object_get(md));
     struct xp_buf url = XP_BUF_INIT;
@@ -815,15 +797,15 @@ static int list_files(struct mld_reader *r)
         struct json_object *d = NULL;
         mld_url(&r->url, r->m, "/experiments/%s/files", r->id);
         rc = mld_json(r->m, NULL, r->url.ptr, NULL, 0, &d);
-        struct json_object *arr = jget(d, "files");
+        struct json_object *arr = xp_json_get(d, "files");
         size_t n = !rc && arr ? json_object_array_length(arr) : 0;
         for (size_t i = 0; i < n && !rc; i++) {
             struct json_object *f = json_object_array_get_idx(arr, i);
-            struct json_object *del = jget(f, "deletedAt");
+            struct json_object *del = xp_json_get(f, "deletedAt");
             if (del && !json_object_is_type(del, json_type_null))
                 continue;
             rc = add_file(r, f, xp_json_str(f, "path"), xp_json_str(f, "filename"),
-                          xp_json_str(f, "checksum"), jget(f, "sizeBytes"),
+                          xp_json_str(f, "checksum"), xp_json_get(f, "sizeBytes"),
                           xp_json_str(f, "contentType"));
         }
         json_object_put(d);
@@ -836,7 +818,7 @@ static int list_files(struct mld_reader *r)
                            "{ id pPath } }", vars, &d);
     char *base = NULL;
     if (!rc) {
-        const char *pp = xp_json_str(jget(d, "experimentNode"), "pPath");
+        const char *pp = xp_json_str(xp_json_get(d, "experimentNode"), "pPath");
         base = xp_strdup(pp ? pp : "");
     }
     json_object_put(d);
@@ -849,12 +831,12 @@ static int list_files(struct mld_reader *r)
                          vars, &d);
         if (rc)
             break;
-        struct json_object *page = jget(jget(d, "experimentById"), "filesPaginated");
-        struct json_object *arr = jget(page, "files");
+        struct json_object *page = xp_json_get(xp_json_get(d, "experimentById"), "filesPaginated");
+        struct json_object *arr = xp_json_get(page, "files");
         size_t n = arr ? json_object_array_length(arr) : 0;
         for (size_t i = 0; i < n && !rc; i++) {
             struct json_object *f = json_object_array_get_idx(arr, i);
-            struct json_object *ph = jget(f, "physicalFile");
+            struct json_object *ph = xp_json_get(f, "physicalFile");
             const char *name = xp_json_str(f, "name");
             const char *pp = xp_json_str(f, "pPath");
             /* folder = pPath minus "<experiment pPath>/" and "/<name>" */
@@ -867,10 +849,10 @@ static int list_files(struct mld_reader *r)
                     folder = xp_strndup(rest, rl - nl > 0 ? rl - nl - 1 : 0);
             }
             rc = add_file(r, f, folder, name, xp_json_str(ph, "checksum"),
-                          jget(ph, "sizeBytes"), xp_json_str(ph, "contentType"));
+                          xp_json_get(ph, "sizeBytes"), xp_json_str(ph, "contentType"));
             free(folder);
         }
-        int more = n > 0 && json_object_get_boolean(jget(page, "hasMore"));
+        int more = n > 0 && json_object_get_boolean(xp_json_get(page, "hasMore"));
         json_object_put(d);
         d = NULL;
         if (!more)
@@ -892,14 +874,9 @@ static int file_next(struct mld_reader *r, int *have)
     if (r->fi >= json_object_array_length(r->files))
         return 0;
     if (!r->tmpdir) {
-        const char *t = getenv("TMPDIR");
-        struct xp_buf b = XP_BUF_INIT;
-        xp_buf_printf(&b, "%s/xport-mldash-XXXXXX", t && *t ? t : "/tmp");
-        if (!mkdtemp(b.ptr)) {
-            xp_buf_release(&b);
-            return xp_error_set_os(XP_EIO, "cannot make a temporary directory");
-        }
-        r->tmpdir = xp_buf_detach(&b);
+        int trc = xp_tempdir(&r->tmpdir, "xport-mldash");
+        if (trc)
+            return trc;
     }
     struct json_object *f = json_object_array_get_idx(r->files, r->fi++);
     char *path = xp_path_join(r->tmpdir, "file");
@@ -936,7 +913,7 @@ static int file_next(struct mld_reader *r, int *have)
     m->vendor_checksum = m->sha256;
     m->content_type = xp_json_str(f, "contentType");
     m->id = xp_json_str(f, "id");
-    m->metadata = jget(f, "metadata");
+    m->metadata = xp_json_get(f, "metadata");
     r->rec.kind = XP_REC_FILE;
     r->rec.u.file.body = &r->stream.base;
     *have = 1;

@@ -29,6 +29,7 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/stream.h"
 #include "xport/spool.h"
 
 #define MAX_TRIES 6
@@ -318,14 +319,9 @@ static int put_file(struct mld_sink *s, const struct xp_file_meta *m,
         return 0;
     }
     if (!s->tmpdir) {
-        const char *t = getenv("TMPDIR");
-        struct xp_buf b = XP_BUF_INIT;
-        xp_buf_printf(&b, "%s/xport-mldash-up-XXXXXX", t && *t ? t : "/tmp");
-        if (!mkdtemp(b.ptr)) {
-            xp_buf_release(&b);
-            return xp_error_set_os(XP_EIO, "cannot make a temporary directory");
-        }
-        s->tmpdir = xp_buf_detach(&b);
+        int trc = xp_tempdir(&s->tmpdir, "xport-mldash-up");
+        if (trc)
+            return trc;
     }
     struct xp_buf p = XP_BUF_INIT;
     xp_buf_printf(&p, "%s/%zu", s->tmpdir, s->nfiles);
@@ -338,20 +334,7 @@ static int put_file(struct mld_sink *s, const struct xp_file_meta *m,
     struct xp_sha256 h;
     xp_sha256_init(&h);
     int64_t size = 0;
-    char *chunk = xp_malloc(1 << 16);
-    for (;;) {
-        ssize_t n = body->read(body, chunk, 1 << 16);
-        if (n < 0) {
-            rc = (int)n;
-            break;
-        }
-        if (n == 0)
-            break;
-        xp_sha256_update(&h, chunk, (size_t)n);
-        xp_afile_write(&f, chunk, (size_t)n);
-        size += n;
-    }
-    free(chunk);
+    rc = xp_stream_pump(body, &f, &h, &size, s->m->base.ctx);
     unsigned char d[32];
     char hex[65];
     xp_sha256_final(&h, d);
