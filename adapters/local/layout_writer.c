@@ -22,6 +22,7 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/stage.h"
 #include "xport/stream.h"
 
 struct open_series {
@@ -43,7 +44,7 @@ struct layout_sink {
     struct local_adapter *la;
     int err;
     char *final_dir;   /* ROOT/ws/proj/exp */
-    char *staging;     /* ROOT/.xport/staging/<key> */
+    struct xp_stage stage; /* ROOT/.xport/staging/<key> */
     struct json_object *exp; /* experiment.json being built */
     struct open_series ser;
     int in_series;
@@ -69,7 +70,7 @@ static int sink_fail(struct layout_sink *s, int rc)
 
 static char *stage_path(struct layout_sink *s, const char *rel)
 {
-    return xp_path_join(s->staging, rel);
+    return xp_path_join(s->stage.dir, rel);
 }
 
 int local_experiment_relpath(struct xp_buf *out, const char *ws,
@@ -262,12 +263,12 @@ static int item_done(struct layout_sink *s, const char *key, const char *manifes
     for (size_t off = 0; !rc && off < l.len;) {
         ssize_t n = write(s->items_fd, l.ptr + off, l.len - off);
         if (n < 0 && errno != EINTR)
-            rc = xp_error_set_os(XP_EIO, "cannot write '%s/%s'", s->staging, ITEMS_FILE);
+            rc = xp_error_set_os(XP_EIO, "cannot write '%s/%s'", s->stage.dir, ITEMS_FILE);
         else if (n > 0)
             off += (size_t)n;
     }
     if (!rc && fsync(s->items_fd) != 0)
-        rc = xp_error_set_os(XP_EIO, "cannot fsync '%s/%s'", s->staging, ITEMS_FILE);
+        rc = xp_error_set_os(XP_EIO, "cannot fsync '%s/%s'", s->stage.dir, ITEMS_FILE);
     if (!rc)
         json_object_object_add(s->items, key, NULL);
     xp_buf_release(&l);
@@ -298,7 +299,7 @@ static void remove_temps(const char *dir)
  * appends continue on a line boundary. */
 static int load_items(struct layout_sink *s)
 {
-    char *p = xp_path_join(s->staging, ITEMS_FILE);
+    char *p = xp_path_join(s->stage.dir, ITEMS_FILE);
     struct xp_buf b = XP_BUF_INIT;
     int rc = xp_read_file(&b, p, (size_t)1 << 30);
     if (rc == XP_ENOTFOUND) {
@@ -330,7 +331,7 @@ static int load_items(struct layout_sink *s)
 /* files.jsonl from the items log, in the order the files completed. */
 static int write_manifest(struct layout_sink *s)
 {
-    char *p = xp_path_join(s->staging, ITEMS_FILE);
+    char *p = xp_path_join(s->stage.dir, ITEMS_FILE);
     FILE *in = fopen(p, "rb");
     free(p);
     if (!in)
@@ -349,7 +350,7 @@ static int write_manifest(struct layout_sink *s)
         }
         if (json_object_object_get_ex(o, "manifest", &m)) {
             if (!any) {
-                char *mf = xp_path_join(s->staging, "files.jsonl");
+                char *mf = xp_path_join(s->stage.dir, "files.jsonl");
                 rc = xp_afile_open(&out, mf);
                 free(mf);
                 if (rc) {
@@ -540,7 +541,7 @@ static int end_series(struct layout_sink *s)
                            o->metadata ? json_object_get(o->metadata) : NULL);
     xp_buf_release(&id);
     struct xp_buf p = XP_BUF_INIT;
-    xp_buf_printf(&p, "%s/%s/metadata.json", s->staging, o->dir);
+    xp_buf_printf(&p, "%s/%s/metadata.json", s->stage.dir, o->dir);
     rc = write_json_file(p.ptr, md);
     if (!rc) {
         xp_buf_reset(&p);
@@ -761,43 +762,6 @@ static int sink_put(struct xp_sink *base, const struct xp_record *r)
     return rc ? sink_fail(s, rc) : 0;
 }
 
-/* Move staging into place; on overwrite the old copy is swapped out first
- * and removed only once the new one is in. */
-static int publish(struct layout_sink *s)
-{
-    int rc = 0;
-    char *parent = xp_strdup(s->final_dir);
-    *strrchr(parent, '/') = '\0';
-    if ((rc = xp_mkdir_p(parent)))
-        goto done;
-    char *trash = NULL;
-    if (xp_is_dir(s->final_dir)) {
-        struct xp_buf t = XP_BUF_INIT;
-        xp_buf_printf(&t, "%s.xport-old-%ld", s->staging, (long)getpid());
-        trash = xp_buf_detach(&t);
-        if (rename(s->final_dir, trash) != 0) {
-            rc = xp_error_set_os(XP_EIO, "cannot move '%s' aside", s->final_dir);
-            free(trash);
-            goto done;
-        }
-    }
-    if (rename(s->staging, s->final_dir) != 0) {
-        rc = xp_error_set_os(XP_EIO, "cannot move '%s' into place", s->final_dir);
-        if (trash)
-            rename(trash, s->final_dir); /* put the old copy back */
-    } else {
-        rc = xp_fsync_dir(parent);
-    }
-    if (trash) {
-        if (!rc)
-            xp_rm_rf(trash);
-        free(trash);
-    }
-done:
-    free(parent);
-    return rc;
-}
-
 static int sink_finish(struct xp_sink *base, int commit)
 {
     struct layout_sink *s = (struct layout_sink *)base;
@@ -829,15 +793,15 @@ static int sink_finish(struct xp_sink *base, int commit)
         rc = write_json_file(p, s->exp);
         free(p);
         if (!rc)
-            rc = xp_fsync_dir(s->staging);
+            rc = xp_fsync_dir(s->stage.dir);
         if (!rc)
-            rc = publish(s);
+            rc = xp_stage_publish(&s->stage);
     }
     if (!commit || rc) {
         int keep = s->err;
         /* with resume, complete items stay for the next attempt */
         if (!s->resume)
-            xp_rm_rf(s->staging);
+            xp_rm_rf(s->stage.dir);
         if (keep)
             rc = keep;
     }
@@ -876,7 +840,7 @@ static void sink_free(struct xp_sink *base)
         pthread_mutex_unlock(&s->la->lock);
     }
     free(s->final_dir);
-    free(s->staging);
+    xp_stage_release(&s->stage, 0);
     json_object_put(s->exp);
     json_object_put(s->series_seen);
     xp_buf_release(&s->line);
@@ -937,20 +901,12 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
                             (final_dir[strlen(la->root)] == '/'));
     s->base.has_item = sink_has_item;
     s->base.dest_id = sink_dest_id;
-    /* staging key: a hash of the final path, so a rerun finds its debris */
-    char hex[65];
-    xp_sha256_hex(hex, final_dir, strlen(final_dir));
-    struct xp_buf st = XP_BUF_INIT;
-    xp_buf_printf(&st, "%s/.xport/staging/%.24s", la->root, hex);
-    s->staging = xp_buf_detach(&st);
-    if (s->resume && xp_is_dir(s->staging)) {
-        remove_temps(s->staging);
+    /* with resume, an interrupted attempt's staging folder is reused */
+    rc = xp_stage_open(&s->stage, la->root, final_dir, s->resume);
+    if (!rc && s->resume) {
+        remove_temps(s->stage.dir);
         rc = load_items(s);
-    } else {
-        rc = xp_rm_rf(s->staging);
     }
-    if (!rc)
-        rc = xp_mkdir_p(s->staging);
     if (!rc) {
         char *ip = stage_path(s, ITEMS_FILE);
         s->items_fd = open(ip, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

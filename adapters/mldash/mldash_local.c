@@ -24,6 +24,7 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/stage.h"
 #include "xport/stream.h"
 #include "xport/sys/adapter.h"
 
@@ -49,7 +50,8 @@ struct lsink {
     struct xp_sink base;
     struct mlocal *ml;
     int err;
-    char *final_dir, *staging;
+    char *final_dir;
+    struct xp_stage stage; /* ROOT/.xport/staging/<key> */
     char *name, *prefix, *files_exp_id;
     char now[40];
     struct json_object *exp;   /* experiment.json */
@@ -101,7 +103,7 @@ static int write_json_file(const char *path, struct json_object *o)
 
 static int stage_json(struct lsink *s, const char *rel, struct json_object *o)
 {
-    char *p = xp_path_join(s->staging, rel);
+    char *p = xp_path_join(s->stage.dir, rel);
     int rc = write_json_file(p, o);
     free(p);
     return rc;
@@ -225,7 +227,7 @@ static int begin_series(struct lsink *s, const struct xp_series_meta *m)
     if (!rc && json_object_object_get_ex(s->seen, rel.ptr, NULL))
         rc = xp_error_set(XP_EINVALID, "series '%s' appears twice (as '%s')", m->name,
                           rel.ptr);
-    char *dir = rc ? NULL : xp_path_join(s->staging, rel.ptr);
+    char *dir = rc ? NULL : xp_path_join(s->stage.dir, rel.ptr);
     if (!rc)
         rc = xp_mkdir_p(dir);
     if (!rc) {
@@ -374,7 +376,7 @@ static int put_logs(struct lsink *s, const struct xp_log_entry *v, size_t n)
 {
     int rc = 0;
     if (!s->logs_open) {
-        char *dir = xp_path_join(s->staging, "logs");
+        char *dir = xp_path_join(s->stage.dir, "logs");
         rc = xp_mkdir_p(dir);
         if (!rc) {
             char *f = xp_path_join(dir, "logs.jsonl");
@@ -460,7 +462,7 @@ static int put_file(struct lsink *s, const struct xp_file_meta *m, struct xp_str
     char *id = file_id(m);
     struct xp_buf rel = XP_BUF_INIT;
     xp_buf_printf(&rel, "files/%s%s%s/%s", dirpart, *dirpart ? "/" : "", id, fname);
-    char *dst = xp_path_join(s->staging, rel.ptr);
+    char *dst = xp_path_join(s->stage.dir, rel.ptr);
     xp_buf_release(&rel);
     char *cut = strrchr(dst, '/');
     *cut = '\0';
@@ -550,44 +552,6 @@ static int sink_put(struct xp_sink *base, const struct xp_record *r)
     return rc ? sink_fail(s, rc) : 0;
 }
 
-/* ---- publishing ---- */
-
-/* Move staging into place; an old copy (overwrite) is moved aside first
- * and removed only once the new one is in. */
-static int publish(struct lsink *s)
-{
-    char *parent = xp_strdup(s->final_dir);
-    *strrchr(parent, '/') = '\0';
-    int rc = xp_mkdir_p(parent);
-    char *trash = NULL;
-    if (!rc && xp_is_dir(s->final_dir)) {
-        struct xp_buf t = XP_BUF_INIT;
-        xp_buf_printf(&t, "%s.old-%ld", s->staging, (long)getpid());
-        trash = xp_buf_detach(&t);
-        if (rename(s->final_dir, trash) != 0) {
-            rc = xp_error_set_os(XP_EIO, "cannot move '%s' aside", s->final_dir);
-            free(trash);
-            trash = NULL;
-        }
-    }
-    if (!rc) {
-        if (rename(s->staging, s->final_dir) != 0) {
-            rc = xp_error_set_os(XP_EIO, "cannot move '%s' into place", s->final_dir);
-            if (trash)
-                rename(trash, s->final_dir); /* put the old copy back */
-        } else {
-            rc = xp_fsync_dir(parent);
-        }
-    }
-    if (trash) {
-        if (!rc)
-            xp_rm_rf(trash);
-        free(trash);
-    }
-    free(parent);
-    return rc;
-}
-
 static int sink_finish(struct xp_sink *base, int commit)
 {
     struct lsink *s = (struct lsink *)base;
@@ -609,13 +573,13 @@ static int sink_finish(struct xp_sink *base, int commit)
         if (commit && !rc) {
             char b[32];
             int n = snprintf(b, sizeof(b), "%" PRId64, s->next_seq);
-            char *p = xp_path_join(s->staging, "logs/.log_sequence");
+            char *p = xp_path_join(s->stage.dir, "logs/.log_sequence");
             rc = xp_write_file_atomic(p, b, (size_t)n);
             free(p);
         }
     }
     if (commit && !rc && json_object_array_length(s->files) > 0) {
-        char *dir = xp_path_join(s->staging, "files");
+        char *dir = xp_path_join(s->stage.dir, "files");
         rc = xp_mkdir_p(dir);
         free(dir);
         struct json_object *o = json_object_new_object();
@@ -628,12 +592,12 @@ static int sink_finish(struct xp_sink *base, int commit)
         /* experiment.json last: its presence marks a complete experiment */
         rc = stage_json(s, "experiment.json", s->exp);
         if (!rc)
-            rc = xp_fsync_dir(s->staging);
+            rc = xp_fsync_dir(s->stage.dir);
         if (!rc)
-            rc = publish(s);
+            rc = xp_stage_publish(&s->stage);
     }
     if (!commit || rc) {
-        xp_rm_rf(s->staging);
+        xp_rm_rf(s->stage.dir);
         if (s->err)
             rc = s->err;
     }
@@ -651,7 +615,7 @@ static void sink_free(struct xp_sink *base)
     if (s->logs_open)
         xp_afile_abort(&s->logs);
     free(s->final_dir);
-    free(s->staging);
+    xp_stage_release(&s->stage, 0);
     free(s->name);
     free(s->prefix);
     free(s->files_exp_id);
@@ -755,16 +719,8 @@ static int ml_write_experiment(struct xp_sink **out, struct xp_adapter *a,
         sink_free(&s->base);
         return XP_EEXISTS;
     }
-    /* staging key: a hash of the final path, so a rerun clears its debris */
-    char hex[65];
-    xp_sha256_hex(hex, rel.ptr, rel.len);
     xp_buf_release(&rel);
-    struct xp_buf st = XP_BUF_INIT;
-    xp_buf_printf(&st, "%s/.xport/staging/%.24s", ml->root, hex);
-    s->staging = xp_buf_detach(&st);
-    rc = xp_rm_rf(s->staging);
-    if (!rc)
-        rc = xp_mkdir_p(s->staging);
+    rc = xp_stage_open(&s->stage, ml->root, s->final_dir, 0);
     if (rc) {
         sink_free(&s->base);
         return rc;
