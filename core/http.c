@@ -693,6 +693,9 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
                       "%zu bytes", x->method, x->rurl, x->cap);
             return 0;
         }
+        /* size the buffer once: doubling a 10 MB body copies it twice over */
+        if (body->len == 0 && x->content_length > 0 && (size_t)x->content_length <= x->cap)
+            xp_buf_grow(body, (size_t)x->content_length);
         xp_buf_put(body, data, len);
         break;
     case SINK_FILE:

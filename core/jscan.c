@@ -194,8 +194,8 @@ static int scan_number(char *s, size_t len, size_t *i, struct xp_value *v)
     return rc;
 }
 
-int xp_jscan_object(char *s, size_t len, struct xp_field *out, size_t max,
-                    size_t *n)
+static int scan_obj(char *s, size_t len, size_t *end, struct xp_field *out,
+                    size_t max, size_t *n)
 {
     size_t i = skip_ws(s, 0, len);
     *n = 0;
@@ -203,8 +203,8 @@ int xp_jscan_object(char *s, size_t len, struct xp_field *out, size_t max,
         return XP_EINVALID;
     i = skip_ws(s, i + 1, len);
     if (i < len && s[i] == '}') {
-        i = skip_ws(s, i + 1, len);
-        return i == len ? 0 : XP_EINVALID;
+        *end = i + 1;
+        return 0;
     }
     for (;;) {
         if (i >= len || s[i] != '"' || *n >= max)
@@ -264,9 +264,25 @@ int xp_jscan_object(char *s, size_t len, struct xp_field *out, size_t max,
             continue;
         }
         if (i < len && s[i] == '}') {
-            i = skip_ws(s, i + 1, len);
-            return i == len ? 0 : XP_EINVALID;
+            *end = i + 1;
+            return 0;
         }
         return XP_EINVALID;
     }
+}
+
+int xp_jscan_object_at(char *s, size_t len, size_t *end, struct xp_field *out,
+                       size_t max, size_t *n)
+{
+    return scan_obj(s, len, end, out, max, n);
+}
+
+int xp_jscan_object(char *s, size_t len, struct xp_field *out, size_t max,
+                    size_t *n)
+{
+    size_t end;
+    int rc = scan_obj(s, len, &end, out, max, n);
+    if (rc)
+        return rc;
+    return skip_ws(s, end, len) == len ? 0 : XP_EINVALID;
 }

@@ -149,7 +149,8 @@ static int skip_value(const char *s, size_t len, size_t *i)
                 return XP_EINVALID;
             j++;
         } else if (depth == 0) {
-            while (j < len && !strchr(",}] \n\r\t", s[j]))
+            while (j < len && s[j] != ',' && s[j] != '}' && s[j] != ']' &&
+                   s[j] != ' ' && s[j] != '\n' && s[j] != '\r' && s[j] != '\t')
                 j++;
         } else {
             j++;
@@ -200,7 +201,9 @@ struct page {
     int64_t count;
 };
 
-static int page_open(struct page *pg, const char *what)
+/* paged: a /data page, whose hasMore (after the array) must be found;
+ * chunks have none, so the big array is not walked twice for them. */
+static int page_open(struct page *pg, const char *what, int paged)
 {
     char *s = pg->resp.body.ptr;
     size_t len = pg->resp.body.len, at;
@@ -209,7 +212,7 @@ static int page_open(struct page *pg, const char *what)
         return xp_error_set(XP_EINVALID, "%s has no data array", what);
     size_t hm;
     pg->has_more = 0;
-    if (!find_member(s, len, "hasMore", &hm))
+    if (paged && !find_member(s, len, "hasMore", &hm))
         pg->has_more = !strncmp(s + hm, "true", 4);
     pg->pos = at + 1;
     pg->active = 1;
@@ -441,19 +444,18 @@ static int scan_points(struct mld_reader *r, struct page *pg, size_t *n,
             return 0;
         }
         size_t st = i;
-        if (skip_value(s, len, &i) || s[st] != '{')
+        if (s[st] != '{')
             return xp_error_set(XP_EINVALID, "%s: bad point at byte %zu", what, st);
         if (r->fcap - *nf < 264)
             return 0; /* emit what we have; the fields pool is full */
         struct xp_field outer[8];
-        size_t no;
-        char save = s[i];
-        s[i] = '\0';
-        int rc = xp_jscan_object(s + st, i - st, outer, 8, &no);
-        s[i] = save;
+        size_t no, used;
+        /* one pass: the scanner says where the point ends */
+        int rc = xp_jscan_object_at(s + st, len - st, &used, outer, 8, &no);
         if (rc)
             return xp_error_set(XP_EINVALID, "%s: cannot parse the point at byte %zu",
                                 what, st);
+        i = st + used;
         pg->pos = i;
         struct xp_point *p = &r->pts[*n];
         memset(p, 0, sizeof(*p));
@@ -569,7 +571,7 @@ static int fetch_page(struct mld_reader *r, int buffer_only)
     rq.cred = r->m->cred;
     int rc = xp_http_request(r->m->base.ctx->http, &rq, &r->pg.resp);
     if (!rc)
-        rc = page_open(&r->pg, "a metric data page");
+        rc = page_open(&r->pg, "a metric data page", 1);
     return rc;
 }
 
@@ -649,7 +651,7 @@ static int metric_next(struct mld_reader *r)
                     break;
                 }
                 for (size_t i = 0; i < r->nwin && !rc; i++)
-                    rc = page_open(&r->win[i], "a metric chunk");
+                    rc = page_open(&r->win[i], "a metric chunk", 0);
                 if (rc)
                     return xp_error_wrap(rc, "metric '%s'", cur_metric(r));
             }

@@ -18,4 +18,9 @@
 int xp_jscan_object(char *s, size_t len, struct xp_field *out, size_t max,
                     size_t *n);
 
+/* The same for an object that starts s[0..len) and may be followed by
+ * anything: *end gets the offset just past its closing brace. */
+int xp_jscan_object_at(char *s, size_t len, size_t *end, struct xp_field *out,
+                       size_t max, size_t *n);
+
 #endif
