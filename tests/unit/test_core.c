@@ -289,6 +289,13 @@ static void test_jscan(void **state)
     assert_string_equal(f[9].key, "k");
     assert_int_equal(scan("  { }  ", f, &n), 0);
     assert_int_equal(n, 0);
+    /* an object followed by more: where it ends */
+    char two[] = "{\"a\":{\"b\":\"}\"},\"c\":[1,2]} , {\"d\":3}]";
+    size_t end;
+    assert_int_equal(xp_jscan_object_at(two, strlen(two), &end, f, 16, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(end, strlen("{\"a\":{\"b\":\"}\"},\"c\":[1,2]}"));
+    assert_int_equal(xp_jscan_object(two, strlen(two), f, 16, &n), XP_EINVALID);
     /* everything else is refused, for json-c to judge */
     const char *bad[] = {"{\"a\":01}", "{\"a\":1.}", "{\"a\":\"\x01\"}", "{\"a\":1",
                          "{\"a\" 1}", "{\"a\":1,}", "{\"a\":\"\xff\"}", "{\"a\":tru}",
