@@ -180,7 +180,10 @@ static int scan_number(char *s, size_t len, size_t *i, struct xp_value *v)
         const char *dot = strchr(s + st, '.');
         if (dot && !(dot[1] >= '0' && dot[1] <= '9'))
             rc = XP_EINVALID;
-        double d = strtod(s + st, &end);
+        double d;
+        end = s + k; /* the token is checked: the fast path needs no end */
+        if (rc || !xp_fast_double(s + st, k - st, &d))
+            d = strtod(s + st, &end);
         if (!rc && *end == '\0') {
             v->type = XP_V_FLOAT;
             v->u.d = d;

@@ -1,6 +1,8 @@
 /* JSON writing with exact doubles, and json-c parsing helpers
  * (include/xport/json.h). */
 #include <errno.h>
+#include <float.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -204,6 +206,105 @@ size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d)
         buf[n] = '\0';
     }
     return (size_t)n;
+}
+
+/* Decimal m * 10^e with m < 2^64. Two exact cases:
+ * - Clinger: m <= 2^53 and |e| <= 22, so m and 10^|e| are exact doubles
+ *   and one IEEE multiply or divide rounds correctly.
+ * - x87 extended precision (64-bit significand): m and 10^|e| (|e| <= 27)
+ *   are exact long doubles, so r = m * or / 10^|e| is rounded once, and
+ *   rounding r to double gives strtod's result unless r lies exactly on a
+ *   midpoint between two doubles: then we decline. */
+int xp_fast_double(const char *s, size_t n, double *out)
+{
+#if FLT_EVAL_METHOD != 0
+    (void)s; (void)n; (void)out;
+    return 0;
+#else
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
+                                 1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+                                 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    int neg = n && s[0] == '-';
+    uint64_t m = 0;
+    int e = 0;
+    i += (size_t)neg;
+    size_t d0 = i;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (m > (UINT64_MAX - 9) / 10)
+            return 0;
+        m = m * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i == d0)
+        return 0; /* JSON wants a digit before anything else */
+    if (i < n && s[i] == '.') {
+        size_t f0 = ++i;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (m > (UINT64_MAX - 9) / 10)
+                return 0;
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            e--;
+        }
+        if (i == f0)
+            return 0; /* "1." */
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int eneg = 0, x = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            eneg = s[i++] == '-';
+        size_t x0 = i;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            x = x * 10 + (s[i] - '0');
+            if (x > 1000)
+                return 0;
+        }
+        if (i == x0)
+            return 0; /* "1e", "1e+" */
+        e += eneg ? -x : x;
+    }
+    if (i != n)
+        return 0;
+    double d;
+    if (m == 0) {
+        d = 0.0;
+    } else if (m <= ((uint64_t)1 << 53) && e >= -22 && e <= 22) {
+        d = (double)m;
+        d = e < 0 ? d / p10[-e] : d * p10[e];
+    } else {
+#if LDBL_MANT_DIG == 64
+        /* some emulators (valgrind) run long double at double precision:
+         * use this path only where 2^63 + 1 is really representable */
+        static atomic_int extended = -1; /* threads may race here: all agree */
+        int ext = atomic_load(&extended);
+        if (ext < 0) {
+            volatile long double big = (long double)(UINT64_C(1) << 63);
+            volatile long double one = 1.0L;
+            ext = big + one != big;
+            atomic_store(&extended, ext);
+        }
+        if (!ext || e < -27 || e > 27)
+            return 0;
+        long double p = 1.0L;
+        for (int k = 0; k < (e < 0 ? -e : e); k++)
+            p *= 10.0L; /* exact: 10^27 = 5^27 * 2^27, 5^27 < 2^64 */
+        long double r = e < 0 ? (long double)m / p : (long double)m * p;
+        int ex;
+        long double f = frexpl(r, &ex); /* r = f * 2^ex, f in [0.5, 1) */
+        if (ex < -1021 || ex > 1024)
+            return 0; /* near subnormal or overflow: strtod */
+        uint64_t sig = (uint64_t)ldexpl(f, 64); /* the 64 significant bits */
+        if ((sig & 0x7ff) == 0x400)
+            return 0; /* exactly between two doubles */
+        d = (double)r;
+#else
+        return 0;
+#endif
+    }
+    *out = neg ? -d : d;
+    return 1;
+#endif
 }
 
 int xp_parse_double(const char *s, size_t len, double *out)

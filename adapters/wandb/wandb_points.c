@@ -77,66 +77,6 @@ static int parse_int64(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
-/* Clinger's fast path for a checked JSON number token: when its digits
- * form an integer m <= 2^53 and its decimal exponent e is within +-22, m
- * and 10^|e| are exact doubles and one IEEE multiply or divide rounds
- * correctly, so the result is strtod's to the bit. 0 when it does not
- * apply (the caller uses strtod). */
-static int fast_double(const char *s, size_t n, double *out)
-{
-#if FLT_EVAL_METHOD != 0
-    (void)s; (void)n; (void)out;
-    return 0;
-#else
-    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,
-                                 1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-                                 1e18, 1e19, 1e20, 1e21, 1e22};
-    const uint64_t lim = (uint64_t)1 << 53;
-    size_t i = 0;
-    int neg = s[0] == '-';
-    uint64_t m = 0;
-    int e = 0;
-    i += (size_t)neg;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-        m = m * 10 + (uint64_t)(s[i] - '0');
-        if (m > lim)
-            return 0; /* not exact as a double: leave it to strtod */
-    }
-    if (i < n && s[i] == '.') {
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
-            m = m * 10 + (uint64_t)(s[i] - '0');
-            e--;
-            if (m > lim)
-                return 0;
-        }
-    }
-    if (i < n) { /* [eE][+-]?digits */
-        int eneg = 0, x = 0;
-        i++;
-        if (s[i] == '+' || s[i] == '-')
-            eneg = s[i++] == '-';
-        for (; i < n; i++) {
-            x = x * 10 + (s[i] - '0');
-            if (x > 1000)
-                return 0;
-        }
-        e += eneg ? -x : x;
-    }
-    double d = (double)m;
-    if (m == 0)
-        d = 0.0;
-    else if (e < -22 || e > 22)
-        return 0;
-    else if (e < 0)
-        d /= p10[-e];
-    else
-        d *= p10[e];
-    *out = neg ? -d : d;
-    return 1;
-#endif
-}
-
 static int is_tok(const char *s, size_t n, const char *tok)
 {
     return strlen(tok) == n && !memcmp(s, tok, n);
@@ -164,7 +104,7 @@ int wval_parse(struct xp_value *v, const char *text, size_t len,
     if (kind == 2 && len < 64) {
         /* number_kind has checked the token: no re-validation needed */
         v->type = XP_V_FLOAT;
-        if (!fast_double(text, len, &v->u.d)) {
+        if (!xp_fast_double(text, len, &v->u.d)) {
             char tmp[64];
             memcpy(tmp, text, len);
             tmp[len] = '\0';

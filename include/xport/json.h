@@ -22,6 +22,11 @@ size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d);
  * producer (also NaN/Infinity/-Infinity). Returns 0 on success. */
 int xp_parse_double(const char *s, size_t len, double *out);
 
+/* Exact fast conversion of a JSON number token already known to be well
+ * formed (digits, optional fraction and exponent, no NaN/Infinity): 1 and
+ * the value strtod would give, to the bit; 0 when only strtod can tell. */
+int xp_fast_double(const char *s, size_t n, double *out);
+
 /* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 int xp_utf8_valid(const char *s, size_t len);
 

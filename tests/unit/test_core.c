@@ -128,6 +128,40 @@ static void test_doubles_like_printf(void **state)
     }
 }
 
+/* The fast number path agrees with strtod to the bit, and refuses what
+ * JSON refuses. */
+static void test_fast_double(void **state)
+{
+    (void)state;
+    srand(3);
+    char t[64];
+    long fast = 0;
+    for (long i = 0; i < 300000; i++) {
+        uint64_t u = ((uint64_t)rand() << 33) ^ ((uint64_t)rand() << 2) ^ (uint64_t)rand();
+        switch (i % 4) {
+        case 0: snprintf(t, sizeof(t), "%.17g", exp(-(double)(u % 1000000) / 1e5)); break;
+        case 1: snprintf(t, sizeof(t), "%llu.%llue%d", (unsigned long long)(u % 100000000000ULL),
+                         (unsigned long long)(u % 1000000000ULL), (int)(u % 60) - 30); break;
+        case 2: snprintf(t, sizeof(t), "%.*g", (int)(u % 17) + 1,
+                         ldexp((double)(u >> 12), (int)(u % 200) - 100)); break;
+        default: snprintf(t, sizeof(t), "-%lld.%05lld", (long long)(u % 10000000),
+                          (long long)(u % 100000)); break;
+        }
+        double a, b = strtod(t, NULL);
+        if (xp_fast_double(t, strlen(t), &a)) {
+            fast++;
+            if (memcmp(&a, &b, 8))
+                fail_msg("%s: fast %.17g, strtod %.17g", t, a, b);
+        }
+    }
+    assert_true(fast > 100000); /* the fast path is really taken */
+    const char *bad[] = {"", "-", "1.", "1e", "1e+", ".5", "1.5e5e5", "1x", "--1"};
+    double d;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (xp_fast_double(bad[i], strlen(bad[i]), &d))
+            fail_msg("accepted '%s'", bad[i]);
+}
+
 static void test_utf8(void **state)
 {
     (void)state;
@@ -300,7 +334,9 @@ static void test_jscan(void **state)
     const char *bad[] = {"{\"a\":01}", "{\"a\":1.}", "{\"a\":\"\x01\"}", "{\"a\":1",
                          "{\"a\" 1}", "{\"a\":1,}", "{\"a\":\"\xff\"}", "{\"a\":tru}",
                          "{\"a\":\"\\ud800\"}", "{\"a\":1} x", "[1]",
-                         "{\"a\":99999999999999999999999}", "{\"a\\u0000b\":1}"};
+                         "{\"a\":99999999999999999999999}", "{\"a\\u0000b\":1}",
+                         "{\"a\":1e}", "{\"a\":1e+}", "{\"a\":1.5e5e5}", "{\"a\":1.2.3}",
+                         "{\"a\":-}", "{\"a\":1-2}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (scan(bad[i], f, &n) == 0)
             fail_msg("accepted %s", bad[i]);
@@ -311,6 +347,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_doubles),  cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_doubles_like_printf),
+        cmocka_unit_test(test_fast_double),
         cmocka_unit_test(test_names),    cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_json_errors), cmocka_unit_test(test_hashes),
         cmocka_unit_test(test_jscan),
