@@ -286,16 +286,27 @@ int xp_fast_double(const char *s, size_t n, double *out)
         }
         if (!ext || e < -27 || e > 27)
             return 0;
-        long double p = 1.0L;
-        for (int k = 0; k < (e < 0 ? -e : e); k++)
-            p *= 10.0L; /* exact: 10^27 = 5^27 * 2^27, 5^27 < 2^64 */
-        long double r = e < 0 ? (long double)m / p : (long double)m * p;
-        int ex;
-        long double f = frexpl(r, &ex); /* r = f * 2^ex, f in [0.5, 1) */
-        if (ex < -1021 || ex > 1024)
+        /* exact: 10^27 = 5^27 * 2^27 and 5^27 < 2^64 */
+        static const long double p10l[] = {
+            1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+            1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+            1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+        long double r = e < 0 ? (long double)m / p10l[-e] : (long double)m * p10l[e];
+        /* the x87 format: 64-bit significand (explicit leading bit), then
+         * sign and 15-bit exponent */
+        union {
+            long double ld;
+            struct {
+                uint64_t sig;
+                uint16_t sexp;
+            } x;
+        } u;
+        memset(&u, 0, sizeof(u));
+        u.ld = r;
+        int ex = (int)(u.x.sexp & 0x7fff) - 16383;
+        if (ex < -1021 || ex > 1022)
             return 0; /* near subnormal or overflow: strtod */
-        uint64_t sig = (uint64_t)ldexpl(f, 64); /* the 64 significant bits */
-        if ((sig & 0x7ff) == 0x400)
+        if ((u.x.sig & 0x7ff) == 0x400)
             return 0; /* exactly between two doubles */
         d = (double)r;
 #else
