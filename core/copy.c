@@ -1,5 +1,6 @@
 /* The copy pipeline (include/xport/copy.h). */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -143,6 +144,22 @@ static unsigned resource_of(const struct xp_record *r, enum xp_series_kind cur)
     }
 }
 
+void xp_sink_drop(struct xp_sink *s, const struct xp_ctx *ctx, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!s->dropped)
+        snprintf(s->dropped_first, sizeof(s->dropped_first), "%s", msg);
+    if (s->dropped < 3)
+        xp_ctx_warn(ctx, "%s", msg);
+    else if (s->dropped == 3)
+        xp_ctx_warn(ctx, "more items could not be carried; the summary counts them");
+    s->dropped++;
+}
+
 void xp_item_key(struct xp_buf *out, const struct xp_record *rec)
 {
     xp_buf_reset(out);
@@ -215,7 +232,7 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
     struct xp_reader *rd = NULL;
     struct xp_sink *sink = NULL;
     const struct xp_record *rec;
-    int state = ORD_START, rc, skipping_series = 0;
+    int state = ORD_START, rc, skipping_series = 0, committed = 0;
     enum xp_series_kind cur = XP_SERIES_METRIC;
     struct xp_ctx *ctx = run->src->ctx;
     struct xp_buf key = XP_BUF_INIT;
@@ -359,8 +376,15 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
         if (rc)
             goto done;
     }
-    if (sink)
+    if (sink) {
         rc = sink->finish(sink, 1);
+        committed = !rc;
+        if (!rc && sink->dropped)
+            rc = xp_error_set(XP_EINVALID, "%lld item(s) could not be carried to '%s' "
+                              "(the rest was copied); first: %s",
+                              (long long)sink->dropped, run->dst->type->name,
+                              sink->dropped_first);
+    }
     res->outcome = run->o->dry_run ? XP_EXP_PLANNED : XP_EXP_COPIED;
 done:
     if (!rc && run->o->journal && !run->o->dry_run) {
@@ -371,7 +395,7 @@ done:
                                NULL);
     }
     xp_buf_release(&key);
-    if (rc && sink)
+    if (rc && sink && !committed)
         sink->finish(sink, 0);
     if (sink)
         sink->free(sink);

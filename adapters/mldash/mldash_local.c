@@ -173,7 +173,7 @@ static struct json_object *build_experiment(struct lsink *s,
 static int put_doc(struct lsink *s, enum xp_doc_kind k, struct json_object *doc)
 {
     if (k != XP_DOC_PARAMETERS) {
-        xp_ctx_warn(s->ml->base.ctx, "%s: %s not written: an ml-dash store has no "
+        xp_sink_drop(&s->base, s->ml->base.ctx, "%s: %s not written: an ml-dash store has no "
                     "place for it", s->name, k == XP_DOC_SUMMARY ? "summary" : "others");
         return 0;
     }
@@ -204,7 +204,7 @@ static int begin_series(struct lsink *s, const struct xp_series_meta *m)
     if (m->kind == XP_SERIES_SYSTEM) {
         /* ml-dash has no system metrics; as metrics they would come back as
          * something else */
-        xp_ctx_warn(s->ml->base.ctx, "%s: system series '%s' not written: an ml-dash "
+        xp_sink_drop(&s->base, s->ml->base.ctx, "%s: system series '%s' not written: an ml-dash "
                     "store has no system metrics", s->name, m->name);
         s->in_series = -1;
         return 0;
@@ -450,7 +450,7 @@ static struct json_object *entry_field(struct json_object *e, const char *k)
 static int put_file(struct lsink *s, const struct xp_file_meta *m, struct xp_stream *body)
 {
     if (m->artifact) {
-        xp_ctx_warn(s->ml->base.ctx, "%s: artifact file '%s' not written: an ml-dash "
+        xp_sink_drop(&s->base, s->ml->base.ctx, "%s: artifact file '%s' not written: an ml-dash "
                     "store has no artifacts", s->name, m->path);
         return 0;
     }

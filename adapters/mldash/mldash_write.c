@@ -90,8 +90,8 @@ static void invalid(struct mld_sink *s, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     s->invalid++;
-    xp_ctx_warn(s->m->base.ctx, "%s: %s%s", s->name, msg,
-                s->m->strict ? "" : " (skipped)");
+    xp_sink_drop(&s->base, s->m->base.ctx, "%s: %s%s", s->name, msg,
+                 s->m->strict ? "" : " (skipped)");
     xp_error_clear();
 }
 
@@ -248,7 +248,7 @@ static int begin_series(struct mld_sink *s, const struct xp_series_meta *m)
     s->skip_series = m->kind != XP_SERIES_METRIC;
     if (s->skip_series) {
         s->skipped_series++;
-        xp_ctx_warn(s->m->base.ctx, "%s: %s '%s' not sent: ml-dash metrics hold only "
+        xp_sink_drop(&s->base, s->m->base.ctx, "%s: %s '%s' not sent: ml-dash metrics hold only "
                     "metric series", s->name,
                     m->kind == XP_SERIES_TRACK ? "track" : "system series", m->name);
         return 0;
@@ -310,7 +310,7 @@ static int put_file(struct mld_sink *s, const struct xp_file_meta *m,
                     struct xp_stream *body)
 {
     if (m->artifact) {
-        xp_ctx_warn(s->m->base.ctx, "%s: artifact file '%s' not sent: ml-dash has no "
+        xp_sink_drop(&s->base, s->m->base.ctx, "%s: artifact file '%s' not sent: ml-dash has no "
                     "artifacts", s->name, m->path);
         return 0;
     }
@@ -976,7 +976,7 @@ static int send_status(struct mld_sink *s)
     for (const char *const *p = ok; *p; p++)
         known |= !strcmp(*p, s->status);
     if (!known) {
-        xp_ctx_warn(s->m->base.ctx, "%s: status '%s' not sent: ml-dash knows RUNNING "
+        xp_sink_drop(&s->base, s->m->base.ctx, "%s: status '%s' not sent: ml-dash knows RUNNING "
                     "COMPLETED FAILED CANCELLED", s->name, s->status);
         return 0;
     }

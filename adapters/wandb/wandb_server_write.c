@@ -86,7 +86,7 @@ struct ws_sink {
     int64_t have_hist, have_events, have_logs_n;
     struct wstream fs;
     struct xp_buf enc, line;
-    int warned_fields, warned_partial, warned_artifacts;
+    int warned_partial;
     char *tmpdir;
 };
 
@@ -272,10 +272,8 @@ static int put_file(struct ws_sink *s, const struct xp_record *rec)
 {
     const struct xp_file_meta *m = &rec->u.file.meta;
     if (m->artifact) {
-        if (!s->warned_artifacts++)
-            xp_ctx_warn(s->a->base.ctx,
-                        "W&B run '%s': artifact files are not written "
-                        "(first: '%s/%s')",
+        xp_sink_drop(&s->base, s->a->base.ctx,
+                        "W&B run '%s': artifact file '%s/%s' is not written",
                         s->run_id, m->artifact, m->path);
         return 0;
     }
@@ -410,8 +408,7 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
             if (slot == WPT_STEP && p->fields[k].v.type != XP_V_INT)
                 slot = has[WPT_RAW_STEP] ? -1 : WPT_RAW_STEP;
             if (slot < 0) {
-                if (!s->warned_fields++)
-                    xp_ctx_warn(s->a->base.ctx,
+                xp_sink_drop(&s->base, s->a->base.ctx,
                                 "W&B run '%s': point field '%s' of series "
                                 "'%s' has no place in W&B history and is "
                                 "not written",
@@ -512,7 +509,7 @@ static int ws_put(struct xp_sink *base, const struct xp_record *rec)
             json_object_put(s->summary);
             s->summary = json_object_get(rec->u.doc.doc);
         } else {
-            xp_ctx_warn(s->a->base.ctx,
+            xp_sink_drop(&s->base, s->a->base.ctx,
                         "W&B run '%s': W&B has no place for the 'others' "
                         "document; it is not written",
                         s->run_id);
@@ -528,7 +525,7 @@ static int ws_put(struct xp_sink *base, const struct xp_record *rec)
         s->cur = s->nseries++;
         if (ser->kind == XP_SERIES_TRACK) {
             ser->skip = 1;
-            xp_ctx_warn(s->a->base.ctx,
+            xp_sink_drop(&s->base, s->a->base.ctx,
                         "W&B run '%s': track '%s' is not written (W&B has "
                         "no tracks)",
                         s->run_id, ser->name);
@@ -708,7 +705,7 @@ static int send_rows(struct ws_sink *s, enum xp_series_kind kind,
             }
             xp_buf_putc(b, '}');
             if (!rc && b->len > WSTREAM_MAX_LINE)
-                xp_ctx_warn(s->a->base.ctx,
+                xp_sink_drop(&s->base, s->a->base.ctx,
                             "W&B run '%s': a %s line of %zu bytes is over "
                             "W&B's limit and is not sent",
                             s->run_id, file, b->len);

@@ -6,6 +6,7 @@
 
 #include "gen_layout.h"
 #include "testutil.h"
+#include "xport/buf.h"
 #include "xport/fs.h"
 
 static int run(char **out, char **err, const char *const *argv)
@@ -261,6 +262,38 @@ static void test_detached_jobs(void **state)
     free(dst2);
 }
 
+/* A destination that cannot hold some items (mldash-local has no system
+ * series and no artifacts): the rest is written, the items are named and
+ * the run ends non-zero. */
+static void test_dropped_items_fail(void **state)
+{
+    (void)state;
+    char *tmp = tu_mkdtemp(), *src = xp_path_join(tmp, "src");
+    assert_int_equal(gen_edge_layout(src, 20), 0);
+    struct xp_buf dst = XP_BUF_INIT;
+    xp_buf_printf(&dst, "mldash-local:%s/store", tmp);
+    const char *argv[] = {"copy", src, dst.ptr, NULL};
+    char *o, *e;
+    assert_int_equal(run(&o, &e, argv), 1);
+    assert_non_null(strstr(e, "3 item(s) could not be carried to 'mldash-local'"));
+    assert_non_null(strstr(e, "system series 'gpu.0.util' not written"));
+    free(o);
+    free(e);
+    /* what it could hold is there */
+    assert_int_equal(tu_sh("test -n \"$(find '%s/store' -name data.jsonl -path '*train*')\"",
+                           tmp), 0);
+    /* without the items it cannot hold, the same copy is clean */
+    const char *clean[] = {"copy", "--overwrite", "--ignore", "system", "--ignore", "artifacts", "--ignore", "others",
+                           src, dst.ptr, NULL};
+    assert_int_equal(run(&o, &e, clean), 0);
+    free(o);
+    free(e);
+    xp_buf_release(&dst);
+    tu_rmtree(tmp);
+    free(tmp);
+    free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_dry_run_and_filters),
         cmocka_unit_test(test_sync_and_delete),
         cmocka_unit_test(test_detached_jobs),
+        cmocka_unit_test(test_dropped_items_fail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@
 
 /* Bumped when this header changes incompatibly; plugins built against
  * another value are refused. */
-#define XP_ADAPTER_ABI 2
+#define XP_ADAPTER_ABI 3
 
 enum xp_caps {
     XP_CAP_READ = 1u << 0,
@@ -127,7 +127,17 @@ struct xp_sink {
     /* Optional. The destination's id of the experiment, for the journal's
      * source -> destination map; valid until free. */
     const char *(*dest_id)(struct xp_sink *s);
+    /* Items the sink could not carry, recorded with xp_sink_drop: after
+     * the sink commits, the core fails the experiment naming them. */
+    int64_t dropped;
+    char dropped_first[256];
 };
+
+/* A sink skips an item its destination cannot hold (an artifact where
+ * there are no artifacts, an invalid line in lenient mode, ...): count it
+ * and warn (the first few), so the run ends non-zero and says what. */
+void xp_sink_drop(struct xp_sink *s, const struct xp_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The item key of a series or file record into out (core/copy.c). */
 struct xp_buf;
