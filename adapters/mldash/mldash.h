@@ -60,4 +60,17 @@ int mld_write_experiment(struct xp_sink **out, struct xp_adapter *a,
                          const struct xp_experiment_meta *meta,
                          const struct xp_write_opts *wo);
 
+/* What ml-dash has no field for travels in metadata under these keys and is
+ * taken out again on reading (README.md "What the server cannot hold"):
+ * the experiment's summary and others documents, and per log line its
+ * stream and which of timestamp/level the source did not have. */
+#define MLD_DOCS_KEY "_xport_docs"
+#define MLD_LOG_KEY "_xport_log"
+/* A system series or track travels as a metric named "system/NAME" or
+ * "track/NAME" whose metadata holds {kind, name} under this key. */
+#define MLD_SERIES_KEY "_xport_series"
+/* An artifact's file travels as "_xport_artifacts/<encoded name:version>/
+ * PATH" whose metadata holds {artifact, path} under this key. */
+#define MLD_FILE_KEY "_xport_file"
+
 #endif

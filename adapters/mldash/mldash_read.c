@@ -19,6 +19,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/jscan.h"
+#include "xport/typemark.h"
 #include "xport/json.h"
 
 #define PAGE 100 /* GraphQL page size for discovery */
@@ -222,7 +223,7 @@ static int page_open(struct page *pg, const char *what, int paged)
 
 /* ---- the reader ---- */
 
-enum stage { ST_EXP, ST_PARAMS, ST_METRIC, ST_LOGS, ST_FILES, ST_END, ST_DONE };
+enum stage { ST_EXP, ST_PARAMS, ST_SUMMARY, ST_OTHERS, ST_METRIC, ST_LOGS, ST_FILES, ST_END, ST_DONE };
 enum mphase { MP_BEGIN, MP_CHUNKS, MP_BUFFER, MP_PAGING, MP_END };
 
 struct mld_reader {
@@ -234,6 +235,7 @@ struct mld_reader {
     struct xp_record rec;
     struct json_object *exp;   /* the GraphQL experiment */
     struct json_object *doc;   /* current document / page */
+    struct json_object *docs;  /* summary and others carried in metadata */
     const char **tags;
     struct xp_buf url;
 
@@ -301,6 +303,7 @@ static void reader_free(struct xp_reader *base)
     free(r->project);
     free(r->name);
     json_object_put(r->exp);
+    json_object_put(r->docs);
     json_object_put(r->doc);
     json_object_put(r->metrics);
     json_object_put(r->files);
@@ -318,6 +321,20 @@ static void reader_free(struct xp_reader *base)
         free(r->tmpdir);
     }
     free(r);
+}
+
+/* Values the writer marked because the server reads JSON as JavaScript
+ * does (xport/typemark.h) get their types back; a marker that does not fit
+ * leaves the value as the server holds it, with a warning. */
+static struct json_object *unmark(struct mld_reader *r, struct json_object *o,
+                                  const char *what)
+{
+    if (o && xp_typemark_tree_decode(o)) {
+        xp_ctx_warn(r->m->base.ctx, "%s of '%s': %s; kept as the server holds it", what,
+                    r->name ? r->name : "?", xp_error_last()->message);
+        xp_error_clear();
+    }
+    return o;
 }
 
 static int fetch_experiment(struct mld_reader *r)
@@ -381,7 +398,18 @@ static int fill_experiment(struct mld_reader *r)
     r->tags = xp_json_strings(e, "tags", &m->ntags);
     m->tags = r->tags;
     struct json_object *md = xp_json_get(e, "metadata");
-    m->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+    m->metadata = md && json_object_is_type(md, json_type_object)
+                      ? unmark(r, md, "experiment metadata") : NULL;
+    struct json_object *docs = xp_json_get(m->metadata, MLD_DOCS_KEY);
+    if (docs && json_object_is_type(docs, json_type_object)) {
+        /* the summary and others documents (mldash.h) */
+        json_object_put(r->docs);
+        r->docs = json_object_get(docs);
+        json_object_object_del(m->metadata, MLD_DOCS_KEY);
+        if (json_object_get_boolean(xp_json_get(docs, "nometa")) &&
+            json_object_object_length(m->metadata) == 0)
+            m->metadata = NULL;
+    }
     m->source_vendor = "mldash";
     m->source_id = r->id;
     r->rec.kind = XP_REC_EXPERIMENT;
@@ -406,7 +434,7 @@ static int fetch_params(struct mld_reader *r, int *have)
         return 0;
     r->rec.kind = XP_REC_DOCUMENT;
     r->rec.u.doc.kind = XP_DOC_PARAMETERS;
-    r->rec.u.doc.doc = d;
+    r->rec.u.doc.doc = unmark(r, d, "parameters");
     *have = 1;
     return 0;
 }
@@ -495,6 +523,11 @@ static int scan_points(struct mld_reader *r, struct page *pg, size_t *n,
             ds[data->u.s.len] = dsave;
             return xp_error_set(XP_EINVALID, "%s: cannot parse the data of point %" PRId64,
                                 what, p->index);
+        }
+        if (xp_typemark_decode(r->fields + *nf, &dn)) {
+            xp_ctx_warn(r->m->base.ctx, "%s, point %" PRId64 ": %s; kept as the server "
+                        "holds it", what, p->index, xp_error_last()->message);
+            xp_error_clear();
         }
         pg->count++;
         if (p->index < r->next_index)
@@ -606,7 +639,21 @@ static int metric_begin(struct mld_reader *r)
     r->doc = st;
     sm->description = xp_json_str(st, "description");
     struct json_object *md = xp_json_get(st, "metadata");
-    sm->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+    sm->metadata = md && json_object_is_type(md, json_type_object)
+                       ? unmark(r, md, "metric metadata") : NULL;
+    struct json_object *x = xp_json_get(sm->metadata, MLD_SERIES_KEY);
+    const char *kind = xp_json_str(x, "kind"), *name = xp_json_str(x, "name");
+    if (kind && name && (!strcmp(kind, "system") || !strcmp(kind, "track"))) {
+        /* a system series or track the writer carried as a metric (mldash.h);
+         * the marker moves to st, which outlives the record */
+        json_object_object_add(st, MLD_SERIES_KEY, json_object_get(x));
+        json_object_object_del(sm->metadata, MLD_SERIES_KEY);
+        sm->kind = !strcmp(kind, "system") ? XP_SERIES_SYSTEM : XP_SERIES_TRACK;
+        sm->name = name;
+        if (json_object_get_boolean(xp_json_get(x, "nometa")) &&
+            json_object_object_length(sm->metadata) == 0)
+            sm->metadata = NULL;
+    }
     r->rec.kind = XP_REC_SERIES_BEGIN;
     return 0;
 }
@@ -697,6 +744,33 @@ static int metric_next(struct mld_reader *r)
 
 /* ---- logs ---- */
 
+/* Undo what the writer put in a log line's metadata (mldash.h): the
+ * stream, fields the source lacked, metadata it did not have. The extras
+ * move from the metadata to the line's object, which outlives the entry. */
+static void log_extras(struct xp_log_entry *l, struct json_object *e)
+{
+    struct json_object *x = xp_json_get(l->metadata, MLD_LOG_KEY);
+    if (!x || !json_object_is_type(x, json_type_object))
+        return;
+    json_object_object_add(e, MLD_LOG_KEY, json_object_get(x));
+    json_object_object_del(l->metadata, MLD_LOG_KEY);
+    const char *st = xp_json_str(x, "stream");
+    if (st)
+        l->stream = st;
+    struct json_object *ab = xp_json_get(x, "absent");
+    for (size_t i = 0; ab && json_object_is_type(ab, json_type_array) &&
+                       i < json_object_array_length(ab); i++) {
+        const char *f = json_object_get_string(json_object_array_get_idx(ab, i));
+        if (f && !strcmp(f, "timestamp"))
+            l->timestamp = NULL;
+        else if (f && !strcmp(f, "level"))
+            l->level = NULL;
+    }
+    if (json_object_get_boolean(xp_json_get(x, "nometa")) &&
+        json_object_object_length(l->metadata) == 0)
+        l->metadata = NULL;
+}
+
 static int logs_next(struct mld_reader *r, int *have)
 {
     *have = 0;
@@ -729,7 +803,9 @@ static int logs_next(struct mld_reader *r, int *have)
         l->message = msg ? json_object_get_string(msg) : "";
         l->message_len = msg ? (size_t)json_object_get_string_len(msg) : 0;
         struct json_object *md = xp_json_get(e, "metadata");
-        l->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+        l->metadata = md && json_object_is_type(md, json_type_object)
+                          ? unmark(r, md, "log metadata") : NULL;
+        log_extras(l, e);
     }
     r->log_offset += (int64_t)n;
     r->rec.kind = XP_REC_LOGS;
@@ -777,8 +853,22 @@ static int add_file(struct mld_reader *r, struct json_object *f, const char *fol
     if (ctype)
         json_object_object_add(o, "contentType", json_object_new_string(ctype));
     struct json_object *md = xp_json_get(f, "metadata");
-    if (md && json_object_is_type(md, json_type_object))
-        json_object_object_add(o, "metadata", json_object_get(md));
+    if (md && json_object_is_type(md, json_type_object)) {
+        unmark(r, md, "file metadata");
+        struct json_object *x = xp_json_get(md, MLD_FILE_KEY);
+        const char *art = xp_json_str(x, "artifact"), *ap = xp_json_str(x, "path");
+        if (art && ap && xp_relpath_safe(ap)) {
+            /* an artifact's file the writer carried as a plain file (mldash.h) */
+            json_object_object_add(o, "artifact", json_object_new_string(art));
+            json_object_object_add(o, "rel", json_object_new_string(ap));
+            int nometa = json_object_get_boolean(xp_json_get(x, "nometa"));
+            json_object_object_del(md, MLD_FILE_KEY);
+            if (nometa && json_object_object_length(md) == 0)
+                md = NULL;
+        }
+        if (md)
+            json_object_object_add(o, "metadata", json_object_get(md));
+    }
     struct xp_buf url = XP_BUF_INIT;
     if (r->m->gen == 6)
         mld_url(&url, r->m, "/nodes/%s/download", id);
@@ -916,6 +1006,7 @@ static int file_next(struct mld_reader *r, int *have)
     m->content_type = xp_json_str(f, "contentType");
     m->id = xp_json_str(f, "id");
     m->metadata = xp_json_get(f, "metadata");
+    m->artifact = xp_json_str(f, "artifact");
     r->rec.kind = XP_REC_FILE;
     r->rec.u.file.body = &r->stream.base;
     *have = 1;
@@ -940,7 +1031,7 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
             *out = &r->rec;
             return 0;
         case ST_PARAMS:
-            r->stage = ST_METRIC;
+            r->stage = ST_SUMMARY;
             r->mi = 0;
             r->mp = MP_BEGIN;
             if (!(res & XP_RES_PARAMETERS) || r->ro.only_series)
@@ -952,6 +1043,20 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
                 return 0;
             }
             break;
+        case ST_SUMMARY:
+        case ST_OTHERS: {
+            int sum = r->stage == ST_SUMMARY;
+            r->stage = sum ? ST_OTHERS : ST_METRIC;
+            struct json_object *d = xp_json_get(r->docs, sum ? "summary" : "others");
+            if (!(res & XP_RES_OTHERS) || r->ro.only_series || !d ||
+                !json_object_is_type(d, json_type_object))
+                break;
+            r->rec.kind = XP_REC_DOCUMENT;
+            r->rec.u.doc.kind = sum ? XP_DOC_SUMMARY : XP_DOC_OTHERS;
+            r->rec.u.doc.doc = d;
+            *out = &r->rec;
+            return 0;
+        }
         case ST_METRIC:
             if (!(res & XP_RES_METRICS) || r->mi >= json_object_array_length(r->metrics)) {
                 r->stage = r->ro.only_series ? ST_END : ST_LOGS;

@@ -29,14 +29,15 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/typemark.h"
 #include "xport/stream.h"
 #include "xport/spool.h"
 
 #define MAX_TRIES 6
-#define SAFE_INT (INT64_C(1) << 53)
 
 struct wseries {
-    char *name;
+    char *name;       /* as ml-dash names the metric (mldash.h) */
+    char *head;       /* ,"description":..,"metadata":.. for append-batch */
     size_t sid; /* spool stream */
     int64_t count;
 };
@@ -54,7 +55,7 @@ struct mld_sink {
     char *project, *name, *description, *status, *folder;
     char **tags;
     size_t ntags;
-    struct json_object *metadata, *params;
+    struct json_object *metadata, *params, *summary, *others;
     struct xp_spool *spool;
     size_t logs_sid;
     int64_t nlogs, log_line;
@@ -65,7 +66,7 @@ struct mld_sink {
     struct wfile *files;
     size_t nfiles;
     char *tmpdir;
-    int64_t invalid, unrepresentable, skipped_series;
+    int64_t invalid;
     struct xp_buf line;
     /* set while sending */
     char *exp_id, *node_id;
@@ -95,88 +96,6 @@ static void invalid(struct mld_sink *s, const char *fmt, ...)
     xp_error_clear();
 }
 
-/* ---- encoding what Node's JSON.parse can hold ---- */
-
-static void put_string_value(struct xp_buf *b, const char *s)
-{
-    xp_buf_printf(b, "\"%s\"", s);
-}
-
-/* A value as the server can keep it: NaN, ±Infinity, -0.0 and integers
- * beyond 2^53 become strings (counted; README.md says why). */
-static int put_value(struct mld_sink *s, struct xp_buf *b, const struct xp_value *v)
-{
-    switch (v->type) {
-    case XP_V_FLOAT:
-        if (isnan(v->u.d)) {
-            put_string_value(b, "NaN");
-        } else if (isinf(v->u.d)) {
-            put_string_value(b, v->u.d > 0 ? "Infinity" : "-Infinity");
-        } else if (v->u.d == 0 && signbit(v->u.d)) {
-            put_string_value(b, "-0.0");
-        } else {
-            xp_json_put_double(b, v->u.d);
-            return 0;
-        }
-        s->unrepresentable++;
-        return 0;
-    case XP_V_INT:
-        if (v->u.i > SAFE_INT || v->u.i < -SAFE_INT) {
-            xp_buf_printf(b, "\"%" PRId64 "\"", v->u.i);
-            s->unrepresentable++;
-            return 0;
-        }
-        xp_json_put_int(b, v->u.i);
-        return 0;
-    case XP_V_UINT:
-        xp_buf_printf(b, "\"%" PRIu64 "\"", v->u.u);
-        s->unrepresentable++;
-        return 0;
-    default:
-        return xp_json_put_value(b, v, "value");
-    }
-}
-
-/* json-c documents (parameters, metadata): replace what Node cannot read
- * in place, so one serialiser serves both. */
-static struct json_object *node_safe(struct mld_sink *s, struct json_object *o)
-{
-    if (!o)
-        return NULL;
-    if (json_object_is_type(o, json_type_double)) {
-        double d = json_object_get_double(o);
-        if (isfinite(d) && !(d == 0 && signbit(d)))
-            return json_object_get(o);
-        s->unrepresentable++;
-        return json_object_new_string(isnan(d) ? "NaN" : isinf(d) ? (d > 0 ? "Infinity"
-                                      : "-Infinity") : "-0.0");
-    }
-    if (json_object_is_type(o, json_type_int)) {
-        int64_t i = json_object_get_int64(o);
-        if (i <= SAFE_INT && i >= -SAFE_INT)
-            return json_object_get(o);
-        s->unrepresentable++;
-        char t[32];
-        if (i == INT64_MAX)
-            snprintf(t, sizeof(t), "%" PRIu64, json_object_get_uint64(o));
-        else
-            snprintf(t, sizeof(t), "%" PRId64, i);
-        return json_object_new_string(t);
-    }
-    if (json_object_is_type(o, json_type_object)) {
-        struct json_object *c = json_object_new_object();
-        json_object_object_foreach(o, k, v) json_object_object_add(c, k, node_safe(s, v));
-        return c;
-    }
-    if (json_object_is_type(o, json_type_array)) {
-        struct json_object *c = json_object_new_array();
-        for (size_t i = 0; i < json_object_array_length(o); i++)
-            json_object_array_add(c, node_safe(s, json_object_array_get_idx(o, i)));
-        return c;
-    }
-    return json_object_get(o);
-}
-
 /* ---- receiving records ---- */
 
 static int is_iso(const char *t)
@@ -191,6 +110,62 @@ static int is_level(const char *l)
         if (!strcmp(*p, l))
             return 1;
     return 0;
+}
+
+/* A shallow copy of metadata (or a new object) with `key` added. */
+static struct json_object *with_member(struct json_object *md, const char *key,
+                                       struct json_object *v)
+{
+    struct json_object *c = json_object_new_object();
+    if (md) {
+        json_object_object_foreach(md, k, mv) json_object_object_add(c, k, json_object_get(mv));
+    }
+    json_object_object_add(c, key, v);
+    return c;
+}
+
+/* Experiment metadata as sent: the source's, plus the summary and others
+ * documents, which ml-dash has no place for. */
+static struct json_object *exp_metadata(struct mld_sink *s)
+{
+    if (!s->summary && !s->others)
+        return s->metadata ? xp_typemark_tree_encode(s->metadata) : NULL;
+    struct json_object *d = json_object_new_object();
+    if (s->summary)
+        json_object_object_add(d, "summary", json_object_get(s->summary));
+    if (s->others)
+        json_object_object_add(d, "others", json_object_get(s->others));
+    if (!s->metadata)
+        json_object_object_add(d, "nometa", json_object_new_boolean(1));
+    struct json_object *c = with_member(s->metadata, MLD_DOCS_KEY, d);
+    struct json_object *e = xp_typemark_tree_encode(c);
+    json_object_put(c);
+    return e;
+}
+
+/* Log metadata as sent: the line's stream, and which of timestamp and level
+ * the source lacked (the server would fill them in), ride along. */
+static struct json_object *log_metadata(const struct xp_log_entry *e)
+{
+    if (!e->stream && e->timestamp && e->level)
+        return e->metadata ? xp_typemark_tree_encode(e->metadata) : NULL;
+    struct json_object *x = json_object_new_object();
+    if (e->stream)
+        json_object_object_add(x, "stream", json_object_new_string(e->stream));
+    if (!e->timestamp || !e->level) {
+        struct json_object *a = json_object_new_array();
+        if (!e->timestamp)
+            json_object_array_add(a, json_object_new_string("timestamp"));
+        if (!e->level)
+            json_object_array_add(a, json_object_new_string("level"));
+        json_object_object_add(x, "absent", a);
+    }
+    if (!e->metadata)
+        json_object_object_add(x, "nometa", json_object_new_boolean(1));
+    struct json_object *c = with_member(e->metadata, MLD_LOG_KEY, x);
+    struct json_object *enc = xp_typemark_tree_encode(c);
+    json_object_put(c);
+    return enc;
 }
 
 static int put_logs(struct mld_sink *s, const struct xp_log_entry *v, size_t n)
@@ -222,12 +197,12 @@ static int put_logs(struct mld_sink *s, const struct xp_log_entry *v, size_t n)
         }
         if (!rc && e->level)
             xp_buf_printf(b, ",\"level\":\"%s\"", e->level);
-        if (!rc && e->metadata) {
-            struct json_object *md = node_safe(s, e->metadata);
+        struct json_object *md = log_metadata(e);
+        if (!rc && md) {
             xp_buf_puts(b, ",\"metadata\":");
             rc = xp_json_put_obj(b, md, 0);
-            json_object_put(md);
         }
+        json_object_put(md);
         xp_buf_putc(b, '}');
         if (rc) {
             invalid(s, "logs/logs.jsonl line %" PRId64 ": %s", s->log_line,
@@ -241,30 +216,73 @@ static int put_logs(struct mld_sink *s, const struct xp_log_entry *v, size_t n)
     return 0;
 }
 
+/* The members that create the metric with its description and metadata;
+ * a system series or track says what it was (mldash.h). */
+static char *series_head(const struct xp_series_meta *m)
+{
+    struct json_object *md = m->metadata && json_object_is_type(m->metadata,
+                                                                json_type_object)
+                                 ? json_object_get(m->metadata) : NULL;
+    if (m->kind != XP_SERIES_METRIC) {
+        struct json_object *x = json_object_new_object();
+        json_object_object_add(x, "kind", json_object_new_string(
+                                              m->kind == XP_SERIES_TRACK ? "track" : "system"));
+        json_object_object_add(x, "name", json_object_new_string(m->name));
+        if (!md)
+            json_object_object_add(x, "nometa", json_object_new_boolean(1));
+        struct json_object *c = with_member(md, MLD_SERIES_KEY, x);
+        json_object_put(md);
+        md = c;
+    }
+    struct xp_buf h = XP_BUF_INIT;
+    int rc = 0;
+    if (m->description) {
+        xp_buf_puts(&h, ",\"description\":");
+        rc = xp_json_put_str(&h, m->description, strlen(m->description), "description");
+    }
+    if (!rc && md) {
+        struct json_object *enc = xp_typemark_tree_encode(md);
+        xp_buf_puts(&h, ",\"metadata\":");
+        rc = xp_json_put_obj(&h, enc, 0);
+        json_object_put(enc);
+    }
+    json_object_put(md);
+    if (rc) {
+        xp_buf_release(&h);
+        return NULL;
+    }
+    return xp_buf_detach(&h);
+}
+
 static int begin_series(struct mld_sink *s, const struct xp_series_meta *m)
 {
     s->in_series = 1;
     s->point_line = 0;
-    s->skip_series = m->kind != XP_SERIES_METRIC;
-    if (s->skip_series) {
-        s->skipped_series++;
-        xp_sink_drop(&s->base, s->m->base.ctx, "%s: %s '%s' not sent: ml-dash metrics hold only "
-                    "metric series", s->name,
-                    m->kind == XP_SERIES_TRACK ? "track" : "system series", m->name);
+    s->skip_series = 0;
+    struct xp_buf name = XP_BUF_INIT;
+    if (m->kind != XP_SERIES_METRIC)
+        xp_buf_puts(&name, m->kind == XP_SERIES_TRACK ? "track/" : "system/");
+    xp_buf_puts(&name, m->name);
+    char *head = series_head(m);
+    if (!head) {
+        xp_buf_release(&name);
+        s->skip_series = 1;
+        invalid(s, "series '%s': %s", m->name, xp_error_last()->message);
         return 0;
     }
     for (size_t i = 0; i < s->nser; i++)
-        if (!strcmp(s->ser[i].name, m->name))
+        if (!strcmp(s->ser[i].name, name.ptr)) {
+            xp_buf_release(&name);
+            free(head);
             return xp_error_set(XP_EINVALID, "series '%s' appears twice", m->name);
+        }
     s->ser = xp_realloc(s->ser, (s->nser + 1) * sizeof(*s->ser));
     struct wseries *w = &s->ser[s->nser];
     memset(w, 0, sizeof(*w));
-    int rc = xp_spool_add(s->spool, &w->sid);
-    if (rc)
-        return rc;
-    w->name = xp_strdup(m->name);
+    w->name = xp_buf_detach(&name);
+    w->head = head;
     s->nser++;
-    return 0;
+    return xp_spool_add(s->spool, &w->sid);
 }
 
 static int put_points(struct mld_sink *s, const struct xp_point *v, size_t n)
@@ -283,16 +301,8 @@ static int put_points(struct mld_sink *s, const struct xp_point *v, size_t n)
         struct xp_buf *b = &s->line;
         xp_buf_reset(b);
         xp_buf_putc(b, '{');
-        int rc = 0;
-        for (size_t f = 0; f < p->nfields && !rc; f++) {
-            if (f)
-                xp_buf_putc(b, ',');
-            rc = xp_json_put_str(b, p->fields[f].key, strlen(p->fields[f].key),
-                                 "field name");
-            xp_buf_putc(b, ':');
-            if (!rc)
-                rc = put_value(s, b, &p->fields[f].v);
-        }
+        int marked; /* the marker is the store's business only */
+        int rc = xp_typemark_put_fields(b, p->fields, p->nfields, &marked);
         xp_buf_putc(b, '}');
         if (rc) {
             invalid(s, "metrics/%s/data.jsonl line %" PRId64 ": %s", w->name,
@@ -309,11 +319,6 @@ static int put_points(struct mld_sink *s, const struct xp_point *v, size_t n)
 static int put_file(struct mld_sink *s, const struct xp_file_meta *m,
                     struct xp_stream *body)
 {
-    if (m->artifact) {
-        xp_sink_drop(&s->base, s->m->base.ctx, "%s: artifact file '%s' not sent: ml-dash has no "
-                    "artifacts", s->name, m->path);
-        return 0;
-    }
     if (!xp_relpath_safe(m->path)) {
         invalid(s, "unsafe file path '%s'", m->path);
         return 0;
@@ -356,13 +361,34 @@ static int put_file(struct mld_sink *s, const struct xp_file_meta *m,
     s->files = xp_realloc(s->files, (s->nfiles + 1) * sizeof(*s->files));
     struct wfile *w = &s->files[s->nfiles++];
     w->tmp = xp_buf_detach(&p);
-    w->rel = xp_strdup(m->path);
     w->sha256 = xp_strdup(hex);
     w->ctype = m->content_type ? xp_strdup(m->content_type) : NULL;
     w->size = size;
-    w->metadata = m->metadata && json_object_is_type(m->metadata, json_type_object)
-                      ? node_safe(s, m->metadata) : NULL;
-    return 0;
+    struct json_object *md = m->metadata && json_object_is_type(m->metadata,
+                                                                json_type_object)
+                                 ? json_object_get(m->metadata) : NULL;
+    if (m->artifact) {
+        /* ml-dash has no artifacts: the file goes under a folder of its own
+         * and says what it was (mldash.h) */
+        struct xp_buf rel = XP_BUF_INIT;
+        xp_buf_puts(&rel, "_xport_artifacts/");
+        rc = xp_name_encode(&rel, m->artifact);
+        xp_buf_printf(&rel, "/%s", m->path);
+        w->rel = xp_buf_detach(&rel);
+        struct json_object *x = json_object_new_object();
+        json_object_object_add(x, "artifact", json_object_new_string(m->artifact));
+        json_object_object_add(x, "path", json_object_new_string(m->path));
+        if (!md)
+            json_object_object_add(x, "nometa", json_object_new_boolean(1));
+        struct json_object *c = with_member(md, MLD_FILE_KEY, x);
+        json_object_put(md);
+        md = c;
+    } else {
+        w->rel = xp_strdup(m->path);
+    }
+    w->metadata = md ? xp_typemark_tree_encode(md) : NULL;
+    json_object_put(md);
+    return rc;
 }
 
 static int sink_put(struct xp_sink *base, const struct xp_record *r)
@@ -380,7 +406,12 @@ static int sink_put(struct xp_sink *base, const struct xp_record *r)
     case XP_REC_DOCUMENT:
         if (r->u.doc.kind == XP_DOC_PARAMETERS) {
             json_object_put(s->params);
-            s->params = node_safe(s, r->u.doc.doc);
+            s->params = xp_typemark_tree_encode(r->u.doc.doc);
+        } else {
+            struct json_object **d = r->u.doc.kind == XP_DOC_SUMMARY ? &s->summary
+                                                                     : &s->others;
+            json_object_put(*d);
+            *d = json_object_get(r->u.doc.doc);
         }
         break;
     case XP_REC_SERIES_BEGIN: rc = begin_series(s, &r->u.series); break;
@@ -457,8 +488,9 @@ static int create_experiment(struct mld_sink *s)
     for (size_t i = 0; i < s->ntags; i++)
         json_object_array_add(tags, json_object_new_string(s->tags[i]));
     json_object_object_add(b, "tags", tags);
-    if (s->metadata)
-        json_object_object_add(b, "metadata", node_safe(s, s->metadata));
+    struct json_object *md = exp_metadata(s);
+    if (md)
+        json_object_object_add(b, "metadata", md);
     struct xp_buf body = XP_BUF_INIT, url = XP_BUF_INIT;
     if (!rc)
         rc = xp_json_put_obj(&body, b, 0);
@@ -549,6 +581,7 @@ static int points_held(struct mld_sink *s, const char *name, int64_t *out)
  * the batch's items kept so that the part that did not land can be resent. */
 struct appender {
     const char *name;       /* metric name, or NULL for the logs */
+    const char *head;       /* more members of a metric's body, or NULL */
     struct xp_spool_iter it;
     int open;
     int64_t total, held;    /* items in the stream; items the server holds */
@@ -593,7 +626,10 @@ static void app_body(struct mld_sink *s, struct appender *a)
         xp_buf_put(&a->body, p, (size_t)(nl - p));
         p = nl + 1;
     }
-    xp_buf_puts(&a->body, "]}");
+    xp_buf_puts(&a->body, "]");
+    if (a->head)
+        xp_buf_puts(&a->body, a->head);
+    xp_buf_putc(&a->body, '}');
     if (a->name) {
         mld_url(&a->url, s->m, "/experiments/%s/metrics/", s->exp_id);
         mld_put_seg(&a->url, a->name);
@@ -647,10 +683,11 @@ static void app_release(struct appender *a)
 }
 
 static int app_open(struct mld_sink *s, struct appender *a, const char *name,
-                    size_t sid, int64_t total)
+                    const char *head, size_t sid, int64_t total)
 {
     memset(a, 0, sizeof(*a));
     a->name = name;
+    a->head = head;
     a->total = total;
     xp_buf_init(&a->items);
     xp_buf_init(&a->body);
@@ -740,7 +777,7 @@ static int send_logs(struct mld_sink *s)
     if (!s->nlogs)
         return 0;
     struct appender a;
-    int rc = app_open(s, &a, NULL, s->logs_sid, s->nlogs);
+    int rc = app_open(s, &a, NULL, NULL, s->logs_sid, s->nlogs);
     if (!rc)
         rc = send_appenders(s, &a, 1, s->m->log_batch);
     app_release(&a);
@@ -755,8 +792,8 @@ static int send_metrics(struct mld_sink *s)
     for (size_t i = 0; i < s->nser && !rc; i += w) {
         size_t n = s->nser - i < w ? s->nser - i : w, opened = 0;
         for (; opened < n && !rc; opened++)
-            rc = app_open(s, &v[opened], s->ser[i + opened].name, s->ser[i + opened].sid,
-                          s->ser[i + opened].count);
+            rc = app_open(s, &v[opened], s->ser[i + opened].name, s->ser[i + opened].head,
+                          s->ser[i + opened].sid, s->ser[i + opened].count);
         if (!rc)
             rc = send_appenders(s, v, n, s->m->batch);
         for (size_t j = 0; j < opened; j++)
@@ -1023,10 +1060,6 @@ static int sink_finish(struct xp_sink *base, int commit)
     int rc = send_all(s);
     if (rc)
         return sink_fail(s, rc);
-    if (s->unrepresentable)
-        xp_ctx_warn(s->m->base.ctx, "%s: %" PRId64 " value(s) ml-dash cannot hold as "
-                    "numbers (NaN, Infinity, -0.0, integers beyond 2^53) were sent as "
-                    "strings", s->name, s->unrepresentable);
     return 0;
 }
 
@@ -1044,10 +1077,14 @@ static void sink_free(struct xp_sink *base)
         free(s->tags[i]);
     free(s->tags);
     json_object_put(s->metadata);
+    json_object_put(s->summary);
+    json_object_put(s->others);
     json_object_put(s->params);
     xp_spool_free(s->spool);
-    for (size_t i = 0; i < s->nser; i++)
+    for (size_t i = 0; i < s->nser; i++) {
         free(s->ser[i].name);
+        free(s->ser[i].head);
+    }
     free(s->ser);
     for (size_t i = 0; i < s->nfiles; i++) {
         free(s->files[i].tmp);

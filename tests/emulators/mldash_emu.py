@@ -1323,7 +1323,7 @@ def r_params_get(c, eid):
 # ---- metrics
 
 def _metric_name(name):
-    return unquote(name)
+    return name  # route parameters arrive decoded, as Express gives them
 
 
 @route("GET", "/experiments/{eid}/metrics")
@@ -1535,7 +1535,6 @@ def r_file_delete(c, eid, fid):
 @route("POST", "/namespaces/{ns}/nodes", gens=(6,))
 def r_nodes_post(c, ns):
     emu = c.emu
-    ns = unquote(ns)
     if ns != c.user.username:
         raise HTTPErr(403, "No write access to namespace %s" % ns)
     nsobj = emu.namespace(ns)
@@ -1715,7 +1714,6 @@ def _flatten(d, prefix="", out=None):
 
 def _track(c, eid, topic, create=False, body=None):
     e = c.emu.experiment(eid)
-    topic = unquote(topic)
     t = e.tracks.get(topic)
     if t is None:
         if not create:
@@ -2241,7 +2239,7 @@ class Handler(BaseHTTPRequestHandler):
                 continue
             mm = rx.match(sub)
             if mm and m_ == method:
-                return gen, "rest", fn, mm.groupdict(), ("/api" if gen == 6 else "") + pat
+                return gen, "rest", fn, {k: unquote(v) for k, v in mm.groupdict().items()}, ("/api" if gen == 6 else "") + pat
             if mm and rname is None:
                 rname = ("/api" if gen == 6 else "") + pat
         return gen, None, None, {}, rname

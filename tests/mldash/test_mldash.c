@@ -13,6 +13,7 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "../../adapters/mldash/mldash.h"
+#include "../local/gen_layout.h"
 
 static struct tu_server srv;
 static char url[64];
@@ -213,6 +214,49 @@ static void test_upload_v06(void **st)
     upload_roundtrip("0.6");
 }
 
+/* ---- exact values through a server that reads JSON as Node does ---- */
+
+/* The edge-case layout (NaN, ±Inf, -0.0, whole floats, 2^63-1, 2^64-1,
+ * nested JSON, a summary, a system series, an artifact, logs without a
+ * timestamp or level, with a stream) goes to the server and comes back
+ * equal, point for point and bit for bit, for both generations. */
+static void edge_roundtrip(const char *ver)
+{
+    const char *args[] = {"--chunk-size", "64", NULL};
+    assert_int_equal(restart(args), 0);
+    char *lay = path(ver), *back = path("back");
+    assert_int_equal(gen_edge_layout(lay, 300), 0);
+    char opt[32];
+    snprintf(opt, sizeof(opt), "api-version=%s", ver);
+    const char *up[] = {"copy", lay, "mldash:tom", "-q", "--opt", opt, NULL};
+    assert_int_equal(xport(NULL, up), 0);
+    assert_int_equal(xport(NULL, up), 0); /* a rerun appends nothing */
+    assert_int_equal(tu_sh("rm -rf %s", back), 0);
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", back, "-q", "--opt",
+                        opt, NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    /* the server's namespace is tom; compare under the source's workspace */
+    assert_int_equal(tu_sh("cd %s && mv tom 'w\303\266rkspace' && sed -i "
+                           "'s/\"workspace\":\"tom\"/\"workspace\":\"w\303\266rkspace\"/' "
+                           "*/*/*/experiment.json", back), 0);
+    const char *vf[] = {"verify", back, lay, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    free(back);
+    free(lay);
+}
+
+static void test_edge_values_v05(void **st)
+{
+    (void)st;
+    edge_roundtrip("0.5");
+}
+
+static void test_edge_values_v06(void **st)
+{
+    (void)st;
+    edge_roundtrip("0.6");
+}
+
 /* ---- faults ---- */
 
 static void test_faults_mid_transfer(void **st)
@@ -390,6 +434,8 @@ int main(void)
         EMU(test_download_both_generations),
         EMU(test_upload_v05),
         EMU(test_upload_v06),
+        EMU(test_edge_values_v05),
+        EMU(test_edge_values_v06),
         EMU(test_faults_mid_transfer),
         EMU(test_wrong_sha256),
         EMU(test_bad_token_and_401),

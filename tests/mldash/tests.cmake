@@ -5,4 +5,5 @@ add_test(NAME mldash_emulator_selftest COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOU
 set_tests_properties(mldash_emulator_selftest PROPERTIES LABELS mldash TIMEOUT 120)
 # --- end emulator self-test ---
 # --- the ml-dash adapters against the emulator ---
-xport_add_test(test_mldash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_mldash.c LABELS mldash)
+xport_add_test(test_mldash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_mldash.c
+               ${CMAKE_SOURCE_DIR}/tests/local/gen_layout.c LABELS mldash)

@@ -15,6 +15,7 @@
 #include "xport/jscan.h"
 #include "xport/json.h"
 #include "xport/sys/adapter.h"
+#include "xport/typemark.h"
 
 static uint64_t bits(double d)
 {
@@ -299,6 +300,86 @@ static int scan(const char *text, struct xp_field *f, size_t *n)
     return xp_jscan_object(buf, strlen(buf), f, 16, n);
 }
 
+/* Types through a JavaScript-number store: what is sent, what a Node round
+ * trip makes of it (the test does that rewrite by hand), what comes back. */
+static void test_typemark(void **state)
+{
+    (void)state;
+    struct xp_field f[8] = {
+        {"a", {.type = XP_V_FLOAT, .u.d = 1.0}},
+        {"b", {.type = XP_V_FLOAT, .u.d = NAN}},
+        {"c", {.type = XP_V_FLOAT, .u.d = -0.0}},
+        {"d", {.type = XP_V_INT, .u.i = INT64_MAX}},
+        {"e", {.type = XP_V_UINT, .u.u = UINT64_MAX}},
+        {"g", {.type = XP_V_FLOAT, .u.d = 0.5}},
+        {"_xport", {.type = XP_V_INT, .u.i = 7}},
+        {"h", {.type = XP_V_JSON, .u.s = {"[1.0,2]", 7}}},
+    };
+    struct xp_buf b = XP_BUF_INIT;
+    int marked;
+    xp_buf_putc(&b, '{');
+    assert_int_equal(xp_typemark_put_fields(&b, f, 8, &marked), 0);
+    xp_buf_putc(&b, '}');
+    assert_true(marked);
+    assert_string_equal(b.ptr,
+        "{\"a\":1.0,\"b\":\"NaN\",\"c\":\"-0.0\",\"d\":\"9223372036854775807\","
+        "\"e\":\"18446744073709551615\",\"g\":0.5,\"h\":\"[1.0,2]\","
+        "\"_xport\":{\"a\":\"f\",\"b\":\"f\",\"c\":\"f\",\"d\":\"i\",\"e\":\"u\",\"h\":\"j\","
+        "\"_xport\":{\"o\":7}}}");
+    /* Node prints 1.0 as 1 */
+    char text[] = "{\"a\":1,\"b\":\"NaN\",\"c\":\"-0.0\",\"d\":\"9223372036854775807\","
+                  "\"e\":\"18446744073709551615\",\"g\":0.5,\"h\":\"[1.0,2]\","
+                  "\"_xport\":{\"a\":\"f\",\"b\":\"f\",\"c\":\"f\",\"d\":\"i\",\"e\":\"u\","
+                  "\"h\":\"j\",\"_xport\":{\"o\":7}}}";
+    struct xp_field out[16];
+    size_t n;
+    assert_int_equal(xp_jscan_object(text, strlen(text), out, 16, &n), 0);
+    assert_int_equal(xp_typemark_decode(out, &n), 0);
+    assert_int_equal(n, 8);
+    assert_int_equal(out[0].v.type, XP_V_FLOAT);
+    assert_true(out[0].v.u.d == 1.0);
+    assert_true(isnan(out[1].v.u.d));
+    assert_true(out[2].v.u.d == 0 && signbit(out[2].v.u.d));
+    assert_int_equal(out[3].v.type, XP_V_INT);
+    assert_true(out[3].v.u.i == INT64_MAX);
+    assert_int_equal(out[4].v.type, XP_V_UINT);
+    assert_true(out[4].v.u.u == UINT64_MAX);
+    assert_int_equal(out[6].v.type, XP_V_JSON);
+    assert_int_equal(out[7].v.type, XP_V_INT); /* the source's own _xport */
+    assert_string_equal(out[7].key, "_xport");
+    /* a marker that does not fit leaves everything as the store holds it */
+    char bad[] = "{\"a\":\"x\",\"_xport\":{\"a\":\"f\"}}";
+    assert_int_equal(xp_jscan_object(bad, strlen(bad), out, 16, &n), 0);
+    assert_int_equal(xp_typemark_decode(out, &n), XP_EINVALID);
+    assert_int_equal(n, 2);
+    assert_int_equal(out[0].v.type, XP_V_STRING);
+    xp_error_clear();
+    /* documents */
+    struct json_object *doc = json_tokener_parse(
+        "{\"lr\":1.0,\"x\":{\"y\":-0.0,\"z\":[NaN]},\"big\":9007199254740993,\"s\":\"t\"}");
+    assert_non_null(doc);
+    struct json_object *enc = xp_typemark_tree_encode(doc);
+    xp_buf_reset(&b);
+    assert_int_equal(xp_json_put_obj(&b, enc, 0), 0);
+    assert_string_equal(b.ptr, "{\"lr\":1.0,\"x\":{\"y\":\"-0.0\",\"z\":\"[NaN]\",\"_xport\":"
+                               "{\"y\":\"f\",\"z\":\"j\"}},\"big\":\"9007199254740993\","
+                               "\"s\":\"t\",\"_xport\":{\"lr\":\"f\",\"big\":\"i\"}}");
+    json_object_put(enc);
+    enc = json_tokener_parse("{\"lr\":1,\"x\":{\"y\":\"-0.0\",\"z\":\"[NaN]\",\"_xport\":"
+                             "{\"y\":\"f\",\"z\":\"j\"}},\"big\":\"9007199254740993\","
+                             "\"s\":\"t\",\"_xport\":{\"lr\":\"f\",\"big\":\"i\"}}");
+    assert_int_equal(xp_typemark_tree_decode(enc), 0);
+    struct xp_buf a1 = XP_BUF_INIT, a2 = XP_BUF_INIT;
+    assert_int_equal(xp_json_put_obj(&a1, enc, 1), 0);
+    assert_int_equal(xp_json_put_obj(&a2, doc, 1), 0);
+    assert_string_equal(a1.ptr, a2.ptr);
+    json_object_put(enc);
+    json_object_put(doc);
+    xp_buf_release(&a1);
+    xp_buf_release(&a2);
+    xp_buf_release(&b);
+}
+
 static void test_jscan(void **state)
 {
     (void)state;
@@ -350,7 +431,7 @@ int main(void)
         cmocka_unit_test(test_fast_double),
         cmocka_unit_test(test_names),    cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_json_errors), cmocka_unit_test(test_hashes),
-        cmocka_unit_test(test_jscan),
+        cmocka_unit_test(test_jscan), cmocka_unit_test(test_typemark),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
