@@ -7,6 +7,7 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_offline.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_pb.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_points.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_prefetch.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_run.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_read.c

@@ -11,6 +11,7 @@
 #include "xport/spool.h"
 #include "xport/sys/adapter.h"
 #include "wandb_log.h"
+#include "wandb_prefetch.h"
 #include "wandb_pb.h"
 #include "wandb_run.h"
 
@@ -1090,7 +1091,10 @@ int wrun_scan(struct wrun *r, const char *path, unsigned resources,
     size_t len;
     size_t nbad = 0;
     struct xp_buf bad = XP_BUF_INIT;
-    while ((rc = wlog_next(&l, &data, &len)) == 0) {
+    struct wpre *pre = NULL;
+    int64_t rec_off = 0;
+    rc = wpre_start(&pre, &l);
+    while (!rc && (rc = wpre_next(pre, &data, &len, &rec_off)) == 0) {
         if (xp_ctx_cancelled(ctx)) {
             rc = xp_error_set(XP_ECANCEL, "interrupted");
             break;
@@ -1101,16 +1105,17 @@ int wrun_scan(struct wrun *r, const char *path, unsigned resources,
         if (rc == BAD_RECORD) {
             /* it passed the checksum but is not a record we can read */
             xp_ctx_warn(ctx, "'%s': undecodable record at offset %" PRId64,
-                        path, l.rec_off);
+                        path, rec_off);
             if (nbad < 8)
                 xp_buf_printf(&bad, "%s%" PRId64, nbad ? ", " : "",
-                              l.rec_off);
+                              rec_off);
             nbad++;
             rc = 0;
         } else if (rc) {
             break;
         }
     }
+    wpre_stop(pre); /* l's damage fields are ours again */
     scratch_release(&s);
     if (rc == XP_ITEROVER)
         rc = 0;
