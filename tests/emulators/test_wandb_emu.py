@@ -104,6 +104,30 @@ fragment ArtifactFragment on Artifact {
 MANIFEST_Q = """query FetchArtifactManifest($id: ID!) {
   artifact(id: $id) { currentManifest { file { directUrl } } } }"""         # 1.9
 
+# The artifact write protocol, in the shape of the SDK's
+# core/api/graphql/mutation_*artifact*.graphql (1.9).
+CREATE_ART_M = """mutation CreateArtifact($input: CreateArtifactInput!) {
+  createArtifact(input: $input) { artifact { id state versionIndex digest
+    artifactSequence { id latestArtifact { id } } } } }"""
+
+CREATE_MANIFEST_M = """mutation CreateArtifactManifest($artifactID: ID!,
+  $baseArtifactID: ID, $name: String!, $digest: String!, $entityName: String!,
+  $projectName: String!, $runName: String!, $includeUpload: Boolean!) {
+  createArtifactManifest(input: {artifactID: $artifactID, baseArtifactID: $baseArtifactID,
+    name: $name, digest: $digest, entityName: $entityName, projectName: $projectName,
+    runName: $runName}) {
+    artifactManifest { id file { id uploadUrl @include(if: $includeUpload)
+      uploadHeaders @include(if: $includeUpload) } } } }"""
+
+CREATE_ART_FILES_M = """mutation CreateArtifactFiles(
+  $artifactFiles: [CreateArtifactFileSpecInput!]!, $storageLayout: ArtifactStorageLayout!) {
+  createArtifactFiles(input: {artifactFiles: $artifactFiles, storageLayout: $storageLayout}) {
+    files { edges { node { storagePath uploadUrl uploadHeaders
+      uploadMultipartUrls { uploadID } artifact { id } } } } } }"""
+
+COMMIT_ART_M = """mutation CommitArtifact($artifactID: ID!) {
+  commitArtifact(input: {artifactID: $artifactID}) { artifact { id digest versionIndex } } }"""
+
 
 def basic(user="api", key=KEY):
     return "Basic " + base64.b64encode(("%s:%s" % (user, key)).encode()).decode()
@@ -595,6 +619,128 @@ class WandbEmuTest(unittest.TestCase):
         c = d["artifactType"]["artifactCollections"]["edges"][0]["node"]
         self.assertEqual([x["node"]["versionIndex"] for x in c["artifacts"]["edges"]], [1, 0])
         self.assertEqual(d["run"]["inputArtifacts"]["edges"][0]["node"]["versionIndex"], 0)
+
+    def _put(self, url, data, headers):
+        hdrs = dict(h.split(":", 1) for h in headers or [])
+        u = urlsplit(url)
+        return self.e.req("PUT", u.path + "?" + u.query, data, auth=False,
+                          headers=hdrs, ctype="application/octet-stream")[0]
+
+    def _save(self, run, files, aliases=(), meta=None, put=True, commit=True):
+        """Save an artifact 'ds' of run with the SDK's sequence; returns
+        (create answer, artifact id)."""
+        e = self.e
+        md5 = {p: base64.b64encode(hashlib.md5(b).digest()).decode() for p, b in files.items()}
+        h = hashlib.md5(b"wandb-artifact-manifest-v1\n")
+        for p in sorted(files):
+            h.update(("%s:%s\n" % (p, md5[p])).encode())
+        inp = {"entityName": ENT, "projectName": "p", "runName": run,
+               "artifactTypeName": "dataset", "artifactCollectionName": "ds",
+               "digest": h.hexdigest(), "digestAlgorithm": "MANIFEST_MD5",
+               "enableDigestDeduplication": True, "clientID": "c1",
+               "sequenceClientID": "s1",
+               "aliases": [{"artifactCollectionName": "ds", "alias": a} for a in aliases]}
+        if meta is not None:
+            inp["metadata"] = json.dumps(meta)
+        art = e.ok(CREATE_ART_M, {"input": inp})["createArtifact"]["artifact"]
+        if art["state"] == "COMMITTED":
+            return art, art["id"]
+        mv = {"artifactID": art["id"], "baseArtifactID": None, "name": "wandb_manifest.json",
+              "digest": "", "entityName": ENT, "projectName": "p", "runName": run,
+              "includeUpload": False}
+        m = e.ok(CREATE_MANIFEST_M, mv)["createArtifactManifest"]["artifactManifest"]
+        self.assertNotIn("uploadUrl", m["file"])
+        specs = [{"artifactID": art["id"], "artifactManifestID": m["id"], "name": p,
+                  "md5": md5[p]} for p in sorted(files)]
+        edges = e.ok(CREATE_ART_FILES_M, {"artifactFiles": specs, "storageLayout": "V1"})[
+            "createArtifactFiles"]["files"]["edges"]
+        self.assertEqual(len(edges), len(files))
+        birth = {}
+        for sp, ed in zip(specs, edges):
+            n = ed["node"]
+            birth[sp["name"]] = n["artifact"]["id"]
+            if n["uploadUrl"] and put:
+                self.assertIn("Content-MD5:" + sp["md5"], n["uploadHeaders"])
+                self.assertEqual(self._put(n["uploadUrl"], files[sp["name"]],
+                                           n["uploadHeaders"]), 200)
+        man = {"version": 1, "storagePolicy": "wandb-storage-policy-v1",
+               "storagePolicyConfig": {"storageLayout": "V1"},
+               "contents": {p: {"digest": md5[p], "birthArtifactID": birth[p],
+                                "size": len(b)} for p, b in files.items()}}
+        body = json.dumps(man).encode()
+        mv.update(digest=base64.b64encode(hashlib.md5(body).digest()).decode(),
+                  includeUpload=True)
+        f = e.ok(CREATE_MANIFEST_M, mv)["createArtifactManifest"]["artifactManifest"]["file"]
+        self.assertEqual(self._put(f["uploadUrl"], body, f["uploadHeaders"]), 200)
+        if commit:
+            c = e.ok(COMMIT_ART_M, {"artifactID": art["id"]})["commitArtifact"]["artifact"]
+            self.assertEqual(c["digest"], h.hexdigest())
+        return art, art["id"]
+
+    def test_artifact_writes(self):
+        e = self.e
+        e.ok(UPSERT_M, {"name": "w1", "project": "p", "entity": ENT})
+        e.ok(UPSERT_M, {"name": "w2", "project": "p", "entity": ENT})
+        files = {"a.txt": b"alpha", "sub/b.bin": os.urandom(5000), "empty": b""}
+        art, aid = self._save("w1", files, aliases=["best"], meta={"k": [1, 2.5]})
+        self.assertEqual(art["state"], "PENDING")
+        self.assertIsNone(art["versionIndex"])
+        # the run's output, readable like a seeded one
+        d = e.ok(RUN_OUT_ARTS_Q, {"entity": ENT, "project": "p", "run": "w1"})
+        a = d["project"]["run"]["artifacts"]["edges"][0]["node"]
+        self.assertEqual((a["id"], a["versionIndex"], a["state"]), (aid, 0, "COMMITTED"))
+        self.assertEqual(sorted(x["alias"] for x in a["aliases"]), ["best", "latest"])
+        self.assertEqual(json.loads(a["metadata"]), {"k": [1, 2.5]})
+        m = e.ok(MANIFEST_Q, {"id": aid})["artifact"]["currentManifest"]["file"]
+        st, body, _ = e.url(m["directUrl"])
+        self.assertEqual(set(json.loads(body)["contents"]), set(files))
+        d = e.ok('query($id: ID!) { artifact(id: $id) { files(first: 10) { edges { node { '
+                 'name directUrl } } } } }', {"id": aid})
+        for ed in d["artifact"]["files"]["edges"]:
+            st, got, _ = e.url(ed["node"]["directUrl"])
+            self.assertEqual((st, got), (200, files[ed["node"]["name"]]))
+        # the same content again: COMMITTED, no new version; another run gets it too
+        art2, aid2 = self._save("w2", files, aliases=["again"])
+        self.assertEqual((art2["state"], aid2, art2["versionIndex"]), ("COMMITTED", aid, 0))
+        d = e.ok(RUN_OUT_ARTS_Q, {"entity": ENT, "project": "p", "run": "w2"})
+        self.assertEqual(d["project"]["run"]["artifacts"]["totalCount"], 1)
+        # new content: v1, "latest" moves; stored bytes need no second upload
+        more = dict(files, **{"c.txt": b"gamma"})
+        self._save("w2", more)
+        dump = e.ctl("GET", "/__emu/dump")["entities"][ENT]["projects"]["p"]["artifacts"]["ds"]
+        self.assertEqual([v["version"] for v in dump["versions"]], ["v0", "v1"])
+        self.assertEqual(dump["versions"][0]["aliases"], ["best", "again"])
+        self.assertEqual(dump["versions"][1]["aliases"], ["latest"])
+        self.assertEqual(e.ctl("GET", "/__emu/stats")["byRoute"]
+                         ["PUT /storage/upload/{token}"], (3 + 1) + (1 + 1))
+        # an unfinished save: commit refuses files never uploaded; the same
+        # run asking again gets the pending artifact back and finishes it
+        other = {"x.txt": b"never sent"}
+        art3, aid3 = self._save("w1", other, put=False, commit=False)
+        st, d = e.gql(COMMIT_ART_M, {"artifactID": aid3})
+        self.assertIn("never uploaded", d["errors"][0]["message"])
+        art4, aid4 = self._save("w1", other)
+        self.assertEqual((art4["state"], aid4), ("PENDING", aid3))
+        dump = e.ctl("GET", "/__emu/dump")["entities"][ENT]["projects"]["p"]["artifacts"]["ds"]
+        self.assertEqual((len(dump["versions"]), dump["pending"]), (3, []))
+        # a PUT whose bytes are not the declared MD5 is refused
+        inp = {"entityName": ENT, "projectName": "p", "runName": "w1",
+               "artifactTypeName": "dataset", "artifactCollectionName": "ds",
+               "digest": "0" * 32, "enableDigestDeduplication": True}
+        aid5 = e.ok(CREATE_ART_M, {"input": inp})["createArtifact"]["artifact"]["id"]
+        spec = {"artifactID": aid5, "name": "z", "md5": base64.b64encode(
+            hashlib.md5(b"zzz").digest()).decode()}
+        n = e.ok(CREATE_ART_FILES_M, {"artifactFiles": [spec], "storageLayout": "V1"})[
+            "createArtifactFiles"]["files"]["edges"][0]["node"]
+        self.assertEqual(self._put(n["uploadUrl"], b"zzZ", n["uploadHeaders"]), 400)
+        self.assertEqual(self._put(n["uploadUrl"], b"zzz", []), 400)   # header missing
+        # bad input: a type other than the collection's, an unknown run, an alias with ':'
+        for bad_inp, msg in ((dict(inp, artifactTypeName="model"), "type"),
+                             (dict(inp, runName="nope"), "not found"),
+                             (dict(inp, aliases=[{"artifactCollectionName": "ds",
+                                                  "alias": "a:b"}]), "alias")):
+            st, d = e.gql(CREATE_ART_M, {"input": bad_inp})
+            self.assertIn(msg, d["errors"][0]["message"])
 
     # ---- rate limits and faults ----
 

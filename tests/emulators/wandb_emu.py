@@ -4,8 +4,9 @@
 Standard library only.  Emulates the subset of the W&B backend described in
 /work/shared/vendors/wandb.md: GraphQL at POST /graphql (HTTP Basic api:KEY)
 for reading projects, runs, history, events, files and artifacts and for the
-UpsertBucket / CreateRunFiles mutations; the file_stream endpoint; presigned
-storage PUT/GET; plus a control API under /__emu for seeding, dumping, fault,
+UpsertBucket / CreateRunFiles mutations and the artifact write protocol
+(CreateArtifact, CreateArtifactManifest, CreateArtifactFiles, CommitArtifact);
+the file_stream endpoint; presigned storage PUT/GET; plus a control API under /__emu for seeding, dumping, fault,
 rate-limit and latency injection.  See tests/emulators/README.md.
 
 Start:  python3 -u wandb_emu.py [--api-key K] [--username U] [--latency-ms M]
@@ -546,7 +547,24 @@ class Collection:
         self.id = b64("ArtifactCollection:%d" % emu.next_seq())
         self.description = None
         self.versions = []
+        self.pending = []                # created, not committed (no version yet)
         self.created = now_iso()
+
+    def latest(self):
+        for v in self.versions:
+            if "latest" in v.aliases:
+                return v
+        return self.versions[-1] if self.versions else None
+
+    def set_aliases(self, art, aliases):
+        """An alias names one version of a collection: giving it to art
+        takes it from the others (the SDK moves "latest" this way)."""
+        for al in aliases:
+            for v in self.versions:
+                if v is not art and al in v.aliases:
+                    v.aliases.remove(al)
+            if al not in art.aliases:
+                art.aliases.append(al)
 
 
 class Artifact:
@@ -569,16 +587,21 @@ class Artifact:
         self.ttl = None
         self.digest = self.compute_digest()
         self.manifest_key = rand_name(24)
+        self.manifest_bytes = None       # wandb_manifest.json as uploaded
+        self.manifest_id = None
+        self.requested_aliases = []
 
     def compute_digest(self):
-        # wandb.md 1.9: hex md5 of "wandb-artifact-manifest-v1\n" + "<path>:<digest>\n" sorted
-        h = hashlib.md5(b"wandb-artifact-manifest-v1\n")
-        for p in sorted(self.entries):
-            h.update(("%s:%s\n" % (p, self.entries[p]["digest"])).encode("utf-8"))
-        return h.hexdigest()
+        return manifest_digest(self.entries)
 
     def size(self):
         return sum(int(e.get("size") or 0) for e in self.entries.values())
+
+    def manifest_data(self):
+        """The manifest file: as the client uploaded it, else built."""
+        if self.manifest_bytes is not None:
+            return self.manifest_bytes
+        return jdumps(self.manifest()).encode("utf-8")
 
     def manifest(self):
         contents = {}
@@ -693,7 +716,7 @@ class Emulator:
         for e in self.entities.values():
             for p in e.projects.values():
                 for c in p.collections.values():
-                    for a in c.versions:
+                    for a in c.versions + c.pending:
                         if a.id == aid:
                             return a
         return None
@@ -1164,8 +1187,14 @@ class Schema:
             hashlib.sha256(key.encode()).hexdigest()[:16])
 
     def upload_url(self, run, name):
-        tok = rand_name(32)
-        self.emu.uploads[tok] = (run, name)
+        return self.new_upload({"kind": "run", "run": run, "name": name})
+
+    def new_upload(self, target, prefix=""):
+        """A single-purpose upload URL; artifact uploads ("art-" tokens)
+        live at other bucket paths than run files on W&B, which lets a
+        fault rule pick them out."""
+        tok = prefix + rand_name(32)
+        self.emu.uploads[tok] = target
         return "%s/storage/upload/%s?X-Emu-Signature=%s" % (
             self.base, tok, hashlib.sha256(tok.encode()).hexdigest()[:16])
 
@@ -1360,12 +1389,12 @@ class Schema:
             key = art.manifest_key
             if key not in emu.storage:
                 emu.storage[key] = ("manifest", art, "wandb_manifest.json")
+            data = art.manifest_data()
             return Obj("File", {"id": b64("File:manifest:%s" % art.id),
                                 "name": "wandb_manifest.json",
                                 "directUrl": self.direct_url(key, "wandb_manifest.json"),
                                 "url": lambda a: self.direct_url(key, "wandb_manifest.json"),
-                                "sizeBytes": len(jdumps(art.manifest())),
-                                "md5": md5_b64(jdumps(art.manifest()).encode())})
+                                "sizeBytes": len(data), "md5": md5_b64(data)})
 
         def afiles(a):
             names = a.get("names") or []
@@ -1375,7 +1404,8 @@ class Schema:
             return connection("File", paths, a, lambda p: self.g_afile(art, p))
 
         seq = Obj("ArtifactSequence", {"id": c.id, "name": c.name,
-                                       "project": lambda a: self.g_project(c.project)})
+                                       "project": lambda a: self.g_project(c.project),
+                                       "latestArtifact": lambda a: self.g_artifact(c.latest())})
         return Obj("Artifact", {
             "id": art.id, "digest": art.digest, "commitHash": art.digest[:12],
             "versionIndex": art.version, "state": art.state, "size": art.size(),
@@ -1390,7 +1420,7 @@ class Schema:
                                                  "name": c.type}),
             "currentManifest": lambda a: Obj("ArtifactManifest", {
                 "id": b64("ArtifactManifest:%s" % art.id), "file": manifest_file,
-                "contents": jdumps(art.manifest())}),
+                "contents": art.manifest_data().decode("utf-8")}),
             "files": afiles,
             "createdBy": lambda a: self.g_run(art.created_by),
             "usedBy": lambda a: connection("Run", art.used_by, a, self.g_run),
@@ -1487,10 +1517,240 @@ class Schema:
             del run.project.runs[run.name]
             return Obj("DeleteRunPayload", {"clientMutationId": None})
 
+        art_m = ArtifactWrites(self)
         return Obj("Mutation", {"upsertBucket": upsert, "createRunFiles": create_files,
                                 "updateRunState": update_state,
                                 "markRunFilesUploaded": mark_uploaded,
-                                "deleteRun": delete_run})
+                                "deleteRun": delete_run,
+                                "createArtifact": art_m.create,
+                                "createArtifactManifest": art_m.manifest,
+                                "createArtifactFiles": art_m.files,
+                                "commitArtifact": art_m.commit})
+
+
+# --------------------------------------------------------------------------
+# Artifact writes (wandb.md 1.9; the SDK's core/api/graphql/mutation_*artifact*
+# .graphql, core/pkg/artifacts/saver.go, wandb/sdk/artifacts/artifact_saver.py)
+# --------------------------------------------------------------------------
+
+ALIAS_BAD_CHARS = set(":/")          # wandb/sdk/artifacts/_validators.py (aliases)
+
+
+def b64_md5_hex(d):
+    try:
+        raw = base64.b64decode(d, validate=True)
+    except (ValueError, TypeError):
+        raw = b""
+    if len(raw) != 16:
+        raise bad("md5 must be a base64 MD5 digest, not %r" % (d,))
+    return raw.hex()
+
+
+def manifest_digest(entries):
+    # wandb.md 1.9: hex md5 of "wandb-artifact-manifest-v1\n" + "<path>:<digest>\n" sorted
+    h = hashlib.md5(b"wandb-artifact-manifest-v1\n")
+    for p in sorted(entries):
+        h.update(("%s:%s\n" % (p, entries[p]["digest"])).encode("utf-8"))
+    return h.hexdigest()
+
+
+class ArtifactWrites:
+    """The four mutations a client saves an artifact with.  An artifact is
+    PENDING from CreateArtifact until CommitArtifact, which gives it the
+    collection's next version (guess: the server may number it earlier),
+    moves "latest" and makes it an output artifact of the run named in
+    CreateArtifact."""
+
+    def __init__(self, schema):
+        self.s = schema
+        self.emu = schema.emu
+
+    def _art(self, aid, pending=True):
+        art = self.emu.artifact_by_id(aid or "")
+        if art is None:
+            raise HTTPErr(404, "artifact %s not found" % (aid,))
+        if pending and art.state != "PENDING":
+            raise bad("artifact %s is %s, not PENDING" % (aid, art.state))  # guess
+        return art
+
+    def _payload(self, tname, art):
+        return Obj(tname, {"artifact": self.s.g_artifact(art), "clientMutationId": None})
+
+    def create(self, a):
+        emu = self.emu
+        inp = a.get("input") or {}
+        ename = inp.get("entityName") or emu.viewer["entity"]
+        pname = inp.get("projectName")
+        tname = inp.get("artifactTypeName")
+        names = inp.get("artifactCollectionNames") or []
+        cname = inp.get("artifactCollectionName") or (names[0] if names else None)
+        digest = inp.get("digest")
+        if not pname or not tname:
+            raise bad("projectName and artifactTypeName are required")
+        if not cname or "/" in cname or len(cname) > 128:     # _validators.py
+            raise bad("invalid artifact name %r" % (cname,))
+        if not isinstance(digest, str) or not digest:
+            raise bad("digest is required")
+        if inp.get("digestAlgorithm") not in (None, "MANIFEST_MD5"):
+            raise bad("unknown digestAlgorithm %r" % (inp.get("digestAlgorithm"),))
+        if inp.get("distributedID"):
+            raise bad("distributed artifacts are not emulated")
+        aliases = []
+        for x in inp.get("aliases") or []:
+            al = x.get("alias") if isinstance(x, dict) else None
+            if not isinstance(al, str) or not al or ALIAS_BAD_CHARS & set(al):
+                raise bad("invalid alias %r" % (al,))
+            if al not in aliases:
+                aliases.append(al)
+        meta = parse_json_string(inp.get("metadata"), "metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise bad("metadata must be a JSON object")
+        run = None
+        if inp.get("runName"):
+            run = emu.run(ename, pname, inp["runName"])
+            if run is None:
+                raise HTTPErr(404, "run %s/%s/%s not found" % (ename, pname, inp["runName"]))
+        p = emu.project(ename, pname, create=True)
+        c = p.collections.get(cname)
+        if c is None:
+            c = p.collections[cname] = Collection(emu, p, cname, tname)
+        elif c.type != tname:                                   # guess
+            raise bad("artifact %s has type %s, not %s" % (cname, c.type, tname))
+        if inp.get("enableDigestDeduplication"):
+            # the SDK: a COMMITTED answer means "already exists with the same
+            # content, no new version will be created" (saver.go)
+            for v in c.versions:
+                if v.digest == digest:
+                    c.set_aliases(v, aliases)                  # guess
+                    if run is not None and v not in run.output_artifacts:
+                        run.output_artifacts.append(v)         # guess
+                    return self._payload("CreateArtifactPayload", v)
+            # a save of the same run that did not finish goes on (guess)
+            for v in c.pending:
+                if v.digest == digest and v.created_by is run:
+                    v.requested_aliases = aliases
+                    return self._payload("CreateArtifactPayload", v)
+        art = Artifact(emu, c, {}, meta, inp.get("description"))
+        art.version = None
+        art.state = "PENDING"
+        art.digest = digest
+        art.requested_aliases = aliases
+        art.tags = [t.get("tagName") for t in inp.get("tags") or []
+                    if isinstance(t, dict) and t.get("tagName")]
+        art.history_step = inp.get("historyStep")
+        art.ttl = inp.get("ttlDurationSeconds")
+        art.created_by = run
+        c.pending.append(art)
+        return self._payload("CreateArtifactPayload", art)
+
+    def manifest(self, a):
+        inp = a.get("input") or {}
+        art = self._art(inp.get("artifactID"))
+        if inp.get("type") not in (None, "FULL"):
+            raise bad("only FULL manifests are emulated")
+        digest = inp.get("digest")
+        if not isinstance(digest, str):
+            raise bad("digest is required")
+        name = inp.get("name") or "wandb_manifest.json"
+        art.manifest_id = art.manifest_id or b64("ArtifactManifest:%s" % art.id)
+        hdrs = list(self.emu.cfg["upload_headers"])
+        f = Obj("File", {
+            "id": b64("File:manifest:%s" % art.id), "name": name, "displayName": name,
+            "uploadUrl": lambda x: self.s.new_upload(
+                {"kind": "manifest", "art": art, "digest": digest, "headers": hdrs}, "art-"),
+            "uploadHeaders": hdrs})
+        return Obj("CreateArtifactManifestPayload", {"artifactManifest": Obj(
+            "ArtifactManifest", {"id": art.manifest_id, "file": f, "contents": None})})
+
+    def files(self, a):
+        emu = self.emu
+        inp = a.get("input") or {}
+        if inp.get("storageLayout") not in ("V1", "V2"):
+            raise bad("storageLayout must be V1 or V2")
+        specs = inp.get("artifactFiles")
+        if not isinstance(specs, list):
+            raise bad("artifactFiles must be a list")
+        edges = []
+        for sp in specs:
+            art = self._art(sp.get("artifactID"))
+            name, md5 = sp.get("name"), sp.get("md5")
+            if not isinstance(name, str) or not name:
+                raise bad("artifact file name is required")
+            hexm = b64_md5_hex(md5)
+            if sp.get("uploadPartsInput"):
+                raise bad("multipart uploads are not emulated")
+            if "md5:" + hexm in emu.blobs:
+                # the SDK: no upload URL means the server has these bytes
+                url, hdrs = None, []
+            else:
+                # guess: the presigned PUT is signed for the declared MD5
+                hdrs = ["Content-MD5:%s" % md5] + list(emu.cfg["upload_headers"])
+                url = self.s.new_upload({"kind": "afile", "art": art, "name": name,
+                                         "md5": md5, "headers": hdrs}, "art-")
+            edges.append(Obj("FileEdge", {"cursor": None, "node": Obj("File", {
+                "id": b64("File:%s:%s" % (art.id, name)), "name": name,
+                "displayName": name, "uploadUrl": url, "uploadHeaders": hdrs,
+                "storagePath": "wandb_artifacts/%s" % hexm, "uploadMultipartUrls": None,
+                "artifact": self.s.g_artifact(art)})}))
+        return Obj("CreateArtifactFilesPayload", {"files": Obj("FileConnection", {
+            "edges": edges, "totalCount": len(edges),
+            "pageInfo": Obj("PageInfo", {"endCursor": None, "hasNextPage": False,
+                                         "startCursor": None, "hasPreviousPage": False})})})
+
+    def commit(self, a):
+        emu = self.emu
+        inp = a.get("input") or {}
+        art = self._art(inp.get("artifactID"), pending=False)
+        if art.state == "COMMITTED":
+            return self._payload("CommitArtifactPayload", art)    # guess: idempotent
+        if art.manifest_bytes is None:
+            raise bad("artifact %s has no manifest uploaded" % art.id)   # guess
+        try:
+            man = json.loads(art.manifest_bytes)
+        except ValueError:
+            raise bad("the manifest of artifact %s is not JSON" % art.id)
+        if not isinstance(man, dict) or man.get("version") != 1 or \
+                man.get("storagePolicy") != "wandb-storage-policy-v1" or \
+                not isinstance(man.get("contents"), dict):
+            raise bad("the manifest of artifact %s is not a version 1 "
+                      "wandb-storage-policy-v1 manifest" % art.id)
+        entries = {}
+        for path, e in man["contents"].items():
+            if not isinstance(e, dict) or not isinstance(e.get("digest"), str):
+                raise bad("manifest entry %r has no digest" % path)
+            ent = {"digest": e["digest"], "size": e.get("size")}
+            if e.get("ref") is not None:
+                ent["ref"] = e["ref"]
+            else:
+                # guess: the server checks every stored entry was uploaded
+                data = emu.blobs.get("md5:" + b64_md5_hex(e["digest"]))
+                if data is None:
+                    raise bad("artifact file %r was never uploaded" % path)
+                if e.get("size") is not None and e["size"] != len(data):
+                    raise bad("artifact file %r: size %r, uploaded %d bytes"
+                              % (path, e["size"], len(data)))
+                key = rand_name(32)
+                emu.storage[key] = ("blob", None, path)
+                emu.blobs[key] = data
+                ent["key"] = key
+            for k in ("birthArtifactID", "extra"):
+                if e.get(k) is not None:
+                    ent[k] = e[k]
+            entries[path] = ent
+        if manifest_digest(entries) != art.digest:            # guess: checked
+            raise bad("the manifest's digest %s is not the artifact's %s"
+                      % (manifest_digest(entries), art.digest))
+        art.entries = entries
+        c = art.coll
+        c.pending.remove(art)
+        art.version = len(c.versions)
+        c.versions.append(art)
+        art.state = "COMMITTED"
+        art.aliases = []
+        c.set_aliases(art, ["latest"] + [x for x in art.requested_aliases if x != "latest"])
+        if art.created_by is not None and art not in art.created_by.output_artifacts:
+            art.created_by.output_artifacts.append(art)
+        return self._payload("CommitArtifactPayload", art)
 
 
 def find_version(c, alias):
@@ -1736,10 +1996,14 @@ def dump(emu, q):
             for c in p.collections.values():
                 arts[c.name] = {"type": c.type, "description": c.description, "versions": [
                     {"id": a.id, "version": "v%d" % a.version, "digest": a.digest,
-                     "aliases": a.aliases, "metadata": a.metadata,
-                     "description": a.description, "manifest": a.manifest(),
+                     "state": a.state, "aliases": a.aliases, "metadata": a.metadata,
+                     "description": a.description, "tags": a.tags,
+                     "historyStep": a.history_step, "manifest": a.manifest(),
                      "createdBy": a.created_by.name if a.created_by else None}
-                    for a in c.versions]}
+                    for a in c.versions], "pending": [
+                    {"id": a.id, "digest": a.digest, "state": a.state,
+                     "createdBy": a.created_by.name if a.created_by else None}
+                    for a in c.pending]}
             projs[p.name] = {"id": p.id, "createdAt": p.created, "description": p.description,
                              "runs": runs, "artifacts": arts}
         ents[e.name] = {"isTeam": e.is_team, "projects": projs}
@@ -2128,22 +2392,10 @@ class Handler(BaseHTTPRequestHandler):
                 ent = emu.uploads.get(groups["tok"])
                 if ent is None:
                     raise HTTPErr(403, "invalid or expired upload URL")
-                run, name = ent
-                want = emu.cfg["upload_headers"]
-                for h in want:
-                    k, _, v = h.partition(":")
-                    if (self.headers.get(k.strip()) or "") != v.strip():
-                        raise HTTPErr(400, "missing upload header %s" % k)
-                cm = self.headers.get("Content-MD5")
-                if cm is None and emu.cfg["require_content_md5"]:
-                    raise HTTPErr(400, "Content-MD5 required")
-                if cm is not None and cm.strip() != md5_b64(body):
-                    raise HTTPErr(400, "Content-MD5 mismatch")
-                f = run.files.get(name)
-                if f is None:
-                    run.files[name] = StoredFile(name, body)
+                if ent["kind"] != "run":
+                    self._artifact_put(emu, ent, body)
                 else:
-                    f.set(body)
+                    self._run_file_put(emu, ent, body)
             return self._send(200, b"", "text/plain", {"ETag": '"%s"' %
                                                        hashlib.md5(body).hexdigest()})
         with emu.lock:
@@ -2157,10 +2409,44 @@ class Handler(BaseHTTPRequestHandler):
                     raise HTTPErr(404, "no such object")
                 data, ctype = f.data, f.mimetype
             elif kind == "manifest":
-                data, ctype = jdumps(obj.manifest()).encode("utf-8"), "application/json"
+                data, ctype = obj.manifest_data(), "application/json"
             else:
                 data, ctype = emu.blobs[groups["key"]], "application/octet-stream"
         return self._bytes(data, ctype, drop, corrupt, md5_b64(data))
+
+    def _run_file_put(self, emu, ent, body):
+        run, name = ent["run"], ent["name"]
+        for h in emu.cfg["upload_headers"]:
+            k, _, v = h.partition(":")
+            if (self.headers.get(k.strip()) or "") != v.strip():
+                raise HTTPErr(400, "missing upload header %s" % k)
+        cm = self.headers.get("Content-MD5")
+        if cm is None and emu.cfg["require_content_md5"]:
+            raise HTTPErr(400, "Content-MD5 required")
+        if cm is not None and cm.strip() != md5_b64(body):
+            raise HTTPErr(400, "Content-MD5 mismatch")
+        f = run.files.get(name)
+        if f is None:
+            run.files[name] = StoredFile(name, body)
+        else:
+            f.set(body)
+
+    def _artifact_put(self, emu, ent, body):
+        """PUT of an artifact file (kept by MD5, as the V1 layout addresses
+        it) or of its manifest."""
+        for h in ent["headers"]:
+            k, _, v = h.partition(":")
+            if (self.headers.get(k.strip()) or "").strip() != v.strip():
+                raise HTTPErr(400, "missing upload header %s" % k)
+        got = md5_b64(body)
+        if ent["kind"] == "afile":
+            if got != ent["md5"]:
+                raise HTTPErr(400, "Content-MD5 mismatch")
+            emu.blobs["md5:" + hashlib.md5(body).hexdigest()] = bytes(body)
+        else:
+            if ent["digest"] and got != ent["digest"]:
+                raise HTTPErr(400, "manifest digest mismatch")          # guess
+            ent["art"].manifest_bytes = bytes(body)
 
     def _graphql(self, emu, gbody, opname, drop, corrupt):
         cfg = emu.cfg
