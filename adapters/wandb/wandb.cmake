@@ -2,6 +2,7 @@
 # adapter (W&B servers: GraphQL, file_stream, run files).
 target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_api.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_artifact.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_emit.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_log.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_offline.c
@@ -13,4 +14,6 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_read.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_write.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_stream.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_upload.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_xfiles.c
 )

@@ -8,7 +8,12 @@
  * wandb-events.jsonl (complete) or else events(samples:); console output
  * from output.log (§1.7); run files are checked against their base64 MD5
  * (§1.8); artifacts are their manifest's files, checked against each
- * entry's digest (§1.9). */
+ * entry's digest (§1.9), with their name, version, type, aliases,
+ * description, metadata, tags and history step in the experiment's vendor
+ * object ("artifacts"), where the W&B writer looks for them.
+ *
+ * xport's own run files (wandb_xfiles.h) are not files of the run: the
+ * others file becomes the others document, each track file a track. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +36,7 @@
 #include "wandb_emit.h"
 #include "wandb_run.h"
 #include "wandb_server.h"
+#include "wandb_xfiles.h"
 
 static const char Q_RUN[] =
     "query Run($project: String!, $entity: String!, $name: String!) { "
@@ -74,6 +80,7 @@ static const char Q_ARTIFACTS[] =
     "artifacts: outputArtifacts(after: $cursor, first: $perPage) { "
     "pageInfo { endCursor hasNextPage } edges { node { id "
     "artifactSequence { name } versionIndex artifactType { name } digest "
+    "description metadata historyStep tags { name } aliases { alias } "
     "currentManifest { file { directUrl } } } cursor } } } } }";
 
 static const char Q_ARTIFACT_FILES[] =
@@ -91,13 +98,17 @@ static int is_stream_file(const char *name)
            !strcmp(name, "wandb-events.jsonl");
 }
 
+enum rkind { RF_PLAIN, RF_OTHERS, RF_TRACK };
+
 struct rfile {
     char *name, *url, *md5, *artifact, *content_type;
     int64_t size;
     int auth; /* the URL is W&B-served: send the key */
+    enum rkind kind;
+    char *local; /* xport's own files: downloaded here */
 };
 
-enum rstate { S_EXP, S_RUN, S_FILES, S_END, S_DONE };
+enum rstate { S_EXP, S_RUN, S_OTHERS, S_TRACKS, S_FILES, S_END, S_DONE };
 
 struct ws_reader {
     struct xp_reader base;
@@ -120,6 +131,10 @@ struct ws_reader {
     struct wemit_body body;
     char sha[65];
     char *body_path;
+    struct json_object *others;  /* from xport/others.json */
+    size_t next_track;
+    struct wxf_track_in trk;
+    int trk_open;
     /* scratch for rows */
     struct xp_field *rf;
     size_t rfcap;
@@ -174,6 +189,10 @@ static void add_file(struct ws_reader *r, const char *name, const char *url,
     f->size = size;
     f->artifact = artifact ? xp_strdup(artifact) : NULL;
     f->content_type = ctype && *ctype ? xp_strdup(ctype) : NULL;
+    f->kind = artifact             ? RF_PLAIN
+              : wxf_is_others(name) ? RF_OTHERS
+              : wxf_is_track(name)  ? RF_TRACK
+                                    : RF_PLAIN;
 }
 
 static int ensure_tmpdir(struct ws_reader *r)
@@ -216,7 +235,8 @@ static int download(struct ws_reader *r, const struct rfile *f, char **path)
 static const struct rfile *find_file(struct ws_reader *r, const char *name)
 {
     for (size_t i = 0; i < r->nfiles; i++)
-        if (!r->files[i].artifact && !strcmp(r->files[i].name, name))
+        if (!r->files[i].artifact && r->files[i].kind == RF_PLAIN &&
+            !strcmp(r->files[i].name, name))
             return &r->files[i];
     return NULL;
 }
@@ -718,6 +738,65 @@ static int list_files(struct ws_reader *r)
     return rc;
 }
 
+/* What the layout keeps of an artifact besides its files, in the vendor
+ * object's "artifacts" list: the W&B writer makes it again from there. */
+static void vendor_artifact(struct ws_reader *r, struct json_object *node,
+                            const char *seq)
+{
+    struct json_object *e = json_object_new_object();
+    json_object_object_add(e, "name", json_object_new_string(seq));
+    struct xp_buf v = XP_BUF_INIT;
+    xp_buf_printf(&v, "v%" PRId64, node_int(node, "versionIndex", 0));
+    json_object_object_add(e, "version", json_object_new_string(v.ptr));
+    xp_buf_release(&v);
+    const char *type = xp_json_str(wapi_path(node, "artifactType"), "name");
+    if (type)
+        json_object_object_add(e, "type", json_object_new_string(type));
+    struct json_object *al = json_object_new_array();
+    struct json_object *src = wapi_path(node, "aliases");
+    size_t n = src && json_object_is_type(src, json_type_array)
+                   ? json_object_array_length(src) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *a = xp_json_str(json_object_array_get_idx(src, i), "alias");
+        if (a)
+            json_object_array_add(al, json_object_new_string(a));
+    }
+    json_object_object_add(e, "aliases", al);
+    const char *desc = xp_json_str(node, "description");
+    if (desc)
+        json_object_object_add(e, "description", json_object_new_string(desc));
+    struct json_object *md = json_string_field(node, "metadata");
+    if (md && json_object_is_type(md, json_type_object))
+        json_object_object_add(e, "metadata", md);
+    else
+        json_object_put(md);
+    src = wapi_path(node, "tags");
+    n = src && json_object_is_type(src, json_type_array)
+            ? json_object_array_length(src) : 0;
+    if (n) {
+        struct json_object *tl = json_object_new_array();
+        for (size_t i = 0; i < n; i++) {
+            const char *t = xp_json_str(json_object_array_get_idx(src, i),
+                                        "name");
+            if (t)
+                json_object_array_add(tl, json_object_new_string(t));
+        }
+        json_object_object_add(e, "tags", tl);
+    }
+    struct json_object *hs = wapi_path(node, "historyStep");
+    if (hs && json_object_is_type(hs, json_type_int))
+        json_object_object_add(e, "historyStep", json_object_get(hs));
+    const char *dg = xp_json_str(node, "digest");
+    if (dg)
+        json_object_object_add(e, "digest", json_object_new_string(dg));
+    struct json_object *list = wapi_path(r->vendor, "artifacts");
+    if (!list) {
+        list = json_object_new_array();
+        json_object_object_add(r->vendor, "artifacts", list);
+    }
+    json_object_array_add(list, e);
+}
+
 /* The artifact's manifest (wandb.md §1.9): path -> digest, size. */
 static int artifact_files(struct ws_reader *r, struct json_object *node)
 {
@@ -727,6 +806,7 @@ static int artifact_files(struct ws_reader *r, struct json_object *node)
         xp_json_str(wapi_path(node, "currentManifest.file"), "directUrl");
     if (!id || !seq || !murl)
         return 0;
+    vendor_artifact(r, node, seq);
     struct xp_buf label = XP_BUF_INIT;
     xp_buf_printf(&label, "%s:v%" PRId64, seq,
                   node_int(node, "versionIndex", 0));
@@ -828,6 +908,120 @@ static int list_artifacts(struct ws_reader *r)
     return rc;
 }
 
+/* xport's own run files (wandb_xfiles.h), fetched before the records
+ * start: the others document, and the tracks (checked, read later). One
+ * that does not read as such stays a plain run file. */
+static int load_xfiles(struct ws_reader *r)
+{
+    int rc = 0;
+    for (size_t i = 0; i < r->nfiles && !rc; i++) {
+        struct rfile *f = &r->files[i];
+        int want = f->kind == RF_OTHERS
+                       ? (r->resources & XP_RES_OTHERS) && !r->only_series
+                   : f->kind == RF_TRACK ? (r->resources & XP_RES_METRICS) != 0
+                                         : 0;
+        if (!want)
+            continue;
+        char *path = NULL;
+        if ((rc = download(r, f, &path)))
+            break;
+        if (f->kind == RF_OTHERS) {
+            struct json_object *o = NULL;
+            if (xp_json_read_file(&o, path) == 0 &&
+                json_object_is_type(o, json_type_object)) {
+                json_object_put(r->others);
+                r->others = o;
+            } else {
+                xp_error_clear();
+                json_object_put(o);
+                f->kind = RF_PLAIN;
+                xp_ctx_warn(r->a->base.ctx,
+                            "W&B run '%s': '%s' is not an others document "
+                            "written by xport; it is read as a file",
+                            r->run_name, f->name);
+            }
+            unlink(path);
+            free(path);
+            continue;
+        }
+        struct wxf_track_in t;
+        rc = wxf_track_in_open(&t, path, f->name);
+        if (rc == XP_EINVALID) {
+            xp_ctx_warn(r->a->base.ctx,
+                        "W&B run '%s': %s; it is read as a file",
+                        r->run_name, xp_error_last()->message);
+            xp_error_clear();
+            rc = 0;
+            f->kind = RF_PLAIN;
+        } else if (!rc && (!r->only_series ||
+                           !strcmp(r->only_series, t.name))) {
+            f->local = path;
+            path = NULL;
+        }
+        wxf_track_in_release(&t);
+        if (path) {
+            unlink(path);
+            free(path);
+        }
+    }
+    return rc;
+}
+
+/* The next record of the tracks: 1 with r->rec set, 0 when none is left. */
+static int next_track(struct ws_reader *r)
+{
+    for (;;) {
+        if (r->trk_open) {
+            const struct xp_point *v;
+            size_t n;
+            int rc = wxf_track_in_next(&r->trk, &v, &n);
+            if (rc == 0) {
+                r->rec.kind = XP_REC_POINTS;
+                r->rec.u.points.v = v;
+                r->rec.u.points.n = n;
+                return 1;
+            }
+            if (rc != XP_ITEROVER)
+                return rc;
+            wxf_track_in_release(&r->trk);
+            r->trk_open = 0;
+            r->rec.kind = XP_REC_SERIES_END;
+            return 1;
+        }
+        struct rfile *f = NULL;
+        while (r->next_track < r->nfiles && !f) {
+            struct rfile *c = &r->files[r->next_track++];
+            if (c->kind == RF_TRACK && c->local)
+                f = c;
+        }
+        if (!f)
+            return 0;
+        int rc = wxf_track_in_open(&r->trk, f->local, f->name);
+        r->trk_open = 1;
+        if (rc)
+            return rc;
+        if (r->ro.have_item) {
+            struct xp_buf key = XP_BUF_INIT;
+            xp_buf_printf(&key, "tracks/%s", r->trk.name);
+            int have = r->ro.have_item(r->ro.have_payload, key.ptr);
+            xp_buf_release(&key);
+            if (have) {
+                wxf_track_in_release(&r->trk);
+                r->trk_open = 0;
+                continue;
+            }
+        }
+        r->rec.kind = XP_REC_SERIES_BEGIN;
+        struct xp_series_meta *m = &r->rec.u.series;
+        m->name = r->trk.name;
+        m->kind = XP_SERIES_TRACK;
+        m->description = r->trk.description;
+        m->metadata = r->trk.metadata;
+        m->expected_points = -1;
+        return 1;
+    }
+}
+
 static void drop_body(struct ws_reader *r)
 {
     wemit_body_close(&r->body);
@@ -843,7 +1037,7 @@ static int next_file(struct ws_reader *r)
 {
     while (r->next_file < r->nfiles) {
         const struct rfile *f = &r->files[r->next_file++];
-        if (!f->artifact && is_stream_file(f->name))
+        if (f->kind != RF_PLAIN || (!f->artifact && is_stream_file(f->name)))
             continue;
         if (f->artifact ? !(r->resources & XP_RES_ARTIFACTS)
                         : !(r->resources & XP_RES_FILES))
@@ -959,6 +1153,22 @@ static int ws_next(struct xp_reader *base, const struct xp_record **out)
                 return rc;
             if (rc)
                 return 0;
+            r->state = S_OTHERS;
+            continue;
+        case S_OTHERS:
+            r->state = S_TRACKS;
+            if (!r->others)
+                continue;
+            r->rec.kind = XP_REC_DOCUMENT;
+            r->rec.u.doc.kind = XP_DOC_OTHERS;
+            r->rec.u.doc.doc = r->others;
+            return 0;
+        case S_TRACKS:
+            rc = next_track(r);
+            if (rc < 0)
+                return rc;
+            if (rc)
+                return 0;
             r->state = S_FILES;
             continue;
         case S_FILES:
@@ -991,7 +1201,14 @@ static void ws_reader_free(struct xp_reader *base)
     wrun_release(&r->w);
     json_object_put(r->run);
     json_object_put(r->vendor);
+    if (r->trk_open)
+        wxf_track_in_release(&r->trk);
+    json_object_put(r->others);
     for (size_t i = 0; i < r->nfiles; i++) {
+        if (r->files[i].local) {
+            unlink(r->files[i].local);
+            free(r->files[i].local);
+        }
         free(r->files[i].name);
         free(r->files[i].url);
         free(r->files[i].md5);
@@ -1093,8 +1310,12 @@ int ws_read_experiment(struct xp_reader **out, struct xp_adapter *base,
     unsigned res = r->resources;
     if (!rc && (res & XP_RES_METRICS))
         rc = read_history(r);
-    if (!rc && (res & (XP_RES_FILES | XP_RES_LOGS | XP_RES_SYSTEM)))
+    /* metrics and others too: tracks and the others document are files */
+    if (!rc && (res & (XP_RES_FILES | XP_RES_LOGS | XP_RES_SYSTEM |
+                       XP_RES_METRICS | XP_RES_OTHERS)))
         rc = list_files(r);
+    if (!rc)
+        rc = load_xfiles(r);
     if (!rc && (res & XP_RES_SYSTEM))
         rc = read_events(r);
     if (!rc && (res & XP_RES_LOGS) && !r->only_series)

@@ -6,9 +6,17 @@
  * summary (§2.2); run files go through createRunFiles and a PUT (§2.3);
  * the last request completes the run with its exit code.
  *
+ * What W&B has no place for is kept where a W&B reader finds it again: the
+ * "others" document and tracks become xport's own run files
+ * (wandb_xfiles.h), uploaded as they arrive; artifact files are spooled and
+ * saved at commit as W&B artifacts logged by the run (wandb_artifact.h),
+ * before the run is completed, so that a failure leaves the run resumable.
+ *
  * Reruns: a finished run is XP_EEXISTS; an unfinished one (an interrupted
  * copy) is resumed: the lines the server already counts
- * (historyLineCount, eventsLineCount, logLineCount) are not sent again. */
+ * (historyLineCount, eventsLineCount, logLineCount) are not sent again,
+ * files are replaced, and an artifact W&B already holds (same digest) is
+ * not made again. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -27,9 +35,12 @@
 #include "xport/json.h"
 #include "xport/spool.h"
 #include "xport/sys/http.h"
+#include "wandb_artifact.h"
 #include "wandb_run.h"
 #include "wandb_server.h"
 #include "wandb_stream.h"
+#include "wandb_upload.h"
+#include "wandb_xfiles.h"
 
 static const char Q_STATE[] =
     "query RunResumeStatus($project: String!, $entity: String!, "
@@ -54,12 +65,6 @@ static const char M_UPSERT[] =
     "commit: $commit, host: $host, jobType: $jobType, state: $state, "
     "tags: $tags, summaryMetrics: $summaryMetrics}) { "
     "bucket { id name displayName historyLineCount } inserted } }";
-
-static const char M_FILES[] =
-    "mutation CreateRunFiles($entity: String!, $project: String!, "
-    "$run: String!, $files: [String!]!) { createRunFiles(input: "
-    "{entityName: $entity, projectName: $project, runName: $run, "
-    "files: $files}) { runID uploadHeaders files { name uploadUrl } } }";
 
 struct wseries {
     char *name;
@@ -88,6 +93,10 @@ struct ws_sink {
     struct xp_buf enc, line;
     int warned_partial;
     char *tmpdir;
+    unsigned long tmpseq;
+    struct wxf_track_out track; /* the track being received */
+    int in_track;
+    struct wart_set arts;
 };
 
 static int fail(struct ws_sink *s, int rc)
@@ -268,15 +277,38 @@ static int is_stream_file(const char *name)
            !strcmp(name, "wandb-events.jsonl");
 }
 
+static int ensure_tmpdir(struct ws_sink *s)
+{
+    return s->tmpdir ? 0 : xp_tempdir(&s->tmpdir, "xport-wandb-up");
+}
+
+/* A fresh path in the sink's temporary folder (caller frees). */
+static char *tmp_path(struct ws_sink *s, const char *what)
+{
+    struct xp_buf p = XP_BUF_INIT;
+    xp_buf_printf(&p, "%s/%s-%lu", s->tmpdir, what, ++s->tmpseq);
+    return xp_buf_detach(&p);
+}
+
+/* Upload the file at path as run file name, then remove it. */
+static int upload(struct ws_sink *s, const char *name, const char *path)
+{
+    int rc = ensure_run(s);
+    if (!rc)
+        rc = wup_run_file(&s->a->api, s->entity, s->project, s->run_id, name,
+                          path);
+    unlink(path);
+    return rc;
+}
+
 static int put_file(struct ws_sink *s, const struct xp_record *rec)
 {
     const struct xp_file_meta *m = &rec->u.file.meta;
-    if (m->artifact) {
-        xp_sink_drop(&s->base, s->a->base.ctx,
-                        "W&B run '%s': artifact file '%s/%s' is not written",
-                        s->run_id, m->artifact, m->path);
-        return 0;
-    }
+    int rc = ensure_tmpdir(s);
+    if (rc)
+        return rc;
+    if (m->artifact)
+        return wart_add(&s->arts, s->tmpdir, m, rec->u.file.body);
     if (is_stream_file(m->path)) {
         xp_ctx_warn(s->a->base.ctx,
                     "W&B run '%s': '%s' is not uploaded: the server makes it "
@@ -284,16 +316,15 @@ static int put_file(struct ws_sink *s, const struct xp_record *rec)
                     s->run_id, m->path);
         return 0;
     }
-    int rc = ensure_run(s);
-    if (rc)
-        return rc;
-    if (!s->tmpdir) {
-        int trc = xp_tempdir(&s->tmpdir, "xport-wandb-up");
-        if (trc)
-            return trc;
+    if (wxf_is_others(m->path) || wxf_is_track(m->path)) {
+        xp_sink_drop(&s->base, s->a->base.ctx,
+                     "W&B run '%s': file '%s' is not written: xport keeps "
+                     "its own data under that name",
+                     s->run_id, m->path);
+        return 0;
     }
     /* spool the body to disk: the PUT may need to be retried */
-    char *tmp = xp_path_join(s->tmpdir, "body");
+    char *tmp = tmp_path(s, "file");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = xp_error_set_os(XP_EIO, "cannot write '%s'", tmp);
@@ -315,72 +346,56 @@ static int put_file(struct ws_sink *s, const struct xp_record *rec)
         }
     }
     close(fd);
-    struct json_object *v = NULL, *d = NULL;
-    if (!rc) {
-        v = json_object_new_object();
-        json_object_object_add(v, "entity", json_object_new_string(s->entity));
-        json_object_object_add(v, "project",
-                               json_object_new_string(s->project));
-        json_object_object_add(v, "run", json_object_new_string(s->run_id));
-        struct json_object *fl = json_object_new_array();
-        json_object_array_add(fl, json_object_new_string(m->path));
-        json_object_object_add(v, "files", fl);
-        rc = wapi_gql(&s->a->api, "CreateRunFiles", M_FILES, v, &d);
-    }
-    const char *url = NULL;
-    struct json_object *files = wapi_path(d, "createRunFiles.files");
-    for (size_t i = 0; !rc && files && i < json_object_array_length(files);
-         i++) {
-        struct json_object *f = json_object_array_get_idx(files, i);
-        const char *n = xp_json_str(f, "name");
-        if (n && !strcmp(n, m->path))
-            url = xp_json_str(f, "uploadUrl");
-    }
-    if (!rc && !url)
-        rc = xp_error_set(XP_ERROR, "W&B gave no upload URL for '%s'",
-                          m->path);
-    struct xp_http_header hdr[33];
-    size_t nh = 0;
-    char *hstore[32];
-    struct json_object *uh = wapi_path(d, "createRunFiles.uploadHeaders");
-    for (size_t i = 0; !rc && uh && json_object_is_type(uh, json_type_array) &&
-                       i < json_object_array_length(uh) && nh < 32;
-         i++) {
-        /* "Key:Value", split on the first colon */
-        const char *h = json_object_get_string(json_object_array_get_idx(uh, i));
-        const char *c = h ? strchr(h, ':') : NULL;
-        if (!c)
-            continue;
-        hstore[nh] = xp_strdup(h);
-        hstore[nh][c - h] = '\0';
-        hdr[nh].name = hstore[nh];
-        hdr[nh].value = hstore[nh] + (c - h) + 1;
-        while (*hdr[nh].value == ' ')
-            hdr[nh].value++;
-        nh++;
-    }
-    if (!rc) {
-        struct xp_http_request req = {
-            .method = "PUT",
-            .url = url,
-            .headers = hdr,
-            .nheaders = nh,
-            .body_path = tmp,
-            .flags = XP_HTTP_NO_AUTH, /* presigned: never the key */
-        };
-        struct xp_http_response resp = XP_HTTP_RESPONSE_INIT;
-        rc = xp_http_request(s->a->api.http, &req, &resp);
-        if (rc)
-            rc = xp_error_wrap(rc, "uploading '%s' to W&B run '%s'", m->path,
-                               s->run_id);
-        xp_http_response_release(&resp);
-    }
-    for (size_t i = 0; i < nh; i++)
-        free(hstore[i]);
-    json_object_put(v);
-    json_object_put(d);
+    if (!rc)
+        rc = upload(s, m->path, tmp);
     unlink(tmp);
     free(tmp);
+    return rc;
+}
+
+/* The others document as xport/others.json. */
+static int put_others(struct ws_sink *s, struct json_object *doc)
+{
+    int rc = ensure_tmpdir(s);
+    if (rc)
+        return rc;
+    char *tmp = tmp_path(s, "others");
+    rc = wxf_others_write(tmp, doc);
+    if (!rc)
+        rc = upload(s, WXF_OTHERS, tmp);
+    unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+/* A track as xport/tracks/<name>.jsonl: written while its points arrive,
+ * uploaded at its end. */
+static int track_begin(struct ws_sink *s, const struct xp_series_meta *m)
+{
+    int rc = ensure_tmpdir(s);
+    if (rc)
+        return rc;
+    char *tmp = tmp_path(s, "track");
+    rc = wxf_track_open(&s->track, tmp, m);
+    free(tmp);
+    s->in_track = 1;
+    return rc;
+}
+
+static int track_end(struct ws_sink *s)
+{
+    s->in_track = 0;
+    struct xp_buf name = XP_BUF_INIT;
+    int rc = wxf_track_close(&s->track);
+    if (!rc)
+        rc = wxf_track_file(&name, s->track.name);
+    if (!rc)
+        rc = upload(s, name.ptr, s->track.path);
+    if (rc)
+        rc = xp_error_wrap(rc, "track '%s'", s->track.name);
+    unlink(s->track.path);
+    wxf_track_out_release(&s->track);
+    xp_buf_release(&name);
     return rc;
 }
 
@@ -389,6 +404,8 @@ static int put_file(struct ws_sink *s, const struct xp_record *rec)
 static int put_points(struct ws_sink *s, const struct xp_record *rec)
 {
     struct wseries *ser = &s->series[s->cur];
+    if (s->in_track)
+        return wxf_track_put(&s->track, rec->u.points.v, rec->u.points.n);
     if (ser->skip)
         return 0;
     for (size_t i = 0; i < rec->u.points.n; i++) {
@@ -509,10 +526,7 @@ static int ws_put(struct xp_sink *base, const struct xp_record *rec)
             json_object_put(s->summary);
             s->summary = json_object_get(rec->u.doc.doc);
         } else {
-            xp_sink_drop(&s->base, s->a->base.ctx,
-                        "W&B run '%s': W&B has no place for the 'others' "
-                        "document; it is not written",
-                        s->run_id);
+            rc = put_others(s, rec->u.doc.doc);
         }
         break;
     case XP_REC_SERIES_BEGIN: {
@@ -524,18 +538,18 @@ static int ws_put(struct xp_sink *base, const struct xp_record *rec)
         ser->kind = rec->u.series.kind;
         s->cur = s->nseries++;
         if (ser->kind == XP_SERIES_TRACK) {
-            ser->skip = 1;
-            xp_sink_drop(&s->base, s->a->base.ctx,
-                        "W&B run '%s': track '%s' is not written (W&B has "
-                        "no tracks)",
-                        s->run_id, ser->name);
+            ser->skip = 1; /* not a history column */
+            rc = track_begin(s, &rec->u.series);
         } else {
             rc = xp_spool_add(s->spool, &ser->stream);
         }
         break;
     }
     case XP_REC_POINTS: rc = put_points(s, rec); break;
-    case XP_REC_SERIES_END: break;
+    case XP_REC_SERIES_END:
+        if (s->in_track)
+            rc = track_end(s);
+        break;
     case XP_REC_LOGS: rc = put_logs(s, rec); break;
     case XP_REC_FILE: rc = put_file(s, rec); break;
     case XP_REC_END: break;
@@ -807,6 +821,11 @@ static int ws_finish(struct xp_sink *base, int commit)
         rc = send_rows(s, XP_SERIES_SYSTEM, "wandb-events.jsonl", events);
     if (!rc)
         rc = send_console(s);
+    if (!rc && s->arts.n) {
+        struct wart_target t = {&s->a->api, s->entity, s->project, s->run_id,
+                                s->vendor, &s->base, s->a->base.ctx};
+        rc = wart_save_all(&s->arts, &t, s->tmpdir);
+    }
     if (!rc) {
         struct xp_buf sum = XP_BUF_INIT;
         if (s->summary)
@@ -827,6 +846,8 @@ static void ws_free(struct xp_sink *base)
     if (!s)
         return;
     wstream_release(&s->fs);
+    wxf_track_out_release(&s->track);
+    wart_set_release(&s->arts);
     xp_spool_free(s->spool);
     for (size_t i = 0; i < s->nseries; i++)
         free(s->series[i].name);
@@ -913,6 +934,7 @@ int ws_write_experiment(struct xp_sink **out, struct xp_adapter *base,
                           : json_object_new_object();
     xp_buf_init(&s->enc);
     xp_buf_init(&s->line);
+    wart_set_init(&s->arts);
     wstream_init(&s->fs, &a->api, s->entity, s->project, s->run_id);
     int rc = xp_spool_new(&s->spool, 0);
     const char *state = NULL;
