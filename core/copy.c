@@ -11,6 +11,7 @@
 #include "xport/copy.h"
 #include "xport/error.h"
 #include "xport/journal.h"
+#include "xport/readahead.h"
 #include "xport/stream.h"
 #include "xport/verify.h"
 
@@ -258,6 +259,11 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
                             run->src->type->name);
     if ((rc = run->src->type->read_experiment(&rd, run->src, &ref, &ro)))
         goto done;
+    /* decode on a second thread while this one writes; not when the reader
+     * asks the sink about items (resume), which must stay on one thread */
+    struct xp_reader *ahead;
+    if (!ro.have_item && !getenv("XPORT_NO_READAHEAD") && !xp_readahead_wrap(&ahead, rd))
+        rd = ahead;
     if ((rc = rd->next(rd, &rec)))
         goto done;
     if ((rc = xp_reader_check_order(rec, &state)))
