@@ -244,6 +244,7 @@ struct mld_reader {
     size_t mi;
     enum mphase mp;
     int64_t total_chunks, next_chunk, next_index, emitted;
+    int gap; /* the buffer began past next_index */
     struct page *win;          /* window of chunk pages */
     size_t nwin, wi;
     struct page pg;            /* buffer / paging page */
@@ -529,6 +530,13 @@ static int scan_points(struct mld_reader *r, struct page *pg, size_t *n,
                         "holds it", what, p->index, xp_error_last()->message);
             xp_error_clear();
         }
+        if (r->mp == MP_BUFFER && p->index > r->next_index) {
+            /* a chunk sealed after stats: the buffer starts past what we
+             * have; page the gap (and the rest) through /data */
+            pg->pos = st;
+            r->gap = 1;
+            return 0;
+        }
         pg->count++;
         if (p->index < r->next_index)
             continue; /* already emitted */
@@ -722,6 +730,13 @@ static int metric_next(struct mld_reader *r)
             }
             if (!rc && r->pg.active) {
                 rc = scan_points(r, &r->pg, &n, &nf, "a metric data page");
+                if (!rc && r->gap) {
+                    r->gap = 0;
+                    r->mp = MP_PAGING;
+                    r->pg.active = 0;
+                    r->pg.has_more = 1;
+                    break;
+                }
                 if (!rc && !r->pg.active && r->pg.count == 0)
                     r->pg.has_more = 0; /* an empty page ends it */
             }

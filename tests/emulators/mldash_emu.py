@@ -523,6 +523,11 @@ class Emulator:
             "data_default_limit": 1000,
             "data_max_limit": 10000,
             "buffer_only_limit": None,
+            # the real server seals chunks asynchronously [mldash.md 1.4]: a
+            # chunk may seal between a client's stats and buffer requests.
+            # When set, the first bufferOnly read of a metric first seals
+            # half of its buffer into a new chunk.
+            "seal_on_buffer_read": False,
             "max_body_bytes": None,
             "strict_claims": opts.strict_claims,
             "generation": opts.generation,
@@ -1398,6 +1403,12 @@ def r_metric_data(c, eid, name):
     m = c.emu.metric(e, _metric_name(name))
     cfg = c.emu.cfg
     if c.q("bufferOnly") == "true":
+        if cfg["seal_on_buffer_read"] and not getattr(m, "late_sealed", False):
+            m.late_sealed = True
+            half = len(m.buffer) // 2
+            if half:
+                m.chunks.append(Chunk(len(m.chunks), m.buffer_start, m.buffer[:half]))
+                del m.buffer[:half]
         bs = m.buffer_start
         start = c.qint("startIndex", bs)
         lim = c.qint("limit", cfg["buffer_only_limit"] if cfg["buffer_only_limit"]
@@ -1996,7 +2007,8 @@ class RawDump:
 CFG_KEYS = {"chunk_size": int, "latency_ms": float, "logs_default_limit": int,
             "logs_max_limit": int, "data_default_limit": int, "data_max_limit": int,
             "buffer_only_limit": int, "max_body_bytes": int, "strict_claims": bool,
-            "ids_as_numbers": bool, "generation": str, "record_bodies": bool}
+            "ids_as_numbers": bool, "generation": str, "record_bodies": bool,
+            "seal_on_buffer_read": bool}
 
 FAULT_KEYS = ("path", "method", "query", "status", "body", "count", "skip",
               "retry_after", "drop_after_bytes", "delay_ms", "reset", "headers")

@@ -175,6 +175,26 @@ static void test_download_both_generations(void **st)
     free(out);
 }
 
+/* A chunk seals between the stats request and the buffer request (the
+ * server seals asynchronously): the buffer then starts past what the chunks
+ * gave, and the gap is paged through /data instead of lost. */
+static void test_chunk_sealed_during_read(void **st)
+{
+    (void)st;
+    seed();
+    assert_int_equal(tu_sh("curl -sf -XPOST %s/__emu/config -d "
+                           "'{\"seal_on_buffer_read\":true}' >/dev/null", url), 0);
+    char *out = path("late");
+    const char *dl[] = {"download", "--from", "mldash", "tom/p/e1", "-o", out, "-q", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    /* every index 0..5499 once, in order */
+    assert_int_equal(tu_sh("f=%s/tom/p/e1/metrics/big/data.jsonl && "
+                           "test $(wc -l <$f) = 5500 && "
+                           "sed 's/.*\"index\":\\([0-9]*\\).*/\\1/' $f | "
+                           "awk '$1 != NR-1 {exit 1}'", out), 0);
+    free(out);
+}
+
 /* ---- layout -> emulator -> layout, rerun without duplicates ---- */
 
 static void upload_roundtrip(const char *ver)
@@ -436,6 +456,7 @@ int main(void)
         EMU(test_upload_v06),
         EMU(test_edge_values_v05),
         EMU(test_edge_values_v06),
+        EMU(test_chunk_sealed_during_read),
         EMU(test_faults_mid_transfer),
         EMU(test_wrong_sha256),
         EMU(test_bad_token_and_401),
