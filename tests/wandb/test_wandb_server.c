@@ -602,6 +602,62 @@ static void artifact_renumbered(void **state)
     free(l1);
 }
 
+/* The reader takes xport's own run files for the document and the track
+ * only when they read as such; anything else under those names, and other
+ * files under xport/, stay plain run files. */
+static void reserved_files_read(void **state)
+{
+    (void)state;
+    assert_int_equal(curl_post("/__emu/seed",
+        "{\"projects\":[{\"entity\":\"ent\",\"name\":\"res\",\"runs\":["
+        "{\"name\":\"good\",\"files\":["
+        "{\"name\":\"xport/others.json\",\"content\":\"{\\\"k\\\":[1,2.5]}\"},"
+        "{\"name\":\"xport/tracks/t%2F1.jsonl\",\"content\":"
+        "\"{\\\"xportTrack\\\":1,\\\"name\\\":\\\"t/1\\\"}\\n"
+        "{\\\"index\\\":5,\\\"data\\\":{\\\"timestamp\\\":1.5,\\\"v\\\":NaN}}\\n\"},"
+        "{\"name\":\"xport/notes.txt\",\"content\":\"n\"}]},"
+        "{\"name\":\"bad\",\"files\":["
+        "{\"name\":\"xport/others.json\",\"content\":\"[1]\"},"
+        "{\"name\":\"xport/tracks/x.jsonl\",\"content\":\"{\\\"a\\\":1}\\n\"}]}]}]}"),
+        0);
+    char *out = path2(tmp, "res");
+    const char *dl[] = {"download", "-q", "--from", "wandb", "ent/res", "-o",
+                        out, NULL};
+    char *err = NULL;
+    assert_int_equal(xport(dl, NULL, &err), 0);
+    assert_non_null(strstr(err, "'xport/others.json' is not an others document"));
+    assert_non_null(strstr(err, "'xport/tracks/x.jsonl' has no track header"));
+    free(err);
+    static const char *const want[][2] = {
+        {"good/others.json", "{\"k\":[1,2.5]}\n"},
+        {"good/tracks/t%2F1/data.jsonl", "{\"timestamp\":1.5,\"v\":NaN}\n"},
+        {"good/files/xport/notes.txt", "n"},
+        {"bad/files/xport/others.json", "[1]"},
+        {"bad/files/xport/tracks/x.jsonl", "{\"a\":1}\n"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        char *rel = path2("ent/res", want[i][0]);
+        char *f = path2(out, rel);
+        char *s = tu_slurp(f);
+        if (!s)
+            fail_msg("'%s' is missing", rel);
+        assert_string_equal(s, want[i][1]);
+        free(s);
+        free(f);
+        free(rel);
+    }
+    char *f = path2(out, "ent/res/good/files.jsonl");
+    char *s = tu_slurp(f);
+    assert_null(strstr(s, "xport/others.json"));
+    assert_null(strstr(s, "xport/tracks"));
+    free(s);
+    free(f);
+    f = path2(out, "ent/res/bad/others.json");
+    assert_null(tu_slurp(f));
+    free(f);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -613,6 +669,7 @@ int main(void)
         cmocka_unit_test_setup(artifact_round_trip, reset),
         cmocka_unit_test_setup(artifact_put_fails, reset),
         cmocka_unit_test_setup(artifact_renumbered, reset),
+        cmocka_unit_test_setup(reserved_files_read, reset),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
