@@ -119,6 +119,7 @@ struct ws_reader {
     struct xp_read_opts ro;
     struct json_object *run;     /* the Run node */
     struct json_object *vendor;
+    char started[40];            /* from config _wandb.start_time, or "" */
     struct wrun w;
     struct wemit em;
     enum rstate state;
@@ -1095,6 +1096,26 @@ static void fill_experiment(struct ws_reader *r)
     e->ntags = r->ntags;
     e->status = ws_status_of_state(xp_json_str(n, "state"));
     e->created_at = xp_json_str(n, "createdAt");
+    /* the run's own start, which the SDK (and xport's writer, since W&B
+     * sets createdAt itself) keeps in config _wandb.start_time */
+    struct json_object *st = wapi_path(r->w.config, "_wandb.value.start_time");
+    if (!st)
+        st = wapi_path(r->w.config, "_wandb.start_time");
+    if (st && (json_object_is_type(st, json_type_double) ||
+               json_object_is_type(st, json_type_int))) {
+        double t = json_object_get_double(st);
+        if (t > 0 && t < 1e11) {
+            int64_t sec = (int64_t)t;
+            /* a double holds an epoch time to about a microsecond */
+            int32_t us = (int32_t)((t - (double)sec) * 1e6 + 0.5);
+            if (us >= 1000000) {
+                sec++;
+                us -= 1000000;
+            }
+            wtime_iso(r->started, sec, us * 1000);
+            e->started_at = r->started;
+        }
+    }
     const char *g = xp_json_str(n, "group");
     e->folder = g && *g ? g : NULL;
     e->source_vendor = "wandb";

@@ -254,6 +254,13 @@ static void round_trip(void **state)
         print_message("%s", o);
     assert_int_equal(rc, 0);
     free(o);
+    /* the runs' own start times come back (W&B sets createdAt itself; the
+     * start travels in config _wandb.start_time) */
+    assert_int_equal(tu_sh("cd %s && n=0 && for f in */*/*/experiment.json; do "
+                           "a=$(grep -o '\"startedAt\":\"[^\"]*\"' \"$f\"); "
+                           "b=$(grep -o '\"startedAt\":\"[^\"]*\"' \"%s/$f\"); "
+                           "[ -n \"$a\" ] && [ \"$a\" = \"$b\" ] || exit 1; n=$((n+1)); done; "
+                           "[ $n -ge 5 ]", l1, l2), 0);
     char *before = curl_get("/__emu/dump?points=0&content=0");
     assert_int_equal(xport(up, NULL, NULL), 0);
     char *after = curl_get("/__emu/dump?points=0&content=0");
