@@ -34,6 +34,41 @@ static char *decoded(const char *enc)
     return xp_buf_detach(&b);
 }
 
+/* A segment of an ml-dash 0.6 "prefix" is the name itself, except where
+ * mldash-local had to encode it ('/', "..", a leading '.', ...): such a
+ * segment reads exactly like xp_name_encode's output for another name, and
+ * mldash-local encodes any name that would read so (looks_encoded in
+ * adapters/mldash/mldash_local.c), so only those are decoded. */
+static char *prefix_segment(const char *seg)
+{
+    struct xp_buf d = XP_BUF_INIT, e = XP_BUF_INIT;
+    int enc = strchr(seg, '%') && !xp_name_decode(&d, seg) &&
+              strlen(d.ptr) == d.len && !xp_name_encode(&e, d.ptr) && !strcmp(e.ptr, seg);
+    xp_error_clear();
+    xp_buf_release(&e);
+    if (!enc) {
+        xp_buf_release(&d);
+        return xp_strdup(seg);
+    }
+    return xp_buf_detach(&d);
+}
+
+/* Every segment of a '/'-separated folder through prefix_segment. */
+static char *prefix_folder(const char *folder)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    char *f = xp_strdup(folder), *save = NULL;
+    for (char *seg = strtok_r(f, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+        char *n = prefix_segment(seg);
+        if (b.len)
+            xp_buf_putc(&b, '/');
+        xp_buf_puts(&b, n);
+        free(n);
+    }
+    free(f);
+    return xp_buf_detach(&b);
+}
+
 static char *json_str_dup(struct json_object *o, const char *k)
 {
     const char *s = xp_json_str(o, k);
@@ -81,16 +116,16 @@ int local_experiment_names(struct experiment_names *out,
         char *last = strrchr(copy, '/');
         if (s1) {
             *s1 = '\0';
-            out->workspace = xp_strdup(copy);
+            out->workspace = prefix_segment(copy);
             char *s2 = strchr(s1 + 1, '/');
             if (s2 && s2 < last) {
                 *last = '\0';
-                out->folder = xp_strdup(s2 + 1);
+                out->folder = prefix_folder(s2 + 1);
             }
             if (!out->project) {
                 if (s2)
                     *s2 = '\0';
-                out->project = xp_strdup(s1 + 1);
+                out->project = prefix_segment(s1 + 1);
             }
         }
         free(copy);

@@ -270,22 +270,26 @@ static int load_doc(struct layout_reader *r, const char *file,
 
 /* ---- series ---- */
 
-static void add_series_dir(struct layout_reader *r, enum xp_series_kind kind,
-                           const char *top, size_t *cap)
+/* The series folders below base. ml-dash names a metric's folder by joining
+ * its name into the path, so in its stores "train/loss" is
+ * metrics/train/loss (below metric "train", if there is one): there the
+ * search goes on into subfolders, the name being the metadata's or else
+ * the relative path. */
+static void add_series_at(struct layout_reader *r, enum xp_series_kind kind,
+                          const char *base, const char *rel, size_t *cap, int depth)
 {
-    char *base = xp_path_join(r->dir, top);
     char **names;
     size_t n;
     if (xp_list_dir(&names, &n, base)) {
         xp_error_clear();
-        free(base);
         return;
     }
+    int nest = r->la->flavor != LOCAL_XPORT && kind == XP_SERIES_METRIC && depth < 16;
     for (size_t i = 0; i < n; i++) {
         char *d = xp_path_join(base, names[i]);
         char *data = xp_path_join(d, "data.jsonl");
         if (!xp_is_dir(d)) {
-            if (strlen(names[i]) > 6 &&
+            if (depth == 0 && strlen(names[i]) > 6 &&
                 !strcmp(names[i] + strlen(names[i]) - 6, ".jsonl"))
                 xp_ctx_warn(r->la->base.ctx,
                             "'%s' is a legacy flat metric file and is not read",
@@ -294,9 +298,13 @@ static void add_series_dir(struct layout_reader *r, enum xp_series_kind kind,
             free(data);
             continue;
         }
+        char *relname = rel ? xp_path_join(rel, names[i]) : xp_strdup(names[i]);
         if (!xp_is_file(data)) {
+            if (nest && names[i][0] != '.')
+                add_series_at(r, kind, d, relname, cap, depth + 1);
             free(d);
             free(data);
+            free(relname);
             continue;
         }
         free(data);
@@ -306,7 +314,7 @@ static void add_series_dir(struct layout_reader *r, enum xp_series_kind kind,
         }
         struct series_item *it = &r->series[r->nseries++];
         it->kind = kind;
-        it->dir = d;
+        it->dir = xp_strdup(d);
         /* the name: metadata.json wins; else the decoded directory name */
         char *mdp = xp_path_join(d, "metadata.json");
         struct json_object *md = NULL;
@@ -322,12 +330,23 @@ static void add_series_dir(struct layout_reader *r, enum xp_series_kind kind,
                                                       : xp_buf_detach(&dec);
             xp_buf_release(&dec);
         } else {
-            it->name = xp_strdup(names[i]);
+            it->name = xp_strdup(relname);
         }
         json_object_put(md);
         free(mdp);
+        if (nest && names[i][0] != '.')
+            add_series_at(r, kind, d, relname, cap, depth + 1);
+        free(relname);
+        free(d);
     }
     xp_strv_free(names);
+}
+
+static void add_series_dir(struct layout_reader *r, enum xp_series_kind kind,
+                           const char *top, size_t *cap)
+{
+    char *base = xp_path_join(r->dir, top);
+    add_series_at(r, kind, base, NULL, cap, 0);
     free(base);
 }
 
