@@ -2,15 +2,19 @@
  * (mldash.md 2.2), ROOT/owner/project/folders.../experiment/, so the
  * ml-dash SDK (and xport's local adapter) can open what xport copied.
  *
- * Every name from the source becomes one path segment through
- * xp_name_encode, so nothing escapes ROOT; the real names are kept in
- * experiment.json ("name", "prefix") and metadata.json, which readers
- * trust. An experiment is built in ROOT/.xport/staging/<key>/ (a dot
- * folder, which ml-dash and the local reader never list) and moved into
- * place with one rename after every file is fsynced, like the xport layout
- * writer, so the store only ever holds complete experiments. */
+ * Checked against the SDK v0.6.27 itself (tests/mldash/check_sdk_store.py):
+ * it finds everything at ROOT/<prefix> and a metric at metrics/<name>, so
+ * names are written as they are wherever ml-dash could write them, and
+ * "prefix" is exactly the experiment's path. A name that cannot be one safe
+ * segment ('/', "..", a leading '.', ...) is encoded whole by
+ * xp_name_encode, so nothing escapes ROOT; the real names stay in
+ * experiment.json and metadata.json. An experiment is built in
+ * ROOT/.xport/staging/<key>/ and moved into place with one rename after
+ * every file is fsynced, like the xport layout writer, so the store only
+ * ever holds complete experiments. */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +44,11 @@ struct lseries {
     enum xp_series_kind kind;
     char *description;
     struct json_object *metadata;
-    struct json_object *columns; /* tracks: column names in order */
+    struct json_object *columns; /* tracks: the set of column names */
     int64_t npoints, next_index;
     int has_ts;
-    double first_ts, last_ts;
+    double min_ts, max_ts;
+    struct json_object *min_v, *max_v; /* as the source wrote them */
 };
 
 struct lsink {
@@ -56,6 +61,7 @@ struct lsink {
     char now[40];
     struct json_object *exp;   /* experiment.json */
     struct json_object *files; /* .files_metadata.json "files" */
+    struct json_object *file_ids; /* ids used, so each is unique */
     struct json_object *seen;  /* series directories used */
     struct lseries ser;
     int in_series;
@@ -109,19 +115,72 @@ static int stage_json(struct lsink *s, const char *rel, struct json_object *o)
     return rc;
 }
 
-/* Append name as one encoded segment ("/" first unless b is empty). */
+/* Does s read like xp_name_encode's output for some other name? Such a
+ * name is encoded itself, so the local reader decodes exactly the segments
+ * it must (adapters/local/discover.c has the same test). */
+static int looks_encoded(const char *s)
+{
+    if (!strchr(s, '%'))
+        return 0;
+    struct xp_buf d = XP_BUF_INIT, e = XP_BUF_INIT;
+    int r = !xp_name_decode(&d, s) && strlen(d.ptr) == d.len &&
+            !xp_name_encode(&e, d.ptr) && !strcmp(e.ptr, s);
+    xp_error_clear();
+    xp_buf_release(&d);
+    xp_buf_release(&e);
+    return r;
+}
+
+/* The SDK joins names into paths as they are (ROOT/<prefix>,
+ * metrics/<name>, files/<path>), so a name is kept verbatim whenever
+ * ml-dash could write it: one segment, not "." or "..", no leading '.'
+ * (hidden; ".xport" is ours), no control characters, short enough. */
+static int verbatim_ok(const char *s)
+{
+    if (!xp_segment_safe(s) || s[0] == '.' || strlen(s) > 200)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    return !looks_encoded(s);
+}
+
+/* Append name as one segment ("/" first unless b is empty): verbatim if
+ * it may be, else encoded whole. */
 static int put_segment(struct xp_buf *b, const char *name, const char *what)
 {
-    struct xp_buf enc = XP_BUF_INIT;
-    int rc = xp_name_encode(&enc, name);
-    if (rc) {
-        xp_buf_release(&enc);
-        return xp_error_wrap(rc, "%s name", what);
-    }
     if (b->len)
         xp_buf_putc(b, '/');
-    xp_buf_puts(b, enc.ptr);
+    if (verbatim_ok(name)) {
+        xp_buf_puts(b, name);
+        return 0;
+    }
+    struct xp_buf enc = XP_BUF_INIT;
+    int rc = xp_name_encode(&enc, name);
+    if (!rc)
+        xp_buf_puts(b, enc.ptr);
     xp_buf_release(&enc);
+    return rc ? xp_error_wrap(rc, "%s name", what) : 0;
+}
+
+/* metrics/<name>: the SDK writes "train/loss" as metrics/train/loss and
+ * reads it there by name, so a '/'-separated name whose every segment may
+ * be verbatim nests; any other is one encoded segment. */
+static int put_metric_path(struct xp_buf *b, const char *name)
+{
+    int nested = *name != '\0';
+    char *copy = xp_strdup(name);
+    for (char *seg = copy, *end; nested && seg; seg = end ? end + 1 : NULL) {
+        end = strchr(seg, '/');
+        if (end)
+            *end = '\0';
+        nested = verbatim_ok(seg);
+    }
+    free(copy);
+    if (!nested)
+        return put_segment(b, name, "metric");
+    xp_buf_putc(b, '/');
+    xp_buf_puts(b, name);
     return 0;
 }
 
@@ -196,6 +255,8 @@ static void series_clear(struct lseries *o)
     free(o->description);
     json_object_put(o->metadata);
     json_object_put(o->columns);
+    json_object_put(o->min_v);
+    json_object_put(o->max_v);
     memset(o, 0, sizeof(*o));
 }
 
@@ -222,7 +283,7 @@ static int begin_series(struct lsink *s, const struct xp_series_meta *m)
         free(t);
     } else {
         xp_buf_puts(&rel, "metrics");
-        rc = put_segment(&rel, m->name, "metric");
+        rc = put_metric_path(&rel, m->name);
     }
     if (!rc && json_object_object_get_ex(s->seen, rel.ptr, NULL))
         rc = xp_error_set(XP_EINVALID, "series '%s' appears twice (as '%s')", m->name,
@@ -268,6 +329,37 @@ static int put_fields(struct xp_buf *b, const struct xp_point *p, const char *se
     return 0;
 }
 
+/* A track's first and last timestamp are its smallest and largest, as
+ * the SDK keeps them (its rows need not come sorted), in the JSON type the
+ * source used. */
+static void track_time(struct lseries *o, const struct xp_value *v)
+{
+    double t;
+    if (v->type == XP_V_FLOAT && !isnan(v->u.d))
+        t = v->u.d;
+    else if (v->type == XP_V_INT)
+        t = (double)v->u.i;
+    else
+        return;
+    int lo = !o->has_ts || t < o->min_ts, hi = !o->has_ts || t > o->max_ts;
+    o->has_ts = 1;
+    if (!lo && !hi)
+        return;
+    struct json_object *j = v->type == XP_V_INT ? json_object_new_int64(v->u.i)
+                                                : json_object_new_double(v->u.d);
+    if (lo) {
+        o->min_ts = t;
+        json_object_put(o->min_v);
+        o->min_v = json_object_get(j);
+    }
+    if (hi) {
+        o->max_ts = t;
+        json_object_put(o->max_v);
+        o->max_v = json_object_get(j);
+    }
+    json_object_put(j);
+}
+
 static int put_points(struct lsink *s, const struct xp_point *v, size_t n)
 {
     if (s->in_series < 0)
@@ -283,16 +375,10 @@ static int put_points(struct lsink *s, const struct xp_point *v, size_t n)
             xp_buf_puts(b, "}\n");
             for (size_t f = 0; f < p->nfields; f++) {
                 const struct xp_field *fl = &p->fields[f];
-                if (!strcmp(fl->key, "timestamp")) {
-                    double t = fl->v.type == XP_V_FLOAT ? fl->v.u.d
-                               : fl->v.type == XP_V_INT ? (double)fl->v.u.i : 0;
-                    if (!o->has_ts)
-                        o->first_ts = t;
-                    o->last_ts = t;
-                    o->has_ts = 1;
-                } else if (!json_object_object_get_ex(o->columns, fl->key, NULL)) {
+                if (!strcmp(fl->key, "timestamp"))
+                    track_time(o, &fl->v);
+                else if (!json_object_object_get_ex(o->columns, fl->key, NULL))
                     json_object_object_add(o->columns, fl->key, NULL);
-                }
             }
         } else {
             xp_buf_puts(b, "{\"index\":");
@@ -317,6 +403,28 @@ static int put_points(struct lsink *s, const struct xp_point *v, size_t n)
     return o->data.err;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The SDK lists a track's columns sorted. */
+static struct json_object *sorted_keys(struct json_object *set)
+{
+    size_t n = (size_t)json_object_object_length(set), i = 0;
+    const char **v = xp_calloc(n ? n : 1, sizeof(*v));
+    json_object_object_foreach(set, k, val) {
+        (void)val;
+        v[i++] = k;
+    }
+    qsort(v, n, sizeof(*v), cmp_str);
+    struct json_object *a = json_object_new_array();
+    for (i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_string(v[i]));
+    free(v);
+    return a;
+}
+
 static int end_series(struct lsink *s)
 {
     if (s->in_series < 0) {
@@ -327,25 +435,22 @@ static int end_series(struct lsink *s)
     int rc = xp_afile_commit(&o->data);
     struct json_object *md = json_object_new_object();
     struct xp_buf id = XP_BUF_INIT;
-    const char *leaf = strchr(o->dir, '/') + 1;
+    /* the ids the SDK makes: from the real name (the topic with '/' as
+     * '_'), not from the folder */
     if (o->kind == XP_SERIES_TRACK) {
-        xp_buf_printf(&id, "local-track-%s", leaf);
+        xp_buf_printf(&id, "local-track-%s", o->name);
+        for (char *p = id.ptr; *p; p++)
+            if (*p == '/')
+                *p = '_';
         json_object_object_add(md, "trackId", json_object_new_string(id.ptr));
         json_object_object_add(md, "topic", json_object_new_string(o->name));
-        struct json_object *cols = json_object_new_array();
-        json_object_object_foreach(o->columns, k, v) {
-            (void)v;
-            json_object_array_add(cols, json_object_new_string(k));
-        }
-        json_object_object_add(md, "columns", cols);
+        json_object_object_add(md, "columns", sorted_keys(o->columns));
         json_object_object_add(md, "totalEntries", json_object_new_int64(o->npoints));
-        json_object_object_add(md, "firstTimestamp",
-                               o->has_ts ? json_object_new_double(o->first_ts) : NULL);
-        json_object_object_add(md, "lastTimestamp",
-                               o->has_ts ? json_object_new_double(o->last_ts) : NULL);
+        json_object_object_add(md, "firstTimestamp", json_object_get(o->min_v));
+        json_object_object_add(md, "lastTimestamp", json_object_get(o->max_v));
         json_object_object_add(md, "createdAt", json_object_new_string(s->now));
     } else {
-        xp_buf_printf(&id, "local-metric-%s", leaf);
+        xp_buf_printf(&id, "local-metric-%s", o->name);
         json_object_object_add(md, "metricId", json_object_new_string(id.ptr));
         json_object_object_add(md, "name", json_object_new_string(o->name));
         json_object_object_add(md, "description", str_or_null(o->description));
@@ -391,16 +496,19 @@ static int put_logs(struct lsink *s, const struct xp_log_entry *v, size_t n)
     struct xp_buf *b = &s->line;
     for (size_t i = 0; i < n && !rc; i++) {
         const struct xp_log_entry *e = &v[i];
-        /* ml-dash wants a timestamp and a level on every line */
-        const char *ts = e->timestamp ? e->timestamp : s->now;
-        const char *lv = e->level ? e->level : "info";
+        /* a line without a timestamp or level stays so (the server writer
+         * leaves them out too): the SDK's only reader of this file, upload,
+         * needs just "message" and sends level "info" for a line without */
         xp_buf_puts(b, "{\"sequenceNumber\":");
         xp_json_put_int(b, e->seq);
-        xp_buf_puts(b, ",\"timestamp\":");
-        rc = xp_json_put_str(b, ts, strlen(ts), "log timestamp");
-        xp_buf_puts(b, ",\"level\":");
-        if (!rc)
-            rc = xp_json_put_str(b, lv, strlen(lv), "log level");
+        if (e->timestamp) {
+            xp_buf_puts(b, ",\"timestamp\":");
+            rc = xp_json_put_str(b, e->timestamp, strlen(e->timestamp), "log timestamp");
+        }
+        if (!rc && e->level) {
+            xp_buf_puts(b, ",\"level\":");
+            rc = xp_json_put_str(b, e->level, strlen(e->level), "log level");
+        }
         if (!rc && e->stream) {
             xp_buf_puts(b, ",\"stream\":");
             rc = xp_json_put_str(b, e->stream, strlen(e->stream), "log stream");
@@ -425,18 +533,26 @@ static int put_logs(struct lsink *s, const struct xp_log_entry *v, size_t n)
 
 /* ---- files ---- */
 
-/* A file id that is one safe segment: the source's, else a new one in
- * ml-dash's form (ms since the epoch << 12 | 12 random bits). */
-static char *file_id(const struct xp_file_meta *m)
+/* A file id: the source's when it is a safe segment, else a new one in
+ * ml-dash's form (ms since the epoch << 12 | 12 random bits). The SDK finds
+ * a file by its id alone (read_file), so no id is used twice here. */
+static char *file_id(struct lsink *s, const struct xp_file_meta *m)
 {
-    if (m->id && xp_segment_safe(m->id) && !strchr(m->id, '%'))
-        return xp_strdup(m->id);
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    int64_t ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
     char b[32];
-    snprintf(b, sizeof(b), "%" PRId64, (ms << 12) | (int64_t)(rand() & 4095));
-    return xp_strdup(b);
+    const char *id = m->id;
+    if (!id || !xp_segment_safe(id) || strchr(id, '%') || id[0] == '.' ||
+        json_object_object_get_ex(s->file_ids, id, NULL)) {
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        int64_t ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+        int64_t v = (ms << 12) | (int64_t)(rand() & 4095);
+        do
+            snprintf(b, sizeof(b), "%" PRId64, v++);
+        while (json_object_object_get_ex(s->file_ids, b, NULL));
+        id = b;
+    }
+    json_object_object_add(s->file_ids, id, NULL);
+    return xp_strdup(id);
 }
 
 static struct json_object *entry_field(struct json_object *e, const char *k)
@@ -459,7 +575,7 @@ static int put_file(struct lsink *s, const struct xp_file_meta *m, struct xp_str
     const char *slash = strrchr(m->path, '/');
     const char *fname = slash ? slash + 1 : m->path;
     char *dirpart = slash ? xp_strndup(m->path, (size_t)(slash - m->path)) : xp_strdup("");
-    char *id = file_id(m);
+    char *id = file_id(s, m);
     struct xp_buf rel = XP_BUF_INIT;
     xp_buf_printf(&rel, "files/%s%s%s/%s", dirpart, *dirpart ? "/" : "", id, fname);
     char *dst = xp_path_join(s->stage.dir, rel.ptr);
@@ -504,7 +620,13 @@ static int put_file(struct lsink *s, const struct xp_file_meta *m, struct xp_str
     struct json_object *e = json_object_new_object();
     json_object_object_add(e, "id", json_object_new_string(id));
     json_object_object_add(e, "experimentId", json_object_new_string(s->files_exp_id));
-    json_object_object_add(e, "path", json_object_new_string(dirpart));
+    /* "/models", "/" at the top: the form the SDK's Experiment API writes,
+     * which files("models").list() and a later save of the same file
+     * (replaced, not added twice) compare against */
+    struct xp_buf sp = XP_BUF_INIT;
+    xp_buf_printf(&sp, "/%s", dirpart);
+    json_object_object_add(e, "path", json_object_new_string(sp.ptr));
+    xp_buf_release(&sp);
     json_object_object_add(e, "filename", json_object_new_string(fname));
     struct json_object *v;
     json_object_object_add(e, "description",
@@ -552,6 +674,40 @@ static int sink_put(struct xp_sink *base, const struct xp_record *r)
     return rc ? sink_fail(s, rc) : 0;
 }
 
+/* The SDK's upload finds experiments by globbing every experiment.json
+ * below ROOT, dot folders included, so ROOT/.xport must never hold one: not
+ * in staging, nor in the old copy xp_stage_publish moves aside there. The
+ * marker is staged under a hidden name and given its own only once the
+ * folder is in place (the old copy's is hidden before it is moved). Every
+ * state an interruption can leave has at most the one marker in place, and
+ * a folder without it is written again next time. */
+#define HIDDEN_EXP ".experiment.json.xport"
+#define HIDDEN_OLD ".experiment.json.xport-old"
+
+static int rename_in(const char *dir, const char *from, const char *to)
+{
+    char *a = xp_path_join(dir, from), *b = xp_path_join(dir, to);
+    int rc = rename(a, b) ? xp_error_set_os(XP_EIO, "cannot rename '%s'", a) : 0;
+    free(a);
+    free(b);
+    return rc;
+}
+
+static int publish(struct lsink *s)
+{
+    char *old = xp_path_join(s->final_dir, "experiment.json");
+    int hid = xp_is_file(old) && !rename_in(s->final_dir, "experiment.json", HIDDEN_OLD);
+    free(old);
+    int rc = xp_stage_publish(&s->stage);
+    if (rc) {
+        if (hid) /* the old copy is back in place: show it again */
+            rename_in(s->final_dir, HIDDEN_OLD, "experiment.json");
+        return rc;
+    }
+    rc = rename_in(s->final_dir, HIDDEN_EXP, "experiment.json");
+    return rc ? rc : xp_fsync_dir(s->final_dir);
+}
+
 static int sink_finish(struct xp_sink *base, int commit)
 {
     struct lsink *s = (struct lsink *)base;
@@ -590,11 +746,11 @@ static int sink_finish(struct xp_sink *base, int commit)
     }
     if (commit && !rc) {
         /* experiment.json last: its presence marks a complete experiment */
-        rc = stage_json(s, "experiment.json", s->exp);
+        rc = stage_json(s, HIDDEN_EXP, s->exp);
         if (!rc)
             rc = xp_fsync_dir(s->stage.dir);
         if (!rc)
-            rc = xp_stage_publish(&s->stage);
+            rc = publish(s);
     }
     if (!commit || rc) {
         xp_rm_rf(s->stage.dir);
@@ -621,6 +777,7 @@ static void sink_free(struct xp_sink *base)
     free(s->files_exp_id);
     json_object_put(s->exp);
     json_object_put(s->files);
+    json_object_put(s->file_ids);
     json_object_put(s->seen);
     xp_buf_release(&s->line);
     free(s);
@@ -631,54 +788,24 @@ static const char *sink_dest_id(struct xp_sink *base)
     return ((struct lsink *)base)->prefix;
 }
 
-/* Append one name to "prefix": as it is, unless it holds a '/', which would
- * shift every later segment for a reader that splits prefix (the local
- * adapter takes the folder from between project and experiment); such a
- * name goes in encoded, as on disk. */
-static void prefix_put(struct xp_buf *prefix, const char *name)
-{
-    if (prefix->len)
-        xp_buf_putc(prefix, '/');
-    if (!strchr(name, '/')) {
-        xp_buf_puts(prefix, name);
-        return;
-    }
-    struct xp_buf enc = XP_BUF_INIT;
-    xp_name_encode(&enc, name); /* valid UTF-8: put_segment checked it */
-    xp_buf_puts(prefix, enc.ptr);
-    xp_buf_release(&enc);
-}
-
-/* owner/project/folders.../experiment: the names for "prefix" (what
- * ml-dash writes) and the encoded ones for the directory. */
-static int experiment_paths(struct xp_buf *prefix, struct xp_buf *rel,
-                            const struct xp_experiment_meta *m)
+/* owner/project/folders.../experiment, each name one segment
+ * (put_segment); this path is also "prefix", since the SDK reads and writes
+ * everything of an experiment at ROOT/<prefix>. */
+static int experiment_path(struct xp_buf *rel, const struct xp_experiment_meta *m)
 {
     int rc = put_segment(rel, m->workspace, "workspace");
     if (!rc)
         rc = put_segment(rel, m->project, "project");
-    if (!rc)
-        rc = put_segment(rel, m->name, "experiment");
-    if (rc)
-        return rc;
-    xp_buf_reset(rel);
-    put_segment(rel, m->workspace, "workspace");
-    put_segment(rel, m->project, "project");
-    prefix_put(prefix, m->workspace);
-    prefix_put(prefix, m->project);
-    if (m->folder) {
+    if (!rc && m->folder) {
         char *f = xp_strdup(m->folder);
         char *save = NULL;
         for (char *seg = strtok_r(f, "/", &save); seg && !rc;
-             seg = strtok_r(NULL, "/", &save)) {
+             seg = strtok_r(NULL, "/", &save))
             rc = put_segment(rel, seg, "folder");
-            prefix_put(prefix, seg);
-        }
         free(f);
     }
     if (!rc)
         rc = put_segment(rel, m->name, "experiment");
-    prefix_put(prefix, m->name);
     return rc;
 }
 
@@ -688,10 +815,9 @@ static int ml_write_experiment(struct xp_sink **out, struct xp_adapter *a,
 {
     struct mlocal *ml = (struct mlocal *)a;
     *out = NULL;
-    struct xp_buf prefix = XP_BUF_INIT, rel = XP_BUF_INIT;
-    int rc = experiment_paths(&prefix, &rel, meta);
+    struct xp_buf rel = XP_BUF_INIT;
+    int rc = experiment_path(&rel, meta);
     if (rc) {
-        xp_buf_release(&prefix);
         xp_buf_release(&rel);
         return xp_error_wrap(rc, "experiment '%s'", meta->name);
     }
@@ -702,7 +828,7 @@ static int ml_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     s->base.dest_id = sink_dest_id;
     s->ml = ml;
     s->final_dir = xp_path_join(ml->root, rel.ptr);
-    s->prefix = xp_buf_detach(&prefix);
+    s->prefix = xp_strdup(rel.ptr);
     s->name = xp_strdup(meta->name);
     xp_buf_init(&s->line);
     iso_now(s->now);
@@ -710,6 +836,7 @@ static int ml_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     xp_buf_printf(&eid, "%s/%s", meta->project, s->prefix); /* as ml-dash 0.6 */
     s->files_exp_id = xp_buf_detach(&eid);
     s->files = json_object_new_array();
+    s->file_ids = json_object_new_object();
     s->seen = json_object_new_object();
     char *marker = xp_path_join(s->final_dir, "experiment.json");
     int exists = xp_is_file(marker);
@@ -721,6 +848,13 @@ static int ml_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     }
     xp_buf_release(&rel);
     rc = xp_stage_open(&s->stage, ml->root, s->final_dir, 0);
+    /* the SDK makes these three for every experiment */
+    static const char *const sub[] = {"logs", "metrics", "files"};
+    for (size_t i = 0; i < 3 && !rc; i++) {
+        char *d = xp_path_join(s->stage.dir, sub[i]);
+        rc = xp_mkdir_p(d);
+        free(d);
+    }
     if (rc) {
         sink_free(&s->base);
         return rc;

@@ -429,11 +429,16 @@ static void test_mldash_local(void **st)
     assert_int_equal(tu_sh("%s %s %s/tom/my-project/experiments/exp1 "
                            "%s/tom/my-project/experiments/exp1", XPORT_PYTHON, shape, fx,
                            dash.ptr), 0);
+    /* what the SDK v0.6.27 relies on (store_shape.py --facts says what) */
+    assert_int_equal(tu_sh("%s %s --facts %s", XPORT_PYTHON, shape, dash.ptr), 0);
     /* a rerun skips what is there; --overwrite replaces it in one move */
     assert_int_equal(xport(NULL, c2), 0);
     const char *c3[] = {"copy", lay.ptr, dash2.ptr, "-q", "--overwrite", NULL};
     assert_int_equal(xport(NULL, c3), 0);
     assert_int_equal(xport(NULL, vf), 0);
+    /* no xport marker left, no experiment.json under .xport (the SDK's
+     * upload globs dot folders too) */
+    assert_int_equal(tu_sh("%s %s --facts %s", XPORT_PYTHON, shape, dash.ptr), 0);
     free(shape);
     free(fx);
     xp_buf_release(&enc);
@@ -444,12 +449,84 @@ static void test_mldash_local(void **st)
     free(dir);
 }
 
+/* ---- mldash-local: the names and values the ml-dash SDK v0.6.27 reads ---- */
+
+static void test_mldash_local_sdk_facts(void **st)
+{
+    (void)st;
+    char *dir = tu_mkdtemp();
+    char *shape = tu_src("tests/mldash/store_shape.py");
+    struct xp_buf lay = XP_BUF_INIT, dash = XP_BUF_INIT, dst = XP_BUF_INIT;
+    xp_buf_printf(&lay, "%s/awkward", dir);
+    xp_buf_printf(&dash, "%s/.dash", dir);
+    xp_buf_printf(&dst, "mldash-local:%s", dash.ptr);
+    assert_int_equal(tu_sh("%s %s --awkward-layout %s", XPORT_PYTHON, shape, lay.ptr), 0);
+    const char *c1[] = {"copy", lay.ptr, dst.ptr, "-q", NULL};
+    assert_int_equal(xport(NULL, c1), 0);
+    assert_int_equal(tu_sh("%s %s --facts %s", XPORT_PYTHON, shape, dash.ptr), 0);
+    /* read back by the local adapter: equal, every name decoded */
+    const char *vf[] = {"verify", lay.ptr, dash.ptr, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    /* names ml-dash could write are verbatim ("prefix" is the path, which
+     * the SDK joins to the root); "train/loss" nests as the SDK nests it;
+     * the rest are single encoded segments */
+    assert_int_equal(tu_sh("cd %s && E='tom/awk proj/sweeps/lr:0.1/run:1 \303\274n\303\257' && "
+                           "grep -q '\"prefix\":\"'\"$E\"'\"' \"$E/experiment.json\" && "
+                           "test -f \"$E/metrics/train/loss/metadata.json\" && "
+                           "test -f \"$E/metrics/train/data.jsonl\" && "
+                           "test -f \"$E/metrics/a:b?c 100%%/data.jsonl\" && "
+                           "test -f \"$E/tracks/robot_pos/data.jsonl\" && "
+                           "grep -q '\"path\":\"/models\"' \"$E/files/.files_metadata.json\" && "
+                           "grep -q '\"path\":\"/\"' \"$E/files/.files_metadata.json\" && "
+                           "X='tom/awk proj/%%2E.%%2F..%%2F..%%2Fescape' && "
+                           "test -f \"$X/metrics/%%2E%%2E/data.jsonl\" && "
+                           "test -f \"$X/metrics/x%%2F..%%2Fy/data.jsonl\" && "
+                           "test -f \"$X/metrics/%%252Fenc/data.jsonl\" && "
+                           "test -f '%%2Ehidden ws/p%%2Fq/a/%%2E%%2E/b/%%41/%%2E./experiment.json' && "
+                           "test \"$(LC_ALL=C ls -A | tr '\\n' ' ')\" = '%%2Ehidden ws .xport alice tom '",
+                           dash.ptr), 0);
+    /* a line without timestamp or level stays without (upload sends level
+     * "info" for it), and the next sequence number is above all */
+    assert_int_equal(tu_sh("cd '%s/%%2Ehidden ws/p%%2Fq/a/%%2E%%2E/b/%%41/%%2E.' && "
+                           "grep -qx '{\"sequenceNumber\":7,\"message\":\"no level, no "
+                           "time\"}' logs/logs.jsonl && test \"$(cat logs/.log_sequence)\" = 8",
+                           dash.ptr), 0);
+    /* the SDK writes "a/b" as metrics/a/b (below metric "a"): read it */
+    char *fx = tu_src("tests/fixtures/mldash/v0.6.27-local-store");
+    assert_int_equal(tu_sh("cp -r %s %s/sdk && cd %s/sdk/tom/my-project/experiments/exp1/metrics && "
+                           "mkdir loss/sub && printf '%%s\\n' '{\"index\": 0, \"data\": "
+                           "{\"value\": 1.5}, \"createdAt\": \"2026-01-01T00:00:00Z\"}' "
+                           ">loss/sub/data.jsonl && printf '%%s' '{\"metricId\": "
+                           "\"local-metric-loss/sub\", \"name\": \"loss/sub\", \"description\": "
+                           "null, \"tags\": [], \"metadata\": null, \"totalDataPoints\": 1, "
+                           "\"nextIndex\": 1}' >loss/sub/metadata.json", fx, dir, dir), 0);
+    struct xp_buf sdk = XP_BUF_INIT, lay2 = XP_BUF_INIT;
+    xp_buf_printf(&sdk, "%s/sdk", dir);
+    xp_buf_printf(&lay2, "%s/lay2", dir);
+    const char *c2[] = {"copy", sdk.ptr, lay2.ptr, "-q", NULL};
+    assert_int_equal(xport(NULL, c2), 0);
+    assert_int_equal(tu_sh("grep -q '\"value\":1.5' %s/tom/my-project/exp1/metrics/loss%%2Fsub/"
+                           "data.jsonl", lay2.ptr), 0);
+    const char *vf2[] = {"verify", sdk.ptr, lay2.ptr, NULL};
+    assert_int_equal(xport(NULL, vf2), 0);
+    free(fx);
+    free(shape);
+    xp_buf_release(&sdk);
+    xp_buf_release(&lay2);
+    xp_buf_release(&lay);
+    xp_buf_release(&dash);
+    xp_buf_release(&dst);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_jwt_vector),
         cmocka_unit_test(test_mldash_local),
+        cmocka_unit_test(test_mldash_local_sdk_facts),
 #define EMU(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
         EMU(test_download_both_generations),
         EMU(test_upload_v05),
