@@ -10,6 +10,31 @@
 #include "xport/hash.h"
 #include "xport/stage.h"
 
+/* An old copy moved aside by a publish that was killed before it could
+ * remove it (see xp_stage_publish): the rerun writes the experiment anew,
+ * so the leftover only takes space. */
+static void remove_stale(const char *root, const char *hex)
+{
+    struct xp_buf d = XP_BUF_INIT, pre = XP_BUF_INIT;
+    xp_buf_printf(&d, "%s/.xport/staging", root);
+    xp_buf_printf(&pre, "%.24s.xport-old-", hex);
+    char **v = NULL;
+    size_t n = 0;
+    if (xp_is_dir(d.ptr) && !xp_list_dir(&v, &n, d.ptr)) {
+        for (size_t i = 0; i < n; i++) {
+            if (strncmp(v[i], pre.ptr, pre.len))
+                continue;
+            char *p = xp_path_join(d.ptr, v[i]);
+            xp_rm_rf(p);
+            free(p);
+        }
+        xp_strv_free(v);
+    }
+    xp_error_clear();
+    xp_buf_release(&d);
+    xp_buf_release(&pre);
+}
+
 int xp_stage_open(struct xp_stage *st, const char *root, const char *final_dir,
                   int keep)
 {
@@ -19,6 +44,7 @@ int xp_stage_open(struct xp_stage *st, const char *root, const char *final_dir,
     xp_buf_printf(&b, "%s/.xport/staging/%.24s", root, hex);
     st->dir = xp_buf_detach(&b);
     st->final_dir = xp_strdup(final_dir);
+    remove_stale(root, hex);
     int rc = keep && xp_is_dir(st->dir) ? 0 : xp_rm_rf(st->dir);
     if (!rc)
         rc = xp_mkdir_p(st->dir);

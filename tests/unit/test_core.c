@@ -16,6 +16,7 @@
 #include "xport/json.h"
 #include "xport/sys/adapter.h"
 #include "xport/typemark.h"
+#include "xport/stage.h"
 
 static uint64_t bits(double d)
 {
@@ -300,6 +301,28 @@ static int scan(const char *text, struct xp_field *f, size_t *n)
     return xp_jscan_object(buf, strlen(buf), f, 16, n);
 }
 
+/* A publish killed between moving the old copy aside and removing it leaves
+ * "<staging>.xport-old-PID"; the next stage of that experiment removes it,
+ * and leaves other experiments' leftovers alone. */
+static void test_stage_stale(void **state)
+{
+    (void)state;
+    char *root = tu_mkdtemp();
+    char mine[65], other[65];
+    xp_sha256_hex(mine, "final", 5);
+    xp_sha256_hex(other, "other", 5);
+    assert_int_equal(tu_sh("mkdir -p %s/.xport/staging/%.24s.xport-old-12/x "
+                           "%s/.xport/staging/%.24s.xport-old-12", root, mine, root, other), 0);
+    struct xp_stage st;
+    assert_int_equal(xp_stage_open(&st, root, "final", 0), 0);
+    assert_int_equal(tu_sh("test ! -e %s/.xport/staging/%.24s.xport-old-12 && "
+                           "test -d %s/.xport/staging/%.24s.xport-old-12", root, mine, root,
+                           other), 0);
+    xp_stage_release(&st, 1);
+    tu_rmtree(root);
+    free(root);
+}
+
 /* Types through a JavaScript-number store: what is sent, what a Node round
  * trip makes of it (the test does that rewrite by hand), what comes back. */
 static void test_typemark(void **state)
@@ -432,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_names),    cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_json_errors), cmocka_unit_test(test_hashes),
         cmocka_unit_test(test_jscan), cmocka_unit_test(test_typemark),
+        cmocka_unit_test(test_stage_stale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
