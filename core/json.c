@@ -98,6 +98,15 @@ static int digits17(double d, char dig[17], int *exp10)
     return 0;
 }
 
+/* 1 when the text reads back to exactly d (candidates of xp_fmt_double). */
+static int reads_back(const char *buf, size_t n, double d)
+{
+    double r;
+    if (!xp_fast_double(buf, n, &r))
+        r = strtod(buf, NULL);
+    return r == d;
+}
+
 size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d)
 {
     if (isnan(d)) {
@@ -114,8 +123,19 @@ size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d)
      * for steps and counters stored as floats. */
     if (d == (double)(int64_t)d && fabs(d) < 9007199254740992.0 &&
         !(d == 0 && signbit(d))) {
-        int n = snprintf(buf, XP_DOUBLE_BUFSZ, "%" PRId64 ".0", (int64_t)d);
-        return (size_t)n;
+        char t[24];
+        int64_t v = (int64_t)d;
+        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        size_t k = sizeof(t);
+        do
+            t[--k] = (char)('0' + u % 10);
+        while ((u /= 10) != 0);
+        if (v < 0)
+            t[--k] = '-';
+        size_t n = sizeof(t) - k;
+        memcpy(buf, t + k, n);
+        memcpy(buf + n, ".0", 3);
+        return n + 2;
     }
     /* One printf at 17 significant digits (always exact), then shorter
      * candidates made by decimal rounding of those digits, each accepted
@@ -143,7 +163,7 @@ size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d)
                 tail0 &= dig[j] == '0';
             if (tail0) {
                 n = snprintf(buf, XP_DOUBLE_BUFSZ, "%.*g", prec, d);
-                if (strtod(buf, NULL) == d)
+                if (reads_back(buf, (size_t)n, d))
                     break;
                 continue;
             }
@@ -196,7 +216,7 @@ size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d)
         }
         *w = '\0';
         n = (int)(w - buf);
-        if (prec == 17 || strtod(buf, NULL) == d)
+        if (prec == 17 || reads_back(buf, (size_t)n, d))
             break;
     }
     /* keep it a float: 1e+20 is fine, but "-0" or "5" needs ".0" */
