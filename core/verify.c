@@ -13,6 +13,7 @@
 #include "xport/error.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/readahead.h"
 #include "xport/stream.h"
 #include "xport/sys/adapter.h"
 #include "xport/verify.h"
@@ -159,6 +160,9 @@ static int digest_experiment(struct json_object **out, struct xp_adapter *a,
     struct xp_buf b = XP_BUF_INIT, key = XP_BUF_INIT;
     struct item *cur = NULL;
     int rc = a->type->read_experiment(&rd, a, &ref, &ro);
+    struct xp_reader *ahead; /* decode while this thread hashes */
+    if (!rc && !getenv("XPORT_NO_READAHEAD") && !xp_readahead_wrap(&ahead, rd))
+        rd = ahead;
     const struct xp_record *rec;
     while (!rc && (rc = rd->next(rd, &rec)) == 0) {
         switch (rec->kind) {
