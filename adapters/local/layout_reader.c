@@ -17,6 +17,7 @@
 #include "xport/fs.h"
 #include "xport/jscan.h"
 #include "xport/json.h"
+#include "xport/lines.h"
 
 #define LOG_BATCH 1024
 
@@ -434,8 +435,6 @@ static int scan_point_line(struct layout_reader *r, struct series_item *it,
 {
     size_t len = r->line_len;
     char *copy = xp_arena_strndup(&r->arena, r->line, len);
-    struct xp_field top[8];
-    size_t ntop;
     if (it->kind == XP_SERIES_TRACK) {
         if (*nf + 64 > r->fields_cap) {
             r->fields_cap = r->fields_cap ? r->fields_cap * 2 : 4 * XP_POINTS_BATCH;
@@ -449,34 +448,13 @@ static int scan_point_line(struct layout_reader *r, struct series_item *it,
         *nf += k;
         return 0;
     }
-    if (xp_jscan_object(copy, len, top, 8, &ntop))
-        return -1;
-    struct xp_value *data = NULL;
-    int have_index = 0;
-    p->created_at = NULL;
-    for (size_t i = 0; i < ntop; i++) {
-        if (!strcmp(top[i].key, "index") && top[i].v.type == XP_V_INT) {
-            p->index = top[i].v.u.i;
-            have_index = 1;
-        } else if (!strcmp(top[i].key, "data") && top[i].v.type == XP_V_JSON &&
-                   top[i].v.u.s.ptr[0] == '{') {
-            data = &top[i].v;
-        } else if (!strcmp(top[i].key, "createdAt") && top[i].v.type == XP_V_STRING) {
-            p->created_at = top[i].v.u.s.ptr;
-        } else {
-            return -1; /* unusual: json-c handles it */
-        }
-    }
-    if (!data || !have_index)
-        return -1;
     if (*nf + 64 > r->fields_cap) {
         r->fields_cap = r->fields_cap ? r->fields_cap * 2 : 4 * XP_POINTS_BATCH;
         r->fields = xp_realloc(r->fields, r->fields_cap * sizeof(*r->fields));
     }
     size_t k;
-    if (xp_jscan_object((char *)data->u.s.ptr, data->u.s.len, r->fields + *nf, 64, &k))
+    if (xp_pointline_scan(copy, len, p, r->fields + *nf, 64, &k))
         return -1;
-    p->nfields = k;
     *nf += k;
     return 0;
 }

@@ -22,6 +22,7 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/lines.h"
 #include "xport/stage.h"
 #include "xport/stream.h"
 
@@ -432,20 +433,8 @@ static void series_clear(struct open_series *o)
 static int put_fields(struct xp_buf *b, const struct xp_point *p,
                       const char *series)
 {
-    for (size_t f = 0; f < p->nfields; f++) {
-        if (f)
-            xp_buf_putc(b, ',');
-        int rc = xp_json_put_str(b, p->fields[f].key, strlen(p->fields[f].key),
-                                 "field name");
-        if (!rc) {
-            xp_buf_putc(b, ':');
-            rc = xp_json_put_value(b, &p->fields[f].v, "value");
-        }
-        if (rc)
-            return xp_error_wrap(rc, "series '%s' point %" PRId64, series,
-                                 p->index);
-    }
-    return 0;
+    int rc = xp_pointline_put_fields(b, p);
+    return rc ? xp_error_wrap(rc, "series '%s' point %" PRId64, series, p->index) : 0;
 }
 
 static int put_points(struct layout_sink *s, const struct xp_point *v, size_t n)
@@ -475,17 +464,9 @@ static int put_points(struct layout_sink *s, const struct xp_point *v, size_t n)
                 }
             }
         } else {
-            xp_buf_puts(b, "{\"index\":");
-            xp_json_put_int(b, p->index);
-            xp_buf_puts(b, ",\"data\":{");
-            rc = put_fields(b, p, o->name);
-            xp_buf_putc(b, '}');
-            if (!rc && p->created_at) {
-                xp_buf_puts(b, ",\"createdAt\":");
-                rc = xp_json_put_str(b, p->created_at, strlen(p->created_at),
-                                     "createdAt");
-            }
-            xp_buf_puts(b, "}\n");
+            rc = xp_pointline_put(b, p);
+            if (rc)
+                rc = xp_error_wrap(rc, "series '%s' point %" PRId64, o->name, p->index);
         }
         if (rc)
             return rc;
@@ -574,30 +555,7 @@ static int put_logs(struct layout_sink *s, const struct xp_log_entry *v, size_t 
     struct xp_buf *b = &s->line;
     for (size_t i = 0; i < n && !rc; i++) {
         const struct xp_log_entry *e = &v[i];
-        xp_buf_puts(b, "{\"sequenceNumber\":");
-        xp_json_put_int(b, e->seq);
-        if (e->timestamp) {
-            xp_buf_puts(b, ",\"timestamp\":");
-            rc = xp_json_put_str(b, e->timestamp, strlen(e->timestamp), "log timestamp");
-        }
-        if (!rc && e->level) {
-            xp_buf_puts(b, ",\"level\":");
-            rc = xp_json_put_str(b, e->level, strlen(e->level), "log level");
-        }
-        if (!rc && e->stream) {
-            xp_buf_puts(b, ",\"stream\":");
-            rc = xp_json_put_str(b, e->stream, strlen(e->stream), "log stream");
-        }
-        if (!rc) {
-            xp_buf_puts(b, ",\"message\":");
-            rc = xp_json_put_str(b, e->message ? e->message : "",
-                                 e->message ? e->message_len : 0, "log message");
-        }
-        if (!rc && e->metadata) {
-            xp_buf_puts(b, ",\"metadata\":");
-            rc = xp_json_put_obj(b, e->metadata, 0);
-        }
-        xp_buf_puts(b, "}\n");
+        rc = xp_logline_put(b, e);
         if (rc)
             rc = xp_error_wrap(rc, "log line %" PRId64, e->seq);
     }

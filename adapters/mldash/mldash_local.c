@@ -28,6 +28,7 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/lines.h"
 #include "xport/stage.h"
 #include "xport/stream.h"
 #include "xport/sys/adapter.h"
@@ -314,19 +315,8 @@ static int begin_series(struct lsink *s, const struct xp_series_meta *m)
 
 static int put_fields(struct xp_buf *b, const struct xp_point *p, const char *series)
 {
-    for (size_t f = 0; f < p->nfields; f++) {
-        if (f)
-            xp_buf_putc(b, ',');
-        int rc = xp_json_put_str(b, p->fields[f].key, strlen(p->fields[f].key),
-                                 "field name");
-        if (!rc) {
-            xp_buf_putc(b, ':');
-            rc = xp_json_put_value(b, &p->fields[f].v, "value");
-        }
-        if (rc)
-            return xp_error_wrap(rc, "series '%s' point %" PRId64, series, p->index);
-    }
-    return 0;
+    int rc = xp_pointline_put_fields(b, p);
+    return rc ? xp_error_wrap(rc, "series '%s' point %" PRId64, series, p->index) : 0;
 }
 
 /* A track's first and last timestamp are its smallest and largest, as
@@ -381,15 +371,12 @@ static int put_points(struct lsink *s, const struct xp_point *v, size_t n)
                     json_object_object_add(o->columns, fl->key, NULL);
             }
         } else {
-            xp_buf_puts(b, "{\"index\":");
-            xp_json_put_int(b, p->index);
-            xp_buf_puts(b, ",\"data\":{");
-            rc = put_fields(b, p, o->name);
-            xp_buf_puts(b, "},\"createdAt\":");
-            const char *c = p->created_at ? p->created_at : s->now;
-            if (!rc)
-                rc = xp_json_put_str(b, c, strlen(c), "createdAt");
-            xp_buf_puts(b, "}\n");
+            struct xp_point q = *p; /* the SDK's lines always have createdAt */
+            if (!q.created_at)
+                q.created_at = s->now;
+            rc = xp_pointline_put(b, &q);
+            if (rc)
+                rc = xp_error_wrap(rc, "series '%s' point %" PRId64, o->name, p->index);
         }
         if (rc)
             return rc;
@@ -499,29 +486,7 @@ static int put_logs(struct lsink *s, const struct xp_log_entry *v, size_t n)
         /* a line without a timestamp or level stays so (the server writer
          * leaves them out too): the SDK's only reader of this file, upload,
          * needs just "message" and sends level "info" for a line without */
-        xp_buf_puts(b, "{\"sequenceNumber\":");
-        xp_json_put_int(b, e->seq);
-        if (e->timestamp) {
-            xp_buf_puts(b, ",\"timestamp\":");
-            rc = xp_json_put_str(b, e->timestamp, strlen(e->timestamp), "log timestamp");
-        }
-        if (!rc && e->level) {
-            xp_buf_puts(b, ",\"level\":");
-            rc = xp_json_put_str(b, e->level, strlen(e->level), "log level");
-        }
-        if (!rc && e->stream) {
-            xp_buf_puts(b, ",\"stream\":");
-            rc = xp_json_put_str(b, e->stream, strlen(e->stream), "log stream");
-        }
-        xp_buf_puts(b, ",\"message\":");
-        if (!rc)
-            rc = xp_json_put_str(b, e->message ? e->message : "",
-                                 e->message ? e->message_len : 0, "log message");
-        if (!rc && e->metadata) {
-            xp_buf_puts(b, ",\"metadata\":");
-            rc = xp_json_put_obj(b, e->metadata, 0);
-        }
-        xp_buf_puts(b, "}\n");
+        rc = xp_logline_put(b, e);
         if (rc)
             rc = xp_error_wrap(rc, "log line %" PRId64, e->seq);
         if (e->seq + 1 > s->next_seq)

@@ -8,8 +8,8 @@
 
 #include "xport/error.h"
 #include "xport/fs.h"
-#include "xport/jscan.h"
 #include "xport/json.h"
+#include "xport/lines.h"
 #include "wandb_xfiles.h"
 
 #define HEADER_KEY "xportTrack"
@@ -98,25 +98,7 @@ int wxf_track_put(struct wxf_track_out *t, const struct xp_point *v, size_t n)
         const struct xp_point *p = &v[i];
         int rc = 0;
         xp_buf_reset(b);
-        xp_buf_puts(b, "{\"index\":");
-        xp_json_put_int(b, p->index);
-        xp_buf_puts(b, ",\"data\":{");
-        for (size_t f = 0; f < p->nfields && !rc; f++) {
-            const struct xp_field *fl = &p->fields[f];
-            if (f)
-                xp_buf_putc(b, ',');
-            rc = xp_json_put_str(b, fl->key, strlen(fl->key), "field name");
-            xp_buf_putc(b, ':');
-            if (!rc)
-                rc = xp_json_put_value(b, &fl->v, fl->key);
-        }
-        xp_buf_putc(b, '}');
-        if (!rc && p->created_at) {
-            xp_buf_puts(b, ",\"createdAt\":");
-            rc = xp_json_put_str(b, p->created_at, strlen(p->created_at),
-                                 "createdAt");
-        }
-        xp_buf_puts(b, "}\n");
+        rc = xp_pointline_put(b, p);
         if (rc)
             return xp_error_wrap(rc, "track '%s' point %lld", t->name,
                                  (long long)p->index);
@@ -214,32 +196,8 @@ static int scan_point(struct wxf_track_in *t, size_t len, struct xp_point *p,
                       size_t used, size_t *nf)
 {
     char *copy = xp_arena_strndup(&t->arena, t->line, len);
-    struct xp_field top[8];
-    size_t ntop;
-    if (xp_jscan_object(copy, len, top, 8, &ntop))
-        return -1;
-    const struct xp_value *data = NULL;
-    int have_index = 0;
-    p->created_at = NULL;
-    for (size_t i = 0; i < ntop; i++) {
-        if (!strcmp(top[i].key, "index") && top[i].v.type == XP_V_INT) {
-            p->index = top[i].v.u.i;
-            have_index = 1;
-        } else if (!strcmp(top[i].key, "data") && top[i].v.type == XP_V_JSON &&
-                   top[i].v.u.s.ptr[0] == '{') {
-            data = &top[i].v;
-        } else if (!strcmp(top[i].key, "createdAt") &&
-                   top[i].v.type == XP_V_STRING) {
-            p->created_at = top[i].v.u.s.ptr;
-        } else {
-            return -1;
-        }
-    }
-    if (!data || !have_index)
-        return -1;
     fields_room(t, used, 256);
-    return xp_jscan_object((char *)data->u.s.ptr, data->u.s.len,
-                           t->fields + used, 256, nf);
+    return xp_pointline_scan(copy, len, p, t->fields + used, 256, nf);
 }
 
 /* The same line through json-c, which also says what is wrong with it. */
