@@ -1073,7 +1073,9 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
             return 0;
         }
         case ST_METRIC:
-            if (!(res & XP_RES_METRICS) || r->mi >= json_object_array_length(r->metrics)) {
+            /* system series and tracks travel as metrics (mldash.h) */
+            if (!(res & (XP_RES_METRICS | XP_RES_SYSTEM)) ||
+                r->mi >= json_object_array_length(r->metrics)) {
                 r->stage = r->ro.only_series ? ST_END : ST_LOGS;
                 break;
             }
@@ -1104,7 +1106,7 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
             r->stage = ST_FILES;
             break;
         case ST_FILES:
-            if (!(res & XP_RES_FILES)) {
+            if (!(res & (XP_RES_FILES | XP_RES_ARTIFACTS))) { /* artifacts are files */
                 r->stage = ST_END;
                 break;
             }

@@ -261,6 +261,14 @@ static void edge_roundtrip(const char *ver)
                            "*/*/*/experiment.json", back), 0);
     const char *vf[] = {"verify", back, lay, NULL};
     assert_int_equal(xport(NULL, vf), 0);
+    /* asking for artifacts alone still finds them among the files */
+    char *only = path("only-artifacts");
+    const char *da[] = {"download", "--from", "mldash", "tom", "artifacts", "-o", only, "-q",
+                        "--opt", opt, NULL};
+    assert_int_equal(xport(NULL, da), 0);
+    assert_int_equal(tu_sh("cd %s/tom/*/* && test -d artifacts && test ! -e files && "
+                           "test ! -e metrics", only), 0);
+    free(only);
     free(back);
     free(lay);
 }
