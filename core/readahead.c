@@ -1,5 +1,4 @@
 /* A reader run ahead on its own thread (xport/readahead.h). */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "xport/error.h"
 #include "xport/readahead.h"
 #include "xport/record.h"
+#include "xport/ring.h"
 #include "xport/sys/adapter.h"
 
 #define NSLOT 4
@@ -28,13 +28,8 @@ struct slot {
 struct ra {
     struct xp_reader base;
     struct xp_reader *inner;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct slot s[NSLOT];
-    size_t head, tail, full;
-    int stop;
-    int holding; /* the caller has s[tail] */
+    struct xp_ring *ring;
+    struct slot *cur; /* the caller's slot */
 };
 
 static const char *keep_str(struct xp_arena *a, const char *s, size_t n)
@@ -93,64 +88,48 @@ static void copy_points(struct slot *sl, const struct xp_point *v, size_t n)
     sl->rec.u.points.n = n;
 }
 
-static void *producer(void *arg)
+static int fill(void *slotp, void *arg)
 {
     struct ra *r = arg;
-    for (;;) {
-        pthread_mutex_lock(&r->lock);
-        while (r->full == NSLOT && !r->stop)
-            pthread_cond_wait(&r->cond, &r->lock);
-        int stop = r->stop;
-        struct slot *sl = &r->s[r->head];
-        pthread_mutex_unlock(&r->lock);
-        if (stop)
-            return NULL;
-        const struct xp_record *rec;
-        int rc = r->inner->next(r->inner, &rec);
-        sl->end = rc != 0;
-        sl->borrowed = 0;
-        if (rc) {
-            sl->rc = rc;
-            snprintf(sl->msg, sizeof(sl->msg), "%s",
-                     rc == XP_ITEROVER ? "" : xp_error_last()->message);
-        } else if (rec->kind == XP_REC_POINTS) {
-            copy_points(sl, rec->u.points.v, rec->u.points.n);
-        } else {
-            sl->rec = *rec;
-            sl->borrowed = 1;
-        }
-        pthread_mutex_lock(&r->lock);
-        r->head = (r->head + 1) % NSLOT;
-        r->full++;
-        pthread_cond_broadcast(&r->cond);
-        /* a borrowed record lives until the caller asks for the next one */
-        while (sl->borrowed && r->full > 0 && !r->stop)
-            pthread_cond_wait(&r->cond, &r->lock);
-        pthread_mutex_unlock(&r->lock);
-        if (sl->end)
-            return NULL;
+    struct slot *sl = slotp;
+    const struct xp_record *rec;
+    int rc = r->inner->next(r->inner, &rec);
+    sl->end = rc != 0;
+    sl->borrowed = 0;
+    if (rc) {
+        sl->rc = rc;
+        snprintf(sl->msg, sizeof(sl->msg), "%s",
+                 rc == XP_ITEROVER ? "" : xp_error_last()->message);
+        return XP_RING_LAST;
     }
+    if (rec->kind == XP_REC_POINTS) {
+        copy_points(sl, rec->u.points.v, rec->u.points.n);
+        return XP_RING_MORE;
+    }
+    /* a borrowed record lives until the caller asks for the next one */
+    sl->rec = *rec;
+    sl->borrowed = 1;
+    return XP_RING_HOLD;
 }
 
 static int ra_next(struct xp_reader *base, const struct xp_record **out)
 {
     struct ra *r = (struct ra *)base;
-    pthread_mutex_lock(&r->lock);
-    if (r->holding && !r->s[r->tail].end) {
-        r->tail = (r->tail + 1) % NSLOT;
-        r->full--;
-        r->holding = 0;
-        pthread_cond_broadcast(&r->cond);
-    }
-    while (r->full == 0)
-        pthread_cond_wait(&r->cond, &r->lock);
-    r->holding = 1;
-    struct slot *sl = &r->s[r->tail];
-    pthread_mutex_unlock(&r->lock);
+    if (!r->cur || !r->cur->end)
+        r->cur = xp_ring_next(r->ring);
+    struct slot *sl = r->cur;
     if (sl->end) /* stays: every later call says the same */
         return sl->rc == XP_ITEROVER ? XP_ITEROVER : xp_error_set(sl->rc, "%s", sl->msg);
     *out = &sl->rec;
     return 0;
+}
+
+static void release_slot(void *slotp)
+{
+    struct slot *sl = slotp;
+    free(sl->pts);
+    free(sl->fields);
+    xp_arena_release(&sl->arena);
 }
 
 static void ra_free(struct xp_reader *base)
@@ -158,19 +137,8 @@ static void ra_free(struct xp_reader *base)
     struct ra *r = (struct ra *)base;
     if (!r)
         return;
-    pthread_mutex_lock(&r->lock);
-    r->stop = 1;
-    pthread_cond_broadcast(&r->cond);
-    pthread_mutex_unlock(&r->lock);
-    pthread_join(r->thread, NULL);
+    xp_ring_stop(r->ring, release_slot);
     r->inner->free(r->inner);
-    for (int i = 0; i < NSLOT; i++) {
-        free(r->s[i].pts);
-        free(r->s[i].fields);
-        xp_arena_release(&r->s[i].arena);
-    }
-    pthread_mutex_destroy(&r->lock);
-    pthread_cond_destroy(&r->cond);
     free(r);
 }
 
@@ -180,13 +148,10 @@ int xp_readahead_wrap(struct xp_reader **out, struct xp_reader *inner)
     r->base.next = ra_next;
     r->base.free = ra_free;
     r->inner = inner;
-    pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->cond, NULL);
-    if (pthread_create(&r->thread, NULL, producer, r)) {
-        pthread_mutex_destroy(&r->lock);
-        pthread_cond_destroy(&r->cond);
+    int rc = xp_ring_start(&r->ring, NSLOT, sizeof(struct slot), fill, r);
+    if (rc) {
         free(r);
-        return xp_error_set(XP_ERROR, "cannot start a reading thread");
+        return rc;
     }
     *out = &r->base;
     return 0;

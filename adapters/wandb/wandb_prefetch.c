@@ -1,5 +1,4 @@
 /* A .wandb log read ahead on a second thread (wandb_prefetch.h). */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "wandb_prefetch.h"
 #include "xport/buf.h"
 #include "xport/error.h"
+#include "xport/ring.h"
 
 #define NBATCH 4
 #define BATCH_BYTES (1u << 20) /* a batch closes past this; one record may exceed it */
@@ -26,69 +26,44 @@ struct batch {
 
 struct wpre {
     struct wlog *l;
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct batch b[NBATCH];
-    size_t head, tail, full; /* producer fills b[head]; consumer reads b[tail] */
-    int stop;
-    /* consumer position in b[tail] */
+    struct xp_ring *ring;
+    struct batch *cur; /* the caller's batch and position in it */
     size_t pos;
-    int have;
 };
 
-static void *producer(void *arg)
+static int fill(void *slot, void *arg)
 {
     struct wpre *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->lock);
-        while (p->full == NBATCH && !p->stop)
-            pthread_cond_wait(&p->cond, &p->lock);
-        int stop = p->stop;
-        struct batch *b = &p->b[p->head];
-        pthread_mutex_unlock(&p->lock);
-        if (stop)
-            return NULL;
-        xp_buf_reset(&b->bytes);
-        b->end = 0;
-        while (b->bytes.len < BATCH_BYTES) {
-            const unsigned char *d;
-            size_t n;
-            int rc = wlog_next(p->l, &d, &n);
-            if (rc) {
-                b->end = 1;
-                b->rc = rc;
-                snprintf(b->msg, sizeof(b->msg), "%s",
-                         rc == XP_ITEROVER ? "" : xp_error_last()->message);
-                break;
-            }
-            struct rechdr h = {p->l->rec_off, n};
-            xp_buf_put(&b->bytes, &h, sizeof(h));
-            xp_buf_put(&b->bytes, d, n);
+    struct batch *b = slot;
+    if (!b->bytes.ptr) /* slots start zeroed */
+        xp_buf_init(&b->bytes);
+    xp_buf_reset(&b->bytes);
+    while (b->bytes.len < BATCH_BYTES) {
+        const unsigned char *d;
+        size_t n;
+        int rc = wlog_next(p->l, &d, &n);
+        if (rc) {
+            b->end = 1;
+            b->rc = rc;
+            snprintf(b->msg, sizeof(b->msg), "%s",
+                     rc == XP_ITEROVER ? "" : xp_error_last()->message);
+            return XP_RING_LAST;
         }
-        pthread_mutex_lock(&p->lock);
-        p->head = (p->head + 1) % NBATCH;
-        p->full++;
-        pthread_cond_broadcast(&p->cond);
-        pthread_mutex_unlock(&p->lock);
-        if (b->end)
-            return NULL;
+        struct rechdr h = {p->l->rec_off, n};
+        xp_buf_put(&b->bytes, &h, sizeof(h));
+        xp_buf_put(&b->bytes, d, n);
     }
+    return XP_RING_MORE;
 }
 
 int wpre_start(struct wpre **out, struct wlog *l)
 {
     struct wpre *p = xp_calloc(1, sizeof(*p));
     p->l = l;
-    for (int i = 0; i < NBATCH; i++)
-        xp_buf_init(&p->b[i].bytes);
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->cond, NULL);
-    if (pthread_create(&p->thread, NULL, producer, p)) {
-        pthread_mutex_destroy(&p->lock);
-        pthread_cond_destroy(&p->cond);
+    int rc = xp_ring_start(&p->ring, NBATCH, sizeof(struct batch), fill, p);
+    if (rc) {
         free(p);
-        return xp_error_set(XP_ERROR, "cannot start a reading thread");
+        return rc;
     }
     *out = p;
     return 0;
@@ -98,15 +73,11 @@ int wpre_next(struct wpre *p, const unsigned char **data, size_t *len,
               int64_t *off)
 {
     for (;;) {
-        if (!p->have) {
-            pthread_mutex_lock(&p->lock);
-            while (p->full == 0)
-                pthread_cond_wait(&p->cond, &p->lock);
-            pthread_mutex_unlock(&p->lock);
-            p->have = 1;
+        if (!p->cur) {
+            p->cur = xp_ring_next(p->ring);
             p->pos = 0;
         }
-        struct batch *b = &p->b[p->tail];
+        struct batch *b = p->cur;
         if (p->pos + sizeof(struct rechdr) <= b->bytes.len) {
             struct rechdr h;
             memcpy(&h, b->bytes.ptr + p->pos, sizeof(h));
@@ -116,34 +87,23 @@ int wpre_next(struct wpre *p, const unsigned char **data, size_t *len,
             p->pos += sizeof(h) + (size_t)h.len;
             return 0;
         }
-        if (b->end) {
-            /* stay on this batch: every later call says the same */
-            if (b->rc == XP_ITEROVER)
-                return XP_ITEROVER;
-            return xp_error_set(b->rc, "%s", b->msg);
-        }
-        /* hand the batch back to the producer */
-        pthread_mutex_lock(&p->lock);
-        p->tail = (p->tail + 1) % NBATCH;
-        p->full--;
-        pthread_cond_broadcast(&p->cond);
-        pthread_mutex_unlock(&p->lock);
-        p->have = 0;
+        if (b->end) /* stays on this batch: every later call says the same */
+            return b->rc == XP_ITEROVER ? XP_ITEROVER : xp_error_set(b->rc, "%s", b->msg);
+        p->cur = NULL; /* the next xp_ring_next hands this batch back */
     }
+}
+
+static void release_batch(void *slot)
+{
+    struct batch *b = slot;
+    if (b->bytes.ptr)
+        xp_buf_release(&b->bytes);
 }
 
 void wpre_stop(struct wpre *p)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&p->lock);
-    p->stop = 1;
-    pthread_cond_broadcast(&p->cond);
-    pthread_mutex_unlock(&p->lock);
-    pthread_join(p->thread, NULL);
-    for (int i = 0; i < NBATCH; i++)
-        xp_buf_release(&p->b[i].bytes);
-    pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->cond);
+    xp_ring_stop(p->ring, release_batch);
     free(p);
 }
