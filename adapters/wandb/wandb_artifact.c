@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "xport/error.h"
+#include "xport/stream.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
@@ -89,36 +90,11 @@ int wart_add(struct wart_set *s, const char *dir, const struct xp_file_meta *m,
 {
     struct xp_buf p = XP_BUF_INIT;
     xp_buf_printf(&p, "%s/artifact-%lu", dir, ++s->seq);
-    int fd = open(p.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        int rc = xp_error_set_os(XP_EIO, "cannot write '%s'", p.ptr);
-        xp_buf_release(&p);
-        return rc;
-    }
     struct xp_md5 md5;
     xp_md5_init(&md5);
     int64_t size = 0;
-    int rc = 0;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = body->read(body, buf, sizeof(buf));
-        if (n < 0) {
-            rc = (int)n;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (write(fd, buf, (size_t)n) != n) {
-            rc = xp_error_set_os(XP_EIO, "cannot write '%s'", p.ptr);
-            break;
-        }
-        xp_md5_update(&md5, buf, (size_t)n);
-        size += n;
-    }
-    if (close(fd) != 0 && !rc)
-        rc = xp_error_set_os(XP_EIO, "cannot write '%s'", p.ptr);
+    int rc = xp_stream_save(body, p.ptr, &md5, &size, NULL);
     if (rc) {
-        unlink(p.ptr);
         xp_buf_release(&p);
         return rc;
     }

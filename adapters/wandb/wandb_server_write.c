@@ -30,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "xport/error.h"
+#include "xport/stream.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
@@ -325,27 +326,7 @@ static int put_file(struct ws_sink *s, const struct xp_record *rec)
     }
     /* spool the body to disk: the PUT may need to be retried */
     char *tmp = tmp_path(s, "file");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = xp_error_set_os(XP_EIO, "cannot write '%s'", tmp);
-        free(tmp);
-        return rc;
-    }
-    char buf[65536];
-    for (;;) {
-        ssize_t n = rec->u.file.body->read(rec->u.file.body, buf, sizeof(buf));
-        if (n < 0) {
-            rc = (int)n;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (write(fd, buf, (size_t)n) != n) {
-            rc = xp_error_set_os(XP_EIO, "cannot write '%s'", tmp);
-            break;
-        }
-    }
-    close(fd);
+    rc = xp_stream_save(rec->u.file.body, tmp, NULL, NULL, s->a->base.ctx);
     if (!rc)
         rc = upload(s, m->path, tmp);
     unlink(tmp);

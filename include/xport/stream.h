@@ -16,4 +16,10 @@ struct xp_ctx;
 int xp_stream_pump(struct xp_stream *s, struct xp_afile *f, struct xp_sha256 *h,
                    int64_t *bytes, const struct xp_ctx *ctx);
 
+/* Read s to its end into a new file at path (plain, not atomic: for a
+ * temporary copy to upload or retry); chunks also go into md5 when not
+ * NULL. On failure the file is removed. */
+int xp_stream_save(struct xp_stream *s, const char *path, struct xp_md5 *md5,
+                   int64_t *bytes, const struct xp_ctx *ctx);
+
 #endif

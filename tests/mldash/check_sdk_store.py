@@ -208,16 +208,8 @@ def short(v):
     return s if len(s) < 300 else s[:300] + "..."
 
 
-def jload(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def jlines(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(l) for l in f if l.strip()]
+jload = store_shape.jload
+jlines = store_shape.jlines
 
 
 def sha(b):
