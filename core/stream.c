@@ -10,8 +10,9 @@
 
 #define CHUNK (1 << 16)
 
-int xp_stream_pump(struct xp_stream *s, struct xp_afile *f, struct xp_sha256 *h,
-                   int64_t *bytes, const struct xp_ctx *ctx)
+/* Read s to its end, handing each chunk to take(); 0 or the first error. */
+static int pull(struct xp_stream *s, const struct xp_ctx *ctx, int64_t *bytes,
+                int (*take)(void *arg, const char *p, size_t n), void *arg)
 {
     char *chunk = xp_malloc(CHUNK);
     int64_t total = 0;
@@ -28,13 +29,8 @@ int xp_stream_pump(struct xp_stream *s, struct xp_afile *f, struct xp_sha256 *h,
         }
         if (n == 0)
             break;
-        if (h)
-            xp_sha256_update(h, chunk, (size_t)n);
-        if (f) {
-            xp_afile_write(f, chunk, (size_t)n);
-            if ((rc = f->err))
-                break;
-        }
+        if ((rc = take(arg, chunk, (size_t)n)))
+            break;
         total += n;
     }
     free(chunk);
@@ -43,41 +39,56 @@ int xp_stream_pump(struct xp_stream *s, struct xp_afile *f, struct xp_sha256 *h,
     return rc;
 }
 
+struct to_afile {
+    struct xp_afile *f;
+    struct xp_sha256 *h;
+};
+
+static int take_afile(void *arg, const char *p, size_t n)
+{
+    struct to_afile *t = arg;
+    if (t->h)
+        xp_sha256_update(t->h, p, n);
+    if (t->f) {
+        xp_afile_write(t->f, p, n);
+        return t->f->err;
+    }
+    return 0;
+}
+
+int xp_stream_pump(struct xp_stream *s, struct xp_afile *f, struct xp_sha256 *h,
+                   int64_t *bytes, const struct xp_ctx *ctx)
+{
+    struct to_afile t = {f, h};
+    return pull(s, ctx, bytes, take_afile, &t);
+}
+
+struct to_fd {
+    int fd;
+    const char *path;
+    struct xp_md5 *md5;
+};
+
+static int take_fd(void *arg, const char *p, size_t n)
+{
+    struct to_fd *t = arg;
+    if (write(t->fd, p, n) != (ssize_t)n)
+        return xp_error_set_os(XP_EIO, "cannot write '%s'", t->path);
+    if (t->md5)
+        xp_md5_update(t->md5, p, n);
+    return 0;
+}
+
 int xp_stream_save(struct xp_stream *s, const char *path, struct xp_md5 *md5,
                    int64_t *bytes, const struct xp_ctx *ctx)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
+    struct to_fd t = {open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), path, md5};
+    if (t.fd < 0)
         return xp_error_set_os(XP_EIO, "cannot write '%s'", path);
-    char *chunk = xp_malloc(CHUNK);
-    int64_t total = 0;
-    int rc = 0;
-    for (;;) {
-        if (xp_ctx_cancelled(ctx)) {
-            rc = xp_error_set(XP_ECANCEL, "interrupted");
-            break;
-        }
-        ssize_t n = s->read(s, chunk, CHUNK);
-        if (n < 0) {
-            rc = (int)n;
-            break;
-        }
-        if (n == 0)
-            break;
-        if (write(fd, chunk, (size_t)n) != n) {
-            rc = xp_error_set_os(XP_EIO, "cannot write '%s'", path);
-            break;
-        }
-        if (md5)
-            xp_md5_update(md5, chunk, (size_t)n);
-        total += n;
-    }
-    free(chunk);
-    if (close(fd) != 0 && !rc)
+    int rc = pull(s, ctx, bytes, take_fd, &t);
+    if (close(t.fd) != 0 && !rc)
         rc = xp_error_set_os(XP_EIO, "cannot write '%s'", path);
     if (rc)
         unlink(path);
-    if (bytes)
-        *bytes = total;
     return rc;
 }
