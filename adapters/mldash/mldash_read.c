@@ -324,6 +324,21 @@ static void reader_free(struct xp_reader *base)
     free(r);
 }
 
+/* Take the writer's extras (mldash.h) out of the metadata *md: they move
+ * under key into keep (or NULL), which must outlive any string read from
+ * them, and *md becomes NULL when the source had no metadata. */
+static void take_extras(struct json_object **md, const char *key,
+                        struct json_object *keep)
+{
+    struct json_object *x = xp_json_get(*md, key);
+    int nometa = json_object_get_boolean(xp_json_get(x, "nometa"));
+    if (keep)
+        json_object_object_add(keep, key, json_object_get(x));
+    json_object_object_del(*md, key);
+    if (nometa && json_object_object_length(*md) == 0)
+        *md = NULL;
+}
+
 /* Values the writer marked because the server reads JSON as JavaScript
  * does (xport/typemark.h) get their types back; a marker that does not fit
  * leaves the value as the server holds it, with a warning. */
@@ -406,10 +421,7 @@ static int fill_experiment(struct mld_reader *r)
         /* the summary and others documents (mldash.h) */
         json_object_put(r->docs);
         r->docs = json_object_get(docs);
-        json_object_object_del(m->metadata, MLD_DOCS_KEY);
-        if (json_object_get_boolean(xp_json_get(docs, "nometa")) &&
-            json_object_object_length(m->metadata) == 0)
-            m->metadata = NULL;
+        take_extras(&m->metadata, MLD_DOCS_KEY, NULL);
     }
     m->source_vendor = "mldash";
     m->source_id = r->id;
@@ -654,13 +666,9 @@ static int metric_begin(struct mld_reader *r)
     if (kind && name && (!strcmp(kind, "system") || !strcmp(kind, "track"))) {
         /* a system series or track the writer carried as a metric (mldash.h);
          * the marker moves to st, which outlives the record */
-        json_object_object_add(st, MLD_SERIES_KEY, json_object_get(x));
-        json_object_object_del(sm->metadata, MLD_SERIES_KEY);
         sm->kind = !strcmp(kind, "system") ? XP_SERIES_SYSTEM : XP_SERIES_TRACK;
         sm->name = name;
-        if (json_object_get_boolean(xp_json_get(x, "nometa")) &&
-            json_object_object_length(sm->metadata) == 0)
-            sm->metadata = NULL;
+        take_extras(&sm->metadata, MLD_SERIES_KEY, st);
     }
     r->rec.kind = XP_REC_SERIES_BEGIN;
     return 0;
@@ -767,8 +775,7 @@ static void log_extras(struct xp_log_entry *l, struct json_object *e)
     struct json_object *x = xp_json_get(l->metadata, MLD_LOG_KEY);
     if (!x || !json_object_is_type(x, json_type_object))
         return;
-    json_object_object_add(e, MLD_LOG_KEY, json_object_get(x));
-    json_object_object_del(l->metadata, MLD_LOG_KEY);
+    take_extras(&l->metadata, MLD_LOG_KEY, e);
     const char *st = xp_json_str(x, "stream");
     if (st)
         l->stream = st;
@@ -781,9 +788,6 @@ static void log_extras(struct xp_log_entry *l, struct json_object *e)
         else if (f && !strcmp(f, "level"))
             l->level = NULL;
     }
-    if (json_object_get_boolean(xp_json_get(x, "nometa")) &&
-        json_object_object_length(l->metadata) == 0)
-        l->metadata = NULL;
 }
 
 static int logs_next(struct mld_reader *r, int *have)
@@ -876,10 +880,7 @@ static int add_file(struct mld_reader *r, struct json_object *f, const char *fol
             /* an artifact's file the writer carried as a plain file (mldash.h) */
             json_object_object_add(o, "artifact", json_object_new_string(art));
             json_object_object_add(o, "rel", json_object_new_string(ap));
-            int nometa = json_object_get_boolean(xp_json_get(x, "nometa"));
-            json_object_object_del(md, MLD_FILE_KEY);
-            if (nometa && json_object_object_length(md) == 0)
-                md = NULL;
+            take_extras(&md, MLD_FILE_KEY, NULL);
         }
         if (md)
             json_object_object_add(o, "metadata", json_object_get(md));

@@ -112,15 +112,19 @@ static int is_level(const char *l)
     return 0;
 }
 
-/* A shallow copy of metadata (or a new object) with `key` added. */
-static struct json_object *with_member(struct json_object *md, const char *key,
-                                       struct json_object *v)
+/* A shallow copy of metadata (or a new object) with the extras x under
+ * key (mldash.h); x also says when the source had no metadata, so that the
+ * reader can give back none rather than an empty object. */
+static struct json_object *carry(struct json_object *md, const char *key,
+                                 struct json_object *x)
 {
+    if (!md)
+        json_object_object_add(x, "nometa", json_object_new_boolean(1));
     struct json_object *c = json_object_new_object();
     if (md) {
         json_object_object_foreach(md, k, mv) json_object_object_add(c, k, json_object_get(mv));
     }
-    json_object_object_add(c, key, v);
+    json_object_object_add(c, key, x);
     return c;
 }
 
@@ -135,9 +139,7 @@ static struct json_object *exp_metadata(struct mld_sink *s)
         json_object_object_add(d, "summary", json_object_get(s->summary));
     if (s->others)
         json_object_object_add(d, "others", json_object_get(s->others));
-    if (!s->metadata)
-        json_object_object_add(d, "nometa", json_object_new_boolean(1));
-    struct json_object *c = with_member(s->metadata, MLD_DOCS_KEY, d);
+    struct json_object *c = carry(s->metadata, MLD_DOCS_KEY, d);
     struct json_object *e = xp_typemark_tree_encode(c);
     json_object_put(c);
     return e;
@@ -160,9 +162,7 @@ static struct json_object *log_metadata(const struct xp_log_entry *e)
             json_object_array_add(a, json_object_new_string("level"));
         json_object_object_add(x, "absent", a);
     }
-    if (!e->metadata)
-        json_object_object_add(x, "nometa", json_object_new_boolean(1));
-    struct json_object *c = with_member(e->metadata, MLD_LOG_KEY, x);
+    struct json_object *c = carry(e->metadata, MLD_LOG_KEY, x);
     struct json_object *enc = xp_typemark_tree_encode(c);
     json_object_put(c);
     return enc;
@@ -228,9 +228,7 @@ static char *series_head(const struct xp_series_meta *m)
         json_object_object_add(x, "kind", json_object_new_string(
                                               m->kind == XP_SERIES_TRACK ? "track" : "system"));
         json_object_object_add(x, "name", json_object_new_string(m->name));
-        if (!md)
-            json_object_object_add(x, "nometa", json_object_new_boolean(1));
-        struct json_object *c = with_member(md, MLD_SERIES_KEY, x);
+        struct json_object *c = carry(md, MLD_SERIES_KEY, x);
         json_object_put(md);
         md = c;
     }
@@ -378,9 +376,7 @@ static int put_file(struct mld_sink *s, const struct xp_file_meta *m,
         struct json_object *x = json_object_new_object();
         json_object_object_add(x, "artifact", json_object_new_string(m->artifact));
         json_object_object_add(x, "path", json_object_new_string(m->path));
-        if (!md)
-            json_object_object_add(x, "nometa", json_object_new_boolean(1));
-        struct json_object *c = with_member(md, MLD_FILE_KEY, x);
+        struct json_object *c = carry(md, MLD_FILE_KEY, x);
         json_object_put(md);
         md = c;
     } else {
