@@ -51,14 +51,9 @@ static void iso_now(char out[32])
 
 static int write_json(const char *dir, const char *name, struct json_object *o)
 {
-    struct xp_buf b = XP_BUF_INIT;
     char *p = xp_path_join(dir, name);
-    int rc = xp_json_put_obj(&b, o, 0);
-    xp_buf_putc(&b, '\n');
-    if (!rc)
-        rc = xp_write_file_atomic(p, b.ptr, b.len);
+    int rc = xp_json_write_file(p, o);
     free(p);
-    xp_buf_release(&b);
     return rc;
 }
 

@@ -707,3 +707,15 @@ const char **xp_json_strings(struct json_object *o, const char *key, size_t *n)
     }
     return v;
 }
+
+int xp_json_write_file(const char *path, struct json_object *o)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    int rc = xp_json_put_obj(&b, o, 0);
+    if (!rc) {
+        xp_buf_putc(&b, '\n');
+        rc = xp_write_file_atomic(path, b.ptr, b.len);
+    }
+    xp_buf_release(&b);
+    return rc;
+}

@@ -140,18 +140,6 @@ static struct json_object *build_experiment_json(const struct xp_experiment_meta
 }
 
 /* Serialise o (pretty enough: one object per file) and write atomically. */
-static int write_json_file(const char *path, struct json_object *o)
-{
-    struct xp_buf b = XP_BUF_INIT;
-    int rc = xp_json_put_obj(&b, o, 0);
-    if (!rc) {
-        xp_buf_putc(&b, '\n');
-        rc = xp_write_file_atomic(path, b.ptr, b.len);
-    }
-    xp_buf_release(&b);
-    return rc;
-}
-
 /* ---- root and placement ---- */
 
 static int ensure_root(struct local_adapter *la)
@@ -185,7 +173,7 @@ static int ensure_root(struct local_adapter *la)
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "format", json_object_new_string(XP_LAYOUT_FORMAT));
         json_object_object_add(o, "version", json_object_new_int(XP_LAYOUT_VERSION));
-        rc = write_json_file(marker, o);
+        rc = xp_json_write_file(marker, o);
         json_object_put(o);
     }
 done:
@@ -523,7 +511,7 @@ static int end_series(struct layout_sink *s)
     xp_buf_release(&id);
     struct xp_buf p = XP_BUF_INIT;
     xp_buf_printf(&p, "%s/%s/metadata.json", s->stage.dir, o->dir);
-    rc = write_json_file(p.ptr, md);
+    rc = xp_json_write_file(p.ptr, md);
     if (!rc) {
         xp_buf_reset(&p);
         xp_buf_printf(&p, "%s/%s", xp_series_dir(o->kind), o->name);
@@ -691,10 +679,10 @@ static int doc_file(struct layout_sink *s, enum xp_doc_kind k,
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "version", json_object_new_int(1));
         json_object_object_add(o, "data", json_object_get(doc));
-        rc = write_json_file(p, o);
+        rc = xp_json_write_file(p, o);
         json_object_put(o);
     } else {
-        rc = write_json_file(p, doc);
+        rc = xp_json_write_file(p, doc);
     }
     free(p);
     return rc;
@@ -748,7 +736,7 @@ static int sink_finish(struct xp_sink *base, int commit)
     if (commit && !rc) {
         /* experiment.json last: its presence marks a complete experiment */
         char *p = stage_path(s, "experiment.json");
-        rc = write_json_file(p, s->exp);
+        rc = xp_json_write_file(p, s->exp);
         free(p);
         if (!rc)
             rc = xp_fsync_dir(s->stage.dir);

@@ -96,22 +96,10 @@ static struct json_object *str_or_null(const char *s)
 }
 
 /* One line of JSON plus a newline, written atomically. */
-static int write_json_file(const char *path, struct json_object *o)
-{
-    struct xp_buf b = XP_BUF_INIT;
-    int rc = xp_json_put_obj(&b, o, 0);
-    if (!rc) {
-        xp_buf_putc(&b, '\n');
-        rc = xp_write_file_atomic(path, b.ptr, b.len);
-    }
-    xp_buf_release(&b);
-    return rc;
-}
-
 static int stage_json(struct lsink *s, const char *rel, struct json_object *o)
 {
     char *p = xp_path_join(s->stage.dir, rel);
-    int rc = write_json_file(p, o);
+    int rc = xp_json_write_file(p, o);
     free(p);
     return rc;
 }

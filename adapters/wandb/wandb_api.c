@@ -156,7 +156,9 @@ struct json_object *wapi_path(struct json_object *root, const char *path)
     return o && !json_object_is_type(o, json_type_null) ? o : NULL;
 }
 
-const char *wapi_next_cursor(struct json_object *conn)
+/* The connection's next cursor: the last edge's cursor (else
+ * pageInfo.endCursor) when pageInfo.hasNextPage, else NULL. Borrowed. */
+static const char *next_cursor(struct json_object *conn)
 {
     struct json_object *more = wapi_path(conn, "pageInfo.hasNextPage");
     if (!more || !json_object_get_boolean(more))
@@ -321,5 +323,41 @@ int wapi_gql(struct wapi *a, const char *op, const char *query,
     }
     xp_http_response_release(&resp);
     xp_buf_release(&body);
+    return rc;
+}
+
+int wapi_each_node(struct wapi *a, const char *op, const char *query,
+                   struct json_object *vars, const char *size_key, int per_page,
+                   const char *cursor_key, const char *conn_path,
+                   const char *must_path, const char *what,
+                   int (*each)(struct json_object *node, void *arg), void *arg)
+{
+    char *cursor = NULL;
+    int rc = 0;
+    json_object_object_add(vars, size_key, json_object_new_int(per_page));
+    do {
+        if (cursor)
+            json_object_object_add(vars, cursor_key, json_object_new_string(cursor));
+        free(cursor);
+        cursor = NULL;
+        struct json_object *d = NULL;
+        if ((rc = wapi_gql(a, op, query, vars, &d)))
+            break;
+        if (must_path && !wapi_path(d, must_path)) {
+            json_object_put(d);
+            rc = xp_error_set(XP_ENOTFOUND, "no W&B %s", what);
+            break;
+        }
+        struct json_object *conn = wapi_path(d, conn_path);
+        struct json_object *edges = wapi_path(conn, "edges");
+        size_t n = edges && json_object_is_type(edges, json_type_array)
+                       ? json_object_array_length(edges) : 0;
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = each(wapi_path(json_object_array_get_idx(edges, i), "node"), arg);
+        const char *c = next_cursor(conn);
+        cursor = c && n ? xp_strdup(c) : NULL;
+        json_object_put(d);
+    } while (!rc && cursor);
+    free(cursor);
     return rc;
 }

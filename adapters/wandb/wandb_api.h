@@ -42,9 +42,16 @@ int wapi_gql(struct wapi *a, const char *op, const char *query,
  * any is missing or null. Borrowed from root. */
 struct json_object *wapi_path(struct json_object *root, const char *path);
 
-/* The connection's next cursor: the last edge's cursor (else
- * pageInfo.endCursor) when pageInfo.hasNextPage, else NULL. Borrowed. */
-const char *wapi_next_cursor(struct json_object *conn);
+/* Every node of a paged connection (wandb.md §1.2): per page, vars (the
+ * caller's; size_key and cursor_key are set in it) go with op and query,
+ * and each() gets every edge's node of the connection at conn_path, until
+ * there is no next page or each() fails. When the answer lacks must_path
+ * (may be NULL) the result is XP_ENOTFOUND "no W&B <what>". */
+int wapi_each_node(struct wapi *a, const char *op, const char *query,
+                   struct json_object *vars, const char *size_key, int per_page,
+                   const char *cursor_key, const char *conn_path,
+                   const char *must_path, const char *what,
+                   int (*each)(struct json_object *node, void *arg), void *arg);
 
 /* A W&B run id is [A-Za-z0-9_-]+; 1 when s is one. */
 int wapi_run_id_ok(const char *s);

@@ -46,110 +46,76 @@ struct list_state {
     struct ws_adapter *a;
     xp_experiment_cb cb;
     void *payload;
+    const char *entity, *project; /* the project being listed */
 };
+
+static int one_run(struct json_object *node, void *arg)
+{
+    struct list_state *ls = arg;
+    struct ws_adapter *a = ls->a;
+    const char *id = xp_json_str(node, "name");
+    const char *dn = xp_json_str(node, "displayName");
+    if (!id)
+        return 0;
+    const char *name = dn && *dn ? dn : id;
+    struct xp_location sel = {.workspace = a->entity_pat,
+                              .project = a->project_pat,
+                              .experiment = a->run_pat};
+    /* a run is selected by its display name or by its id */
+    if (!xp_location_selects(&sel, ls->entity, ls->project, name) &&
+        !xp_location_selects(&sel, ls->entity, ls->project, id))
+        return 0;
+    struct xp_experiment_ref ref = {ls->entity, ls->project, name, id, -1};
+    return ls->cb(&ref, ls->payload);
+}
 
 static int list_runs(struct list_state *ls, const char *entity,
                      const char *project)
 {
     struct ws_adapter *a = ls->a;
-    char *cursor = NULL;
-    int rc = 0;
-    do {
-        struct json_object *v = json_object_new_object(), *d = NULL;
-        json_object_object_add(v, "entity", json_object_new_string(entity));
-        json_object_object_add(v, "project", json_object_new_string(project));
-        json_object_object_add(v, "perPage", json_object_new_int(a->per_page));
-        json_object_object_add(v, "order", json_object_new_string(
-                                               a->order ? a->order
-                                                        : "+created_at"));
-        if (a->filters)
-            json_object_object_add(v, "filters",
-                                   json_object_new_string(a->filters));
-        if (cursor)
-            json_object_object_add(v, "cursor", json_object_new_string(cursor));
-        free(cursor);
-        cursor = NULL;
-        rc = wapi_gql(&a->api, "Runs", Q_RUNS, v, &d);
-        json_object_put(v);
-        if (rc)
-            break;
-        struct json_object *conn = wapi_path(d, "project.runs");
-        if (!wapi_path(d, "project")) {
-            json_object_put(d);
-            rc = xp_error_set(XP_ENOTFOUND, "no W&B project '%s/%s'", entity,
-                              project);
-            break;
-        }
-        struct json_object *edges = wapi_path(conn, "edges");
-        size_t n = edges ? json_object_array_length(edges) : 0;
-        for (size_t i = 0; i < n && !rc; i++) {
-            struct json_object *node =
-                wapi_path(json_object_array_get_idx(edges, i), "node");
-            const char *id = xp_json_str(node, "name");
-            const char *dn = xp_json_str(node, "displayName");
-            if (!id)
-                continue;
-            const char *name = dn && *dn ? dn : id;
-            struct xp_location sel = {.workspace = a->entity_pat,
-                                      .project = a->project_pat,
-                                      .experiment = a->run_pat};
-            /* a run is selected by its display name or by its id */
-            if (!xp_location_selects(&sel, entity, project, name) &&
-                !xp_location_selects(&sel, entity, project, id))
-                continue;
-            struct xp_experiment_ref ref = {entity, project, name, id, -1};
-            rc = ls->cb(&ref, ls->payload);
-        }
-        const char *c = wapi_next_cursor(conn);
-        cursor = c && n ? xp_strdup(c) : NULL;
-        json_object_put(d);
-    } while (!rc && cursor);
-    free(cursor);
+    ls->entity = entity;
+    ls->project = project;
+    struct json_object *v = json_object_new_object();
+    json_object_object_add(v, "entity", json_object_new_string(entity));
+    json_object_object_add(v, "project", json_object_new_string(project));
+    json_object_object_add(v, "order", json_object_new_string(
+                                           a->order ? a->order : "+created_at"));
+    if (a->filters)
+        json_object_object_add(v, "filters", json_object_new_string(a->filters));
+    struct xp_buf what = XP_BUF_INIT;
+    xp_buf_printf(&what, "project '%s/%s'", entity, project);
+    int rc = wapi_each_node(&a->api, "Runs", Q_RUNS, v, "perPage", a->per_page,
+                            "cursor", "project.runs", "project", what.ptr, one_run, ls);
+    json_object_put(v);
+    xp_buf_release(&what);
     return rc;
+}
+
+static int one_project(struct json_object *node, void *arg)
+{
+    struct list_state *ls = arg;
+    const char *p = xp_json_str(node, "name");
+    return p && xp_pattern_match(ls->a->project_pat, p)
+               ? list_runs(ls, ls->a->entity_pat, p) : 0;
 }
 
 static int ws_list(struct xp_adapter *base, xp_experiment_cb cb,
                    void *payload)
 {
     struct ws_adapter *a = (struct ws_adapter *)base;
-    struct list_state ls = {a, cb, payload};
+    struct list_state ls = {a, cb, payload, NULL, NULL};
     if (!is_literal(a->entity_pat))
         return xp_error_set(XP_EINVALID,
                             "a W&B location needs an entity: "
                             "wandb:ENTITY[/PROJECT[/RUN]]");
     if (is_literal(a->project_pat))
         return list_runs(&ls, a->entity_pat, a->project_pat);
-    char *cursor = NULL;
-    int rc = 0;
-    do {
-        struct json_object *v = json_object_new_object(), *d = NULL;
-        json_object_object_add(v, "entity",
-                               json_object_new_string(a->entity_pat));
-        json_object_object_add(v, "perPage", json_object_new_int(a->per_page));
-        if (cursor)
-            json_object_object_add(v, "cursor", json_object_new_string(cursor));
-        free(cursor);
-        cursor = NULL;
-        if ((rc = wapi_gql(&a->api, "GetProjects", Q_PROJECTS, v, &d))) {
-            json_object_put(v);
-            break;
-        }
-        json_object_put(v);
-        struct json_object *conn = wapi_path(d, "models");
-        struct json_object *edges = wapi_path(conn, "edges");
-        size_t n = edges ? json_object_array_length(edges) : 0;
-        for (size_t i = 0; i < n && !rc; i++) {
-            const char *p = xp_json_str(
-                wapi_path(json_object_array_get_idx(edges, i), "node"),
-                "name");
-            if (p && xp_pattern_match(a->project_pat, p))
-                rc = list_runs(&ls, a->entity_pat, p);
-        }
-        const char *c = wapi_next_cursor(conn);
-        cursor = c && n ? xp_strdup(c) : NULL;
-        json_object_put(d);
-    } while (!rc && cursor);
-    free(cursor);
+    struct json_object *v = json_object_new_object();
+    json_object_object_add(v, "entity", json_object_new_string(a->entity_pat));
+    int rc = wapi_each_node(&a->api, "GetProjects", Q_PROJECTS, v, "perPage",
+                            a->per_page, "cursor", "models", NULL, NULL, one_project,
+                            &ls);
+    json_object_put(v);
     return rc;
 }
 

@@ -639,37 +639,21 @@ static int console_line(struct ws_reader *r, const char *s, size_t n, int nl)
 }
 
 /* logLines paged from the first line (wandb.md §1.7). */
+static int one_log_line(struct json_object *node, void *arg)
+{
+    struct json_object *line = wapi_path(node, "line");
+    return line ? console_line(arg, json_object_get_string(line),
+                               (size_t)json_object_get_string_len(line), 1)
+                : 0;
+}
+
 static int read_log_lines(struct ws_reader *r)
 {
-    char *cursor = NULL;
-    int rc = 0;
-    do {
-        struct json_object *v = vars3(r, "run"), *d = NULL;
-        json_object_object_add(v, "perPage", json_object_new_int(1000));
-        if (cursor)
-            json_object_object_add(v, "cursor", json_object_new_string(cursor));
-        free(cursor);
-        cursor = NULL;
-        rc = wapi_gql(&r->a->api, "RunLogLines", Q_LOGS, v, &d);
-        json_object_put(v);
-        if (rc)
-            break;
-        struct json_object *conn = wapi_path(d, "project.run.logLines");
-        struct json_object *edges = wapi_path(conn, "edges");
-        size_t n = edges ? json_object_array_length(edges) : 0;
-        for (size_t i = 0; i < n && !rc; i++) {
-            struct json_object *node =
-                wapi_path(json_object_array_get_idx(edges, i), "node");
-            struct json_object *line = wapi_path(node, "line");
-            if (line)
-                rc = console_line(r, json_object_get_string(line),
-                                  (size_t)json_object_get_string_len(line), 1);
-        }
-        const char *c = wapi_next_cursor(conn);
-        cursor = c && n ? xp_strdup(c) : NULL;
-        json_object_put(d);
-    } while (!rc && cursor);
-    free(cursor);
+    struct json_object *v = vars3(r, "run");
+    int rc = wapi_each_node(&r->a->api, "RunLogLines", Q_LOGS, v, "perPage", 1000,
+                            "cursor", "project.run.logLines", NULL, NULL,
+                            one_log_line, r);
+    json_object_put(v);
     return rc;
 }
 
@@ -693,49 +677,31 @@ static int read_console(struct ws_reader *r)
 
 /* ---- files and artifacts ------------------------------------------------ */
 
+static int one_file(struct json_object *node, void *arg)
+{
+    struct ws_reader *r = arg;
+    const char *name = xp_json_str(node, "name");
+    const char *direct = xp_json_str(node, "directUrl");
+    const char *url = xp_json_str(node, "url");
+    if (!name || (!direct && !url))
+        return 0;
+    if (!xp_relpath_safe(name)) {
+        xp_ctx_warn(r->a->base.ctx,
+                    "W&B run '%s': skipping a file with an unsafe name", r->run_name);
+        return 0;
+    }
+    add_file(r, name, direct ? direct : url, !direct, xp_json_str(node, "md5"),
+             node_int(node, "sizeBytes", -1), NULL, xp_json_str(node, "mimetype"));
+    return 0;
+}
+
 static int list_files(struct ws_reader *r)
 {
-    char *cursor = NULL;
-    int rc = 0;
-    do {
-        struct json_object *v = vars3(r, "name"), *d = NULL;
-        json_object_object_add(v, "fileLimit",
-                               json_object_new_int(r->a->per_page));
-        if (cursor)
-            json_object_object_add(v, "fileCursor",
-                                   json_object_new_string(cursor));
-        free(cursor);
-        cursor = NULL;
-        rc = wapi_gql(&r->a->api, "RunFiles", Q_FILES, v, &d);
-        json_object_put(v);
-        if (rc)
-            break;
-        struct json_object *conn = wapi_path(d, "project.run.files");
-        struct json_object *edges = wapi_path(conn, "edges");
-        size_t n = edges ? json_object_array_length(edges) : 0;
-        for (size_t i = 0; i < n; i++) {
-            struct json_object *node =
-                wapi_path(json_object_array_get_idx(edges, i), "node");
-            const char *name = xp_json_str(node, "name");
-            const char *direct = xp_json_str(node, "directUrl");
-            const char *url = xp_json_str(node, "url");
-            if (!name || (!direct && !url))
-                continue;
-            if (!xp_relpath_safe(name)) {
-                xp_ctx_warn(r->a->base.ctx,
-                            "W&B run '%s': skipping a file with an unsafe "
-                            "name", r->run_name);
-                continue;
-            }
-            add_file(r, name, direct ? direct : url, !direct,
-                     xp_json_str(node, "md5"), node_int(node, "sizeBytes", -1),
-                     NULL, xp_json_str(node, "mimetype"));
-        }
-        const char *c = wapi_next_cursor(conn);
-        cursor = c && n ? xp_strdup(c) : NULL;
-        json_object_put(d);
-    } while (!rc && cursor);
-    free(cursor);
+    struct json_object *v = vars3(r, "name");
+    int rc = wapi_each_node(&r->a->api, "RunFiles", Q_FILES, v, "fileLimit",
+                            r->a->per_page, "fileCursor", "project.run.files", NULL,
+                            NULL, one_file, r);
+    json_object_put(v);
     return rc;
 }
 
@@ -798,6 +764,15 @@ static void vendor_artifact(struct ws_reader *r, struct json_object *node,
     json_object_array_add(list, e);
 }
 
+static int one_file_url(struct json_object *node, void *arg)
+{
+    const char *nm = xp_json_str(node, "name");
+    const char *u = xp_json_str(node, "directUrl");
+    if (nm && u)
+        json_object_object_add(arg, nm, json_object_new_string(u));
+    return 0;
+}
+
 /* The artifact's manifest (wandb.md §1.9): path -> digest, size. */
 static int artifact_files(struct ws_reader *r, struct json_object *node)
 {
@@ -818,37 +793,14 @@ static int artifact_files(struct ws_reader *r, struct json_object *node)
     if (!rc)
         rc = xp_json_read_file(&man, mpath);
     /* the files' download URLs */
-    char *cursor = NULL;
-    while (!rc) {
-        struct json_object *v = json_object_new_object(), *d = NULL;
+    if (!rc) {
+        struct json_object *v = json_object_new_object();
         json_object_object_add(v, "id", json_object_new_string(id));
-        json_object_object_add(v, "perPage", json_object_new_int(100));
-        if (cursor)
-            json_object_object_add(v, "cursor", json_object_new_string(cursor));
-        free(cursor);
-        cursor = NULL;
-        rc = wapi_gql(&r->a->api, "ArtifactFileURLs", Q_ARTIFACT_FILES, v, &d);
+        rc = wapi_each_node(&r->a->api, "ArtifactFileURLs", Q_ARTIFACT_FILES, v,
+                            "perPage", 100, "cursor", "artifact.files", NULL, NULL,
+                            one_file_url, urls);
         json_object_put(v);
-        if (rc)
-            break;
-        struct json_object *conn = wapi_path(d, "artifact.files");
-        struct json_object *edges = wapi_path(conn, "edges");
-        size_t n = edges ? json_object_array_length(edges) : 0;
-        for (size_t i = 0; i < n; i++) {
-            struct json_object *fn =
-                wapi_path(json_object_array_get_idx(edges, i), "node");
-            const char *nm = xp_json_str(fn, "name");
-            const char *u = xp_json_str(fn, "directUrl");
-            if (nm && u)
-                json_object_object_add(urls, nm, json_object_new_string(u));
-        }
-        const char *c = wapi_next_cursor(conn);
-        cursor = c && n ? xp_strdup(c) : NULL;
-        json_object_put(d);
-        if (!cursor)
-            break;
     }
-    free(cursor);
     struct json_object *contents = wapi_path(man, "contents");
     if (!rc && contents && json_object_is_type(contents, json_type_object)) {
         json_object_object_foreach(contents, path, entry) {
@@ -880,32 +832,18 @@ static int artifact_files(struct ws_reader *r, struct json_object *node)
     return rc;
 }
 
+static int one_artifact(struct json_object *node, void *arg)
+{
+    return artifact_files(arg, node);
+}
+
 static int list_artifacts(struct ws_reader *r)
 {
-    char *cursor = NULL;
-    int rc = 0;
-    do {
-        struct json_object *v = vars3(r, "run"), *d = NULL;
-        json_object_object_add(v, "perPage", json_object_new_int(100));
-        if (cursor)
-            json_object_object_add(v, "cursor", json_object_new_string(cursor));
-        free(cursor);
-        cursor = NULL;
-        rc = wapi_gql(&r->a->api, "RunOutputArtifacts", Q_ARTIFACTS, v, &d);
-        json_object_put(v);
-        if (rc)
-            break;
-        struct json_object *conn = wapi_path(d, "project.run.artifacts");
-        struct json_object *edges = wapi_path(conn, "edges");
-        size_t n = edges ? json_object_array_length(edges) : 0;
-        for (size_t i = 0; i < n && !rc; i++)
-            rc = artifact_files(
-                r, wapi_path(json_object_array_get_idx(edges, i), "node"));
-        const char *c = wapi_next_cursor(conn);
-        cursor = c && n ? xp_strdup(c) : NULL;
-        json_object_put(d);
-    } while (!rc && cursor);
-    free(cursor);
+    struct json_object *v = vars3(r, "run");
+    int rc = wapi_each_node(&r->a->api, "RunOutputArtifacts", Q_ARTIFACTS, v, "perPage",
+                            100, "cursor", "project.run.artifacts", NULL, NULL,
+                            one_artifact, r);
+    json_object_put(v);
     return rc;
 }
 

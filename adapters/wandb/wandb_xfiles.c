@@ -36,26 +36,9 @@ int wxf_track_file(struct xp_buf *out, const char *name)
     return rc ? xp_error_wrap(rc, "track name") : 0;
 }
 
-static int write_all(const char *path, const struct xp_buf *b)
-{
-    FILE *fp = fopen(path, "wbe");
-    if (!fp)
-        return xp_error_set_os(XP_EIO, "cannot write '%s'", path);
-    size_t w = fwrite(b->ptr, 1, b->len, fp);
-    if (fclose(fp) != 0 || w != b->len)
-        return xp_error_set_os(XP_EIO, "cannot write '%s'", path);
-    return 0;
-}
-
 int wxf_others_write(const char *path, struct json_object *doc)
 {
-    struct xp_buf b = XP_BUF_INIT;
-    int rc = xp_json_put_obj(&b, doc, 0);
-    if (!rc) {
-        xp_buf_putc(&b, '\n');
-        rc = write_all(path, &b);
-    }
-    xp_buf_release(&b);
+    int rc = xp_json_write_file(path, doc);
     return rc ? xp_error_wrap(rc, "the others document") : 0;
 }
 

@@ -46,6 +46,8 @@ int xp_json_parse(struct json_object **out, const char *text, size_t len,
                   const char *what);
 /* Read and parse a whole file (bounded: files above 256 MiB are refused). */
 int xp_json_read_file(struct json_object **out, const char *path);
+/* Write o and a newline to path atomically (temp file, fsync, rename). */
+int xp_json_write_file(const char *path, struct json_object *o);
 
 /* Convert a json-c value to an xp_value. Strings point into `o`; nested
  * objects and arrays are serialised into `arena` (both must outlive it). */
