@@ -18,6 +18,9 @@ struct json_object;
 #define XP_DOUBLE_BUFSZ 32
 /* Write the shortest round-trip form of d into buf; returns its length. */
 size_t xp_fmt_double(char buf[XP_DOUBLE_BUFSZ], double d);
+#define XP_INT_BUFSZ 24
+/* Write v in decimal into buf; returns its length. */
+size_t xp_fmt_int(char buf[XP_INT_BUFSZ], int64_t v);
 /* Strict parse of a number token as written by xp_fmt_double or any JSON
  * producer (also NaN/Infinity/-Infinity). Returns 0 on success. */
 int xp_parse_double(const char *s, size_t len, double *out);
