@@ -1,12 +1,19 @@
 /* Reads every record of every run under PATH through the wandb-offline
  * adapter (what a download does, without a sink) and prints the history
- * rows per second and the peak resident set size.
- * usage: xport-bench-wandb-read PATH */
+ * rows per second and the peak resident set size. With --digest it also
+ * prints a SHA-256 of everything read (series, every field of every point
+ * to the bit, logs, documents), so that a change to the reader can be
+ * checked against the one before on the same input.
+ * usage: xport-bench-wandb-read [--digest] PATH */
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "xport/error.h"
+#include "xport/hash.h"
 #include "xport/location.h"
 #include "xport/sys/adapter.h"
 
@@ -14,7 +21,88 @@ struct refs {
     struct xp_adapter *a;
     long long records, points, series, rows;
     int rc;
+    struct xp_sha256 *digest; /* NULL: timing only */
 };
+
+static void h_bytes(struct xp_sha256 *c, const void *p, size_t n)
+{
+    uint64_t len = n;
+    xp_sha256_update(c, &len, sizeof(len));
+    xp_sha256_update(c, p, n);
+}
+
+static void h_str(struct xp_sha256 *c, const char *s)
+{
+    h_bytes(c, s ? s : "\x01(null)", s ? strlen(s) : 7);
+}
+
+static void h_json(struct xp_sha256 *c, struct json_object *o)
+{
+    h_str(c, o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                       JSON_C_TO_STRING_NOSLASHESCAPE)
+               : NULL);
+}
+
+static void h_value(struct xp_sha256 *c, const struct xp_value *v)
+{
+    unsigned char t = (unsigned char)v->type;
+    xp_sha256_update(c, &t, 1);
+    switch (v->type) {
+    case XP_V_NULL: break;
+    case XP_V_BOOL: t = v->u.b != 0; xp_sha256_update(c, &t, 1); break;
+    case XP_V_INT:
+    case XP_V_UINT:
+    case XP_V_FLOAT: xp_sha256_update(c, &v->u.u, 8); break;
+    case XP_V_STRING:
+    case XP_V_JSON: h_bytes(c, v->u.s.ptr, v->u.s.len); break;
+    }
+}
+
+static void h_record(struct xp_sha256 *c, const struct xp_record *rec)
+{
+    unsigned char k = (unsigned char)rec->kind;
+    xp_sha256_update(c, &k, 1);
+    switch (rec->kind) {
+    case XP_REC_EXPERIMENT:
+        h_str(c, rec->u.exp.name);
+        h_str(c, rec->u.exp.status);
+        h_str(c, rec->u.exp.started_at);
+        h_json(c, rec->u.exp.vendor);
+        break;
+    case XP_REC_DOCUMENT: h_json(c, rec->u.doc.doc); break;
+    case XP_REC_SERIES_BEGIN:
+        h_str(c, rec->u.series.name);
+        xp_sha256_update(c, &rec->u.series.kind, sizeof(rec->u.series.kind));
+        xp_sha256_update(c, &rec->u.series.expected_points, 8);
+        break;
+    case XP_REC_POINTS:
+        for (size_t i = 0; i < rec->u.points.n; i++) {
+            const struct xp_point *p = &rec->u.points.v[i];
+            xp_sha256_update(c, &p->index, 8);
+            h_str(c, p->created_at);
+            for (size_t f = 0; f < p->nfields; f++) {
+                h_str(c, p->fields[f].key);
+                h_value(c, &p->fields[f].v);
+            }
+        }
+        break;
+    case XP_REC_LOGS:
+        for (size_t i = 0; i < rec->u.logs.n; i++) {
+            const struct xp_log_entry *l = &rec->u.logs.v[i];
+            xp_sha256_update(c, &l->seq, 8);
+            h_str(c, l->timestamp);
+            h_str(c, l->stream);
+            h_bytes(c, l->message, l->message_len);
+            h_json(c, l->metadata);
+        }
+        break;
+    case XP_REC_FILE:
+        h_str(c, rec->u.file.meta.path);
+        h_str(c, rec->u.file.meta.sha256);
+        break;
+    default: break;
+    }
+}
 
 static int read_one(const struct xp_experiment_ref *ref, void *payload)
 {
@@ -28,6 +116,8 @@ static int read_one(const struct xp_experiment_ref *ref, void *payload)
     long long in_series = 0;
     while ((rc = r->next(r, &rec)) == 0) {
         s->records++;
+        if (s->digest)
+            h_record(s->digest, rec);
         if (rec->kind == XP_REC_SERIES_BEGIN) {
             s->series++;
             in_series = 0;
@@ -44,13 +134,20 @@ static int read_one(const struct xp_experiment_ref *ref, void *payload)
 
 int main(int argc, char **argv)
 {
+    struct xp_sha256 digest;
+    struct refs s = {0};
+    if (argc == 3 && !strcmp(argv[1], "--digest")) {
+        xp_sha256_init(&digest);
+        s.digest = &digest;
+        argv++;
+        argc--;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH\n", argv[0]);
+        fprintf(stderr, "usage: %s [--digest] PATH\n", argv[0]);
         return 2;
     }
     struct xp_ctx ctx = {0};
     struct xp_location loc;
-    struct refs s = {0};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = xp_location_from(&loc, "wandb-offline", argv[1]);
@@ -61,6 +158,13 @@ int main(int argc, char **argv)
     xp_adapter_close(s.a);
     xp_location_release(&loc);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (s.digest) { /* damaged runs fail at their end: what came before counts */
+        unsigned char d[32];
+        char hex[65];
+        xp_sha256_final(&digest, d);
+        xp_hex(hex, d, 32);
+        printf("digest %s\n", hex);
+    }
     if (rc) {
         fprintf(stderr, "error: %s\n", xp_error_last()->message);
         return 1;
