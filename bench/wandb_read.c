@@ -3,12 +3,20 @@
  * rows per second and the peak resident set size. With --digest it also
  * prints a SHA-256 of everything read (series, every field of every point
  * to the bit, logs, documents), so that a change to the reader can be
- * checked against the one before on the same input.
+ * checked against the one before on the same input. It also prints each
+ * thread's CPU time (the reader's own and the prefetch thread's), sampled
+ * from /proc every 10 ms since the threads are gone by the end, to show how
+ * the work is balanced.
  * usage: xport-bench-wandb-read [--digest] PATH */
+#include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -104,6 +112,72 @@ static void h_record(struct xp_sha256 *c, const struct xp_record *rec)
     }
 }
 
+/* ---- per-thread CPU time ------------------------------------------------ */
+
+#define MAXTHREADS 16
+
+struct cpu_watch {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    int stop;
+    long self; /* the watcher's own thread, left out */
+    long tid[MAXTHREADS];
+    long ticks[MAXTHREADS]; /* utime + stime, last seen */
+    size_t n;
+};
+
+static void sample_threads(struct cpu_watch *w)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long tid = atol(e->d_name);
+        if (tid <= 0 || tid == w->self)
+            continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", tid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+        long ut = 0, st = 0;
+        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld",
+                         &ut, &st) != 2)
+            continue;
+        size_t i = 0;
+        while (i < w->n && w->tid[i] != tid)
+            i++;
+        if (i == w->n) {
+            if (w->n == MAXTHREADS)
+                continue;
+            w->tid[w->n++] = tid;
+        }
+        w->ticks[i] = ut + st;
+    }
+    closedir(d);
+}
+
+static void *watch(void *arg)
+{
+    struct cpu_watch *w = arg;
+    w->self = (long)syscall(SYS_gettid);
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        int stop = w->stop;
+        if (!stop)
+            sample_threads(w);
+        pthread_mutex_unlock(&w->lock);
+        if (stop)
+            return NULL;
+        usleep(10000);
+    }
+}
+
 static int read_one(const struct xp_experiment_ref *ref, void *payload)
 {
     struct refs *s = payload;
@@ -149,6 +223,10 @@ int main(int argc, char **argv)
     struct xp_ctx ctx = {0};
     struct xp_location loc;
     struct timespec t0, t1;
+    struct cpu_watch cw;
+    memset(&cw, 0, sizeof(cw));
+    pthread_mutex_init(&cw.lock, NULL);
+    int watching = pthread_create(&cw.thread, NULL, watch, &cw) == 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = xp_location_from(&loc, "wandb-offline", argv[1]);
     if (!rc)
@@ -158,6 +236,13 @@ int main(int argc, char **argv)
     xp_adapter_close(s.a);
     xp_location_release(&loc);
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (watching) {
+        pthread_mutex_lock(&cw.lock);
+        sample_threads(&cw); /* the main thread's last figure */
+        cw.stop = 1;
+        pthread_mutex_unlock(&cw.lock);
+        pthread_join(cw.thread, NULL);
+    }
     if (s.digest) { /* damaged runs fail at their end: what came before counts */
         unsigned char d[32];
         char hex[65];
@@ -178,5 +263,10 @@ int main(int argc, char **argv)
     printf("time %.2f s, %.0f rows/s, %.0f points/s, peak RSS %ld MiB\n", secs,
            (double)s.rows / secs, (double)s.points / secs,
            ru.ru_maxrss / 1024);
+    long hz = sysconf(_SC_CLK_TCK);
+    printf("thread cpu");
+    for (size_t i = 0; i < cw.n; i++)
+        printf(" %.2f", (double)cw.ticks[i] / (double)hz);
+    printf(" s\n");
     return 0;
 }

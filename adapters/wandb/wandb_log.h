@@ -58,7 +58,10 @@ void wlog_close(struct wlog *l);
 /* "143-293, 40000-40960" (at most `max` ranges, then "and N more"). */
 void wlog_lost_str(const struct wlog *l, struct xp_buf *out, size_t max);
 
-/* IEEE CRC-32 (zlib's), continuing from crc (0 to start). */
+/* IEEE CRC-32 (zlib's), continuing from crc (0 to start); wandb_crc.c.
+ * wlog_crc32_tables is the same without the carry-less multiply path, for
+ * the tests to hold one against the other. */
 uint32_t wlog_crc32(uint32_t crc, const void *data, size_t len);
+uint32_t wlog_crc32_tables(uint32_t crc, const void *data, size_t len);
 
 #endif
