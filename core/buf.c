@@ -82,24 +82,9 @@ void xp_buf_grow(struct xp_buf *b, size_t extra)
     b->cap = cap;
 }
 
-void xp_buf_put(struct xp_buf *b, const void *data, size_t len)
-{
-    xp_buf_grow(b, len);
-    memcpy(b->ptr + b->len, data, len);
-    b->len += len;
-    b->ptr[b->len] = '\0';
-}
-
 void xp_buf_puts(struct xp_buf *b, const char *s)
 {
     xp_buf_put(b, s, strlen(s));
-}
-
-void xp_buf_putc(struct xp_buf *b, char c)
-{
-    xp_buf_grow(b, 1);
-    b->ptr[b->len++] = c;
-    b->ptr[b->len] = '\0';
 }
 
 void xp_buf_vprintf(struct xp_buf *b, const char *fmt, va_list ap)

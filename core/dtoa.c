@@ -131,15 +131,24 @@ static void shortest(uint64_t frac, uint32_t bexp, uint64_t *digits, int32_t *ex
             last = 4; /* an exact tie: to even */
         out = vr + ((vr == vm && (!even || !vm_zeros)) || last >= 5);
     } else {
+        /* only the highest dropped digit decides the rounding here, so
+         * short values (0.125 held as 17+ digits) drop four at a time */
         int up = 0;
-        if (vp / 100 > vm / 100) { /* two at a time: most values drop many */
+        while (vp / 10000 > vm / 10000) {
+            up = vr % 10000 >= 5000;
+            vr /= 10000;
+            vp /= 10000;
+            vm /= 10000;
+            removed += 4;
+        }
+        if (vp / 100 > vm / 100) {
             up = vr % 100 >= 50;
             vr /= 100;
             vp /= 100;
             vm /= 100;
             removed += 2;
         }
-        while (vp / 10 > vm / 10) {
+        if (vp / 10 > vm / 10) {
             up = vr % 10 >= 5;
             vr /= 10;
             vp /= 10;
@@ -152,13 +161,27 @@ static void shortest(uint64_t frac, uint32_t bexp, uint64_t *digits, int32_t *ex
     *exp10 = e10 + removed;
 }
 
+static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+
 static size_t put_u64(char *w, uint64_t u) /* no terminator */
 {
     char t[20];
     size_t k = sizeof(t);
-    do
-        t[--k] = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
+    while (u >= 100) { /* two digits per division halves the chain */
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        k -= 2;
+        memcpy(t + k, pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        k -= 2;
+        memcpy(t + k, pairs + 2 * u, 2);
+    } else {
+        t[--k] = (char)('0' + u);
+    }
     memcpy(w, t + k, sizeof(t) - k);
     return sizeof(t) - k;
 }

@@ -203,7 +203,20 @@ int xp_json_put_str(struct xp_buf *b, const char *s, size_t len,
                     const char *what)
 {
     static const char hex[] = "0123456789abcdef";
-    if (!xp_utf8_valid(s, len))
+    /* most names and keys are plain printable ASCII: one pass, one copy */
+    size_t plain = 0;
+    while (plain < len && (unsigned char)s[plain] >= 0x20 && (unsigned char)s[plain] < 0x80 &&
+           s[plain] != '"' && s[plain] != '\\')
+        plain++;
+    if (plain == len) {
+        xp_buf_grow(b, len + 2);
+        b->ptr[b->len] = '"';
+        memcpy(b->ptr + b->len + 1, s, len);
+        b->ptr[b->len + 1 + len] = '"';
+        xp_buf_setlen(b, b->len + len + 2);
+        return 0;
+    }
+    if (!xp_utf8_valid(s + plain, len - plain))
         return xp_error_set(XP_EINVALID, "invalid UTF-8 in %s",
                             what ? what : "string");
     xp_buf_grow(b, len + 2);

@@ -212,8 +212,17 @@ int local_list_experiments(struct xp_adapter *a, xp_experiment_cb cb,
 {
     struct local_adapter *la = (struct local_adapter *)a;
     struct walk w = {la, cb, payload, 0};
-    if (!xp_is_dir(la->root))
+    if (!xp_is_dir(la->root)) {
+        struct stat st;
+        if (stat(la->root, &st) == 0)
+            /* e.g. a run-ID.wandb file typed without its scheme */
+            return xp_error_set(XP_EINVALID,
+                                "'%s' is not a layout folder (a bare path is read as an xport "
+                                "layout; name other on-disk formats by their adapter, e.g. "
+                                "wandb-offline:PATH; 'xport adapters' lists them)",
+                                la->root);
         return xp_error_set(XP_ENOTFOUND, "'%s' does not exist", la->root);
+    }
     int rc = walk_tree(&w, la->root, 0);
     if (!rc && w.failures)
         rc = xp_error_set(XP_EINVALID, "%d experiment(s) under '%s' could not be read",

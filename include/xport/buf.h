@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdarg.h>
+#include <string.h>
 
 struct xp_buf {
     char *ptr;   /* never NULL after init */
@@ -20,9 +21,23 @@ extern const char xp_buf__empty[1];
 void xp_buf_init(struct xp_buf *b);
 void xp_buf_release(struct xp_buf *b);
 void xp_buf_grow(struct xp_buf *b, size_t extra);
-void xp_buf_put(struct xp_buf *b, const void *data, size_t len);
 void xp_buf_puts(struct xp_buf *b, const char *s);
-void xp_buf_putc(struct xp_buf *b, char c);
+/* Inline: writers call these per field of every point. */
+static inline void xp_buf_put(struct xp_buf *b, const void *data, size_t len)
+{
+    if (b->len + len >= b->cap)
+        xp_buf_grow(b, len);
+    memcpy(b->ptr + b->len, data, len);
+    b->len += len;
+    b->ptr[b->len] = '\0';
+}
+static inline void xp_buf_putc(struct xp_buf *b, char c)
+{
+    if (b->len + 1 >= b->cap)
+        xp_buf_grow(b, 1);
+    b->ptr[b->len++] = c;
+    b->ptr[b->len] = '\0';
+}
 void xp_buf_printf(struct xp_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void xp_buf_vprintf(struct xp_buf *b, const char *fmt, va_list ap);
