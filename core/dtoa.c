@@ -166,24 +166,48 @@ static const char pairs[201] = "000102030405060708091011121314151617181920212223
                                 "50515253545556575859606162636465666768697071727374"
                                 "75767778798081828384858687888990919293949596979899";
 
+/* exactly 8 digits, leading zeros kept: four independent divisions */
+static void put8(char *w, uint32_t v)
+{
+    uint32_t a = v / 10000, b = v % 10000;
+    memcpy(w, pairs + 2 * (a / 100), 2);
+    memcpy(w + 2, pairs + 2 * (a % 100), 2);
+    memcpy(w + 4, pairs + 2 * (b / 100), 2);
+    memcpy(w + 6, pairs + 2 * (b % 100), 2);
+}
+
+static size_t put_small(char *w, uint32_t v) /* v < 10^8, no leading zeros */
+{
+    size_t n = v < 10000 ? (v < 100 ? (v < 10 ? 1 : 2) : (v < 1000 ? 3 : 4))
+                         : (v < 1000000 ? (v < 100000 ? 5 : 6) : (v < 10000000 ? 7 : 8));
+    size_t k = n;
+    while (k >= 2) {
+        k -= 2;
+        memcpy(w + k, pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (n & 1)
+        w[0] = (char)('0' + v);
+    return n;
+}
+
+/* A 17-digit mantissa as up to three independent groups of 8 rather than
+ * one chain of divisions by 10: this was the hottest loop of a conversion. */
 static size_t put_u64(char *w, uint64_t u) /* no terminator */
 {
-    char t[20];
-    size_t k = sizeof(t);
-    while (u >= 100) { /* two digits per division halves the chain */
-        unsigned r = (unsigned)(u % 100);
-        u /= 100;
-        k -= 2;
-        memcpy(t + k, pairs + 2 * r, 2);
-    }
-    if (u >= 10) {
-        k -= 2;
-        memcpy(t + k, pairs + 2 * u, 2);
+    if (u < 100000000)
+        return put_small(w, (uint32_t)u);
+    uint64_t hi = u / 100000000;
+    size_t n;
+    if (hi < 100000000) {
+        n = put_small(w, (uint32_t)hi);
     } else {
-        t[--k] = (char)('0' + u);
+        n = put_small(w, (uint32_t)(hi / 100000000));
+        put8(w + n, (uint32_t)(hi % 100000000));
+        n += 8;
     }
-    memcpy(w, t + k, sizeof(t) - k);
-    return sizeof(t) - k;
+    put8(w + n, (uint32_t)(u % 100000000));
+    return n + 8;
 }
 
 size_t xp_fmt_int(char buf[XP_INT_BUFSZ], int64_t v)
