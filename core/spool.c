@@ -300,6 +300,21 @@ int xp_spool_iter_next(struct xp_spool_iter *it, const void **data,
     return 0;
 }
 
+int xp_spool_iter_rewind(struct xp_spool_iter *it)
+{
+    if (!it->s)
+        return xp_error_set(XP_EINVALID, "spool iterator is not open");
+    if (it->fd >= 0) {
+        if (lseek(it->fd, 0, SEEK_SET) != 0)
+            return xp_error_set_os(XP_EIO, "cannot rewind spool stream %zu",
+                                   it->id);
+        it->len = 0; /* a stream read from its file is all in the file */
+    }
+    it->pos = 0;
+    it->left = it->s->v[it->id].count;
+    return 0;
+}
+
 void xp_spool_iter_close(struct xp_spool_iter *it)
 {
     if (!it->s)

@@ -5,11 +5,14 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_artifact.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_crc.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_emit.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_item.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_log.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_names.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_offline.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_pb.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_points.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_prefetch.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_rows.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_run.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_read.c

@@ -82,24 +82,30 @@ static int is_tok(const char *s, size_t n, const char *tok)
     return strlen(tok) == n && !memcmp(s, tok, n);
 }
 
-int wval_parse(struct xp_value *v, const char *text, size_t len,
-               struct json_object **hold, struct xp_arena *arena)
+static int blank(char c)
 {
-    *hold = NULL;
-    memset(v, 0, sizeof(*v));
-    /* W&B writes compact JSON; trim the odd surrounding blank anyway */
-    while (len && (*text == ' ' || *text == '\t' || *text == '\n' ||
-                   *text == '\r')) {
-        text++;
-        len--;
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* W&B writes compact JSON; trim the odd surrounding blank anyway. */
+static void trim(const char **text, size_t *len)
+{
+    while (*len && blank(**text)) {
+        (*text)++;
+        (*len)--;
     }
-    while (len && (text[len - 1] == ' ' || text[len - 1] == '\t' ||
-                   text[len - 1] == '\n' || text[len - 1] == '\r'))
-        len--;
+    while (*len && blank((*text)[*len - 1]))
+        (*len)--;
+}
+
+int wval_scalar(struct xp_value *v, const char *text, size_t len)
+{
+    memset(v, 0, sizeof(*v));
+    trim(&text, &len);
     int kind = number_kind(text, len);
     if (kind == 1 && !parse_int64(text, len, &v->u.i)) {
         v->type = XP_V_INT;
-        return 0;
+        return 1;
     }
     if (kind == 2 && len < 64) {
         /* number_kind has checked the token: no re-validation needed */
@@ -110,25 +116,35 @@ int wval_parse(struct xp_value *v, const char *text, size_t len,
             tmp[len] = '\0';
             v->u.d = strtod(tmp, NULL);
         }
-        return 0;
+        return 1;
     }
     if (is_tok(text, len, "NaN") || is_tok(text, len, "Infinity") ||
         is_tok(text, len, "-Infinity")) {
         if (!xp_parse_double(text, len, &v->u.d)) {
             v->type = XP_V_FLOAT;
-            return 0;
+            return 1;
         }
     }
     if (is_tok(text, len, "true") || is_tok(text, len, "false")) {
         v->type = XP_V_BOOL;
         v->u.b = text[0] == 't';
-        return 0;
+        return 1;
     }
     if (is_tok(text, len, "null")) {
         v->type = XP_V_NULL;
-        return 0;
+        return 1;
     }
+    return 0;
+}
+
+int wval_parse(struct xp_value *v, const char *text, size_t len,
+               struct json_object **hold, struct xp_arena *arena)
+{
+    *hold = NULL;
+    if (wval_scalar(v, text, len))
+        return 0;
     /* strings, objects, arrays, and integers beyond int64 */
+    trim(&text, &len);
     struct json_object *o;
     int rc = xp_json_parse(&o, text, len, "value_json");
     if (rc)
@@ -291,21 +307,80 @@ static int get_value(struct cursor *c, struct xp_value *v,
     return -1;
 }
 
-int wpt_decode(struct xp_point *out, struct xp_field *fields,
-               const void *data, size_t len, struct xp_arena *arena)
+void wpt_encode_ref(struct xp_buf *b, uint64_t back,
+                    const struct xp_value *value)
+{
+    if (value->type == XP_V_STRING || value->type == XP_V_JSON) {
+        xp_buf_putc(b, (char)WPT_REF);
+        put_varint(b, back);
+        put_value(b, value);
+        return;
+    }
+    /* the usual point, in one piece */
+    unsigned char tmp[1 + 10 + 9];
+    size_t n = 0;
+    tmp[n++] = WPT_REF;
+    while (back >= 0x80) {
+        tmp[n++] = (unsigned char)(back | 0x80);
+        back >>= 7;
+    }
+    tmp[n++] = (unsigned char)back;
+    tmp[n++] = (unsigned char)value->type;
+    if (value->type == XP_V_BOOL)
+        tmp[n++] = (unsigned char)(value->u.b ? 1 : 0);
+    else if (value->type != XP_V_NULL) {
+        memcpy(tmp + n, &value->u, 8);
+        n += 8;
+    }
+    xp_buf_put(b, tmp, n);
+}
+
+int wpt_ref(const void *data, size_t len, uint64_t *back)
+{
+    struct cursor c = {data, (const unsigned char *)data + len};
+    if (!len || *c.p != WPT_REF)
+        return 0;
+    c.p++;
+    return get_varint(&c, back) ? -1 : 1;
+}
+
+/* The fields of `mask` from k = from on, appended to fields[*n]. */
+static int get_fields(struct cursor *c, unsigned mask, int from,
+                      struct xp_field *fields, size_t *n,
+                      struct xp_arena *arena)
+{
+    for (int k = from; k < WPT_NKEYS; k++) {
+        if (!(mask & (1u << k)))
+            continue;
+        fields[*n].key = wpt_names[k];
+        if (get_value(c, &fields[*n].v, arena))
+            return -1;
+        (*n)++;
+    }
+    return 0;
+}
+
+int wpt_decode_row(struct xp_point *out, struct xp_field *fields,
+                   const void *data, size_t len, const void *row,
+                   size_t rowlen, struct xp_arena *arena)
 {
     struct cursor c = {data, (const unsigned char *)data + len};
     unsigned char mask;
+    size_t n = 0;
     if (get_bytes(&c, &mask, 1))
         goto bad;
-    size_t n = 0;
-    for (int k = 0; k < WPT_NKEYS; k++) {
-        if (!(mask & (1u << k)))
-            continue;
-        fields[n].key = wpt_names[k];
-        if (get_value(&c, &fields[n].v, arena))
+    if (mask == WPT_REF) {
+        /* the value, then the fields its row shares, in the same order as
+         * a point that holds them all */
+        uint64_t back;
+        struct cursor rc = {row, (const unsigned char *)row + rowlen};
+        if (!row || get_varint(&c, &back) ||
+            get_fields(&c, 1u << WPT_VALUE, WPT_VALUE, fields, &n, arena) ||
+            get_bytes(&rc, &mask, 1) || (mask & (1u << WPT_VALUE)) ||
+            get_fields(&rc, mask, WPT_VALUE + 1, fields, &n, arena))
             goto bad;
-        n++;
+    } else if (get_fields(&c, mask, 0, fields, &n, arena)) {
+        goto bad;
     }
     out->created_at = NULL;
     out->fields = fields;
@@ -313,6 +388,12 @@ int wpt_decode(struct xp_point *out, struct xp_field *fields,
     return 0;
 bad:
     return xp_error_set(XP_EIO, "damaged point in the spool");
+}
+
+int wpt_decode(struct xp_point *out, struct xp_field *fields,
+               const void *data, size_t len, struct xp_arena *arena)
+{
+    return wpt_decode_row(out, fields, data, len, NULL, 0, arena);
 }
 
 /* ---- log lines ---------------------------------------------------------- */

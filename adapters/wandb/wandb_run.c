@@ -10,8 +10,11 @@
 #include "xport/json.h"
 #include "xport/spool.h"
 #include "xport/sys/adapter.h"
+#include "wandb_item.h"
 #include "wandb_log.h"
+#include "wandb_names.h"
 #include "wandb_prefetch.h"
+#include "wandb_rows.h"
 #include "wandb_pb.h"
 #include "wandb_run.h"
 
@@ -35,76 +38,27 @@ enum {
 /* A record the decoder could not make sense of (it passed the checksum). */
 #define BAD_RECORD (-100)
 
-/* ---- name -> series map (open addressing, FNV-1a) -------------------- */
+/* ---- name -> series map --------------------------------------------- */
 
 struct wrun_map {
-    size_t *slot; /* series index + 1; 0 is empty */
-    size_t cap, n;
+    struct wnames names;
+    size_t *series; /* by name id */
 };
-
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return h;
-}
 
 static struct wrun_map *map_new(void)
 {
     struct wrun_map *m = xp_calloc(1, sizeof(*m));
-    m->cap = 64;
-    m->slot = xp_calloc(m->cap, sizeof(*m->slot));
+    wnames_init(&m->names);
     return m;
 }
 
 static void map_free(struct wrun_map *m)
 {
     if (m) {
-        free(m->slot);
+        wnames_release(&m->names);
+        free(m->series);
         free(m);
     }
-}
-
-/* Index of the series named s[0..n) or (size_t)-1; *pos gets the slot. */
-static size_t map_find(const struct wrun *r, const struct wrun_map *m,
-                       const char *s, size_t n, size_t *pos)
-{
-    size_t i = (size_t)fnv(s, n) & (m->cap - 1);
-    while (m->slot[i]) {
-        const struct wrun_series *ser = &r->series[m->slot[i] - 1];
-        if (ser->len == n && !memcmp(ser->name, s, n)) {
-            *pos = i;
-            return m->slot[i] - 1;
-        }
-        i = (i + 1) & (m->cap - 1);
-    }
-    *pos = i;
-    return (size_t)-1;
-}
-
-static void map_insert(struct wrun *r, struct wrun_map *m, size_t idx)
-{
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t ocap = m->cap;
-        size_t *old = m->slot;
-        m->cap *= 2;
-        m->slot = xp_calloc(m->cap, sizeof(*m->slot));
-        for (size_t i = 0; i < ocap; i++) {
-            if (!old[i])
-                continue;
-            const struct wrun_series *ser = &r->series[old[i] - 1];
-            size_t j = (size_t)fnv(ser->name, ser->len) & (m->cap - 1);
-            while (m->slot[j])
-                j = (j + 1) & (m->cap - 1);
-            m->slot[j] = old[i];
-        }
-        free(old);
-    }
-    size_t pos;
-    map_find(r, m, r->series[idx].name, r->series[idx].len, &pos);
-    m->slot[pos] = idx + 1;
-    m->n++;
 }
 
 static int series_get(struct wrun *r, enum xp_series_kind kind,
@@ -112,10 +66,9 @@ static int series_get(struct wrun *r, enum xp_series_kind kind,
 {
     struct wrun_map *m = kind == XP_SERIES_SYSTEM ? r->system_map
                                                   : r->metric_map;
-    size_t pos;
-    size_t idx = map_find(r, m, name, n, &pos);
-    if (idx != (size_t)-1) {
-        *out = idx;
+    size_t id = wnames_find(&m->names, name, n);
+    if (id != WNAMES_NONE) {
+        *out = m->series[id];
         return 0;
     }
     if (r->nseries == r->capseries) {
@@ -123,7 +76,7 @@ static int series_get(struct wrun *r, enum xp_series_kind kind,
         r->series = xp_realloc(r->series, r->capseries * sizeof(*r->series));
     }
     struct wrun_series *s = &r->series[r->nseries];
-    memset(s, 0, sizeof(*s));
+    memset(s, 0, sizeof(s[0]));
     s->name = xp_strndup(name, n);
     s->len = n;
     s->kind = kind;
@@ -132,9 +85,11 @@ static int series_get(struct wrun *r, enum xp_series_kind kind,
         free(s->name);
         return rc;
     }
-    idx = r->nseries++;
-    map_insert(r, m, idx);
-    *out = idx;
+    id = wnames_add(&m->names, name, n);
+    if (id % 32 == 0)
+        m->series = xp_realloc(m->series, (id + 32) * sizeof(*m->series));
+    m->series[id] = r->nseries;
+    *out = r->nseries++;
     return 0;
 }
 
@@ -173,63 +128,14 @@ static int get_timestamp(const struct wpb_field *f, int64_t *sec,
     return k < 0 ? BAD_RECORD : 0;
 }
 
-/* An item of history, summary, config or stats:
- * {key = 1; repeated nested_key = 2; value_json = 16}. The path has at most
- * WRUN_MAX_DEPTH parts, each NUL-terminated in `scratch`. */
-#define WRUN_MAX_DEPTH 32
-struct item {
-    const char *path[WRUN_MAX_DEPTH];
-    size_t plen[WRUN_MAX_DEPTH];
-    size_t depth;
-    const char *value;
-    size_t vlen;
-    int has_value;
-};
-
-static int get_item(struct item *it, const struct wpb_field *f)
+/* An item, BAD_RECORD when it is not a valid one. */
+static int get_item(struct witem *it, const struct wpb_field *f)
 {
-    struct wpb m;
-    struct wpb_field g;
-    int k;
-    memset(it, 0, sizeof(*it));
-    if (f->wire != WPB_LEN)
-        return BAD_RECORD;
-    wpb_sub(&m, f);
-    int has_key = 0;
-    while ((k = wpb_next(&m, &g)) > 0) {
-        if ((g.num == 1 || g.num == 2) && g.wire == WPB_LEN) {
-            if (g.num == 1) {
-                if (has_key || it->depth)
-                    return BAD_RECORD; /* key and nested_key are exclusive */
-                has_key = 1;
-            } else if (has_key) {
-                return BAD_RECORD;
-            }
-            if (it->depth == WRUN_MAX_DEPTH || memchr(g.ptr, 0, g.len) ||
-                !xp_utf8_valid((const char *)g.ptr, g.len))
-                return BAD_RECORD;
-            it->path[it->depth] = (const char *)g.ptr;
-            it->plen[it->depth] = g.len;
-            it->depth++;
-        } else if (g.num == 16 && g.wire == WPB_LEN) {
-            it->value = (const char *)g.ptr;
-            it->vlen = g.len;
-            it->has_value = 1;
-        }
-    }
-    if (k < 0 || it->depth == 0)
-        return BAD_RECORD;
-    return 0;
-}
-
-static int item_is(const struct item *it, const char *key)
-{
-    return it->depth == 1 && it->plen[0] == strlen(key) &&
-           !memcmp(it->path[0], key, it->plen[0]);
+    return witem_get(it, f, 1) ? BAD_RECORD : 0;
 }
 
 /* Parse value_json into a json-c tree (NULL for JSON null). */
-static int item_json(struct json_object **out, const struct item *it)
+static int item_json(struct json_object **out, const struct witem *it)
 {
     *out = NULL;
     if (!it->has_value)
@@ -241,7 +147,7 @@ static int item_json(struct json_object **out, const struct item *it)
 
 /* Set root[path...] = val, making intermediate objects (a non-object in the
  * way is replaced, as W&B's nested updates do). Takes val's reference. */
-static void json_set_path(struct json_object *root, const struct item *it,
+static void json_set_path(struct json_object *root, const struct witem *it,
                           size_t from, struct json_object *val)
 {
     struct json_object *o = root;
@@ -270,7 +176,7 @@ static void json_set_path(struct json_object *root, const struct item *it,
     }
 }
 
-static void json_del_path(struct json_object *root, const struct item *it)
+static void json_del_path(struct json_object *root, const struct witem *it)
 {
     struct json_object *o = root;
     for (size_t i = 0; i < it->depth && o; i++) {
@@ -294,7 +200,7 @@ static int apply_updates(struct json_object *doc, const struct wpb_field *f)
 {
     struct wpb m;
     struct wpb_field g;
-    struct item it;
+    struct witem it;
     int k, rc;
     if (f->wire != WPB_LEN)
         return BAD_RECORD;
@@ -496,6 +402,18 @@ struct scratch {
      * a hash lookup */
     size_t *order;
     size_t norder;
+    /* the keys of packed rows, by the prefetch thread's numbers */
+    struct row_key *keys;
+    size_t nkeys, capkeys;
+};
+
+/* A key of packed rows: what the decoder makes of its name, once. */
+struct row_key {
+    char *name;
+    size_t len;
+    int special; /* WPT_STEP, WPT_TIMESTAMP, WPT_RUNTIME or -1 */
+    int wanted;
+    size_t series; /* WNAMES_NONE until its first value */
 };
 
 static void scratch_reset(struct scratch *s)
@@ -515,6 +433,9 @@ static void scratch_release(struct scratch *s)
     free(s->nest);
     free(s->hold);
     free(s->order);
+    for (size_t i = 0; i < s->nkeys; i++)
+        free(s->keys[i].name);
+    free(s->keys);
     xp_arena_release(&s->arena);
     xp_buf_release(&s->enc);
 }
@@ -613,6 +534,42 @@ static int row_series(struct wrun *r, struct scratch *s, size_t pos,
     return 0;
 }
 
+/* The end of a history row: its shared fields completed, then one point
+ * for each of its series. */
+static int put_row(struct wrun *r, struct scratch *s,
+                   struct xp_value fv[WPT_NKEYS], int has[WPT_NKEYS],
+                   const int64_t *record_step)
+{
+    wrun_row_end(r, fv, has, record_step);
+    if (!s->ne)
+        return 0;
+    /* the shared fields once, in the rows stream; the points refer to
+     * them (wpt_encode_ref), which spools a third of the bytes */
+    int rc;
+    if (!r->have_rows_stream) {
+        if ((rc = xp_spool_add(r->spool, &r->rows_stream)))
+            return rc;
+        r->have_rows_stream = 1;
+    }
+    has[WPT_VALUE] = 0;
+    xp_buf_reset(&s->enc);
+    wpt_encode(&s->enc, fv, has);
+    has[WPT_VALUE] = 1;
+    if ((rc = xp_spool_put(r->spool, r->rows_stream, s->enc.ptr, s->enc.len)))
+        return rc;
+    uint64_t row = xp_spool_count(r->spool, r->rows_stream);
+    for (size_t i = 0; i < s->ne; i++) {
+        struct wrun_series *ser = &r->series[s->e[i].series];
+        xp_buf_reset(&s->enc);
+        wpt_encode_ref(&s->enc, row - ser->last_ref, &s->e[i].v);
+        ser->last_ref = row;
+        if ((rc = xp_spool_put(r->spool, ser->stream, s->enc.ptr,
+                               s->enc.len)))
+            return rc;
+    }
+    return 0;
+}
+
 /* HistoryRecord {repeated item = 1; HistoryStep step = 2}: one row. Each
  * top-level key is a series; items with a deeper nested_key (media, nested
  * dicts) are assembled into one JSON object per top-level key, the way
@@ -622,7 +579,7 @@ static int decode_history(struct wrun *r, struct scratch *s,
 {
     struct wpb m;
     struct wpb_field g;
-    struct item it;
+    struct witem it;
     int k, rc = 0;
     struct xp_value fv[WPT_NKEYS];
     int has[WPT_NKEYS] = {0};
@@ -652,9 +609,9 @@ static int decode_history(struct wrun *r, struct scratch *s,
             continue;
         if ((rc = get_item(&it, &g)))
             break;
-        int special = item_is(&it, "_step")        ? WPT_STEP
-                      : item_is(&it, "_timestamp") ? WPT_TIMESTAMP
-                      : item_is(&it, "_runtime")   ? WPT_RUNTIME
+        int special = witem_is(&it, "_step")        ? WPT_STEP
+                      : witem_is(&it, "_timestamp") ? WPT_TIMESTAMP
+                      : witem_is(&it, "_runtime")   ? WPT_RUNTIME
                                                    : -1;
         if (special < 0 && !wanted(r, it.path[0], it.plen[0]))
             continue;
@@ -713,17 +670,68 @@ static int decode_history(struct wrun *r, struct scratch *s,
             return rc;
         row_slot(r, s, s->nest[i].series)->v = v;
     }
-    wrun_row_end(r, fv, has, has_record_step ? &record_step : NULL);
-    for (size_t i = 0; i < s->ne; i++) {
-        fv[WPT_VALUE] = s->e[i].v;
-        xp_buf_reset(&s->enc);
-        wpt_encode(&s->enc, fv, has);
-        rc = xp_spool_put(r->spool, r->series[s->e[i].series].stream,
-                          s->enc.ptr, s->enc.len);
-        if (rc)
+    return put_row(r, s, fv, has, has_record_step ? &record_step : NULL);
+}
+
+/* A history row packed by the prefetch thread (wandb_rows.h): the same
+ * steps as decode_history, in the same order, minus the protobuf and the
+ * numbers it has parsed already. */
+static int decode_row(struct wrun *r, struct scratch *s,
+                      const struct wrow *row)
+{
+    struct xp_value fv[WPT_NKEYS];
+    int has[WPT_NKEYS] = {0};
+    const struct wrow_item *items = wrow_items(row);
+    const char *text = wrow_text(row);
+    int rc;
+    memset(fv, 0, sizeof(fv));
+    for (uint32_t i = 0; i < row->nitems; i++) {
+        struct row_key *k = &s->keys[items[i].key];
+        if (k->special < 0 && !k->wanted)
+            continue;
+        struct xp_value v;
+        if (items[i].type == WROW_TEXT) {
+            struct json_object *o;
+            if (wval_parse(&v, text + items[i].u.t.off, items[i].u.t.len, &o,
+                           &s->arena))
+                return BAD_RECORD;
+            hold(s, o);
+        } else {
+            wrow_value(&v, &items[i]);
+        }
+        if (k->special >= 0) {
+            wrow_special(fv, has, k->special, &v);
+            continue;
+        }
+        if (k->series == WNAMES_NONE &&
+            (rc = series_get(r, XP_SERIES_METRIC, k->name, k->len,
+                             &k->series)))
             return rc;
+        row_slot(r, s, k->series)->v = v;
     }
-    return 0;
+    return put_row(r, s, fv, has,
+                   row->has_record_step ? &row->record_step : NULL);
+}
+
+/* The prefetch thread numbered a new key: its name, before its first row. */
+static void row_key_add(struct wrun *r, struct scratch *s,
+                        const struct wpre_entry *e)
+{
+    if (s->nkeys == s->capkeys) {
+        s->capkeys = s->capkeys ? s->capkeys * 2 : 32;
+        s->keys = xp_realloc(s->keys, s->capkeys * sizeof(*s->keys));
+    }
+    struct row_key *k = &s->keys[s->nkeys++];
+    const char *name = (const char *)e->data;
+    struct witem it = {.path = {name}, .plen = {e->len}, .depth = 1};
+    k->name = xp_strndup(name, e->len);
+    k->len = e->len;
+    k->special = witem_is(&it, "_step")        ? WPT_STEP
+                 : witem_is(&it, "_timestamp") ? WPT_TIMESTAMP
+                 : witem_is(&it, "_runtime")   ? WPT_RUNTIME
+                                               : -1;
+    k->wanted = wanted(r, name, e->len);
+    k->series = WNAMES_NONE;
 }
 
 /* StatsRecord {stats_type = 1; Timestamp timestamp = 2; repeated item = 3}:
@@ -762,7 +770,7 @@ static int decode_stats(struct wrun *r, struct scratch *s,
     while ((k = wpb_next(&m, &g)) > 0 && !rc) {
         if (g.num != 3)
             continue;
-        struct item it;
+        struct witem it;
         if ((rc = get_item(&it, &g)))
             break;
         if (it.depth != 1 || !it.has_value) {
@@ -1087,28 +1095,33 @@ int wrun_scan(struct wrun *r, const char *path, unsigned resources,
     struct scratch s;
     memset(&s, 0, sizeof(s));
     xp_buf_init(&s.enc);
-    const unsigned char *data;
-    size_t len;
     size_t nbad = 0;
     struct xp_buf bad = XP_BUF_INIT;
     struct wpre *pre = NULL;
-    int64_t rec_off = 0;
-    rc = wpre_start(&pre, &l);
-    while (!rc && (rc = wpre_next(pre, &data, &len, &rec_off)) == 0) {
+    struct wpre_entry e;
+    /* history is packed on the prefetch thread only when it is read */
+    rc = wpre_start(&pre, &l, (resources & XP_RES_METRICS) != 0);
+    while (!rc && (rc = wpre_next(pre, &e)) == 0) {
+        if (e.kind == WPRE_KEY) {
+            row_key_add(r, &s, &e);
+            continue;
+        }
         if (xp_ctx_cancelled(ctx)) {
             rc = xp_error_set(XP_ECANCEL, "interrupted");
             break;
         }
         r->nrecords++;
-        rc = decode_record(r, &s, data, len);
+        rc = e.kind == WPRE_ROW
+                 ? decode_row(r, &s, (const struct wrow *)(const void *)e.data)
+                 : decode_record(r, &s, e.data, e.len);
         scratch_reset(&s);
         if (rc == BAD_RECORD) {
             /* it passed the checksum but is not a record we can read */
             xp_ctx_warn(ctx, "'%s': undecodable record at offset %" PRId64,
-                        path, rec_off);
+                        path, e.off);
             if (nbad < 8)
                 xp_buf_printf(&bad, "%s%" PRId64, nbad ? ", " : "",
-                              rec_off);
+                              e.off);
             nbad++;
             rc = 0;
         } else if (rc) {

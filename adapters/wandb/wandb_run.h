@@ -41,6 +41,7 @@ struct wrun_series {
     enum xp_series_kind kind;
     size_t stream;     /* spool stream id */
     uint64_t last_row; /* the history row that last gave it a value, + 1 */
+    uint64_t last_ref; /* the rows record its last point refers to, + 1 */
 };
 
 struct wrun_map; /* name -> series index (wandb_run.c) */
@@ -61,6 +62,8 @@ struct wrun {
     struct wrun_map *metric_map, *system_map;
     int have_log_stream;
     size_t log_stream;
+    int have_rows_stream; /* the rows shared by points (wpt_encode_ref) */
+    size_t rows_stream;
     uint64_t nlogs;
     uint64_t nrecords, nrows;
     int64_t next_step; /* for rows that carry no step */
@@ -118,6 +121,24 @@ int64_t wrun_row_end(struct wrun *r, struct xp_value fv[WPT_NKEYS],
 int wpt_decode(struct xp_point *out, struct xp_field *fields,
                const void *data, size_t len, struct xp_arena *arena);
 
+/* The points of a history row share all fields but their value, so the
+ * offline reader spools those once per row, in the run's rows stream
+ * (encoded by wpt_encode, without value), and each point as its value and
+ * the number of rows from its series' previous point to its own (from the
+ * start for the first). A series is read back along with the rows stream;
+ * a point spooled by wpt_encode stands alone as before. */
+#define WPT_REF 0x80 /* the first byte of a point that refers to its row */
+void wpt_encode_ref(struct xp_buf *b, uint64_t back,
+                    const struct xp_value *value);
+/* 1 with *back when the spooled point refers to a row, 0 when it stands
+ * alone, -1 when it is damaged. */
+int wpt_ref(const void *data, size_t len, uint64_t *back);
+/* wpt_decode for both: row is the row record a referring point refers to
+ * (NULL for one that stands alone). */
+int wpt_decode_row(struct xp_point *out, struct xp_field *fields,
+                   const void *data, size_t len, const void *row,
+                   size_t rowlen, struct xp_arena *arena);
+
 struct wlog_line {
     int stream;      /* 0 stderr, 1 stdout */
     int has_ts;
@@ -136,6 +157,10 @@ int wline_decode(struct wlog_line *l, const void *data, size_t len);
  * objects and arrays goes to arena. */
 int wval_parse(struct xp_value *v, const char *text, size_t len,
                struct json_object **hold, struct xp_arena *arena);
+/* The part of wval_parse that needs neither json-c nor an arena (numbers,
+ * NaN and ±Infinity, true, false, null): 1 with v set, 0 when text is
+ * something else. Any thread may call it. */
+int wval_scalar(struct xp_value *v, const char *text, size_t len);
 
 /* "2026-01-02T03:04:05Z", with a fraction when nanos is not 0. */
 void wtime_iso(char out[40], int64_t sec, int32_t nanos);

@@ -50,6 +50,9 @@ int xp_spool_iter_open(struct xp_spool_iter *it, struct xp_spool *s,
 /* Next record: 0 with data and len set, XP_ITEROVER at the end, or an error. */
 int xp_spool_iter_next(struct xp_spool_iter *it, const void **data,
                        size_t *len);
+/* Back to the stream's first record, to read it again (a table that many
+ * other streams refer to). */
+int xp_spool_iter_rewind(struct xp_spool_iter *it);
 /* Close the iterator and delete the stream's data (it cannot be reread). */
 void xp_spool_iter_close(struct xp_spool_iter *it);
 

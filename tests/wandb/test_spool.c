@@ -1,6 +1,7 @@
 /* Unit tests of the spool (core/spool.c): order and content of records in
  * many interleaved streams, the memory budget forcing data to disk, big and
- * empty records, and the private directory's removal. */
+ * empty records, reading a stream again from its start while others are
+ * read, and the private directory's removal. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,53 @@ static void big_and_empty_records(void **state)
     assert_int_equal(entries(tmp), 0);
 }
 
+/* The rows stream of the W&B reader: read once per series, from the start
+ * each time, in memory or from its file. */
+static void rewind_while_others_read(void **state)
+{
+    (void)state;
+    for (int on_disk = 0; on_disk < 2; on_disk++) {
+        enum { NR = 3000 };
+        struct xp_spool *sp;
+        size_t table, a;
+        assert_int_equal(xp_spool_new(&sp, on_disk ? 2048 : 0), 0);
+        assert_int_equal(xp_spool_add(sp, &table), 0);
+        assert_int_equal(xp_spool_add(sp, &a), 0);
+        unsigned char buf[400], want[400];
+        for (size_t i = 0; i < (on_disk ? NR : 50); i++) {
+            rec_fill(buf, 0, i, rec_len(0, i));
+            assert_int_equal(xp_spool_put(sp, table, buf, rec_len(0, i)), 0);
+            rec_fill(buf, 1, i, rec_len(1, i));
+            assert_int_equal(xp_spool_put(sp, a, buf, rec_len(1, i)), 0);
+        }
+        assert_int_equal(entries(tmp), (size_t)on_disk);
+        size_t nr = on_disk ? NR : 50;
+        struct xp_spool_iter it;
+        const void *data;
+        size_t len;
+        assert_int_equal(xp_spool_iter_open(&it, sp, table), 0);
+        for (size_t pass = 0; pass < 3; pass++) {
+            if (pass == 1)
+                check_stream(sp, 1, a, nr); /* another stream in between */
+            assert_int_equal(xp_spool_iter_rewind(&it), 0);
+            size_t upto = pass == 0 ? nr / 3 : nr;
+            for (size_t i = 0; i < upto; i++) {
+                assert_int_equal(xp_spool_iter_next(&it, &data, &len), 0);
+                assert_int_equal(len, rec_len(0, i));
+                rec_fill(want, 0, i, len);
+                assert_memory_equal(data, want, len);
+            }
+            if (upto == nr)
+                assert_int_equal(xp_spool_iter_next(&it, &data, &len),
+                                 XP_ITEROVER);
+        }
+        xp_spool_iter_close(&it);
+        assert_int_equal(xp_spool_iter_rewind(&it), XP_EINVALID);
+        xp_spool_free(sp);
+        assert_int_equal(entries(tmp), 0);
+    }
+}
+
 static void unknown_stream(void **state)
 {
     (void)state;
@@ -191,6 +239,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(memory_only, setup, teardown),
         cmocka_unit_test_setup_teardown(budget_forces_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(big_and_empty_records, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(rewind_while_others_read, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(unknown_stream, setup, teardown),
     };
