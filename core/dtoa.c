@@ -49,6 +49,22 @@ static int pow5_divides(uint64_t v, uint32_t p) /* 5^p | v, v > 0 */
     return n >= p;
 }
 
+/* The scaled value and the bounds of its rounding interval. */
+struct trio {
+    uint64_t r, p, m;
+};
+
+/* Drop the last digits of all three (div a power of ten); the value's
+ * dropped part. Inlined with div constant, the divisions are multiplies. */
+static inline uint64_t drop(struct trio *t, uint64_t div)
+{
+    uint64_t rest = t->r % div;
+    t->r /= div;
+    t->p /= div;
+    t->m /= div;
+    return rest;
+}
+
 /* Shortest digits of a finite nonzero |d| given as IEEE fields: d equals
  * *digits * 10^*exp10 after reading back. */
 static void shortest(uint64_t frac, uint32_t bexp, uint64_t *digits, int32_t *exp10)
@@ -103,59 +119,43 @@ static void shortest(uint64_t frac, uint32_t bexp, uint64_t *digits, int32_t *ex
             vr_zeros = (mv & ((UINT64_C(1) << q) - 1)) == 0;
         }
     }
+    struct trio t = {vr, vp, vm};
     int32_t removed = 0;
     uint64_t out;
     if (vm_zeros || vr_zeros) {
         /* exact cases: track the dropped digits to round half to even */
         unsigned last = 0;
-        while (vp / 10 > vm / 10) {
-            vm_zeros &= vm % 10 == 0;
+        while (t.p / 10 > t.m / 10) {
+            vm_zeros &= t.m % 10 == 0;
             vr_zeros &= last == 0;
-            last = (unsigned)(vr % 10);
-            vr /= 10;
-            vp /= 10;
-            vm /= 10;
+            last = (unsigned)drop(&t, 10);
             removed++;
         }
-        if (vm_zeros) {
-            while (vm % 10 == 0) {
-                vr_zeros &= last == 0;
-                last = (unsigned)(vr % 10);
-                vr /= 10;
-                vp /= 10;
-                vm /= 10;
-                removed++;
-            }
+        while (vm_zeros && t.m % 10 == 0) {
+            vr_zeros &= last == 0;
+            last = (unsigned)drop(&t, 10);
+            removed++;
         }
-        if (vr_zeros && last == 5 && vr % 2 == 0)
+        if (vr_zeros && last == 5 && t.r % 2 == 0)
             last = 4; /* an exact tie: to even */
-        out = vr + ((vr == vm && (!even || !vm_zeros)) || last >= 5);
+        out = t.r + ((t.r == t.m && (!even || !vm_zeros)) || last >= 5);
     } else {
         /* only the highest dropped digit decides the rounding here, so
          * short values (0.125 held as 17+ digits) drop four at a time */
         int up = 0;
-        while (vp / 10000 > vm / 10000) {
-            up = vr % 10000 >= 5000;
-            vr /= 10000;
-            vp /= 10000;
-            vm /= 10000;
+        while (t.p / 10000 > t.m / 10000) {
+            up = drop(&t, 10000) >= 5000;
             removed += 4;
         }
-        if (vp / 100 > vm / 100) {
-            up = vr % 100 >= 50;
-            vr /= 100;
-            vp /= 100;
-            vm /= 100;
+        if (t.p / 100 > t.m / 100) {
+            up = drop(&t, 100) >= 50;
             removed += 2;
         }
-        if (vp / 10 > vm / 10) {
-            up = vr % 10 >= 5;
-            vr /= 10;
-            vp /= 10;
-            vm /= 10;
+        if (t.p / 10 > t.m / 10) {
+            up = drop(&t, 10) >= 5;
             removed++;
         }
-        out = vr + (vr == vm || up);
+        out = t.r + (t.r == t.m || up);
     }
     *digits = out;
     *exp10 = e10 + removed;
