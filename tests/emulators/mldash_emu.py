@@ -18,10 +18,7 @@ import fnmatch
 import hashlib
 import hmac
 import json
-import os
 import re
-import signal
-import socket
 import sys
 import threading
 import time
@@ -29,9 +26,9 @@ import traceback
 from array import array
 from datetime import datetime, timezone
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import emuhttp  # noqa: E402 (the emulators' shared HTTP plumbing)
 from gql import GQLError, Obj, gql_execute  # noqa: E402 (the emulators' shared engine)
 
 DEV_JWT_SECRET = b"your-secret-key-change-this-in-production"   # mldash.md 1.1.1
@@ -2036,21 +2033,7 @@ def control(emu, method, path, q, body):
             emu.faults = []
             return 200, {"ok": True}
         if method == "POST":
-            b = jbody()
-            rules = b if isinstance(b, list) else b.get("rules", [b])
-            added = []
-            for r in rules:
-                unknown = set(r) - set(FAULT_KEYS)
-                if unknown:
-                    raise bad("unknown fault keys: %s" % sorted(unknown))
-                r = dict(r)
-                re.compile(r.get("path", ""))
-                r.setdefault("count", 1)
-                r["fired"] = 0
-                r["seen"] = 0
-                emu.faults.append(r)
-                added.append(r)
-            return 200, {"faults": emu.faults}
+            return 200, emuhttp.add_faults(emu, jbody(), FAULT_KEYS, bad)
     if path == "/__emu/config":
         if method == "POST":
             b = jbody()
@@ -2087,74 +2070,12 @@ def control(emu, method, path, q, body):
 # Request handler
 # --------------------------------------------------------------------------
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(emuhttp.Handler):
     server_version = "mldash-emu/1"
-    sys_version = ""
-
-    def log_message(self, fmt, *args):
-        if self.server.emu.opts.verbose:
-            sys.stderr.write("mldash_emu: " + (fmt % args) + "\n")
-
-    def _read_body(self):
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            out = bytearray()
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                out += self.rfile.read(size)
-                self.rfile.readline(65537)
-            return bytes(out)
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
-
-    def do_GET(self):
-        self._handle()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
-
-    # -- sending --
+    NAME = "mldash_emu"
 
     def _send(self, status, parts, ctype, headers=None, drop_after=None):
-        total = sum(len(p) for p in parts)
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(total))
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        if drop_after is not None:
-            left = int(drop_after)
-            for p in parts:
-                if left <= 0:
-                    break
-                self.wfile.write(p[:left])
-                left -= len(p[:left])
-            self.wfile.flush()
-            self._abort()
-            return
-        for p in parts:
-            mv = memoryview(p)
-            for i in range(0, len(mv), 1 << 20):
-                self.wfile.write(mv[i:i + (1 << 20)])
-
-    def _abort(self):
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-        except OSError:
-            pass
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        return self.send_parts(status, parts, ctype, headers, drop_after)
 
     def _json(self, status, obj, headers=None, drop_after=None):
         if self.server.emu.cfg["ids_as_numbers"]:
@@ -2169,14 +2090,14 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- main --
 
-    def _handle(self):
+    def handle_request(self):
         emu = self.server.emu
         method = self.command
         u = urlsplit(self.path)
         path = u.path
         q = parse_qs(u.query, keep_blank_values=True)
         try:
-            body = self._read_body()
+            body = self.read_raw_body()
         except (ValueError, OSError):
             self.close_connection = True
             return
@@ -2195,48 +2116,9 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(400, {"error": "Bad Request", "message": repr(e)})
             return
 
-        with emu.stats_lock:
-            emu.inflight += 1
-            emu.max_inflight = max(emu.max_inflight, emu.inflight)
-        status, rname = 0, None
-        t0 = time.time()
-        try:
-            status, rname = self._dispatch(emu, method, path, u.query, q, body)
-        finally:
-            with emu.stats_lock:
-                emu.inflight -= 1
-                emu.req_total += 1
-                key = "%s %s" % (method, rname or "(unmatched)")
-                emu.by_route[key] = emu.by_route.get(key, 0) + 1
-                emu.by_status[str(status)] = emu.by_status.get(str(status), 0) + 1
-                rec = {"method": method, "path": path, "query": u.query,
-                       "status": status, "route": rname,
-                       "ms": round((time.time() - t0) * 1000, 2)}
-                if emu.cfg.get("record_bodies") and len(body) < 65536:
-                    rec["body"] = body.decode("utf-8", "replace")
-                emu.recent.append(rec)
-                if len(emu.recent) > 5000:
-                    del emu.recent[:1000]
-
-    def _match_fault(self, emu, method, path, query):
-        with emu.stats_lock:
-            for r in list(emu.faults):
-                if r.get("method") and r["method"].upper() != method:
-                    continue
-                if r.get("path") and not re.search(r["path"], path):
-                    continue
-                if r.get("query") and not re.search(r["query"], query):
-                    continue
-                r["seen"] += 1
-                if r["seen"] <= int(r.get("skip") or 0):
-                    continue
-                cnt = r.get("count")
-                if cnt is not None and cnt >= 0 and r["fired"] >= cnt:
-                    continue
-                r["fired"] += 1
-                emu.faults_fired += 1
-                return r
-        return None
+        def serve():
+            return self._dispatch(emu, method, path, u.query, q, body) + (None,)
+        self.serve_counted(emu, method, path, u.query, body, serve)
 
     def _route(self, method, path):
         gen = 6 if path.startswith("/api/") else 5
@@ -2261,13 +2143,13 @@ class Handler(BaseHTTPRequestHandler):
         gen, kind, handler, groups, rname = self._route(method, path)
         if cfg["latency_ms"]:
             time.sleep(cfg["latency_ms"] / 1000.0)
-        fault = self._match_fault(emu, method, path, query)
+        fault = emuhttp.match_fault(emu, method, path, query)
         drop = None
         if fault:
             if fault.get("delay_ms"):
                 time.sleep(float(fault["delay_ms"]) / 1000.0)
             if fault.get("reset"):
-                self._abort()
+                self.abort()
                 return "reset", rname
             if fault.get("status"):
                 hdrs = dict(fault.get("headers") or {})
@@ -2351,12 +2233,6 @@ class Handler(BaseHTTPRequestHandler):
                       ("userName" if gen == 5 else "username"))
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
@@ -2381,27 +2257,7 @@ def main(argv=None):
     if opts.seed:
         with open(opts.seed) as f:
             seed(emu, json.load(f))
-    srv = Server(("127.0.0.1", opts.port), Handler)
-    srv.emu = emu
-
-    def stop(*_):
-        raise SystemExit(0)
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    sys.stdout.write("PORT %d\n" % srv.server_address[1])
-    sys.stdout.flush()
-    # The test helper closes its end of the pipe after the first line.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-    except OSError:
-        pass
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except SystemExit:
-        pass
-    finally:
-        srv.server_close()
+    emuhttp.serve(emu, Handler, opts.port)
 
 
 if __name__ == "__main__":

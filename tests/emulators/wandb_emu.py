@@ -26,8 +26,6 @@ import mimetypes
 import os
 import random
 import re
-import signal
-import socket
 import sys
 import threading
 import time
@@ -35,9 +33,9 @@ import traceback
 import zlib
 from array import array
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+import emuhttp  # noqa: E402 (the emulators' shared HTTP plumbing)
 from gql import GQLError, Obj, gql_execute, gql_value  # noqa: E402 (the emulators' shared engine)
 
 DEFAULT_API_KEY = "emu_" + "0" * 36 + "wandb"       # 45 chars of [A-Za-z0-9_] (wandb.md 1.1)
@@ -2042,20 +2040,7 @@ def control(emu, method, path, q, body):
             emu.faults = []
             return 200, {"ok": True}
         if method == "POST":
-            b = jbody()
-            rules = b if isinstance(b, list) else b.get("rules", [b])
-            for r in rules:
-                unknown = set(r) - set(FAULT_KEYS)
-                if unknown:
-                    raise bad("unknown fault keys: %s" % sorted(unknown))
-                r = dict(r)
-                re.compile(r.get("path", ""))
-                re.compile(r.get("operation", ""))
-                r.setdefault("count", 1)
-                r["fired"] = 0
-                r["seen"] = 0
-                emu.faults.append(r)
-            return 200, {"faults": emu.faults}
+            return 200, emuhttp.add_faults(emu, jbody(), FAULT_KEYS, bad)
     if path == "/__emu/config":
         if method == "POST":
             for k, v in jbody().items():
@@ -2098,73 +2083,22 @@ ROUTES = [
 ]
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(emuhttp.Handler):
     server_version = "wandb-emu/1"
-    sys_version = ""
-
-    def log_message(self, fmt, *args):
-        if self.server.emu.opts.verbose:
-            sys.stderr.write("wandb_emu: " + (fmt % args) + "\n")
+    NAME = "wandb_emu"
 
     def _read_body(self):
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            out = bytearray()
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                out += self.rfile.read(size)
-                self.rfile.readline(65537)
-            data = bytes(out)
-        else:
-            n = int(self.headers.get("Content-Length") or 0)
-            data = self.rfile.read(n) if n > 0 else b""
+        data = self.read_raw_body()
         if (self.headers.get("Content-Encoding") or "").lower() == "gzip" and data:
             data = gzip.decompress(data)
         return data
-
-    def do_GET(self):
-        self._handle()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     def _send(self, status, data, ctype, headers=None, drop_after=None, corrupt=False):
         if corrupt and data:
             data = bytearray(data)
             data[len(data) // 2] ^= 0x01
             data = bytes(data)
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        if self.command == "HEAD":
-            return status
-        if drop_after is not None:
-            self.wfile.write(data[:int(drop_after)])
-            self._abort()
-            return status
-        mv = memoryview(data)
-        for i in range(0, len(mv), 1 << 20):
-            self.wfile.write(mv[i:i + (1 << 20)])
-        return status
-
-    def _abort(self):
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-        except OSError:
-            pass
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        return self.send_parts(status, [data], ctype, headers, drop_after)
 
     def _json(self, status, obj, headers=None, drop_after=None, corrupt=False):
         data = json.dumps(obj, separators=(",", ":")).encode("utf-8")
@@ -2174,7 +2108,7 @@ class Handler(BaseHTTPRequestHandler):
         return self._json(e.status, {"errors": [{"message": e.message}],
                                      "error": e.message}, e.headers, drop_after)
 
-    def _handle(self):
+    def handle_request(self):
         emu = self.server.emu
         method = self.command
         u = urlsplit(self.path)
@@ -2196,52 +2130,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(400, {"error": "bad control request: %r" % (e,)})
             return
 
-        with emu.stats_lock:
-            emu.inflight += 1
-            emu.max_inflight = max(emu.max_inflight, emu.inflight)
-        status, rname, opname = 0, None, None
-        t0 = time.time()
-        try:
-            status, rname, opname = self._dispatch(emu, method, path, u.query, q, body)
-        finally:
-            with emu.stats_lock:
-                emu.inflight -= 1
-                emu.req_total += 1
-                key = "%s %s" % (method, rname or "(unmatched)")
-                emu.by_route[key] = emu.by_route.get(key, 0) + 1
-                if opname:
-                    emu.by_op[opname] = emu.by_op.get(opname, 0) + 1
-                emu.by_status[str(status)] = emu.by_status.get(str(status), 0) + 1
-                rec = {"method": method, "path": path, "query": u.query, "status": status,
-                       "route": rname, "operation": opname,
-                       "ms": round((time.time() - t0) * 1000, 2)}
-                if emu.cfg.get("record_bodies") and len(body) < 65536:
-                    rec["body"] = body.decode("utf-8", "replace")
-                emu.recent.append(rec)
-                if len(emu.recent) > 5000:
-                    del emu.recent[:1000]
-
-    def _match_fault(self, emu, method, path, query, opname):
-        with emu.stats_lock:
-            for r in list(emu.faults):
-                if r.get("method") and r["method"].upper() != method:
-                    continue
-                if r.get("path") and not re.search(r["path"], path):
-                    continue
-                if r.get("query") and not re.search(r["query"], query):
-                    continue
-                if r.get("operation") and not re.search(r["operation"], opname or ""):
-                    continue
-                r["seen"] += 1
-                if r["seen"] <= int(r.get("skip") or 0):
-                    continue
-                cnt = r.get("count")
-                if cnt is not None and cnt >= 0 and r["fired"] >= cnt:
-                    continue
-                r["fired"] += 1
-                emu.faults_fired += 1
-                return r
-        return None
+        self.serve_counted(emu, method, path, u.query, body,
+                           lambda: self._dispatch(emu, method, path, u.query, q, body))
 
     def _base(self):
         host = self.headers.get("Host") or "127.0.0.1:%d" % self.server.server_address[1]
@@ -2302,13 +2192,13 @@ class Handler(BaseHTTPRequestHandler):
                 opname = op_name_of(gbody.get("query"), gbody.get("operationName"))
         if cfg["latency_ms"]:
             time.sleep(cfg["latency_ms"] / 1000.0)
-        fault = self._match_fault(emu, method, path, query, opname)
+        fault = emuhttp.match_fault(emu, method, path, query, opname)
         drop, corrupt = None, False
         if fault:
             if fault.get("delay_ms"):
                 time.sleep(float(fault["delay_ms"]) / 1000.0)
             if fault.get("reset"):
-                self._abort()
+                self.abort()
                 return "reset", rname, opname
             if fault.get("status"):
                 hdrs = dict(fault.get("headers") or {})
@@ -2490,12 +2380,6 @@ class Handler(BaseHTTPRequestHandler):
         return self._json(200, out, hdrs, drop)
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
@@ -2515,26 +2399,7 @@ def main(argv=None):
     if opts.seed:
         with open(opts.seed) as f:
             seed(emu, json.load(f))
-    srv = Server(("127.0.0.1", opts.port), Handler)
-    srv.emu = emu
-
-    def stop(*_):
-        raise SystemExit(0)
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    sys.stdout.write("PORT %d\n" % srv.server_address[1])
-    sys.stdout.flush()
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-    except OSError:
-        pass
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except SystemExit:
-        pass
-    finally:
-        srv.server_close()
+    emuhttp.serve(emu, Handler, opts.port)
 
 
 if __name__ == "__main__":
