@@ -1,6 +1,9 @@
 /* SHA-256 (FIPS 180-4) and MD5 (RFC 1321), written from the specifications. */
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "hash_int.h"
 #include "xport/hash.h"
 
 static const uint32_t K256[64] = {
@@ -68,10 +71,12 @@ void xp_sha256_init(struct xp_sha256 *c)
     c->nblk = 0;
 }
 
-/* The 64-byte block buffering SHA-256 and MD5 share. */
+/* The 64-byte block buffering SHA-256 and MD5 share; blocks(ctx, p, n)
+ * takes n whole blocks. */
 static void feed_blocks(unsigned char blk[64], size_t *nblk, uint64_t *nbytes,
                         const void *data, size_t len,
-                        void (*block)(void *ctx, const unsigned char *p), void *ctx)
+                        void (*blocks)(void *ctx, const unsigned char *p, size_t n),
+                        void *ctx)
 {
     const unsigned char *p = data;
     *nbytes += len;
@@ -83,26 +88,48 @@ static void feed_blocks(unsigned char blk[64], size_t *nblk, uint64_t *nbytes,
         len -= take;
         if (*nblk < 64)
             return;
-        block(ctx, blk);
+        blocks(ctx, blk, 1);
         *nblk = 0;
     }
-    while (len >= 64) {
-        block(ctx, p);
-        p += 64;
-        len -= 64;
+    if (len >= 64) {
+        blocks(ctx, p, len / 64);
+        p += len - len % 64;
+        len %= 64;
     }
     memcpy(blk, p, len);
     *nblk = len;
 }
 
-static void sha256_block_cb(void *c, const unsigned char *p)
+/* -1 until the CPU is asked; then 1 when the SHA extensions are used */
+static atomic_int sha_ni = -1;
+
+void xp_sha256_portable(int on)
 {
-    sha256_block(c, p);
+    atomic_store(&sha_ni, on ? 0 : -1);
+}
+
+static void sha256_blocks(void *ctx, const unsigned char *p, size_t n)
+{
+    struct xp_sha256 *c = ctx;
+#ifdef XP_SHA256_NI
+    int ni = atomic_load(&sha_ni);
+    if (ni < 0) { /* threads may race here: all agree */
+        __builtin_cpu_init();
+        ni = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+        atomic_store(&sha_ni, ni);
+    }
+    if (ni) {
+        xp_sha256_blocks_ni(c->h, p, n, K256);
+        return;
+    }
+#endif
+    for (; n--; p += 64)
+        sha256_block(c, p);
 }
 
 void xp_sha256_update(struct xp_sha256 *c, const void *data, size_t len)
 {
-    feed_blocks(c->blk, &c->nblk, &c->nbytes, data, len, sha256_block_cb, c);
+    feed_blocks(c->blk, &c->nblk, &c->nbytes, data, len, sha256_blocks, c);
 }
 
 void xp_sha256_final(struct xp_sha256 *c, unsigned char out[32])
@@ -200,14 +227,15 @@ void xp_md5_init(struct xp_md5 *c)
     c->nblk = 0;
 }
 
-static void md5_block_cb(void *c, const unsigned char *p)
+static void md5_blocks(void *c, const unsigned char *p, size_t n)
 {
-    md5_block(c, p);
+    for (; n--; p += 64)
+        md5_block(c, p);
 }
 
 void xp_md5_update(struct xp_md5 *c, const void *data, size_t len)
 {
-    feed_blocks(c->blk, &c->nblk, &c->nbytes, data, len, md5_block_cb, c);
+    feed_blocks(c->blk, &c->nblk, &c->nbytes, data, len, md5_blocks, c);
 }
 
 void xp_md5_final(struct xp_md5 *c, unsigned char out[16])

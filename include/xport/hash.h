@@ -15,6 +15,10 @@ struct xp_sha256 {
 void xp_sha256_init(struct xp_sha256 *c);
 void xp_sha256_update(struct xp_sha256 *c, const void *data, size_t len);
 void xp_sha256_final(struct xp_sha256 *c, unsigned char out[32]);
+/* 1: the portable code even where the CPU has SHA extensions (tests hold
+ * the two against each other); 0: back to the CPU's choice. Set it while
+ * nothing else is hashing. */
+void xp_sha256_portable(int on);
 /* hex of sha256(data) into out[65] */
 void xp_sha256_hex(char out[65], const void *data, size_t len);
 

@@ -339,6 +339,33 @@ static void test_hashes(void **state)
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     xp_sha256_hex(hex, "", 0);
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    /* two blocks (FIPS 180-2 example) */
+    xp_sha256_hex(hex, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56);
+    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* the CPU's SHA extensions (if any) and the portable code agree at
+     * every length, fed whole or in uneven pieces */
+    unsigned char buf[1100];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (unsigned char)(i * 131 + (i >> 3));
+    for (size_t len = 0; len <= sizeof(buf); len += len < 200 ? 1 : 37) {
+        char a[65], b[65];
+        xp_sha256_portable(1);
+        xp_sha256_hex(a, buf, len);
+        xp_sha256_portable(0);
+        struct xp_sha256 c;
+        unsigned char dg[32];
+        xp_sha256_init(&c);
+        for (size_t at = 0; at < len;) {
+            size_t n = (at * 7 + 13) % 150 + 1;
+            n = n < len - at ? n : len - at;
+            xp_sha256_update(&c, buf + at, n);
+            at += n;
+        }
+        xp_sha256_final(&c, dg);
+        xp_hex(b, dg, 32);
+        if (strcmp(a, b))
+            fail_msg("sha256 of %zu bytes: portable %s, fast %s", len, a, b);
+    }
     struct xp_md5 m;
     unsigned char d[16];
     char b64[25];
