@@ -48,6 +48,24 @@ static int scan_string(char *s, size_t len, size_t *i, char **start, size_t *sle
 {
     size_t r = *i + 1, w = r;
     char *st = s + r;
+    /* most strings are plain ASCII without escapes: nothing to move, and
+     * nothing for the UTF-8 check to look at */
+    int ascii = 1;
+    while (r < len) {
+        unsigned char c = (unsigned char)s[r];
+        if (c == '"' || c == '\\' || c < 0x20)
+            break;
+        ascii &= c < 0x80;
+        r++;
+    }
+    w = r;
+    if (r < len && s[r] == '"') {
+        s[r] = '\0';
+        *start = st;
+        *slen = (size_t)(s + r - st);
+        *i = r + 1;
+        return ascii || xp_utf8_valid(st, *slen) ? 0 : XP_EINVALID;
+    }
     while (r < len) {
         unsigned char c = (unsigned char)s[r];
         if (c == '"') {
@@ -152,6 +170,32 @@ static int scan_number(char *s, size_t len, size_t *i, struct xp_value *v)
             is_float = 1;
         k++;
     }
+    if (!is_float) {
+        /* up to 18 digits cannot overflow: no strtoll, no terminator */
+        size_t d0 = st + (s[st] == '-');
+        if (k - d0 <= 18 && k > d0) {
+            int64_t x = 0;
+            for (size_t j = d0; j < k; j++) {
+                if (s[j] < '0' || s[j] > '9')
+                    return XP_EINVALID; /* a sign after the first digit */
+                x = x * 10 + (s[j] - '0');
+            }
+            v->type = XP_V_INT;
+            v->u.i = s[st] == '-' ? -x : x;
+            *i = k;
+            return 0;
+        }
+    } else {
+        double d;
+        const char *dot = memchr(s + st, '.', k - st);
+        if ((!dot || (dot + 1 < s + k && dot[1] >= '0' && dot[1] <= '9')) &&
+            xp_fast_double(s + st, k - st, &d)) {
+            v->type = XP_V_FLOAT;
+            v->u.d = d;
+            *i = k;
+            return 0;
+        }
+    }
     char save = k < len ? s[k] : '\0';
     if (k < len)
         s[k] = '\0';
@@ -214,9 +258,8 @@ static int scan_obj(char *s, size_t len, size_t *end, struct xp_field *out,
             return XP_EINVALID;
         char *key;
         size_t klen;
+        /* (no NUL can hide in it: raw control bytes and \\u0000 fail) */
         if (scan_string(s, len, &i, &key, &klen))
-            return XP_EINVALID;
-        if (strlen(key) != klen)
             return XP_EINVALID;
         i = skip_ws(s, i, len);
         if (i >= len || s[i] != ':')
