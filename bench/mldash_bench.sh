@@ -6,16 +6,17 @@
 #   curl      curl --parallel fetching the same chunk bodies: the bound
 # Prints points/s, peak RSS and the download time over curl's.
 # Usage: bench/mldash_bench.sh [POINTS] [LATENCIES_MS]   (needs build-release/:
-#   cmake --build build-release --target xport xport-bench-runstat)
+#   cmake --build build-release --target xport xport-bench-runstat;
+#   XPORT_BUILD=DIR uses another build directory, relative to the source root)
 set -eu
 N=${1:-1000000}
 LATS=${2:-"0 20"}
 CHUNK=100000
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-B=$ROOT/build-release
+case ${XPORT_BUILD:=build-release} in /*) B=$XPORT_BUILD ;; *) B=$ROOT/$XPORT_BUILD ;; esac
 X=$B/cmd/xport
 RS=$B/bench/xport-bench-runstat
-[ -x "$X" ] && [ -x "$RS" ] || { echo "build build-release first (xport, xport-bench-runstat)" >&2; exit 2; }
+[ -x "$X" ] && [ -x "$RS" ] || { echo "build $B first (xport, xport-bench-runstat)" >&2; exit 2; }
 T=$(mktemp -d)
 EMU=
 trap '[ -n "$EMU" ] && kill $EMU 2>/dev/null; rm -rf "$T"' EXIT
