@@ -13,94 +13,13 @@
 
 #include <json-c/json.h>
 
-#include "testutil.h"
+#include "wsrv.h"
 #include "xport/hash.h"
-
-#define KEY "emu_000000000000000000000000000000000000wandb"
-
-static struct tu_server srv;
-static char base[64];
-static char *tmp;
-
-static int curl_post(const char *path, const char *body)
-{
-    char *f = NULL;
-    if (asprintf(&f, "%s/body.json", tmp) < 0)
-        return -1;
-    tu_write(f, body);
-    int rc = tu_sh("curl -sf -X POST --data-binary @%s '%s%s' >/dev/null", f,
-                   base, path);
-    free(f);
-    return rc;
-}
-
-/* stdout of the emulator's control API GET (caller frees) */
-static char *curl_get(const char *path)
-{
-    char *f = NULL;
-    if (asprintf(&f, "%s/get.json", tmp) < 0)
-        return NULL;
-    tu_sh("curl -sf '%s%s' > %s", base, path, f);
-    char *s = tu_slurp(f);
-    free(f);
-    return s;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    const char *args[] = {NULL};
-    if (tu_server_start_py(&srv, "tests/emulators/wandb_emu.py", args))
-        return -1;
-    snprintf(base, sizeof(base), "http://127.0.0.1:%d", srv.port);
-    setenv("WANDB_BASE_URL", base, 1);
-    setenv("WANDB_API_KEY", KEY, 1);
-    tmp = tu_mkdtemp();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_server_stop(&srv);
-    tu_rmtree(tmp);
-    free(tmp);
-    return 0;
-}
-
-static int reset(void **state)
-{
-    (void)state;
-    return curl_post("/__emu/reset", "{}");
-}
-
-static char *path2(const char *a, const char *b)
-{
-    char *p = NULL;
-    if (asprintf(&p, "%s/%s", a, b) < 0)
-        abort();
-    return p;
-}
-
-static int xport(const char *const *argv, char **out, char **err)
-{
-    char *o = NULL, *e = NULL;
-    int rc = tu_run_xport(&o, &e, argv);
-    if (out)
-        *out = o;
-    else
-        free(o);
-    if (err)
-        *err = e;
-    else
-        free(e);
-    return rc;
-}
 
 static void seeded_download(void **state)
 {
     (void)state;
-    assert_int_equal(curl_post("/__emu/seed",
+    assert_int_equal(wsrv_post("/__emu/seed",
         "{\"projects\":[{\"entity\":\"ent\",\"name\":\"proj\",\"runs\":[{"
         "\"name\":\"run1\",\"displayName\":\"first\",\"state\":\"failed\","
         "\"config\":{\"lr\":0.1,\"n\":3},\"summary\":{\"loss\":0.5},"
@@ -112,12 +31,12 @@ static void seeded_download(void **state)
         "\"logs\":[\"2023-11-14T22:13:20.000001 hello\",\"ERROR 2023-11-14T22:13:21.5 bad\"],"
         "\"files\":[{\"name\":\"config.yaml\",\"content\":\"a: 1\\n\"}]}]}]}"),
         0);
-    char *out = path2(tmp, "dl");
+    char *out = wsrv_path(wsrv_tmp, "dl");
     const char *argv[] = {"download", "-q", "--from", "wandb", "ent/proj",
                           "-o", out, NULL};
-    assert_int_equal(xport(argv, NULL, NULL), 0);
-    char *d = path2(out, "ent/proj/first");
-    char *f = path2(d, "metrics/loss/data.jsonl");
+    assert_int_equal(wsrv_xport(argv, NULL, NULL), 0);
+    char *d = wsrv_path(out, "ent/proj/first");
+    char *f = wsrv_path(d, "metrics/loss/data.jsonl");
     char *s = tu_slurp(f);
     assert_non_null(s);
     assert_string_equal(s,
@@ -126,34 +45,34 @@ static void seeded_download(void **state)
         "{\"index\":2,\"data\":{\"value\":-Infinity,\"step\":9,\"timestamp\":1700000002.5}}\n");
     free(s);
     free(f);
-    f = path2(d, "metrics/acc/data.jsonl");
+    f = wsrv_path(d, "metrics/acc/data.jsonl");
     s = tu_slurp(f);
     assert_non_null(strstr(s, "\"value\":1,\"step\":0"));
     assert_non_null(strstr(s, "\"value\":2,\"step\":5"));
     free(s);
     free(f);
-    f = path2(d, "system/cpu/data.jsonl");
+    f = wsrv_path(d, "system/cpu/data.jsonl");
     s = tu_slurp(f);
     assert_string_equal(s, "{\"index\":0,\"data\":{\"value\":12.5,\"timestamp\":1700000000.0}}\n");
     free(s);
     free(f);
-    f = path2(d, "logs/logs.jsonl");
+    f = wsrv_path(d, "logs/logs.jsonl");
     s = tu_slurp(f);
     assert_non_null(strstr(s, "\"timestamp\":\"2023-11-14T22:13:20.000001Z\",\"stream\":\"stdout\",\"message\":\"hello\""));
     assert_non_null(strstr(s, "\"timestamp\":\"2023-11-14T22:13:21.5Z\",\"stream\":\"stderr\",\"message\":\"bad\""));
     free(s);
     free(f);
-    f = path2(d, "parameters.json");
+    f = wsrv_path(d, "parameters.json");
     s = tu_slurp(f);
     assert_non_null(strstr(s, "{\"lr\":0.1,\"n\":3}"));
     free(s);
     free(f);
-    f = path2(d, "experiment.json");
+    f = wsrv_path(d, "experiment.json");
     s = tu_slurp(f);
     assert_non_null(strstr(s, "\"FAILED\""));
     free(s);
     free(f);
-    f = path2(d, "files/config.yaml");
+    f = wsrv_path(d, "files/config.yaml");
     s = tu_slurp(f);
     assert_string_equal(s, "a: 1\n");
     free(s);
@@ -166,17 +85,17 @@ static void full_history(void **state)
 {
     (void)state;
     /* 5000 generated rows: far more than the 500-row sample */
-    assert_int_equal(curl_post("/__emu/seed",
+    assert_int_equal(wsrv_post("/__emu/seed",
         "{\"projects\":[{\"entity\":\"ent\",\"name\":\"big\",\"runs\":[{"
         "\"name\":\"big1\",\"history\":{\"rows\":5000,\"metrics\":3}}]}]}"), 0);
     /* and 429s on the way, with Retry-After */
-    assert_int_equal(curl_post("/__emu/faults",
+    assert_int_equal(wsrv_post("/__emu/faults",
         "{\"path\":\"/graphql\",\"status\":429,\"retry_after\":1,\"count\":2,\"skip\":2}"), 0);
-    char *out = path2(tmp, "big");
+    char *out = wsrv_path(wsrv_tmp, "big");
     const char *argv[] = {"download", "-q", "--from", "wandb", "ent/big",
                           "metrics", "-o", out, NULL};
-    assert_int_equal(xport(argv, NULL, NULL), 0);
-    char *s = curl_get("/__emu/faults");
+    assert_int_equal(wsrv_xport(argv, NULL, NULL), 0);
+    char *s = wsrv_get("/__emu/faults");
     assert_non_null(strstr(s, "\"fired\": 2") ? s : strstr(s, "\"fired\":2"));
     free(s);
     char *cmd = NULL;
@@ -189,18 +108,18 @@ static void full_history(void **state)
 static void wrong_md5(void **state)
 {
     (void)state;
-    assert_int_equal(curl_post("/__emu/seed",
+    assert_int_equal(wsrv_post("/__emu/seed",
         "{\"projects\":[{\"entity\":\"ent\",\"name\":\"md5\",\"runs\":[{"
         "\"name\":\"m1\",\"files\":[{\"name\":\"a.txt\",\"content\":\"hello\"}]}]}]}"), 0);
-    assert_int_equal(curl_post("/__emu/faults",
+    assert_int_equal(wsrv_post("/__emu/faults",
         "{\"path\":\"/storage/\",\"corrupt\":true,\"count\":-1}"), 0);
-    char *out = path2(tmp, "md5");
+    char *out = wsrv_path(wsrv_tmp, "md5");
     const char *argv[] = {"download", "-q", "--from", "wandb", "ent/md5",
                           "-o", out, NULL};
     char *err = NULL;
-    assert_int_not_equal(xport(argv, NULL, &err), 0);
+    assert_int_not_equal(wsrv_xport(argv, NULL, &err), 0);
     assert_non_null(strstr(err, "a.txt"));
-    assert_null(strstr(err, KEY));
+    assert_null(strstr(err, WSRV_KEY));
     free(err);
     free(out);
 }
@@ -208,12 +127,12 @@ static void wrong_md5(void **state)
 static void bad_key(void **state)
 {
     (void)state;
-    char *out = path2(tmp, "bad");
+    char *out = wsrv_path(wsrv_tmp, "bad");
     const char *argv[] = {"download", "-q", "--from", "wandb", "ent/proj",
                           "--api-key", "wrong_0000000000000000000000000000000000000",
                           "-o", out, NULL};
     char *err = NULL, *o = NULL;
-    assert_int_equal(xport(argv, &o, &err), 4);
+    assert_int_equal(wsrv_xport(argv, &o, &err), 4);
     assert_null(strstr(err, "wrong_0000"));
     assert_null(strstr(o, "wrong_0000"));
     free(err);
@@ -226,30 +145,30 @@ static void bad_key(void **state)
 static void round_trip(void **state)
 {
     (void)state;
-    char *l1 = path2(tmp, "rt1"), *l2 = path2(tmp, "rt2");
+    char *l1 = wsrv_path(wsrv_tmp, "rt1"), *l2 = wsrv_path(wsrv_tmp, "rt2");
     static const char *const fx[] = {"go-core-2026/single-tiny",
                                      "go-core-2026/edge-nan-inf",
                                      "go-core-2026/edge-unicode",
                                      "go-core-2026/media",
                                      "go-core-2026/workspace-multi"};
     for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
-        char *rel = path2("tests/fixtures/wandb", fx[i]);
+        char *rel = wsrv_path("tests/fixtures/wandb", fx[i]);
         char *src = tu_src(rel);
         const char *argv[] = {"download", "-q", "--from", "wandb-offline",
                               src, "-o", l1, NULL};
-        assert_int_equal(xport(argv, NULL, NULL), 0);
+        assert_int_equal(wsrv_xport(argv, NULL, NULL), 0);
         free(src);
         free(rel);
     }
     const char *up[] = {"copy", "-q", l1, "wandb:fixture-entity/leet-fixtures",
                         NULL};
-    assert_int_equal(xport(up, NULL, NULL), 0);
+    assert_int_equal(wsrv_xport(up, NULL, NULL), 0);
     const char *dl[] = {"download", "-q", "--from", "wandb",
                         "fixture-entity/leet-fixtures", "-o", l2, NULL};
-    assert_int_equal(xport(dl, NULL, NULL), 0);
+    assert_int_equal(wsrv_xport(dl, NULL, NULL), 0);
     const char *ver[] = {"verify", l1, l2, NULL};
     char *o = NULL;
-    int rc = xport(ver, &o, NULL);
+    int rc = wsrv_xport(ver, &o, NULL);
     if (rc)
         print_message("%s", o);
     assert_int_equal(rc, 0);
@@ -261,9 +180,9 @@ static void round_trip(void **state)
                            "b=$(grep -o '\"startedAt\":\"[^\"]*\"' \"%s/$f\"); "
                            "[ -n \"$a\" ] && [ \"$a\" = \"$b\" ] || exit 1; n=$((n+1)); done; "
                            "[ $n -ge 5 ]", l1, l2), 0);
-    char *before = curl_get("/__emu/dump?points=0&content=0");
-    assert_int_equal(xport(up, NULL, NULL), 0);
-    char *after = curl_get("/__emu/dump?points=0&content=0");
+    char *before = wsrv_get("/__emu/dump?points=0&content=0");
+    assert_int_equal(wsrv_xport(up, NULL, NULL), 0);
+    char *after = wsrv_get("/__emu/dump?points=0&content=0");
     assert_non_null(before);
     assert_non_null(after);
     /* the line counts (and everything else in the dump) are unchanged */
@@ -291,7 +210,7 @@ static char *layout_file(const char *dir, const char *rel, const char *data,
                          size_t len, const char *entry_path,
                          const char *artifact)
 {
-    char *p = path2(dir, rel);
+    char *p = wsrv_path(dir, rel);
     FILE *fp = fopen(p, "wb");
     assert_non_null(fp);
     assert_int_equal(fwrite(data, 1, len, fp), len);
@@ -311,16 +230,16 @@ static char *layout_file(const char *dir, const char *rel, const char *data,
  * a track. */
 static char *make_layout(const char *name)
 {
-    char *root = path2(tmp, name);
-    char *exp = path2(root, EXP_DIR);
+    char *root = wsrv_path(wsrv_tmp, name);
+    char *exp = wsrv_path(root, EXP_DIR);
     assert_int_equal(tu_sh("mkdir -p '%s/files' '%s/metrics/loss' "
                            "'%s/tracks/robot%%2Fpose' "
                            "'%s/artifacts/ds%%3Av0/sub/dir'",
                            exp, exp, exp, exp), 0);
-    char *f = path2(root, "xport.json");
+    char *f = wsrv_path(root, "xport.json");
     tu_write(f, "{\"format\":\"xport-layout\",\"version\":1}\n");
     free(f);
-    f = path2(exp, "experiment.json");
+    f = wsrv_path(exp, "experiment.json");
     tu_write(f, "{\"name\":\"exp1\",\"project\":\"arts\",\"workspace\":\"ent\","
                 "\"tags\":[\"t1\"],\"status\":\"COMPLETED\",\"description\":\"d\","
                 "\"source\":{\"vendor\":\"wandb\",\"id\":\"xrun1\",\"fields\":{"
@@ -346,11 +265,7 @@ static char *make_layout(const char *name)
         {"tracks/robot%2Fpose/metadata.json",
          "{\"topic\":\"robot/pose\",\"metadata\":{\"frame\":\"world\"}}\n"},
     };
-    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
-        f = path2(exp, docs[i][0]);
-        tu_write(f, docs[i][1]);
-        free(f);
-    }
+    wsrv_write_docs(exp, docs, sizeof(docs) / sizeof(docs[0]));
     static char bin[70000];
     for (size_t i = 0; i < sizeof(bin); i++)
         bin[i] = (char)((i * 7919u) >> 3);
@@ -364,7 +279,7 @@ static char *make_layout(const char *name)
                            "empty.txt", "ds:v0");
     char *all = NULL;
     assert_true(asprintf(&all, "%s%s%s%s", l1, l2, l3, l4) > 0);
-    f = path2(exp, "files.jsonl");
+    f = wsrv_path(exp, "files.jsonl");
     tu_write(f, all);
     free(f);
     free(all);
@@ -376,119 +291,87 @@ static char *make_layout(const char *name)
     return root;
 }
 
-static struct json_object *get_json(const char *path)
-{
-    char *s = curl_get(path);
-    assert_non_null(s);
-    struct json_object *o = json_tokener_parse(s);
-    assert_non_null(o);
-    free(s);
-    return o;
-}
-
-static struct json_object *dig(struct json_object *o, const char *const *keys)
-{
-    for (; *keys; keys++) {
-        struct json_object *n = NULL;
-        if (!json_object_object_get_ex(o, *keys, &n))
-            fail_msg("no '%s' in the emulator's answer", *keys);
-        o = n;
-    }
-    return o;
-}
-
 /* The emulator's artifact collection 'ds' of ent/arts. */
 static struct json_object *ds_collection(struct json_object *dump)
 {
     const char *const k[] = {"entities", "ent", "projects", "arts",
                              "artifacts", "ds", NULL};
-    return dig(dump, k);
+    return wsrv_dig(dump, k);
 }
 
 static int64_t operations(const char *op)
 {
-    struct json_object *st = get_json("/__emu/stats");
+    struct json_object *st = wsrv_get_json("/__emu/stats");
     const char *const k[] = {"byOperation", NULL};
     struct json_object *n = NULL;
-    int64_t v = json_object_object_get_ex(dig(st, k), op, &n)
+    int64_t v = json_object_object_get_ex(wsrv_dig(st, k), op, &n)
                     ? json_object_get_int64(n) : 0;
     json_object_put(st);
     return v;
 }
 
-static int verify_equal(const char *a, const char *b)
-{
-    const char *ver[] = {"verify", a, b, NULL};
-    char *o = NULL;
-    int rc = xport(ver, &o, NULL);
-    if (rc)
-        print_message("%s", o);
-    free(o);
-    return rc;
-}
-
 static void artifact_round_trip(void **state)
 {
     (void)state;
-    char *l1 = make_layout("art1"), *l2 = path2(tmp, "art2");
+    char *l1 = make_layout("art1"), *l2 = wsrv_path(wsrv_tmp, "art2");
     const char *up[] = {"copy", "-q", l1, "wandb:ent/arts", NULL};
     char *err = NULL;
-    int rc = xport(up, NULL, &err);
+    int rc = wsrv_xport(up, NULL, &err);
     if (rc)
         print_message("%s", err);
     assert_int_equal(rc, 0);
     free(err);
     const char *dl[] = {"download", "-q", "--from", "wandb", "ent/arts", "-o",
                         l2, NULL};
-    assert_int_equal(xport(dl, NULL, NULL), 0);
-    assert_int_equal(verify_equal(l1, l2), 0);
+    assert_int_equal(wsrv_xport(dl, NULL, NULL), 0);
+    assert_int_equal(wsrv_verify(l1, l2), 0);
 
     /* what the server holds: xport's own run files, one committed version
      * logged by the run, its manifest with base64 MD5 digests */
-    struct json_object *d = get_json("/__emu/dump?history=0");
+    struct json_object *d = wsrv_get_json("/__emu/dump?history=0");
     const char *const rk[] = {"entities", "ent", "projects", "arts", "runs",
                               "xrun1", NULL};
-    struct json_object *run = dig(d, rk);
+    struct json_object *run = wsrv_dig(d, rk);
     const char *const fk[] = {"files", NULL};
-    struct json_object *files = dig(run, fk), *x;
+    struct json_object *files = wsrv_dig(run, fk), *x;
     assert_int_equal(json_object_object_length(files), 3);
     assert_true(json_object_object_get_ex(files, "xport/others.json", &x));
     assert_true(json_object_object_get_ex(files,
                                           "xport/tracks/robot%2Fpose.jsonl", &x));
     assert_true(json_object_object_get_ex(files, "config.txt", &x));
     const char *const ok[] = {"outputArtifacts", NULL};
-    assert_string_equal(json_object_to_json_string(dig(run, ok)), "[ \"ds:v0\" ]");
+    assert_string_equal(json_object_to_json_string(wsrv_dig(run, ok)), "[ \"ds:v0\" ]");
     struct json_object *c = ds_collection(d);
     const char *const vk[] = {"versions", NULL}, *const pk[] = {"pending", NULL};
-    assert_int_equal(json_object_array_length(dig(c, vk)), 1);
-    assert_int_equal(json_object_array_length(dig(c, pk)), 0);
-    struct json_object *v0 = json_object_array_get_idx(dig(c, vk), 0);
+    assert_int_equal(json_object_array_length(wsrv_dig(c, vk)), 1);
+    assert_int_equal(json_object_array_length(wsrv_dig(c, pk)), 0);
+    struct json_object *v0 = json_object_array_get_idx(wsrv_dig(c, vk), 0);
     const char *const ek[] = {"manifest", "contents", "empty.txt", "digest", NULL};
-    assert_string_equal(json_object_get_string(dig(v0, ek)),
+    assert_string_equal(json_object_get_string(wsrv_dig(v0, ek)),
                         "1B2M2Y8AsgTpgAmY7PhCfg==");
     const char *const sk[] = {"manifest", "contents", "sub/dir/b.bin", "size", NULL};
-    assert_int_equal(json_object_get_int64(dig(v0, sk)), 70000);
+    assert_int_equal(json_object_get_int64(wsrv_dig(v0, sk)), 70000);
     const char *const tk[] = {"tags", NULL};
-    assert_string_equal(json_object_to_json_string(dig(v0, tk)), "[ \"raw\" ]");
+    assert_string_equal(json_object_to_json_string(wsrv_dig(v0, tk)), "[ \"raw\" ]");
     json_object_put(d);
 
     /* the artifact's attributes come back as the source had them */
-    char *e1 = path2(l1, EXP_DIR "/experiment.json");
-    char *e2 = path2(l2, EXP_DIR "/experiment.json");
+    char *e1 = wsrv_path(l1, EXP_DIR "/experiment.json");
+    char *e2 = wsrv_path(l2, EXP_DIR "/experiment.json");
     struct json_object *j1 = json_object_from_file(e1);
     struct json_object *j2 = json_object_from_file(e2);
     assert_non_null(j1);
     assert_non_null(j2);
     const char *const ak[] = {"source", "fields", "artifacts", NULL};
-    struct json_object *a1 = json_object_array_get_idx(dig(j1, ak), 0);
-    struct json_object *a2 = json_object_array_get_idx(dig(j2, ak), 0);
+    struct json_object *a1 = json_object_array_get_idx(wsrv_dig(j1, ak), 0);
+    struct json_object *a2 = json_object_array_get_idx(wsrv_dig(j2, ak), 0);
     static const char *const attrs[] = {"name", "version", "type", "aliases",
                                         "description", "metadata", "tags",
                                         "historyStep"};
     for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
         const char *const one[] = {attrs[i], NULL};
-        char *s1 = strdup(json_object_to_json_string(dig(a1, one)));
-        assert_string_equal(s1, json_object_to_json_string(dig(a2, one)));
+        char *s1 = strdup(json_object_to_json_string(wsrv_dig(a1, one)));
+        assert_string_equal(s1, json_object_to_json_string(wsrv_dig(a2, one)));
         free(s1);
     }
     json_object_put(j1);
@@ -496,7 +379,7 @@ static void artifact_round_trip(void **state)
     free(e1);
     free(e2);
     /* the track came back as a track, not as a file */
-    char *t2 = path2(l2, EXP_DIR "/tracks/robot%2Fpose/data.jsonl");
+    char *t2 = wsrv_path(l2, EXP_DIR "/tracks/robot%2Fpose/data.jsonl");
     char *s = tu_slurp(t2);
     assert_non_null(s);
     assert_string_equal(s, "{\"timestamp\":1.5,\"x\":1,\"y\":2.25,\"label\":\"a\"}\n"
@@ -504,7 +387,7 @@ static void artifact_round_trip(void **state)
                            "\"extra\":[1,{\"z\":true}]}\n");
     free(s);
     free(t2);
-    char *fl = path2(l2, EXP_DIR "/files.jsonl");
+    char *fl = wsrv_path(l2, EXP_DIR "/files.jsonl");
     s = tu_slurp(fl);
     assert_null(strstr(s, "xport/"));
     free(s);
@@ -515,27 +398,27 @@ static void artifact_round_trip(void **state)
      * upload */
     int64_t files_ops = operations("CreateArtifactFiles");
     assert_int_equal(files_ops, 1);
-    assert_int_equal(xport(up, NULL, NULL), 0);
+    assert_int_equal(wsrv_xport(up, NULL, NULL), 0);
     const char *over[] = {"copy", "-q", "--overwrite", l1, "wandb:ent/arts",
                           NULL};
-    assert_int_equal(xport(over, NULL, NULL), 0);
+    assert_int_equal(wsrv_xport(over, NULL, NULL), 0);
     assert_int_equal(operations("CreateArtifact"), 2);
     assert_int_equal(operations("CreateArtifactFiles"), files_ops);
-    d = get_json("/__emu/dump?history=0");
+    d = wsrv_get_json("/__emu/dump?history=0");
     c = ds_collection(d);
-    assert_int_equal(json_object_array_length(dig(c, vk)), 1);
-    assert_int_equal(json_object_array_length(dig(c, pk)), 0);
-    run = dig(d, rk);
-    assert_int_equal(json_object_object_length(dig(run, fk)), 3);
-    assert_string_equal(json_object_to_json_string(dig(run, ok)), "[ \"ds:v0\" ]");
+    assert_int_equal(json_object_array_length(wsrv_dig(c, vk)), 1);
+    assert_int_equal(json_object_array_length(wsrv_dig(c, pk)), 0);
+    run = wsrv_dig(d, rk);
+    assert_int_equal(json_object_object_length(wsrv_dig(run, fk)), 3);
+    assert_string_equal(json_object_to_json_string(wsrv_dig(run, ok)), "[ \"ds:v0\" ]");
     const char *const hk[] = {"historyLineCount", NULL};
-    assert_int_equal(json_object_get_int64(dig(run, hk)), 2);
+    assert_int_equal(json_object_get_int64(wsrv_dig(run, hk)), 2);
     json_object_put(d);
-    char *l3 = path2(tmp, "art3");
+    char *l3 = wsrv_path(wsrv_tmp, "art3");
     const char *dl3[] = {"download", "-q", "--from", "wandb", "ent/arts", "-o",
                          l3, NULL};
-    assert_int_equal(xport(dl3, NULL, NULL), 0);
-    assert_int_equal(verify_equal(l1, l3), 0);
+    assert_int_equal(wsrv_xport(dl3, NULL, NULL), 0);
+    assert_int_equal(wsrv_verify(l1, l3), 0);
     free(l1);
     free(l2);
     free(l3);
@@ -547,46 +430,46 @@ static void artifact_round_trip(void **state)
 static void artifact_put_fails(void **state)
 {
     (void)state;
-    char *l1 = make_layout("fail1"), *l2 = path2(tmp, "fail2");
+    char *l1 = make_layout("fail1"), *l2 = wsrv_path(wsrv_tmp, "fail2");
     /* artifact uploads only (their URLs are apart from run files'); the
      * first goes through */
-    assert_int_equal(curl_post("/__emu/faults",
+    assert_int_equal(wsrv_post("/__emu/faults",
         "{\"path\":\"^/storage/upload/art-\",\"method\":\"PUT\","
         "\"status\":400,\"skip\":1}"), 0);
     const char *up[] = {"copy", "-q", l1, "wandb:ent/arts", NULL};
     char *err = NULL;
-    assert_int_not_equal(xport(up, NULL, &err), 0);
+    assert_int_not_equal(wsrv_xport(up, NULL, &err), 0);
     assert_non_null(strstr(err, "artifact 'ds:v0'"));
     assert_non_null(strstr(err, "'empty.txt'"));
     assert_non_null(strstr(err, "HTTP 400"));
-    assert_null(strstr(err, KEY));
+    assert_null(strstr(err, WSRV_KEY));
     free(err);
-    struct json_object *d = get_json("/__emu/dump?history=0");
+    struct json_object *d = wsrv_get_json("/__emu/dump?history=0");
     const char *const vk[] = {"versions", NULL}, *const pk[] = {"pending", NULL};
     struct json_object *c = ds_collection(d);
-    assert_int_equal(json_object_array_length(dig(c, vk)), 0);
-    assert_int_equal(json_object_array_length(dig(c, pk)), 1);
+    assert_int_equal(json_object_array_length(wsrv_dig(c, vk)), 0);
+    assert_int_equal(json_object_array_length(wsrv_dig(c, pk)), 1);
     const char *const sk[] = {"entities", "ent", "projects", "arts", "runs",
                               "xrun1", "state", NULL};
-    assert_string_equal(json_object_get_string(dig(d, sk)), "running");
+    assert_string_equal(json_object_get_string(wsrv_dig(d, sk)), "running");
     json_object_put(d);
 
     err = NULL;
-    int rc = xport(up, NULL, &err);
+    int rc = wsrv_xport(up, NULL, &err);
     if (rc)
         print_message("%s", err);
     free(err);
     assert_int_equal(rc, 0);
-    d = get_json("/__emu/dump?history=0");
+    d = wsrv_get_json("/__emu/dump?history=0");
     c = ds_collection(d);
-    assert_int_equal(json_object_array_length(dig(c, vk)), 1);
-    assert_int_equal(json_object_array_length(dig(c, pk)), 0);
-    assert_string_equal(json_object_get_string(dig(d, sk)), "finished");
+    assert_int_equal(json_object_array_length(wsrv_dig(c, vk)), 1);
+    assert_int_equal(json_object_array_length(wsrv_dig(c, pk)), 0);
+    assert_string_equal(json_object_get_string(wsrv_dig(d, sk)), "finished");
     json_object_put(d);
     const char *dl[] = {"download", "-q", "--from", "wandb", "ent/arts", "-o",
                         l2, NULL};
-    assert_int_equal(xport(dl, NULL, NULL), 0);
-    assert_int_equal(verify_equal(l1, l2), 0);
+    assert_int_equal(wsrv_xport(dl, NULL, NULL), 0);
+    assert_int_equal(wsrv_verify(l1, l2), 0);
     free(l1);
     free(l2);
 }
@@ -596,14 +479,14 @@ static void artifact_put_fails(void **state)
 static void artifact_renumbered(void **state)
 {
     (void)state;
-    assert_int_equal(curl_post("/__emu/seed",
+    assert_int_equal(wsrv_post("/__emu/seed",
         "{\"projects\":[{\"entity\":\"ent\",\"name\":\"arts\",\"artifacts\":["
         "{\"name\":\"ds\",\"type\":\"dataset\",\"files\":[{\"path\":\"o.txt\","
         "\"content\":\"older\"}]}]}]}"), 0);
     char *l1 = make_layout("renum");
     const char *up[] = {"copy", "-q", l1, "wandb:ent/arts", NULL};
     char *err = NULL;
-    assert_int_not_equal(xport(up, NULL, &err), 0);
+    assert_int_not_equal(wsrv_xport(up, NULL, &err), 0);
     assert_non_null(strstr(err, "artifact 'ds:v0' is 'ds:v1' on W&B"));
     free(err);
     free(l1);
@@ -615,7 +498,7 @@ static void artifact_renumbered(void **state)
 static void reserved_files_read(void **state)
 {
     (void)state;
-    assert_int_equal(curl_post("/__emu/seed",
+    assert_int_equal(wsrv_post("/__emu/seed",
         "{\"projects\":[{\"entity\":\"ent\",\"name\":\"res\",\"runs\":["
         "{\"name\":\"good\",\"files\":["
         "{\"name\":\"xport/others.json\",\"content\":\"{\\\"k\\\":[1,2.5]}\"},"
@@ -627,11 +510,11 @@ static void reserved_files_read(void **state)
         "{\"name\":\"xport/others.json\",\"content\":\"[1]\"},"
         "{\"name\":\"xport/tracks/x.jsonl\",\"content\":\"{\\\"a\\\":1}\\n\"}]}]}]}"),
         0);
-    char *out = path2(tmp, "res");
+    char *out = wsrv_path(wsrv_tmp, "res");
     const char *dl[] = {"download", "-q", "--from", "wandb", "ent/res", "-o",
                         out, NULL};
     char *err = NULL;
-    assert_int_equal(xport(dl, NULL, &err), 0);
+    assert_int_equal(wsrv_xport(dl, NULL, &err), 0);
     assert_non_null(strstr(err, "'xport/others.json' is not an others document"));
     assert_non_null(strstr(err, "'xport/tracks/x.jsonl' has no track header"));
     free(err);
@@ -643,8 +526,8 @@ static void reserved_files_read(void **state)
         {"bad/files/xport/tracks/x.jsonl", "{\"a\":1}\n"},
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        char *rel = path2("ent/res", want[i][0]);
-        char *f = path2(out, rel);
+        char *rel = wsrv_path("ent/res", want[i][0]);
+        char *f = wsrv_path(out, rel);
         char *s = tu_slurp(f);
         if (!s)
             fail_msg("'%s' is missing", rel);
@@ -653,13 +536,13 @@ static void reserved_files_read(void **state)
         free(f);
         free(rel);
     }
-    char *f = path2(out, "ent/res/good/files.jsonl");
+    char *f = wsrv_path(out, "ent/res/good/files.jsonl");
     char *s = tu_slurp(f);
     assert_null(strstr(s, "xport/others.json"));
     assert_null(strstr(s, "xport/tracks"));
     free(s);
     free(f);
-    f = path2(out, "ent/res/bad/others.json");
+    f = wsrv_path(out, "ent/res/bad/others.json");
     assert_null(tu_slurp(f));
     free(f);
     free(out);
@@ -668,15 +551,15 @@ static void reserved_files_read(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(seeded_download, reset),
-        cmocka_unit_test_setup(full_history, reset),
-        cmocka_unit_test_setup(wrong_md5, reset),
-        cmocka_unit_test_setup(bad_key, reset),
-        cmocka_unit_test_setup(round_trip, reset),
-        cmocka_unit_test_setup(artifact_round_trip, reset),
-        cmocka_unit_test_setup(artifact_put_fails, reset),
-        cmocka_unit_test_setup(artifact_renumbered, reset),
-        cmocka_unit_test_setup(reserved_files_read, reset),
+        cmocka_unit_test_setup(seeded_download, wsrv_reset),
+        cmocka_unit_test_setup(full_history, wsrv_reset),
+        cmocka_unit_test_setup(wrong_md5, wsrv_reset),
+        cmocka_unit_test_setup(bad_key, wsrv_reset),
+        cmocka_unit_test_setup(round_trip, wsrv_reset),
+        cmocka_unit_test_setup(artifact_round_trip, wsrv_reset),
+        cmocka_unit_test_setup(artifact_put_fails, wsrv_reset),
+        cmocka_unit_test_setup(artifact_renumbered, wsrv_reset),
+        cmocka_unit_test_setup(reserved_files_read, wsrv_reset),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, wsrv_setup, wsrv_teardown);
 }

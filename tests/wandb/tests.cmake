@@ -17,4 +17,5 @@ set_tests_properties(wandb_emulator_selftest PROPERTIES LABELS wandb TIMEOUT 120
 # The wandb adapter against the W&B emulator.
 xport_add_test(test_wandb_server
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_server.c
+                       ${CMAKE_CURRENT_LIST_DIR}/wsrv.c
                LABELS wandb)
