@@ -7,6 +7,7 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_emit.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_item.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_log.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_merge.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_names.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_offline.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_pb.c
@@ -17,6 +18,7 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_read.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_write.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_split.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_stream.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_upload.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_xfiles.c

@@ -19,6 +19,11 @@ int wxf_is_others(const char *name)
     return name && !strcmp(name, WXF_OTHERS);
 }
 
+int wxf_is_fields(const char *name)
+{
+    return name && !strcmp(name, WXF_FIELDS);
+}
+
 int wxf_is_track(const char *name)
 {
     size_t n = name ? strlen(name) : 0, p = strlen(WXF_TRACKS);

@@ -6,13 +6,14 @@
  *   xport/others.json              the others document, one JSON object
  *   xport/tracks/<name>.jsonl      one track: <name> is the track's name
  *                                  encoded as layout names are (xp_name_encode)
+ *   xport/fields.json              the map of split series (wandb_split.h)
  *
  * A track file's first line is a header {"xportTrack":1,"name":N[,
  * "description":D][,"metadata":M]} (the full name: a long one is cut in the
  * file name); each further line is one point in the layout's point format,
  * {"index":I,"data":{...}[,"createdAt":T]}, every field kept as it is.
- * Only these two names are reserved; other files under xport/ are plain
- * run files.
+ * Only these names are reserved; other files under xport/ are plain run
+ * files.
  *
  * Ownership: the caller owns the structs (release functions below);
  * records returned point into them until the next call. */
@@ -30,9 +31,11 @@ struct json_object;
 
 #define WXF_OTHERS "xport/others.json"
 #define WXF_TRACKS "xport/tracks/"
+#define WXF_FIELDS "xport/fields.json"
 
 int wxf_is_others(const char *name);
 int wxf_is_track(const char *name);
+int wxf_is_fields(const char *name);
 
 /* The run file name of the track called name. */
 int wxf_track_file(struct xp_buf *out, const char *name);
