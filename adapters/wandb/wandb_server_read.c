@@ -13,7 +13,9 @@
  * object ("artifacts"), where the W&B writer looks for them.
  *
  * xport's own run files (wandb_xfiles.h) are not files of the run: the
- * others file becomes the others document, each track file a track. */
+ * others file becomes the others document, each track file a track, and
+ * the map of split series joins their keys back into one series each
+ * (wandb_merge.h), which is why files are listed before history is read. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,7 @@
 #include "xport/spool.h"
 #include "xport/sys/http.h"
 #include "wandb_emit.h"
+#include "wandb_merge.h"
 #include "wandb_run.h"
 #include "wandb_server.h"
 #include "wandb_xfiles.h"
@@ -98,7 +101,7 @@ static int is_stream_file(const char *name)
            !strcmp(name, "wandb-events.jsonl");
 }
 
-enum rkind { RF_PLAIN, RF_OTHERS, RF_TRACK };
+enum rkind { RF_PLAIN, RF_OTHERS, RF_TRACK, RF_FIELDS };
 
 struct rfile {
     char *name, *url, *md5, *artifact, *content_type;
@@ -108,7 +111,8 @@ struct rfile {
     char *local; /* xport's own files: downloaded here */
 };
 
-enum rstate { S_EXP, S_RUN, S_OTHERS, S_TRACKS, S_FILES, S_END, S_DONE };
+enum rstate { S_EXP, S_RUN, S_SPLIT, S_OTHERS, S_TRACKS, S_FILES, S_END,
+              S_DONE };
 
 struct ws_reader {
     struct xp_reader base;
@@ -122,6 +126,7 @@ struct ws_reader {
     char started[40];            /* from config _wandb.start_time, or "" */
     struct wrun w;
     struct wemit em;
+    struct wmerge merge;         /* split series, from xport/fields.json */
     enum rstate state;
     struct xp_record rec;
     const char **tags;
@@ -193,6 +198,7 @@ static void add_file(struct ws_reader *r, const char *name, const char *url,
     f->kind = artifact             ? RF_PLAIN
               : wxf_is_others(name) ? RF_OTHERS
               : wxf_is_track(name)  ? RF_TRACK
+              : wxf_is_fields(name) ? RF_FIELDS
                                     : RF_PLAIN;
 }
 
@@ -307,7 +313,8 @@ static int spool_point(struct wrun *w, struct xp_buf *enc, size_t idx,
 }
 
 /* One history row: like decode_history in wandb_run.c, every top-level key
- * but _step, _timestamp and _runtime is a series. */
+ * but _step, _timestamp and _runtime is a series, but for the keys of split
+ * series, which are joined back. */
 static int history_row(struct ws_reader *r, const char *text, size_t len,
                        int64_t *step_out)
 {
@@ -334,7 +341,10 @@ static int history_row(struct ws_reader *r, const char *text, size_t len,
     for (size_t i = 0; i < n && !rc; i++) {
         const char *k = r->rf[i].key;
         if (!strcmp(k, "_step") || !strcmp(k, "_timestamp") ||
-            !strcmp(k, "_runtime") || !wanted(r, k))
+            !strcmp(k, "_runtime") ||
+            wmerge_take(&r->merge, XP_SERIES_METRIC, k, &r->rf[i].v,
+                        r->only_series) ||
+            !wanted(r, k))
             continue;
         size_t idx;
         if ((rc = wrun_series_get(w, XP_SERIES_METRIC, k, strlen(k), &idx)))
@@ -342,6 +352,8 @@ static int history_row(struct ws_reader *r, const char *text, size_t len,
         fv[WPT_VALUE] = r->rf[i].v;
         rc = spool_point(w, &r->enc, idx, fv, has);
     }
+    if (!rc)
+        rc = wmerge_row_end(&r->merge, w->spool, fv, has);
     json_object_put(hold);
     xp_arena_reset(&r->arena);
     return rc;
@@ -380,7 +392,9 @@ static int events_row(struct ws_reader *r, const char *text, size_t len)
             continue;
         if (!strncmp(k, "system.", 7))
             k += 7; /* the server's prefix (wandb.md §1.6) */
-        if (!wanted(r, k))
+        if (wmerge_take(&r->merge, XP_SERIES_SYSTEM, k, &r->rf[i].v,
+                        r->only_series) ||
+            !wanted(r, k))
             continue;
         size_t idx;
         if ((rc = wrun_series_get(w, XP_SERIES_SYSTEM, k, strlen(k), &idx)))
@@ -388,6 +402,8 @@ static int events_row(struct ws_reader *r, const char *text, size_t len)
         fv[WPT_VALUE] = r->rf[i].v;
         rc = spool_point(w, &r->enc, idx, fv, has);
     }
+    if (!rc)
+        rc = wmerge_row_end(&r->merge, w->spool, fv, has);
     json_object_put(hold);
     xp_arena_reset(&r->arena);
     return rc;
@@ -848,8 +864,9 @@ static int list_artifacts(struct ws_reader *r)
 }
 
 /* xport's own run files (wandb_xfiles.h), fetched before the records
- * start: the others document, and the tracks (checked, read later). One
- * that does not read as such stays a plain run file. */
+ * start: the others document, the map of split series, and the tracks
+ * (checked, read later). One that does not read as such stays a plain run
+ * file. */
 static int load_xfiles(struct ws_reader *r)
 {
     int rc = 0;
@@ -858,7 +875,9 @@ static int load_xfiles(struct ws_reader *r)
         int want = f->kind == RF_OTHERS
                        ? (r->resources & XP_RES_OTHERS) && !r->only_series
                    : f->kind == RF_TRACK ? (r->resources & XP_RES_METRICS) != 0
-                                         : 0;
+                   : f->kind == RF_FIELDS
+                       ? (r->resources & (XP_RES_METRICS | XP_RES_SYSTEM)) != 0
+                       : 0;
         if (!want)
             continue;
         char *path = NULL;
@@ -881,6 +900,20 @@ static int load_xfiles(struct ws_reader *r)
             }
             unlink(path);
             free(path);
+            continue;
+        }
+        if (f->kind == RF_FIELDS) {
+            rc = wmerge_load(&r->merge, path, f->name, r->a->base.ctx);
+            unlink(path);
+            free(path);
+            if (rc == XP_EINVALID) {
+                xp_ctx_warn(r->a->base.ctx,
+                            "W&B run '%s': %s; it is read as a file",
+                            r->run_name, xp_error_last()->message);
+                xp_error_clear();
+                rc = 0;
+                f->kind = RF_PLAIN;
+            }
             continue;
         }
         struct wxf_track_in t;
@@ -1112,6 +1145,14 @@ static int ws_next(struct xp_reader *base, const struct xp_record **out)
                 return rc;
             if (rc)
                 return 0;
+            r->state = S_SPLIT;
+            continue;
+        case S_SPLIT:
+            rc = wmerge_next(&r->merge, r->w.spool, &r->rec);
+            if (rc < 0)
+                return rc;
+            if (rc)
+                return 0;
             r->state = S_OTHERS;
             continue;
         case S_OTHERS:
@@ -1157,6 +1198,7 @@ static void ws_reader_free(struct xp_reader *base)
         return;
     drop_body(r);
     wemit_release(&r->em);
+    wmerge_release(&r->merge);
     wrun_release(&r->w);
     json_object_put(r->run);
     json_object_put(r->vendor);
@@ -1264,17 +1306,19 @@ int ws_read_experiment(struct xp_reader **out, struct xp_adapter *base,
                        base->ctx);
     xp_buf_release(&where);
     wemit_init(&r->em, &r->w);
+    wmerge_init(&r->merge);
     if (!rc)
         rc = load_run(r);
     unsigned res = r->resources;
-    if (!rc && (res & XP_RES_METRICS))
-        rc = read_history(r);
-    /* metrics and others too: tracks and the others document are files */
+    /* metrics and others too: tracks, the others document and the map of
+     * split series are files; the map is needed before the rows */
     if (!rc && (res & (XP_RES_FILES | XP_RES_LOGS | XP_RES_SYSTEM |
                        XP_RES_METRICS | XP_RES_OTHERS)))
         rc = list_files(r);
     if (!rc)
         rc = load_xfiles(r);
+    if (!rc && (res & XP_RES_METRICS))
+        rc = read_history(r);
     if (!rc && (res & XP_RES_SYSTEM))
         rc = read_events(r);
     if (!rc && (res & XP_RES_LOGS) && !r->only_series)

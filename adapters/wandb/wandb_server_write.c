@@ -8,9 +8,12 @@
  *
  * What W&B has no place for is kept where a W&B reader finds it again: the
  * "others" document and tracks become xport's own run files
- * (wandb_xfiles.h), uploaded as they arrive; artifact files are spooled and
- * saved at commit as W&B artifacts logged by the run (wandb_artifact.h),
- * before the run is completed, so that a failure leaves the run resumable.
+ * (wandb_xfiles.h), uploaded as they arrive; a point's fields besides its
+ * value, step, timestamp and runtime become keys "SERIES/FIELD" of its row,
+ * recorded in the run file xport/fields.json (wandb_split.h); artifact
+ * files are spooled and saved at commit as W&B artifacts logged by the run
+ * (wandb_artifact.h), before the run is completed, so that a failure
+ * leaves the run resumable.
  *
  * Reruns: a finished run is XP_EEXISTS; an unfinished one (an interrupted
  * copy) is resumed: the lines the server already counts
@@ -39,6 +42,7 @@
 #include "wandb_artifact.h"
 #include "wandb_run.h"
 #include "wandb_server.h"
+#include "wandb_split.h"
 #include "wandb_stream.h"
 #include "wandb_upload.h"
 #include "wandb_xfiles.h"
@@ -72,6 +76,13 @@ struct wseries {
     enum xp_series_kind kind;
     size_t stream;
     int skip;
+    int has_value;        /* some point has a "value" */
+    /* a point with other fields splits the series (wandb_split.h): their
+     * values go to stream xstream, one record for each point from the
+     * x_from-th on */
+    struct wsplit *split;
+    size_t xstream;
+    uint64_t x_from;
 };
 
 struct ws_sink {
@@ -91,7 +102,7 @@ struct ws_sink {
     int exists, created, overwrite;
     int64_t have_hist, have_events, have_logs_n;
     struct wstream fs;
-    struct xp_buf enc, line;
+    struct xp_buf enc, xenc, line, key;
     int warned_partial;
     char *tmpdir;
     unsigned long tmpseq;
@@ -317,7 +328,8 @@ static int put_file(struct ws_sink *s, const struct xp_record *rec)
                     s->run_id, m->path);
         return 0;
     }
-    if (wxf_is_others(m->path) || wxf_is_track(m->path)) {
+    if (wxf_is_others(m->path) || wxf_is_track(m->path) ||
+        wxf_is_fields(m->path)) {
         xp_sink_drop(&s->base, s->a->base.ctx,
                      "W&B run '%s': file '%s' is not written: xport keeps "
                      "its own data under that name",
@@ -380,7 +392,73 @@ static int track_end(struct ws_sink *s)
     return rc;
 }
 
+/* ---- split series --------------------------------------------------------- */
+
+static void drop_field(void *payload, const struct wsplit *w,
+                       const char *field, const char *why)
+{
+    struct ws_sink *s = payload;
+    xp_sink_drop(&s->base, s->a->base.ctx,
+                 "W&B run '%s': point field '%s' of series '%s' is not "
+                 "written: %s",
+                 s->run_id, field, w->name, why);
+}
+
+/* At commit, before any row: which fields of split series get keys (a key
+ * that is also a series' name, or an earlier field's key, would mix two
+ * things that the reader could not tell apart), and the map that lets the
+ * reader join them back, xport/fields.json. An overwritten run gets a map
+ * even without split series, so that an older one does not stay. */
+static int put_split_map(struct ws_sink *s)
+{
+    struct wsplit **v = xp_calloc(s->nseries + 1, sizeof(*v));
+    size_t n = 0;
+    struct json_object *taken[2] = {json_object_new_object(),
+                                    json_object_new_object()};
+    for (size_t i = 0; i < s->nseries; i++) {
+        struct wseries *ser = &s->series[i];
+        if (ser->skip)
+            continue;
+        json_object_object_add(taken[ser->kind == XP_SERIES_SYSTEM],
+                               ser->name, NULL);
+        if (ser->split) {
+            ser->split->has_value = ser->has_value;
+            v[n++] = ser->split;
+        }
+    }
+    wsplit_resolve(v, n, taken, drop_field, s);
+    json_object_put(taken[0]);
+    json_object_put(taken[1]);
+    int rc = 0;
+    if (n || (s->exists && s->overwrite)) {
+        rc = ensure_tmpdir(s);
+        char *tmp = rc ? NULL : tmp_path(s, "fields");
+        if (!rc)
+            rc = wsplit_file_write(tmp, v, n);
+        if (!rc)
+            rc = upload(s, WXF_FIELDS, tmp);
+        if (tmp)
+            unlink(tmp);
+        free(tmp);
+    }
+    free(v);
+    return rc;
+}
+
 /* ---- put ------------------------------------------------------------------ */
+
+/* The first field other than the row's own: the series is split from its
+ * next point on. */
+static int split_series(struct ws_sink *s, struct wseries *ser)
+{
+    int rc = xp_spool_add(s->spool, &ser->xstream);
+    if (rc)
+        return rc;
+    ser->split = xp_malloc(sizeof(*ser->split));
+    wsplit_init(ser->split, ser->name, ser->kind);
+    ser->x_from = xp_spool_count(s->spool, ser->stream);
+    return 0;
+}
 
 static int put_points(struct ws_sink *s, const struct xp_record *rec)
 {
@@ -392,8 +470,9 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
     for (size_t i = 0; i < rec->u.points.n; i++) {
         const struct xp_point *p = &rec->u.points.v[i];
         struct xp_value fv[WPT_NKEYS];
-        int has[WPT_NKEYS] = {0};
+        int has[WPT_NKEYS] = {0}, rc;
         memset(fv, 0, sizeof(fv));
+        xp_buf_reset(&s->xenc);
         for (size_t k = 0; k < p->nfields; k++) {
             const char *key = p->fields[k].key;
             int slot = !strcmp(key, "value")        ? WPT_VALUE
@@ -403,16 +482,26 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
                        : !strcmp(key, "_step")      ? WPT_RAW_STEP
                        : !strcmp(key, "_timestamp") ? WPT_RAW_TIMESTAMP
                                                     : -1;
-            if (slot == WPT_STEP && p->fields[k].v.type != XP_V_INT)
-                slot = has[WPT_RAW_STEP] ? -1 : WPT_RAW_STEP;
             if (slot < 0) {
-                xp_sink_drop(&s->base, s->a->base.ctx,
-                                "W&B run '%s': point field '%s' of series "
-                                "'%s' has no place in W&B history and is "
-                                "not written",
-                                s->run_id, key, ser->name);
+                /* a key of its own in the row; whether it gets it is
+                 * decided at commit, when every series is known */
+                if (!ser->split && (rc = split_series(s, ser)))
+                    return rc;
+                wsplit_put(&s->xenc, wsplit_field(ser->split, key),
+                           &p->fields[k].v);
                 continue;
             }
+            if (slot == WPT_STEP && p->fields[k].v.type != XP_V_INT &&
+                has[WPT_RAW_STEP]) {
+                xp_sink_drop(&s->base, s->a->base.ctx,
+                             "W&B run '%s': point field '%s' of series '%s' "
+                             "has no place in W&B history next to its '_step' "
+                             "and is not written",
+                             s->run_id, key, ser->name);
+                continue;
+            }
+            if (slot == WPT_STEP && p->fields[k].v.type != XP_V_INT)
+                slot = WPT_RAW_STEP;
             fv[slot] = p->fields[k].v;
             has[slot] = 1;
         }
@@ -421,12 +510,15 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
             fv[WPT_STEP].u.i = p->index;
             has[WPT_STEP] = 1;
         }
-        if (!has[WPT_VALUE]) {
-            has[WPT_VALUE] = 1; /* a null value keeps the point */
-        }
+        /* without a value the point stays: send_rows gives it a null or
+         * its row holds its other fields */
+        ser->has_value |= has[WPT_VALUE];
         xp_buf_reset(&s->enc);
         wpt_encode(&s->enc, fv, has);
-        int rc = xp_spool_put(s->spool, ser->stream, s->enc.ptr, s->enc.len);
+        rc = xp_spool_put(s->spool, ser->stream, s->enc.ptr, s->enc.len);
+        if (!rc && ser->split)
+            rc = xp_spool_put(s->spool, ser->xstream, s->xenc.ptr,
+                              s->xenc.len);
         if (rc)
             return rc;
     }
@@ -550,6 +642,12 @@ struct head {
     struct xp_arena ar;
     double key;
     const struct xp_value *step, *ts, *rt;
+    /* a split series: the point's fields that have keys */
+    struct xp_spool_iter xit;
+    int xopen;
+    uint64_t pos;          /* points read */
+    struct xp_field *xf;
+    size_t nxf, xcap;
 };
 
 static const struct xp_value *field(const struct xp_point *p, const char *k)
@@ -568,7 +666,38 @@ static double num(const struct xp_value *v)
            : v->type == XP_V_FLOAT ? v->u.d : 0;
 }
 
-static int head_next(struct head *h, int by_time)
+/* The fields of the head's point that have keys, from its split series'
+ * stream (points before x_from have none). */
+static int head_fields(struct head *h, const struct wseries *ser)
+{
+    h->nxf = 0;
+    if (!h->xopen || h->pos++ < ser->x_from)
+        return 0;
+    const void *data;
+    size_t len, idx;
+    int rc = xp_spool_iter_next(&h->xit, &data, &len);
+    if (rc)
+        return rc == XP_ITEROVER
+                   ? xp_error_set(XP_EIO, "damaged point fields in the spool")
+                   : rc;
+    const unsigned char *p = data, *end = p + len;
+    struct xp_value v;
+    while ((rc = wsplit_get(&p, end, &idx, &v, &h->ar)) == 1) {
+        if (idx >= ser->split->nfields)
+            return xp_error_set(XP_EIO, "damaged point fields in the spool");
+        if (!ser->split->keep[idx])
+            continue;
+        if (h->nxf == h->xcap) {
+            h->xcap = h->xcap ? h->xcap * 2 : 16;
+            h->xf = xp_realloc(h->xf, h->xcap * sizeof(*h->xf));
+        }
+        h->xf[h->nxf].key = ser->split->fields[idx];
+        h->xf[h->nxf++].v = v;
+    }
+    return rc;
+}
+
+static int head_next(struct head *h, const struct wseries *ser, int by_time)
 {
     const void *data;
     size_t len;
@@ -582,7 +711,8 @@ static int head_next(struct head *h, int by_time)
     xp_buf_reset(&h->raw);
     xp_buf_put(&h->raw, data, len);
     xp_arena_reset(&h->ar);
-    if ((rc = wpt_decode(&h->p, h->f, h->raw.ptr, h->raw.len, &h->ar)))
+    if ((rc = wpt_decode(&h->p, h->f, h->raw.ptr, h->raw.len, &h->ar)) ||
+        (rc = head_fields(h, ser)))
         return rc;
     h->step = field(&h->p, "step");
     h->ts = field(&h->p, "timestamp");
@@ -615,6 +745,35 @@ static void put_special(struct xp_buf *b, const char *k,
     *first = 0;
 }
 
+/* One key of a row and its value (null for none): the series' name, in
+ * events rows after "system.", and "/field" for a field of a split
+ * series. */
+static int put_key_value(struct ws_sink *s, int by_time, const char *name,
+                         const char *field, const struct xp_value *v,
+                         int *first)
+{
+    struct xp_buf *b = &s->line, *k = &s->key;
+    xp_buf_reset(k);
+    if (by_time)
+        xp_buf_puts(k, "system.");
+    if (field)
+        wsplit_key(k, name, field);
+    else
+        xp_buf_puts(k, name);
+    if (!*first)
+        xp_buf_putc(b, ',');
+    *first = 0;
+    int rc = xp_json_put_str(b, k->ptr, k->len, "series name");
+    xp_buf_putc(b, ':');
+    if (!rc && v && v->type == XP_V_JSON)
+        xp_buf_put(b, v->u.s.ptr, v->u.s.len);
+    else if (!rc && v)
+        rc = xp_json_put_value(b, v, name);
+    else
+        xp_buf_puts(b, "null");
+    return rc;
+}
+
 /* Stream the series of one kind as rows of `file`: points with the same
  * step (metrics) or timestamp (system) and the same _timestamp/_runtime
  * share a row. Rows below `skip` were sent by an earlier attempt. */
@@ -640,8 +799,12 @@ static int send_rows(struct ws_sink *s, enum xp_series_kind kind,
             continue;
         h[j].series = i;
         xp_buf_init(&h[j].raw);
-        if (!(rc = xp_spool_iter_open(&h[j].it, s->spool, ser->stream)))
-            rc = head_next(&h[j], by_time);
+        rc = xp_spool_iter_open(&h[j].it, s->spool, ser->stream);
+        if (!rc && ser->split &&
+            !(rc = xp_spool_iter_open(&h[j].xit, s->spool, ser->xstream)))
+            h[j].xopen = 1;
+        if (!rc)
+            rc = head_next(&h[j], ser, by_time);
         j++;
     }
     nh = j;
@@ -677,26 +840,16 @@ static int send_rows(struct ws_sink *s, enum xp_series_kind kind,
             put_special(b, "_timestamp", h[lead].ts, &first);
             put_special(b, "_runtime", h[lead].rt, &first);
             for (size_t g = 0; g < ng && !rc; g++) {
-                const struct xp_value *v = field(&h[grp[g]].p, "value");
-                const char *name = s->series[h[grp[g]].series].name;
-                if (!first)
-                    xp_buf_putc(b, ',');
-                first = 0;
-                if (by_time) {
-                    struct xp_buf k = XP_BUF_INIT;
-                    xp_buf_printf(&k, "system.%s", name);
-                    rc = xp_json_put_str(b, k.ptr, k.len, "series name");
-                    xp_buf_release(&k);
-                } else {
-                    rc = xp_json_put_str(b, name, strlen(name), "series name");
-                }
-                xp_buf_putc(b, ':');
-                if (!rc && v && v->type == XP_V_JSON)
-                    xp_buf_put(b, v->u.s.ptr, v->u.s.len);
-                else if (!rc && v)
-                    rc = xp_json_put_value(b, v, name);
-                else
-                    xp_buf_puts(b, "null");
+                const struct head *hg = &h[grp[g]];
+                const struct xp_value *v = field(&hg->p, "value");
+                const char *name = s->series[hg->series].name;
+                /* a point without value whose fields have keys needs no
+                 * null to be there */
+                if (v || !hg->nxf)
+                    rc = put_key_value(s, by_time, name, NULL, v, &first);
+                for (size_t x = 0; x < hg->nxf && !rc; x++)
+                    rc = put_key_value(s, by_time, name, hg->xf[x].key,
+                                       &hg->xf[x].v, &first);
             }
             xp_buf_putc(b, '}');
             if (!rc && b->len > WSTREAM_MAX_LINE)
@@ -708,7 +861,8 @@ static int send_rows(struct ws_sink *s, enum xp_series_kind kind,
                 rc = wstream_line(&s->fs, b->ptr, b->len);
         }
         for (size_t g = 0; g < ng && !rc; g++)
-            rc = head_next(&h[grp[g]], by_time);
+            rc = head_next(&h[grp[g]], &s->series[h[grp[g]].series],
+                           by_time);
         if (!rc && xp_ctx_cancelled(s->a->base.ctx))
             rc = xp_error_set(XP_ECANCEL, "interrupted");
     }
@@ -716,6 +870,9 @@ static int send_rows(struct ws_sink *s, enum xp_series_kind kind,
         rc = wstream_flush(&s->fs);
     for (size_t i = 0; i < nh; i++) {
         xp_spool_iter_close(&h[i].it);
+        if (h[i].xopen)
+            xp_spool_iter_close(&h[i].xit);
+        free(h[i].xf);
         xp_buf_release(&h[i].raw);
         xp_arena_release(&h[i].ar);
     }
@@ -797,6 +954,8 @@ static int ws_finish(struct xp_sink *base, int commit)
     int64_t hist = s->overwrite ? 0 : s->have_hist;
     int64_t events = s->overwrite ? 0 : s->have_events;
     if (!rc)
+        rc = put_split_map(s);
+    if (!rc)
         rc = send_rows(s, XP_SERIES_METRIC, "wandb-history.jsonl", hist);
     if (!rc)
         rc = send_rows(s, XP_SERIES_SYSTEM, "wandb-events.jsonl", events);
@@ -830,8 +989,11 @@ static void ws_free(struct xp_sink *base)
     wxf_track_out_release(&s->track);
     wart_set_release(&s->arts);
     xp_spool_free(s->spool);
-    for (size_t i = 0; i < s->nseries; i++)
+    for (size_t i = 0; i < s->nseries; i++) {
         free(s->series[i].name);
+        wsplit_release(s->series[i].split);
+        free(s->series[i].split);
+    }
     free(s->series);
     for (size_t i = 0; i < s->ntags; i++)
         free(s->tags[i]);
@@ -840,7 +1002,9 @@ static void ws_free(struct xp_sink *base)
     json_object_put(s->params);
     json_object_put(s->summary);
     xp_buf_release(&s->enc);
+    xp_buf_release(&s->xenc);
     xp_buf_release(&s->line);
+    xp_buf_release(&s->key);
     if (s->tmpdir) {
         xp_rm_rf(s->tmpdir);
         free(s->tmpdir);
@@ -914,7 +1078,9 @@ int ws_write_experiment(struct xp_sink **out, struct xp_adapter *base,
     s->vendor = m->vendor ? json_object_get(m->vendor)
                           : json_object_new_object();
     xp_buf_init(&s->enc);
+    xp_buf_init(&s->xenc);
     xp_buf_init(&s->line);
+    xp_buf_init(&s->key);
     wart_set_init(&s->arts);
     wstream_init(&s->fs, &a->api, s->entity, s->project, s->run_id);
     int rc = xp_spool_new(&s->spool, 0);

@@ -19,3 +19,8 @@ xport_add_test(test_wandb_server
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_server.c
                        ${CMAKE_CURRENT_LIST_DIR}/wsrv.c
                LABELS wandb)
+# Split series (points with many fields) through the W&B emulator.
+xport_add_test(test_wandb_split
+               SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_split.c
+                       ${CMAKE_CURRENT_LIST_DIR}/wsrv.c
+               LABELS wandb)

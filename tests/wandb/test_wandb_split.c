@@ -1,0 +1,296 @@
+/* Points with many fields (ml-dash's metrics("train").append(loss=...,
+ * accuracy=..., epoch=...)) through the W&B emulator: each field becomes
+ * the history key "SERIES/FIELD" of the point's row, xport/fields.json
+ * records the split, and the reader joins the keys back into the series,
+ * every value exact; a rerun sends no row twice; a field whose key would
+ * mix with another series or field is counted as dropped, with a message
+ * naming run, series and field; a run without the map, or with a map xport
+ * did not write, reads as before. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "wsrv.h"
+
+static const char XPORT_JSON[] = "{\"format\":\"xport-layout\",\"version\":1}\n";
+
+/* A layout at wsrv_tmp/name holding the experiment ent/PROJECT/EXP (dir)
+ * with the given experiment.json and documents; returns its root. */
+static char *layout(const char *name, const char *dir, const char *exp_json,
+                    const char *const (*docs)[2], size_t n)
+{
+    char *root = wsrv_path(wsrv_tmp, name);
+    char *exp = wsrv_path(root, dir);
+    assert_int_equal(tu_sh("mkdir -p '%s'", exp), 0);
+    const char *const top[][2] = {{"xport.json", XPORT_JSON}};
+    wsrv_write_docs(root, top, 1);
+    const char *const ej[][2] = {{"experiment.json", exp_json}};
+    wsrv_write_docs(exp, ej, 1);
+    for (size_t i = 0; i < n; i++) {
+        char *f = wsrv_path(exp, docs[i][0]);
+        assert_int_equal(tu_sh("mkdir -p \"$(dirname '%s')\"", f), 0);
+        free(f);
+    }
+    wsrv_write_docs(exp, docs, n);
+    free(exp);
+    return root;
+}
+
+/* The history (or events) lines the emulator holds for run
+ * ent/project/run, joined by newlines (caller frees). */
+static char *lines_of(const char *project, const char *run, const char *which)
+{
+    struct json_object *d =
+        wsrv_get_json("/__emu/dump?history=1&events=1&content=0");
+    const char *const k[] = {"entities", "ent", "projects", project, "runs",
+                             run, which, NULL};
+    struct json_object *h = wsrv_dig(d, k);
+    char *all = strdup("");
+    for (size_t i = 0; i < json_object_array_length(h); i++) {
+        char *next = NULL;
+        assert_true(asprintf(&next, "%s%s\n", all,
+                             json_object_get_string(
+                                 json_object_array_get_idx(h, i))) > 0);
+        free(all);
+        all = next;
+    }
+    json_object_put(d);
+    return all;
+}
+
+static void file_is(const char *root, const char *rel, const char *want)
+{
+    char *f = wsrv_path(root, rel);
+    char *s = tu_slurp(f);
+    if (!s)
+        fail_msg("'%s' is missing", rel);
+    assert_string_equal(s, want);
+    free(s);
+    free(f);
+}
+
+#define TRAIN                                                                  \
+    "{\"index\":0,\"data\":{\"loss\":0.5,\"accuracy\":0.9,\"epoch\":3,"        \
+    "\"hist\":[1,2.5,{\"k\":null}],\"step\":10,\"timestamp\":1700000000.5}}\n" \
+    "{\"index\":1,\"data\":{\"loss\":NaN,\"accuracy\":2.0,"                    \
+    "\"epoch\":9007199254740993,\"note\":\"hi \\\"q\\\" \xc3\xa9\","           \
+    "\"step\":11,\"timestamp\":1700000001.5}}\n"                               \
+    "{\"index\":2,\"data\":{\"loss\":-0.0,\"epoch\":4,\"note\":\"x\","         \
+    "\"step\":12,\"timestamp\":1700000002.5}}\n"
+#define VAL                                                                    \
+    "{\"index\":0,\"data\":{\"value\":1.5,\"top5\":Infinity,\"step\":10,"      \
+    "\"timestamp\":1700000000.5}}\n"                                           \
+    "{\"index\":1,\"data\":{\"value\":-Infinity,\"step\":11,"                  \
+    "\"timestamp\":1700000001.5}}\n"
+
+#define GPU                                                                    \
+    "{\"index\":0,\"data\":{\"value\":50.5,\"temp\":70,"                    \
+    "\"timestamp\":1700000000.25}}\n"                                          \
+    "{\"index\":1,\"data\":{\"temp\":71,\"timestamp\":1700000002.25}}\n"
+
+static void split_round_trip(void **state)
+{
+    (void)state;
+    static const char *const docs[][2] = {
+        {"metrics/train/data.jsonl", TRAIN},
+        {"metrics/train/metadata.json", "{\"name\":\"train\"}\n"},
+        {"metrics/val/data.jsonl", VAL},
+        {"metrics/val/metadata.json", "{\"name\":\"val\"}\n"},
+        {"metrics/loss/data.jsonl",
+         "{\"index\":0,\"data\":{\"value\":1.0,\"step\":0}}\n"},
+        {"metrics/loss/metadata.json", "{\"name\":\"loss\"}\n"},
+        {"system/gpu/data.jsonl", GPU},
+        {"system/gpu/metadata.json",
+         "{\"name\":\"gpu\",\"kind\":\"system\"}\n"},
+    };
+    char *l1 = layout("sp1", "ent/multi/exp2",
+                      "{\"name\":\"exp2\",\"project\":\"multi\","
+                      "\"workspace\":\"ent\",\"status\":\"RUNNING\",\"source\":{\"vendor\":\"mldash\","
+                      "\"id\":\"mexp2\"},\"xport\":{\"format\":\"xport-layout\","
+                      "\"version\":1}}\n",
+                      docs, sizeof(docs) / sizeof(docs[0]));
+    char *l2 = wsrv_path(wsrv_tmp, "sp2");
+    const char *up[] = {"copy", "-q", l1, "wandb:ent/multi", NULL};
+    char *err = NULL;
+    int rc = wsrv_xport(up, NULL, &err);
+    if (rc)
+        print_message("%s", err);
+    free(err);
+    assert_int_equal(rc, 0);
+
+    /* each field is a key of its point's row, its value exact */
+    char *h = lines_of("multi", "mexp2", "history");
+    static const char *const want[] = {
+        "\"train/loss\":0.5,\"train/accuracy\":0.9,\"train/epoch\":3,"
+        "\"train/hist\":[1,2.5,{\"k\":null}]",
+        "\"train/loss\":NaN,\"train/accuracy\":2.0,"
+        "\"train/epoch\":9007199254740993,\"train/note\":\"hi \\\"q\\\" \xc3\xa9\"",
+        "\"train/loss\":-0.0,\"train/epoch\":4,\"train/note\":\"x\"",
+        "\"val\":1.5,\"val/top5\":Infinity",
+        "\"val\":-Infinity",
+        "\"_step\":0,\"loss\":1.0",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(h, want[i]))
+            fail_msg("no '%s' in the history:\n%s", want[i], h);
+    /* system series in events rows alike */
+    char *ev = lines_of("multi", "mexp2", "events");
+    if (!strstr(ev, "\"system.gpu\":50.5,\"system.gpu/temp\":70") ||
+        !strstr(ev, "\"system.gpu/temp\":71"))
+        fail_msg("no gpu fields in the events:\n%s", ev);
+    free(ev);
+    /* a series without values has no key of its own */
+    assert_null(strstr(h, "\"train\":"));
+    assert_null(strstr(h, "\"val/top5\":null"));
+
+    /* and comes back whole */
+    const char *dl[] = {"download", "-q", "--from", "wandb", "ent/multi", "-o",
+                        l2, NULL};
+    assert_int_equal(wsrv_xport(dl, NULL, NULL), 0);
+    assert_int_equal(wsrv_verify(l1, l2), 0);
+    file_is(l2, "ent/multi/exp2/metrics/train/data.jsonl", TRAIN);
+    file_is(l2, "ent/multi/exp2/metrics/val/data.jsonl", VAL);
+    file_is(l2, "ent/multi/exp2/system/gpu/data.jsonl", GPU);
+    char *fl = wsrv_path(l2, "ent/multi/exp2/files.jsonl");
+    char *s = tu_slurp(fl);
+    assert_true(!s || !strstr(s, "xport/"));
+    free(s);
+    free(fl);
+    char *m = wsrv_path(l2, "ent/multi/exp2/metrics/train%2Floss");
+    assert_int_not_equal(tu_sh("test -e '%s'", m), 0);
+    free(m);
+
+    /* the map is a run file of its own */
+    struct json_object *d = wsrv_get_json("/__emu/dump?history=0");
+    const char *const fk[] = {"entities", "ent", "projects", "multi", "runs",
+                              "mexp2", "files", "xport/fields.json", NULL};
+    wsrv_dig(d, fk);
+    json_object_put(d);
+
+    /* a rerun (of a run left running, as the source's is) sends no row
+     * again */
+    assert_int_equal(wsrv_xport(up, NULL, NULL), 0);
+    char *h2 = lines_of("multi", "mexp2", "history");
+    assert_string_equal(h, h2);
+    d = wsrv_get_json("/__emu/dump?history=0");
+    const char *const rk[] = {"entities", "ent", "projects", "multi", "runs",
+                              "mexp2", "historyStats", "resentLines", NULL};
+    assert_int_equal(json_object_get_int64(wsrv_dig(d, rk)), 0);
+    json_object_put(d);
+    free(h);
+    free(h2);
+    free(l1);
+    free(l2);
+}
+
+/* Keys that would mix with a series of its own or with another field's,
+ * and a field without a name: counted as dropped, named, the rest kept. */
+static void split_collision(void **state)
+{
+    (void)state;
+    static const char *const docs[][2] = {
+        {"metrics/train/data.jsonl",
+         "{\"index\":0,\"data\":{\"loss\":0.5,\"acc\":0.1,\"\":7,\"step\":0}}\n"},
+        {"metrics/train/metadata.json", "{\"name\":\"train\"}\n"},
+        {"metrics/train%2Floss/data.jsonl",
+         "{\"index\":0,\"data\":{\"value\":9.5,\"step\":0}}\n"},
+        {"metrics/train%2Floss/metadata.json", "{\"name\":\"train/loss\"}\n"},
+        {"metrics/a/data.jsonl",
+         "{\"index\":0,\"data\":{\"b/c\":1,\"step\":0}}\n"},
+        {"metrics/a/metadata.json", "{\"name\":\"a\"}\n"},
+        {"metrics/a%2Fb/data.jsonl",
+         "{\"index\":0,\"data\":{\"c\":2,\"step\":0}}\n"},
+        {"metrics/a%2Fb/metadata.json", "{\"name\":\"a/b\"}\n"},
+    };
+    char *l1 = layout("co1", "ent/coll/exp3",
+                      "{\"name\":\"exp3\",\"project\":\"coll\","
+                      "\"workspace\":\"ent\",\"source\":{\"vendor\":\"mldash\","
+                      "\"id\":\"cexp3\"},\"xport\":{\"format\":\"xport-layout\","
+                      "\"version\":1}}\n",
+                      docs, sizeof(docs) / sizeof(docs[0]));
+    const char *up[] = {"copy", l1, "wandb:ent/coll", NULL};
+    char *err = NULL, *out = NULL;
+    assert_int_not_equal(wsrv_xport(up, &out, &err), 0);
+    static const char *const want[] = {
+        "W&B run 'cexp3': point field 'loss' of series 'train' is not "
+        "written: its W&B key 'train/loss' is also a series of its own",
+        "W&B run 'cexp3': point field '' of series 'train' is not written: "
+        "a field needs a name to have a W&B key",
+        "W&B key 'a/b/c' is also the key of field '",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(err, want[i]))
+            fail_msg("no '%s' in:\n%s", want[i], err);
+    assert_true(strstr(err, "point field 'c' of series 'a/b'") ||
+                strstr(err, "point field 'b/c' of series 'a'"));
+    free(err);
+    free(out);
+
+    /* the series keeps its own key; the other fields are there */
+    char *h = lines_of("coll", "cexp3", "history");
+    assert_non_null(strstr(h, "\"train/loss\":9.5"));
+    assert_non_null(strstr(h, "\"train/acc\":0.1"));
+    assert_null(strstr(h, "\"train/\""));
+    assert_null(strstr(h, "\"train/loss\":0.5"));
+    free(h);
+    char *l2 = wsrv_path(wsrv_tmp, "co2");
+    const char *dl[] = {"download", "-q", "--from", "wandb", "ent/coll", "-o",
+                        l2, NULL};
+    assert_int_equal(wsrv_xport(dl, NULL, NULL), 0);
+    file_is(l2, "ent/coll/exp3/metrics/train/data.jsonl",
+            "{\"index\":0,\"data\":{\"acc\":0.1,\"step\":0}}\n");
+    file_is(l2, "ent/coll/exp3/metrics/train%2Floss/data.jsonl",
+            "{\"index\":0,\"data\":{\"value\":9.5,\"step\":0}}\n");
+    free(l1);
+    free(l2);
+}
+
+/* Without the map, keys with a '/' stay series of their own; a map xport
+ * did not write is read as a plain file, with a warning. */
+static void split_without_map(void **state)
+{
+    (void)state;
+    assert_int_equal(wsrv_post("/__emu/seed",
+        "{\"projects\":[{\"entity\":\"ent\",\"name\":\"nomap\",\"runs\":["
+        "{\"name\":\"plain\",\"history\":["
+        "\"{\\\"_step\\\":0,\\\"train\\\":1,\\\"train/loss\\\":0.5}\"]},"
+        "{\"name\":\"bad\",\"history\":["
+        "\"{\\\"_step\\\":0,\\\"train\\\":1,\\\"train/loss\\\":0.5}\"],"
+        "\"files\":[{\"name\":\"xport/fields.json\",\"content\":"
+        "\"{\\\"series\\\":[]}\"}]}]}]}"),
+        0);
+    char *out = wsrv_path(wsrv_tmp, "nomap");
+    const char *dl[] = {"download", "-q", "--from", "wandb", "ent/nomap", "-o",
+                        out, NULL};
+    char *err = NULL;
+    assert_int_equal(wsrv_xport(dl, NULL, &err), 0);
+    assert_non_null(strstr(err, "'xport/fields.json' is not a map of split "
+                                "series; it is read as a file"));
+    free(err);
+    static const char *const runs[] = {"plain", "bad"};
+    for (size_t i = 0; i < 2; i++) {
+        char *d = wsrv_path(out, "ent/nomap");
+        char *r = wsrv_path(d, runs[i]);
+        file_is(r, "metrics/train/data.jsonl",
+                "{\"index\":0,\"data\":{\"value\":1,\"step\":0}}\n");
+        file_is(r, "metrics/train%2Floss/data.jsonl",
+                "{\"index\":0,\"data\":{\"value\":0.5,\"step\":0}}\n");
+        free(r);
+        free(d);
+    }
+    file_is(out, "ent/nomap/bad/files/xport/fields.json", "{\"series\":[]}");
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(split_round_trip, wsrv_reset),
+        cmocka_unit_test_setup(split_collision, wsrv_reset),
+        cmocka_unit_test_setup(split_without_map, wsrv_reset),
+    };
+    return cmocka_run_group_tests(tests, wsrv_setup, wsrv_teardown);
+}
