@@ -6,7 +6,8 @@
  * checked against the one before on the same input. It also prints each
  * thread's CPU time (the reader's own and the prefetch thread's), sampled
  * from /proc every 10 ms since the threads are gone by the end, to show how
- * the work is balanced.
+ * the work is balanced, and how much of it opening the run took (the
+ * offline reader decodes the whole log then, its records come after).
  * usage: xport-bench-wandb-read [--digest] PATH */
 #include <dirent.h>
 #include <pthread.h>
@@ -25,10 +26,17 @@
 #include "xport/location.h"
 #include "xport/sys/adapter.h"
 
+#define MAXTHREADS 16
+
+struct cpu_watch;
+
 struct refs {
     struct xp_adapter *a;
     long long records, points, series, rows;
     int rc;
+    struct cpu_watch *cw;
+    double open_secs;
+    long open_ticks[MAXTHREADS]; /* each thread's CPU once the last run was open */
     struct xp_sha256 *digest; /* NULL: timing only */
 };
 
@@ -114,8 +122,6 @@ static void h_record(struct xp_sha256 *c, const struct xp_record *rec)
 
 /* ---- per-thread CPU time ------------------------------------------------ */
 
-#define MAXTHREADS 16
-
 struct cpu_watch {
     pthread_t thread;
     pthread_mutex_t lock;
@@ -183,7 +189,18 @@ static int read_one(const struct xp_experiment_ref *ref, void *payload)
     struct refs *s = payload;
     struct xp_reader *r;
     struct xp_read_opts ro = {XP_RES_ALL, NULL};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = s->a->type->read_experiment(&r, s->a, ref, &ro);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s->open_secs += (double)(t1.tv_sec - t0.tv_sec) +
+                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (s->cw) {
+        pthread_mutex_lock(&s->cw->lock);
+        sample_threads(s->cw);
+        memcpy(s->open_ticks, s->cw->ticks, sizeof(s->open_ticks));
+        pthread_mutex_unlock(&s->cw->lock);
+    }
     if (rc)
         return rc;
     const struct xp_record *rec;
@@ -227,6 +244,8 @@ int main(int argc, char **argv)
     memset(&cw, 0, sizeof(cw));
     pthread_mutex_init(&cw.lock, NULL);
     int watching = pthread_create(&cw.thread, NULL, watch, &cw) == 0;
+    if (watching)
+        s.cw = &cw;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = xp_location_from(&loc, "wandb-offline", argv[1]);
     if (!rc)
@@ -267,6 +286,9 @@ int main(int argc, char **argv)
     printf("thread cpu");
     for (size_t i = 0; i < cw.n; i++)
         printf(" %.2f", (double)cw.ticks[i] / (double)hz);
+    printf(" s; opening took %.2f s, thread cpu", s.open_secs);
+    for (size_t i = 0; i < cw.n; i++)
+        printf(" %.2f", (double)s.open_ticks[i] / (double)hz);
     printf(" s\n");
     return 0;
 }

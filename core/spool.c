@@ -165,7 +165,7 @@ static size_t put_varint(unsigned char *p, uint64_t v)
     return n;
 }
 
-int xp_spool_put(struct xp_spool *s, size_t id, const void *data, size_t len)
+int xp_spool_reserve(struct xp_spool *s, size_t id, size_t len, void **out)
 {
     if (id >= s->n)
         return xp_error_set(XP_EINVALID, "no spool stream %zu", id);
@@ -179,12 +179,21 @@ int xp_spool_put(struct xp_spool *s, size_t id, const void *data, size_t len)
     unsigned char hdr[10];
     size_t hn = put_varint(hdr, len);
     size_t before = st->mem.cap;
-    xp_buf_put(&st->mem, hdr, hn);
-    xp_buf_put(&st->mem, data, len);
+    if (st->mem.len + hn + len >= st->mem.cap)
+        xp_buf_grow(&st->mem, hn + len);
+    memcpy(st->mem.ptr + st->mem.len, hdr, hn);
+    *out = st->mem.ptr + st->mem.len + hn;
+    st->mem.len += hn + len;
+    st->mem.ptr[st->mem.len] = '\0';
     s->held += st->mem.cap - before;
     st->count++;
     s->bytes += hn + len;
-    if (st->mem.len >= SPOOL_STREAM_CHUNK) {
+    return 0;
+}
+
+int xp_spool_commit(struct xp_spool *s, size_t id)
+{
+    if (s->v[id].mem.len >= SPOOL_STREAM_CHUNK) {
         int rc = flush_stream(s, id, 0);
         if (rc)
             return rc;
@@ -192,6 +201,16 @@ int xp_spool_put(struct xp_spool *s, size_t id, const void *data, size_t len)
     if (s->held > s->budget)
         return flush_all(s);
     return 0;
+}
+
+int xp_spool_put(struct xp_spool *s, size_t id, const void *data, size_t len)
+{
+    void *p = NULL;
+    int rc = xp_spool_reserve(s, id, len, &p);
+    if (rc)
+        return rc;
+    memcpy(p, data, len);
+    return xp_spool_commit(s, id);
 }
 
 int xp_spool_iter_open(struct xp_spool_iter *it, struct xp_spool *s,
@@ -265,7 +284,7 @@ static int fill(struct xp_spool_iter *it, size_t need, int *eof)
     return 0;
 }
 
-int xp_spool_iter_next(struct xp_spool_iter *it, const void **data,
+int xp_spool_iter_read(struct xp_spool_iter *it, const void **data,
                        size_t *len)
 {
     if (!it->s || it->left == 0)

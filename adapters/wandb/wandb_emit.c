@@ -94,7 +94,12 @@ static int emit_series(struct wemit *e, struct xp_record *rec)
             return rc;
         e->iter_open = 1;
         /* its points refer to rows from the first on */
-        if (e->rows_open && (rc = xp_spool_iter_rewind(&e->rows)))
+        if (e->rows_open)
+            rc = xp_spool_iter_rewind(&e->rows);
+        else if (r->have_rows_stream && s->kind == XP_SERIES_METRIC &&
+                 !(rc = xp_spool_iter_open(&e->rows, r->spool, r->rows_stream)))
+            e->rows_open = 1;
+        if (rc)
             return rc;
         e->cur = i;
         e->index = 0;
@@ -105,29 +110,6 @@ static int emit_series(struct wemit *e, struct xp_record *rec)
         rec->u.series.expected_points =
             (int64_t)xp_spool_count(r->spool, s->stream);
         return 1;
-    }
-    return 0;
-}
-
-/* The row a point refers to, `back` rows after the one before. */
-static int next_row(struct wemit *e, uint64_t back, const void **row,
-                    size_t *len)
-{
-    struct wrun *r = e->run;
-    int rc;
-    if (!r->have_rows_stream || back == 0)
-        return xp_error_set(XP_EIO, "damaged point in the spool");
-    if (!e->rows_open) {
-        if ((rc = xp_spool_iter_open(&e->rows, r->spool, r->rows_stream)))
-            return rc;
-        e->rows_open = 1;
-    }
-    while (back--) {
-        rc = xp_spool_iter_next(&e->rows, row, len);
-        if (rc == XP_ITEROVER)
-            return xp_error_set(XP_EIO, "damaged point in the spool");
-        if (rc)
-            return rc;
     }
     return 0;
 }
@@ -146,16 +128,8 @@ static int emit_points(struct wemit *e, struct xp_record *rec)
             break;
         if (rc)
             return rc;
-        const void *row = NULL;
-        size_t rowlen = 0;
-        uint64_t back;
-        int ref = wpt_ref(data, len, &back);
-        if (ref < 0)
-            return xp_error_set(XP_EIO, "damaged point in the spool");
-        if (ref && (rc = next_row(e, back, &row, &rowlen)))
-            return rc;
         rc = wpt_decode_row(&e->pts[n], &e->fields[n * WPT_NKEYS], data, len,
-                            row, rowlen, &e->arena);
+                            e->rows_open ? &e->rows : NULL, &e->arena);
         if (rc)
             return rc;
         e->pts[n].index = e->index++;

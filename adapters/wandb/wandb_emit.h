@@ -28,7 +28,7 @@ struct wemit {
     size_t next_series, cur;
     struct xp_spool_iter it;
     int iter_open, log_iter_open;
-    struct xp_spool_iter rows; /* the run's rows stream (wpt_encode_ref) */
+    struct xp_spool_iter rows; /* the run's rows stream (wpt_spool_ref) */
     int rows_open;
     int64_t index, log_seq;
     struct xp_point *pts;

@@ -17,15 +17,14 @@ static int get_varint(struct wpb *m, uint64_t *out)
     return -1; /* more than 10 bytes */
 }
 
-int wpb_next(struct wpb *m, struct wpb_field *f)
+int wpb_next_any(struct wpb *m, struct wpb_field *f)
 {
     if (m->p >= m->end)
         return 0;
     uint64_t key;
     if (get_varint(m, &key) || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
         return -1;
-    f->num = (uint32_t)(key >> 3);
-    f->wire = (enum wpb_wire)(key & 7);
+    wpb_set_key(f, (uint32_t)(key >> 3), (uint32_t)(key & 7));
     f->u = 0;
     f->ptr = NULL;
     f->len = 0;

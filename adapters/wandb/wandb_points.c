@@ -13,6 +13,7 @@
 
 #include "xport/error.h"
 #include "xport/json.h"
+#include "xport/spool.h"
 #include "wandb_run.h"
 
 /* ---- value_json ------------------------------------------------------- */
@@ -277,6 +278,15 @@ static int get_value(struct cursor *c, struct xp_value *v,
                      struct xp_arena *arena)
 {
     unsigned char t;
+    if (c->p < c->end && (*c->p == XP_V_INT || *c->p == XP_V_UINT ||
+                          *c->p == XP_V_FLOAT) && c->end - c->p >= 9) {
+        /* the usual value, without the general case's memset and copies */
+        v->type = (enum xp_vtype)*c->p;
+        memcpy(&v->u.i, c->p + 1, 8);
+        v->u.s.len = 0;
+        c->p += 9;
+        return 0;
+    }
     if (get_bytes(c, &t, 1))
         return -1;
     memset(v, 0, sizeof(*v));
@@ -307,41 +317,47 @@ static int get_value(struct cursor *c, struct xp_value *v,
     return -1;
 }
 
-void wpt_encode_ref(struct xp_buf *b, uint64_t back,
-                    const struct xp_value *value)
+static size_t varint_len(uint64_t v)
 {
-    if (value->type == XP_V_STRING || value->type == XP_V_JSON) {
-        xp_buf_putc(b, (char)WPT_REF);
-        put_varint(b, back);
-        put_value(b, value);
-        return;
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
     }
-    /* the usual point, in one piece */
-    unsigned char tmp[1 + 10 + 9];
-    size_t n = 0;
-    tmp[n++] = WPT_REF;
-    while (back >= 0x80) {
-        tmp[n++] = (unsigned char)(back | 0x80);
-        back >>= 7;
-    }
-    tmp[n++] = (unsigned char)back;
-    tmp[n++] = (unsigned char)value->type;
-    if (value->type == XP_V_BOOL)
-        tmp[n++] = (unsigned char)(value->u.b ? 1 : 0);
-    else if (value->type != XP_V_NULL) {
-        memcpy(tmp + n, &value->u, 8);
-        n += 8;
-    }
-    xp_buf_put(b, tmp, n);
+    return n;
 }
 
-int wpt_ref(const void *data, size_t len, uint64_t *back)
+int wpt_spool_ref(struct xp_spool *sp, size_t stream, uint64_t back,
+                  const struct xp_value *value)
 {
-    struct cursor c = {data, (const unsigned char *)data + len};
-    if (!len || *c.p != WPT_REF)
-        return 0;
-    c.p++;
-    return get_varint(&c, back) ? -1 : 1;
+    if (value->type == XP_V_STRING || value->type == XP_V_JSON) {
+        struct xp_buf b = XP_BUF_INIT;
+        xp_buf_putc(&b, (char)WPT_REF);
+        put_varint(&b, back);
+        put_value(&b, value);
+        int rc = xp_spool_put(sp, stream, b.ptr, b.len);
+        xp_buf_release(&b);
+        return rc;
+    }
+    /* the usual point: written in place, wide stores */
+    size_t vn = value->type == XP_V_NULL ? 1 : value->type == XP_V_BOOL ? 2 : 9;
+    size_t n = 1 + varint_len(back) + vn;
+    unsigned char *p;
+    int rc = xp_spool_reserve(sp, stream, n, (void **)&p);
+    if (rc)
+        return rc;
+    *p++ = WPT_REF;
+    while (back >= 0x80) {
+        *p++ = (unsigned char)(back | 0x80);
+        back >>= 7;
+    }
+    *p++ = (unsigned char)back;
+    *p++ = (unsigned char)value->type;
+    if (value->type == XP_V_BOOL)
+        *p = (unsigned char)(value->u.b ? 1 : 0);
+    else if (value->type != XP_V_NULL)
+        memcpy(p, &value->u, 8);
+    return xp_spool_commit(sp, stream);
 }
 
 /* The fields of `mask` from k = from on, appended to fields[*n]. */
@@ -360,9 +376,28 @@ static int get_fields(struct cursor *c, unsigned mask, int from,
     return 0;
 }
 
+/* The row record `back` rows on in the rows stream: 0, -1 when there is
+ * none, or the spool's error. */
+static int next_row(struct xp_spool_iter *rows, uint64_t back,
+                    struct cursor *row)
+{
+    const void *data = NULL;
+    size_t len = 0;
+    if (!rows || back == 0)
+        return -1;
+    while (back--) {
+        int rc = xp_spool_iter_next(rows, &data, &len);
+        if (rc)
+            return rc == XP_ITEROVER ? -1 : rc;
+    }
+    row->p = data;
+    row->end = (const unsigned char *)data + len;
+    return 0;
+}
+
 int wpt_decode_row(struct xp_point *out, struct xp_field *fields,
-                   const void *data, size_t len, const void *row,
-                   size_t rowlen, struct xp_arena *arena)
+                   const void *data, size_t len, struct xp_spool_iter *rows,
+                   struct xp_arena *arena)
 {
     struct cursor c = {data, (const unsigned char *)data + len};
     unsigned char mask;
@@ -373,11 +408,16 @@ int wpt_decode_row(struct xp_point *out, struct xp_field *fields,
         /* the value, then the fields its row shares, in the same order as
          * a point that holds them all */
         uint64_t back;
-        struct cursor rc = {row, (const unsigned char *)row + rowlen};
-        if (!row || get_varint(&c, &back) ||
-            get_fields(&c, 1u << WPT_VALUE, WPT_VALUE, fields, &n, arena) ||
-            get_bytes(&rc, &mask, 1) || (mask & (1u << WPT_VALUE)) ||
-            get_fields(&rc, mask, WPT_VALUE + 1, fields, &n, arena))
+        struct cursor row;
+        if (get_varint(&c, &back))
+            goto bad;
+        int rc = next_row(rows, back, &row);
+        if (rc > 0 || rc < -1)
+            return rc; /* the rows stream could not be read */
+        if (rc || get_fields(&c, 1u << WPT_VALUE, WPT_VALUE, fields, &n,
+                             arena) ||
+            get_bytes(&row, &mask, 1) || (mask & (1u << WPT_VALUE)) ||
+            get_fields(&row, mask, WPT_VALUE + 1, fields, &n, arena))
             goto bad;
     } else if (get_fields(&c, mask, 0, fields, &n, arena)) {
         goto bad;
@@ -393,7 +433,7 @@ bad:
 int wpt_decode(struct xp_point *out, struct xp_field *fields,
                const void *data, size_t len, struct xp_arena *arena)
 {
-    return wpt_decode_row(out, fields, data, len, NULL, 0, arena);
+    return wpt_decode_row(out, fields, data, len, NULL, arena);
 }
 
 /* ---- log lines ---------------------------------------------------------- */

@@ -1,4 +1,12 @@
-/* A .wandb log read ahead on a second thread (wandb_prefetch.h). */
+/* A .wandb log read ahead on a second thread (wandb_prefetch.h).
+ *
+ * Parsing a row's numbers is the one job either thread can do (the
+ * decoder parses what the packer leaves as text), so the thread keeps the
+ * two busy alike: before each batch it looks at how many batches wait for
+ * the decoder, and parses one item more per row when they pile up (the
+ * decoder is the slower) and one less when none waits (it is). */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +18,9 @@
 #include "xport/error.h"
 #include "xport/ring.h"
 
-#define NBATCH 4
-#define BATCH_BYTES (1u << 20) /* a batch closes past this; one record may exceed it */
+#define NBATCH 8
+#define BATCH_BYTES (256u << 10) /* a batch closes past this; one record may exceed it */
+#define MAX_PARSE 4096 /* items per row: beyond any row seen in practice */
 
 /* An entry in a batch: this header, then len bytes padded to 8 so that the
  * next header and a packed row's fields are aligned. */
@@ -34,6 +43,9 @@ struct wpre {
     struct xp_ring *ring;
     int rows;
     struct wrows packer; /* the thread's own */
+    size_t parse;        /* items per row this thread parses */
+    size_t widest;       /* the most items a row has had */
+    atomic_uint filled, taken; /* batches, for the balance */
     struct batch *filling;
     struct batch *cur; /* the caller's batch and position in it */
     size_t pos;
@@ -68,6 +80,14 @@ static int fill(void *slot, void *arg)
         xp_buf_init(&b->bytes);
     xp_buf_reset(&b->bytes);
     p->filling = b;
+    unsigned waiting = atomic_load(&p->filled) - atomic_load(&p->taken);
+    if (p->widest && p->parse > p->widest)
+        p->parse = p->widest; /* more would not change a thing */
+    if (waiting >= NBATCH - 2 && p->parse < MAX_PARSE)
+        p->parse++;
+    else if (waiting == 0 && p->parse > 0)
+        p->parse--;
+    int how = XP_RING_MORE;
     while (b->bytes.len < BATCH_BYTES) {
         const unsigned char *d;
         size_t n;
@@ -77,15 +97,20 @@ static int fill(void *slot, void *arg)
             b->rc = rc;
             snprintf(b->msg, sizeof(b->msg), "%s",
                      rc == XP_ITEROVER ? "" : xp_error_last()->message);
-            return XP_RING_LAST;
+            how = XP_RING_LAST;
+            break;
         }
-        if (p->rows && wrows_pack(&p->packer, d, n, SIZE_MAX, new_key, p))
+        if (p->rows && wrows_pack(&p->packer, d, n, p->parse, new_key, p)) {
+            const struct wrow *w = (const void *)p->packer.row.ptr;
+            if (w->nitems > p->widest)
+                p->widest = w->nitems;
             put_entry(b, WPRE_ROW, p->l->rec_off, 0, p->packer.row.ptr,
                       p->packer.row.len);
-        else
+        } else
             put_entry(b, WPRE_RECORD, p->l->rec_off, 0, d, n);
     }
-    return XP_RING_MORE;
+    atomic_fetch_add(&p->filled, 1);
+    return how;
 }
 
 int wpre_start(struct wpre **out, struct wlog *l, int rows)
@@ -93,6 +118,9 @@ int wpre_start(struct wpre **out, struct wlog *l, int rows)
     struct wpre *p = xp_calloc(1, sizeof(*p));
     p->l = l;
     p->rows = rows;
+    p->parse = MAX_PARSE; /* until the decoder is seen to wait */
+    atomic_init(&p->filled, 0);
+    atomic_init(&p->taken, 0);
     wrows_init(&p->packer);
     int rc = xp_ring_start(&p->ring, NBATCH, sizeof(struct batch), fill, p);
     if (rc) {
@@ -126,6 +154,7 @@ int wpre_next(struct wpre *p, struct wpre_entry *e)
         if (b->end) /* stays on this batch: every later call says the same */
             return b->rc == XP_ITEROVER ? XP_ITEROVER : xp_error_set(b->rc, "%s", b->msg);
         p->cur = NULL; /* the next xp_ring_next hands this batch back */
+        atomic_fetch_add(&p->taken, 1);
     }
 }
 

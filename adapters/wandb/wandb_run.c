@@ -544,7 +544,7 @@ static int put_row(struct wrun *r, struct scratch *s,
     if (!s->ne)
         return 0;
     /* the shared fields once, in the rows stream; the points refer to
-     * them (wpt_encode_ref), which spools a third of the bytes */
+     * them (wpt_spool_ref), which spools a third of the bytes */
     int rc;
     if (!r->have_rows_stream) {
         if ((rc = xp_spool_add(r->spool, &r->rows_stream)))
@@ -560,11 +560,10 @@ static int put_row(struct wrun *r, struct scratch *s,
     uint64_t row = xp_spool_count(r->spool, r->rows_stream);
     for (size_t i = 0; i < s->ne; i++) {
         struct wrun_series *ser = &r->series[s->e[i].series];
-        xp_buf_reset(&s->enc);
-        wpt_encode_ref(&s->enc, row - ser->last_ref, &s->e[i].v);
+        rc = wpt_spool_ref(r->spool, ser->stream, row - ser->last_ref,
+                           &s->e[i].v);
         ser->last_ref = row;
-        if ((rc = xp_spool_put(r->spool, ser->stream, s->enc.ptr,
-                               s->enc.len)))
+        if (rc)
             return rc;
     }
     return 0;

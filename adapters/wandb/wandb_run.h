@@ -17,6 +17,7 @@
 struct json_object;
 struct xp_ctx;
 struct xp_spool;
+struct xp_spool_iter;
 
 struct wrun_meta {
     char *run_id, *entity, *project, *display_name, *notes, *group;
@@ -62,7 +63,7 @@ struct wrun {
     struct wrun_map *metric_map, *system_map;
     int have_log_stream;
     size_t log_stream;
-    int have_rows_stream; /* the rows shared by points (wpt_encode_ref) */
+    int have_rows_stream; /* the rows shared by points (wpt_spool_ref) */
     size_t rows_stream;
     uint64_t nlogs;
     uint64_t nrecords, nrows;
@@ -128,16 +129,14 @@ int wpt_decode(struct xp_point *out, struct xp_field *fields,
  * start for the first). A series is read back along with the rows stream;
  * a point spooled by wpt_encode stands alone as before. */
 #define WPT_REF 0x80 /* the first byte of a point that refers to its row */
-void wpt_encode_ref(struct xp_buf *b, uint64_t back,
-                    const struct xp_value *value);
-/* 1 with *back when the spooled point refers to a row, 0 when it stands
- * alone, -1 when it is damaged. */
-int wpt_ref(const void *data, size_t len, uint64_t *back);
-/* wpt_decode for both: row is the row record a referring point refers to
- * (NULL for one that stands alone). */
+/* Spool such a point: its value and row distance `back`. */
+int wpt_spool_ref(struct xp_spool *sp, size_t stream, uint64_t back,
+                  const struct xp_value *value);
+/* wpt_decode for both kinds: rows is the rows stream, open and read as far
+ * as this series' previous point (NULL when the run has none). */
 int wpt_decode_row(struct xp_point *out, struct xp_field *fields,
-                   const void *data, size_t len, const void *row,
-                   size_t rowlen, struct xp_arena *arena);
+                   const void *data, size_t len, struct xp_spool_iter *rows,
+                   struct xp_arena *arena);
 
 struct wlog_line {
     int stream;      /* 0 stderr, 1 stdout */

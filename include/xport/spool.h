@@ -29,6 +29,12 @@ size_t xp_spool_nstreams(const struct xp_spool *s);
 /* Append one record to a stream. Fails with XP_EIO when the disk does, or
  * XP_EINVALID once the stream has been opened for reading. */
 int xp_spool_put(struct xp_spool *s, size_t id, const void *data, size_t len);
+/* xp_spool_put in two steps, for small records put by the million: room
+ * for a record of len bytes in the stream's buffer, which the caller fills
+ * before any other call on the spool, then xp_spool_commit. It saves a
+ * copy, and a copy of bytes just written one by one is slow to read. */
+int xp_spool_reserve(struct xp_spool *s, size_t id, size_t len, void **out);
+int xp_spool_commit(struct xp_spool *s, size_t id);
 /* Records put so far in a stream. */
 uint64_t xp_spool_count(const struct xp_spool *s, size_t id);
 /* Bytes spooled so far in all streams (payload plus length prefixes). */
@@ -48,8 +54,23 @@ struct xp_spool_iter {
 int xp_spool_iter_open(struct xp_spool_iter *it, struct xp_spool *s,
                        size_t id);
 /* Next record: 0 with data and len set, XP_ITEROVER at the end, or an error. */
-int xp_spool_iter_next(struct xp_spool_iter *it, const void **data,
+int xp_spool_iter_read(struct xp_spool_iter *it, const void **data,
                        size_t *len);
+/* xp_spool_iter_read, inline for a short record already in the buffer:
+ * readers take records by the million. */
+static inline int xp_spool_iter_next(struct xp_spool_iter *it,
+                                     const void **data, size_t *len)
+{
+    if (it->left && it->pos < it->len && it->buf[it->pos] < 0x80 &&
+        it->buf[it->pos] < it->len - it->pos) {
+        *len = it->buf[it->pos];
+        *data = it->buf + it->pos + 1;
+        it->pos += 1 + *len;
+        it->left--;
+        return 0;
+    }
+    return xp_spool_iter_read(it, data, len);
+}
 /* Back to the stream's first record, to read it again (a table that many
  * other streams refer to). */
 int xp_spool_iter_rewind(struct xp_spool_iter *it);
