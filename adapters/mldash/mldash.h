@@ -55,6 +55,41 @@ int mld_read_experiment(struct xp_reader **out, struct xp_adapter *a,
                         const struct xp_experiment_ref *ref,
                         const struct xp_read_opts *ro);
 
+/* mldash_chunks.c: a metric's sealed chunks streamed in index order, a
+ * window of them in flight (m->window), so that parsing starts with the
+ * first bytes and memory stays bounded however long the series is. The
+ * reader sees the current chunk's bytes as they arrive and parses them in
+ * place. One thread (the reader's) calls these. */
+struct mld_chunks;
+enum mld_chunk_state {
+    MLD_CHUNK_ARRIVING, /* more bytes may come */
+    MLD_CHUNK_COMPLETE, /* every byte is in the view */
+    MLD_CHUNK_FAILED    /* the transfer outlived its retries; error set */
+};
+struct mld_view {
+    char *s;    /* the current chunk's bytes not yet used: s[0..len) */
+    size_t len;
+    enum mld_chunk_state state;
+    int restarted; /* a retry: the body starts again at s */
+    int full;      /* no more bytes fit until the caller lets go of its points */
+};
+int mld_chunks_new(struct mld_chunks **out, struct mld *m);
+/* Begin the chunks [0, total) of the metric at metric_url (".../metrics/
+ * NAME"), dropping whatever the previous metric left in flight. */
+void mld_chunks_start(struct mld_chunks *c, const char *metric_url, int64_t total);
+/* The caller used the first `used` bytes of the last view. Wait until the
+ * view has bytes the last one had not, or the chunk ended, or (pinned: the
+ * caller still points into bytes it used) the pipe is full. Bytes stay
+ * where they are while pinned; returns XP_ECANCEL or 0. */
+int mld_chunks_read(struct mld_chunks *c, size_t used, int pinned,
+                    struct mld_view *v);
+/* Done with the current chunk (not pinned): on to the next; XP_ITEROVER
+ * when it was the last. */
+int mld_chunks_next(struct mld_chunks *c);
+/* Abandon the chunks in flight (a fallback to /data paging). */
+void mld_chunks_stop(struct mld_chunks *c);
+void mld_chunks_free(struct mld_chunks *c);
+
 /* mldash_write.c */
 int mld_write_experiment(struct xp_sink **out, struct xp_adapter *a,
                          const struct xp_experiment_meta *meta,

@@ -1,10 +1,10 @@
 /* Reading from an ml-dash server: discovery through GraphQL (every page),
  * and one experiment as records: metadata, parameters, metrics (sealed
- * chunks fetched a bounded window at a time and emitted in index order,
- * then the paged buffer; /data paging when a chunk cannot be had), logs in
- * pages, and files downloaded to a private temporary file checked against
- * their sha256. Point bodies are scanned in place (xp_jscan_object), so a
- * chunk costs its body and nothing per point. */
+ * chunks streamed in index order and parsed as their bytes arrive
+ * (mldash_chunks.c), then the paged buffer; /data paging when a chunk
+ * cannot be had), logs in pages, and files downloaded to a private
+ * temporary file checked against their sha256. Points are scanned in place
+ * (xp_jscan_object), so they cost their bytes and nothing more. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -126,7 +126,8 @@ static size_t skip_ws(const char *s, size_t i, size_t len)
     return i;
 }
 
-/* Skip one JSON value starting at s[*i]; strings and nesting respected. */
+/* Skip one JSON value starting at s[*i]; strings and nesting respected.
+ * Fails when the value runs past len. */
 static int skip_value(const char *s, size_t len, size_t *i)
 {
     size_t j = *i;
@@ -163,12 +164,19 @@ static int skip_value(const char *s, size_t len, size_t *i)
     return 0;
 }
 
+#define MORE 1 /* find_member: the object may go on past len */
+
 /* Find the top-level member `key` of the object in s; *at gets the start
- * of its value. */
-static int find_member(const char *s, size_t len, const char *key, size_t *at)
+ * of its value. more: s may be the start of a body still arriving, and
+ * MORE means "not within these bytes". */
+static int find_member(const char *s, size_t len, int more, const char *key,
+                       size_t *at)
 {
     size_t i = skip_ws(s, 0, len), kl = strlen(key);
-    if (i >= len || s[i] != '{')
+    int cut = more ? MORE : XP_EINVALID;
+    if (i >= len)
+        return cut;
+    if (s[i] != '{')
         return XP_EINVALID;
     i = skip_ws(s, i + 1, len);
     while (i < len && s[i] == '"') {
@@ -176,48 +184,69 @@ static int find_member(const char *s, size_t len, const char *key, size_t *at)
         while (k1 < len && s[k1] != '"')
             k1 += s[k1] == '\\' ? 2 : 1;
         i = skip_ws(s, k1 + 1, len);
-        if (i >= len || s[i] != ':')
+        if (i >= len)
+            return cut;
+        if (s[i] != ':')
             return XP_EINVALID;
         i = skip_ws(s, i + 1, len);
+        if (i >= len)
+            return cut;
         if (k1 - k0 == kl && !memcmp(s + k0, key, kl)) {
             *at = i;
             return 0;
         }
         if (skip_value(s, len, &i))
-            return XP_EINVALID;
+            return cut;
         i = skip_ws(s, i, len);
         if (i < len && s[i] == ',')
             i = skip_ws(s, i + 1, len);
     }
-    return XP_ENOTFOUND;
+    return i >= len ? cut : XP_ENOTFOUND;
 }
 
-/* A page of points being emitted: the response body, scanned in place
- * from pos (inside its "data" array) on. */
-struct page {
-    struct xp_http_response resp;
-    size_t pos;
-    int active;
-    int has_more; /* the page said hasMore (buffer and /data pages) */
+/* Points being scanned in place: s[0..len), from pos (inside the "data"
+ * array) on. A chunk still arriving (more) may end inside a point: the
+ * scan then stops before it (need) and goes on once more bytes came. */
+struct span {
+    char *s;
+    size_t len, pos;
+    int more;
+    int active; /* before the array's ']' */
+    int need;   /* stopped at a point cut by len */
+    int stuck;  /* see NEAR */
     int64_t count;
 };
 
-/* paged: a /data page, whose hasMore (after the array) must be found;
- * chunks have none, so the big array is not walked twice for them. */
-static int page_open(struct page *pg, const char *what, int paged)
+/* Only a point starting this close to the end of the bytes so far is
+ * checked for completeness before it is scanned: checking every point
+ * would cost half as much as scanning it, and the scanner changes the
+ * bytes in place, so it cannot simply be tried again. A point longer than
+ * this that fails to scan while the chunk arrives may be cut or bad: the
+ * metric goes on through /data pages (stuck), which tell which. */
+#define NEAR ((size_t)64 << 10)
+
+/* A buffer or /data page of points: the response body. */
+struct page {
+    struct xp_http_response resp;
+    struct span sp;
+    int has_more; /* the page said hasMore */
+};
+
+static int page_open(struct page *pg, const char *what)
 {
     char *s = pg->resp.body.ptr;
-    size_t len = pg->resp.body.len, at;
-    int rc = find_member(s, len, "data", &at);
+    size_t len = pg->resp.body.len, at, hm;
+    int rc = find_member(s, len, 0, "data", &at);
     if (rc || s[at] != '[')
         return xp_error_set(XP_EINVALID, "%s has no data array", what);
-    size_t hm;
     pg->has_more = 0;
-    if (paged && !find_member(s, len, "hasMore", &hm))
+    if (!find_member(s, len, 0, "hasMore", &hm))
         pg->has_more = !strncmp(s + hm, "true", 4);
-    pg->pos = at + 1;
-    pg->active = 1;
-    pg->count = 0;
+    memset(&pg->sp, 0, sizeof(pg->sp));
+    pg->sp.s = s;
+    pg->sp.len = len;
+    pg->sp.pos = at + 1;
+    pg->sp.active = 1;
     return 0;
 }
 
@@ -243,15 +272,17 @@ struct mld_reader {
     struct json_object *metrics; /* array of names */
     size_t mi;
     enum mphase mp;
-    int64_t total_chunks, next_chunk, next_index, emitted;
+    int64_t chunk, next_index, emitted; /* chunk: the one being read */
     int gap; /* the buffer began past next_index */
-    struct page *win;          /* window of chunk pages */
-    size_t nwin, wi;
-    struct page pg;            /* buffer / paging page */
+    struct mld_chunks *chunks;
+    size_t cused;   /* bytes of the chunk's last view used */
+    int in_items;   /* the chunk's "data" array was found */
+    int chunk_done; /* its array ended: the next chunk at the next call */
+    int chunk_failed;
+    struct page pg; /* buffer / paging page */
     struct xp_point *pts;
     struct xp_field *fields;
     size_t fcap;
-    int chunk_failed;
 
     /* logs */
     int64_t log_offset;
@@ -267,15 +298,6 @@ struct mld_reader {
         int fd;
     } stream;
 };
-
-static void win_release(struct mld_reader *r)
-{
-    for (size_t i = 0; i < r->nwin; i++)
-        xp_http_response_release(&r->win[i].resp);
-    free(r->win);
-    r->win = NULL;
-    r->nwin = r->wi = 0;
-}
 
 static ssize_t fd_read(struct xp_stream *s, void *buf, size_t len)
 {
@@ -310,7 +332,7 @@ static void reader_free(struct xp_reader *base)
     json_object_put(r->files);
     free(r->tags);
     xp_buf_release(&r->url);
-    win_release(r);
+    mld_chunks_free(r->chunks);
     xp_http_response_release(&r->pg.resp);
     free(r->pts);
     free(r->fields);
@@ -466,17 +488,82 @@ static void metric_url(struct mld_reader *r, const char *tail)
     xp_buf_puts(&r->url, tail);
 }
 
-/* Scan points of pg into r->pts until the batch is full or the page ends.
- * Points below next_index (a chunk sealed while we read) are dropped. */
-static int scan_points(struct mld_reader *r, struct page *pg, size_t *n,
+/* Does the key equal lit? Inlined: three keys per point. */
+static inline int key_is(const char *k, const char *lit)
+{
+    while (*lit && *k == *lit) {
+        k++;
+        lit++;
+    }
+    return *k == *lit;
+}
+
+/* A point's index, its data object and its creation time from its members
+ * (the index may be a number or, from a Node server, a decimal string);
+ * fails without an index. */
+static int point_members(struct xp_point *p, const struct xp_value **data,
+                         const struct xp_field *m, size_t n)
+{
+    int have_index = 0;
+    for (size_t f = 0; f < n; f++) {
+        const struct xp_value *v = &m[f].v;
+        if (key_is(m[f].key, "index")) {
+            if (v->type == XP_V_INT) {
+                p->index = v->u.i;
+                have_index = 1;
+            } else if (v->type == XP_V_STRING && v->u.s.len && v->u.s.len <= 18) {
+                /* plain digits: no copy, no strtoll */
+                int64_t x = 0;
+                size_t i = 0;
+                for (; i < v->u.s.len && v->u.s.ptr[i] >= '0' && v->u.s.ptr[i] <= '9'; i++)
+                    x = x * 10 + (v->u.s.ptr[i] - '0');
+                p->index = x;
+                have_index = i == v->u.s.len;
+            }
+            if (!have_index && v->type == XP_V_STRING && v->u.s.len < 32) {
+                char tmp[32];
+                memcpy(tmp, v->u.s.ptr, v->u.s.len);
+                tmp[v->u.s.len] = '\0';
+                char *end;
+                p->index = strtoll(tmp, &end, 10);
+                have_index = end != tmp && !*end;
+            }
+        } else if (key_is(m[f].key, "data") && v->type == XP_V_JSON) {
+            *data = v;
+        } else if (key_is(m[f].key, "createdAt") && v->type == XP_V_STRING) {
+            p->created_at = v->u.s.ptr;
+        }
+    }
+    return have_index ? 0 : XP_EINVALID;
+}
+
+/* Only a data object with a key like the marker's can hold one: the check
+ * is cheaper than xp_typemark_decode's look for it. */
+static int has_marker(const struct xp_field *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (f[i].key[0] == XP_TYPEMARK_KEY[0])
+            return 1;
+    return 0;
+}
+
+/* Scan points of pg into r->pts until the batch is full, the array ends
+ * or (arriving) the bytes so far do. Points below next_index (a chunk
+ * sealed while we read, or a chunk's retry) are dropped. */
+static int scan_points(struct mld_reader *r, struct span *pg, size_t *n,
                        size_t *nf, const char *what)
 {
-    char *s = pg->resp.body.ptr;
-    size_t len = pg->resp.body.len;
+    char *s = pg->s;
+    size_t len = pg->len;
+    pg->need = 0;
     while (*n < XP_POINTS_BATCH) {
         size_t i = skip_ws(s, pg->pos, len);
         if (i < len && s[i] == ',')
             i = skip_ws(s, i + 1, len);
+        if (i >= len && pg->more) {
+            pg->need = 1;
+            return 0;
+        }
         if (i >= len)
             return xp_error_set(XP_EINVALID, "%s is truncated", what);
         if (s[i] == ']') {
@@ -489,10 +576,20 @@ static int scan_points(struct mld_reader *r, struct page *pg, size_t *n,
             return xp_error_set(XP_EINVALID, "%s: bad point at byte %zu", what, st);
         if (r->fcap - *nf < 264)
             return 0; /* emit what we have; the fields pool is full */
+        size_t whole = st;
+        if (pg->more && len - st < NEAR && skip_value(s, len, &whole)) {
+            pg->need = 1;
+            return 0;
+        }
         struct xp_field outer[8];
         size_t no, used;
         /* one pass: the scanner says where the point ends */
         int rc = xp_jscan_object_at(s + st, len - st, &used, outer, 8, &no);
+        if (rc && pg->more && len - st >= NEAR) {
+            pg->stuck = 1;
+            pg->pos = st;
+            return 0;
+        }
         if (rc)
             return xp_error_set(XP_EINVALID, "%s: cannot parse the point at byte %zu",
                                 what, st);
@@ -500,31 +597,8 @@ static int scan_points(struct mld_reader *r, struct page *pg, size_t *n,
         pg->pos = i;
         struct xp_point *p = &r->pts[*n];
         memset(p, 0, sizeof(*p));
-        int have_index = 0;
         const struct xp_value *data = NULL;
-        for (size_t f = 0; f < no; f++) {
-            const struct xp_value *v = &outer[f].v;
-            if (!strcmp(outer[f].key, "index")) {
-                if (v->type == XP_V_INT) {
-                    p->index = v->u.i;
-                    have_index = 1;
-                } else if (v->type == XP_V_STRING) {
-                    char tmp[32];
-                    if (v->u.s.len < sizeof(tmp)) {
-                        memcpy(tmp, v->u.s.ptr, v->u.s.len);
-                        tmp[v->u.s.len] = '\0';
-                        char *end;
-                        p->index = strtoll(tmp, &end, 10);
-                        have_index = end != tmp && !*end;
-                    }
-                }
-            } else if (!strcmp(outer[f].key, "data") && v->type == XP_V_JSON) {
-                data = v;
-            } else if (!strcmp(outer[f].key, "createdAt") && v->type == XP_V_STRING) {
-                p->created_at = v->u.s.ptr;
-            }
-        }
-        if (!have_index || !data)
+        if (point_members(p, &data, outer, no) || !data)
             return xp_error_set(XP_EINVALID, "%s: point at byte %zu lacks index or data",
                                 what, st);
         char *ds = (char *)data->u.s.ptr;
@@ -537,7 +611,7 @@ static int scan_points(struct mld_reader *r, struct page *pg, size_t *n,
             return xp_error_set(XP_EINVALID, "%s: cannot parse the data of point %" PRId64,
                                 what, p->index);
         }
-        if (xp_typemark_decode(r->fields + *nf, &dn)) {
+        if (has_marker(r->fields + *nf, dn) && xp_typemark_decode(r->fields + *nf, &dn)) {
             xp_ctx_warn(r->m->base.ctx, "%s, point %" PRId64 ": %s; kept as the server "
                         "holds it", what, p->index, xp_error_last()->message);
             xp_error_clear();
@@ -561,54 +635,65 @@ static int scan_points(struct mld_reader *r, struct page *pg, size_t *n,
     return 0;
 }
 
-static int fetch_window(struct mld_reader *r)
+/* Points of the current chunk as its bytes arrive, from *n on. A batch
+ * ends with its chunk (chunk_done), so that the chunk's pipe can be used
+ * again at the next call; a chunk that cannot be had ends it too
+ * (chunk_failed, after a warning). */
+static int chunk_points(struct mld_reader *r, size_t *n, size_t *nf, const char *what)
 {
-    win_release(r);
-    int64_t left = r->total_chunks - r->next_chunk;
-    size_t n = (size_t)(left < r->m->window ? left : r->m->window);
-    r->win = xp_calloc(n, sizeof(*r->win));
-    r->nwin = n;
-    struct xp_http_request *rq = xp_calloc(n, sizeof(*rq));
-    struct xp_http_response *rs = xp_calloc(n, sizeof(*rs));
-    char **urls = xp_calloc(n, sizeof(*urls));
-    for (size_t i = 0; i < n; i++) {
-        struct xp_buf tail = XP_BUF_INIT;
-        xp_buf_printf(&tail, "/chunks/%" PRId64, r->next_chunk + (int64_t)i);
-        metric_url(r, tail.ptr);
-        xp_buf_release(&tail);
-        urls[i] = xp_strdup(r->url.ptr);
-        rq[i].url = urls[i];
-        rq[i].cred = r->m->cred;
-        xp_http_response_init(&rs[i]);
+    for (;;) {
+        struct mld_view v;
+        int rc = mld_chunks_read(r->chunks, r->cused, *n > 0, &v);
+        r->cused = 0;
+        if (rc)
+            return rc;
+        if (v.restarted)
+            r->in_items = 0;
+        /* a failed transfer's bytes are a cut body: its whole points count */
+        struct span sp = {v.s, v.len, 0, v.state != MLD_CHUNK_COMPLETE, 1, 0, 0, 0};
+        if (sp.more) {
+            /* the bytes so far may end inside a token, which the scanners
+             * would read past: stop at the last '}' */
+            char *e = memrchr(v.s, '}', v.len);
+            sp.len = e ? (size_t)(e - v.s) + 1 : 0;
+        }
+        if (!r->in_items) {
+            size_t at;
+            rc = find_member(sp.s, sp.len, sp.more, "data", &at);
+            if (!rc && sp.s[at] != '[')
+                rc = XP_EINVALID;
+            if (rc < 0)
+                return xp_error_set(XP_EINVALID, "%s has no data array", what);
+            r->in_items = !rc;
+            sp.pos = rc ? 0 : at + 1;
+            sp.need = rc == MORE;
+        }
+        if (r->in_items && (rc = scan_points(r, &sp, n, nf, what)))
+            return rc;
+        r->cused = sp.pos;
+        if (!sp.active) {
+            r->chunk_done = 1;
+            return 0;
+        }
+        if (sp.stuck) {
+            r->chunk_failed = 1; /* a point longer than NEAR: see there */
+            return 0;
+        }
+        if (!sp.need)
+            return 0; /* the batch is full */
+        if (v.state == MLD_CHUNK_FAILED) {
+            xp_ctx_warn(r->m->base.ctx, "metric '%s' of '%s': %s; paging through "
+                        "/data from point %" PRId64, cur_metric(r), r->name,
+                        xp_error_last()->message, r->next_index);
+            xp_error_clear();
+            r->chunk_failed = 1;
+            return 0;
+        }
+        if (v.state == MLD_CHUNK_COMPLETE)
+            return xp_error_set(XP_EINVALID, "%s is truncated", what);
+        if (v.full && *n > 0)
+            return 0; /* let go of the points, so that the pipe has room */
     }
-    int rc = xp_http_batch(r->m->base.ctx->http, rq, rs, n);
-    /* The chunks before the first failed one are still good: keep them and
-     * page through /data only from there (chunk_failed). */
-    size_t ok = 0;
-    while (ok < n && rs[ok].code == 0)
-        ok++;
-    for (size_t i = 0; i < n; i++) {
-        if (i < ok)
-            r->win[i].resp = rs[i];
-        else
-            xp_http_response_release(&rs[i]);
-        free(urls[i]);
-    }
-    free(urls);
-    free(rq);
-    free(rs);
-    r->nwin = ok;
-    r->next_chunk += (int64_t)n;
-    r->wi = 0;
-    if (rc && ok > 0) {
-        xp_ctx_warn(r->m->base.ctx, "metric '%s' of '%s': %s; paging through /data "
-                    "after chunk %" PRId64, cur_metric(r), r->name,
-                    xp_error_last()->message, r->next_chunk - (int64_t)n + (int64_t)ok - 1);
-        xp_error_clear();
-        r->chunk_failed = 1;
-        rc = 0;
-    }
-    return rc;
 }
 
 static int fetch_page(struct mld_reader *r, int buffer_only)
@@ -624,7 +709,7 @@ static int fetch_page(struct mld_reader *r, int buffer_only)
     rq.cred = r->m->cred;
     int rc = xp_http_request(r->m->base.ctx->http, &rq, &r->pg.resp);
     if (!rc)
-        rc = page_open(&r->pg, "a metric data page", 1);
+        rc = page_open(&r->pg, "a metric data page");
     return rc;
 }
 
@@ -642,14 +727,22 @@ static int metric_begin(struct mld_reader *r)
         tc = 0;
     if (mld_int(st, "totalDataPoints", &total))
         total = -1;
-    r->total_chunks = tc;
-    r->next_chunk = 0;
+    r->chunk = 0;
     r->next_index = 0;
     r->emitted = 0;
-    r->chunk_failed = 0;
+    r->cused = 0;
+    r->in_items = r->chunk_done = r->chunk_failed = 0;
     r->mp = tc > 0 ? MP_CHUNKS : MP_BUFFER;
-    r->pg.active = 0;
+    r->pg.sp.active = 0;
     r->pg.has_more = 1;
+    if (tc > 0) {
+        if (!r->chunks && (rc = mld_chunks_new(&r->chunks, r->m))) {
+            json_object_put(st);
+            return rc;
+        }
+        metric_url(r, "");
+        mld_chunks_start(r->chunks, r->url.ptr, tc);
+    }
     struct xp_series_meta *sm = &r->rec.u.series;
     memset(sm, 0, sizeof(*sm));
     sm->name = cur_metric(r);
@@ -685,67 +778,48 @@ static int metric_next(struct mld_reader *r)
         int rc = 0;
         switch (r->mp) {
         case MP_CHUNKS:
-            if (r->wi >= r->nwin) {
-                if (r->chunk_failed) {
-                    win_release(r);
-                    r->mp = MP_PAGING;
-                    r->pg.has_more = 1;
-                    r->pg.active = 0;
-                    break;
-                }
-                if (r->next_chunk >= r->total_chunks) {
-                    win_release(r);
+            if (r->chunk_failed) {
+                /* page through /data from the first index not yet emitted */
+                mld_chunks_stop(r->chunks);
+                r->mp = MP_PAGING;
+                r->pg.has_more = 1;
+                r->pg.sp.active = 0;
+                break;
+            }
+            if (r->chunk_done) {
+                r->chunk_done = r->in_items = 0;
+                r->cused = 0;
+                r->chunk++;
+                if (mld_chunks_next(r->chunks)) {
                     r->mp = MP_BUFFER;
                     r->pg.has_more = 1;
                     break;
                 }
-                rc = fetch_window(r);
-                if (rc) {
-                    /* a chunk that outlived its retries: page through /data
-                     * from the first index not yet emitted */
-                    xp_ctx_warn(r->m->base.ctx, "metric '%s' of '%s': %s; paging "
-                                "through /data instead", cur_metric(r), r->name,
-                                xp_error_last()->message);
-                    xp_error_clear();
-                    rc = 0;
-                    r->mp = MP_PAGING;
-                    r->pg.has_more = 1;
-                    r->pg.active = 0;
-                    break;
-                }
-                for (size_t i = 0; i < r->nwin && !rc; i++)
-                    rc = page_open(&r->win[i], "a metric chunk", 0);
-                if (rc)
-                    return xp_error_wrap(rc, "metric '%s'", cur_metric(r));
             }
-            snprintf(what, sizeof(what), "chunk %" PRId64,
-                     r->next_chunk - (int64_t)r->nwin + (int64_t)r->wi);
-            rc = scan_points(r, &r->win[r->wi], &n, &nf, what);
-            if (!rc && !r->win[r->wi].active)
-                r->wi++; /* its body lives until the window is done: the
-                            points just scanned point into it */
+            snprintf(what, sizeof(what), "chunk %" PRId64, r->chunk);
+            rc = chunk_points(r, &n, &nf, what);
             break;
         case MP_BUFFER:
         case MP_PAGING:
-            if (!r->pg.active) {
+            if (!r->pg.sp.active) {
                 if (!r->pg.has_more) {
                     r->mp = MP_END;
                     break;
                 }
                 rc = fetch_page(r, r->mp == MP_BUFFER);
-                if (!rc && r->pg.count == 0 && !r->pg.active)
+                if (!rc && r->pg.sp.count == 0 && !r->pg.sp.active)
                     r->pg.has_more = 0;
             }
-            if (!rc && r->pg.active) {
-                rc = scan_points(r, &r->pg, &n, &nf, "a metric data page");
+            if (!rc && r->pg.sp.active) {
+                rc = scan_points(r, &r->pg.sp, &n, &nf, "a metric data page");
                 if (!rc && r->gap) {
                     r->gap = 0;
                     r->mp = MP_PAGING;
-                    r->pg.active = 0;
+                    r->pg.sp.active = 0;
                     r->pg.has_more = 1;
                     break;
                 }
-                if (!rc && !r->pg.active && r->pg.count == 0)
+                if (!rc && !r->pg.sp.active && r->pg.sp.count == 0)
                     r->pg.has_more = 0; /* an empty page ends it */
             }
             break;

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
 #include "xport/buf.h"
+#include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "../../adapters/mldash/mldash.h"
@@ -193,6 +195,153 @@ static void test_chunk_sealed_during_read(void **st)
                            "sed 's/.*\"index\":\\([0-9]*\\).*/\\1/' $f | "
                            "awk '$1 != NR-1 {exit 1}'", out), 0);
     free(out);
+}
+
+/* Chunks are parsed while their bytes arrive. A point far longer than
+ * what is checked for completeness before it is scanned (200 KB of '}' in
+ * a string), in a chunk cut inside it, sends the metric through /data
+ * paging instead of failing it; a window of one chunk, and fewer
+ * connections than chunks in flight, still give every point once, in
+ * order. */
+static void test_chunk_streaming(void **st)
+{
+    (void)st;
+    seed();
+    assert_int_equal(tu_sh("python3 -c 'import json; pts = [{\"value\": i, \"step\": i} "
+                           "for i in range(12)]; pts[5][\"blob\"] = \"}\" * 200000; "
+                           "print(json.dumps({\"namespace\": \"tom\", \"experiments\": "
+                           "[{\"project\": \"q\", \"name\": \"g\", \"metrics\": "
+                           "{\"giant\": {\"chunkSize\": 4, \"points\": pts}}}]}))' "
+                           ">%s/giant.json && curl -sf -XPOST %s/__emu/seed "
+                           "--data-binary @%s/giant.json >/dev/null", tmp, url, tmp), 0);
+    fault("{\"path\":\"/giant/chunks/1$\",\"drop_after_bytes\":150000,\"count\":1}");
+    char *out = path("giant");
+    const char *dl[] = {"download", "--from", "mldash", "tom/q", "-o", out, "-q",
+                        "--retries", "0", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    assert_int_equal(tu_sh("curl -sf %s/__emu/faults | grep -q '\"fired\": *1'", url), 0);
+    const char *vf[] = {"verify", "mldash:tom/q", out, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    assert_int_equal(tu_sh("grep -c '}}}}}}}}' %s/tom/q/g/metrics/giant/data.jsonl | "
+                           "grep -qx 1", out), 0);
+    free(out);
+    /* e1's 5500 points in chunks of 1000 and a buffer of 500 */
+    static const char *const ways[][2] = {{"chunk-window=1", "1"}, {"chunk-window=3", "1"},
+                                          {"chunk-window=8", "2"}};
+    for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "w%zu", i);
+        out = path(name);
+        const char *dw[] = {"download", "--from", "mldash", "tom/p/e1", "metrics", "-o",
+                            out, "-q", "--opt", ways[i][0], "--max-connections",
+                            ways[i][1], NULL};
+        assert_int_equal(xport(NULL, dw), 0);
+        assert_int_equal(tu_sh("f=%s/tom/p/e1/metrics/big/data.jsonl && "
+                               "test $(wc -l <$f) = 5500 && "
+                               "sed 's/.*\"index\":\\([0-9]*\\).*/\\1/' $f | "
+                               "awk '$1 != NR-1 {exit 1}'", out), 0);
+        free(out);
+    }
+}
+
+/* All the bytes of the current chunk from here to its end, as the reader
+ * takes them (everything each view has, no points held); a retry starts
+ * the body again. Returns how many restarts were seen. */
+static int drain_chunk(struct mld_chunks *c, struct xp_buf *got,
+                       enum mld_chunk_state *first)
+{
+    struct mld_view v;
+    size_t used = 0;
+    int restarts = 0;
+    *first = (enum mld_chunk_state)-1;
+    do {
+        assert_int_equal(mld_chunks_read(c, used, 0, &v), 0);
+        if ((int)*first < 0)
+            *first = v.state;
+        if (v.restarted) {
+            xp_buf_reset(got);
+            restarts++;
+        }
+        xp_buf_put(got, v.s, v.len);
+        used = v.len;
+    } while (v.state == MLD_CHUNK_ARRIVING);
+    assert_int_equal(v.state, MLD_CHUNK_COMPLETE);
+    return restarts;
+}
+
+/* The chunk pipes themselves (mldash_chunks.c), on chunks of ~2 MB, twice
+ * the pipe: a reader that stops taking bytes for longer than a transfer may
+ * wait for room (a destination that is slow, or waits for a connection
+ * the transfers hold) finds the transfers finished, their bytes spilled,
+ * and every byte in order; a cut body starts again and is reported so. */
+static void test_chunk_pipes(void **st)
+{
+    (void)st;
+    assert_int_equal(tu_sh("curl -sf -XPOST %s/__emu/seed -d '{\"namespace\": \"tom\", "
+                           "\"experiments\": [{\"project\": \"p\", \"name\": \"w\", "
+                           "\"metrics\": {\"wide\": {\"chunkSize\": 20000, \"generate\": "
+                           "{\"count\": 40000, \"start\": 0, \"step\": 1}}}}]}' | python3 -c "
+                           "'import json,sys; print(json.load(sys.stdin)[\"experiments\"][0]"
+                           "[\"id\"])' >%s/wid", url, tmp), 0);
+    char *idf = path("wid"), *id = tu_slurp(idf);
+    assert_non_null(id);
+    id[strcspn(id, "\n")] = '\0';
+    struct xp_http_config cfg;
+    xp_http_config_init(&cfg);
+    struct xp_ctx ctx = {0};
+    assert_int_equal(xp_http_new(&ctx.http, &cfg), 0);
+    struct xp_buf tok = XP_BUF_INIT, base = XP_BUF_INIT, u = XP_BUF_INIT;
+    mld_mint_token(&tok, "tom", (int64_t)time(NULL));
+    assert_int_equal(xp_http_add_cred(ctx.http, NULL, url, XP_HTTP_AUTH_BEARER, NULL,
+                                      tok.ptr), 0);
+    xp_buf_printf(&base, "%s/api/experiments/%s/metrics/wide", url, id);
+    struct xp_buf body[2] = {XP_BUF_INIT, XP_BUF_INIT};
+    for (int i = 0; i < 2; i++) {
+        struct xp_http_response resp = XP_HTTP_RESPONSE_INIT;
+        struct xp_http_request rq = {0};
+        xp_buf_reset(&u);
+        xp_buf_printf(&u, "%s/chunks/%d", base.ptr, i);
+        rq.url = u.ptr;
+        assert_int_equal(xp_http_request(ctx.http, &rq, &resp), 0);
+        assert_true(resp.body.len > ((size_t)3 << 20) / 2);
+        xp_buf_put(&body[i], resp.body.ptr, resp.body.len);
+        xp_http_response_release(&resp);
+    }
+    struct mld m = {0};
+    m.base.ctx = &ctx;
+    m.window = 2;
+    struct mld_chunks *c = NULL;
+    assert_int_equal(mld_chunks_new(&c, &m), 0);
+    struct xp_buf got = XP_BUF_INIT;
+    enum mld_chunk_state first;
+    /* a reader away for longer than a transfer waits for room */
+    mld_chunks_start(c, base.ptr, 2);
+    usleep(3500 * 1000);
+    for (int i = 0; i < 2; i++) {
+        xp_buf_reset(&got);
+        assert_int_equal(drain_chunk(c, &got, &first), 0);
+        assert_int_equal(first, MLD_CHUNK_COMPLETE);
+        assert_int_equal(got.len, body[i].len);
+        assert_memory_equal(got.ptr, body[i].ptr, got.len);
+        assert_int_equal(mld_chunks_next(c), i == 0 ? 0 : XP_ITEROVER);
+    }
+    /* a body cut after 100000 bytes starts again */
+    fault("{\"path\":\"/wide/chunks/0$\",\"drop_after_bytes\":100000,\"count\":1}");
+    mld_chunks_start(c, base.ptr, 1);
+    xp_buf_reset(&got);
+    assert_int_equal(drain_chunk(c, &got, &first), 1);
+    assert_int_equal(got.len, body[0].len);
+    assert_memory_equal(got.ptr, body[0].ptr, got.len);
+    mld_chunks_free(c);
+    xp_http_free(ctx.http);
+    for (int i = 0; i < 2; i++)
+        xp_buf_release(&body[i]);
+    xp_buf_release(&got);
+    xp_buf_release(&u);
+    xp_buf_release(&base);
+    xp_buf_release(&tok);
+    free(id);
+    free(idf);
 }
 
 /* ---- layout -> emulator -> layout, rerun without duplicates ---- */
@@ -542,6 +691,8 @@ int main(void)
         EMU(test_edge_values_v05),
         EMU(test_edge_values_v06),
         EMU(test_chunk_sealed_during_read),
+        EMU(test_chunk_streaming),
+        EMU(test_chunk_pipes),
         EMU(test_faults_mid_transfer),
         EMU(test_wrong_sha256),
         EMU(test_bad_token_and_401),
