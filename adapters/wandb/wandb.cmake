@@ -3,6 +3,7 @@
 target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_api.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_artifact.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_batch.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_crc.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_emit.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_item.c

@@ -30,9 +30,7 @@ void wmerge_release(struct wmerge *m)
     json_object_put(m->keys[1]);
     free(m->touched);
     xp_buf_release(&m->enc);
-    free(m->pts);
-    free(m->fields);
-    free(m->nf);
+    wbatch_release(&m->batch);
     xp_arena_release(&m->arena);
     memset(m, 0, sizeof(*m));
 }
@@ -153,16 +151,8 @@ int wmerge_row_end(struct wmerge *m, struct xp_spool *spool,
 
 /* ---- emission --------------------------------------------------------------- */
 
-static void fields_room(struct wmerge *m, size_t used, size_t more)
-{
-    if (used + more <= m->fcap)
-        return;
-    while (used + more > m->fcap)
-        m->fcap = m->fcap ? m->fcap * 2 : 4096;
-    m->fields = xp_realloc(m->fields, m->fcap * sizeof(*m->fields));
-}
-
-/* Decode one joined point of series w into m->fields[used..): the value,
+/* Decode one joined point of series w into the batch's fields from used on:
+ * the value,
  * the fields in the row's order, then step, timestamp and runtime. */
 static int decode(struct wmerge *m, const struct wsplit *w, const void *data,
                   size_t len, size_t used, size_t *nf)
@@ -181,10 +171,10 @@ static int decode(struct wmerge *m, const struct wsplit *w, const void *data,
     if (rc)
         return rc;
     p += wlen;
-    fields_room(m, used, pt.nfields + 1);
+    wbatch_room(&m->batch, used, pt.nfields + 1);
     size_t k = 0, first = 0;
     if (pt.nfields && !strcmp(shared[0].key, "value")) {
-        m->fields[used + k++] = shared[0];
+        m->batch.fields[used + k++] = shared[0];
         first = 1;
     }
     for (;;) {
@@ -197,12 +187,12 @@ static int decode(struct wmerge *m, const struct wsplit *w, const void *data,
             break;
         if (idx >= w->nfields)
             goto bad;
-        fields_room(m, used + k, pt.nfields + 1);
-        m->fields[used + k].key = w->fields[idx];
-        m->fields[used + k++].v = v;
+        wbatch_room(&m->batch, used + k, pt.nfields + 1);
+        m->batch.fields[used + k].key = w->fields[idx];
+        m->batch.fields[used + k++].v = v;
     }
     for (size_t i = first; i < pt.nfields; i++)
-        m->fields[used + k++] = shared[i];
+        m->batch.fields[used + k++] = shared[i];
     *nf = k;
     return 0;
 bad:
@@ -222,9 +212,10 @@ static int emit_points(struct wmerge *m, struct xp_record *rec)
             break;
         if (rc || (rc = decode(m, w, data, len, used, &nf)))
             return rc;
-        memset(&m->pts[np], 0, sizeof(m->pts[np]));
-        m->pts[np].index = m->index++;
-        m->nf[np++] = nf;
+        struct xp_point *p = &m->batch.pts[np];
+        memset(p, 0, sizeof(*p));
+        p->index = m->index++;
+        m->batch.nf[np++] = nf;
         used += nf;
     }
     memset(rec, 0, sizeof(*rec));
@@ -234,15 +225,9 @@ static int emit_points(struct wmerge *m, struct xp_record *rec)
         rec->kind = XP_REC_SERIES_END;
         return 1;
     }
-    /* the fields may have moved while growing */
-    size_t off = 0;
-    for (size_t i = 0; i < np; i++) {
-        m->pts[i].fields = m->fields + off;
-        m->pts[i].nfields = m->nf[i];
-        off += m->nf[i];
-    }
+    wbatch_finish(&m->batch, np);
     rec->kind = XP_REC_POINTS;
-    rec->u.points.v = m->pts;
+    rec->u.points.v = m->batch.pts;
     rec->u.points.n = np;
     return 1;
 }
@@ -262,10 +247,8 @@ int wmerge_next(struct wmerge *m, struct xp_spool *spool,
             return rc;
         m->iter_open = 1;
         m->index = 0;
-        if (!m->pts) {
-            m->pts = xp_calloc(XP_POINTS_BATCH, sizeof(*m->pts));
-            m->nf = xp_calloc(XP_POINTS_BATCH, sizeof(*m->nf));
-        }
+        if (!m->batch.pts)
+            wbatch_init(&m->batch);
         memset(rec, 0, sizeof(*rec));
         rec->kind = XP_REC_SERIES_BEGIN;
         rec->u.series.name = m->v[i].name;

@@ -20,6 +20,7 @@
 #include "xport/buf.h"
 #include "xport/record.h"
 #include "xport/spool.h"
+#include "wandb_batch.h"
 #include "wandb_run.h"
 #include "wandb_split.h"
 
@@ -48,10 +49,7 @@ struct wmerge {
     struct xp_spool_iter it;
     int iter_open;
     int64_t index;
-    struct xp_point *pts;
-    struct xp_field *fields;
-    size_t fcap;
-    size_t *nf;
+    struct wbatch batch;
     struct xp_arena arena;
 };
 

@@ -863,6 +863,20 @@ static int list_artifacts(struct ws_reader *r)
     return rc;
 }
 
+/* A file with a reserved name whose reading said XP_EINVALID (the message
+ * says why) is not xport's: it is read as a plain run file, with a
+ * warning. Other results pass through. */
+static int not_xport_file(struct ws_reader *r, struct rfile *f, int rc)
+{
+    if (rc != XP_EINVALID)
+        return rc;
+    xp_ctx_warn(r->a->base.ctx, "W&B run '%s': %s; it is read as a file",
+                r->run_name, xp_error_last()->message);
+    xp_error_clear();
+    f->kind = RF_PLAIN;
+    return 0;
+}
+
 /* xport's own run files (wandb_xfiles.h), fetched before the records
  * start: the others document, the map of split series, and the tracks
  * (checked, read later). One that does not read as such stays a plain run
@@ -903,30 +917,16 @@ static int load_xfiles(struct ws_reader *r)
             continue;
         }
         if (f->kind == RF_FIELDS) {
-            rc = wmerge_load(&r->merge, path, f->name, r->a->base.ctx);
+            rc = not_xport_file(r, f, wmerge_load(&r->merge, path, f->name,
+                                                  r->a->base.ctx));
             unlink(path);
             free(path);
-            if (rc == XP_EINVALID) {
-                xp_ctx_warn(r->a->base.ctx,
-                            "W&B run '%s': %s; it is read as a file",
-                            r->run_name, xp_error_last()->message);
-                xp_error_clear();
-                rc = 0;
-                f->kind = RF_PLAIN;
-            }
             continue;
         }
         struct wxf_track_in t;
-        rc = wxf_track_in_open(&t, path, f->name);
-        if (rc == XP_EINVALID) {
-            xp_ctx_warn(r->a->base.ctx,
-                        "W&B run '%s': %s; it is read as a file",
-                        r->run_name, xp_error_last()->message);
-            xp_error_clear();
-            rc = 0;
-            f->kind = RF_PLAIN;
-        } else if (!rc && (!r->only_series ||
-                           !strcmp(r->only_series, t.name))) {
+        rc = not_xport_file(r, f, wxf_track_in_open(&t, path, f->name));
+        if (!rc && f->kind == RF_TRACK &&
+            (!r->only_series || !strcmp(r->only_series, t.name))) {
             f->local = path;
             path = NULL;
         }

@@ -163,19 +163,9 @@ int wxf_track_in_open(struct wxf_track_in *t, const char *path,
     t->description = xp_json_str(t->header, "description");
     struct json_object *md = xp_json_get(t->header, "metadata");
     t->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
-    t->pts = xp_calloc(XP_POINTS_BATCH, sizeof(*t->pts));
-    t->nf = xp_calloc(XP_POINTS_BATCH, sizeof(*t->nf));
+    wbatch_init(&t->batch);
     t->held = xp_calloc(XP_POINTS_BATCH, sizeof(*t->held));
     return 0;
-}
-
-static void fields_room(struct wxf_track_in *t, size_t used, size_t more)
-{
-    if (used + more <= t->fcap)
-        return;
-    while (used + more > t->fcap)
-        t->fcap = t->fcap ? t->fcap * 2 : 4096;
-    t->fields = xp_realloc(t->fields, t->fcap * sizeof(*t->fields));
 }
 
 /* One point line scanned in place (a copy in the arena): 0, or non-zero
@@ -184,8 +174,8 @@ static int scan_point(struct wxf_track_in *t, size_t len, struct xp_point *p,
                       size_t used, size_t *nf)
 {
     char *copy = xp_arena_strndup(&t->arena, t->line, len);
-    fields_room(t, used, 256);
-    return xp_pointline_scan(copy, len, p, t->fields + used, 256, nf);
+    wbatch_room(&t->batch, used, 256);
+    return xp_pointline_scan(copy, len, p, t->batch.fields + used, 256, nf);
 }
 
 /* The same line through json-c, which also says what is wrong with it. */
@@ -209,10 +199,11 @@ static int parse_point(struct wxf_track_in *t, size_t len, struct xp_point *p,
     p->index = json_object_get_int64(idx);
     p->created_at = xp_json_str(o, "createdAt");
     size_t k = 0;
-    fields_room(t, used, (size_t)json_object_object_length(data));
+    wbatch_room(&t->batch, used, (size_t)json_object_object_length(data));
+    struct xp_field *f = t->batch.fields + used;
     json_object_object_foreach(data, key, v) {
-        t->fields[used + k].key = key;
-        if ((rc = xp_value_from_json(&t->fields[used + k].v, v, &t->arena)))
+        f[k].key = key;
+        if ((rc = xp_value_from_json(&f[k].v, v, &t->arena)))
             return rc;
         k++;
     }
@@ -244,24 +235,18 @@ int wxf_track_in_next(struct wxf_track_in *t, const struct xp_point **v,
             return rc;
         if (!len)
             continue;
-        struct xp_point *p = &t->pts[np];
+        struct xp_point *p = &t->batch.pts[np];
         memset(p, 0, sizeof(*p));
         if (scan_point(t, len, p, used, &nf) &&
             (rc = parse_point(t, len, p, used, &nf, np)))
             return rc;
-        t->nf[np++] = nf;
+        t->batch.nf[np++] = nf;
         used += nf;
     }
     if (!np)
         return XP_ITEROVER;
-    /* the fields may have moved while growing */
-    size_t off = 0;
-    for (size_t i = 0; i < np; i++) {
-        t->pts[i].fields = t->fields + off;
-        t->pts[i].nfields = t->nf[i];
-        off += t->nf[i];
-    }
-    *v = t->pts;
+    wbatch_finish(&t->batch, np);
+    *v = t->batch.pts;
     *n = np;
     return 0;
 }
@@ -275,9 +260,7 @@ void wxf_track_in_release(struct wxf_track_in *t)
     json_object_put(t->header);
     free(t->path);
     free(t->line);
-    free(t->pts);
-    free(t->fields);
-    free(t->nf);
+    wbatch_release(&t->batch);
     free(t->held);
     xp_arena_release(&t->arena);
     memset(t, 0, sizeof(*t));

@@ -26,6 +26,7 @@
 
 #include "xport/buf.h"
 #include "xport/record.h"
+#include "wandb_batch.h"
 
 struct json_object;
 
@@ -73,10 +74,7 @@ struct wxf_track_in {
     long lineno;
     char *line;
     size_t linecap;
-    struct xp_point *pts;
-    struct xp_field *fields;
-    size_t fcap;
-    size_t *nf;                    /* fields of each point in the batch */
+    struct wbatch batch;
     struct json_object **held;     /* json-c trees the batch points into */
     size_t nheld;
     struct xp_arena arena;
