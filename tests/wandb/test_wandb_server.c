@@ -32,9 +32,7 @@ static void seeded_download(void **state)
         "\"files\":[{\"name\":\"config.yaml\",\"content\":\"a: 1\\n\"}]}]}]}"),
         0);
     char *out = wsrv_path(wsrv_tmp, "dl");
-    const char *argv[] = {"download", "-q", "--from", "wandb", "ent/proj",
-                          "-o", out, NULL};
-    assert_int_equal(wsrv_xport(argv, NULL, NULL), 0);
+    assert_int_equal(wsrv_download("ent/proj", out, NULL), 0);
     char *d = wsrv_path(out, "ent/proj/first");
     char *f = wsrv_path(d, "metrics/loss/data.jsonl");
     char *s = tu_slurp(f);
@@ -94,7 +92,7 @@ static void full_history(void **state)
     char *out = wsrv_path(wsrv_tmp, "big");
     const char *argv[] = {"download", "-q", "--from", "wandb", "ent/big",
                           "metrics", "-o", out, NULL};
-    assert_int_equal(wsrv_xport(argv, NULL, NULL), 0);
+    assert_int_equal(tu_run_xport(NULL, NULL, argv), 0);
     char *s = wsrv_get("/__emu/faults");
     assert_non_null(strstr(s, "\"fired\": 2") ? s : strstr(s, "\"fired\":2"));
     free(s);
@@ -114,10 +112,8 @@ static void wrong_md5(void **state)
     assert_int_equal(wsrv_post("/__emu/faults",
         "{\"path\":\"/storage/\",\"corrupt\":true,\"count\":-1}"), 0);
     char *out = wsrv_path(wsrv_tmp, "md5");
-    const char *argv[] = {"download", "-q", "--from", "wandb", "ent/md5",
-                          "-o", out, NULL};
     char *err = NULL;
-    assert_int_not_equal(wsrv_xport(argv, NULL, &err), 0);
+    assert_int_not_equal(wsrv_download("ent/md5", out, &err), 0);
     assert_non_null(strstr(err, "a.txt"));
     assert_null(strstr(err, WSRV_KEY));
     free(err);
@@ -132,7 +128,7 @@ static void bad_key(void **state)
                           "--api-key", "wrong_0000000000000000000000000000000000000",
                           "-o", out, NULL};
     char *err = NULL, *o = NULL;
-    assert_int_equal(wsrv_xport(argv, &o, &err), 4);
+    assert_int_equal(tu_run_xport(&o, &err, argv), 4);
     assert_null(strstr(err, "wrong_0000"));
     assert_null(strstr(o, "wrong_0000"));
     free(err);
@@ -156,19 +152,17 @@ static void round_trip(void **state)
         char *src = tu_src(rel);
         const char *argv[] = {"download", "-q", "--from", "wandb-offline",
                               src, "-o", l1, NULL};
-        assert_int_equal(wsrv_xport(argv, NULL, NULL), 0);
+        assert_int_equal(tu_run_xport(NULL, NULL, argv), 0);
         free(src);
         free(rel);
     }
     const char *up[] = {"copy", "-q", l1, "wandb:fixture-entity/leet-fixtures",
                         NULL};
-    assert_int_equal(wsrv_xport(up, NULL, NULL), 0);
-    const char *dl[] = {"download", "-q", "--from", "wandb",
-                        "fixture-entity/leet-fixtures", "-o", l2, NULL};
-    assert_int_equal(wsrv_xport(dl, NULL, NULL), 0);
+    assert_int_equal(tu_run_xport(NULL, NULL, up), 0);
+    assert_int_equal(wsrv_download("fixture-entity/leet-fixtures", l2, NULL), 0);
     const char *ver[] = {"verify", l1, l2, NULL};
     char *o = NULL;
-    int rc = wsrv_xport(ver, &o, NULL);
+    int rc = tu_run_xport(&o, NULL, ver);
     if (rc)
         print_message("%s", o);
     assert_int_equal(rc, 0);
@@ -181,7 +175,7 @@ static void round_trip(void **state)
                            "[ -n \"$a\" ] && [ \"$a\" = \"$b\" ] || exit 1; n=$((n+1)); done; "
                            "[ $n -ge 5 ]", l1, l2), 0);
     char *before = wsrv_get("/__emu/dump?points=0&content=0");
-    assert_int_equal(wsrv_xport(up, NULL, NULL), 0);
+    assert_int_equal(tu_run_xport(NULL, NULL, up), 0);
     char *after = wsrv_get("/__emu/dump?points=0&content=0");
     assert_non_null(before);
     assert_non_null(after);
@@ -316,14 +310,12 @@ static void artifact_round_trip(void **state)
     char *l1 = make_layout("art1"), *l2 = wsrv_path(wsrv_tmp, "art2");
     const char *up[] = {"copy", "-q", l1, "wandb:ent/arts", NULL};
     char *err = NULL;
-    int rc = wsrv_xport(up, NULL, &err);
+    int rc = tu_run_xport(NULL, &err, up);
     if (rc)
         print_message("%s", err);
     assert_int_equal(rc, 0);
     free(err);
-    const char *dl[] = {"download", "-q", "--from", "wandb", "ent/arts", "-o",
-                        l2, NULL};
-    assert_int_equal(wsrv_xport(dl, NULL, NULL), 0);
+    assert_int_equal(wsrv_download("ent/arts", l2, NULL), 0);
     assert_int_equal(wsrv_verify(l1, l2), 0);
 
     /* what the server holds: xport's own run files, one committed version
@@ -398,10 +390,10 @@ static void artifact_round_trip(void **state)
      * upload */
     int64_t files_ops = operations("CreateArtifactFiles");
     assert_int_equal(files_ops, 1);
-    assert_int_equal(wsrv_xport(up, NULL, NULL), 0);
+    assert_int_equal(tu_run_xport(NULL, NULL, up), 0);
     const char *over[] = {"copy", "-q", "--overwrite", l1, "wandb:ent/arts",
                           NULL};
-    assert_int_equal(wsrv_xport(over, NULL, NULL), 0);
+    assert_int_equal(tu_run_xport(NULL, NULL, over), 0);
     assert_int_equal(operations("CreateArtifact"), 2);
     assert_int_equal(operations("CreateArtifactFiles"), files_ops);
     d = wsrv_get_json("/__emu/dump?history=0");
@@ -418,9 +410,7 @@ static void artifact_round_trip(void **state)
     assert_int_equal(json_object_get_int64(wsrv_dig(run, hk)), 2);
     json_object_put(d);
     char *l3 = wsrv_path(wsrv_tmp, "art3");
-    const char *dl3[] = {"download", "-q", "--from", "wandb", "ent/arts", "-o",
-                         l3, NULL};
-    assert_int_equal(wsrv_xport(dl3, NULL, NULL), 0);
+    assert_int_equal(wsrv_download("ent/arts", l3, NULL), 0);
     assert_int_equal(wsrv_verify(l1, l3), 0);
     free(l1);
     free(l2);
@@ -441,7 +431,7 @@ static void artifact_put_fails(void **state)
         "\"status\":400,\"skip\":1}"), 0);
     const char *up[] = {"copy", "-q", l1, "wandb:ent/arts", NULL};
     char *err = NULL;
-    assert_int_not_equal(wsrv_xport(up, NULL, &err), 0);
+    assert_int_not_equal(tu_run_xport(NULL, &err, up), 0);
     assert_non_null(strstr(err, "artifact 'ds:v0'"));
     assert_non_null(strstr(err, "'empty.txt'"));
     assert_non_null(strstr(err, "HTTP 400"));
@@ -458,7 +448,7 @@ static void artifact_put_fails(void **state)
     json_object_put(d);
 
     err = NULL;
-    int rc = wsrv_xport(up, NULL, &err);
+    int rc = tu_run_xport(NULL, &err, up);
     if (rc)
         print_message("%s", err);
     free(err);
@@ -469,9 +459,7 @@ static void artifact_put_fails(void **state)
     assert_int_equal(json_object_array_length(wsrv_dig(c, pk)), 0);
     assert_string_equal(json_object_get_string(wsrv_dig(d, sk)), "finished");
     json_object_put(d);
-    const char *dl[] = {"download", "-q", "--from", "wandb", "ent/arts", "-o",
-                        l2, NULL};
-    assert_int_equal(wsrv_xport(dl, NULL, NULL), 0);
+    assert_int_equal(wsrv_download("ent/arts", l2, NULL), 0);
     assert_int_equal(wsrv_verify(l1, l2), 0);
     free(l1);
     free(l2);
@@ -489,7 +477,7 @@ static void artifact_renumbered(void **state)
     char *l1 = make_layout("renum");
     const char *up[] = {"copy", "-q", l1, "wandb:ent/arts", NULL};
     char *err = NULL;
-    assert_int_not_equal(wsrv_xport(up, NULL, &err), 0);
+    assert_int_not_equal(tu_run_xport(NULL, &err, up), 0);
     assert_non_null(strstr(err, "artifact 'ds:v0' is 'ds:v1' on W&B"));
     free(err);
     free(l1);
@@ -514,10 +502,8 @@ static void reserved_files_read(void **state)
         "{\"name\":\"xport/tracks/x.jsonl\",\"content\":\"{\\\"a\\\":1}\\n\"}]}]}]}"),
         0);
     char *out = wsrv_path(wsrv_tmp, "res");
-    const char *dl[] = {"download", "-q", "--from", "wandb", "ent/res", "-o",
-                        out, NULL};
     char *err = NULL;
-    assert_int_equal(wsrv_xport(dl, NULL, &err), 0);
+    assert_int_equal(wsrv_download("ent/res", out, &err), 0);
     assert_non_null(strstr(err, "'xport/others.json' is not an others document"));
     assert_non_null(strstr(err, "'xport/tracks/x.jsonl' has no track header"));
     free(err);

@@ -17,18 +17,29 @@
 
 static const char XPORT_JSON[] = "{\"format\":\"xport-layout\",\"version\":1}\n";
 
-/* A layout at wsrv_tmp/name holding the experiment ent/PROJECT/EXP (dir)
- * with the given experiment.json and documents; returns its root. */
-static char *layout(const char *name, const char *dir, const char *exp_json,
+/* A layout at wsrv_tmp/name holding the ml-dash experiment
+ * ent/project/exp (source id `id`, status or NULL) with the given
+ * documents; returns its root. */
+static char *layout(const char *name, const char *project, const char *exp_name,
+                    const char *id, const char *status,
                     const char *const (*docs)[2], size_t n)
 {
-    char *root = wsrv_path(wsrv_tmp, name);
-    char *exp = wsrv_path(root, dir);
+    char *root = wsrv_path(wsrv_tmp, name), *exp = NULL, *ej = NULL;
+    assert_true(asprintf(&exp, "%s/ent/%s/%s", root, project, exp_name) > 0);
+    assert_true(asprintf(&ej,
+                         "{\"name\":\"%s\",\"project\":\"%s\","
+                         "\"workspace\":\"ent\",%s%s%s\"source\":{"
+                         "\"vendor\":\"mldash\",\"id\":\"%s\"},"
+                         "\"xport\":{\"format\":\"xport-layout\","
+                         "\"version\":1}}\n",
+                         exp_name, project, status ? "\"status\":\"" : "",
+                         status ? status : "", status ? "\"," : "", id) > 0);
     assert_int_equal(tu_sh("mkdir -p '%s'", exp), 0);
     const char *const top[][2] = {{"xport.json", XPORT_JSON}};
     wsrv_write_docs(root, top, 1);
-    const char *const ej[][2] = {{"experiment.json", exp_json}};
-    wsrv_write_docs(exp, ej, 1);
+    const char *const e[][2] = {{"experiment.json", ej}};
+    wsrv_write_docs(exp, e, 1);
+    free(ej);
     for (size_t i = 0; i < n; i++) {
         char *f = wsrv_path(exp, docs[i][0]);
         assert_int_equal(tu_sh("mkdir -p \"$(dirname '%s')\"", f), 0);
@@ -106,16 +117,12 @@ static void split_round_trip(void **state)
         {"system/gpu/metadata.json",
          "{\"name\":\"gpu\",\"kind\":\"system\"}\n"},
     };
-    char *l1 = layout("sp1", "ent/multi/exp2",
-                      "{\"name\":\"exp2\",\"project\":\"multi\","
-                      "\"workspace\":\"ent\",\"status\":\"RUNNING\",\"source\":{\"vendor\":\"mldash\","
-                      "\"id\":\"mexp2\"},\"xport\":{\"format\":\"xport-layout\","
-                      "\"version\":1}}\n",
-                      docs, sizeof(docs) / sizeof(docs[0]));
+    char *l1 = layout("sp1", "multi", "exp2", "mexp2", "RUNNING", docs,
+                      sizeof(docs) / sizeof(docs[0]));
     char *l2 = wsrv_path(wsrv_tmp, "sp2");
     const char *up[] = {"copy", "-q", l1, "wandb:ent/multi", NULL};
     char *err = NULL;
-    int rc = wsrv_xport(up, NULL, &err);
+    int rc = tu_run_xport(NULL, &err, up);
     if (rc)
         print_message("%s", err);
     free(err);
@@ -147,9 +154,7 @@ static void split_round_trip(void **state)
     assert_null(strstr(h, "\"val/top5\":null"));
 
     /* and comes back whole */
-    const char *dl[] = {"download", "-q", "--from", "wandb", "ent/multi", "-o",
-                        l2, NULL};
-    assert_int_equal(wsrv_xport(dl, NULL, NULL), 0);
+    assert_int_equal(wsrv_download("ent/multi", l2, NULL), 0);
     assert_int_equal(wsrv_verify(l1, l2), 0);
     file_is(l2, "ent/multi/exp2/metrics/train/data.jsonl", TRAIN);
     file_is(l2, "ent/multi/exp2/metrics/val/data.jsonl", VAL);
@@ -172,7 +177,7 @@ static void split_round_trip(void **state)
 
     /* a rerun (of a run left running, as the source's is) sends no row
      * again */
-    assert_int_equal(wsrv_xport(up, NULL, NULL), 0);
+    assert_int_equal(tu_run_xport(NULL, NULL, up), 0);
     char *h2 = lines_of("multi", "mexp2", "history");
     assert_string_equal(h, h2);
     d = wsrv_get_json("/__emu/dump?history=0");
@@ -205,15 +210,11 @@ static void split_collision(void **state)
          "{\"index\":0,\"data\":{\"c\":2,\"step\":0}}\n"},
         {"metrics/a%2Fb/metadata.json", "{\"name\":\"a/b\"}\n"},
     };
-    char *l1 = layout("co1", "ent/coll/exp3",
-                      "{\"name\":\"exp3\",\"project\":\"coll\","
-                      "\"workspace\":\"ent\",\"source\":{\"vendor\":\"mldash\","
-                      "\"id\":\"cexp3\"},\"xport\":{\"format\":\"xport-layout\","
-                      "\"version\":1}}\n",
-                      docs, sizeof(docs) / sizeof(docs[0]));
+    char *l1 = layout("co1", "coll", "exp3", "cexp3", NULL, docs,
+                      sizeof(docs) / sizeof(docs[0]));
     const char *up[] = {"copy", l1, "wandb:ent/coll", NULL};
     char *err = NULL, *out = NULL;
-    assert_int_not_equal(wsrv_xport(up, &out, &err), 0);
+    assert_int_not_equal(tu_run_xport(&out, &err, up), 0);
     static const char *const want[] = {
         "W&B run 'cexp3': point field 'loss' of series 'train' is not "
         "written: its W&B key 'train/loss' is also a series of its own",
@@ -237,9 +238,7 @@ static void split_collision(void **state)
     assert_null(strstr(h, "\"train/loss\":0.5"));
     free(h);
     char *l2 = wsrv_path(wsrv_tmp, "co2");
-    const char *dl[] = {"download", "-q", "--from", "wandb", "ent/coll", "-o",
-                        l2, NULL};
-    assert_int_equal(wsrv_xport(dl, NULL, NULL), 0);
+    assert_int_equal(wsrv_download("ent/coll", l2, NULL), 0);
     file_is(l2, "ent/coll/exp3/metrics/train/data.jsonl",
             "{\"index\":0,\"data\":{\"acc\":0.1,\"step\":0}}\n");
     file_is(l2, "ent/coll/exp3/metrics/train%2Floss/data.jsonl",
@@ -263,10 +262,8 @@ static void split_without_map(void **state)
         "\"{\\\"series\\\":[]}\"}]}]}]}"),
         0);
     char *out = wsrv_path(wsrv_tmp, "nomap");
-    const char *dl[] = {"download", "-q", "--from", "wandb", "ent/nomap", "-o",
-                        out, NULL};
     char *err = NULL;
-    assert_int_equal(wsrv_xport(dl, NULL, &err), 0);
+    assert_int_equal(wsrv_download("ent/nomap", out, &err), 0);
     assert_non_null(strstr(err, "'xport/fields.json' is not a map of split "
                                 "series; it is read as a file"));
     free(err);

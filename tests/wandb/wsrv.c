@@ -71,21 +71,6 @@ char *wsrv_path(const char *a, const char *b)
     return p;
 }
 
-int wsrv_xport(const char *const *argv, char **out, char **err)
-{
-    char *o = NULL, *e = NULL;
-    int rc = tu_run_xport(&o, &e, argv);
-    if (out)
-        *out = o;
-    else
-        free(o);
-    if (err)
-        *err = e;
-    else
-        free(e);
-    return rc;
-}
-
 struct json_object *wsrv_get_json(const char *path)
 {
     char *s = wsrv_get(path);
@@ -107,11 +92,18 @@ struct json_object *wsrv_dig(struct json_object *o, const char *const *keys)
     return o;
 }
 
+int wsrv_download(const char *what, const char *out, char **err)
+{
+    const char *dl[] = {"download", "-q", "--from", "wandb", what, "-o", out,
+                        NULL};
+    return tu_run_xport(NULL, err, dl);
+}
+
 int wsrv_verify(const char *a, const char *b)
 {
     const char *ver[] = {"verify", a, b, NULL};
     char *o = NULL;
-    int rc = wsrv_xport(ver, &o, NULL);
+    int rc = tu_run_xport(&o, NULL, ver);
     if (rc)
         print_message("%s", o);
     free(o);

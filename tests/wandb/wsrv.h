@@ -1,7 +1,8 @@
 /* The W&B emulator (tests/emulators/wandb_emu.py) for the suites that test
  * the wandb adapter against it: one emulator per suite (wsrv_setup and
  * wsrv_teardown for the group, wsrv_reset before each test), a scratch
- * folder, the emulator's control API, and xport run against it.
+ * folder and the emulator's control API; tu_run_xport runs xport against
+ * it (wsrv_setup points WANDB_BASE_URL and WANDB_API_KEY at it).
  * Strings and json-c objects returned are owned by the caller. */
 #ifndef XPORT_TEST_WSRV_H
 #define XPORT_TEST_WSRV_H
@@ -31,9 +32,9 @@ struct json_object *wsrv_get_json(const char *path);
 struct json_object *wsrv_dig(struct json_object *o, const char *const *keys);
 
 char *wsrv_path(const char *a, const char *b);
-/* Run xport (WANDB_BASE_URL and WANDB_API_KEY point at the emulator);
- * out and err may be NULL. */
-int wsrv_xport(const char *const *argv, char **out, char **err);
+/* `xport download -q --from wandb what -o out`: its exit status; its
+ * stderr goes to *err unless err is NULL. */
+int wsrv_download(const char *what, const char *out, char **err);
 /* `xport verify a b`: its exit status, printing what differs. */
 int wsrv_verify(const char *a, const char *b);
 /* Write each docs[i] = {path relative to dir, content}. */
