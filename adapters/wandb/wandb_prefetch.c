@@ -2,9 +2,10 @@
  *
  * Parsing a row's numbers is the one job either thread can do (the
  * decoder parses what the packer leaves as text), so the thread keeps the
- * two busy alike: before each batch it looks at how many batches wait for
- * the decoder, and parses one item more per row when they pile up (the
- * decoder is the slower) and one less when none waits (it is). */
+ * two busy alike: before each batch it looks at how many batches the
+ * decoder has yet to finish, and parses one item more per row when more
+ * than half the ring is full (the decoder is the slower) and one less when
+ * less is (it is faster: it finishes each batch soon after it is made). */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,7 +47,6 @@ struct wpre {
     size_t parse;        /* items per row this thread parses */
     size_t widest;       /* the most items a row has had */
     atomic_uint filled, taken; /* batches, for the balance */
-    struct batch *filling;
     struct batch *cur; /* the caller's batch and position in it */
     size_t pos;
 };
@@ -56,20 +56,58 @@ static size_t padded(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
-static void put_entry(struct batch *b, enum wpre_kind kind, int64_t off,
-                      uint32_t key, const void *data, size_t len)
+static void pad(struct xp_buf *b)
 {
     static const char zeros[8];
-    struct enthdr h = {off, len, (uint32_t)kind, key};
-    xp_buf_put(&b->bytes, &h, sizeof(h));
-    xp_buf_put(&b->bytes, data, len);
-    xp_buf_put(&b->bytes, zeros, padded(len) - len);
+    xp_buf_put(b, zeros, padded(b->len) - b->len);
 }
 
-static void new_key(void *arg, uint32_t id, const char *name, size_t len)
+static void put_entry(struct xp_buf *b, enum wpre_kind kind, int64_t off,
+                      uint32_t key, const void *data, size_t len)
 {
-    struct wpre *p = arg;
-    put_entry(p->filling, WPRE_KEY, 0, id, name, len);
+    struct enthdr h = {off, len, (uint32_t)kind, key};
+    xp_buf_put(b, &h, sizeof(h));
+    xp_buf_put(b, data, len);
+    pad(b);
+}
+
+/* One record into the batch: packed when it can be (wandb_rows.h), after
+ * the names of the keys it numbered first. */
+static void put_record(struct wpre *p, struct xp_buf *b,
+                       const unsigned char *d, size_t n)
+{
+    size_t at = b->len;
+    struct enthdr h = {p->l->rec_off, 0, WPRE_ROW, 0};
+    xp_buf_put(b, &h, sizeof(h));
+    int packed = p->rows && wrows_pack(&p->packer, d, n, p->parse, b);
+    struct wrows *w = &p->packer;
+    if (packed) {
+        const struct wrow *row = (const void *)(b->ptr + at + sizeof(h));
+        if (row->nitems > p->widest)
+            p->widest = row->nitems;
+        h.len = b->len - at - sizeof(h);
+        memcpy(b->ptr + at, &h, sizeof(h));
+    } else {
+        xp_buf_setlen(b, at);
+    }
+    if (w->announced < w->keys.n) {
+        /* rare: the names go first, so the row moves behind them */
+        struct xp_buf row = XP_BUF_INIT;
+        if (packed) {
+            xp_buf_put(&row, b->ptr + at + sizeof(h), h.len);
+            xp_buf_setlen(b, at);
+        }
+        for (; w->announced < w->keys.n; w->announced++)
+            put_entry(b, WPRE_KEY, 0, (uint32_t)w->announced,
+                      w->keys.v[w->announced].s, w->keys.v[w->announced].n);
+        if (packed)
+            put_entry(b, WPRE_ROW, h.off, 0, row.ptr, row.len);
+        xp_buf_release(&row);
+    }
+    if (packed)
+        pad(b);
+    else
+        put_entry(b, WPRE_RECORD, p->l->rec_off, 0, d, n);
 }
 
 static int fill(void *slot, void *arg)
@@ -79,13 +117,12 @@ static int fill(void *slot, void *arg)
     if (!b->bytes.ptr) /* slots start zeroed */
         xp_buf_init(&b->bytes);
     xp_buf_reset(&b->bytes);
-    p->filling = b;
     unsigned waiting = atomic_load(&p->filled) - atomic_load(&p->taken);
     if (p->widest && p->parse > p->widest)
         p->parse = p->widest; /* more would not change a thing */
-    if (waiting >= NBATCH - 2 && p->parse < MAX_PARSE)
+    if (waiting > NBATCH / 2 && p->parse < MAX_PARSE)
         p->parse++;
-    else if (waiting == 0 && p->parse > 0)
+    else if (waiting < NBATCH / 2 && p->parse > 0)
         p->parse--;
     int how = XP_RING_MORE;
     while (b->bytes.len < BATCH_BYTES) {
@@ -100,14 +137,7 @@ static int fill(void *slot, void *arg)
             how = XP_RING_LAST;
             break;
         }
-        if (p->rows && wrows_pack(&p->packer, d, n, p->parse, new_key, p)) {
-            const struct wrow *w = (const void *)p->packer.row.ptr;
-            if (w->nitems > p->widest)
-                p->widest = w->nitems;
-            put_entry(b, WPRE_ROW, p->l->rec_off, 0, p->packer.row.ptr,
-                      p->packer.row.len);
-        } else
-            put_entry(b, WPRE_RECORD, p->l->rec_off, 0, d, n);
+        put_record(p, &b->bytes, d, n);
     }
     atomic_fetch_add(&p->filled, 1);
     return how;

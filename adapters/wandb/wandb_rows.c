@@ -15,16 +15,13 @@ void wrows_init(struct wrows *p)
     memset(p, 0, sizeof(*p));
     wnames_init(&p->keys);
     xp_buf_init(&p->text);
-    xp_buf_init(&p->row);
 }
 
 void wrows_release(struct wrows *p)
 {
     wnames_release(&p->keys);
     free(p->order);
-    free(p->items);
     xp_buf_release(&p->text);
-    xp_buf_release(&p->row);
     memset(p, 0, sizeof(*p));
 }
 
@@ -46,15 +43,32 @@ static int ignored_field(uint32_t num)
     return num == 1 || num == 16 || num == 19 || num == 200;
 }
 
+/* memcmp(a, b, n) == 0 for the short keys of history rows, without a
+ * call: 8 bytes at a time, the last 8 overlapping. */
+static int same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    if (n < 8)
+        return !memcmp(a, b, n);
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
+}
+
 /* The number of key s[0..n) at position pos of the row: -1 when it cannot
  * name a series (the decoder will say so). Rows mostly repeat the last
  * row's keys in order, so one memcmp usually replaces hashing. */
-static int64_t key_id(struct wrows *p, size_t pos, const char *s, size_t n,
-                      wrows_key_cb new_key, void *arg)
+static int64_t key_id(struct wrows *p, size_t pos, const char *s, size_t n)
 {
     if (pos < p->norder) {
         const struct wname *e = &p->keys.v[p->order[pos]];
-        if (e->n == n && !memcmp(e->s, s, n))
+        if (e->n == n && same_bytes(e->s, s, n))
             return p->order[pos];
     }
     size_t id = wnames_find(&p->keys, s, n);
@@ -62,7 +76,6 @@ static int64_t key_id(struct wrows *p, size_t pos, const char *s, size_t n,
         if (!witem_key_ok(s, n) || p->keys.n >= UINT32_MAX)
             return -1;
         id = wnames_add(&p->keys, s, n);
-        new_key(arg, (uint32_t)id, s, n);
     }
     if (pos < MAX_ORDER) {
         if (pos >= p->norder) {
@@ -72,6 +85,30 @@ static int64_t key_id(struct wrows *p, size_t pos, const char *s, size_t n,
         p->order[pos] = (uint32_t)id;
     }
     return (int64_t)id;
+}
+
+/* The item in f as W&B writes it almost always: one key (field 1 or 2)
+ * then value_json (field 16), each with a one-byte length. Exactly what
+ * witem_get(it, f, 0) would give for these bytes; 0 for anything else,
+ * which then goes through witem_get. */
+static int plain_item(struct witem *it, const struct wpb_field *f)
+{
+    const unsigned char *p = f->ptr;
+    size_t n = f->len;
+    if (f->wire != WPB_LEN || n < 5 || (p[0] != 0x0a && p[0] != 0x12) ||
+        p[1] >= 0x80 || (size_t)p[1] + 5 > n)
+        return 0;
+    const unsigned char *v = p + 2 + p[1];
+    if (v[0] != 0x82 || v[1] != 0x01 || v[2] >= 0x80 ||
+        (size_t)p[1] + 5 + v[2] != n)
+        return 0;
+    it->path[0] = (const char *)p + 2;
+    it->plen[0] = p[1];
+    it->depth = 1;
+    it->value = (const char *)v + 3;
+    it->vlen = v[2];
+    it->has_value = 1;
+    return 1;
 }
 
 /* The HistoryStep message {num = 1}: the last num wins, as in wrun. */
@@ -88,8 +125,18 @@ static int history_step(const struct wpb_field *f, int64_t *step)
     return k;
 }
 
+/* Room for one more item at the end of out. */
+static struct wrow_item *add_item(struct xp_buf *out)
+{
+    if (out->len + sizeof(struct wrow_item) >= out->cap)
+        xp_buf_grow(out, sizeof(struct wrow_item));
+    struct wrow_item *w = (struct wrow_item *)(void *)(out->ptr + out->len);
+    out->len += sizeof(*w);
+    return w;
+}
+
 int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
-               size_t parse, wrows_key_cb new_key, void *arg)
+               size_t parse, struct xp_buf *out)
 {
     struct wpb m;
     struct wpb_field f, hist = {0};
@@ -106,11 +153,17 @@ int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
     if (k < 0 || nhist != 1 || hist.wire != WPB_LEN)
         return 0;
 
+    /* the header, then the items written in place as they come (a copy
+     * of a struct just built field by field is slow to read), then their
+     * text */
+    size_t start = out->len;
     struct wrow h = {0};
+    xp_buf_put(out, &h, sizeof(h));
     size_t nitems = 0;
     struct witem it;
     struct wpb_field g;
     int ok = 1;
+    xp_buf_reset(&p->text);
     wpb_sub(&m, &hist);
     while (ok && (k = wpb_next(&m, &g)) > 0) {
         if (g.num == 2 && g.wire == WPB_LEN) {
@@ -121,21 +174,18 @@ int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
         if (g.num != 1)
             continue;
         int64_t id;
-        if (witem_get(&it, &g, 0) || it.depth != 1 || !it.has_value ||
-            (id = key_id(p, nitems, it.path[0], it.plen[0], new_key, arg)) < 0 ||
-            it.vlen > UINT32_MAX - p->text.len) {
+        if ((!plain_item(&it, &g) && witem_get(&it, &g, 0)) ||
+            it.depth != 1 || !it.has_value ||
+            (id = key_id(p, nitems, it.path[0], it.plen[0])) < 0 ||
+            it.vlen > UINT32_MAX - p->text.len || nitems == UINT32_MAX) {
             ok = 0;
             break;
         }
-        if (nitems == p->capitems) {
-            p->capitems = p->capitems ? p->capitems * 2 : 64;
-            p->items = xp_realloc(p->items, p->capitems * sizeof(*p->items));
-        }
-        struct wrow_item *w = &p->items[nitems++];
+        struct wrow_item *w = add_item(out);
         memset(w, 0, sizeof(*w));
         w->key = (uint32_t)id;
         struct xp_value v;
-        if (nitems <= parse && wval_scalar(&v, it.value, it.vlen)) {
+        if (nitems++ < parse && wval_scalar(&v, it.value, it.vlen)) {
             w->type = (uint8_t)v.type;
             if (v.type == XP_V_BOOL)
                 w->u.b = v.u.b;
@@ -148,15 +198,12 @@ int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
             xp_buf_put(&p->text, it.value, it.vlen);
         }
     }
-    if (k < 0 || nitems > UINT32_MAX)
-        ok = 0;
-    if (ok) {
-        h.nitems = (uint32_t)nitems;
-        xp_buf_reset(&p->row);
-        xp_buf_put(&p->row, &h, sizeof(h));
-        xp_buf_put(&p->row, p->items, nitems * sizeof(*p->items));
-        xp_buf_put(&p->row, p->text.ptr, p->text.len);
+    if (!ok || k < 0) {
+        xp_buf_setlen(out, start);
+        return 0;
     }
-    xp_buf_reset(&p->text);
-    return ok;
+    h.nitems = (uint32_t)nitems;
+    memcpy(out->ptr + start, &h, sizeof(h));
+    xp_buf_put(out, p->text.ptr, p->text.len);
+    return 1;
 }

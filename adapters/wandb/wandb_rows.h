@@ -12,8 +12,7 @@
  * what it always did, so both ways give the same points, series (in the
  * same order) and warnings.
  *
- * Ownership: the caller owns the packer (wrows_release); a packed row
- * lives in the packer until the next call. */
+ * Ownership: the caller owns the packer (wrows_release). */
 #ifndef XPORT_WANDB_ROWS_H
 #define XPORT_WANDB_ROWS_H
 
@@ -60,26 +59,24 @@ static inline const char *wrow_text(const struct wrow *w)
 /* A parsed item's value (type is not WROW_TEXT). */
 void wrow_value(struct xp_value *v, const struct wrow_item *it);
 
-typedef void (*wrows_key_cb)(void *arg, uint32_t id, const char *name,
-                             size_t len);
-
 struct wrows {
     struct wnames keys;
-    uint32_t *order; /* the key number at each position of the last row */
+    size_t announced; /* keys numbered below this are known to the reader */
+    uint32_t *order;  /* the key number at each position of the last row */
     size_t norder;
-    struct wrow_item *items; /* the row being packed, reused */
-    size_t capitems;
-    struct xp_buf text;
-    struct xp_buf row; /* the packed row */
+    struct xp_buf text; /* the text of the row being packed */
 };
 
 void wrows_init(struct wrows *p);
 void wrows_release(struct wrows *p);
 
-/* Pack the record data[0..len): 1 with the row in p->row (its first
- * `parse` items parsed where they are scalars; new keys announced to
- * new_key first), 0 when the record is not one to pack. */
+/* Pack the record data[0..len) onto the end of out, which must end 8-byte
+ * aligned: 1 with the row appended (its first `parse` items parsed where
+ * they are scalars), 0 with out as it was when the record is not one to
+ * pack. Either way, keys numbered for the first time are then those from
+ * p->announced to p->keys.n: the caller makes them known before the row
+ * and moves p->announced on. */
 int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
-               size_t parse, wrows_key_cb new_key, void *arg);
+               size_t parse, struct xp_buf *out);
 
 #endif
