@@ -753,17 +753,22 @@ static int put_key_value(struct ws_sink *s, int by_time, const char *name,
                          int *first)
 {
     struct xp_buf *b = &s->line, *k = &s->key;
-    xp_buf_reset(k);
-    if (by_time)
-        xp_buf_puts(k, "system.");
-    if (field)
-        wsplit_key(k, name, field);
-    else
-        xp_buf_puts(k, name);
     if (!*first)
         xp_buf_putc(b, ',');
     *first = 0;
-    int rc = xp_json_put_str(b, k->ptr, k->len, "series name");
+    int rc;
+    if (!by_time && !field) {
+        rc = xp_json_put_str(b, name, strlen(name), "series name");
+    } else {
+        xp_buf_reset(k);
+        if (by_time)
+            xp_buf_puts(k, "system.");
+        if (field)
+            wsplit_key(k, name, field);
+        else
+            xp_buf_puts(k, name);
+        rc = xp_json_put_str(b, k->ptr, k->len, "series name");
+    }
     xp_buf_putc(b, ':');
     if (!rc && v && v->type == XP_V_JSON)
         xp_buf_put(b, v->u.s.ptr, v->u.s.len);
