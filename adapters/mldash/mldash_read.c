@@ -280,6 +280,7 @@ struct mld_reader {
     int chunk_done; /* its array ended: the next chunk at the next call */
     int chunk_failed;
     struct page pg; /* buffer / paging page */
+    struct xp_arena arena; /* members scan_point could not read in place */
     struct xp_point *pts;
     struct xp_field *fields;
     size_t fcap;
@@ -335,6 +336,7 @@ static void reader_free(struct xp_reader *base)
     mld_chunks_free(r->chunks);
     xp_http_response_release(&r->pg.resp);
     free(r->pts);
+    xp_arena_release(&r->arena);
     free(r->fields);
     free(r->logv);
     if (r->stream.fd >= 0)
@@ -500,33 +502,23 @@ static inline int key_is(const char *k, const char *lit)
 
 /* A point's index, its data object and its creation time from its members
  * (the index may be a number or, from a Node server, a decimal string);
- * fails without an index. */
-static int point_members(struct xp_point *p, const struct xp_value **data,
-                         const struct xp_field *m, size_t n)
+ * *have_index is set when one was found. */
+static void point_members(struct xp_point *p, const struct xp_value **data,
+                          int *have_index, const struct xp_field *m, size_t n)
 {
-    int have_index = 0;
     for (size_t f = 0; f < n; f++) {
         const struct xp_value *v = &m[f].v;
         if (key_is(m[f].key, "index")) {
             if (v->type == XP_V_INT) {
                 p->index = v->u.i;
-                have_index = 1;
-            } else if (v->type == XP_V_STRING && v->u.s.len && v->u.s.len <= 18) {
-                /* plain digits: no copy, no strtoll */
-                int64_t x = 0;
-                size_t i = 0;
-                for (; i < v->u.s.len && v->u.s.ptr[i] >= '0' && v->u.s.ptr[i] <= '9'; i++)
-                    x = x * 10 + (v->u.s.ptr[i] - '0');
-                p->index = x;
-                have_index = i == v->u.s.len;
-            }
-            if (!have_index && v->type == XP_V_STRING && v->u.s.len < 32) {
+                *have_index = 1;
+            } else if (v->type == XP_V_STRING && v->u.s.len < 32) {
                 char tmp[32];
                 memcpy(tmp, v->u.s.ptr, v->u.s.len);
                 tmp[v->u.s.len] = '\0';
                 char *end;
                 p->index = strtoll(tmp, &end, 10);
-                have_index = end != tmp && !*end;
+                *have_index = end != tmp && !*end;
             }
         } else if (key_is(m[f].key, "data") && v->type == XP_V_JSON) {
             *data = v;
@@ -534,7 +526,128 @@ static int point_members(struct xp_point *p, const struct xp_value **data,
             p->created_at = v->u.s.ptr;
         }
     }
-    return have_index ? 0 : XP_EINVALID;
+}
+
+/* A plain index at s[v]: up to 18 digits without a leading zero, bare
+ * (and maybe negative) or in quotes; *e gets the end. Fails on anything
+ * else, which the general scanner then reads. */
+static int plain_index(const char *s, size_t len, size_t v, size_t *e, int64_t *out)
+{
+    int quoted = s[v] == '"';
+    size_t j = v + (size_t)quoted;
+    int neg = !quoted && j < len && s[j] == '-';
+    j += (size_t)neg;
+    size_t d0 = j;
+    int64_t x = 0;
+    while (j < len && j - d0 < 19 && s[j] >= '0' && s[j] <= '9')
+        x = x * 10 + (s[j++] - '0');
+    if (j == d0 || j - d0 > 18 || (s[d0] == '0' && j - d0 > 1) || j >= len)
+        return -1;
+    if (quoted ? s[j++] != '"' : s[j] == '.' || s[j] == 'e' || s[j] == 'E')
+        return -1;
+    *out = neg ? -x : x;
+    *e = j;
+    return 0;
+}
+
+/* A member that is not plain, read as the general scanner reads it: the
+ * member alone, {KEY:VALUE} from s[k, e), copied to the arena (its strings
+ * must live as long as the point) and scanned there. */
+static int member_slow(struct mld_reader *r, const char *s, size_t k, size_t e,
+                       struct xp_field *out)
+{
+    char *t = xp_arena_alloc(&r->arena, e - k + 3);
+    t[0] = '{';
+    memcpy(t + 1, s + k, e - k);
+    t[e - k + 1] = '}';
+    t[e - k + 2] = '\0';
+    size_t n;
+    return xp_jscan_object(t, e - k + 2, out, 1, &n) || n != 1 ? XP_EINVALID : 0;
+}
+
+/* One point, {"index":..., "data":{...}, "createdAt":"..."} in any order,
+ * into *p and its data's fields df[0..*dn). A scan of the whole object
+ * would walk the data object twice (to skip it as a member, then for its
+ * fields): here plain keys, a plain index and a plain createdAt are read
+ * where they stand and the data object is scanned once, in place; any
+ * other member (escapes, other number forms, non-ASCII) goes through
+ * member_slow, so the point means what a whole-object scan makes of it.
+ * Returns XP_EINVALID when it cannot be read, XP_ENOTFOUND when it lacks
+ * index or data. */
+static int scan_point(struct mld_reader *r, char *s, size_t len, size_t *end,
+                      struct xp_point *p, struct xp_field *df, size_t *dn)
+{
+    int have_index = 0, have_data = 0;
+    size_t i = skip_ws(s, 1, len); /* s[0] is '{' */
+    while (i < len && s[i] != '}') {
+        if (s[i] != '"')
+            return XP_EINVALID;
+        size_t k = i, q = i + 1, v, e;
+        while (q < len && s[q] != '"' && s[q] != '\\' && (unsigned char)s[q] >= 0x20)
+            q++;
+        int plain = q < len && s[q] == '"';
+        /* which of index, data, createdAt a plain key names (0: another) */
+        int which = !plain ? 0
+                    : q - k == 6 && !memcmp(s + k, "\"index", 6) ? 1
+                    : q - k == 5 && !memcmp(s + k, "\"data", 5) ? 2
+                    : q - k == 10 && !memcmp(s + k, "\"createdAt", 10) ? 3 : 0;
+        v = plain ? q + 1 : k;
+        if (!plain && skip_value(s, len, &v))
+            return XP_EINVALID;
+        v = skip_ws(s, v, len);
+        if (v >= len || s[v] != ':')
+            return XP_EINVALID;
+        v = skip_ws(s, v + 1, len);
+        if (v >= len)
+            return XP_EINVALID;
+        int done = 0;
+        if (which == 1 && !plain_index(s, len, v, &e, &p->index)) {
+            have_index = done = 1;
+        } else if (which == 2 && s[v] == '{') {
+            if (xp_jscan_object_at(s + v, len - v, &e, df, 256, dn))
+                return XP_EINVALID;
+            e += v;
+            have_data = done = 1;
+        } else if (which == 3 && s[v] == '"') {
+            for (e = v + 1; e < len && s[e] != '"' && s[e] != '\\' &&
+                            (unsigned char)s[e] >= 0x20 && (unsigned char)s[e] < 0x7f;
+                 e++)
+                ;
+            if (e < len && s[e] == '"') {
+                s[e++] = '\0';
+                p->created_at = s + v + 1;
+                done = 1;
+            }
+        }
+        if (!done) {
+            e = v;
+            if (skip_value(s, len, &e))
+                return XP_EINVALID;
+        }
+        if (!done && (which || !plain)) {
+            struct xp_field f;
+            const struct xp_value *data = NULL;
+            if (member_slow(r, s, k, e, &f))
+                return XP_EINVALID;
+            point_members(p, &data, &have_index, &f, 1);
+            if (data) {
+                char *ds = (char *)data->u.s.ptr;
+                ds[data->u.s.len] = '\0';
+                if (xp_jscan_object(ds, data->u.s.len, df, 256, dn))
+                    return XP_EINVALID;
+                have_data = 1;
+            }
+        }
+        i = skip_ws(s, e, len);
+        if (i < len && s[i] == ',')
+            i = skip_ws(s, i + 1, len);
+        else if (i < len && s[i] != '}')
+            return XP_EINVALID;
+    }
+    if (i >= len)
+        return XP_EINVALID;
+    *end = i + 1;
+    return have_index && have_data ? 0 : XP_ENOTFOUND;
 }
 
 /* Only a data object with a key like the marker's can hold one: the check
@@ -581,36 +694,23 @@ static int scan_points(struct mld_reader *r, struct span *pg, size_t *n,
             pg->need = 1;
             return 0;
         }
-        struct xp_field outer[8];
-        size_t no, used;
-        /* one pass: the scanner says where the point ends */
-        int rc = xp_jscan_object_at(s + st, len - st, &used, outer, 8, &no);
-        if (rc && pg->more && len - st >= NEAR) {
+        struct xp_point *p = &r->pts[*n];
+        memset(p, 0, sizeof(*p));
+        size_t used, dn;
+        int rc = scan_point(r, s + st, len - st, &used, p, r->fields + *nf, &dn);
+        if (rc == XP_EINVALID && pg->more && len - st >= NEAR) {
             pg->stuck = 1;
             pg->pos = st;
             return 0;
         }
+        if (rc == XP_ENOTFOUND)
+            return xp_error_set(XP_EINVALID, "%s: point at byte %zu lacks index or data",
+                                what, st);
         if (rc)
             return xp_error_set(XP_EINVALID, "%s: cannot parse the point at byte %zu",
                                 what, st);
         i = st + used;
         pg->pos = i;
-        struct xp_point *p = &r->pts[*n];
-        memset(p, 0, sizeof(*p));
-        const struct xp_value *data = NULL;
-        if (point_members(p, &data, outer, no) || !data)
-            return xp_error_set(XP_EINVALID, "%s: point at byte %zu lacks index or data",
-                                what, st);
-        char *ds = (char *)data->u.s.ptr;
-        size_t dn;
-        char dsave = ds[data->u.s.len];
-        ds[data->u.s.len] = '\0';
-        rc = xp_jscan_object(ds, data->u.s.len, r->fields + *nf, 256, &dn);
-        if (rc) {
-            ds[data->u.s.len] = dsave;
-            return xp_error_set(XP_EINVALID, "%s: cannot parse the data of point %" PRId64,
-                                what, p->index);
-        }
         if (has_marker(r->fields + *nf, dn) && xp_typemark_decode(r->fields + *nf, &dn)) {
             xp_ctx_warn(r->m->base.ctx, "%s, point %" PRId64 ": %s; kept as the server "
                         "holds it", what, p->index, xp_error_last()->message);
@@ -772,6 +872,7 @@ static int metric_next(struct mld_reader *r)
 {
     size_t n = 0, nf = 0;
     char what[96];
+    xp_arena_reset(&r->arena); /* the last batch is the caller's no more */
     while (n == 0) {
         if (xp_ctx_cancelled(r->m->base.ctx))
             return xp_error_set(XP_ECANCEL, "interrupted");

@@ -244,6 +244,32 @@ static void test_chunk_streaming(void **st)
     }
 }
 
+/* Points of every shape a chunk may hold, each read as the general
+ * scanner reads it (scan_point reads plain members in place and sends the
+ * rest through it): members in any order, the index as a number or a
+ * string (leading zeros, a space), escapes and non-ASCII in createdAt,
+ * createdAt null or a number, nested unknown members, a key with an
+ * escape, a typemark, numbers beyond int64. point_shapes.jsonl is what
+ * the scanner before scan_point made of them. */
+static void test_point_shapes(void **st)
+{
+    (void)st;
+    seed();
+    char *rule = tu_src("tests/mldash/point_shapes.json");
+    char *want = tu_src("tests/mldash/point_shapes.jsonl");
+    assert_int_equal(tu_sh("curl -sf -XPOST %s/__emu/faults --data-binary @%s >/dev/null",
+                           url, rule), 0);
+    char *out = path("shapes");
+    const char *dl[] = {"download", "--from", "mldash", "tom/p/e1", "metrics", "-o", out,
+                        "-q", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    assert_int_equal(tu_sh("head -10 %s/tom/p/e1/metrics/big/data.jsonl | cmp - %s", out,
+                           want), 0);
+    free(out);
+    free(want);
+    free(rule);
+}
+
 /* All the bytes of the current chunk from here to its end, as the reader
  * takes them (everything each view has, no points held); a retry starts
  * the body again. Returns how many restarts were seen. */
@@ -692,6 +718,7 @@ int main(void)
         EMU(test_edge_values_v06),
         EMU(test_chunk_sealed_during_read),
         EMU(test_chunk_streaming),
+        EMU(test_point_shapes),
         EMU(test_chunk_pipes),
         EMU(test_faults_mid_transfer),
         EMU(test_wrong_sha256),
