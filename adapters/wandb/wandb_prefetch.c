@@ -39,16 +39,27 @@ struct batch {
     char msg[1024];
 };
 
+/* What each thread writes all the time lies apart, so that the two cores
+ * do not pass the same cache line back and forth on every entry (the
+ * packer's text length changes with every item, the caller's position with
+ * every entry). */
+#define LINE 64
+
 struct wpre {
     struct wlog *l;
     struct xp_ring *ring;
     int rows;
-    struct wrows packer; /* the thread's own */
-    size_t parse;        /* items per row this thread parses */
-    size_t widest;       /* the most items a row has had */
-    atomic_uint filled, taken; /* batches, for the balance */
-    struct batch *cur; /* the caller's batch and position in it */
+    char apart0[LINE];
+    /* the thread's */
+    struct wrows packer;
+    size_t parse;  /* items per row this thread parses */
+    size_t widest; /* the most items a row has had */
+    char apart1[LINE];
+    /* the caller's: its batch and position in it */
+    struct batch *cur;
     size_t pos;
+    char apart2[LINE];
+    atomic_uint filled, taken; /* batches, for the balance */
 };
 
 static size_t padded(size_t n)
