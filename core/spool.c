@@ -176,12 +176,13 @@ int xp_spool_reserve(struct xp_spool *s, size_t id, size_t len, void **out)
     if (len > SPOOL_MAX_RECORD)
         return xp_error_set(XP_EINVALID, "spool record of %zu bytes is too big",
                             len);
-    unsigned char hdr[10];
-    size_t hn = put_varint(hdr, len);
+    size_t hn = 1;
+    for (size_t v = len; v >= 0x80; v >>= 7)
+        hn++;
     size_t before = st->mem.cap;
     if (st->mem.len + hn + len >= st->mem.cap)
         xp_buf_grow(&st->mem, hn + len);
-    memcpy(st->mem.ptr + st->mem.len, hdr, hn);
+    put_varint((unsigned char *)st->mem.ptr + st->mem.len, len);
     *out = st->mem.ptr + st->mem.len + hn;
     st->mem.len += hn + len;
     st->mem.ptr[st->mem.len] = '\0';

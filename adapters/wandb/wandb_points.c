@@ -383,20 +383,21 @@ int wpt_spool_ref(struct xp_spool *sp, size_t stream, uint64_t back,
     return xp_spool_commit(sp, stream);
 }
 
-/* The fields of `mask` from k = from on, appended to fields[*n]. */
-static int get_fields(struct cursor *c, unsigned mask, int from,
-                      struct xp_field *fields, size_t *n,
-                      struct xp_arena *arena)
+/* The fields of `mask` (a bit per enum wpt_key), appended to fields[*n]. */
+static int get_fields(struct cursor *c, unsigned mask, struct xp_field *fields,
+                      size_t *n, struct xp_arena *arena)
 {
-    for (int k = from; k < WPT_NKEYS; k++) {
-        if (!(mask & (1u << k)))
+    size_t m = *n; /* a local count: no store and reload per field */
+    int rc = 0;
+    mask &= (1u << WPT_NKEYS) - 1;
+    for (int k = 0; mask && !rc; k++, mask >>= 1) {
+        if (!(mask & 1))
             continue;
-        fields[*n].key = wpt_names[k];
-        if (get_value(c, &fields[*n].v, arena))
-            return -1;
-        (*n)++;
+        fields[m].key = wpt_names[k];
+        rc = get_value(c, &fields[m++].v, arena);
     }
-    return 0;
+    *n = m;
+    return rc;
 }
 
 /* The row record `back` rows on in the rows stream: 0, -1 when there is
@@ -437,12 +438,11 @@ int wpt_decode_row(struct xp_point *out, struct xp_field *fields,
         int rc = next_row(rows, back, &row);
         if (rc > 0 || rc < -1)
             return rc; /* the rows stream could not be read */
-        if (rc || get_fields(&c, 1u << WPT_VALUE, WPT_VALUE, fields, &n,
-                             arena) ||
+        if (rc || get_fields(&c, 1u << WPT_VALUE, fields, &n, arena) ||
             get_bytes(&row, &mask, 1) || (mask & (1u << WPT_VALUE)) ||
-            get_fields(&row, mask, WPT_VALUE + 1, fields, &n, arena))
+            get_fields(&row, mask, fields, &n, arena))
             goto bad;
-    } else if (get_fields(&c, mask, 0, fields, &n, arena)) {
+    } else if (get_fields(&c, mask, fields, &n, arena)) {
         goto bad;
     }
     out->created_at = NULL;
