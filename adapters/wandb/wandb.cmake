@@ -20,6 +20,7 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_read.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_write.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_split.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_steps.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_stream.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_upload.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_xfiles.c

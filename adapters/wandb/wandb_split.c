@@ -31,6 +31,7 @@ void wsplit_release(struct wsplit *w)
     free(w->keep);
     free(w->name);
     json_object_put(w->index);
+    wsteps_release(&w->steps);
     memset(w, 0, sizeof(*w));
 }
 
@@ -164,7 +165,8 @@ int wsplit_file_write(const char *path, struct wsplit *const *v, size_t n)
             if (w->keep[k])
                 json_object_array_add(fields,
                                       json_object_new_string(w->fields[k]));
-        if (!json_object_array_length(fields)) {
+        int steps = w->steps.all || w->steps.n;
+        if (!json_object_array_length(fields) && !steps) {
             json_object_put(fields);
             continue;
         }
@@ -177,6 +179,8 @@ int wsplit_file_write(const char *path, struct wsplit *const *v, size_t n)
         json_object_object_add(e, "value",
                                json_object_new_boolean(w->has_value));
         json_object_object_add(e, "fields", fields);
+        if (steps)
+            json_object_object_add(e, "stepless", wsteps_to_json(&w->steps));
         json_object_array_add(list, e);
     }
     int rc = xp_json_write_file(path, doc);
@@ -191,6 +195,7 @@ static int read_entry(struct wsplit *w, struct json_object *e)
     const char *kind = xp_json_str(e, "kind");
     struct json_object *fields = xp_json_get(e, "fields");
     struct json_object *value = xp_json_get(e, "value");
+    struct json_object *steps = xp_json_get(e, "stepless");
     if (!name || !fields || !json_object_is_type(fields, json_type_array) ||
         (kind && strcmp(kind, "metric") && strcmp(kind, "system")) ||
         (value && !json_object_is_type(value, json_type_boolean)))
@@ -205,7 +210,7 @@ static int read_entry(struct wsplit *w, struct json_object *e)
             return -1;
         wsplit_field(w, json_object_get_string(f));
     }
-    return 0;
+    return steps ? wsteps_from_json(&w->steps, steps) : 0;
 }
 
 int wsplit_file_read(struct wsplit **out, size_t *n, const char *path,
@@ -250,7 +255,8 @@ int wsplit_file_read(struct wsplit **out, size_t *n, const char *path,
         free(v);
         return xp_error_set(XP_EINVALID,
                             "'%s': entry %zu is not a split series {\"name\", "
-                            "\"kind\", \"value\", \"fields\"}",
+                            "\"kind\", \"value\", \"fields\", "
+                            "\"stepless\"}",
                             what, i);
     }
     *out = v;

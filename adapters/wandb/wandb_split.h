@@ -16,7 +16,10 @@
  *
  * "kind" is "metric" (history) or "system" (events); "value" says whether
  * key "S" holds the points' values (false: no point had a value, and a
- * null there only keeps a point whose row holds no field of it).
+ * null there only keeps a point whose row holds no field of it). An entry
+ * may also say which of the series' points had no step ("stepless",
+ * wandb_steps.h); a series listed only for that has no fields ("fields":
+ * []) and is not split: the reader joins nothing for it.
  *
  * Ownership: the caller owns struct wsplit (wsplit_release). */
 #ifndef XPORT_WANDB_SPLIT_H
@@ -26,6 +29,7 @@
 
 #include "xport/buf.h"
 #include "xport/record.h"
+#include "wandb_steps.h"
 
 struct json_object;
 
@@ -38,6 +42,7 @@ struct wsplit {
     size_t nfields, cap;
     unsigned char *keep;       /* writer: the field has a key (resolved) */
     struct json_object *index; /* field name -> position */
+    struct wsteps steps;       /* the points that had no step */
 };
 
 void wsplit_init(struct wsplit *w, const char *name, enum xp_series_kind kind);
@@ -75,11 +80,11 @@ void wsplit_resolve(struct wsplit *const *v, size_t n,
 
 /* ---- the run file --------------------------------------------------------- */
 
-/* Write the map of v[0..n) (the fields with keys; series without any are
- * left out) to path. */
+/* Write the map of v[0..n) (the fields with keys, and the points without
+ * step; series with neither are left out) to path. */
 int wsplit_file_write(const char *path, struct wsplit *const *v, size_t n);
 /* Read the map at path into a new array *out of *n entries (fields all
- * kept). XP_EINVALID when it is not a map written by xport; what names the
+ * kept; entries without fields are not split series). XP_EINVALID when it is not a map written by xport; what names the
  * file in messages. */
 int wsplit_file_read(struct wsplit **out, size_t *n, const char *path,
                      const char *what);
