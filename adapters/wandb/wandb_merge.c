@@ -28,6 +28,7 @@ void wmerge_release(struct wmerge *m)
     free(m->s);
     json_object_put(m->keys[0]);
     json_object_put(m->keys[1]);
+    json_object_put(m->plain);
     free(m->touched);
     xp_buf_release(&m->enc);
     wbatch_release(&m->batch);
@@ -72,6 +73,16 @@ int wmerge_load(struct wmerge *m, const char *path, const char *what,
     for (size_t i = 0; i < n; i++) {
         struct json_object *map = m->keys[v[i].kind == XP_SERIES_SYSTEM];
         xp_buf_init(&m->s[i].fields);
+        if (!v[i].nfields) {
+            /* listed for its steps only: its key stays a series of its own */
+            if (v[i].kind == XP_SERIES_METRIC) {
+                if (!m->plain)
+                    m->plain = json_object_new_object();
+                json_object_object_add(m->plain, v[i].name,
+                                       json_object_new_int64((int64_t)i));
+            }
+            continue;
+        }
         claim(m, map, v[i].name, i, 0, what, ctx);
         for (size_t f = 0; f < v[i].nfields; f++) {
             xp_buf_reset(&key);
@@ -129,6 +140,9 @@ int wmerge_row_end(struct wmerge *m, struct xp_spool *spool,
         memcpy(rhas, has, sizeof(rhas));
         row[WPT_VALUE] = s->value;
         rhas[WPT_VALUE] = s->has_value;
+        if (rhas[WPT_STEP] &&
+            wsteps_made_up(&m->v[m->touched[t]].steps, &row[WPT_STEP]))
+            rhas[WPT_STEP] = 0;
         xp_buf_reset(&m->enc);
         uint32_t len = 0;
         xp_buf_put(&m->enc, &len, sizeof(len));
@@ -147,6 +161,15 @@ int wmerge_row_end(struct wmerge *m, struct xp_spool *spool,
         m->s[m->touched[t]].touched = 0;
     m->ntouched = 0;
     return rc;
+}
+
+int wmerge_stepless(const struct wmerge *m, const char *name,
+                    const struct xp_value *step)
+{
+    struct json_object *at;
+    if (!m->plain || !json_object_object_get_ex(m->plain, name, &at))
+        return 0;
+    return wsteps_made_up(&m->v[json_object_get_int64(at)].steps, step);
 }
 
 /* ---- emission --------------------------------------------------------------- */

@@ -6,6 +6,11 @@
  * lacks. Without a map (no such file) no key is taken and every key stays a
  * series of its own.
  *
+ * The map also says which points had no step before W&B was given their
+ * index as _step (wandb_steps.h): a joined point of such a series leaves
+ * that step out, and wmerge_stepless tells the reader the same for the
+ * series that are not split (entries without fields, never joined).
+ *
  * Points are spooled in the run's spool (streams of their own, apart from
  * the wrun's series) and emitted after the run's other records.
  *
@@ -41,6 +46,8 @@ struct wmerge {
     struct wmerge_one *s;         /* and their state */
     size_t n;
     struct json_object *keys[2];  /* metric, system: key -> (series, field) */
+    struct json_object *plain;    /* metric series not split -> entry, for
+                                   * their points without step */
     size_t *touched;              /* series touched by the current row */
     size_t ntouched;
     struct xp_buf enc;
@@ -73,6 +80,11 @@ int wmerge_take(struct wmerge *m, enum xp_series_kind kind, const char *key,
 int wmerge_row_end(struct wmerge *m, struct xp_spool *spool,
                    const struct xp_value fv[WPT_NKEYS],
                    const int has[WPT_NKEYS]);
+
+/* Whether the point of metric series `name` (not a split one) in a row
+ * whose _step is `step` had no step of its own. */
+int wmerge_stepless(const struct wmerge *m, const char *name,
+                    const struct xp_value *step);
 
 /* The next record of the joined series: 1 with rec set (SERIES_BEGIN,
  * POINTS, SERIES_END), 0 when none is left, or an error. */

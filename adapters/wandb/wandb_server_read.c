@@ -350,7 +350,12 @@ static int history_row(struct ws_reader *r, const char *text, size_t len,
         if ((rc = wrun_series_get(w, XP_SERIES_METRIC, k, strlen(k), &idx)))
             break;
         fv[WPT_VALUE] = r->rf[i].v;
+        /* a step W&B needed where the point had none is left out */
+        int step = has[WPT_STEP];
+        if (step && wmerge_stepless(&r->merge, k, &fv[WPT_STEP]))
+            has[WPT_STEP] = 0;
         rc = spool_point(w, &r->enc, idx, fv, has);
+        has[WPT_STEP] = step;
     }
     if (!rc)
         rc = wmerge_row_end(&r->merge, w->spool, fv, has);

@@ -10,7 +10,8 @@
  * "others" document and tracks become xport's own run files
  * (wandb_xfiles.h), uploaded as they arrive; a point's fields besides its
  * value, step, timestamp and runtime become keys "SERIES/FIELD" of its row,
- * recorded in the run file xport/fields.json (wandb_split.h); artifact
+ * recorded in the run file xport/fields.json (wandb_split.h), which also
+ * says which points had no step of their own (wandb_steps.h); artifact
  * files are spooled and saved at commit as W&B artifacts logged by the run
  * (wandb_artifact.h), before the run is completed, so that a failure
  * leaves the run resumable.
@@ -83,6 +84,11 @@ struct wseries {
     struct wsplit *split;
     size_t xstream;
     uint64_t x_from;
+    /* metrics: the points without step, whose _step is their index; the
+     * stream read once to check them, left open for send_rows */
+    struct wsteps steps;
+    struct xp_spool_iter it;
+    int it_open;
 };
 
 struct ws_sink {
@@ -404,15 +410,58 @@ static void drop_field(void *payload, const struct wsplit *w,
                  s->run_id, field, w->name, why);
 }
 
+/* A metric series some of whose points had no step: an entry of the map
+ * that says which (moved into the series' split entry, or a new entry
+ * *plain without fields), or a drop when the map cannot say it exactly. */
+static int steps_entry(struct ws_sink *s, struct wseries *ser,
+                       struct wsplit **plain)
+{
+    *plain = NULL;
+    struct wsteps *st = &ser->steps;
+    if (ser->kind != XP_SERIES_METRIC || !st->nostep)
+        return 0;
+    struct xp_buf why = XP_BUF_INIT;
+    int rc = 0;
+    if (st->stepped && !st->overflow &&
+        !(rc = xp_spool_iter_open(&ser->it, s->spool, ser->stream)))
+        ser->it_open = 1;
+    if (!rc)
+        rc = wsteps_check(st, &ser->it, &why);
+    if (rc == 1) {
+        int one = st->nostep == 1;
+        xp_sink_drop(&s->base, s->a->base.ctx,
+                     "W&B run '%s': %llu point%s of series '%s' without step "
+                     "come%s back with %s index as step: %s",
+                     s->run_id, (unsigned long long)st->nostep, one ? "" : "s",
+                     ser->name, one ? "s" : "", one ? "its" : "their",
+                     why.ptr);
+        wsteps_release(st);
+        rc = 0;
+    } else if (!rc) {
+        struct wsplit *w = ser->split;
+        if (!w) {
+            w = *plain = xp_malloc(sizeof(*w));
+            wsplit_init(w, ser->name, ser->kind);
+            w->has_value = ser->has_value;
+        }
+        w->steps = *st;
+        wsteps_init(st);
+    }
+    xp_buf_release(&why);
+    return rc;
+}
+
 /* At commit, before any row: which fields of split series get keys (a key
  * that is also a series' name, or an earlier field's key, would mix two
  * things that the reader could not tell apart), and the map that lets the
- * reader join them back, xport/fields.json. An overwritten run gets a map
- * even without split series, so that an older one does not stay. */
+ * reader join them back and drop the steps W&B needed where points had
+ * none, xport/fields.json. An overwritten run gets a map even without
+ * entries, so that an older one does not stay. */
 static int put_split_map(struct ws_sink *s)
 {
-    struct wsplit **v = xp_calloc(s->nseries + 1, sizeof(*v));
-    size_t n = 0;
+    struct wsplit **v = xp_calloc(2 * s->nseries + 1, sizeof(*v));
+    size_t n = 0, nsplit;
+    int rc = 0;
     struct json_object *taken[2] = {json_object_new_object(),
                                     json_object_new_object()};
     for (size_t i = 0; i < s->nseries; i++) {
@@ -429,8 +478,12 @@ static int put_split_map(struct ws_sink *s)
     wsplit_resolve(v, n, taken, drop_field, s);
     json_object_put(taken[0]);
     json_object_put(taken[1]);
-    int rc = 0;
-    if (n || (s->exists && s->overwrite)) {
+    nsplit = n;
+    for (size_t i = 0; i < s->nseries && !rc; i++)
+        if (!s->series[i].skip &&
+            !(rc = steps_entry(s, &s->series[i], &v[n])) && v[n])
+            n++;
+    if (!rc && (n || (s->exists && s->overwrite))) {
         rc = ensure_tmpdir(s);
         char *tmp = rc ? NULL : tmp_path(s, "fields");
         if (!rc)
@@ -440,6 +493,10 @@ static int put_split_map(struct ws_sink *s)
         if (tmp)
             unlink(tmp);
         free(tmp);
+    }
+    for (size_t i = nsplit; i < n; i++) {
+        wsplit_release(v[i]);
+        free(v[i]);
     }
     free(v);
     return rc;
@@ -505,10 +562,20 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
             fv[slot] = p->fields[k].v;
             has[slot] = 1;
         }
-        if (!has[WPT_STEP] && ser->kind == XP_SERIES_METRIC) {
-            fv[WPT_STEP].type = XP_V_INT;
-            fv[WPT_STEP].u.i = p->index;
-            has[WPT_STEP] = 1;
+        if (ser->kind == XP_SERIES_METRIC) {
+            /* a row needs a _step: a point without step gets its index,
+             * recorded when it had none at all, so that the reader drops
+             * it again (wandb_steps.h) */
+            if (!has[WPT_STEP] && !has[WPT_RAW_STEP])
+                wsteps_add(&ser->steps, xp_spool_count(s->spool, ser->stream),
+                           p->index);
+            else
+                ser->steps.stepped++;
+            if (!has[WPT_STEP]) {
+                fv[WPT_STEP].type = XP_V_INT;
+                fv[WPT_STEP].u.i = p->index;
+                has[WPT_STEP] = 1;
+            }
         }
         /* without a value the point stays: send_rows gives it a null or
          * its row holds its other fields */
@@ -804,7 +871,12 @@ static int send_rows(struct ws_sink *s, enum xp_series_kind kind,
             continue;
         h[j].series = i;
         xp_buf_init(&h[j].raw);
-        rc = xp_spool_iter_open(&h[j].it, s->spool, ser->stream);
+        if (ser->it_open) {
+            h[j].it = ser->it; /* opened by steps_entry, rewound */
+            ser->it_open = 0;
+        } else {
+            rc = xp_spool_iter_open(&h[j].it, s->spool, ser->stream);
+        }
         if (!rc && ser->split &&
             !(rc = xp_spool_iter_open(&h[j].xit, s->spool, ser->xstream)))
             h[j].xopen = 1;
@@ -998,6 +1070,9 @@ static void ws_free(struct xp_sink *base)
         free(s->series[i].name);
         wsplit_release(s->series[i].split);
         free(s->series[i].split);
+        wsteps_release(&s->series[i].steps);
+        if (s->series[i].it_open)
+            xp_spool_iter_close(&s->series[i].it);
     }
     free(s->series);
     for (size_t i = 0; i < s->ntags; i++)
