@@ -5,7 +5,8 @@
  * every value exact; a rerun sends no row twice; a field whose key would
  * mix with another series or field is counted as dropped, with a message
  * naming run, series and field; a run without the map, or with a map xport
- * did not write, reads as before. */
+ * did not write, reads as before; points without a step come back
+ * without one. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,23 @@ static char *lines_of(const char *project, const char *run, const char *which)
     }
     json_object_put(d);
     return all;
+}
+
+/* The content of run file `name` of run ent/project/run (caller frees). */
+static char *run_file(const char *project, const char *run, const char *name)
+{
+    struct json_object *d = wsrv_get_json("/__emu/dump?history=0&content=1");
+    const char *const k[] = {"entities", "ent", "projects", project, "runs",
+                             run, "files", name, "contentBase64", NULL};
+    char *f = wsrv_path(wsrv_tmp, "run-file");
+    assert_int_equal(tu_sh("printf %%s '%s' | base64 -d > '%s'",
+                           json_object_get_string(wsrv_dig(d, k)), f),
+                     0);
+    json_object_put(d);
+    char *s = tu_slurp(f);
+    assert_non_null(s);
+    free(f);
+    return s;
 }
 
 static void file_is(const char *root, const char *rel, const char *want)
@@ -282,12 +300,162 @@ static void split_without_map(void **state)
     free(out);
 }
 
+/* Points without a step (ml-dash metrics often have none): W&B history
+ * needs _step, so the writer gives them their index, and the map says which
+ * it gave, so that they come back without one. */
+#define LOSS                                                                   \
+    "{\"index\":0,\"data\":{\"value\":0.5}}\n"                                 \
+    "{\"index\":1,\"data\":{\"value\":0.25,\"timestamp\":1700000001.5}}\n"     \
+    "{\"index\":2,\"data\":{\"value\":NaN}}\n"
+#define TRAIN_NOSTEP                                                           \
+    "{\"index\":0,\"data\":{\"loss\":0.5,\"acc\":0.9}}\n"                      \
+    "{\"index\":1,\"data\":{\"loss\":0.25,\"timestamp\":1700000001.5}}\n"      \
+    "{\"index\":2,\"data\":{\"acc\":1.0,\"epoch\":2}}\n"
+/* some points with a step, some without, the steps W&B gives them apart
+ * from the others' */
+#define MIXED                                                                  \
+    "{\"index\":0,\"data\":{\"value\":1.0,\"step\":0}}\n"                      \
+    "{\"index\":1,\"data\":{\"value\":2.0}}\n"                                 \
+    "{\"index\":2,\"data\":{\"value\":3.0,\"step\":2}}\n"                      \
+    "{\"index\":3,\"data\":{\"value\":4.0}}\n"                                 \
+    "{\"index\":4,\"data\":{\"value\":5.0,\"step\":7}}\n"
+#define STEPPED "{\"index\":0,\"data\":{\"value\":7.0,\"step\":1}}\n"
+
+static void stepless_round_trip(void **state)
+{
+    (void)state;
+    static const char *const docs[][2] = {
+        {"metrics/loss/data.jsonl", LOSS},
+        {"metrics/loss/metadata.json", "{\"name\":\"loss\"}\n"},
+        {"metrics/train/data.jsonl", TRAIN_NOSTEP},
+        {"metrics/train/metadata.json", "{\"name\":\"train\"}\n"},
+        {"metrics/mixed/data.jsonl", MIXED},
+        {"metrics/mixed/metadata.json", "{\"name\":\"mixed\"}\n"},
+        {"metrics/stepped/data.jsonl", STEPPED},
+        {"metrics/stepped/metadata.json", "{\"name\":\"stepped\"}\n"},
+    };
+    char *l1 = layout("nst1", "nostep", "exp4", "nexp4", "RUNNING", docs,
+                      sizeof(docs) / sizeof(docs[0]));
+    char *l2 = wsrv_path(wsrv_tmp, "nst2");
+    const char *up[] = {"copy", "-q", l1, "wandb:ent/nostep", NULL};
+    char *err = NULL;
+    int rc = tu_run_xport(NULL, &err, up);
+    if (rc)
+        print_message("%s", err);
+    free(err);
+    assert_int_equal(rc, 0);
+    /* W&B history has a _step in every row: the index */
+    char *h = lines_of("nostep", "nexp4", "history");
+    if (!strstr(h, "\"_step\":2,\"loss\":NaN") ||
+        !strstr(h, "\"_step\":3,\"mixed\":4.0"))
+        fail_msg("no invented steps in the history:\n%s", h);
+    free(h);
+    /* the map says which steps W&B was given: all of loss's and train's,
+     * two of mixed's; stepped needs no entry */
+    char *map = run_file("nostep", "nexp4", "xport/fields.json");
+    static const char *const entries[] = {
+        "{\"name\":\"train\",\"kind\":\"metric\",\"value\":false,"
+        "\"fields\":[\"loss\",\"acc\",\"epoch\"],\"stepless\":true}",
+        "{\"name\":\"loss\",\"kind\":\"metric\",\"value\":true,"
+        "\"fields\":[],\"stepless\":true}",
+        "{\"name\":\"mixed\",\"kind\":\"metric\",\"value\":true,"
+        "\"fields\":[],\"stepless\":[[1,1],[3,3]]}",
+    };
+    for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
+        if (!strstr(map, entries[i]))
+            fail_msg("no '%s' in the map:\n%s", entries[i], map);
+    assert_null(strstr(map, "stepped"));
+    free(map);
+
+    err = NULL;
+    assert_int_equal(wsrv_download("ent/nostep", l2, &err), 0);
+    assert_null(strstr(err, "step"));
+    free(err);
+    assert_int_equal(wsrv_verify(l1, l2), 0);
+    file_is(l2, "ent/nostep/exp4/metrics/loss/data.jsonl", LOSS);
+    file_is(l2, "ent/nostep/exp4/metrics/train/data.jsonl", TRAIN_NOSTEP);
+    file_is(l2, "ent/nostep/exp4/metrics/mixed/data.jsonl", MIXED);
+    file_is(l2, "ent/nostep/exp4/metrics/stepped/data.jsonl", STEPPED);
+    /* a series listed only for its steps is not joined: no key of another
+     * series becomes one of its fields */
+    char *fl = wsrv_path(l2, "ent/nostep/exp4/files.jsonl");
+    char *s = tu_slurp(fl);
+    assert_true(!s || !strstr(s, "xport/"));
+    free(s);
+    free(fl);
+    free(l1);
+    free(l2);
+}
+
+/* A point without step whose index is also the step of another point of its
+ * series: W&B holds both with the same _step, and no map can tell them
+ * apart, so the point without step is counted as dropped (it comes back
+ * with its index as step), named with run and series; the series' other
+ * points and the other series come back as they were. */
+static void stepless_ambiguous(void **state)
+{
+    (void)state;
+    static const char *const docs[][2] = {
+        {"metrics/clash/data.jsonl",
+         "{\"index\":0,\"data\":{\"value\":1.0,\"step\":1}}\n"
+         "{\"index\":1,\"data\":{\"value\":2.0}}\n"},
+        {"metrics/clash/metadata.json", "{\"name\":\"clash\"}\n"},
+        {"metrics/loss/data.jsonl", LOSS},
+        {"metrics/loss/metadata.json", "{\"name\":\"loss\"}\n"},
+    };
+    char *l1 = layout("amb1", "amb", "exp5", "aexp5", NULL, docs,
+                      sizeof(docs) / sizeof(docs[0]));
+    const char *up[] = {"copy", l1, "wandb:ent/amb", NULL};
+    char *err = NULL, *out = NULL;
+    assert_int_not_equal(tu_run_xport(&out, &err, up), 0);
+    const char *want = "W&B run 'aexp5': 1 point of series 'clash' without "
+                       "step comes back with its index as step";
+    if (!strstr(err, want))
+        fail_msg("no '%s' in:\n%s", want, err);
+    free(err);
+    free(out);
+    char *l2 = wsrv_path(wsrv_tmp, "amb2");
+    assert_int_equal(wsrv_download("ent/amb", l2, NULL), 0);
+    file_is(l2, "ent/amb/exp5/metrics/loss/data.jsonl", LOSS);
+    file_is(l2, "ent/amb/exp5/metrics/clash/data.jsonl",
+            "{\"index\":0,\"data\":{\"value\":1.0,\"step\":1}}\n"
+            "{\"index\":1,\"data\":{\"value\":2.0,\"step\":1}}\n");
+    free(l1);
+    free(l2);
+}
+
+/* A map written before maps said which points had no step: every step
+ * read stays. */
+static void stepless_old_map(void **state)
+{
+    (void)state;
+    assert_int_equal(wsrv_post("/__emu/seed",
+        "{\"projects\":[{\"entity\":\"ent\",\"name\":\"old\",\"runs\":["
+        "{\"name\":\"r\",\"history\":["
+        "\"{\\\"_step\\\":0,\\\"loss\\\":1,\\\"train/acc\\\":0.5}\"],"
+        "\"files\":[{\"name\":\"xport/fields.json\",\"content\":"
+        "\"{\\\"xportFields\\\":1,\\\"series\\\":[{\\\"name\\\":"
+        "\\\"train\\\",\\\"kind\\\":\\\"metric\\\",\\\"value\\\":false,"
+        "\\\"fields\\\":[\\\"acc\\\"]}]}\"}]}]}]}"),
+        0);
+    char *out = wsrv_path(wsrv_tmp, "old");
+    assert_int_equal(wsrv_download("ent/old", out, NULL), 0);
+    file_is(out, "ent/old/r/metrics/loss/data.jsonl",
+            "{\"index\":0,\"data\":{\"value\":1,\"step\":0}}\n");
+    file_is(out, "ent/old/r/metrics/train/data.jsonl",
+            "{\"index\":0,\"data\":{\"acc\":0.5,\"step\":0}}\n");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(split_round_trip, wsrv_reset),
         cmocka_unit_test_setup(split_collision, wsrv_reset),
         cmocka_unit_test_setup(split_without_map, wsrv_reset),
+        cmocka_unit_test_setup(stepless_round_trip, wsrv_reset),
+        cmocka_unit_test_setup(stepless_ambiguous, wsrv_reset),
+        cmocka_unit_test_setup(stepless_old_map, wsrv_reset),
     };
     return cmocka_run_group_tests(tests, wsrv_setup, wsrv_teardown);
 }
