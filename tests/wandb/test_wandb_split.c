@@ -73,6 +73,37 @@ static char *lines_of(const char *project, const char *run, const char *which)
     return all;
 }
 
+/* text holds each of want[0..n). */
+static void has_all(const char *text, const char *const *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("no '%s' in:\n%s", want[i], text);
+}
+
+/* Run xport with argv, which must succeed (its stderr shown if not). */
+static void copy_ok(const char **argv)
+{
+    char *err = NULL;
+    int rc = tu_run_xport(NULL, &err, argv);
+    if (rc)
+        print_message("%s", err);
+    free(err);
+    assert_int_equal(rc, 0);
+}
+
+/* xport's own run files did not come back as files of experiment exp. */
+static void no_xport_files(const char *root, const char *exp)
+{
+    char *d = wsrv_path(root, exp);
+    char *fl = wsrv_path(d, "files.jsonl");
+    char *s = tu_slurp(fl);
+    assert_true(!s || !strstr(s, "xport/"));
+    free(s);
+    free(fl);
+    free(d);
+}
+
 /* The content of run file `name` of run ent/project/run (caller frees). */
 static char *run_file(const char *project, const char *run, const char *name)
 {
@@ -139,12 +170,7 @@ static void split_round_trip(void **state)
                       sizeof(docs) / sizeof(docs[0]));
     char *l2 = wsrv_path(wsrv_tmp, "sp2");
     const char *up[] = {"copy", "-q", l1, "wandb:ent/multi", NULL};
-    char *err = NULL;
-    int rc = tu_run_xport(NULL, &err, up);
-    if (rc)
-        print_message("%s", err);
-    free(err);
-    assert_int_equal(rc, 0);
+    copy_ok(up);
 
     /* each field is a key of its point's row, its value exact */
     char *h = lines_of("multi", "mexp2", "history");
@@ -158,9 +184,7 @@ static void split_round_trip(void **state)
         "\"val\":-Infinity",
         "\"_step\":0,\"loss\":1.0",
     };
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-        if (!strstr(h, want[i]))
-            fail_msg("no '%s' in the history:\n%s", want[i], h);
+    has_all(h, want, sizeof(want) / sizeof(want[0]));
     /* system series in events rows alike */
     char *ev = lines_of("multi", "mexp2", "events");
     if (!strstr(ev, "\"system.gpu\":50.5,\"system.gpu/temp\":70") ||
@@ -177,11 +201,7 @@ static void split_round_trip(void **state)
     file_is(l2, "ent/multi/exp2/metrics/train/data.jsonl", TRAIN);
     file_is(l2, "ent/multi/exp2/metrics/val/data.jsonl", VAL);
     file_is(l2, "ent/multi/exp2/system/gpu/data.jsonl", GPU);
-    char *fl = wsrv_path(l2, "ent/multi/exp2/files.jsonl");
-    char *s = tu_slurp(fl);
-    assert_true(!s || !strstr(s, "xport/"));
-    free(s);
-    free(fl);
+    no_xport_files(l2, "ent/multi/exp2");
     char *m = wsrv_path(l2, "ent/multi/exp2/metrics/train%2Floss");
     assert_int_not_equal(tu_sh("test -e '%s'", m), 0);
     free(m);
@@ -240,9 +260,7 @@ static void split_collision(void **state)
         "a field needs a name to have a W&B key",
         "W&B key 'a/b/c' is also the key of field '",
     };
-    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-        if (!strstr(err, want[i]))
-            fail_msg("no '%s' in:\n%s", want[i], err);
+    has_all(err, want, sizeof(want) / sizeof(want[0]));
     assert_true(strstr(err, "point field 'c' of series 'a/b'") ||
                 strstr(err, "point field 'b/c' of series 'a'"));
     free(err);
@@ -338,12 +356,7 @@ static void stepless_round_trip(void **state)
                       sizeof(docs) / sizeof(docs[0]));
     char *l2 = wsrv_path(wsrv_tmp, "nst2");
     const char *up[] = {"copy", "-q", l1, "wandb:ent/nostep", NULL};
-    char *err = NULL;
-    int rc = tu_run_xport(NULL, &err, up);
-    if (rc)
-        print_message("%s", err);
-    free(err);
-    assert_int_equal(rc, 0);
+    copy_ok(up);
     /* W&B history has a _step in every row: the index */
     char *h = lines_of("nostep", "nexp4", "history");
     if (!strstr(h, "\"_step\":2,\"loss\":NaN") ||
@@ -361,15 +374,13 @@ static void stepless_round_trip(void **state)
         "{\"name\":\"mixed\",\"kind\":\"metric\",\"value\":true,"
         "\"fields\":[],\"stepless\":[[1,1],[3,3]]}",
     };
-    for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++)
-        if (!strstr(map, entries[i]))
-            fail_msg("no '%s' in the map:\n%s", entries[i], map);
+    has_all(map, entries, sizeof(entries) / sizeof(entries[0]));
     assert_null(strstr(map, "stepped"));
     free(map);
 
-    err = NULL;
+    char *err = NULL;
     assert_int_equal(wsrv_download("ent/nostep", l2, &err), 0);
-    assert_null(strstr(err, "step"));
+    assert_true(!err || !strstr(err, "step"));
     free(err);
     assert_int_equal(wsrv_verify(l1, l2), 0);
     file_is(l2, "ent/nostep/exp4/metrics/loss/data.jsonl", LOSS);
@@ -378,11 +389,7 @@ static void stepless_round_trip(void **state)
     file_is(l2, "ent/nostep/exp4/metrics/stepped/data.jsonl", STEPPED);
     /* a series listed only for its steps is not joined: no key of another
      * series becomes one of its fields */
-    char *fl = wsrv_path(l2, "ent/nostep/exp4/files.jsonl");
-    char *s = tu_slurp(fl);
-    assert_true(!s || !strstr(s, "xport/"));
-    free(s);
-    free(fl);
+    no_xport_files(l2, "ent/nostep/exp4");
     free(l1);
     free(l2);
 }
@@ -408,10 +415,10 @@ static void stepless_ambiguous(void **state)
     const char *up[] = {"copy", l1, "wandb:ent/amb", NULL};
     char *err = NULL, *out = NULL;
     assert_int_not_equal(tu_run_xport(&out, &err, up), 0);
-    const char *want = "W&B run 'aexp5': 1 point of series 'clash' without "
-                       "step comes back with its index as step";
-    if (!strstr(err, want))
-        fail_msg("no '%s' in:\n%s", want, err);
+    static const char *const want[] = {
+        "W&B run 'aexp5': 1 point of series 'clash' without step comes back "
+        "with its index as step"};
+    has_all(err, want, 1);
     free(err);
     free(out);
     char *l2 = wsrv_path(wsrv_tmp, "amb2");
