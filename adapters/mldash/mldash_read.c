@@ -273,6 +273,7 @@ struct mld_reader {
     size_t mi;
     enum mphase mp;
     int64_t chunk, next_index, emitted; /* chunk: the one being read */
+    int64_t buffered; /* stats.bufferedDataPoints, -1 unknown */
     int gap; /* the buffer began past next_index */
     struct mld_chunks *chunks;
     size_t cused;   /* bytes of the chunk's last view used */
@@ -796,10 +797,10 @@ static int chunk_points(struct mld_reader *r, size_t *n, size_t *nf, const char 
     }
 }
 
-static int fetch_page(struct mld_reader *r, int buffer_only)
+static int fetch_page(struct mld_reader *r, int64_t start, int buffer_only)
 {
     struct xp_buf tail = XP_BUF_INIT;
-    xp_buf_printf(&tail, "/data?startIndex=%" PRId64 "&limit=%d%s", r->next_index,
+    xp_buf_printf(&tail, "/data?startIndex=%" PRId64 "&limit=%d%s", start,
                   r->m->batch > 10000 ? 10000 : r->m->batch,
                   buffer_only ? "&bufferOnly=true" : "");
     metric_url(r, tail.ptr);
@@ -822,17 +823,21 @@ static int metric_begin(struct mld_reader *r)
         json_object_put(st);
         return xp_error_wrap(rc, "metric '%s' of '%s'", cur_metric(r), r->name);
     }
-    int64_t tc = 0, total = -1;
+    int64_t tc = 0, total = -1, chunked;
     if (mld_int(st, "totalChunks", &tc))
         tc = 0;
     if (mld_int(st, "totalDataPoints", &total))
         total = -1;
+    if (mld_int(st, "bufferedDataPoints", &r->buffered))
+        r->buffered = -1;
     r->chunk = 0;
     r->next_index = 0;
     r->emitted = 0;
     r->cused = 0;
     r->in_items = r->chunk_done = r->chunk_failed = 0;
-    r->mp = tc > 0 ? MP_CHUNKS : MP_BUFFER;
+    /* no buffer at stats: nothing to ask for after the chunks (the ml-dash
+     * CLI does not ask either) */
+    r->mp = tc > 0 ? MP_CHUNKS : r->buffered ? MP_BUFFER : MP_END;
     r->pg.sp.active = 0;
     r->pg.has_more = 1;
     if (tc > 0) {
@@ -842,6 +847,16 @@ static int metric_begin(struct mld_reader *r)
         }
         metric_url(r, "");
         mld_chunks_start(r->chunks, r->url.ptr, tc);
+        /* the buffer's first page while the first chunk is on its way: one
+         * round trip less at the end. A chunk sealed since stats makes it
+         * start past the chunks' last point, which pages (gap); any other
+         * failure leaves it to be asked for again then */
+        if (r->buffered > 0 && !mld_int(st, "chunkedDataPoints", &chunked) &&
+            fetch_page(r, chunked, 1)) {
+            r->pg.sp.active = 0;
+            r->pg.has_more = 1;
+            xp_error_clear();
+        }
     }
     struct xp_series_meta *sm = &r->rec.u.series;
     memset(sm, 0, sizeof(*sm));
@@ -892,8 +907,7 @@ static int metric_next(struct mld_reader *r)
                 r->cused = 0;
                 r->chunk++;
                 if (mld_chunks_next(r->chunks)) {
-                    r->mp = MP_BUFFER;
-                    r->pg.has_more = 1;
+                    r->mp = r->buffered ? MP_BUFFER : MP_END;
                     break;
                 }
             }
@@ -907,7 +921,7 @@ static int metric_next(struct mld_reader *r)
                     r->mp = MP_END;
                     break;
                 }
-                rc = fetch_page(r, r->mp == MP_BUFFER);
+                rc = fetch_page(r, r->next_index, r->mp == MP_BUFFER);
                 if (!rc && r->pg.sp.count == 0 && !r->pg.sp.active)
                     r->pg.has_more = 0;
             }
