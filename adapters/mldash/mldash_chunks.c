@@ -14,7 +14,9 @@
  * has waited STALL_MAX seconds in all stops waiting: its remaining bytes go
  * to a spill buffer. Memory is then at worst a chunk per thread (what whole
  * bodies cost), never a deadlock, never a transfer timed out by a slow
- * destination. */
+ * destination. Only past SPILL_MAX (a chunk far larger than ml-dash's)
+ * does it wait again; the engine's low-speed limit then ends a transfer
+ * that cannot go on, and the chunk is paged. */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <pthread.h>
@@ -27,6 +29,7 @@
 
 #define PIPE_CAP ((size_t)1 << 20)
 #define STALL_MAX 2.0 /* seconds a transfer may wait for room, in all */
+#define SPILL_MAX ((size_t)64 << 20)
 #define TICK_MS 100   /* waits wake this often to see a cancel */
 #define NO_RESTART SIZE_MAX
 
@@ -120,6 +123,15 @@ static void rearm(struct mld_chunks *c, struct pipe *p)
     wake_reader(c, p);
 }
 
+/* Where len more bytes of p go now: 1 the pipe, 2 the spill (bytes wait
+ * there behind any already spilled), 0 nowhere yet. */
+static int room_for(const struct pipe *p, size_t len)
+{
+    if (!p->spill.len && p->cap - p->tail >= len)
+        return 1;
+    return p->stalled >= STALL_MAX && p->spill.len + len <= SPILL_MAX ? 2 : 0;
+}
+
 /* The transfer's bytes (the engine's on_data, on p's thread). */
 static int pipe_put(void *payload, const void *data, size_t len)
 {
@@ -130,8 +142,8 @@ static int pipe_put(void *payload, const void *data, size_t len)
         p->got_data = 1;
         pthread_cond_signal(&pipe_of(c, p->chunk + 1)->cv);
     }
-    while (!c->stop && !c->quit && !p->released && !p->spill.len &&
-           p->cap - p->tail < len && p->stalled < STALL_MAX &&
+    int where = 0;
+    while (!c->stop && !c->quit && !p->released && !(where = room_for(p, len)) &&
            !xp_ctx_cancelled(c->m->base.ctx)) {
         double t0 = mono();
         p->waiting = 1;
@@ -142,7 +154,7 @@ static int pipe_put(void *payload, const void *data, size_t len)
     }
     int rc = c->stop || c->quit || xp_ctx_cancelled(c->m->base.ctx) ? XP_EUSER : 0;
     if (!rc && !p->released) {
-        if (!p->spill.len && p->cap - p->tail >= len) {
+        if (where == 1) {
             memcpy(p->buf + p->tail, data, len);
             p->tail += len;
         } else {
