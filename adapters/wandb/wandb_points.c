@@ -324,22 +324,6 @@ static int get_value_any(struct cursor *c, struct xp_value *v,
     return -1;
 }
 
-/* One value, inline for numbers (four of them in most points, by the
- * million when series are emitted). */
-static inline int get_value(struct cursor *c, struct xp_value *v,
-                            struct xp_arena *arena)
-{
-    if (c->end - c->p >= 9 && (*c->p == XP_V_INT || *c->p == XP_V_UINT ||
-                               *c->p == XP_V_FLOAT)) {
-        v->type = (enum xp_vtype)*c->p;
-        memcpy(&v->u.i, c->p + 1, 8);
-        v->u.s.len = 0; /* as the general case's memset leaves it */
-        c->p += 9;
-        return 0;
-    }
-    return get_value_any(c, v, arena);
-}
-
 static size_t varint_len(uint64_t v)
 {
     size_t n = 1;
@@ -383,19 +367,35 @@ int wpt_spool_ref(struct xp_spool *sp, size_t stream, uint64_t back,
     return xp_spool_commit(sp, stream);
 }
 
-/* The fields of `mask` (a bit per enum wpt_key), appended to fields[*n]. */
-static int get_fields(struct cursor *c, unsigned mask, struct xp_field *fields,
-                      size_t *n, struct xp_arena *arena)
+/* The fields of `mask` (a bit per enum wpt_key), appended to fields[*n].
+ * Inline, with the cursor in registers and numbers read in place: four
+ * values a point, 23M points in the benchmark's emission. */
+static inline int get_fields(struct cursor *c, unsigned mask,
+                             struct xp_field *fields, size_t *n,
+                             struct xp_arena *arena)
 {
-    size_t m = *n; /* a local count: no store and reload per field */
+    const unsigned char *p = c->p, *end = c->end;
+    size_t m = *n;
     int rc = 0;
     mask &= (1u << WPT_NKEYS) - 1;
     for (int k = 0; mask && !rc; k++, mask >>= 1) {
         if (!(mask & 1))
             continue;
-        fields[m].key = wpt_names[k];
-        rc = get_value(c, &fields[m++].v, arena);
+        struct xp_field *f = &fields[m++];
+        f->key = wpt_names[k];
+        if (end - p >= 9 &&
+            (p[0] == XP_V_INT || p[0] == XP_V_UINT || p[0] == XP_V_FLOAT)) {
+            f->v.type = (enum xp_vtype)p[0];
+            memcpy(&f->v.u.i, p + 1, 8);
+            f->v.u.s.len = 0; /* as get_value_any's memset leaves it */
+            p += 9;
+        } else {
+            struct cursor t = {p, end};
+            rc = get_value_any(&t, &f->v, arena);
+            p = t.p;
+        }
     }
+    c->p = p;
     *n = m;
     return rc;
 }
