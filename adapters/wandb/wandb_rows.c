@@ -14,14 +14,12 @@ void wrows_init(struct wrows *p)
 {
     memset(p, 0, sizeof(*p));
     wnames_init(&p->keys);
-    xp_buf_init(&p->text);
 }
 
 void wrows_release(struct wrows *p)
 {
     wnames_release(&p->keys);
     free(p->order);
-    xp_buf_release(&p->text);
     memset(p, 0, sizeof(*p));
 }
 
@@ -125,13 +123,14 @@ static int history_step(const struct wpb_field *f, int64_t *step)
     return k;
 }
 
-/* Room for one more item at the end of out. */
-static struct wrow_item *add_item(struct xp_buf *out)
+/* Room for one more item and `text` bytes after it at the end of out. */
+static struct wrow_item *add_item(struct xp_buf *out, size_t text)
 {
-    if (out->len + sizeof(struct wrow_item) >= out->cap)
-        xp_buf_grow(out, sizeof(struct wrow_item));
+    size_t n = sizeof(struct wrow_item) + wrow_padded(text);
+    if (out->len + n >= out->cap)
+        xp_buf_grow(out, n);
     struct wrow_item *w = (struct wrow_item *)(void *)(out->ptr + out->len);
-    out->len += sizeof(*w);
+    out->len += n;
     return w;
 }
 
@@ -154,8 +153,7 @@ int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
         return 0;
 
     /* the header, then the items written in place as they come (a copy
-     * of a struct just built field by field is slow to read), then their
-     * text */
+     * of a struct just built field by field is slow to read) */
     size_t start = out->len;
     struct wrow h = {0};
     xp_buf_put(out, &h, sizeof(h));
@@ -163,7 +161,6 @@ int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
     struct witem it;
     struct wpb_field g;
     int ok = 1;
-    xp_buf_reset(&p->text);
     wpb_sub(&m, &hist);
     while (ok && (k = wpb_next(&m, &g)) > 0) {
         if (g.num == 2 && g.wire == WPB_LEN) {
@@ -177,33 +174,39 @@ int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
         if ((!plain_item(&it, &g) && witem_get(&it, &g, 0)) ||
             it.depth != 1 || !it.has_value ||
             (id = key_id(p, nitems, it.path[0], it.plen[0])) < 0 ||
-            it.vlen > UINT32_MAX - p->text.len || nitems == UINT32_MAX) {
+            nitems == UINT32_MAX) {
             ok = 0;
             break;
         }
-        struct wrow_item *w = add_item(out);
+        struct xp_value v;
+        int parsed = nitems++ < parse && wval_scalar(&v, it.value, it.vlen);
+        struct wrow_item *w = add_item(out, parsed ? 0 : it.vlen);
         memset(w, 0, sizeof(*w));
         w->key = (uint32_t)id;
-        struct xp_value v;
-        if (nitems++ < parse && wval_scalar(&v, it.value, it.vlen)) {
+        if (!parsed) {
+            w->type = WROW_TEXT;
+            w->u.len = it.vlen;
+            char *t = (char *)(w + 1);
+            size_t pn = wrow_padded(it.vlen);
+            if (pn) { /* zero the padding: the last word, then the text */
+                uint64_t zero = 0;
+                memcpy(t + pn - 8, &zero, 8);
+            }
+            memcpy(t, it.value, it.vlen);
+        } else {
             w->type = (uint8_t)v.type;
             if (v.type == XP_V_BOOL)
                 w->u.b = v.u.b;
             else
                 w->u.i = v.u.i;
-        } else {
-            w->type = WROW_TEXT;
-            w->u.t.off = (uint32_t)p->text.len;
-            w->u.t.len = (uint32_t)it.vlen;
-            xp_buf_put(&p->text, it.value, it.vlen);
         }
     }
     if (!ok || k < 0) {
         xp_buf_setlen(out, start);
         return 0;
     }
+    out->ptr[out->len] = '\0'; /* as xp_buf keeps it */
     h.nitems = (uint32_t)nitems;
     memcpy(out->ptr + start, &h, sizeof(h));
-    xp_buf_put(out, p->text.ptr, p->text.len);
     return 1;
 }

@@ -33,27 +33,40 @@ struct wrow_item {
         int64_t i;
         double d;
         int32_t b;
-        struct {
-            uint32_t off, len; /* in the row's text */
-        } t;
+        uint64_t len; /* WROW_TEXT: the text's, which follows the item */
     } u;
 };
 
-/* A row: this header, nitems struct wrow_item, then the items' text. */
+/* A row: this header, then nitems items, each a struct wrow_item and, for
+ * a WROW_TEXT one, its text padded to 8 bytes (in place: one copy). */
 struct wrow {
     int64_t record_step;
     uint32_t nitems;
     uint32_t has_record_step;
 };
 
-static inline const struct wrow_item *wrow_items(const struct wrow *w)
+static inline size_t wrow_padded(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static inline const struct wrow_item *wrow_first(const struct wrow *w)
 {
     return (const struct wrow_item *)(const void *)(w + 1);
 }
 
-static inline const char *wrow_text(const struct wrow *w)
+/* The text of a WROW_TEXT item. */
+static inline const char *wrow_item_text(const struct wrow_item *it)
 {
-    return (const char *)(wrow_items(w) + w->nitems);
+    return (const char *)(it + 1);
+}
+
+/* The item after it. */
+static inline const struct wrow_item *wrow_next(const struct wrow_item *it)
+{
+    size_t text = it->type == WROW_TEXT ? wrow_padded((size_t)it->u.len) : 0;
+    return (const struct wrow_item *)(const void *)((const char *)(it + 1) +
+                                                    text);
 }
 
 /* A parsed item's value (type is not WROW_TEXT). */
@@ -64,7 +77,6 @@ struct wrows {
     size_t announced; /* keys numbered below this are known to the reader */
     uint32_t *order;  /* the key number at each position of the last row */
     size_t norder;
-    struct xp_buf text; /* the text of the row being packed */
 };
 
 void wrows_init(struct wrows *p);

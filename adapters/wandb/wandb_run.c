@@ -680,23 +680,22 @@ static int decode_row(struct wrun *r, struct scratch *s,
 {
     struct xp_value fv[WPT_NKEYS];
     int has[WPT_NKEYS] = {0};
-    const struct wrow_item *items = wrow_items(row);
-    const char *text = wrow_text(row);
+    const struct wrow_item *it = wrow_first(row);
     int rc;
     memset(fv, 0, sizeof(fv));
-    for (uint32_t i = 0; i < row->nitems; i++) {
-        struct row_key *k = &s->keys[items[i].key];
+    for (uint32_t i = 0; i < row->nitems; i++, it = wrow_next(it)) {
+        struct row_key *k = &s->keys[it->key];
         if (k->special < 0 && !k->wanted)
             continue;
         struct xp_value v;
-        if (items[i].type == WROW_TEXT) {
+        if (it->type == WROW_TEXT) {
             struct json_object *o;
-            if (wval_parse(&v, text + items[i].u.t.off, items[i].u.t.len, &o,
+            if (wval_parse(&v, wrow_item_text(it), (size_t)it->u.len, &o,
                            &s->arena))
                 return BAD_RECORD;
             hold(s, o);
         } else {
-            wrow_value(&v, &items[i]);
+            wrow_value(&v, it);
         }
         if (k->special >= 0) {
             wrow_special(fv, has, k->special, &v);
