@@ -32,6 +32,12 @@ emu_start() { # latency_ms
     export MLDASH_REMOTE="$U" MLDASH_USERNAME=tom
 }
 
+# runstat's cpu_seconds from file $1
+cpu_of() { sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p' "$1"; }
+
+# utime + stime of process $1, in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 # runstat's "wall_seconds=S peak_rss_kib=K exit=E" from file $1
 stat_of() { sed -n 's/.*wall_seconds=\([0-9.]*\) peak_rss_kib=\([0-9]*\) exit=\([0-9]*\).*/\1 \2 \3/p' "$1"; }
 
@@ -73,8 +79,10 @@ for LAT in $LATS; do
 
     # upload into an empty server
     emu_start "$LAT"
+    EC0=$(cpu_ticks "$EMU")
     "$RS" "$X" copy -q "$T/dl" mldash:tom >/dev/null 2> "$T/up.stat" || { cat "$T/up.stat" >&2; exit 1; }
-    set -- $(stat_of "$T/up.stat"); UP=$1; UPRSS=$2
+    EC1=$(cpu_ticks "$EMU")
+    set -- $(stat_of "$T/up.stat"); UP=$1; UPRSS=$2; UPCPU=$(cpu_of "$T/up.stat")
     held=$(curl -sf "$U/__emu/dump?points=0" | python3 -c 'import json,sys
 d = json.load(sys.stdin)
 print(sum(int(m["totalDataPoints"]) for ns in d["namespaces"] for p in ns["projects"]
@@ -87,4 +95,8 @@ print(sum(int(m["totalDataPoints"]) for ns in d["namespaces"] for p in ns["proje
     printf '%-22s %8.2f x curl\n' "download / curl" "$(echo "$DL / $CU" | bc -l)"
     report "upload (xport)" "$UP" "$UPRSS"
     echo "                       server holds $held points after the upload"
+    # one metric is appended one batch at a time (the server numbers points
+    # in arrival order), so the emulator's own CPU time bounds the upload
+    printf '%-22s %8s s CPU of xport, %.2f s CPU of the emulator\n' "" "$UPCPU" \
+        "$(echo "($EC1 - $EC0) / $(getconf CLK_TCK)" | bc -l)"
 done

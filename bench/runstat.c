@@ -25,7 +25,9 @@ int main(int argc, char **argv)
     wait4(pid, &st, 0, &ru);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    fprintf(stderr, "wall_seconds=%.3f peak_rss_kib=%ld exit=%d\n", secs, ru.ru_maxrss,
-            WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    fprintf(stderr, "wall_seconds=%.3f peak_rss_kib=%ld exit=%d cpu_seconds=%.3f\n", secs,
+            ru.ru_maxrss, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), cpu);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
