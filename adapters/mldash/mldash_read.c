@@ -551,6 +551,34 @@ static int plain_index(const char *s, size_t len, size_t v, size_t *e, int64_t *
     return 0;
 }
 
+/* Is the quoted key lit (quotes included) at s[k]? */
+static inline int key_at(const char *s, size_t k, size_t len, const char *lit)
+{
+    size_t n = strlen(lit);
+    return len - k >= n && !memcmp(s + k, lit, n);
+}
+
+/* Where the bytes from s[i] on that a JSON string holds as they are
+ * (printable ASCII but '"' and '\\') end. Eight at a time where they can:
+ * a point's createdAt is most of what is left to scan by hand. */
+static size_t plain_run(const char *s, size_t i, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = ones << 7;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w, q, b;
+        memcpy(&w, s + i, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        /* a '"', a '\\', a byte below 0x20 or one above 0x7f */
+        if ((((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & highs)
+            break;
+    }
+    while (i < len && s[i] != '"' && s[i] != '\\' && (unsigned char)s[i] >= 0x20 &&
+           (unsigned char)s[i] < 0x80)
+        i++;
+    return i;
+}
+
 /* A member that is not plain, read as the general scanner reads it: the
  * member alone, {KEY:VALUE} from s[k, e), copied to the arena (its strings
  * must live as long as the point) and scanned there. */
@@ -583,15 +611,14 @@ static int scan_point(struct mld_reader *r, char *s, size_t len, size_t *end,
     while (i < len && s[i] != '}') {
         if (s[i] != '"')
             return XP_EINVALID;
-        size_t k = i, q = i + 1, v, e;
-        while (q < len && s[q] != '"' && s[q] != '\\' && (unsigned char)s[q] >= 0x20)
-            q++;
+        static const char *const names[] = {"\"index\"", "\"data\"", "\"createdAt\""};
+        size_t k = i, q, v, e;
+        /* which of index, data, createdAt the key is (0: another) */
+        int which = 0;
+        for (int w = 0; w < 3 && !which; w++)
+            which = key_at(s, k, len, names[w]) ? w + 1 : 0;
+        q = which ? k + strlen(names[which - 1]) - 1 : plain_run(s, k + 1, len);
         int plain = q < len && s[q] == '"';
-        /* which of index, data, createdAt a plain key names (0: another) */
-        int which = !plain ? 0
-                    : q - k == 6 && !memcmp(s + k, "\"index", 6) ? 1
-                    : q - k == 5 && !memcmp(s + k, "\"data", 5) ? 2
-                    : q - k == 10 && !memcmp(s + k, "\"createdAt", 10) ? 3 : 0;
         v = plain ? q + 1 : k;
         if (!plain && skip_value(s, len, &v))
             return XP_EINVALID;
@@ -610,10 +637,7 @@ static int scan_point(struct mld_reader *r, char *s, size_t len, size_t *end,
             e += v;
             have_data = done = 1;
         } else if (which == 3 && s[v] == '"') {
-            for (e = v + 1; e < len && s[e] != '"' && s[e] != '\\' &&
-                            (unsigned char)s[e] >= 0x20 && (unsigned char)s[e] < 0x7f;
-                 e++)
-                ;
+            e = plain_run(s, v + 1, len);
             if (e < len && s[e] == '"') {
                 s[e++] = '\0';
                 p->created_at = s + v + 1;
