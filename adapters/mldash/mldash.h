@@ -77,11 +77,14 @@ int mld_chunks_new(struct mld_chunks **out, struct mld *m);
 /* Begin the chunks [0, total) of the metric at metric_url (".../metrics/
  * NAME"), dropping whatever the previous metric left in flight. */
 void mld_chunks_start(struct mld_chunks *c, const char *metric_url, int64_t total);
-/* The caller used the first `used` bytes of the last view. Wait until the
- * view has bytes the last one had not, or the chunk ended, or (pinned: the
- * caller still points into bytes it used) the pipe is full. Bytes stay
- * where they are while pinned; returns XP_ECANCEL or 0. */
-int mld_chunks_read(struct mld_chunks *c, size_t used, int pinned,
+/* The caller used the first `used` bytes of the last view; the view now
+ * starts after them. MLD_MORE: the caller has looked at all of the rest
+ * and needs more, so wait until the view has bytes the last one had not,
+ * or the chunk ended, or (MLD_PINNED: the caller still points into bytes
+ * it used, which then stay where they are) the pipe is full. Returns
+ * XP_ECANCEL or 0. */
+enum { MLD_MORE = 1, MLD_PINNED = 2 };
+int mld_chunks_read(struct mld_chunks *c, size_t used, unsigned how,
                     struct mld_view *v);
 /* Done with the current chunk (not pinned): on to the next; XP_ITEROVER
  * when it was the last. */

@@ -363,8 +363,9 @@ static void compact(struct pipe *p, int stuck)
     }
 }
 
-int mld_chunks_read(struct mld_chunks *c, size_t used, int pinned, struct mld_view *v)
+int mld_chunks_read(struct mld_chunks *c, size_t used, unsigned how, struct mld_view *v)
 {
+    int more = how & MLD_MORE, pinned = how & MLD_PINNED;
     int rc = 0;
     memset(v, 0, sizeof(*v));
     pthread_mutex_lock(&c->mu);
@@ -384,8 +385,8 @@ int mld_chunks_read(struct mld_chunks *c, size_t used, int pinned, struct mld_vi
             int fresh = p->tail - p->head > c->left;
             int ended = p->state == P_DONE && !p->spill.len;
             if (!pinned)
-                compact(p, !fresh && !ended);
-            if (p->tail - p->head > c->left || (p->state == P_DONE && !p->spill.len))
+                compact(p, more && !fresh && !ended);
+            if (!more || fresh || ended)
                 break;
             if (pinned && (p->waiting || p->spill.len)) {
                 v->full = 1;

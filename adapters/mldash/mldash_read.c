@@ -766,9 +766,10 @@ static int scan_points(struct mld_reader *r, struct span *pg, size_t *n,
  * (chunk_failed, after a warning). */
 static int chunk_points(struct mld_reader *r, size_t *n, size_t *nf, const char *what)
 {
+    unsigned how = 0; /* first look at what is there */
     for (;;) {
         struct mld_view v;
-        int rc = mld_chunks_read(r->chunks, r->cused, *n > 0, &v);
+        int rc = mld_chunks_read(r->chunks, r->cused, how | (*n ? MLD_PINNED : 0), &v);
         r->cused = 0;
         if (rc)
             return rc;
@@ -818,6 +819,7 @@ static int chunk_points(struct mld_reader *r, size_t *n, size_t *nf, const char 
             return xp_error_set(XP_EINVALID, "%s is truncated", what);
         if (v.full && *n > 0)
             return 0; /* let go of the points, so that the pipe has room */
+        how = MLD_MORE;
     }
 }
 

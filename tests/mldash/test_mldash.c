@@ -281,7 +281,7 @@ static int drain_chunk(struct mld_chunks *c, struct xp_buf *got,
     int restarts = 0;
     *first = (enum mld_chunk_state)-1;
     do {
-        assert_int_equal(mld_chunks_read(c, used, 0, &v), 0);
+        assert_int_equal(mld_chunks_read(c, used, MLD_MORE, &v), 0);
         if ((int)*first < 0)
             *first = v.state;
         if (v.restarted) {
