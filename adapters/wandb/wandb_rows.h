@@ -3,7 +3,7 @@
  * its HistoryStep and its items in order, each a key number and a value,
  * parsed (wval_scalar) or left as text (strings, JSON, and whatever the
  * packer was told not to parse). Keys are numbered 0, 1, 2 ... as they
- * first appear; the packer announces each new one before the row using it.
+ * first appear; the caller announces each new one before the row using it.
  *
  * Only records the decoder would read exactly as the row says are packed:
  * one HistoryRecord beside fields the decoder ignores, every item a single

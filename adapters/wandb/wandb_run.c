@@ -504,7 +504,9 @@ int64_t wrun_row_end(struct wrun *r, struct xp_value fv[WPT_NKEYS],
         fv[WPT_STEP].u.i = record_step ? *record_step : r->next_step;
         has[WPT_STEP] = 1;
     }
-    r->next_step = fv[WPT_STEP].u.i + 1;
+    /* in unsigned arithmetic: a _step of INT64_MAX is followed by
+     * INT64_MIN, as it always was in practice, without overflowing */
+    r->next_step = (int64_t)((uint64_t)fv[WPT_STEP].u.i + 1);
     r->nrows++;
     has[WPT_VALUE] = 1;
     return fv[WPT_STEP].u.i;
@@ -964,7 +966,9 @@ static int decode_header(struct wrun *r, const struct wpb_field *f)
     return k < 0 ? BAD_RECORD : 0;
 }
 
-/* One Record message. Unknown record types are skipped. */
+/* One Record message. Unknown record types are skipped. (The prefetch
+ * thread packs history records whose other fields are ones this ignores,
+ * ignored_field in wandb_rows.c: keep the two in step.) */
 static int decode_record(struct wrun *r, struct scratch *s,
                          const unsigned char *data, size_t len)
 {
@@ -1097,8 +1101,10 @@ int wrun_scan(struct wrun *r, const char *path, unsigned resources,
     struct xp_buf bad = XP_BUF_INIT;
     struct wpre *pre = NULL;
     struct wpre_entry e;
-    /* history is packed on the prefetch thread only when it is read */
-    rc = wpre_start(&pre, &l, (resources & XP_RES_METRICS) != 0);
+    /* history is packed on the prefetch thread only when it is read;
+     * XPORT_WANDB_NO_PACK=1 leaves it all to the decoder, to compare */
+    rc = wpre_start(&pre, &l, (resources & XP_RES_METRICS) &&
+                                  !getenv("XPORT_WANDB_NO_PACK"));
     while (!rc && (rc = wpre_next(pre, &e)) == 0) {
         if (e.kind == WPRE_KEY) {
             row_key_add(r, &s, &e);

@@ -3,6 +3,11 @@ xport_add_test(test_spool SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_spool.c
                LABELS unit wandb)
 xport_add_test(test_wandb_crc SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_crc.c
                LABELS unit wandb)
+xport_add_test(test_wandb_rows
+               SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_rows.c
+                       ${CMAKE_CURRENT_LIST_DIR}/wenc.c
+                       ${CMAKE_CURRENT_LIST_DIR}/wtest.c
+               LABELS wandb)
 xport_add_test(test_wandb_offline
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_offline.c
                        ${CMAKE_CURRENT_LIST_DIR}/wtest.c
