@@ -177,6 +177,16 @@ static void test_download_both_generations(void **st)
     free(out);
 }
 
+/* e1's metric big as downloaded under out: every index 0..5499 once, in
+ * order. */
+static void big_in_order(const char *out)
+{
+    assert_int_equal(tu_sh("f=%s/tom/p/e1/metrics/big/data.jsonl && "
+                           "test $(wc -l <$f) = 5500 && "
+                           "sed 's/.*\"index\":\\([0-9]*\\).*/\\1/' $f | "
+                           "awk '$1 != NR-1 {exit 1}'", out), 0);
+}
+
 /* A chunk seals between the stats request and the buffer request (the
  * server seals asynchronously): the buffer then starts past what the chunks
  * gave, and the gap is paged through /data instead of lost. */
@@ -189,11 +199,7 @@ static void test_chunk_sealed_during_read(void **st)
     char *out = path("late");
     const char *dl[] = {"download", "--from", "mldash", "tom/p/e1", "-o", out, "-q", NULL};
     assert_int_equal(xport(NULL, dl), 0);
-    /* every index 0..5499 once, in order */
-    assert_int_equal(tu_sh("f=%s/tom/p/e1/metrics/big/data.jsonl && "
-                           "test $(wc -l <$f) = 5500 && "
-                           "sed 's/.*\"index\":\\([0-9]*\\).*/\\1/' $f | "
-                           "awk '$1 != NR-1 {exit 1}'", out), 0);
+    big_in_order(out);
     free(out);
 }
 
@@ -236,10 +242,7 @@ static void test_chunk_streaming(void **st)
                             out, "-q", "--opt", ways[i][0], "--max-connections",
                             ways[i][1], NULL};
         assert_int_equal(xport(NULL, dw), 0);
-        assert_int_equal(tu_sh("f=%s/tom/p/e1/metrics/big/data.jsonl && "
-                               "test $(wc -l <$f) = 5500 && "
-                               "sed 's/.*\"index\":\\([0-9]*\\).*/\\1/' $f | "
-                               "awk '$1 != NR-1 {exit 1}'", out), 0);
+        big_in_order(out);
         free(out);
     }
 }
