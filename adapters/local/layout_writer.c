@@ -25,7 +25,6 @@
 #include "xport/lines.h"
 #include "xport/stage.h"
 #include "xport/stream.h"
-#include "xport/twin.h"
 
 struct open_series {
     struct xp_afile data;
@@ -59,15 +58,6 @@ struct layout_sink {
     char *dest_rel;             /* final dir relative to the root */
     struct xp_buf line;
     unsigned resources;
-    struct xp_twin *twin;   /* formats half of each big point batch */
-    int no_twin;            /* XPORT_NO_TWIN=1, for comparisons */
-    struct lines_job {
-        const struct xp_point *v;
-        size_t n;
-        const char *series;
-        struct xp_buf *out;
-    } half;
-    struct xp_buf half_out;
 };
 
 #define ITEMS_FILE ".items.jsonl"
@@ -435,81 +425,36 @@ static int put_fields(struct xp_buf *b, const struct xp_point *p,
     return rc ? xp_error_wrap(rc, "series '%s' point %" PRId64, series, p->index) : 0;
 }
 
-/* Plain series lines for a share of a batch (run on the twin or here). */
-static int format_lines(void *arg)
-{
-    struct lines_job *j = arg;
-    for (size_t i = 0; i < j->n; i++) {
-        int rc = xp_pointline_put(j->out, &j->v[i]);
-        if (rc)
-            return xp_error_wrap(rc, "series '%s' point %" PRId64, j->series, j->v[i].index);
-    }
-    return 0;
-}
-
-/* Formatting is most of a download's CPU time and the reader leaves part of
- * a core idle, so a big batch is split: its second half is formatted on the
- * twin while this thread formats and writes the first. */
-#define TWIN_MIN_POINTS 512
-
-static int put_plain(struct layout_sink *s, const struct xp_point *v, size_t n)
-{
-    struct open_series *o = &s->ser;
-    size_t mine = n;
-    if (n >= TWIN_MIN_POINTS && !s->no_twin && (s->twin || xp_twin_new(&s->twin) == 0)) {
-        mine = n / 2;
-        xp_buf_reset(&s->half_out);
-        s->half = (struct lines_job){v + mine, n - mine, o->name, &s->half_out};
-        xp_twin_run(s->twin, format_lines, &s->half);
-    }
-    int rc = 0;
-    for (size_t at = 0; at < mine && !rc; at += 1024) {
-        /* 1024 points (about 100 KiB of lines) go to the file at a time */
-        struct lines_job j = {v + at, mine - at < 1024 ? mine - at : 1024, o->name, &s->line};
-        rc = format_lines(&j);
-        xp_afile_buf(&o->data, &s->line);
-    }
-    if (mine < n) {
-        int rc2 = xp_twin_wait(s->twin);
-        if (!rc && rc2)
-            rc = rc2;
-        if (!rc)
-            xp_afile_buf(&o->data, &s->half_out);
-    }
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n; i++)
-        if (v[i].index + 1 > o->next_index)
-            o->next_index = v[i].index + 1;
-    o->npoints += (int64_t)n;
-    return o->data.err;
-}
-
 static int put_points(struct layout_sink *s, const struct xp_point *v, size_t n)
 {
     struct open_series *o = &s->ser;
-    if (o->kind != XP_SERIES_TRACK)
-        return put_plain(s, v, n);
     struct xp_buf *b = &s->line;
     for (size_t i = 0; i < n; i++) {
         const struct xp_point *p = &v[i];
-        /* ml-dash track rows are flat objects */
-        xp_buf_putc(b, '{');
-        int rc = put_fields(b, p, o->name);
-        xp_buf_puts(b, "}\n");
-        for (size_t f = 0; f < p->nfields; f++) {
-            const struct xp_field *fl = &p->fields[f];
-            if (!strcmp(fl->key, "timestamp")) {
-                double t = fl->v.type == XP_V_FLOAT ? fl->v.u.d
-                           : fl->v.type == XP_V_INT ? (double)fl->v.u.i
-                                                   : 0;
-                if (!o->has_ts)
-                    o->first_ts = t;
-                o->last_ts = t;
-                o->has_ts = 1;
-            } else if (!json_object_object_get_ex(o->columns, fl->key, NULL)) {
-                json_object_object_add(o->columns, fl->key, NULL);
+        int rc;
+        if (o->kind == XP_SERIES_TRACK) {
+            /* ml-dash track rows are flat objects */
+            xp_buf_putc(b, '{');
+            rc = put_fields(b, p, o->name);
+            xp_buf_puts(b, "}\n");
+            for (size_t f = 0; f < p->nfields; f++) {
+                const struct xp_field *fl = &p->fields[f];
+                if (!strcmp(fl->key, "timestamp")) {
+                    double t = fl->v.type == XP_V_FLOAT ? fl->v.u.d
+                               : fl->v.type == XP_V_INT ? (double)fl->v.u.i
+                                                       : 0;
+                    if (!o->has_ts)
+                        o->first_ts = t;
+                    o->last_ts = t;
+                    o->has_ts = 1;
+                } else if (!json_object_object_get_ex(o->columns, fl->key, NULL)) {
+                    json_object_object_add(o->columns, fl->key, NULL);
+                }
             }
+        } else {
+            rc = xp_pointline_put(b, p);
+            if (rc)
+                rc = xp_error_wrap(rc, "series '%s' point %" PRId64, o->name, p->index);
         }
         if (rc)
             return rc;
@@ -845,8 +790,6 @@ static void sink_free(struct xp_sink *base)
     json_object_put(s->exp);
     json_object_put(s->series_seen);
     xp_buf_release(&s->line);
-    xp_twin_free(s->twin);
-    xp_buf_release(&s->half_out);
     free(s);
 }
 
@@ -896,8 +839,6 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     s->final_dir = final_dir;
     s->resources = wo->resources;
     xp_buf_init(&s->line);
-    xp_buf_init(&s->half_out);
-    s->no_twin = getenv("XPORT_NO_TWIN") != NULL;
     s->series_seen = json_object_new_object();
     s->items = json_object_new_object();
     s->items_fd = -1;

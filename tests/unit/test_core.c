@@ -17,7 +17,6 @@
 #include "xport/sys/adapter.h"
 #include "xport/typemark.h"
 #include "xport/stage.h"
-#include "xport/twin.h"
 
 static uint64_t bits(double d)
 {
@@ -388,45 +387,6 @@ static int scan(const char *text, struct xp_field *f, size_t *n)
     return xp_jscan_object(buf, strlen(buf), f, 16, n);
 }
 
-struct twin_job {
-    int n, fail;
-    long sum;
-};
-
-static int twin_work(void *arg)
-{
-    struct twin_job *j = arg;
-    for (int i = 1; i <= j->n; i++)
-        j->sum += i;
-    return j->fail ? xp_error_set(XP_EINVALID, "job of %d failed", j->n) : 0;
-}
-
-/* Jobs run beside the caller; a failed job's message reaches the caller's
- * thread, and the next job starts clean. */
-static void test_twin(void **state)
-{
-    (void)state;
-    struct xp_twin *t;
-    assert_int_equal(xp_twin_new(&t), 0);
-    for (int k = 0; k < 200; k++) {
-        struct twin_job j = {1000 + k, k % 7 == 3, 0};
-        xp_error_clear();
-        xp_twin_run(t, twin_work, &j);
-        int rc = xp_twin_wait(t);
-        assert_int_equal(j.sum, (long)j.n * (j.n + 1) / 2);
-        if (j.fail) {
-            assert_int_equal(rc, XP_EINVALID);
-            char want[64];
-            snprintf(want, sizeof(want), "job of %d failed", j.n);
-            assert_string_equal(xp_error_last()->message, want);
-        } else {
-            assert_int_equal(rc, 0);
-        }
-    }
-    xp_twin_free(t);
-    xp_twin_free(NULL);
-}
-
 /* A publish killed between moving the old copy aside and removing it leaves
  * "<staging>.xport-old-PID"; the next stage of that experiment removes it,
  * and leaves other experiments' leftovers alone. */
@@ -578,7 +538,6 @@ int main(void)
         cmocka_unit_test(test_doubles),  cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_doubles_like_printf),
         cmocka_unit_test(test_doubles_shortest),
-        cmocka_unit_test(test_twin),
         cmocka_unit_test(test_fast_double),
         cmocka_unit_test(test_names),    cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_json_errors), cmocka_unit_test(test_hashes),
