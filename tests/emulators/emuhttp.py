@@ -19,6 +19,26 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def read_body(rfile, headers):
+    """A request's body, chunked or by Content-Length (tests/servers'
+    fault server reads bodies through this too)."""
+    te = (headers.get("Transfer-Encoding") or "").lower()
+    if "chunked" in te:
+        out = bytearray()
+        while True:
+            line = rfile.readline(65537)
+            size = int(line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass
+                break
+            out += rfile.read(size)
+            rfile.readline(65537)
+        return bytes(out)
+    n = int(headers.get("Content-Length") or 0)
+    return rfile.read(n) if n > 0 else b""
+
+
 class Handler(BaseHTTPRequestHandler):
     """Base request handler; subclasses set NAME and define handle_request()."""
     protocol_version = "HTTP/1.1"
@@ -35,22 +55,7 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write(self.NAME + ": " + (fmt % args) + "\n")
 
     def read_raw_body(self):
-        """The request body, chunked or by Content-Length."""
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            out = bytearray()
-            while True:
-                line = self.rfile.readline(65537)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                out += self.rfile.read(size)
-                self.rfile.readline(65537)
-            return bytes(out)
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
+        return read_body(self.rfile, self.headers)
 
     def do_GET(self):
         self.handle_request()

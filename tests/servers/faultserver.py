@@ -33,6 +33,7 @@ import base64
 import email.utils
 import hashlib
 import json
+import os
 import signal
 import socket
 import struct
@@ -41,6 +42,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "emulators"))
+import emuhttp  # noqa: E402 (request body reading, shared with the emulators)
 
 BLOCK = 65536
 _bases = {}
@@ -140,21 +144,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- helpers -----------------------------------------------------------
     def read_body(self):
-        te = self.headers.get("Transfer-Encoding", "")
-        if "chunked" in te.lower():
-            parts = []
-            while True:
-                line = self.rfile.readline(1024)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                parts.append(self.rfile.read(size))
-                self.rfile.readline(16)
-            return b"".join(parts)
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+        return emuhttp.read_body(self.rfile, self.headers)
 
     def uncount(self):
         """Leave the in-flight count once the headers are out: the client
