@@ -562,6 +562,18 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
             fv[slot] = p->fields[k].v;
             has[slot] = 1;
         }
+        if (has[WPT_RAW_STEP] && ser->kind == XP_SERIES_METRIC) {
+            /* a history row's _step is an integer: this step cannot be one */
+            struct xp_buf v = XP_BUF_INIT;
+            xp_json_put_value(&v, &fv[WPT_RAW_STEP], NULL);
+            xp_sink_drop(&s->base, s->a->base.ctx,
+                         "W&B run '%s': point %" PRId64 " of series '%s' has step %s; "
+                         "W&B history steps are integers, so it is written at step %" PRId64,
+                         s->run_id, p->index, ser->name, v.ptr,
+                         has[WPT_STEP] && fv[WPT_STEP].type == XP_V_INT ? fv[WPT_STEP].u.i
+                                                                        : p->index);
+            xp_buf_release(&v);
+        }
         if (ser->kind == XP_SERIES_METRIC) {
             /* a row needs a _step: a point without step gets its index,
              * recorded when it had none at all, so that the reader drops

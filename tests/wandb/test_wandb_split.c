@@ -431,6 +431,31 @@ static void stepless_ambiguous(void **state)
     free(l2);
 }
 
+/* A step that is not an integer has no place as a history _step: the point
+ * is written at its index and that is counted, never silent. */
+static void step_not_integer(void **state)
+{
+    (void)state;
+    static const char *const docs[][2] = {
+        {"metrics/frac/data.jsonl",
+         "{\"index\":0,\"data\":{\"value\":1.5,\"step\":2.5}}\n"
+         "{\"index\":1,\"data\":{\"value\":2.5,\"step\":3}}\n"},
+        {"metrics/frac/metadata.json", "{\"name\":\"frac\"}\n"},
+    };
+    char *l1 = layout("frac1", "frac", "exp6", "fexp6", NULL, docs,
+                      sizeof(docs) / sizeof(docs[0]));
+    const char *up[] = {"copy", l1, "wandb:ent/frac", NULL};
+    char *err = NULL, *out = NULL;
+    assert_int_not_equal(tu_run_xport(&out, &err, up), 0);
+    static const char *const want[] = {
+        "W&B run 'fexp6': point 0 of series 'frac' has step 2.5; W&B history "
+        "steps are integers, so it is written at step 0"};
+    has_all(err, want, 1);
+    free(err);
+    free(out);
+    free(l1);
+}
+
 /* A map written before maps said which points had no step: every step
  * read stays. */
 static void stepless_old_map(void **state)
@@ -463,6 +488,7 @@ int main(void)
         cmocka_unit_test_setup(stepless_round_trip, wsrv_reset),
         cmocka_unit_test_setup(stepless_ambiguous, wsrv_reset),
         cmocka_unit_test_setup(stepless_old_map, wsrv_reset),
+        cmocka_unit_test_setup(step_not_integer, wsrv_reset),
     };
     return cmocka_run_group_tests(tests, wsrv_setup, wsrv_teardown);
 }
