@@ -130,6 +130,15 @@ class Handler(BaseHTTPRequestHandler):
                     del emu.recent[:1000]
 
 
+def settle(emu, limit=5.0):
+    """A response is sent before its request is counted: let the requests
+    in flight finish their counting (control calls that read or reset the
+    statistics call this first)."""
+    t_end = time.time() + limit
+    while emu.inflight and time.time() < t_end:
+        time.sleep(0.005)
+
+
 def match_fault(emu, method, path, query, operation=None):
     """The first fault rule this request fires, counting it, or None."""
     with emu.stats_lock:

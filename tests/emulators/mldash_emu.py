@@ -2018,6 +2018,7 @@ def control(emu, method, path, q, body):
         return json.loads(body)
 
     if path == "/__emu/reset" and method == "POST":
+        emuhttp.settle(emu)
         emu.reset()
         return 200, {"ok": True}
     if path == "/__emu/seed" and method == "POST":
@@ -2043,6 +2044,7 @@ def control(emu, method, path, q, body):
                 emu.cfg[k] = None if v is None else CFG_KEYS[k](v)
         return 200, {"config": emu.cfg}
     if path == "/__emu/stats":
+        emuhttp.settle(emu)
         if method == "DELETE":
             emu.reset_stats()
             return 200, {"ok": True}

@@ -2012,19 +2012,12 @@ def dump(emu, q):
 # Control API
 # --------------------------------------------------------------------------
 
-def settle(emu, limit=0.5):
-    """A response is sent before its request is counted: let those finish."""
-    t_end = time.time() + limit
-    while emu.inflight and time.time() < t_end:
-        time.sleep(0.005)
-
-
 def control(emu, method, path, q, body):
     def jbody():
         return json.loads(body) if body else {}
 
     if path == "/__emu/reset" and method == "POST":
-        settle(emu)
+        emuhttp.settle(emu)
         emu.reset()
         return 200, {"ok": True}
     if path == "/__emu/seed" and method == "POST":
@@ -2052,10 +2045,10 @@ def control(emu, method, path, q, body):
         return 200, {"config": emu.cfg}
     if path == "/__emu/stats":
         if method == "DELETE":
-            settle(emu)
+            emuhttp.settle(emu)
             emu.reset_stats()
             return 200, {"ok": True}
-        settle(emu)
+        emuhttp.settle(emu)
         with emu.stats_lock:
             return 200, {"requests": emu.req_total, "byRoute": emu.by_route,
                          "byOperation": emu.by_op, "byStatus": emu.by_status,
