@@ -27,8 +27,10 @@ int cmd_verify(int argc, char **argv)
     const struct cmd_usage u = {
         "xport verify", "A B",
         "Compare two locations experiment by experiment: metadata, parameters, "
-        "every metric point bit for bit, logs and file checksums. Exits 0 only "
-        "when they are equal."};
+        "every metric point bit for bit, logs and file checksums. When B names "
+        "a workspace or project (wandb:ENT/PROJ), A's experiments are looked "
+        "for there, where 'xport copy A B' puts them. Exits 0 only when they "
+        "are equal."};
     const char *pos[2];
     size_t npos;
     int r = opt_parse(opts, &u, argc, argv, pos, 2, &npos);
@@ -83,7 +85,7 @@ int cmd_verify(int argc, char **argv)
     if (!rc)
         rc = xp_adapter_open(&b, &lb, &o, &ctx);
     if (!rc) {
-        struct xp_verify_opts vo = {res, print_diff, NULL};
+        struct xp_verify_opts vo = {res, print_diff, NULL, 0, lb.workspace, lb.project};
         rc = xp_verify(a, b, &vo, &ndiff);
     }
     int code = 0;

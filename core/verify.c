@@ -20,6 +20,7 @@
 
 struct vref {
     char *ws, *proj, *name, *key;
+    const char *pws, *pproj; /* the names it pairs by (borrowed) */
 };
 
 struct vlist {
@@ -39,15 +40,17 @@ static int collect(const struct xp_experiment_ref *r, void *payload)
     x->proj = xp_strdup(r->project);
     x->name = xp_strdup(r->name);
     x->key = xp_strdup(r->key);
+    x->pws = x->ws;
+    x->pproj = x->proj;
     return 0;
 }
 
 static int vref_cmp(const void *a, const void *b)
 {
     const struct vref *x = a, *y = b;
-    int c = strcmp(x->ws, y->ws);
+    int c = strcmp(x->pws, y->pws);
     if (!c)
-        c = strcmp(x->proj, y->proj);
+        c = strcmp(x->pproj, y->pproj);
     if (!c)
         c = strcmp(x->name, y->name);
     return c;
@@ -437,6 +440,12 @@ int xp_verify(struct xp_adapter *a, struct xp_adapter *b,
         rc = b->type->list_experiments(b, collect, &lb);
     if (rc)
         goto done;
+    for (size_t k = 0; k < la.n; k++) {
+        if (o->b_workspace)
+            la.v[k].pws = o->b_workspace;
+        if (o->b_project)
+            la.v[k].pproj = o->b_project;
+    }
     qsort(la.v, la.n, sizeof(*la.v), vref_cmp);
     qsort(lb.v, lb.n, sizeof(*lb.v), vref_cmp);
     size_t i = 0, j = 0;

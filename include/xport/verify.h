@@ -12,6 +12,10 @@ struct xp_verify_opts {
     void (*diff)(void *payload, const char *line);
     void *payload;
     int quick; /* do not re-read differing series to name the first point */
+    /* Where a copy into B puts A's experiments: B's location's workspace
+     * and project (NULL: A's own). `xport copy L wandb:ent/proj` places
+     * every experiment of L under ent/proj, so verify pairs them there. */
+    const char *b_workspace, *b_project;
 };
 
 /* Returns 0 when the two are equal, XP_EINVALID when they differ (with

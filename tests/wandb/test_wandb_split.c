@@ -456,6 +456,30 @@ static void step_not_integer(void **state)
     free(l1);
 }
 
+/* A copy into another project is verified where it went: verify pairs the
+ * layout's experiments with those under B's workspace and project. */
+static void verify_where_copied(void **state)
+{
+    (void)state;
+    static const char *const docs[][2] = {
+        {"metrics/loss/data.jsonl", LOSS},
+        {"metrics/loss/metadata.json", "{\"name\":\"loss\"}\n"},
+    };
+    char *l1 = layout("moved1", "srcproj", "exp7", "mexp7", "COMPLETED", docs,
+                      sizeof(docs) / sizeof(docs[0]));
+    const char *up[] = {"copy", "-q", l1, "wandb:ent/dstproj", NULL};
+    copy_ok(up);
+    const char *vf[] = {"verify", l1, "wandb:ent/dstproj", NULL};
+    char *err = NULL, *out = NULL;
+    int code = tu_run_xport(&out, &err, vf);
+    if (code)
+        fail_msg("verify exited %d:\n%s%s", code, out ? out : "", err ? err : "");
+    assert_non_null(strstr(out, "equal"));
+    free(out);
+    free(err);
+    free(l1);
+}
+
 /* A map written before maps said which points had no step: every step
  * read stays. */
 static void stepless_old_map(void **state)
@@ -489,6 +513,7 @@ int main(void)
         cmocka_unit_test_setup(stepless_ambiguous, wsrv_reset),
         cmocka_unit_test_setup(stepless_old_map, wsrv_reset),
         cmocka_unit_test_setup(step_not_integer, wsrv_reset),
+        cmocka_unit_test_setup(verify_where_copied, wsrv_reset),
     };
     return cmocka_run_group_tests(tests, wsrv_setup, wsrv_teardown);
 }
