@@ -114,6 +114,10 @@ static int collect_dst(const struct xp_experiment_ref *ref, void *payload)
     return 0;
 }
 
+/* Where the destination puts a source experiment's workspace/project. */
+#define DST_WS(o, ws) ((o)->dst_workspace ? (o)->dst_workspace : (ws))
+#define DST_PROJ(o, proj) ((o)->dst_project ? (o)->dst_project : (proj))
+
 /* First destination ref with the given names (name NULL: any in project,
  * project NULL: any in workspace). */
 static const struct ref_item *dst_find(const struct ref_list *l, const char *ws,
@@ -278,7 +282,8 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
         rc = run->dst->type->write_experiment(&sink, run->dst, &rec->u.exp, &wo);
         const struct ref_item *d;
         if (rc == XP_EEXISTS && run->o->sync == XP_SYNC_ALL &&
-            (d = dst_find(&run->dstrefs, it->workspace, it->project, it->name))) {
+            (d = dst_find(&run->dstrefs, DST_WS(run->o, it->workspace),
+                          DST_PROJ(run->o, it->project), it->name))) {
             /* sync all: equal experiments stay; others are rewritten */
             struct xp_experiment_ref dref = {d->workspace, d->project, d->name,
                                              d->key, d->size_hint};
@@ -569,10 +574,10 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
         for (size_t i = 0; i < run.nrefs; i++) {
             struct ref_item *r = &run.refs[i];
             if (o->sync == XP_SYNC_PROJECT &&
-                dst_find(&run.dstrefs, r->workspace, r->project, NULL))
+                dst_find(&run.dstrefs, DST_WS(o, r->workspace), DST_PROJ(o, r->project), NULL))
                 r->skip_note = "project exists";
             else if (o->sync == XP_SYNC_WORKSPACE &&
-                     dst_find(&run.dstrefs, r->workspace, NULL, NULL))
+                     dst_find(&run.dstrefs, DST_WS(o, r->workspace), NULL, NULL))
                 r->skip_note = "workspace exists";
         }
     }

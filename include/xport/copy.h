@@ -59,6 +59,10 @@ struct xp_copy_opts {
      * longer has and that `scope` selects. Needs a journal. */
     int delete_missing;
     const struct xp_location *scope;
+    /* The destination location's workspace and project (NULL: the
+     * source's own): where the destination puts each experiment, so that
+     * the sync modes look for it there. */
+    const char *dst_workspace, *dst_project;
     /* called about every 200 ms from the calling thread, and once at the end */
     void (*progress)(void *payload, const struct xp_copy_stats *st, int final);
     void (*experiment_done)(void *payload, const struct xp_exp_result *r);

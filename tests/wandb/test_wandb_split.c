@@ -477,6 +477,18 @@ static void verify_where_copied(void **state)
     assert_non_null(strstr(out, "equal"));
     free(out);
     free(err);
+    /* --sync all finds the copy there too: a changed series is rewritten */
+    assert_int_equal(tu_sh("printf '{\"index\":3,\"data\":{\"value\":9.5}}\\n' >> "
+                           "'%s/ent/srcproj/exp7/metrics/loss/data.jsonl'", l1), 0);
+    const char *sync[] = {"copy", "-q", "--sync", "all", l1,
+                          "wandb:ent/dstproj", NULL};
+    copy_ok(sync);
+    code = tu_run_xport(&out, &err, vf);
+    if (code)
+        fail_msg("verify after --sync all exited %d:\n%s%s", code, out ? out : "",
+                 err ? err : "");
+    free(out);
+    free(err);
     free(l1);
 }
 
