@@ -89,6 +89,7 @@ struct wseries {
     struct wsteps steps;
     struct xp_spool_iter it;
     int it_open;
+    int renumbered;       /* a point's index was not its position: told once */
 };
 
 struct ws_sink {
@@ -528,6 +529,16 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
         const struct xp_point *p = &rec->u.points.v[i];
         struct xp_value fv[WPT_NKEYS];
         int has[WPT_NKEYS] = {0}, rc;
+        uint64_t pos = xp_spool_count(s->spool, ser->stream);
+        if (!ser->renumbered && (p->index < 0 || (uint64_t)p->index != pos)) {
+            /* W&B keeps the order of a key's values, not an index */
+            ser->renumbered = 1;
+            xp_sink_drop(&s->base, s->a->base.ctx,
+                         "W&B run '%s': series '%s' has point index %" PRId64 " at position "
+                         "%" PRIu64 "; W&B keeps no index, so its points come back numbered "
+                         "0, 1, 2, ...",
+                         s->run_id, ser->name, p->index, pos);
+        }
         memset(fv, 0, sizeof(fv));
         xp_buf_reset(&s->xenc);
         for (size_t k = 0; k < p->nfields; k++) {

@@ -456,6 +456,33 @@ static void step_not_integer(void **state)
     free(l1);
 }
 
+/* W&B keeps no point index: a series whose indexes are not 0, 1, 2, ...
+ * comes back renumbered, and that is counted, once per series. */
+static void index_gap(void **state)
+{
+    (void)state;
+    static const char *const docs[][2] = {
+        {"metrics/gappy/data.jsonl",
+         "{\"index\":0,\"data\":{\"value\":1.0,\"step\":0}}\n"
+         "{\"index\":2,\"data\":{\"value\":2.0,\"step\":2}}\n"
+         "{\"index\":3,\"data\":{\"value\":3.0,\"step\":3}}\n"},
+        {"metrics/gappy/metadata.json", "{\"name\":\"gappy\"}\n"},
+    };
+    char *l1 = layout("gap1", "gap", "exp8", "gexp8", NULL, docs,
+                      sizeof(docs) / sizeof(docs[0]));
+    const char *up[] = {"copy", l1, "wandb:ent/gap", NULL};
+    char *err = NULL, *out = NULL;
+    assert_int_not_equal(tu_run_xport(&out, &err, up), 0);
+    static const char *const want[] = {
+        "W&B run 'gexp8': series 'gappy' has point index 2 at position 1; W&B "
+        "keeps no index, so its points come back numbered 0, 1, 2, ...",
+        "1 item(s) could not be carried"};
+    has_all(err, want, 2);
+    free(err);
+    free(out);
+    free(l1);
+}
+
 /* A copy into another project is verified where it went: verify pairs the
  * layout's experiments with those under B's workspace and project. */
 static void verify_where_copied(void **state)
@@ -526,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup(stepless_old_map, wsrv_reset),
         cmocka_unit_test_setup(step_not_integer, wsrv_reset),
         cmocka_unit_test_setup(verify_where_copied, wsrv_reset),
+        cmocka_unit_test_setup(index_gap, wsrv_reset),
     };
     return cmocka_run_group_tests(tests, wsrv_setup, wsrv_teardown);
 }
