@@ -41,6 +41,18 @@ int xp_afile_open(struct xp_afile *f, const char *path)
     return 0;
 }
 
+int xp_afile_open_in(struct xp_afile *f, const char *dir, const char *name)
+{
+    memset(f, 0, sizeof(*f));
+    int rc = xp_mkdir_p(dir);
+    if (rc)
+        return rc;
+    char *path = xp_path_join(dir, name);
+    rc = xp_afile_open(f, path);
+    free(path);
+    return rc;
+}
+
 void xp_afile_write(struct xp_afile *f, const void *data, size_t len)
 {
     if (f->err || !len)

@@ -1,4 +1,5 @@
 /* The layout's JSONL lines (include/xport/lines.h). */
+#include <inttypes.h>
 #include <string.h>
 
 #include "xport/error.h"
@@ -97,4 +98,47 @@ int xp_logline_put(struct xp_buf *b, const struct xp_log_entry *e)
     }
     xp_buf_puts(b, "}\n");
     return rc;
+}
+
+int xp_pointlines_write(struct xp_afile *f, struct xp_buf *b, const struct xp_point *v,
+                        size_t n, const char *series, const char *created_at,
+                        int64_t *count, int64_t *next)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct xp_point q = v[i];
+        if (!q.created_at)
+            q.created_at = created_at;
+        size_t at = b->len;
+        int rc = xp_pointline_put(b, &q);
+        if (rc) {
+            xp_buf_setlen(b, at); /* no half line: the file is abandoned */
+            return xp_error_wrap(rc, "series '%s' point %" PRId64, series, q.index);
+        }
+        (*count)++;
+        if (q.index + 1 > *next)
+            *next = q.index + 1;
+        if (b->len >= (1u << 16))
+            xp_afile_buf(f, b);
+    }
+    xp_afile_buf(f, b);
+    return f->err;
+}
+
+int xp_loglines_write(struct xp_afile *f, struct xp_buf *b, const struct xp_log_entry *v,
+                      size_t n, int64_t *next)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t at = b->len;
+        int rc = xp_logline_put(b, &v[i]);
+        if (rc) {
+            xp_buf_setlen(b, at);
+            return xp_error_wrap(rc, "log line %" PRId64, v[i].seq);
+        }
+        if (next && v[i].seq + 1 > *next)
+            *next = v[i].seq + 1;
+        if (b->len >= (1u << 16))
+            xp_afile_buf(f, b);
+    }
+    xp_afile_buf(f, b);
+    return f->err;
 }

@@ -1,6 +1,9 @@
 /* Pulling file bodies (include/xport/stream.h). */
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "xport/buf.h"
@@ -91,4 +94,39 @@ int xp_stream_save(struct xp_stream *s, const char *path, struct xp_md5 *md5,
     if (rc)
         unlink(path);
     return rc;
+}
+
+int xp_stream_store(struct xp_stream *s, const char *path, const struct xp_file_meta *m,
+                    char hex[65], int64_t *bytes, const struct xp_ctx *ctx)
+{
+    char *dir = xp_strdup(path), *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash) {
+        *slash = '\0';
+        rc = xp_mkdir_p(dir);
+    }
+    free(dir);
+    struct xp_afile f;
+    if (!rc)
+        rc = xp_afile_open(&f, path);
+    if (rc)
+        return rc;
+    struct xp_sha256 h;
+    unsigned char d[32];
+    xp_sha256_init(&h);
+    *bytes = 0;
+    rc = xp_stream_pump(s, &f, &h, bytes, ctx);
+    xp_sha256_final(&h, d);
+    xp_hex(hex, d, 32);
+    if (!rc && m->size >= 0 && m->size != *bytes)
+        rc = xp_error_set(XP_EINVALID, "file '%s' has %" PRId64 " bytes, the source said %" PRId64,
+                          m->path, *bytes, m->size);
+    if (!rc && m->sha256 && strcasecmp(m->sha256, hex))
+        rc = xp_error_set(XP_EINVALID, "file '%s' has sha256 %s, the source said %s", m->path,
+                          hex, m->sha256);
+    if (rc) {
+        xp_afile_abort(&f);
+        return rc;
+    }
+    return xp_afile_commit(&f);
 }

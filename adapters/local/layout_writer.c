@@ -384,12 +384,7 @@ static int begin_series(struct layout_sink *s, const struct xp_series_meta *m)
     }
     json_object_object_add(s->series_seen, rel.ptr, NULL);
     char *dir = stage_path(s, rel.ptr);
-    rc = xp_mkdir_p(dir);
-    if (!rc) {
-        char *data = xp_path_join(dir, "data.jsonl");
-        rc = xp_afile_open(&s->ser.data, data);
-        free(data);
-    }
+    rc = xp_afile_open_in(&s->ser.data, dir, "data.jsonl");
     free(dir);
     if (rc) {
         xp_buf_release(&rel);
@@ -428,36 +423,32 @@ static int put_fields(struct xp_buf *b, const struct xp_point *p,
 static int put_points(struct layout_sink *s, const struct xp_point *v, size_t n)
 {
     struct open_series *o = &s->ser;
+    if (o->kind != XP_SERIES_TRACK)
+        return xp_pointlines_write(&o->data, &s->line, v, n, o->name, NULL,
+                                   &o->npoints, &o->next_index);
+    /* ml-dash track rows are flat objects */
     struct xp_buf *b = &s->line;
     for (size_t i = 0; i < n; i++) {
         const struct xp_point *p = &v[i];
-        int rc;
-        if (o->kind == XP_SERIES_TRACK) {
-            /* ml-dash track rows are flat objects */
-            xp_buf_putc(b, '{');
-            rc = put_fields(b, p, o->name);
-            xp_buf_puts(b, "}\n");
-            for (size_t f = 0; f < p->nfields; f++) {
-                const struct xp_field *fl = &p->fields[f];
-                if (!strcmp(fl->key, "timestamp")) {
-                    double t = fl->v.type == XP_V_FLOAT ? fl->v.u.d
-                               : fl->v.type == XP_V_INT ? (double)fl->v.u.i
-                                                       : 0;
-                    if (!o->has_ts)
-                        o->first_ts = t;
-                    o->last_ts = t;
-                    o->has_ts = 1;
-                } else if (!json_object_object_get_ex(o->columns, fl->key, NULL)) {
-                    json_object_object_add(o->columns, fl->key, NULL);
-                }
-            }
-        } else {
-            rc = xp_pointline_put(b, p);
-            if (rc)
-                rc = xp_error_wrap(rc, "series '%s' point %" PRId64, o->name, p->index);
-        }
+        xp_buf_putc(b, '{');
+        int rc = put_fields(b, p, o->name);
         if (rc)
             return rc;
+        xp_buf_puts(b, "}\n");
+        for (size_t f = 0; f < p->nfields; f++) {
+            const struct xp_field *fl = &p->fields[f];
+            if (!strcmp(fl->key, "timestamp")) {
+                double t = fl->v.type == XP_V_FLOAT ? fl->v.u.d
+                           : fl->v.type == XP_V_INT ? (double)fl->v.u.i
+                                                   : 0;
+                if (!o->has_ts)
+                    o->first_ts = t;
+                o->last_ts = t;
+                o->has_ts = 1;
+            } else if (!json_object_object_get_ex(o->columns, fl->key, NULL)) {
+                json_object_object_add(o->columns, fl->key, NULL);
+            }
+        }
         o->npoints++;
         if (p->index + 1 > o->next_index)
             o->next_index = p->index + 1;
@@ -529,26 +520,13 @@ static int put_logs(struct layout_sink *s, const struct xp_log_entry *v, size_t 
     int rc = 0;
     if (!s->logs_open) {
         char *dir = stage_path(s, "logs");
-        rc = xp_mkdir_p(dir);
-        if (!rc) {
-            char *f = xp_path_join(dir, "logs.jsonl");
-            rc = xp_afile_open(&s->logs, f);
-            free(f);
-        }
+        rc = xp_afile_open_in(&s->logs, dir, "logs.jsonl");
         free(dir);
         if (rc)
             return rc;
         s->logs_open = 1;
     }
-    struct xp_buf *b = &s->line;
-    for (size_t i = 0; i < n && !rc; i++) {
-        const struct xp_log_entry *e = &v[i];
-        rc = xp_logline_put(b, e);
-        if (rc)
-            rc = xp_error_wrap(rc, "log line %" PRId64, e->seq);
-    }
-    xp_afile_buf(&s->logs, b);
-    return rc ? rc : s->logs.err;
+    return xp_loglines_write(&s->logs, &s->line, v, n, NULL);
 }
 
 /* The item key of a file, as xp_item_key gives it for its record. */
@@ -590,37 +568,9 @@ static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
         free(dst);
         return rc;
     }
-    char *slash = strrchr(dst, '/');
-    *slash = '\0';
-    rc = xp_mkdir_p(dst);
-    *slash = '/';
-    struct xp_afile f;
-    if (!rc)
-        rc = xp_afile_open(&f, dst);
-    if (rc) {
-        free(dst);
-        return rc;
-    }
-    struct xp_sha256 h;
-    xp_sha256_init(&h);
-    int64_t size = 0;
-    rc = xp_stream_pump(body, &f, &h, &size, s->la->base.ctx);
-    unsigned char d[32];
     char hex[65];
-    xp_sha256_final(&h, d);
-    xp_hex(hex, d, 32);
-    if (!rc && m->size >= 0 && m->size != size)
-        rc = xp_error_set(XP_EINVALID, "file '%s' has %" PRId64
-                          " bytes, the source said %" PRId64, m->path, size, m->size);
-    if (!rc && m->sha256 && strcasecmp(m->sha256, hex))
-        rc = xp_error_set(XP_EINVALID, "file '%s' has sha256 %s, the source said %s",
-                          m->path, hex, m->sha256);
-    if (rc) {
-        xp_afile_abort(&f);
-        free(dst);
-        return rc;
-    }
-    rc = xp_afile_commit(&f);
+    int64_t size = 0;
+    rc = xp_stream_store(body, dst, m, hex, &size, s->la->base.ctx);
     free(dst);
     if (rc)
         return rc;

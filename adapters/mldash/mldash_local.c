@@ -279,12 +279,7 @@ static int begin_series(struct lsink *s, const struct xp_series_meta *m)
                           rel.ptr);
     char *dir = rc ? NULL : xp_path_join(s->stage.dir, rel.ptr);
     if (!rc)
-        rc = xp_mkdir_p(dir);
-    if (!rc) {
-        char *p = xp_path_join(dir, "data.jsonl");
-        rc = xp_afile_open(&s->ser.data, p);
-        free(p);
-    }
+        rc = xp_afile_open_in(&s->ser.data, dir, "data.jsonl");
     free(dir);
     if (rc) {
         xp_buf_release(&rel);
@@ -343,31 +338,24 @@ static int put_points(struct lsink *s, const struct xp_point *v, size_t n)
     if (s->in_series < 0)
         return 0;
     struct lseries *o = &s->ser;
+    if (o->kind != XP_SERIES_TRACK) /* the SDK's lines always have createdAt */
+        return xp_pointlines_write(&o->data, &s->line, v, n, o->name, s->now,
+                                   &o->npoints, &o->next_index);
     struct xp_buf *b = &s->line;
     for (size_t i = 0; i < n; i++) {
         const struct xp_point *p = &v[i];
-        int rc;
-        if (o->kind == XP_SERIES_TRACK) {
-            xp_buf_putc(b, '{');
-            rc = put_fields(b, p, o->name);
-            xp_buf_puts(b, "}\n");
-            for (size_t f = 0; f < p->nfields; f++) {
-                const struct xp_field *fl = &p->fields[f];
-                if (!strcmp(fl->key, "timestamp"))
-                    track_time(o, &fl->v);
-                else if (!json_object_object_get_ex(o->columns, fl->key, NULL))
-                    json_object_object_add(o->columns, fl->key, NULL);
-            }
-        } else {
-            struct xp_point q = *p; /* the SDK's lines always have createdAt */
-            if (!q.created_at)
-                q.created_at = s->now;
-            rc = xp_pointline_put(b, &q);
-            if (rc)
-                rc = xp_error_wrap(rc, "series '%s' point %" PRId64, o->name, p->index);
-        }
+        xp_buf_putc(b, '{');
+        int rc = put_fields(b, p, o->name);
         if (rc)
             return rc;
+        xp_buf_puts(b, "}\n");
+        for (size_t f = 0; f < p->nfields; f++) {
+            const struct xp_field *fl = &p->fields[f];
+            if (!strcmp(fl->key, "timestamp"))
+                track_time(o, &fl->v);
+            else if (!json_object_object_get_ex(o->columns, fl->key, NULL))
+                json_object_object_add(o->columns, fl->key, NULL);
+        }
         o->npoints++;
         if (p->index + 1 > o->next_index)
             o->next_index = p->index + 1;
@@ -457,31 +445,16 @@ static int put_logs(struct lsink *s, const struct xp_log_entry *v, size_t n)
     int rc = 0;
     if (!s->logs_open) {
         char *dir = xp_path_join(s->stage.dir, "logs");
-        rc = xp_mkdir_p(dir);
-        if (!rc) {
-            char *f = xp_path_join(dir, "logs.jsonl");
-            rc = xp_afile_open(&s->logs, f);
-            free(f);
-        }
+        rc = xp_afile_open_in(&s->logs, dir, "logs.jsonl");
         free(dir);
         if (rc)
             return rc;
         s->logs_open = 1;
     }
-    struct xp_buf *b = &s->line;
-    for (size_t i = 0; i < n && !rc; i++) {
-        const struct xp_log_entry *e = &v[i];
-        /* a line without a timestamp or level stays so (the server writer
-         * leaves them out too): the SDK's only reader of this file, upload,
-         * needs just "message" and sends level "info" for a line without */
-        rc = xp_logline_put(b, e);
-        if (rc)
-            rc = xp_error_wrap(rc, "log line %" PRId64, e->seq);
-        if (e->seq + 1 > s->next_seq)
-            s->next_seq = e->seq + 1;
-    }
-    xp_afile_buf(&s->logs, b);
-    return rc ? rc : s->logs.err;
+    /* a line without a timestamp or level stays so (the server writer
+     * leaves them out too): the SDK's only reader of this file, upload,
+     * needs just "message" and sends level "info" for a line without */
+    return xp_loglines_write(&s->logs, &s->line, v, n, &s->next_seq);
 }
 
 /* ---- files ---- */
@@ -533,35 +506,11 @@ static int put_file(struct lsink *s, const struct xp_file_meta *m, struct xp_str
     xp_buf_printf(&rel, "files/%s%s%s/%s", dirpart, *dirpart ? "/" : "", id, fname);
     char *dst = xp_path_join(s->stage.dir, rel.ptr);
     xp_buf_release(&rel);
-    char *cut = strrchr(dst, '/');
-    *cut = '\0';
-    int rc = xp_mkdir_p(dst);
-    *cut = '/';
-    struct xp_afile f;
-    if (!rc)
-        rc = xp_afile_open(&f, dst);
+    char hex[65];
+    int64_t size = 0;
+    int rc = xp_stream_store(body, dst, m, hex, &size, s->ml->base.ctx);
     free(dst);
     if (rc)
-        goto out;
-    struct xp_sha256 h;
-    xp_sha256_init(&h);
-    int64_t size = 0;
-    rc = xp_stream_pump(body, &f, &h, &size, s->ml->base.ctx);
-    unsigned char d[32];
-    char hex[65];
-    xp_sha256_final(&h, d);
-    xp_hex(hex, d, 32);
-    if (!rc && m->size >= 0 && m->size != size)
-        rc = xp_error_set(XP_EINVALID, "file '%s' has %" PRId64 " bytes, the source "
-                          "said %" PRId64, m->path, size, m->size);
-    if (!rc && m->sha256 && strcasecmp(m->sha256, hex))
-        rc = xp_error_set(XP_EINVALID, "file '%s' has sha256 %s, the source said %s",
-                          m->path, hex, m->sha256);
-    if (rc) {
-        xp_afile_abort(&f);
-        goto out;
-    }
-    if ((rc = xp_afile_commit(&f)))
         goto out;
     /* An entry read from an ml-dash store arrives whole as the metadata:
      * keep its own fields; anything else's metadata is the metadata. */

@@ -19,6 +19,8 @@ struct xp_afile {
 };
 
 int xp_afile_open(struct xp_afile *f, const char *path);
+/* xp_afile_open of dir/name, creating dir (and its parents) first. */
+int xp_afile_open_in(struct xp_afile *f, const char *dir, const char *name);
 void xp_afile_write(struct xp_afile *f, const void *data, size_t len);
 void xp_afile_buf(struct xp_afile *f, struct xp_buf *b); /* write and reset */
 int xp_afile_commit(struct xp_afile *f);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "fs.h"
 #include "record.h"
 
 /* Append p's data members as "k":v pairs (no braces). */
@@ -27,5 +28,18 @@ int xp_pointline_scan(char *line, size_t len, struct xp_point *p,
 
 /* Append e as one log line, newline included. */
 int xp_logline_put(struct xp_buf *b, const struct xp_log_entry *e);
+
+/* The writers' loops: lines of v[0..n) through the buffer b into the file f
+ * (b is flushed to f every 64 KiB and at the end). Points: *count gains n and
+ * *next becomes at least one past the highest index; a point without
+ * createdAt gets created_at when that is not NULL; a failure names `series`
+ * and the point. Logs: *next becomes at least one past the highest
+ * sequence number (next may be NULL). Both return the first failure,
+ * the file's included. */
+int xp_pointlines_write(struct xp_afile *f, struct xp_buf *b, const struct xp_point *v,
+                        size_t n, const char *series, const char *created_at,
+                        int64_t *count, int64_t *next);
+int xp_loglines_write(struct xp_afile *f, struct xp_buf *b, const struct xp_log_entry *v,
+                      size_t n, int64_t *next);
 
 #endif

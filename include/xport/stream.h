@@ -21,5 +21,11 @@ int xp_stream_pump(struct xp_stream *s, struct xp_afile *f, struct xp_sha256 *h,
  * NULL. On failure the file is removed. */
 int xp_stream_save(struct xp_stream *s, const char *path, struct xp_md5 *md5,
                    int64_t *bytes, const struct xp_ctx *ctx);
+/* Store s at path atomically (its folder created), as the writers store a
+ * file record: checked against the source's size and sha256 when m gives
+ * them, hex getting its sha256 and *bytes its size. Nothing is left at
+ * path on failure. */
+int xp_stream_store(struct xp_stream *s, const char *path, const struct xp_file_meta *m,
+                    char hex[65], int64_t *bytes, const struct xp_ctx *ctx);
 
 #endif
