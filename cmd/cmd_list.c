@@ -103,10 +103,8 @@ int cmd_list(int argc, char **argv)
         return XP_EXIT_ERROR;
     }
     rc = xp_adapter_open(&a, &loc, &o, &ctx);
-    if (!rc && !a->type->list_experiments)
-        rc = xp_error_set(XP_ENOTSUP, "adapter '%s' cannot list", a->type->name);
     if (!rc)
-        rc = a->type->list_experiments(a, print_ref, &st);
+        rc = xp_adapter_list(a, print_ref, &st);
     if (rc)
         print_error(rc);
     xp_adapter_close(a);
@@ -132,7 +130,7 @@ int cmd_adapters(int argc, char **argv)
     const struct xp_adapter_type *t;
     for (size_t i = 0; (t = xp_adapter_at(i)); i++)
         printf("%-14s %-5s %-5s %s\n", t->name,
-               t->open && (t->caps & XP_CAP_READ) ? "read" : "-",
-               t->open && (t->caps & XP_CAP_WRITE) ? "write" : "-", t->summary);
+               t->open && xp_adapter_can(t, XP_CAP_READ) ? "read" : "-",
+               t->open && xp_adapter_can(t, XP_CAP_WRITE) ? "write" : "-", t->summary);
     return 0;
 }

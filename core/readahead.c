@@ -93,7 +93,7 @@ static int fill(void *slotp, void *arg)
     struct ra *r = arg;
     struct slot *sl = slotp;
     const struct xp_record *rec;
-    int rc = r->inner->next(r->inner, &rec);
+    int rc = xp_reader_next(r->inner, &rec);
     sl->end = rc != 0;
     sl->borrowed = 0;
     if (rc) {
@@ -138,7 +138,7 @@ static void ra_free(struct xp_reader *base)
     if (!r)
         return;
     xp_ring_stop(r->ring, release_slot);
-    r->inner->free(r->inner);
+    xp_reader_free(r->inner);
     free(r);
 }
 

@@ -178,12 +178,12 @@ static int digest_experiment(struct json_object **out, struct xp_adapter *a,
     struct json_object *map = json_object_new_object();
     struct xp_buf b = XP_BUF_INIT, key = XP_BUF_INIT;
     struct item *cur = NULL;
-    int rc = a->type->read_experiment(&rd, a, &ref, &ro);
+    int rc = xp_adapter_read(&rd, a, &ref, &ro);
     struct xp_reader *ahead; /* decode while this thread hashes */
     if (!rc && !getenv("XPORT_NO_READAHEAD") && !xp_readahead_wrap(&ahead, rd))
         rd = ahead;
     const struct xp_record *rec;
-    while (!rc && (rc = rd->next(rd, &rec)) == 0) {
+    while (!rc && (rc = xp_reader_next(rd, &rec)) == 0) {
         switch (rec->kind) {
         case XP_REC_EXPERIMENT: {
             const struct xp_experiment_meta *m = &rec->u.exp;
@@ -255,8 +255,7 @@ static int digest_experiment(struct json_object **out, struct xp_adapter *a,
     }
     if (rc == XP_ITEROVER)
         rc = 0;
-    if (rd)
-        rd->free(rd);
+    xp_reader_free(rd);
     xp_buf_release(&b);
     xp_buf_release(&key);
     if (rc) {
@@ -283,7 +282,7 @@ static int pc_next(struct pcursor *c, const struct xp_point **out)
             *out = &c->rec->u.points.v[c->i++];
             return 0;
         }
-        int rc = c->rd->next(c->rd, &c->rec);
+        int rc = xp_reader_next(c->rd, &c->rec);
         c->i = 0;
         if (rc == XP_ITEROVER) {
             c->done = 1;
@@ -320,8 +319,7 @@ static void locate_point_diff(struct xp_adapter *a, const struct vref *ra,
     struct xp_experiment_ref eb = {rb->ws, rb->proj, rb->name, rb->key, -1};
     struct pcursor ca = {0}, cb = {0};
     struct xp_buf x = XP_BUF_INIT, y = XP_BUF_INIT, tx = XP_BUF_INIT, ty = XP_BUF_INIT;
-    if (a->type->read_experiment(&ca.rd, a, &ea, &ro) ||
-        b->type->read_experiment(&cb.rd, b, &eb, &ro)) {
+    if (xp_adapter_read(&ca.rd, a, &ea, &ro) || xp_adapter_read(&cb.rd, b, &eb, &ro)) {
         xp_buf_puts(msg, " (could not re-read to locate the difference)");
         goto done;
     }
@@ -345,10 +343,8 @@ static void locate_point_diff(struct xp_adapter *a, const struct vref *ra,
         }
     }
 done:
-    if (ca.rd)
-        ca.rd->free(ca.rd);
-    if (cb.rd)
-        cb.rd->free(cb.rd);
+    xp_reader_free(ca.rd);
+    xp_reader_free(cb.rd);
     xp_buf_release(&x);
     xp_buf_release(&y);
     xp_buf_release(&tx);
@@ -435,9 +431,9 @@ int xp_verify(struct xp_adapter *a, struct xp_adapter *b,
     struct xp_buf line = XP_BUF_INIT;
     unsigned res = o->resources ? o->resources : XP_RES_ALL;
     *ndiff = 0;
-    int rc = a->type->list_experiments(a, collect, &la);
+    int rc = xp_adapter_list(a, collect, &la);
     if (!rc)
-        rc = b->type->list_experiments(b, collect, &lb);
+        rc = xp_adapter_list(b, collect, &lb);
     if (rc)
         goto done;
     for (size_t k = 0; k < la.n; k++) {

@@ -195,6 +195,31 @@ int xp_adapter_open(struct xp_adapter **out, const struct xp_location *loc,
                     const struct xp_options *opts, struct xp_ctx *ctx);
 void xp_adapter_close(struct xp_adapter *a);
 
+/* ---- dispatch (core/dispatch.c) ----------------------------------------- */
+
+/* The only way the core and the CLI call an adapter, a reader or a sink: each
+ * checks that the method exists and otherwise fails with XP_ENOTSUP and
+ * "adapter 'X' cannot <do what>". Arguments are as for the methods above. */
+int xp_adapter_list(struct xp_adapter *a, xp_experiment_cb cb, void *payload);
+int xp_adapter_read(struct xp_reader **out, struct xp_adapter *a,
+                    const struct xp_experiment_ref *ref, const struct xp_read_opts *ro);
+int xp_adapter_write(struct xp_sink **out, struct xp_adapter *a,
+                     const struct xp_experiment_meta *meta, const struct xp_write_opts *wo);
+int xp_adapter_delete(struct xp_adapter *a, const struct xp_experiment_ref *ref);
+/* 1 when the type can do `what` (one XP_CAP_* bit): READ, WRITE and
+ * LIST_PROJECTS are derived from the methods present as well as the bits. */
+int xp_adapter_can(const struct xp_adapter_type *t, unsigned what);
+
+int xp_reader_next(struct xp_reader *r, const struct xp_record **out);
+void xp_reader_free(struct xp_reader *r); /* NULL is a no-op */
+int xp_sink_put(struct xp_sink *s, const struct xp_record *rec);
+int xp_sink_finish(struct xp_sink *s, int commit);
+void xp_sink_free(struct xp_sink *s);     /* NULL is a no-op */
+/* 1 when the sink has the method and says the item is complete. */
+int xp_sink_has_item(struct xp_sink *s, const char *key);
+/* The sink's destination id, or NULL when it has none. */
+const char *xp_sink_dest_id(struct xp_sink *s);
+
 /* ---- helpers for adapter authors --------------------------------------- */
 
 /* Does `name` match a selection pattern (glob with * ? [..] and {a,b}

@@ -1,0 +1,101 @@
+/* Calls into adapters, readers and sinks through one checked door each (libgit2's
+ * git_odb_* over its backends): a missing method is one message and one code,
+ * never a call through a NULL pointer. */
+#include <stddef.h>
+
+#include "xport/error.h"
+#include "xport/sys/adapter.h"
+
+static int cannot(const struct xp_adapter *a, const char *what)
+{
+    return xp_error_set(XP_ENOTSUP, "adapter '%s' cannot %s", a->type->name, what);
+}
+
+int xp_adapter_list(struct xp_adapter *a, xp_experiment_cb cb, void *payload)
+{
+    if (!a->type->list_experiments)
+        return cannot(a, "list experiments");
+    return a->type->list_experiments(a, cb, payload);
+}
+
+int xp_adapter_read(struct xp_reader **out, struct xp_adapter *a,
+                    const struct xp_experiment_ref *ref, const struct xp_read_opts *ro)
+{
+    *out = NULL;
+    if (!a->type->read_experiment || !(a->type->caps & XP_CAP_READ))
+        return cannot(a, "read experiments");
+    int rc = a->type->read_experiment(out, a, ref, ro);
+    if (rc && *out) { /* the contract says NULL on failure; do not leak if not */
+        xp_reader_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int xp_adapter_write(struct xp_sink **out, struct xp_adapter *a,
+                     const struct xp_experiment_meta *meta, const struct xp_write_opts *wo)
+{
+    *out = NULL;
+    if (!a->type->write_experiment || !(a->type->caps & XP_CAP_WRITE))
+        return cannot(a, "write experiments");
+    int rc = a->type->write_experiment(out, a, meta, wo);
+    if (rc && *out) {
+        xp_sink_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int xp_adapter_delete(struct xp_adapter *a, const struct xp_experiment_ref *ref)
+{
+    if (!a->type->delete_experiment)
+        return cannot(a, "delete experiments");
+    return a->type->delete_experiment(a, ref);
+}
+
+int xp_adapter_can(const struct xp_adapter_type *t, unsigned what)
+{
+    switch (what) {
+    case XP_CAP_READ: return (t->caps & XP_CAP_READ) && t->read_experiment;
+    case XP_CAP_WRITE: return (t->caps & XP_CAP_WRITE) && t->write_experiment;
+    case XP_CAP_LIST_PROJECTS: return t->list_experiments != NULL;
+    default: return (t->caps & what) == what;
+    }
+}
+
+int xp_reader_next(struct xp_reader *r, const struct xp_record **out)
+{
+    return r->next(r, out);
+}
+
+void xp_reader_free(struct xp_reader *r)
+{
+    if (r)
+        r->free(r);
+}
+
+int xp_sink_put(struct xp_sink *s, const struct xp_record *rec)
+{
+    return s->put(s, rec);
+}
+
+int xp_sink_finish(struct xp_sink *s, int commit)
+{
+    return s->finish(s, commit);
+}
+
+void xp_sink_free(struct xp_sink *s)
+{
+    if (s)
+        s->free(s);
+}
+
+int xp_sink_has_item(struct xp_sink *s, const char *key)
+{
+    return s && s->has_item && s->has_item(s, key) > 0;
+}
+
+const char *xp_sink_dest_id(struct xp_sink *s)
+{
+    return s && s->dest_id ? s->dest_id(s) : NULL;
+}
