@@ -64,7 +64,7 @@ struct copy_run {
     pthread_mutex_t lock; /* guards stats, first_err and callbacks */
     struct xp_copy_stats st;
     int first_err;
-    int auth_failed;
+    atomic_int auth_failed;
     atomic_int running;
     pthread_cond_t done; /* signalled as each worker ends */
 };
@@ -258,28 +258,20 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
         ro.have_payload = &have;
     }
 
-    if (!run->src->type->read_experiment)
-        return xp_error_set(XP_ENOTSUP, "adapter '%s' cannot read",
-                            run->src->type->name);
-    if ((rc = run->src->type->read_experiment(&rd, run->src, &ref, &ro)))
+    if ((rc = xp_adapter_read(&rd, run->src, &ref, &ro)))
         goto done;
     /* decode on a second thread while this one writes; not when the reader
      * asks the sink about items (resume), which must stay on one thread */
     struct xp_reader *ahead;
     if (!ro.have_item && !getenv("XPORT_NO_READAHEAD") && !xp_readahead_wrap(&ahead, rd))
         rd = ahead;
-    if ((rc = rd->next(rd, &rec)))
+    if ((rc = xp_reader_next(rd, &rec)))
         goto done;
     if ((rc = xp_reader_check_order(rec, &state)))
         goto done;
     if (!run->o->dry_run) {
         struct xp_write_opts wo = {run->resources, run->o->overwrite, run->o->resume};
-        if (!run->dst->type->write_experiment) {
-            rc = xp_error_set(XP_ENOTSUP, "adapter '%s' cannot write",
-                              run->dst->type->name);
-            goto done;
-        }
-        rc = run->dst->type->write_experiment(&sink, run->dst, &rec->u.exp, &wo);
+        rc = xp_adapter_write(&sink, run->dst, &rec->u.exp, &wo);
         const struct ref_item *d;
         if (rc == XP_EEXISTS && run->o->sync == XP_SYNC_ALL &&
             (d = dst_find(&run->dstrefs, DST_WS(run->o, it->workspace),
@@ -300,7 +292,7 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
             xp_error_clear();
             res->note = "updated";
             wo.overwrite = 1;
-            rc = run->dst->type->write_experiment(&sink, run->dst, &rec->u.exp, &wo);
+            rc = xp_adapter_write(&sink, run->dst, &rec->u.exp, &wo);
         }
         if (rc == XP_EEXISTS) {
             res->outcome = XP_EXP_SKIPPED;
@@ -310,7 +302,7 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
         if (rc)
             goto done;
         have.sink = sink;
-        if ((rc = sink->put(sink, rec)))
+        if ((rc = xp_sink_put(sink, rec)))
             goto done;
     }
     for (;;) {
@@ -318,7 +310,7 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
             rc = xp_error_set(XP_ECANCEL, "interrupted");
             goto done;
         }
-        rc = rd->next(rd, &rec);
+        rc = xp_reader_next(rd, &rec);
         if (rc == XP_ITEROVER) {
             if (state != ORD_DONE)
                 rc = xp_error_set(XP_EINVALID, "adapter bug: reader ended early");
@@ -337,7 +329,7 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
         if (sink && sink->has_item && wanted &&
             (rec->kind == XP_REC_SERIES_BEGIN || rec->kind == XP_REC_FILE)) {
             xp_item_key(&key, rec);
-            if (sink->has_item(sink, key.ptr)) {
+            if (xp_sink_has_item(sink, key.ptr)) {
                 res->items_resumed++;
                 if (rec->kind == XP_REC_SERIES_BEGIN) {
                     skipping_series = 1;
@@ -379,16 +371,16 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
             struct counting_stream cs = {{counting_read, NULL}, rec->u.file.body, 0};
             struct xp_record copy = *rec;
             copy.u.file.body = &cs.base;
-            rc = sink->put(sink, &copy);
+            rc = xp_sink_put(sink, &copy);
             res->bytes += cs.bytes;
         } else {
-            rc = sink->put(sink, rec);
+            rc = xp_sink_put(sink, rec);
         }
         if (rc)
             goto done;
     }
     if (sink) {
-        rc = sink->finish(sink, 1);
+        rc = xp_sink_finish(sink, 1);
         committed = !rc;
         if (!rc && sink->dropped)
             rc = xp_error_set(XP_EINVALID, "%lld item(s) could not be carried to '%s' "
@@ -399,7 +391,7 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
     res->outcome = run->o->dry_run ? XP_EXP_PLANNED : XP_EXP_COPIED;
 done:
     if (!rc && run->o->journal && !run->o->dry_run) {
-        const char *did = sink && sink->dest_id ? sink->dest_id(sink) : NULL;
+        const char *did = xp_sink_dest_id(sink);
         rc = xp_journal_record(run->o->journal, it->workspace, it->project, it->name,
                                it->key, did,
                                res->outcome == XP_EXP_SKIPPED ? "skipped" : "copied",
@@ -407,11 +399,9 @@ done:
     }
     xp_buf_release(&key);
     if (rc && sink && !committed)
-        sink->finish(sink, 0);
-    if (sink)
-        sink->free(sink);
-    if (rd)
-        rd->free(rd);
+        xp_sink_finish(sink, 0);
+    xp_sink_free(sink);
+    xp_reader_free(rd);
     return rc;
 }
 
@@ -442,10 +432,7 @@ static void delete_missing(struct copy_run *run)
         int rc = 0;
         if (!o->dry_run) {
             struct xp_experiment_ref ref = {d->workspace, d->project, d->name, d->key, -1};
-            rc = run->dst->type->delete_experiment
-                     ? run->dst->type->delete_experiment(run->dst, &ref)
-                     : xp_error_set(XP_ENOTSUP, "adapter '%s' cannot delete",
-                                    run->dst->type->name);
+            rc = xp_adapter_delete(run->dst, &ref);
             if (!rc)
                 rc = xp_journal_record(o->journal, d->workspace, d->project, d->name,
                                        NULL, d->key, "deleted", NULL);
@@ -483,8 +470,9 @@ static void *worker(void *arg)
         res.workspace = it->workspace;
         res.project = it->project;
         res.name = it->name;
-        if (run->src->ctx && xp_ctx_cancelled(run->src->ctx))
-            break;
+        if ((run->src->ctx && xp_ctx_cancelled(run->src->ctx)) ||
+            atomic_load(&run->auth_failed))
+            break; /* refused credentials will not get better for any worker */
         xp_error_clear();
         int rc = copy_one(run, it, &res);
         char msg[sizeof(((struct xp_error *)0)->message)];
@@ -539,16 +527,15 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
     int rc = 0, list_rc = 0;
     char list_msg[sizeof(((struct xp_error *)0)->message)] = "";
 
-    if (!src->type->list_experiments) {
-        rc = xp_error_set(XP_ENOTSUP, "adapter '%s' cannot list experiments",
-                          src->type->name);
-        goto out;
-    }
     if (!o->dry_run && !dst) {
         rc = xp_error_set(XP_EINVALID, "no destination");
         goto out;
     }
-    list_rc = src->type->list_experiments(src, collect_ref, &run);
+    list_rc = xp_adapter_list(src, collect_ref, &run);
+    if (list_rc == XP_ENOTSUP) {
+        rc = list_rc;
+        goto out;
+    }
     if (list_rc) {
         if (list_rc == XP_EAUTH || list_rc == XP_ECANCEL || run.nrefs == 0) {
             rc = list_rc;
@@ -559,12 +546,11 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
     }
     run.st.experiments_listed = (int64_t)run.nrefs;
     if (dst && (o->sync != XP_SYNC_EXPERIMENT || o->delete_missing)) {
-        if (!dst->type->list_experiments) {
-            rc = xp_error_set(XP_ENOTSUP, "adapter '%s' cannot list, so it cannot sync",
-                              dst->type->name);
+        int drc = xp_adapter_list(dst, collect_dst, &run.dstrefs);
+        if (drc == XP_ENOTSUP) {
+            rc = xp_error_wrap(drc, "cannot sync or delete");
             goto out;
         }
-        int drc = dst->type->list_experiments(dst, collect_dst, &run.dstrefs);
         if (drc == XP_ENOTFOUND) { /* an empty destination */
             xp_error_clear();
         } else if (drc) {

@@ -39,4 +39,9 @@ int tu_server_start_py(struct tu_server *s, const char *script_rel,
                        const char *const *args);
 void tu_server_stop(struct tu_server *s);
 
+/* Assert that an xport call returned 0, else fail printing the code and the
+ * thread's error message (clar's cl_git_pass). */
+#define XP_ASSERT_PASS(expr) tu_assert_pass((expr), #expr, __FILE__, __LINE__)
+void tu_assert_pass(int rc, const char *expr, const char *file, int line);
+
 #endif

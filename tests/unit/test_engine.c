@@ -1,0 +1,208 @@
+/* The engine (core/copy.c) driven directly through the fake adapter of
+ * tests/support: record order, drops, auth failures, --delete and missing
+ * methods, with no vendor and no CLI in between. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_adapter.h"
+#include "testutil.h"
+#include "xport/copy.h"
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/journal.h"
+
+struct results {
+    int n;
+    char name[64][32];
+    enum xp_exp_outcome outcome[64];
+    char message[64][256];
+};
+
+static void on_done(void *payload, const struct xp_exp_result *r)
+{
+    struct results *res = payload;
+    if (res->n >= 64)
+        return;
+    snprintf(res->name[res->n], sizeof(res->name[0]), "%s", r->name);
+    res->outcome[res->n] = r->outcome;
+    snprintf(res->message[res->n], sizeof(res->message[0]), "%s", r->message ? r->message : "");
+    res->n++;
+}
+
+static const struct results *find(const struct results *r, const char *name, int *at)
+{
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->name[i], name)) {
+            *at = i;
+            return r;
+        }
+    fail_msg("no result for '%s'", name);
+    return NULL;
+}
+
+/* One copy between two fakes; returns xp_copy's code. */
+static int run(const struct fake_spec *s, const struct fake_spec *d, struct fake_counts *cs,
+               struct fake_counts *cd, struct xp_copy_opts *o, struct xp_copy_stats *st,
+               struct results *res)
+{
+    struct xp_ctx ctx = {0};
+    struct xp_adapter *src, *dst;
+    XP_ASSERT_PASS(fake_open(&src, s, cs, &ctx));
+    XP_ASSERT_PASS(fake_open(&dst, d, cd, &ctx));
+    o->experiment_done = on_done;
+    o->payload = res;
+    if (!o->jobs)
+        o->jobs = 2;
+    int rc = xp_copy(src, dst, o, st);
+    xp_adapter_close(src);
+    xp_adapter_close(dst);
+    return rc;
+}
+
+static void test_plain(void **state)
+{
+    (void)state;
+    struct fake_spec s = fake_plain(5, 10), d = fake_plain(0, 0);
+    struct fake_counts cs = {0}, cd = {0};
+    struct xp_copy_opts o = {0};
+    struct xp_copy_stats st;
+    struct results res = {0};
+    XP_ASSERT_PASS(run(&s, &d, &cs, &cd, &o, &st, &res));
+    assert_int_equal(st.copied, 5);
+    assert_int_equal(st.points, 50);
+    assert_int_equal(cd.commits, 5);
+    assert_int_equal(cd.aborts, 0);
+}
+
+static void test_out_of_order_fails_that_experiment(void **state)
+{
+    (void)state;
+    struct fake_spec s = fake_plain(4, 6), d = fake_plain(0, 0);
+    s.out_of_order = 2;
+    struct fake_counts cs = {0}, cd = {0};
+    struct xp_copy_opts o = {0};
+    struct xp_copy_stats st;
+    struct results res = {0};
+    int rc = run(&s, &d, &cs, &cd, &o, &st, &res);
+    assert_int_equal(rc, XP_EINVALID);
+    assert_int_equal(st.failed, 1);
+    assert_int_equal(st.copied, 3);
+    int at;
+    find(&res, "exp-002", &at);
+    assert_int_equal(res.outcome[at], XP_EXP_FAILED);
+    assert_non_null(strstr(res.message[at], "record 'points' out of order"));
+    assert_int_equal(cd.commits, 3); /* the bad one is never committed */
+    assert_int_equal(cd.aborts, 1);
+}
+
+static void test_drop_is_a_failure(void **state)
+{
+    (void)state;
+    struct fake_spec s = fake_plain(3, 4), d = fake_plain(0, 0);
+    d.drop = 1;
+    struct fake_counts cs = {0}, cd = {0};
+    struct xp_copy_opts o = {0};
+    struct xp_copy_stats st;
+    struct results res = {0};
+    int rc = run(&s, &d, &cs, &cd, &o, &st, &res);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(xp_exit_code(rc) == XP_EXIT_OK, 0);
+    int at;
+    find(&res, "exp-001", &at);
+    assert_int_not_equal(res.outcome[at], XP_EXP_COPIED);
+    assert_non_null(strstr(res.message[at], "fake: cannot hold series 'loss'"));
+}
+
+static void test_auth_failure_stops_every_worker(void **state)
+{
+    (void)state;
+    struct fake_spec s = fake_plain(40, 2), d = fake_plain(0, 0);
+    s.auth_fail = 0;
+    s.read_delay_ms = 20;
+    struct fake_counts cs = {0}, cd = {0};
+    struct xp_copy_opts o = {.jobs = 4};
+    struct xp_copy_stats st;
+    struct results res = {0};
+    int rc = run(&s, &d, &cs, &cd, &o, &st, &res);
+    assert_int_equal(rc, XP_EAUTH);
+    /* the three other workers may each be one read in; never the rest */
+    if (cs.reads > 8)
+        fail_msg("%d experiments were read after the credentials were refused", cs.reads);
+}
+
+static void test_delete_removes_only_ours(void **state)
+{
+    (void)state;
+    char *tmp = tu_mkdtemp();
+    char *jpath = xp_path_join(tmp, "journal.jsonl");
+    struct fake_counts cs = {0}, cd = {0};
+    struct xp_copy_stats st;
+    struct results res = {0};
+    struct xp_journal j;
+    /* first run: exp-000..002 copied, recorded as xport's */
+    struct fake_spec s = fake_plain(3, 2), d = fake_plain(0, 0);
+    XP_ASSERT_PASS(xp_journal_open(&j, jpath, "fake:src", "fake:dst", 0));
+    struct xp_copy_opts o = {.journal = &j};
+    XP_ASSERT_PASS(run(&s, &d, &cs, &cd, &o, &st, &res));
+    xp_journal_close(&j);
+    /* second run: the source has only exp-000; the destination also holds
+     * an experiment xport never wrote */
+    static const char *const held[] = {"exp-000", "exp-001", "exp-002", "theirs", NULL};
+    s = fake_plain(1, 2);
+    d = fake_plain(0, 0);
+    d.existing = held;
+    memset(&cd, 0, sizeof(cd));
+    XP_ASSERT_PASS(xp_journal_open(&j, jpath, "fake:src", "fake:dst", 0));
+    struct xp_copy_opts o2 = {.journal = &j, .delete_missing = 1};
+    XP_ASSERT_PASS(run(&s, &d, &cs, &cd, &o2, &st, &res));
+    xp_journal_close(&j);
+    assert_int_equal(cd.deletes, 2);
+    int a = strcmp(cd.deleted[0], "exp-001") ? 1 : 0;
+    assert_string_equal(cd.deleted[a], "exp-001");
+    assert_string_equal(cd.deleted[1 - a], "exp-002");
+    assert_int_equal(st.deleted, 2);
+    tu_rmtree(tmp);
+    free(tmp);
+    free(jpath);
+}
+
+static void expect_enotsup(struct fake_spec s, struct fake_spec d, const char *msg)
+{
+    struct fake_counts cs = {0}, cd = {0};
+    struct xp_copy_opts o = {0};
+    struct xp_copy_stats st;
+    struct results res = {0};
+    int rc = run(&s, &d, &cs, &cd, &o, &st, &res);
+    assert_int_not_equal(rc, 0);
+    const char *m = res.n ? res.message[0] : xp_error_last()->message;
+    if (!strstr(m, msg))
+        fail_msg("expected '%s', got '%s'", msg, m);
+}
+
+static void test_missing_methods(void **state)
+{
+    (void)state;
+    struct fake_spec s = fake_plain(2, 2), d = fake_plain(0, 0);
+    s.no_list = 1;
+    expect_enotsup(s, d, "adapter 'fake' cannot list experiments");
+    s = fake_plain(2, 2);
+    s.no_read = 1;
+    expect_enotsup(s, d, "adapter 'fake' cannot read experiments");
+    s = fake_plain(2, 2);
+    d.no_write = 1;
+    expect_enotsup(s, d, "adapter 'fake' cannot write experiments");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_out_of_order_fails_that_experiment),
+        cmocka_unit_test(test_drop_is_a_failure),
+        cmocka_unit_test(test_auth_failure_stops_every_worker),
+        cmocka_unit_test(test_delete_removes_only_ours),
+        cmocka_unit_test(test_missing_methods),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
