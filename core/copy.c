@@ -149,22 +149,6 @@ static unsigned resource_of(const struct xp_record *r, enum xp_series_kind cur)
     }
 }
 
-void xp_sink_drop(struct xp_sink *s, const struct xp_ctx *ctx, const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (!s->dropped)
-        snprintf(s->dropped_first, sizeof(s->dropped_first), "%s", msg);
-    if (s->dropped < 3)
-        xp_ctx_warn(ctx, "%s", msg);
-    else if (s->dropped == 3)
-        xp_ctx_warn(ctx, "more items could not be carried; the summary counts them");
-    s->dropped++;
-}
-
 void xp_item_key(struct xp_buf *out, const struct xp_record *rec)
 {
     xp_buf_reset(out);
@@ -382,11 +366,12 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
     if (sink) {
         rc = xp_sink_finish(sink, 1);
         committed = !rc;
-        if (!rc && sink->dropped)
+        const char *first;
+        int64_t dropped = xp_sink_dropped(sink, &first);
+        if (!rc && dropped)
             rc = xp_error_set(XP_EINVALID, "%lld item(s) could not be carried to '%s' "
                               "(the rest was copied); first: %s",
-                              (long long)sink->dropped, run->dst->type->name,
-                              sink->dropped_first);
+                              (long long)dropped, run->dst->type->name, first);
     }
     res->outcome = run->o->dry_run ? XP_EXP_PLANNED : XP_EXP_COPIED;
 done:

@@ -1,10 +1,19 @@
 /* Calls into adapters, readers and sinks through one checked door each (libgit2's
  * git_odb_* over its backends): a missing method is one message and one code,
  * never a call through a NULL pointer. */
-#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 
+#include "xport/buf.h"
 #include "xport/error.h"
 #include "xport/sys/adapter.h"
+
+/* What the engine keeps per sink, out of the adapter's sight. */
+struct xp_sink_core {
+    int64_t dropped;
+    char dropped_first[256];
+};
 
 static int cannot(const struct xp_adapter *a, const char *what)
 {
@@ -25,6 +34,10 @@ int xp_adapter_read(struct xp_reader **out, struct xp_adapter *a,
     if (!a->type->read_experiment || !(a->type->caps & XP_CAP_READ))
         return cannot(a, "read experiments");
     int rc = a->type->read_experiment(out, a, ref, ro);
+    if (!rc && (!*out || (*out)->version < 1 || (*out)->version > XP_READER_VERSION))
+        rc = xp_error_set(XP_EINVALID, "adapter '%s' returned a reader of version %u "
+                          "(this xport knows 1 to %u)", a->type->name,
+                          *out ? (*out)->version : 0, XP_READER_VERSION);
     if (rc && *out) { /* the contract says NULL on failure; do not leak if not */
         xp_reader_free(*out);
         *out = NULL;
@@ -39,6 +52,10 @@ int xp_adapter_write(struct xp_sink **out, struct xp_adapter *a,
     if (!a->type->write_experiment || !(a->type->caps & XP_CAP_WRITE))
         return cannot(a, "write experiments");
     int rc = a->type->write_experiment(out, a, meta, wo);
+    if (!rc && (!*out || (*out)->version < 1 || (*out)->version > XP_SINK_VERSION))
+        rc = xp_error_set(XP_EINVALID, "adapter '%s' returned a sink of version %u "
+                          "(this xport knows 1 to %u)", a->type->name,
+                          *out ? (*out)->version : 0, XP_SINK_VERSION);
     if (rc && *out) {
         xp_sink_free(*out);
         *out = NULL;
@@ -86,8 +103,39 @@ int xp_sink_finish(struct xp_sink *s, int commit)
 
 void xp_sink_free(struct xp_sink *s)
 {
-    if (s)
-        s->free(s);
+    if (!s)
+        return;
+    struct xp_sink_core *c = s->core;
+    s->free(s);
+    free(c);
+}
+
+/* A sink skips an item its destination cannot hold: count it and warn
+ * about the first few, so that the run ends non-zero and says what. */
+void xp_sink_drop(struct xp_sink *s, const struct xp_ctx *ctx, const char *fmt, ...)
+{
+    if (!s->core)
+        s->core = xp_calloc(1, sizeof(*s->core));
+    struct xp_sink_core *c = s->core;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!c->dropped)
+        snprintf(c->dropped_first, sizeof(c->dropped_first), "%s", msg);
+    if (c->dropped < 3)
+        xp_ctx_warn(ctx, "%s", msg);
+    else if (c->dropped == 3)
+        xp_ctx_warn(ctx, "more items could not be carried; the summary counts them");
+    c->dropped++;
+}
+
+int64_t xp_sink_dropped(const struct xp_sink *s, const char **first)
+{
+    if (first)
+        *first = s && s->core ? s->core->dropped_first : "";
+    return s && s->core ? s->core->dropped : 0;
 }
 
 int xp_sink_has_item(struct xp_sink *s, const char *key)

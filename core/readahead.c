@@ -145,6 +145,7 @@ static void ra_free(struct xp_reader *base)
 int xp_readahead_wrap(struct xp_reader **out, struct xp_reader *inner)
 {
     struct ra *r = xp_calloc(1, sizeof(*r));
+    r->base.version = XP_READER_VERSION;
     r->base.next = ra_next;
     r->base.free = ra_free;
     r->inner = inner;

@@ -959,6 +959,7 @@ int local_read_experiment(struct xp_reader **out, struct xp_adapter *a,
     struct local_adapter *la = (struct local_adapter *)a;
     *out = NULL;
     struct layout_reader *r = xp_calloc(1, sizeof(*r));
+    r->base.version = XP_READER_VERSION;
     r->base.next = reader_next;
     r->base.free = reader_free;
     r->la = la;

@@ -782,6 +782,7 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
         return XP_EEXISTS;
     }
     struct layout_sink *s = xp_calloc(1, sizeof(*s));
+    s->base.version = XP_SINK_VERSION;
     s->base.put = sink_put;
     s->base.finish = sink_finish;
     s->base.free = sink_free;

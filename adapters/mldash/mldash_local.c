@@ -724,6 +724,7 @@ static int ml_write_experiment(struct xp_sink **out, struct xp_adapter *a,
         return xp_error_wrap(rc, "experiment '%s'", meta->name);
     }
     struct lsink *s = xp_calloc(1, sizeof(*s));
+    s->base.version = XP_SINK_VERSION;
     s->base.put = sink_put;
     s->base.finish = sink_finish;
     s->base.free = sink_free;

@@ -1351,6 +1351,7 @@ int mld_read_experiment(struct xp_reader **out, struct xp_adapter *a,
 {
     struct mld *m = (struct mld *)a;
     struct mld_reader *r = xp_calloc(1, sizeof(*r));
+    r->base.version = XP_READER_VERSION;
     r->base.next = reader_next;
     r->base.free = reader_free;
     r->m = m;

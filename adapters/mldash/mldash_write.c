@@ -1120,6 +1120,7 @@ int mld_write_experiment(struct xp_sink **out, struct xp_adapter *a,
         return xp_error_set(XP_EINVALID, "no ml-dash project for '%s': give "
                                          "mldash:NS/PROJECT", meta->name);
     struct mld_sink *s = xp_calloc(1, sizeof(*s));
+    s->base.version = XP_SINK_VERSION;
     s->base.put = sink_put;
     s->base.finish = sink_finish;
     s->base.free = sink_free;

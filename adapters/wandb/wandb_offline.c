@@ -554,6 +554,7 @@ static int wo_read(struct xp_reader **out, struct xp_adapter *base,
         return xp_error_set(XP_ENOTFOUND, "no W&B run file '%s'",
                             ref && ref->key ? ref->key : "");
     struct wo_reader *r = xp_calloc(1, sizeof(*r));
+    r->base.version = XP_READER_VERSION;
     r->base.next = wo_next;
     r->base.free = wo_reader_free;
     r->a = a;

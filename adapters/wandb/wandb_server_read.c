@@ -1291,6 +1291,7 @@ int ws_read_experiment(struct xp_reader **out, struct xp_adapter *base,
         return xp_error_set(XP_EINVALID, "a W&B run needs entity, project "
                                          "and run id");
     struct ws_reader *r = xp_calloc(1, sizeof(*r));
+    r->base.version = XP_READER_VERSION;
     r->base.next = ws_next;
     r->base.free = ws_reader_free;
     r->a = a;

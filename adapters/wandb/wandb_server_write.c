@@ -1157,6 +1157,7 @@ int ws_write_experiment(struct xp_sink **out, struct xp_adapter *base,
     struct ws_adapter *a = (struct ws_adapter *)base;
     *out = NULL;
     struct ws_sink *s = xp_calloc(1, sizeof(*s));
+    s->base.version = XP_SINK_VERSION;
     s->base.put = ws_put;
     s->base.finish = ws_finish;
     s->base.free = ws_free;

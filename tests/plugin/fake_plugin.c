@@ -92,6 +92,7 @@ static int fake_read(struct xp_reader **out, struct xp_adapter *a,
                      const struct xp_experiment_ref *ref, const struct xp_read_opts *ro)
 {
     struct fake_reader *f = __builtin_calloc(1, sizeof(*f));
+    f->base.version = XP_READER_VERSION;
     f->base.next = fake_next;
     f->base.free = fake_free;
     *out = &f->base;

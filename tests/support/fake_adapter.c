@@ -113,6 +113,7 @@ static int fk_read(struct xp_reader **out, struct xp_adapter *a,
     if (idx == f->spec.auth_fail)
         return xp_error_set(XP_EAUTH, "fake: credentials refused for '%s'", ref->name);
     struct fake_reader *r = xp_calloc(1, sizeof(*r));
+    r->base.version = f->spec.reader_version ? f->spec.reader_version : XP_READER_VERSION;
     r->base.next = fr_next;
     r->base.free = fr_free;
     r->f = f;
@@ -155,6 +156,7 @@ static int fk_write(struct xp_sink **out, struct xp_adapter *a,
     struct fake *f = (struct fake *)a;
     atomic_fetch_add(&f->counts->writes, 1);
     struct fake_sink *k = xp_calloc(1, sizeof(*k));
+    k->base.version = XP_SINK_VERSION;
     k->base.put = fs_put;
     k->base.finish = fs_finish;
     k->base.free = fs_free;

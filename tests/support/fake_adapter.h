@@ -17,6 +17,7 @@ struct fake_spec {
     int drop;              /* index whose sink drops its metric (xp_sink_drop), or -1 */
     int read_delay_ms;     /* sleep per read_experiment (lets workers overlap) */
     int no_list, no_read, no_write, no_delete; /* leave that method out */
+    unsigned reader_version; /* 0: XP_READER_VERSION; else this (a stale plugin) */
     /* destination: names it already holds (listed as ws/p/NAME), NULL-ended */
     const char *const *existing;
 };

@@ -167,6 +167,7 @@ static void test_delete_removes_only_ours(void **state)
     free(jpath);
 }
 
+/* The run fails and the first experiment's message (or the run's) says msg. */
 static void expect_enotsup(struct fake_spec s, struct fake_spec d, const char *msg)
 {
     struct fake_counts cs = {0}, cd = {0};
@@ -194,6 +195,15 @@ static void test_missing_methods(void **state)
     expect_enotsup(s, d, "adapter 'fake' cannot write experiments");
 }
 
+/* A reader of a version this core does not know is refused, not used. */
+static void test_unknown_reader_version(void **state)
+{
+    (void)state;
+    struct fake_spec s = fake_plain(1, 2), d = fake_plain(0, 0);
+    s.reader_version = XP_READER_VERSION + 1;
+    expect_enotsup(s, d, "adapter 'fake' returned a reader of version");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_auth_failure_stops_every_worker),
         cmocka_unit_test(test_delete_removes_only_ours),
         cmocka_unit_test(test_missing_methods),
+        cmocka_unit_test(test_unknown_reader_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,7 @@
 
 /* Bumped when this header changes incompatibly; plugins built against
  * another value are refused. */
-#define XP_ADAPTER_ABI 3
+#define XP_ADAPTER_ABI 4
 
 enum xp_caps {
     XP_CAP_READ = 1u << 0,
@@ -105,7 +105,15 @@ struct xp_adapter {
     struct xp_ctx *ctx;
 };
 
+/* Readers and sinks carry the version of this header they were built
+ * against, so that methods can be added at the end without breaking older
+ * plugins (libgit2's GIT_*_VERSION): start from XP_READER_INIT and
+ * XP_SINK_INIT, then set the methods. The core refuses unknown versions. */
+#define XP_READER_VERSION 1
+#define XP_SINK_VERSION 1
+
 struct xp_reader {
+    unsigned version; /* XP_READER_VERSION */
     /* Yield the next record; XP_ITEROVER after END. Required. */
     int (*next)(struct xp_reader *r, const struct xp_record **out);
     /* Required; must accept a reader in any state. */
@@ -114,7 +122,11 @@ struct xp_reader {
 
 /* A sink consumes records in the documented order. Its first failure is
  * sticky: later puts return that code and do nothing (Redis rio). */
+#define XP_READER_INIT {XP_READER_VERSION, NULL, NULL}
+
+struct xp_sink_core;
 struct xp_sink {
+    unsigned version; /* XP_SINK_VERSION */
     int (*put)(struct xp_sink *s, const struct xp_record *rec);
     /* commit != 0: make everything durable and visible. commit == 0: abort,
      * leaving nothing that looks complete (with wo->resume, completed items
@@ -127,17 +139,20 @@ struct xp_sink {
     /* Optional. The destination's id of the experiment, for the journal's
      * source -> destination map; valid until free. */
     const char *(*dest_id)(struct xp_sink *s);
-    /* Items the sink could not carry, recorded with xp_sink_drop: after
-     * the sink commits, the core fails the experiment naming them. */
-    int64_t dropped;
-    char dropped_first[256];
+    /* The engine's own state of this sink (what xp_sink_drop counted);
+     * adapters leave it alone. */
+    struct xp_sink_core *core;
 };
+#define XP_SINK_INIT {XP_SINK_VERSION, NULL, NULL, NULL, NULL, NULL, NULL}
 
 /* A sink skips an item its destination cannot hold (an artifact where
  * there are no artifacts, an invalid line in lenient mode, ...): count it
  * and warn (the first few), so the run ends non-zero and says what. */
 void xp_sink_drop(struct xp_sink *s, const struct xp_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* How many items xp_sink_drop counted for s; *first (may be NULL) gets the
+ * message of the first, valid until xp_sink_free. */
+int64_t xp_sink_dropped(const struct xp_sink *s, const char **first);
 
 /* The item key of a series or file record into out (core/copy.c). */
 struct xp_buf;
