@@ -317,14 +317,6 @@ int xp_name_encode(struct xp_buf *out, const char *name)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 int xp_name_decode(struct xp_buf *out, const char *enc)
 {
     xp_buf_reset(out);
@@ -332,8 +324,8 @@ int xp_name_decode(struct xp_buf *out, const char *enc)
         return 0;
     for (const char *p = enc; *p; p++) {
         if (*p == '%') {
-            int h = p[1] ? hexval(p[1]) : -1;
-            int l = h >= 0 && p[2] ? hexval(p[2]) : -1;
+            int h = p[1] ? xp_hex_digit((unsigned char)p[1]) : -1;
+            int l = h >= 0 && p[2] ? xp_hex_digit((unsigned char)p[2]) : -1;
             if (h < 0 || l < 0)
                 return xp_error_set(XP_EINVALID, "bad escape in name '%s'", enc);
             xp_buf_putc(out, (char)(h * 16 + l));
