@@ -1,4 +1,7 @@
-/* Writing the xport layout (schemas/README.md).
+/* Writing the xport layout (schemas/README.md): the sink's life, placing
+ * an experiment, and the items log that makes a staged experiment
+ * resumable; series are written by layout_write_series.c, logs, files and
+ * documents by layout_write_files.c.
  *
  * An experiment is written into ROOT/.xport/staging/<key>/ and moved into
  * place by one rename when the sink commits, so the tree only ever holds
@@ -17,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "layout_write.h"
 #include "local.h"
 #include "xport/error.h"
 #include "xport/fs.h"
@@ -26,50 +30,15 @@
 #include "xport/stage.h"
 #include "xport/stream.h"
 
-struct open_series {
-    struct xp_afile data;
-    char *dir;       /* staging-relative directory */
-    char *name;
-    enum xp_series_kind kind;
-    char *description;
-    struct json_object *metadata;
-    int64_t npoints;
-    int64_t next_index;
-    struct json_object *columns; /* tracks: column names seen, in order */
-    int has_ts;
-    double first_ts, last_ts;
-};
 
-struct layout_sink {
-    struct xp_sink base;
-    struct local_adapter *la;
-    int err;
-    char *final_dir;   /* ROOT/ws/proj/exp */
-    struct xp_stage stage; /* ROOT/.xport/staging/<key> */
-    struct json_object *exp; /* experiment.json being built */
-    struct open_series ser;
-    int in_series;
-    struct json_object *series_seen; /* encoded dir names used */
-    struct xp_afile logs;
-    int logs_open;
-    int items_fd;               /* staging/.items.jsonl, appended per item */
-    struct json_object *items;  /* keys of the items in staging */
-    int resume;
-    char *dest_rel;             /* final dir relative to the root */
-    struct xp_buf line;
-    unsigned resources;
-};
-
-#define ITEMS_FILE ".items.jsonl"
-
-static int sink_fail(struct layout_sink *s, int rc)
+int lw_fail(struct layout_sink *s, int rc)
 {
     if (!s->err)
         s->err = rc ? rc : XP_ERROR;
     return s->err;
 }
 
-static char *stage_path(struct layout_sink *s, const char *rel)
+char *lw_stage_path(struct layout_sink *s, const char *rel)
 {
     return xp_path_join(s->stage.dir, rel);
 }
@@ -102,7 +71,7 @@ int local_experiment_relpath(struct xp_buf *out, const char *ws,
 
 /* ---- JSON building helpers ---- */
 
-static void put_str_or_null(struct json_object *o, const char *k, const char *v)
+void lw_put_str_or_null(struct json_object *o, const char *k, const char *v)
 {
     json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
@@ -113,22 +82,22 @@ static struct json_object *build_experiment_json(const struct xp_experiment_meta
     json_object_object_add(o, "name", json_object_new_string(m->name));
     json_object_object_add(o, "project", json_object_new_string(m->project));
     json_object_object_add(o, "workspace", json_object_new_string(m->workspace));
-    put_str_or_null(o, "description", m->description);
+    lw_put_str_or_null(o, "description", m->description);
     struct json_object *tags = json_object_new_array();
     for (size_t i = 0; i < m->ntags; i++)
         json_object_array_add(tags, json_object_new_string(m->tags[i]));
     json_object_object_add(o, "tags", tags);
-    put_str_or_null(o, "status", m->status);
-    put_str_or_null(o, "folder", m->folder);
+    lw_put_str_or_null(o, "status", m->status);
+    lw_put_str_or_null(o, "folder", m->folder);
     json_object_object_add(o, "metadata",
                            m->metadata ? json_object_get(m->metadata) : NULL);
-    put_str_or_null(o, "created_at", m->created_at);
-    put_str_or_null(o, "startedAt", m->started_at);
-    put_str_or_null(o, "endedAt", m->ended_at);
+    lw_put_str_or_null(o, "created_at", m->created_at);
+    lw_put_str_or_null(o, "startedAt", m->started_at);
+    lw_put_str_or_null(o, "endedAt", m->ended_at);
     struct json_object *src = json_object_new_object();
-    put_str_or_null(src, "vendor", m->source_vendor);
-    put_str_or_null(src, "id", m->source_id);
-    put_str_or_null(src, "url", m->source_url);
+    lw_put_str_or_null(src, "vendor", m->source_vendor);
+    lw_put_str_or_null(src, "id", m->source_id);
+    lw_put_str_or_null(src, "url", m->source_url);
     json_object_object_add(src, "fields",
                            m->vendor ? json_object_get(m->vendor) : NULL);
     json_object_object_add(o, "source", src);
@@ -239,7 +208,7 @@ done:
 
 /* ---- the items log: which series and files in staging are complete ---- */
 
-static int item_done(struct layout_sink *s, const char *key, const char *manifest)
+int lw_item_done(struct layout_sink *s, const char *key, const char *manifest)
 {
     struct xp_buf l = XP_BUF_INIT;
     xp_buf_puts(&l, "{\"key\":");
@@ -364,280 +333,6 @@ static int write_manifest(struct layout_sink *s)
     return rc;
 }
 
-/* ---- records ---- */
-
-static int begin_series(struct layout_sink *s, const struct xp_series_meta *m)
-{
-    struct xp_buf enc = XP_BUF_INIT;
-    int rc = xp_name_encode(&enc, m->name);
-    if (rc) {
-        xp_buf_release(&enc);
-        return xp_error_wrap(rc, "series name");
-    }
-    struct xp_buf rel = XP_BUF_INIT;
-    xp_buf_printf(&rel, "%s/%s", xp_series_dir(m->kind), enc.ptr);
-    xp_buf_release(&enc);
-    if (json_object_object_get_ex(s->series_seen, rel.ptr, NULL)) {
-        rc = xp_error_set(XP_EINVALID, "series '%s' appears twice", m->name);
-        xp_buf_release(&rel);
-        return rc;
-    }
-    json_object_object_add(s->series_seen, rel.ptr, NULL);
-    char *dir = stage_path(s, rel.ptr);
-    rc = xp_afile_open_in(&s->ser.data, dir, "data.jsonl");
-    free(dir);
-    if (rc) {
-        xp_buf_release(&rel);
-        return rc;
-    }
-    s->ser.dir = xp_buf_detach(&rel);
-    s->ser.name = xp_strdup(m->name);
-    s->ser.kind = m->kind;
-    s->ser.description = xp_strdup(m->description);
-    s->ser.metadata = m->metadata ? json_object_get(m->metadata) : NULL;
-    s->ser.npoints = 0;
-    s->ser.next_index = 0;
-    s->ser.columns = m->kind == XP_SERIES_TRACK ? json_object_new_object() : NULL;
-    s->ser.has_ts = 0;
-    s->in_series = 1;
-    return 0;
-}
-
-static void series_clear(struct open_series *o)
-{
-    free(o->dir);
-    free(o->name);
-    free(o->description);
-    json_object_put(o->metadata);
-    json_object_put(o->columns);
-    memset(o, 0, sizeof(*o));
-}
-
-static int put_fields(struct xp_buf *b, const struct xp_point *p,
-                      const char *series)
-{
-    int rc = xp_pointline_put_fields(b, p);
-    return rc ? xp_error_wrap(rc, "series '%s' point %" PRId64, series, p->index) : 0;
-}
-
-static int put_points(struct layout_sink *s, const struct xp_point *v, size_t n)
-{
-    struct open_series *o = &s->ser;
-    if (o->kind != XP_SERIES_TRACK)
-        return xp_pointlines_write(&o->data, &s->line, v, n, o->name, NULL,
-                                   &o->npoints, &o->next_index);
-    /* ml-dash track rows are flat objects */
-    struct xp_buf *b = &s->line;
-    for (size_t i = 0; i < n; i++) {
-        const struct xp_point *p = &v[i];
-        xp_buf_putc(b, '{');
-        int rc = put_fields(b, p, o->name);
-        if (rc)
-            return rc;
-        xp_buf_puts(b, "}\n");
-        for (size_t f = 0; f < p->nfields; f++) {
-            const struct xp_field *fl = &p->fields[f];
-            if (!strcmp(fl->key, "timestamp")) {
-                double t = fl->v.type == XP_V_FLOAT ? fl->v.u.d
-                           : fl->v.type == XP_V_INT ? (double)fl->v.u.i
-                                                   : 0;
-                if (!o->has_ts)
-                    o->first_ts = t;
-                o->last_ts = t;
-                o->has_ts = 1;
-            } else if (!json_object_object_get_ex(o->columns, fl->key, NULL)) {
-                json_object_object_add(o->columns, fl->key, NULL);
-            }
-        }
-        o->npoints++;
-        if (p->index + 1 > o->next_index)
-            o->next_index = p->index + 1;
-        if (b->len >= (1u << 16))
-            xp_afile_buf(&o->data, b);
-    }
-    xp_afile_buf(&o->data, b);
-    return o->data.err;
-}
-
-static int end_series(struct layout_sink *s)
-{
-    struct open_series *o = &s->ser;
-    int rc = xp_afile_commit(&o->data);
-    if (rc) {
-        series_clear(o);
-        s->in_series = 0;
-        return rc;
-    }
-    struct json_object *md = json_object_new_object();
-    struct xp_buf id = XP_BUF_INIT;
-    if (o->kind == XP_SERIES_TRACK) {
-        const char *slash = strrchr(o->dir, '/');
-        xp_buf_printf(&id, "local-track-%s", slash + 1);
-        json_object_object_add(md, "trackId", json_object_new_string(id.ptr));
-        json_object_object_add(md, "topic", json_object_new_string(o->name));
-        struct json_object *cols = json_object_new_array();
-        json_object_object_foreach(o->columns, k, v) {
-            (void)v;
-            json_object_array_add(cols, json_object_new_string(k));
-        }
-        json_object_object_add(md, "columns", cols);
-        json_object_object_add(md, "totalEntries", json_object_new_int64(o->npoints));
-        json_object_object_add(md, "firstTimestamp",
-                               o->has_ts ? json_object_new_double(o->first_ts) : NULL);
-        json_object_object_add(md, "lastTimestamp",
-                               o->has_ts ? json_object_new_double(o->last_ts) : NULL);
-    } else {
-        xp_buf_printf(&id, "local-metric-%s", o->name);
-        json_object_object_add(md, "metricId", json_object_new_string(id.ptr));
-        json_object_object_add(md, "name", json_object_new_string(o->name));
-        put_str_or_null(md, "description", o->description);
-        json_object_object_add(md, "tags", json_object_new_array());
-        json_object_object_add(md, "totalDataPoints", json_object_new_int64(o->npoints));
-        json_object_object_add(md, "nextIndex", json_object_new_int64(o->next_index));
-        json_object_object_add(md, "kind", json_object_new_string(
-            o->kind == XP_SERIES_SYSTEM ? "system" : "metric"));
-    }
-    json_object_object_add(md, "metadata",
-                           o->metadata ? json_object_get(o->metadata) : NULL);
-    xp_buf_release(&id);
-    struct xp_buf p = XP_BUF_INIT;
-    xp_buf_printf(&p, "%s/%s/metadata.json", s->stage.dir, o->dir);
-    rc = xp_json_write_file(p.ptr, md);
-    if (!rc) {
-        xp_buf_reset(&p);
-        xp_buf_printf(&p, "%s/%s", xp_series_dir(o->kind), o->name);
-        rc = item_done(s, p.ptr, NULL);
-    }
-    xp_buf_release(&p);
-    json_object_put(md);
-    series_clear(o);
-    s->in_series = 0;
-    return rc;
-}
-
-static int put_logs(struct layout_sink *s, const struct xp_log_entry *v, size_t n)
-{
-    int rc = 0;
-    if (!s->logs_open) {
-        char *dir = stage_path(s, "logs");
-        rc = xp_afile_open_in(&s->logs, dir, "logs.jsonl");
-        free(dir);
-        if (rc)
-            return rc;
-        s->logs_open = 1;
-    }
-    return xp_loglines_write(&s->logs, &s->line, v, n, NULL);
-}
-
-/* The item key of a file, as xp_item_key gives it for its record. */
-static void file_item_key(struct xp_buf *key, const struct xp_file_meta *m)
-{
-    struct xp_record r = {.kind = XP_REC_FILE};
-    r.u.file.meta = *m;
-    xp_item_key(key, &r);
-}
-
-static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
-                    struct xp_stream *body)
-{
-    if (!xp_relpath_safe(m->path))
-        return xp_error_set(XP_EINVALID, "unsafe file path '%s'", m->path);
-    struct xp_buf rel = XP_BUF_INIT;
-    if (m->artifact) {
-        struct xp_buf enc = XP_BUF_INIT;
-        int erc = xp_name_encode(&enc, m->artifact);
-        if (erc) {
-            xp_buf_release(&enc);
-            xp_buf_release(&rel);
-            return xp_error_wrap(erc, "artifact name");
-        }
-        xp_buf_printf(&rel, "artifacts/%s/%s", enc.ptr, m->path);
-        xp_buf_release(&enc);
-    } else {
-        xp_buf_printf(&rel, "files/%s", m->path);
-    }
-    char *dst = stage_path(s, rel.ptr);
-    xp_buf_release(&rel);
-    int rc = 0;
-    struct xp_buf key = XP_BUF_INIT;
-    file_item_key(&key, m);
-    int dup = json_object_object_get_ex(s->items, key.ptr, NULL);
-    xp_buf_release(&key);
-    if (dup) {
-        rc = xp_error_set(XP_EINVALID, "file '%s' appears twice", m->path);
-        free(dst);
-        return rc;
-    }
-    char hex[65];
-    int64_t size = 0;
-    rc = xp_stream_store(body, dst, m, hex, &size, s->la->base.ctx);
-    free(dst);
-    if (rc)
-        return rc;
-    struct xp_buf *b = &s->line;
-    xp_buf_reset(b);
-    xp_buf_puts(b, "{\"path\":");
-    rc = xp_json_put_str(b, m->path, strlen(m->path), "file path");
-    if (!rc && m->artifact) {
-        xp_buf_puts(b, ",\"artifact\":");
-        rc = xp_json_put_str(b, m->artifact, strlen(m->artifact), "artifact");
-    }
-    xp_buf_printf(b, ",\"size\":%" PRId64 ",\"sha256\":\"%s\"", size, hex);
-    if (!rc && m->vendor_checksum) {
-        xp_buf_puts(b, ",\"vendorChecksum\":{\"algo\":");
-        const char *algo = m->vendor_checksum_algo ? m->vendor_checksum_algo : "unknown";
-        rc = xp_json_put_str(b, algo, strlen(algo), "checksum algorithm");
-        xp_buf_puts(b, ",\"value\":");
-        if (!rc)
-            rc = xp_json_put_str(b, m->vendor_checksum, strlen(m->vendor_checksum),
-                                 "checksum");
-        xp_buf_putc(b, '}');
-    }
-    if (!rc && m->content_type) {
-        xp_buf_puts(b, ",\"contentType\":");
-        rc = xp_json_put_str(b, m->content_type, strlen(m->content_type), "content type");
-    }
-    if (!rc && m->id) {
-        xp_buf_puts(b, ",\"id\":");
-        rc = xp_json_put_str(b, m->id, strlen(m->id), "file id");
-    }
-    if (!rc && m->metadata) {
-        xp_buf_puts(b, ",\"metadata\":");
-        rc = xp_json_put_obj(b, m->metadata, 0);
-    }
-    xp_buf_puts(b, "}");
-    if (!rc) {
-        struct xp_buf ikey = XP_BUF_INIT;
-        file_item_key(&ikey, m);
-        rc = item_done(s, ikey.ptr, b->ptr);
-        xp_buf_release(&ikey);
-    }
-    xp_buf_reset(b);
-    return rc;
-}
-
-static int doc_file(struct layout_sink *s, enum xp_doc_kind k,
-                    struct json_object *doc)
-{
-    const char *name = k == XP_DOC_PARAMETERS ? "parameters.json"
-                       : k == XP_DOC_SUMMARY  ? "summary.json"
-                                              : "others.json";
-    char *p = stage_path(s, name);
-    int rc;
-    if (k == XP_DOC_PARAMETERS) {
-        /* ml-dash's versioned form, so its tools read it as is */
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "version", json_object_new_int(1));
-        json_object_object_add(o, "data", json_object_get(doc));
-        rc = xp_json_write_file(p, o);
-        json_object_put(o);
-    } else {
-        rc = xp_json_write_file(p, doc);
-    }
-    free(p);
-    return rc;
-}
-
 static int sink_put(struct xp_sink *base, const struct xp_record *r)
 {
     struct layout_sink *s = (struct layout_sink *)base;
@@ -648,14 +343,14 @@ static int sink_put(struct xp_sink *base, const struct xp_record *r)
     case XP_REC_EXPERIMENT:
     case XP_REC_END:
         break;
-    case XP_REC_DOCUMENT: rc = doc_file(s, r->u.doc.kind, r->u.doc.doc); break;
-    case XP_REC_SERIES_BEGIN: rc = begin_series(s, &r->u.series); break;
-    case XP_REC_POINTS: rc = put_points(s, r->u.points.v, r->u.points.n); break;
-    case XP_REC_SERIES_END: rc = end_series(s); break;
-    case XP_REC_LOGS: rc = put_logs(s, r->u.logs.v, r->u.logs.n); break;
-    case XP_REC_FILE: rc = put_file(s, &r->u.file.meta, r->u.file.body); break;
+    case XP_REC_DOCUMENT: rc = lw_doc_file(s, r->u.doc.kind, r->u.doc.doc); break;
+    case XP_REC_SERIES_BEGIN: rc = lw_begin_series(s, &r->u.series); break;
+    case XP_REC_POINTS: rc = lw_put_points(s, r->u.points.v, r->u.points.n); break;
+    case XP_REC_SERIES_END: rc = lw_end_series(s); break;
+    case XP_REC_LOGS: rc = lw_put_logs(s, r->u.logs.v, r->u.logs.n); break;
+    case XP_REC_FILE: rc = lw_put_file(s, &r->u.file.meta, r->u.file.body); break;
     }
-    return rc ? sink_fail(s, rc) : 0;
+    return rc ? lw_fail(s, rc) : 0;
 }
 
 static int sink_finish(struct xp_sink *base, int commit)
@@ -663,10 +358,10 @@ static int sink_finish(struct xp_sink *base, int commit)
     struct layout_sink *s = (struct layout_sink *)base;
     if (s->in_series) {
         xp_afile_abort(&s->ser.data);
-        series_clear(&s->ser);
+        lw_series_clear(&s->ser);
         s->in_series = 0;
         if (commit)
-            sink_fail(s, xp_error_set(XP_EINVALID, "series left open"));
+            lw_fail(s, xp_error_set(XP_EINVALID, "series left open"));
     }
     int rc = s->err;
     if (s->logs_open) {
@@ -678,14 +373,14 @@ static int sink_finish(struct xp_sink *base, int commit)
     }
     if (commit && !rc) {
         rc = write_manifest(s);
-        char *items = stage_path(s, ITEMS_FILE);
+        char *items = lw_stage_path(s, ITEMS_FILE);
         if (!rc && unlink(items) != 0 && errno != ENOENT)
             rc = xp_error_set_os(XP_EIO, "cannot remove '%s'", items);
         free(items);
     }
     if (commit && !rc) {
         /* experiment.json last: its presence marks a complete experiment */
-        char *p = stage_path(s, "experiment.json");
+        char *p = lw_stage_path(s, "experiment.json");
         rc = xp_json_write_file(p, s->exp);
         free(p);
         if (!rc)
@@ -722,7 +417,7 @@ static void sink_free(struct xp_sink *base)
         return;
     if (s->in_series) {
         xp_afile_abort(&s->ser.data);
-        series_clear(&s->ser);
+        lw_series_clear(&s->ser);
     }
     if (s->logs_open)
         xp_afile_abort(&s->logs);
@@ -804,7 +499,7 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
         rc = load_items(s);
     }
     if (!rc) {
-        char *ip = stage_path(s, ITEMS_FILE);
+        char *ip = lw_stage_path(s, ITEMS_FILE);
         s->items_fd = open(ip, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (s->items_fd < 0)
             rc = xp_error_set_os(XP_EIO, "cannot open '%s'", ip);
