@@ -1,3 +1,5 @@
 xport_add_test(test_core SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core.c LABELS unit)
 # The protobuf wire walker (core/pb.c).
 xport_add_test(test_pb SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pb.c LABELS unit)
+# The zip reader and writer (core/zip.c), with hostile archives.
+xport_add_test(test_zip SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_zip.c LABELS unit)
