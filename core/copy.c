@@ -165,21 +165,6 @@ void xp_sink_drop(struct xp_sink *s, const struct xp_ctx *ctx, const char *fmt, 
     s->dropped++;
 }
 
-void xp_item_key(struct xp_buf *out, const struct xp_record *rec)
-{
-    xp_buf_reset(out);
-    if (rec->kind == XP_REC_SERIES_BEGIN) {
-        xp_buf_printf(out, "%s/%s", xp_series_dir(rec->u.series.kind),
-                      rec->u.series.name);
-    } else if (rec->kind == XP_REC_FILE) {
-        if (rec->u.file.meta.artifact)
-            xp_buf_printf(out, "artifacts/%s/%s", rec->u.file.meta.artifact,
-                          rec->u.file.meta.path);
-        else
-            xp_buf_printf(out, "files/%s", rec->u.file.meta.path);
-    }
-}
-
 /* The reader's view of the sink during resume (xp_read_opts.have_item). */
 struct have_ctx {
     struct xp_sink *sink;

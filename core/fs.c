@@ -12,7 +12,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
-#include "xport/json.h"
+#include "xport/utf8.h"
 
 static atomic_uint tmp_counter;
 

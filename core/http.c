@@ -1,5 +1,5 @@
 /* The HTTP engine on libcurl (include/xport/sys/http.h): the engine object,
- * its set-up and teardown, and its log.
+ * its set-up and its teardown.
  *
  * Every request, single or batched, runs on the calling thread's own multi
  * handle (core/http_multi.c): it keeps that thread's idle connections for
@@ -9,7 +9,6 @@
  * by libcurl, so that the credentials decision is taken again for every URL
  * (core/http_xfer.c, core/http_auth.c). The other pieces are listed in
  * core/http_int.h. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,52 +147,4 @@ long xp_http_retries_left(const struct xp_http *h)
     long b = m->budget;
     pthread_mutex_unlock(&m->mu);
     return b;
-}
-
-/* ---- logging --------------------------------------------------------------- */
-
-void xp__http_log(struct xp_http *h, int level, const char *fmt, ...)
-{
-    if (h->cfg.verbose < level)
-        return;
-    struct xp_buf raw = XP_BUF_INIT, line = XP_BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    xp_buf_vprintf(&raw, fmt, ap);
-    va_end(ap);
-    /* Belt and braces: whatever path a secret took into the text. */
-    xp__http_scrub(h, &line, raw.ptr);
-    pthread_mutex_lock(&h->log_mu);
-    if (h->cfg.log)
-        h->cfg.log(h->cfg.log_payload, line.ptr);
-    else
-        fprintf(stderr, "xport: http: %s\n", line.ptr);
-    pthread_mutex_unlock(&h->log_mu);
-    xp_buf_release(&raw);
-    xp_buf_release(&line);
-}
-
-void xp__http_log_header(struct xp_http *h, char dir, const char *line)
-{
-    if (h->cfg.verbose < 2)
-        return;
-    const char *colon = strchr(line, ':');
-    if (colon) {
-        char name[128];
-        size_t n = (size_t)(colon - line);
-        if (n >= sizeof(name))
-            n = sizeof(name) - 1;
-        memcpy(name, line, n);
-        name[n] = '\0';
-        if (xp__http_secret_header(h, name)) {
-            xp__http_log(h, 2, "%c %s: <redacted>", dir, name);
-            return;
-        }
-    }
-    xp__http_log(h, 2, "%c %s", dir, line);
-}
-
-int xp__http_cancelled(const struct xp_http *h)
-{
-    return h->cfg.cancel && *h->cfg.cancel;
 }

@@ -1,13 +1,15 @@
 /* Internals of the HTTP engine shared by core/http*.c and core/ratelimit.c;
  * not for adapters (they use include/xport/sys/http.h).
  *
- * The engine's files: http.c (the engine object, its set-up and its log),
- * http_auth.c (which host gets which credentials, and scrubbing them out of
- * text), http_request.c (building a transfer and each attempt's curl
- * handle), http_body.c (where a body comes from and goes to),
- * http_response.c (reading response headers and checking the body),
- * http_xfer.c (the verdict on each attempt: retry, redirect, fail, done) and
- * http_multi.c (the per-thread multi loop that drives transfers). */
+ * The engine's files, each using only those after it: http.c (the engine
+ * object and its set-up), http_multi.c (the per-thread multi loop that
+ * drives transfers), http_xfer.c (the verdict on each attempt: retry,
+ * redirect, fail, done), http_request.c (building a transfer and each
+ * attempt's curl handle), http_body.c (where a body comes from and goes
+ * to), http_response.c (reading response headers and checking the body),
+ * http_log.c (the scrubbed log and failures), http_auth.c (which host gets
+ * which credentials, and scrubbing them out of text), and below them all
+ * http_redact.c, http_retry.c and ratelimit.c. */
 #ifndef XPORT_CORE_HTTP_INT_H
 #define XPORT_CORE_HTTP_INT_H
 
@@ -159,13 +161,17 @@ struct xfer {
     struct xp_buf sink_msg;
 };
 
-/* core/http.c: the log (scrubbed of every known secret) and cancelling */
+/* core/http_log.c: the log and failures (scrubbed of every known secret),
+ * and cancelling */
 void xp__http_log(struct xp_http *h, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Log one header line going out ('>') or coming in ('<'), its value
  * redacted when the header carries a secret. */
 void xp__http_log_header(struct xp_http *h, char dir, const char *line);
 int xp__http_cancelled(const struct xp_http *h);
+/* Fail x for good: code and a scrubbed message into its response. */
+void xp__http_fail(struct xfer *x, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* core/http_auth.c */
 /* The credentials a request to origin gets: the request's own (want) when
@@ -215,8 +221,6 @@ void xp__http_tmulti_gone(void *p);
 void xp__http_multis_free(struct xp_http *h);
 
 /* core/http_xfer.c */
-void xp__http_fail(struct xfer *x, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* Judge a finished attempt (res is curl's result). */
 void xp__http_xfer_end(struct xfer *x, CURLcode res);
 /* After the last attempt: commit or drop the output, fill the response. */

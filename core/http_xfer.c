@@ -24,21 +24,6 @@ static int budget_take(struct xp_http *h)
     return ok;
 }
 
-void xp__http_fail(struct xfer *x, int code, const char *fmt, ...)
-{
-    struct xp_buf raw = XP_BUF_INIT, msg = XP_BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    xp_buf_vprintf(&raw, fmt, ap);
-    va_end(ap);
-    xp__http_scrub(x->h, &msg, raw.ptr);
-    xp_buf_release(&raw);
-    free(x->resp->error);
-    x->resp->error = xp_buf_detach(&msg);
-    x->resp->code = code;
-    x->done = 1;
-}
-
 static void xfer_transient(struct xfer *x, double retry_after,
                            const char *reason)
 {

@@ -82,7 +82,7 @@ struct layout_reader {
     struct fd_stream stream;
 };
 
-/* layout_reader.c: the JSONL file being read, one line at a time */
+/* layout_read_lines.c: the JSONL file being read, one line at a time */
 int lr_open_fp(struct layout_reader *r, const char *path);
 int lr_close_fp(struct layout_reader *r);
 /* Drop the parsed lines the last batch kept alive. */

@@ -45,15 +45,20 @@ struct layout_sink {
 #define ITEMS_FILE ".items.jsonl"
 #define ITEMS_FILE ".items.jsonl"
 
-/* layout_writer.c */
-/* Remember the sink's first error; returns it. */
-int lw_fail(struct layout_sink *s, int rc);
+/* layout_write_items.c */
 /* A path inside the staging folder; caller frees. */
 char *lw_stage_path(struct layout_sink *s, const char *rel);
 /* Append key (and its files.jsonl line, when manifest is not NULL) to the
  * items log, fsynced: the item is complete in staging. */
 int lw_item_done(struct layout_sink *s, const char *key, const char *manifest);
 void lw_put_str_or_null(struct json_object *o, const char *k, const char *v);
+/* Remove the temp files an interrupted attempt left in staging. */
+void lw_remove_temps(const char *dir);
+/* Resume: load the keys of complete items, and cut a torn last line so
+ * appends continue on a line boundary. */
+int lw_load_items(struct layout_sink *s);
+/* files.jsonl from the items log, in the order the files completed. */
+int lw_write_manifest(struct layout_sink *s);
 
 /* layout_write_series.c */
 int lw_begin_series(struct layout_sink *s, const struct xp_series_meta *m);
