@@ -1,4 +1,5 @@
-/* The command table and what commands share (cmd/main.c, cmd/output.c). */
+/* The command table and what commands share (cmd/main.c, cmd/output.c,
+ * cmd/common.c). */
 #ifndef XPORT_CMD_H
 #define XPORT_CMD_H
 
@@ -29,7 +30,8 @@ int job_detach(int argc, char **argv);
 void job_progress(const struct xp_copy_stats *st, int final);
 void job_finish(int code);
 
-/* Set by SIGINT/SIGTERM; adapters see it through xp_ctx.cancel. */
+/* common.c. Set by SIGINT/SIGTERM (main.c); adapters see it through
+ * xp_ctx.cancel. */
 extern volatile sig_atomic_t xp_cmd_cancel;
 void cmd_ctx_init(struct xp_ctx *ctx, int verbose, int quiet);
 
@@ -80,6 +82,8 @@ void report_experiment(void *payload, const struct xp_exp_result *res);
 /* Print the summary; returns the exit code for rc and stats. */
 int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
                   int dry_run);
+
+/* common.c: below the commands, jobs.c and output.c */
 double now_seconds(void);
 void print_error(int rc);
 

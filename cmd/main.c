@@ -8,26 +8,10 @@
 #include "cmd.h"
 #include "xport/error.h"
 
-volatile sig_atomic_t xp_cmd_cancel;
-
 static void on_signal(int sig)
 {
     (void)sig;
     xp_cmd_cancel = 1;
-}
-
-static void warn_stderr(void *payload, const char *msg)
-{
-    (void)payload;
-    fprintf(stderr, "warning: %s\n", msg);
-}
-
-void cmd_ctx_init(struct xp_ctx *ctx, int verbose, int quiet)
-{
-    memset(ctx, 0, sizeof(*ctx));
-    ctx->cancel = &xp_cmd_cancel;
-    ctx->verbose = verbose;
-    ctx->warn = quiet ? NULL : warn_stderr;
 }
 
 static const struct xp_cmd commands[] = {

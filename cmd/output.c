@@ -11,19 +11,6 @@
 #include "xport/error.h"
 #include "xport/json.h"
 
-double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void print_error(int rc)
-{
-    const struct xp_error *e = xp_error_last();
-    fprintf(stderr, "error: %s\n", e->message[0] ? e->message : xp_strerror(rc));
-}
-
 static void human_bytes(char *out, size_t n, int64_t b)
 {
     const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};

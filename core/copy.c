@@ -149,21 +149,6 @@ static unsigned resource_of(const struct xp_record *r, enum xp_series_kind cur)
     }
 }
 
-void xp_item_key(struct xp_buf *out, const struct xp_record *rec)
-{
-    xp_buf_reset(out);
-    if (rec->kind == XP_REC_SERIES_BEGIN) {
-        xp_buf_printf(out, "%s/%s", xp_series_dir(rec->u.series.kind),
-                      rec->u.series.name);
-    } else if (rec->kind == XP_REC_FILE) {
-        if (rec->u.file.meta.artifact)
-            xp_buf_printf(out, "artifacts/%s/%s", rec->u.file.meta.artifact,
-                          rec->u.file.meta.path);
-        else
-            xp_buf_printf(out, "files/%s", rec->u.file.meta.path);
-    }
-}
-
 /* The reader's view of the sink during resume (xp_read_opts.have_item). */
 struct have_ctx {
     struct xp_sink *sink;

@@ -293,6 +293,17 @@ void xp_hex(char *out, const unsigned char *in, size_t n)
     out[2 * n] = '\0';
 }
 
+int xp_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
 void xp_base64(char *out, const unsigned char *in, size_t n)
 {
     static const char t[] =

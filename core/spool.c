@@ -9,6 +9,7 @@
 #include "xport/buf.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/pb.h"
 #include "xport/spool.h"
 
 #define SPOOL_DEFAULT_BUDGET ((size_t)8 << 20)
@@ -154,17 +155,6 @@ static int flush_all(struct xp_spool *s)
     return 0;
 }
 
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
 int xp_spool_reserve(struct xp_spool *s, size_t id, size_t len, void **out)
 {
     if (id >= s->n)
@@ -176,13 +166,11 @@ int xp_spool_reserve(struct xp_spool *s, size_t id, size_t len, void **out)
     if (len > SPOOL_MAX_RECORD)
         return xp_error_set(XP_EINVALID, "spool record of %zu bytes is too big",
                             len);
-    size_t hn = 1;
-    for (size_t v = len; v >= 0x80; v >>= 7)
-        hn++;
+    size_t hn = xp_pb_varint_len(len);
     size_t before = st->mem.cap;
     if (st->mem.len + hn + len >= st->mem.cap)
         xp_buf_grow(&st->mem, hn + len);
-    put_varint((unsigned char *)st->mem.ptr + st->mem.len, len);
+    xp_pb_varint_put((unsigned char *)st->mem.ptr + st->mem.len, len);
     *out = st->mem.ptr + st->mem.len + hn;
     st->mem.len += hn + len;
     st->mem.ptr[st->mem.len] = '\0';

@@ -1,4 +1,7 @@
-/* Writing the xport layout (schemas/README.md).
+/* Writing the xport layout (schemas/README.md): the sink's life, placing
+ * an experiment and committing it; series are written by
+ * layout_write_series.c, logs, files and documents by layout_write_files.c,
+ * over the staging paths and items log of layout_write_items.c.
  *
  * An experiment is written into ROOT/.xport/staging/<key>/ and moved into
  * place by one rename when the sink commits, so the tree only ever holds
@@ -17,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "layout_write.h"
 #include "local.h"
 #include "xport/error.h"
 #include "xport/fs.h"
@@ -26,52 +30,13 @@
 #include "xport/stage.h"
 #include "xport/stream.h"
 
-struct open_series {
-    struct xp_afile data;
-    char *dir;       /* staging-relative directory */
-    char *name;
-    enum xp_series_kind kind;
-    char *description;
-    struct json_object *metadata;
-    int64_t npoints;
-    int64_t next_index;
-    struct json_object *columns; /* tracks: column names seen, in order */
-    int has_ts;
-    double first_ts, last_ts;
-};
 
-struct layout_sink {
-    struct xp_sink base;
-    struct local_adapter *la;
-    int err;
-    char *final_dir;   /* ROOT/ws/proj/exp */
-    struct xp_stage stage; /* ROOT/.xport/staging/<key> */
-    struct json_object *exp; /* experiment.json being built */
-    struct open_series ser;
-    int in_series;
-    struct json_object *series_seen; /* encoded dir names used */
-    struct xp_afile logs;
-    int logs_open;
-    int items_fd;               /* staging/.items.jsonl, appended per item */
-    struct json_object *items;  /* keys of the items in staging */
-    int resume;
-    char *dest_rel;             /* final dir relative to the root */
-    struct xp_buf line;
-    unsigned resources;
-};
-
-#define ITEMS_FILE ".items.jsonl"
-
-static int sink_fail(struct layout_sink *s, int rc)
+/* Remember the sink's first error; returns it. */
+static int lw_fail(struct layout_sink *s, int rc)
 {
     if (!s->err)
         s->err = rc ? rc : XP_ERROR;
     return s->err;
-}
-
-static char *stage_path(struct layout_sink *s, const char *rel)
-{
-    return xp_path_join(s->stage.dir, rel);
 }
 
 int local_experiment_relpath(struct xp_buf *out, const char *ws,
@@ -100,12 +65,7 @@ int local_experiment_relpath(struct xp_buf *out, const char *ws,
     return 0;
 }
 
-/* ---- JSON building helpers ---- */
-
-static void put_str_or_null(struct json_object *o, const char *k, const char *v)
-{
-    json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
-}
+/* ---- the experiment ---- */
 
 static struct json_object *build_experiment_json(const struct xp_experiment_meta *m)
 {
@@ -113,22 +73,22 @@ static struct json_object *build_experiment_json(const struct xp_experiment_meta
     json_object_object_add(o, "name", json_object_new_string(m->name));
     json_object_object_add(o, "project", json_object_new_string(m->project));
     json_object_object_add(o, "workspace", json_object_new_string(m->workspace));
-    put_str_or_null(o, "description", m->description);
+    lw_put_str_or_null(o, "description", m->description);
     struct json_object *tags = json_object_new_array();
     for (size_t i = 0; i < m->ntags; i++)
         json_object_array_add(tags, json_object_new_string(m->tags[i]));
     json_object_object_add(o, "tags", tags);
-    put_str_or_null(o, "status", m->status);
-    put_str_or_null(o, "folder", m->folder);
+    lw_put_str_or_null(o, "status", m->status);
+    lw_put_str_or_null(o, "folder", m->folder);
     json_object_object_add(o, "metadata",
                            m->metadata ? json_object_get(m->metadata) : NULL);
-    put_str_or_null(o, "created_at", m->created_at);
-    put_str_or_null(o, "startedAt", m->started_at);
-    put_str_or_null(o, "endedAt", m->ended_at);
+    lw_put_str_or_null(o, "created_at", m->created_at);
+    lw_put_str_or_null(o, "startedAt", m->started_at);
+    lw_put_str_or_null(o, "endedAt", m->ended_at);
     struct json_object *src = json_object_new_object();
-    put_str_or_null(src, "vendor", m->source_vendor);
-    put_str_or_null(src, "id", m->source_id);
-    put_str_or_null(src, "url", m->source_url);
+    lw_put_str_or_null(src, "vendor", m->source_vendor);
+    lw_put_str_or_null(src, "id", m->source_id);
+    lw_put_str_or_null(src, "url", m->source_url);
     json_object_object_add(src, "fields",
                            m->vendor ? json_object_get(m->vendor) : NULL);
     json_object_object_add(o, "source", src);
@@ -237,406 +197,7 @@ done:
     return rc;
 }
 
-/* ---- the items log: which series and files in staging are complete ---- */
-
-static int item_done(struct layout_sink *s, const char *key, const char *manifest)
-{
-    struct xp_buf l = XP_BUF_INIT;
-    xp_buf_puts(&l, "{\"key\":");
-    int rc = xp_json_put_str(&l, key, strlen(key), "item key");
-    if (!rc && manifest) {
-        xp_buf_puts(&l, ",\"manifest\":");
-        xp_buf_puts(&l, manifest); /* already JSON */
-    }
-    xp_buf_puts(&l, "}\n");
-    for (size_t off = 0; !rc && off < l.len;) {
-        ssize_t n = write(s->items_fd, l.ptr + off, l.len - off);
-        if (n < 0 && errno != EINTR)
-            rc = xp_error_set_os(XP_EIO, "cannot write '%s/%s'", s->stage.dir, ITEMS_FILE);
-        else if (n > 0)
-            off += (size_t)n;
-    }
-    if (!rc && fsync(s->items_fd) != 0)
-        rc = xp_error_set_os(XP_EIO, "cannot fsync '%s/%s'", s->stage.dir, ITEMS_FILE);
-    if (!rc)
-        json_object_object_add(s->items, key, NULL);
-    xp_buf_release(&l);
-    return rc;
-}
-
-/* Remove temp files an interrupted attempt left in staging. */
-static void remove_temps(const char *dir)
-{
-    char **names;
-    size_t n;
-    if (xp_list_dir(&names, &n, dir)) {
-        xp_error_clear();
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char *p = xp_path_join(dir, names[i]);
-        if (strstr(names[i], ".xport-tmp-"))
-            unlink(p);
-        else if (xp_is_dir(p))
-            remove_temps(p);
-        free(p);
-    }
-    xp_strv_free(names);
-}
-
-/* Resume: load the keys of complete items, and cut a torn last line so
- * appends continue on a line boundary. */
-static int load_items(struct layout_sink *s)
-{
-    char *p = xp_path_join(s->stage.dir, ITEMS_FILE);
-    struct xp_buf b = XP_BUF_INIT;
-    int rc = xp_read_file(&b, p, (size_t)1 << 30);
-    if (rc == XP_ENOTFOUND) {
-        xp_error_clear();
-        rc = 0;
-    }
-    size_t good = 0;
-    for (char *line = b.ptr; !rc && *line;) {
-        char *nl = strchr(line, '\n');
-        if (!nl)
-            break;
-        struct json_object *o = NULL;
-        if (xp_json_parse(&o, line, (size_t)(nl - line), "items log") == 0 &&
-            xp_json_str(o, "key"))
-            json_object_object_add(s->items, xp_json_str(o, "key"), NULL);
-        else
-            xp_error_clear();
-        json_object_put(o);
-        line = nl + 1;
-        good = (size_t)(line - b.ptr);
-    }
-    if (!rc && good < b.len && truncate(p, (off_t)good) != 0)
-        rc = xp_error_set_os(XP_EIO, "cannot repair '%s'", p);
-    xp_buf_release(&b);
-    free(p);
-    return rc;
-}
-
-/* files.jsonl from the items log, in the order the files completed. */
-static int write_manifest(struct layout_sink *s)
-{
-    char *p = xp_path_join(s->stage.dir, ITEMS_FILE);
-    FILE *in = fopen(p, "rb");
-    free(p);
-    if (!in)
-        return 0;
-    struct xp_afile out;
-    int rc = 0, any = 0;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    struct xp_buf b = XP_BUF_INIT;
-    while ((n = getline(&line, &cap, in)) > 0) {
-        struct json_object *o = NULL, *m;
-        if (xp_json_parse(&o, line, (size_t)n, "items log")) {
-            xp_error_clear();
-            continue;
-        }
-        if (json_object_object_get_ex(o, "manifest", &m)) {
-            if (!any) {
-                char *mf = xp_path_join(s->stage.dir, "files.jsonl");
-                rc = xp_afile_open(&out, mf);
-                free(mf);
-                if (rc) {
-                    json_object_put(o);
-                    break;
-                }
-                any = 1;
-            }
-            rc = xp_json_put_obj(&b, m, 0);
-            xp_buf_putc(&b, '\n');
-            xp_afile_buf(&out, &b);
-        }
-        json_object_put(o);
-        if (rc)
-            break;
-    }
-    free(line);
-    fclose(in);
-    xp_buf_release(&b);
-    if (any)
-        rc = rc ? (xp_afile_abort(&out), rc) : xp_afile_commit(&out);
-    return rc;
-}
-
-/* ---- records ---- */
-
-static int begin_series(struct layout_sink *s, const struct xp_series_meta *m)
-{
-    struct xp_buf enc = XP_BUF_INIT;
-    int rc = xp_name_encode(&enc, m->name);
-    if (rc) {
-        xp_buf_release(&enc);
-        return xp_error_wrap(rc, "series name");
-    }
-    struct xp_buf rel = XP_BUF_INIT;
-    xp_buf_printf(&rel, "%s/%s", xp_series_dir(m->kind), enc.ptr);
-    xp_buf_release(&enc);
-    if (json_object_object_get_ex(s->series_seen, rel.ptr, NULL)) {
-        rc = xp_error_set(XP_EINVALID, "series '%s' appears twice", m->name);
-        xp_buf_release(&rel);
-        return rc;
-    }
-    json_object_object_add(s->series_seen, rel.ptr, NULL);
-    char *dir = stage_path(s, rel.ptr);
-    rc = xp_afile_open_in(&s->ser.data, dir, "data.jsonl");
-    free(dir);
-    if (rc) {
-        xp_buf_release(&rel);
-        return rc;
-    }
-    s->ser.dir = xp_buf_detach(&rel);
-    s->ser.name = xp_strdup(m->name);
-    s->ser.kind = m->kind;
-    s->ser.description = xp_strdup(m->description);
-    s->ser.metadata = m->metadata ? json_object_get(m->metadata) : NULL;
-    s->ser.npoints = 0;
-    s->ser.next_index = 0;
-    s->ser.columns = m->kind == XP_SERIES_TRACK ? json_object_new_object() : NULL;
-    s->ser.has_ts = 0;
-    s->in_series = 1;
-    return 0;
-}
-
-static void series_clear(struct open_series *o)
-{
-    free(o->dir);
-    free(o->name);
-    free(o->description);
-    json_object_put(o->metadata);
-    json_object_put(o->columns);
-    memset(o, 0, sizeof(*o));
-}
-
-static int put_fields(struct xp_buf *b, const struct xp_point *p,
-                      const char *series)
-{
-    int rc = xp_pointline_put_fields(b, p);
-    return rc ? xp_error_wrap(rc, "series '%s' point %" PRId64, series, p->index) : 0;
-}
-
-static int put_points(struct layout_sink *s, const struct xp_point *v, size_t n)
-{
-    struct open_series *o = &s->ser;
-    if (o->kind != XP_SERIES_TRACK)
-        return xp_pointlines_write(&o->data, &s->line, v, n, o->name, NULL,
-                                   &o->npoints, &o->next_index);
-    /* ml-dash track rows are flat objects */
-    struct xp_buf *b = &s->line;
-    for (size_t i = 0; i < n; i++) {
-        const struct xp_point *p = &v[i];
-        xp_buf_putc(b, '{');
-        int rc = put_fields(b, p, o->name);
-        if (rc)
-            return rc;
-        xp_buf_puts(b, "}\n");
-        for (size_t f = 0; f < p->nfields; f++) {
-            const struct xp_field *fl = &p->fields[f];
-            if (!strcmp(fl->key, "timestamp")) {
-                double t = fl->v.type == XP_V_FLOAT ? fl->v.u.d
-                           : fl->v.type == XP_V_INT ? (double)fl->v.u.i
-                                                   : 0;
-                if (!o->has_ts)
-                    o->first_ts = t;
-                o->last_ts = t;
-                o->has_ts = 1;
-            } else if (!json_object_object_get_ex(o->columns, fl->key, NULL)) {
-                json_object_object_add(o->columns, fl->key, NULL);
-            }
-        }
-        o->npoints++;
-        if (p->index + 1 > o->next_index)
-            o->next_index = p->index + 1;
-        if (b->len >= (1u << 16))
-            xp_afile_buf(&o->data, b);
-    }
-    xp_afile_buf(&o->data, b);
-    return o->data.err;
-}
-
-static int end_series(struct layout_sink *s)
-{
-    struct open_series *o = &s->ser;
-    int rc = xp_afile_commit(&o->data);
-    if (rc) {
-        series_clear(o);
-        s->in_series = 0;
-        return rc;
-    }
-    struct json_object *md = json_object_new_object();
-    struct xp_buf id = XP_BUF_INIT;
-    if (o->kind == XP_SERIES_TRACK) {
-        const char *slash = strrchr(o->dir, '/');
-        xp_buf_printf(&id, "local-track-%s", slash + 1);
-        json_object_object_add(md, "trackId", json_object_new_string(id.ptr));
-        json_object_object_add(md, "topic", json_object_new_string(o->name));
-        struct json_object *cols = json_object_new_array();
-        json_object_object_foreach(o->columns, k, v) {
-            (void)v;
-            json_object_array_add(cols, json_object_new_string(k));
-        }
-        json_object_object_add(md, "columns", cols);
-        json_object_object_add(md, "totalEntries", json_object_new_int64(o->npoints));
-        json_object_object_add(md, "firstTimestamp",
-                               o->has_ts ? json_object_new_double(o->first_ts) : NULL);
-        json_object_object_add(md, "lastTimestamp",
-                               o->has_ts ? json_object_new_double(o->last_ts) : NULL);
-    } else {
-        xp_buf_printf(&id, "local-metric-%s", o->name);
-        json_object_object_add(md, "metricId", json_object_new_string(id.ptr));
-        json_object_object_add(md, "name", json_object_new_string(o->name));
-        put_str_or_null(md, "description", o->description);
-        json_object_object_add(md, "tags", json_object_new_array());
-        json_object_object_add(md, "totalDataPoints", json_object_new_int64(o->npoints));
-        json_object_object_add(md, "nextIndex", json_object_new_int64(o->next_index));
-        json_object_object_add(md, "kind", json_object_new_string(
-            o->kind == XP_SERIES_SYSTEM ? "system" : "metric"));
-    }
-    json_object_object_add(md, "metadata",
-                           o->metadata ? json_object_get(o->metadata) : NULL);
-    xp_buf_release(&id);
-    struct xp_buf p = XP_BUF_INIT;
-    xp_buf_printf(&p, "%s/%s/metadata.json", s->stage.dir, o->dir);
-    rc = xp_json_write_file(p.ptr, md);
-    if (!rc) {
-        xp_buf_reset(&p);
-        xp_buf_printf(&p, "%s/%s", xp_series_dir(o->kind), o->name);
-        rc = item_done(s, p.ptr, NULL);
-    }
-    xp_buf_release(&p);
-    json_object_put(md);
-    series_clear(o);
-    s->in_series = 0;
-    return rc;
-}
-
-static int put_logs(struct layout_sink *s, const struct xp_log_entry *v, size_t n)
-{
-    int rc = 0;
-    if (!s->logs_open) {
-        char *dir = stage_path(s, "logs");
-        rc = xp_afile_open_in(&s->logs, dir, "logs.jsonl");
-        free(dir);
-        if (rc)
-            return rc;
-        s->logs_open = 1;
-    }
-    return xp_loglines_write(&s->logs, &s->line, v, n, NULL);
-}
-
-/* The item key of a file, as xp_item_key gives it for its record. */
-static void file_item_key(struct xp_buf *key, const struct xp_file_meta *m)
-{
-    struct xp_record r = {.kind = XP_REC_FILE};
-    r.u.file.meta = *m;
-    xp_item_key(key, &r);
-}
-
-static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
-                    struct xp_stream *body)
-{
-    if (!xp_relpath_safe(m->path))
-        return xp_error_set(XP_EINVALID, "unsafe file path '%s'", m->path);
-    struct xp_buf rel = XP_BUF_INIT;
-    if (m->artifact) {
-        struct xp_buf enc = XP_BUF_INIT;
-        int erc = xp_name_encode(&enc, m->artifact);
-        if (erc) {
-            xp_buf_release(&enc);
-            xp_buf_release(&rel);
-            return xp_error_wrap(erc, "artifact name");
-        }
-        xp_buf_printf(&rel, "artifacts/%s/%s", enc.ptr, m->path);
-        xp_buf_release(&enc);
-    } else {
-        xp_buf_printf(&rel, "files/%s", m->path);
-    }
-    char *dst = stage_path(s, rel.ptr);
-    xp_buf_release(&rel);
-    int rc = 0;
-    struct xp_buf key = XP_BUF_INIT;
-    file_item_key(&key, m);
-    int dup = json_object_object_get_ex(s->items, key.ptr, NULL);
-    xp_buf_release(&key);
-    if (dup) {
-        rc = xp_error_set(XP_EINVALID, "file '%s' appears twice", m->path);
-        free(dst);
-        return rc;
-    }
-    char hex[65];
-    int64_t size = 0;
-    rc = xp_stream_store(body, dst, m, hex, &size, s->la->base.ctx);
-    free(dst);
-    if (rc)
-        return rc;
-    struct xp_buf *b = &s->line;
-    xp_buf_reset(b);
-    xp_buf_puts(b, "{\"path\":");
-    rc = xp_json_put_str(b, m->path, strlen(m->path), "file path");
-    if (!rc && m->artifact) {
-        xp_buf_puts(b, ",\"artifact\":");
-        rc = xp_json_put_str(b, m->artifact, strlen(m->artifact), "artifact");
-    }
-    xp_buf_printf(b, ",\"size\":%" PRId64 ",\"sha256\":\"%s\"", size, hex);
-    if (!rc && m->vendor_checksum) {
-        xp_buf_puts(b, ",\"vendorChecksum\":{\"algo\":");
-        const char *algo = m->vendor_checksum_algo ? m->vendor_checksum_algo : "unknown";
-        rc = xp_json_put_str(b, algo, strlen(algo), "checksum algorithm");
-        xp_buf_puts(b, ",\"value\":");
-        if (!rc)
-            rc = xp_json_put_str(b, m->vendor_checksum, strlen(m->vendor_checksum),
-                                 "checksum");
-        xp_buf_putc(b, '}');
-    }
-    if (!rc && m->content_type) {
-        xp_buf_puts(b, ",\"contentType\":");
-        rc = xp_json_put_str(b, m->content_type, strlen(m->content_type), "content type");
-    }
-    if (!rc && m->id) {
-        xp_buf_puts(b, ",\"id\":");
-        rc = xp_json_put_str(b, m->id, strlen(m->id), "file id");
-    }
-    if (!rc && m->metadata) {
-        xp_buf_puts(b, ",\"metadata\":");
-        rc = xp_json_put_obj(b, m->metadata, 0);
-    }
-    xp_buf_puts(b, "}");
-    if (!rc) {
-        struct xp_buf ikey = XP_BUF_INIT;
-        file_item_key(&ikey, m);
-        rc = item_done(s, ikey.ptr, b->ptr);
-        xp_buf_release(&ikey);
-    }
-    xp_buf_reset(b);
-    return rc;
-}
-
-static int doc_file(struct layout_sink *s, enum xp_doc_kind k,
-                    struct json_object *doc)
-{
-    const char *name = k == XP_DOC_PARAMETERS ? "parameters.json"
-                       : k == XP_DOC_SUMMARY  ? "summary.json"
-                                              : "others.json";
-    char *p = stage_path(s, name);
-    int rc;
-    if (k == XP_DOC_PARAMETERS) {
-        /* ml-dash's versioned form, so its tools read it as is */
-        struct json_object *o = json_object_new_object();
-        json_object_object_add(o, "version", json_object_new_int(1));
-        json_object_object_add(o, "data", json_object_get(doc));
-        rc = xp_json_write_file(p, o);
-        json_object_put(o);
-    } else {
-        rc = xp_json_write_file(p, doc);
-    }
-    free(p);
-    return rc;
-}
+/* ---- the sink ---- */
 
 static int sink_put(struct xp_sink *base, const struct xp_record *r)
 {
@@ -648,14 +209,14 @@ static int sink_put(struct xp_sink *base, const struct xp_record *r)
     case XP_REC_EXPERIMENT:
     case XP_REC_END:
         break;
-    case XP_REC_DOCUMENT: rc = doc_file(s, r->u.doc.kind, r->u.doc.doc); break;
-    case XP_REC_SERIES_BEGIN: rc = begin_series(s, &r->u.series); break;
-    case XP_REC_POINTS: rc = put_points(s, r->u.points.v, r->u.points.n); break;
-    case XP_REC_SERIES_END: rc = end_series(s); break;
-    case XP_REC_LOGS: rc = put_logs(s, r->u.logs.v, r->u.logs.n); break;
-    case XP_REC_FILE: rc = put_file(s, &r->u.file.meta, r->u.file.body); break;
+    case XP_REC_DOCUMENT: rc = lw_doc_file(s, r->u.doc.kind, r->u.doc.doc); break;
+    case XP_REC_SERIES_BEGIN: rc = lw_begin_series(s, &r->u.series); break;
+    case XP_REC_POINTS: rc = lw_put_points(s, r->u.points.v, r->u.points.n); break;
+    case XP_REC_SERIES_END: rc = lw_end_series(s); break;
+    case XP_REC_LOGS: rc = lw_put_logs(s, r->u.logs.v, r->u.logs.n); break;
+    case XP_REC_FILE: rc = lw_put_file(s, &r->u.file.meta, r->u.file.body); break;
     }
-    return rc ? sink_fail(s, rc) : 0;
+    return rc ? lw_fail(s, rc) : 0;
 }
 
 static int sink_finish(struct xp_sink *base, int commit)
@@ -663,10 +224,10 @@ static int sink_finish(struct xp_sink *base, int commit)
     struct layout_sink *s = (struct layout_sink *)base;
     if (s->in_series) {
         xp_afile_abort(&s->ser.data);
-        series_clear(&s->ser);
+        lw_series_clear(&s->ser);
         s->in_series = 0;
         if (commit)
-            sink_fail(s, xp_error_set(XP_EINVALID, "series left open"));
+            lw_fail(s, xp_error_set(XP_EINVALID, "series left open"));
     }
     int rc = s->err;
     if (s->logs_open) {
@@ -677,15 +238,15 @@ static int sink_finish(struct xp_sink *base, int commit)
         s->logs_open = 0;
     }
     if (commit && !rc) {
-        rc = write_manifest(s);
-        char *items = stage_path(s, ITEMS_FILE);
+        rc = lw_write_manifest(s);
+        char *items = lw_stage_path(s, ITEMS_FILE);
         if (!rc && unlink(items) != 0 && errno != ENOENT)
             rc = xp_error_set_os(XP_EIO, "cannot remove '%s'", items);
         free(items);
     }
     if (commit && !rc) {
         /* experiment.json last: its presence marks a complete experiment */
-        char *p = stage_path(s, "experiment.json");
+        char *p = lw_stage_path(s, "experiment.json");
         rc = xp_json_write_file(p, s->exp);
         free(p);
         if (!rc)
@@ -722,7 +283,7 @@ static void sink_free(struct xp_sink *base)
         return;
     if (s->in_series) {
         xp_afile_abort(&s->ser.data);
-        series_clear(&s->ser);
+        lw_series_clear(&s->ser);
     }
     if (s->logs_open)
         xp_afile_abort(&s->logs);
@@ -801,11 +362,11 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     /* with resume, an interrupted attempt's staging folder is reused */
     rc = xp_stage_open(&s->stage, la->root, final_dir, s->resume);
     if (!rc && s->resume) {
-        remove_temps(s->stage.dir);
-        rc = load_items(s);
+        lw_remove_temps(s->stage.dir);
+        rc = lw_load_items(s);
     }
     if (!rc) {
-        char *ip = stage_path(s, ITEMS_FILE);
+        char *ip = lw_stage_path(s, ITEMS_FILE);
         s->items_fd = open(ip, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (s->items_fd < 0)
             rc = xp_error_set_os(XP_EIO, "cannot open '%s'", ip);

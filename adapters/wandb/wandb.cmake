@@ -11,7 +11,6 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_merge.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_names.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_offline.c
-  ${CMAKE_CURRENT_LIST_DIR}/wandb_pb.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_points.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_prefetch.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_rows.c

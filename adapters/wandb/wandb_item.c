@@ -3,17 +3,17 @@
 
 #include "xport/json.h"
 #include "wandb_item.h"
-#include "wandb_pb.h"
+#include "xport/pb.h"
 
 int witem_key_ok(const char *s, size_t n)
 {
     return !memchr(s, 0, n) && xp_utf8_valid(s, n);
 }
 
-int witem_get(struct witem *it, const struct wpb_field *f, int check_keys)
+int witem_get(struct witem *it, const struct xp_pb_field *f, int check_keys)
 {
-    struct wpb m;
-    struct wpb_field g;
+    struct xp_pb m;
+    struct xp_pb_field g;
     int k;
     /* not memset: the path arrays are 512 bytes and items come by the
      * million; only what has been filled is read */
@@ -21,12 +21,12 @@ int witem_get(struct witem *it, const struct wpb_field *f, int check_keys)
     it->value = NULL;
     it->vlen = 0;
     it->has_value = 0;
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return -1;
-    wpb_sub(&m, f);
+    xp_pb_sub(&m, f);
     int has_key = 0;
-    while ((k = wpb_next(&m, &g)) > 0) {
-        if ((g.num == 1 || g.num == 2) && g.wire == WPB_LEN) {
+    while ((k = xp_pb_next(&m, &g)) > 0) {
+        if ((g.num == 1 || g.num == 2) && g.wire == XP_PB_LEN) {
             if (g.num == 1) {
                 if (has_key || it->depth)
                     return -1; /* key and nested_key are exclusive */
@@ -40,7 +40,7 @@ int witem_get(struct witem *it, const struct wpb_field *f, int check_keys)
             it->path[it->depth] = (const char *)g.ptr;
             it->plen[it->depth] = g.len;
             it->depth++;
-        } else if (g.num == 16 && g.wire == WPB_LEN) {
+        } else if (g.num == 16 && g.wire == XP_PB_LEN) {
             it->value = (const char *)g.ptr;
             it->vlen = g.len;
             it->has_value = 1;

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-struct wpb_field;
+struct xp_pb_field;
 
 #define WITEM_MAX_DEPTH 32
 
@@ -23,7 +23,7 @@ struct witem {
  * key and nested_key both, no key, more than WITEM_MAX_DEPTH parts, or,
  * when check_keys, a part that holds a NUL or is not UTF-8). A caller that
  * passes check_keys 0 checks the parts itself (witem_key_ok). */
-int witem_get(struct witem *it, const struct wpb_field *f, int check_keys);
+int witem_get(struct witem *it, const struct xp_pb_field *f, int check_keys);
 /* A key part can name a series: UTF-8 without NUL. */
 int witem_key_ok(const char *s, size_t n);
 /* The item's path is the one key `key`. */

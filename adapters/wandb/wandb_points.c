@@ -13,6 +13,7 @@
 
 #include "xport/error.h"
 #include "xport/json.h"
+#include "xport/pb.h"
 #include "xport/spool.h"
 #include "wandb_run.h"
 
@@ -203,14 +204,8 @@ static const char *const wpt_names[WPT_NKEYS] = {
 
 static void put_varint(struct xp_buf *b, uint64_t v)
 {
-    char tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (char)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (char)v;
-    xp_buf_put(b, tmp, n);
+    unsigned char tmp[XP_PB_VARINT_MAX];
+    xp_buf_put(b, tmp, xp_pb_varint_put(tmp, v));
 }
 
 static void put_value(struct xp_buf *b, const struct xp_value *v)
@@ -278,16 +273,7 @@ static int get_bytes(struct cursor *c, void *out, size_t n)
 
 static int get_varint(struct cursor *c, uint64_t *out)
 {
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64 && c->p < c->end; shift += 7) {
-        unsigned char x = *c->p++;
-        v |= (uint64_t)(x & 0x7f) << shift;
-        if (!(x & 0x80)) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
+    return xp_pb_varint_get(&c->p, c->end, out);
 }
 
 static int get_value_any(struct cursor *c, struct xp_value *v,
@@ -324,16 +310,6 @@ static int get_value_any(struct cursor *c, struct xp_value *v,
     return -1;
 }
 
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
 int wpt_spool_ref(struct xp_spool *sp, size_t stream, uint64_t back,
                   const struct xp_value *value)
 {
@@ -348,17 +324,13 @@ int wpt_spool_ref(struct xp_spool *sp, size_t stream, uint64_t back,
     }
     /* the usual point: written in place, wide stores */
     size_t vn = value->type == XP_V_NULL ? 1 : value->type == XP_V_BOOL ? 2 : 9;
-    size_t n = 1 + varint_len(back) + vn;
+    size_t n = 1 + xp_pb_varint_len(back) + vn;
     unsigned char *p;
     int rc = xp_spool_reserve(sp, stream, n, (void **)&p);
     if (rc)
         return rc;
     *p++ = WPT_REF;
-    while (back >= 0x80) {
-        *p++ = (unsigned char)(back | 0x80);
-        back >>= 7;
-    }
-    *p++ = (unsigned char)back;
+    p += xp_pb_varint_put(p, back);
     *p++ = (unsigned char)value->type;
     if (value->type == XP_V_BOOL)
         *p = (unsigned char)(value->u.b ? 1 : 0);

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "wandb_item.h"
-#include "wandb_pb.h"
+#include "xport/pb.h"
 #include "wandb_rows.h"
 #include "wandb_run.h"
 
@@ -89,11 +89,11 @@ static int64_t key_id(struct wrows *p, size_t pos, const char *s, size_t n)
  * then value_json (field 16), each with a one-byte length. Exactly what
  * witem_get(it, f, 0) would give for these bytes; 0 for anything else,
  * which then goes through witem_get. */
-static int plain_item(struct witem *it, const struct wpb_field *f)
+static int plain_item(struct witem *it, const struct xp_pb_field *f)
 {
     const unsigned char *p = f->ptr;
     size_t n = f->len;
-    if (f->wire != WPB_LEN || n < 5 || (p[0] != 0x0a && p[0] != 0x12) ||
+    if (f->wire != XP_PB_LEN || n < 5 || (p[0] != 0x0a && p[0] != 0x12) ||
         p[1] >= 0x80 || (size_t)p[1] + 5 > n)
         return 0;
     const unsigned char *v = p + 2 + p[1];
@@ -110,16 +110,16 @@ static int plain_item(struct witem *it, const struct wpb_field *f)
 }
 
 /* The HistoryStep message {num = 1}: the last num wins, as in wrun. */
-static int history_step(const struct wpb_field *f, int64_t *step)
+static int history_step(const struct xp_pb_field *f, int64_t *step)
 {
-    struct wpb m;
-    struct wpb_field h;
+    struct xp_pb m;
+    struct xp_pb_field h;
     int k;
     *step = 0; /* proto3 leaves step 0 out */
-    wpb_sub(&m, f);
-    while ((k = wpb_next(&m, &h)) > 0)
-        if (h.num == 1 && h.wire == WPB_VARINT)
-            *step = wpb_int64(&h);
+    xp_pb_sub(&m, f);
+    while ((k = xp_pb_next(&m, &h)) > 0)
+        if (h.num == 1 && h.wire == XP_PB_VARINT)
+            *step = xp_pb_int64(&h);
     return k;
 }
 
@@ -137,11 +137,11 @@ static struct wrow_item *add_item(struct xp_buf *out, size_t text)
 int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
                size_t parse, struct xp_buf *out)
 {
-    struct wpb m;
-    struct wpb_field f, hist = {0};
+    struct xp_pb m;
+    struct xp_pb_field f, hist = {0};
     int k, nhist = 0;
-    wpb_init(&m, data, len);
-    while ((k = wpb_next(&m, &f)) > 0) {
+    xp_pb_init(&m, data, len);
+    while ((k = xp_pb_next(&m, &f)) > 0) {
         if (f.num == 2) {
             hist = f;
             nhist++;
@@ -149,7 +149,7 @@ int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
             return 0;
         }
     }
-    if (k < 0 || nhist != 1 || hist.wire != WPB_LEN)
+    if (k < 0 || nhist != 1 || hist.wire != XP_PB_LEN)
         return 0;
 
     /* the header, then the items written in place as they come (a copy
@@ -159,11 +159,11 @@ int wrows_pack(struct wrows *p, const unsigned char *data, size_t len,
     xp_buf_put(out, &h, sizeof(h));
     size_t nitems = 0;
     struct witem it;
-    struct wpb_field g;
+    struct xp_pb_field g;
     int ok = 1;
-    wpb_sub(&m, &hist);
-    while (ok && (k = wpb_next(&m, &g)) > 0) {
-        if (g.num == 2 && g.wire == WPB_LEN) {
+    xp_pb_sub(&m, &hist);
+    while (ok && (k = xp_pb_next(&m, &g)) > 0) {
+        if (g.num == 2 && g.wire == XP_PB_LEN) {
             h.has_record_step = 1;
             ok = history_step(&g, &h.record_step) == 0;
             continue;

@@ -15,7 +15,7 @@
 #include "wandb_names.h"
 #include "wandb_prefetch.h"
 #include "wandb_rows.h"
-#include "wandb_pb.h"
+#include "xport/pb.h"
 #include "wandb_run.h"
 
 /* Record.record_type fields we read */
@@ -97,9 +97,9 @@ static int series_get(struct wrun *r, enum xp_series_kind kind,
 
 /* A proto string as a NUL-terminated copy; BAD_RECORD when it is not UTF-8
  * or holds a NUL (neither can be a key or a name). */
-static int dup_str(char **out, const struct wpb_field *f)
+static int dup_str(char **out, const struct xp_pb_field *f)
 {
-    if (f->wire != WPB_LEN || memchr(f->ptr, 0, f->len) ||
+    if (f->wire != XP_PB_LEN || memchr(f->ptr, 0, f->len) ||
         !xp_utf8_valid((const char *)f->ptr, f->len))
         return BAD_RECORD;
     char *s = xp_strndup((const char *)f->ptr, f->len);
@@ -108,28 +108,28 @@ static int dup_str(char **out, const struct wpb_field *f)
     return 0;
 }
 
-static int get_timestamp(const struct wpb_field *f, int64_t *sec,
+static int get_timestamp(const struct xp_pb_field *f, int64_t *sec,
                          int32_t *nanos)
 {
-    struct wpb m;
-    struct wpb_field g;
+    struct xp_pb m;
+    struct xp_pb_field g;
     int k;
     *sec = 0;
     *nanos = 0;
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return BAD_RECORD;
-    wpb_sub(&m, f);
-    while ((k = wpb_next(&m, &g)) > 0) {
-        if (g.num == 1 && g.wire == WPB_VARINT)
-            *sec = wpb_int64(&g);
-        else if (g.num == 2 && g.wire == WPB_VARINT)
+    xp_pb_sub(&m, f);
+    while ((k = xp_pb_next(&m, &g)) > 0) {
+        if (g.num == 1 && g.wire == XP_PB_VARINT)
+            *sec = xp_pb_int64(&g);
+        else if (g.num == 2 && g.wire == XP_PB_VARINT)
             *nanos = (int32_t)g.u;
     }
     return k < 0 ? BAD_RECORD : 0;
 }
 
 /* An item, BAD_RECORD when it is not a valid one. */
-static int get_item(struct witem *it, const struct wpb_field *f)
+static int get_item(struct witem *it, const struct xp_pb_field *f)
 {
     return witem_get(it, f, 1) ? BAD_RECORD : 0;
 }
@@ -196,16 +196,16 @@ static void json_del_path(struct json_object *root, const struct witem *it)
 
 /* ConfigRecord and SummaryRecord: {repeated update = 1; repeated remove = 2}
  * of items, applied in order to doc. */
-static int apply_updates(struct json_object *doc, const struct wpb_field *f)
+static int apply_updates(struct json_object *doc, const struct xp_pb_field *f)
 {
-    struct wpb m;
-    struct wpb_field g;
+    struct xp_pb m;
+    struct xp_pb_field g;
     struct witem it;
     int k, rc;
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return BAD_RECORD;
-    wpb_sub(&m, f);
-    while ((k = wpb_next(&m, &g)) > 0) {
+    xp_pb_sub(&m, f);
+    while ((k = xp_pb_next(&m, &g)) > 0) {
         if (g.num != 1 && g.num != 2)
             continue;
         if ((rc = get_item(&it, &g)))
@@ -238,7 +238,7 @@ static struct json_object *vendor_list(struct wrun *r, const char *key)
 }
 
 /* TelemetryRecord: the versions are what is worth keeping. */
-static int decode_telemetry(struct wrun *r, const struct wpb_field *f)
+static int decode_telemetry(struct wrun *r, const struct xp_pb_field *f)
 {
     static const struct {
         uint32_t num;
@@ -247,20 +247,20 @@ static int decode_telemetry(struct wrun *r, const struct wpb_field *f)
                 {5, "cli_version"},
                 {6, "huggingface_version"},
                 {12, "core_version"}};
-    struct wpb m;
-    struct wpb_field g;
+    struct xp_pb m;
+    struct xp_pb_field g;
     int k;
-    if (!r || f->wire != WPB_LEN)
-        return f->wire == WPB_LEN ? 0 : BAD_RECORD;
-    wpb_sub(&m, f);
+    if (!r || f->wire != XP_PB_LEN)
+        return f->wire == XP_PB_LEN ? 0 : BAD_RECORD;
+    xp_pb_sub(&m, f);
     struct json_object *t;
     if (!json_object_object_get_ex(r->vendor, "telemetry", &t)) {
         t = json_object_new_object();
         vendor_set(r, "telemetry", t);
     }
-    while ((k = wpb_next(&m, &g)) > 0) {
+    while ((k = xp_pb_next(&m, &g)) > 0) {
         for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-            if (g.num == keep[i].num && g.wire == WPB_LEN &&
+            if (g.num == keep[i].num && g.wire == XP_PB_LEN &&
                 xp_utf8_valid((const char *)g.ptr, g.len) &&
                 !memchr(g.ptr, 0, g.len))
                 json_object_object_add(
@@ -275,16 +275,16 @@ static int decode_telemetry(struct wrun *r, const struct wpb_field *f)
 /* RunRecord: later run records (updates) override what they set. With r
  * NULL only the metadata is decoded (listing). */
 static int decode_run(struct wrun_meta *mt, struct wrun *r,
-                      const struct wpb_field *f)
+                      const struct xp_pb_field *f)
 {
-    struct wpb m;
-    struct wpb_field g;
+    struct xp_pb m;
+    struct xp_pb_field g;
     int k, rc = 0, tags_reset = 0;
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return BAD_RECORD;
-    wpb_sub(&m, f);
+    xp_pb_sub(&m, f);
     mt->has_run = 1;
-    while ((k = wpb_next(&m, &g)) > 0 && !rc) {
+    while ((k = xp_pb_next(&m, &g)) > 0 && !rc) {
         switch (g.num) {
         case 1: rc = dup_str(&mt->run_id, &g); break;
         case 2: rc = dup_str(&mt->entity, &g); break;
@@ -317,7 +317,7 @@ static int decode_run(struct wrun_meta *mt, struct wrun *r,
         }
         case 12: rc = dup_str(&mt->sweep_id, &g); break;
         case 13: rc = dup_str(&mt->host, &g); break;
-        case 14: mt->starting_step = wpb_int64(&g); break;
+        case 14: mt->starting_step = xp_pb_int64(&g); break;
         case 16: rc = dup_str(&mt->storage_id, &g); break;
         case 17:
             rc = get_timestamp(&g, &mt->start_sec, &mt->start_nanos);
@@ -327,15 +327,15 @@ static int decode_run(struct wrun_meta *mt, struct wrun *r,
         case 19: rc = decode_telemetry(r, &g); break;
         case 20: mt->runtime = (int32_t)g.u; break;
         case 21: {
-            struct wpb gm;
-            struct wpb_field h;
+            struct xp_pb gm;
+            struct xp_pb_field h;
             int kk;
-            if (g.wire != WPB_LEN) {
+            if (g.wire != XP_PB_LEN) {
                 rc = BAD_RECORD;
                 break;
             }
-            wpb_sub(&gm, &g);
-            while ((kk = wpb_next(&gm, &h)) > 0 && !rc) {
+            xp_pb_sub(&gm, &g);
+            while ((kk = xp_pb_next(&gm, &h)) > 0 && !rc) {
                 if (h.num == 1)
                     rc = dup_str(&mt->git_remote, &h);
                 else if (h.num == 2)
@@ -352,19 +352,19 @@ static int decode_run(struct wrun_meta *mt, struct wrun *r,
     return rc ? rc : k < 0 ? BAD_RECORD : 0;
 }
 
-static int decode_exit(struct wrun_meta *mt, const struct wpb_field *f)
+static int decode_exit(struct wrun_meta *mt, const struct xp_pb_field *f)
 {
-    struct wpb m;
-    struct wpb_field g;
+    struct xp_pb m;
+    struct xp_pb_field g;
     int k;
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return BAD_RECORD;
-    wpb_sub(&m, f);
+    xp_pb_sub(&m, f);
     mt->has_exit = 1;
     mt->exit_code = 0;
     mt->exit_runtime = 0;
     mt->not_complete = 0;
-    while ((k = wpb_next(&m, &g)) > 0) {
+    while ((k = xp_pb_next(&m, &g)) > 0) {
         if (g.num == 1)
             mt->exit_code = (int32_t)g.u;
         else if (g.num == 2)
@@ -576,10 +576,10 @@ static int put_row(struct wrun *r, struct scratch *s,
  * dicts) are assembled into one JSON object per top-level key, the way
  * W&B's own row has them. */
 static int decode_history(struct wrun *r, struct scratch *s,
-                          const struct wpb_field *f)
+                          const struct xp_pb_field *f)
 {
-    struct wpb m;
-    struct wpb_field g;
+    struct xp_pb m;
+    struct xp_pb_field g;
     struct witem it;
     int k, rc = 0;
     struct xp_value fv[WPT_NKEYS];
@@ -587,21 +587,21 @@ static int decode_history(struct wrun *r, struct scratch *s,
     int has_record_step = 0;
     int64_t record_step = 0;
     size_t nitem = 0;
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return BAD_RECORD;
-    wpb_sub(&m, f);
+    xp_pb_sub(&m, f);
     memset(fv, 0, sizeof(fv));
-    while ((k = wpb_next(&m, &g)) > 0 && !rc) {
-        if (g.num == 2 && g.wire == WPB_LEN) {
-            struct wpb sm;
-            struct wpb_field h;
+    while ((k = xp_pb_next(&m, &g)) > 0 && !rc) {
+        if (g.num == 2 && g.wire == XP_PB_LEN) {
+            struct xp_pb sm;
+            struct xp_pb_field h;
             int kk;
             has_record_step = 1;
             record_step = 0; /* proto3 leaves step 0 out */
-            wpb_sub(&sm, &g);
-            while ((kk = wpb_next(&sm, &h)) > 0)
-                if (h.num == 1 && h.wire == WPB_VARINT)
-                    record_step = wpb_int64(&h);
+            xp_pb_sub(&sm, &g);
+            while ((kk = xp_pb_next(&sm, &h)) > 0)
+                if (h.num == 1 && h.wire == XP_PB_VARINT)
+                    record_step = xp_pb_int64(&h);
             if (kk < 0)
                 rc = BAD_RECORD;
             continue;
@@ -737,22 +737,22 @@ static void row_key_add(struct wrun *r, struct scratch *s,
 /* StatsRecord {stats_type = 1; Timestamp timestamp = 2; repeated item = 3}:
  * one point in each stat's system series. */
 static int decode_stats(struct wrun *r, struct scratch *s,
-                        const struct wpb_field *f)
+                        const struct xp_pb_field *f)
 {
-    struct wpb m;
-    struct wpb_field g;
+    struct xp_pb m;
+    struct xp_pb_field g;
     int k, rc = 0;
     struct xp_value fv[WPT_NKEYS];
     int has[WPT_NKEYS] = {0};
     int64_t sec = 0;
     int32_t nanos = 0;
     int has_ts = 0;
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return BAD_RECORD;
     memset(fv, 0, sizeof(fv));
     /* the timestamp may follow the items: find it first */
-    wpb_sub(&m, f);
-    while ((k = wpb_next(&m, &g)) > 0)
+    xp_pb_sub(&m, f);
+    while ((k = xp_pb_next(&m, &g)) > 0)
         if (g.num == 2) {
             if ((rc = get_timestamp(&g, &sec, &nanos)))
                 return rc;
@@ -766,8 +766,8 @@ static int decode_stats(struct wrun *r, struct scratch *s,
         has[WPT_TIMESTAMP] = 1;
     }
     has[WPT_VALUE] = 1;
-    wpb_sub(&m, f);
-    while ((k = wpb_next(&m, &g)) > 0 && !rc) {
+    xp_pb_sub(&m, f);
+    while ((k = xp_pb_next(&m, &g)) > 0 && !rc) {
         if (g.num != 3)
             continue;
         struct witem it;
@@ -802,26 +802,26 @@ static int decode_stats(struct wrun *r, struct scratch *s,
 /* OutputRecord / OutputRawRecord {output_type = 1 (STDERR 0, STDOUT 1);
  * Timestamp timestamp = 2; string line = 3}: one log entry per line. */
 static int decode_output(struct wrun *r, struct scratch *s,
-                         const struct wpb_field *f)
+                         const struct xp_pb_field *f)
 {
-    struct wpb m;
-    struct wpb_field g;
+    struct xp_pb m;
+    struct xp_pb_field g;
     int k, rc;
     struct wlog_line l;
     const unsigned char *text = NULL;
     size_t len = 0;
     memset(&l, 0, sizeof(l));
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return BAD_RECORD;
-    wpb_sub(&m, f);
-    while ((k = wpb_next(&m, &g)) > 0) {
-        if (g.num == 1 && g.wire == WPB_VARINT) {
+    xp_pb_sub(&m, f);
+    while ((k = xp_pb_next(&m, &g)) > 0) {
+        if (g.num == 1 && g.wire == XP_PB_VARINT) {
             l.stream = g.u == 1;
         } else if (g.num == 2) {
             if ((rc = get_timestamp(&g, &l.sec, &l.nanos)))
                 return rc;
             l.has_ts = 1;
-        } else if (g.num == 3 && g.wire == WPB_LEN) {
+        } else if (g.num == 3 && g.wire == XP_PB_LEN) {
             text = g.ptr;
             len = g.len;
         }
@@ -859,23 +859,23 @@ static int decode_output(struct wrun *r, struct scratch *s,
 
 /* FilesRecord {repeated FilesItem files = 1}: FilesItem {path = 1;
  * policy = 2; type = 3}, kept for the vendor record. */
-static int decode_files(struct wrun *r, const struct wpb_field *f)
+static int decode_files(struct wrun *r, const struct xp_pb_field *f)
 {
     static const char *const policy[] = {"now", "end", "live"};
     static const char *const type[] = {"other", "wandb", "media", "artifact"};
-    struct wpb m, im;
-    struct wpb_field g, h;
+    struct xp_pb m, im;
+    struct xp_pb_field g, h;
     int k, kk;
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return BAD_RECORD;
-    wpb_sub(&m, f);
-    while ((k = wpb_next(&m, &g)) > 0) {
-        if (g.num != 1 || g.wire != WPB_LEN)
+    xp_pb_sub(&m, f);
+    while ((k = xp_pb_next(&m, &g)) > 0) {
+        if (g.num != 1 || g.wire != XP_PB_LEN)
             continue;
         char *path = NULL;
         uint64_t pol = 0, ty = 0;
-        wpb_sub(&im, &g);
-        while ((kk = wpb_next(&im, &h)) > 0) {
+        xp_pb_sub(&im, &g);
+        while ((kk = xp_pb_next(&im, &h)) > 0) {
             if (h.num == 1 && dup_str(&path, &h)) {
                 free(path);
                 return BAD_RECORD;
@@ -905,16 +905,16 @@ static int decode_files(struct wrun *r, const struct wpb_field *f)
 }
 
 /* ArtifactRecord: name (5), type (4) and digest (6) say what was logged. */
-static int decode_artifact(struct wrun *r, const struct wpb_field *f)
+static int decode_artifact(struct wrun *r, const struct xp_pb_field *f)
 {
-    struct wpb m;
-    struct wpb_field g;
+    struct xp_pb m;
+    struct xp_pb_field g;
     int k, rc = 0;
     char *name = NULL, *type = NULL, *digest = NULL;
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return BAD_RECORD;
-    wpb_sub(&m, f);
-    while ((k = wpb_next(&m, &g)) > 0 && !rc) {
+    xp_pb_sub(&m, f);
+    while ((k = xp_pb_next(&m, &g)) > 0 && !rc) {
         if (g.num == 4)
             rc = dup_str(&type, &g);
         else if (g.num == 5)
@@ -941,19 +941,19 @@ static int decode_artifact(struct wrun *r, const struct wpb_field *f)
     return rc;
 }
 
-static int decode_header(struct wrun *r, const struct wpb_field *f)
+static int decode_header(struct wrun *r, const struct xp_pb_field *f)
 {
-    struct wpb m, vm;
-    struct wpb_field g, h;
+    struct xp_pb m, vm;
+    struct xp_pb_field g, h;
     int k, kk;
-    if (f->wire != WPB_LEN)
+    if (f->wire != XP_PB_LEN)
         return BAD_RECORD;
-    wpb_sub(&m, f);
-    while ((k = wpb_next(&m, &g)) > 0) {
-        if (g.num != 1 || g.wire != WPB_LEN)
+    xp_pb_sub(&m, f);
+    while ((k = xp_pb_next(&m, &g)) > 0) {
+        if (g.num != 1 || g.wire != XP_PB_LEN)
             continue;
-        wpb_sub(&vm, &g);
-        while ((kk = wpb_next(&vm, &h)) > 0) {
+        xp_pb_sub(&vm, &g);
+        while ((kk = xp_pb_next(&vm, &h)) > 0) {
             char *s = NULL;
             if ((h.num == 1 || h.num == 2) && !dup_str(&s, &h))
                 vendor_set(r, h.num == 1 ? "producer" : "min_consumer",
@@ -972,11 +972,11 @@ static int decode_header(struct wrun *r, const struct wpb_field *f)
 static int decode_record(struct wrun *r, struct scratch *s,
                          const unsigned char *data, size_t len)
 {
-    struct wpb m;
-    struct wpb_field f;
+    struct xp_pb m;
+    struct xp_pb_field f;
     int k, rc = 0;
-    wpb_init(&m, data, len);
-    while ((k = wpb_next(&m, &f)) > 0 && !rc) {
+    xp_pb_init(&m, data, len);
+    while ((k = xp_pb_next(&m, &f)) > 0 && !rc) {
         unsigned res = r->resources;
         switch (f.num) {
         case REC_RUN: rc = decode_run(&r->m, r, &f); break;
@@ -1187,10 +1187,10 @@ int wrun_peek(struct wrun_meta *m, const char *path)
         }
         if (rc)
             break;
-        struct wpb pm;
-        struct wpb_field f;
-        wpb_init(&pm, data, len);
-        while (wpb_next(&pm, &f) > 0) {
+        struct xp_pb pm;
+        struct xp_pb_field f;
+        xp_pb_init(&pm, data, len);
+        while (xp_pb_next(&pm, &f) > 0) {
             if (f.num == REC_RUN) {
                 if (decode_run(m, NULL, &f))
                     meta_release(m); /* unreadable: fall back to defaults */

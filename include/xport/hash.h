@@ -37,6 +37,8 @@ void xp_hmac_sha256(unsigned char out[32], const void *key, size_t keylen,
                     const void *data, size_t len);
 
 void xp_hex(char *out, const unsigned char *in, size_t n); /* out: 2n+1 */
+/* The value of one hex digit (either case), or -1 when c is not one. */
+int xp_hex_digit(int c);
 /* Standard base64 with padding; out needs 4*((n+2)/3)+1 bytes. */
 void xp_base64(char *out, const unsigned char *in, size_t n);
 /* Decode standard or URL-safe base64; returns decoded length or -1. */

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "record.h"
+#include "utf8.h" /* xp_utf8_valid, long declared here */
 
 struct json_object;
 
@@ -29,9 +30,6 @@ int xp_parse_double(const char *s, size_t len, double *out);
  * formed (digits, optional fraction and exponent, no NaN/Infinity): 1 and
  * the value strtod would give, to the bit; 0 when only strtod can tell. */
 int xp_fast_double(const char *s, size_t n, double *out);
-
-/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
-int xp_utf8_valid(const char *s, size_t len);
 
 /* Append a quoted, escaped JSON string. Fails with XP_EINVALID (and writes
  * nothing) when s is not valid UTF-8; `what` names it in the message. */

@@ -30,7 +30,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 EMU = os.path.join(HERE, "mldash_emu.py")
 FIXTURE = os.environ.get(
-    "MLDASH_FIXTURE", "/work/shared/fixtures/mldash/v0.5.9-local-store")
+    "MLDASH_FIXTURE",
+    os.path.join(HERE, "..", "fixtures", "mldash", "v0.5.9-local-store"))
 SRC = os.environ.get("MLDASH_CLIENT_SRC")
 CPY = os.environ.get("MLDASH_CLIENT_PYTHON", "/usr/bin/python3")
 

@@ -2,7 +2,7 @@
 """Loopback emulator of the ml-dash (fortyfive-labs) tracking server, for tests.
 
 Standard library only.  Emulates both protocol generations described in
-/work/shared/vendors/mldash.md (v0.5.x routes without prefix, v0.6.x routes
+the public ml-dash sources named in docs/vendor-sources.md (v0.5.x routes without prefix, v0.6.x routes
 under /api including the unified node API, GraphQL at /graphql for both),
 plus a control API under /__emu for seeding, dumping, fault and latency
 injection.  See tests/emulators/README.md.

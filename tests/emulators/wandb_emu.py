@@ -2,7 +2,7 @@
 """Loopback emulator of a Weights & Biases server, for tests.
 
 Standard library only.  Emulates the subset of the W&B backend described in
-/work/shared/vendors/wandb.md: GraphQL at POST /graphql (HTTP Basic api:KEY)
+the wandb/wandb sources named in docs/vendor-sources.md: GraphQL at POST /graphql (HTTP Basic api:KEY)
 for reading projects, runs, history, events, files and artifacts and for the
 UpsertBucket / CreateRunFiles mutations and the artifact write protocol
 (CreateArtifact, CreateArtifactManifest, CreateArtifactFiles, CommitArtifact);
