@@ -24,6 +24,9 @@ struct wapi {
     const struct xp_http_cred *cred;
     char *base;                    /* "https://api.wandb.ai", no '/' at end */
     struct xp_gql *gql;            /* base + "/graphql" */
+    /* logLines paging: 0 not known yet, 1 useImprovedPagination (server
+     * 0.77+), -1 the server rejects it (learned once, kept per adapter) */
+    int log_paging;
 };
 
 /* Resolve the key (option api-key, env WANDB_API_KEY, ~/.netrc for the API

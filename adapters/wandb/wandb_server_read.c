@@ -46,16 +46,29 @@ static const char Q_RUN[] =
     "project(name: $project, entityName: $entity) { run(name: $name) { "
     "id tags name displayName sweepName state config group jobType commit "
     "createdAt heartbeatAt description notes summaryMetrics "
-    "historyLineCount eventsLineCount logLineCount historyKeys "
+    "historyLineCount logLineCount historyKeys "
     "user { name username } } } }";
 
-static const char Q_LOGS[] =
-    "query RunLogLines($entity: String!, $project: String!, $run: String!, "
-    "$cursor: String, $perPage: Int) { "
-    "project(name: $project, entityName: $entity) { run(name: $run) { "
-    "logLines(after: $cursor, first: $perPage) { "
-    "edges { node { number line } cursor } "
-    "pageInfo { endCursor hasNextPage } } } } }";
+/* The console, as the Go core reads it (core/api/graphql/
+ * query_run_console_logs.graphql): forward pages need useImprovedPagination
+ * (server 0.77+); without it the legacy resolver ignores `first` and reads
+ * `after` as a backward offset from the end, so a server that rejects the
+ * argument is read with one tail of logLineCount lines. */
+static const char Q_LOG_PAGE[] =
+    "query RunConsoleLogPage($entity: String!, $project: String!, "
+    "$runName: String!, $first: Int, $after: String) { "
+    "project(name: $project, entityName: $entity) { run(name: $runName) { "
+    "logLineCount logLines(first: $first, after: $after, "
+    "useImprovedPagination: true) { edges { node { number timestamp level "
+    "label line } } pageInfo { endCursor hasNextPage } } } } }";
+
+static const char Q_LOG_TAIL[] =
+    "query RunConsoleLogTail($entity: String!, $project: String!, "
+    "$runName: String!, $last: Int!) { "
+    "project(name: $project, entityName: $entity) { run(name: $runName) { "
+    "logLineCount logLines(last: $last) { edges { node { number timestamp "
+    "level label line } } } } } }";
+
 
 static const char Q_HISTORY[] =
     "query HistoryPage($entity: String!, $project: String!, $run: String!, "
@@ -63,8 +76,14 @@ static const char Q_HISTORY[] =
     "project(name: $project, entityName: $entity) { run(name: $run) { "
     "history(minStep: $minStep, maxStep: $maxStep, samples: $pageSize) } } }";
 
+/* the count of events rows, as the Go core's RunResumeStatus asks for it */
+static const char Q_EVENTS_COUNT[] =
+    "query RunResumeStatus($project: String, $entity: String, $name: String!) "
+    "{ model(name: $project, entityName: $entity) { bucket(name: $name, "
+    "missingOk: true) { eventsLineCount } } }";
+
 static const char Q_EVENTS[] =
-    "query RunEvents($entity: String!, $project: String!, $run: String!, "
+    "query RunFullHistory($entity: String!, $project: String!, $run: String!, "
     "$samples: Int!) { project(name: $project, entityName: $entity) { "
     "run(name: $run) { events(samples: $samples) } } }";
 
@@ -74,7 +93,7 @@ static const char Q_FILES[] =
     "project(name: $project, entityName: $entity) { run(name: $name) { "
     "fileCount files(after: $fileCursor, first: $fileLimit) { "
     "edges { node { id name url directUrl sizeBytes mimetype updatedAt md5 } "
-    "cursor } pageInfo { endCursor hasNextPage } } } } }";
+    "} pageInfo { endCursor hasNextPage } } } } }";
 
 static const char Q_ARTIFACTS[] =
     "query RunOutputArtifacts($entity: String!, $project: String!, "
@@ -83,14 +102,18 @@ static const char Q_ARTIFACTS[] =
     "artifacts: outputArtifacts(after: $cursor, first: $perPage) { "
     "pageInfo { endCursor hasNextPage } edges { node { id "
     "artifactSequence { name } versionIndex artifactType { name } digest "
-    "description metadata historyStep tags { name } aliases { alias } "
-    "currentManifest { file { directUrl } } } cursor } } } } }";
+    "description metadata historyStep tags { name } aliases { alias } } "
+    "} } } } }";
+
+static const char Q_MANIFEST[] =
+    "query ArtifactManifest($artifact_id: ID!) { artifact(id: $artifact_id) "
+    "{ currentManifest { file { directUrl } } } }";
 
 static const char Q_ARTIFACT_FILES[] =
     "query ArtifactFileURLs($id: ID!, $cursor: String, $perPage: Int) { "
     "artifact(id: $id) { files(after: $cursor, first: $perPage) { "
     "pageInfo { endCursor hasNextPage } "
-    "edges { node { name directUrl } cursor } } } }";
+    "edges { node { name directUrl } } } } }";
 
 /* Run files that are the server's rendering of file_stream data; their
  * content comes out as history, system series, logs and summary. */
@@ -547,13 +570,20 @@ static int read_events(struct ws_reader *r)
     }
     /* no events file: events(samples) with samples >= the line count is
      * every row */
-    int64_t count = node_int(r->run, "eventsLineCount", -1);
+    struct json_object *v = vars3(r, "name"), *d = NULL;
+    int rc = wapi_gql(&r->a->api, "RunResumeStatus", Q_EVENTS_COUNT, v, &d);
+    json_object_put(v);
+    if (rc)
+        return rc;
+    int64_t count = node_int(wapi_path(d, "model.bucket"), "eventsLineCount", -1);
+    json_object_put(d);
+    d = NULL;
     if (count == 0)
         return 0;
     const int64_t samples = count > 0 ? count : 100000;
-    struct json_object *v = vars3(r, "run"), *d = NULL;
+    v = vars3(r, "run");
     json_object_object_add(v, "samples", json_object_new_int64(samples));
-    int rc = wapi_gql(&r->a->api, "RunEvents", Q_EVENTS, v, &d);
+    rc = wapi_gql(&r->a->api, "RunFullHistory", Q_EVENTS, v, &d);
     json_object_put(v);
     if (rc)
         return rc;
@@ -619,11 +649,26 @@ static size_t parse_ts(const char *s, size_t n, int64_t *sec, int32_t *nanos)
     return i + 1;
 }
 
+/* Spool one console line. */
+static int spool_line(struct ws_reader *r, const struct wlog_line *l)
+{
+    struct wrun *w = &r->w;
+    if (!w->have_log_stream) {
+        int rc = xp_spool_add(w->spool, &w->log_stream);
+        if (rc)
+            return rc;
+        w->have_log_stream = 1;
+    }
+    xp_buf_reset(&r->enc);
+    wline_encode(&r->enc, l);
+    w->nlogs++;
+    return xp_spool_put(w->spool, w->log_stream, r->enc.ptr, r->enc.len);
+}
+
 /* One output.log line in file_stream's plain form (wandb.md §1.7):
  * ["ERROR "] [timestamp " "] ["[label] "] text. */
 static int console_line(struct ws_reader *r, const char *s, size_t n, int nl)
 {
-    struct wrun *w = &r->w;
     struct wlog_line l;
     memset(&l, 0, sizeof(l));
     l.stream = 1;
@@ -647,42 +692,174 @@ static int console_line(struct ws_reader *r, const char *s, size_t n, int nl)
     /* W&B keeps whole lines; a progress bar's '\r'-ended segment was a
      * partial line at the source (the offline reader marks it so) */
     l.newline = nl && !(n && s[n - 1] == '\r');
-    if (!w->have_log_stream) {
-        int rc = xp_spool_add(w->spool, &w->log_stream);
-        if (rc)
-            return rc;
-        w->have_log_stream = 1;
-    }
-    xp_buf_reset(&r->enc);
-    wline_encode(&r->enc, &l);
-    w->nlogs++;
-    return xp_spool_put(w->spool, w->log_stream, r->enc.ptr, r->enc.len);
+    return spool_line(r, &l);
 }
 
-/* logLines paged from the first line (wandb.md §1.7). */
-static int one_log_line(struct json_object *node, void *arg)
+/* The level a logLines node gives names stderr output: the Go core and the
+ * Python SDK send stderr lines as "ERROR ..." (wandb/sdk/internal/
+ * file_stream.py, CRDedupeFilePolicy), which the server reads as level
+ * error. */
+static int level_is_stderr(const char *s, size_t n)
+{
+    return (n == 5 && !strncasecmp(s, "error", 5)) ||
+           (n == 5 && !strncasecmp(s, "fatal", 5)) ||
+           (n == 6 && !strncasecmp(s, "stderr", 6));
+}
+
+struct logread {
+    struct ws_reader *r;
+    int64_t last;  /* the number of the last line taken, -1 before any */
+    int64_t taken;
+};
+
+/* One logLines node (number, timestamp, level, label, line): taken once,
+ * in order of number. A node with neither level nor timestamp is a line
+ * in file_stream's plain form. */
+static int log_node(struct logread *lr, struct json_object *node)
 {
     struct json_object *line = wapi_path(node, "line");
-    return line ? console_line(arg, json_object_get_string(line),
-                               (size_t)json_object_get_string_len(line), 1)
-                : 0;
+    if (!line)
+        return 0;
+    int64_t num = node_int(node, "number", -1);
+    if (num >= 0) {
+        if (num <= lr->last)
+            return 0; /* given again: each line once */
+        lr->last = num;
+    }
+    lr->taken++;
+    const char *s = json_object_get_string(line);
+    size_t n = (size_t)json_object_get_string_len(line);
+    const char *level = xp_json_str(node, "level");
+    const char *label = xp_json_str(node, "label");
+    const char *ts = xp_json_str(node, "timestamp");
+    if (!level && !ts)
+        return console_line(lr->r, s, n, 1);
+    if (!xp_utf8_valid(s, n))
+        return xp_error_set(XP_EINVALID, "console line of W&B run '%s' is "
+                            "not UTF-8", lr->r->run_name);
+    struct wlog_line l;
+    memset(&l, 0, sizeof(l));
+    l.newline = !(n && s[n - 1] == '\r');
+    l.text = s;
+    l.len = n;
+    if (level && *level) {
+        l.level = level;
+        l.level_len = strlen(level);
+    }
+    l.stream = !(level && level_is_stderr(level, l.level_len));
+    if (label && *label) {
+        l.label = label;
+        l.label_len = strlen(label);
+    }
+    if (ts) {
+        struct xp_buf t = XP_BUF_INIT;
+        xp_buf_printf(&t, "%s ", ts);
+        l.has_ts = parse_ts(t.ptr, t.len, &l.sec, &l.nanos) == t.len;
+        xp_buf_release(&t);
+    }
+    return spool_line(lr->r, &l);
 }
 
-static int read_log_lines(struct ws_reader *r)
+static int log_edges(struct logread *lr, struct json_object *conn,
+                     int64_t *last_num)
 {
-    struct json_object *v = vars3(r, "run");
-    int rc = wapi_each_node(&r->a->api, "RunLogLines", Q_LOGS, v, "perPage", 1000,
-                            "cursor", "project.run.logLines", NULL, NULL,
-                            one_log_line, r);
+    struct json_object *edges = wapi_path(conn, "edges");
+    size_t n = edges && json_object_is_type(edges, json_type_array)
+                   ? json_object_array_length(edges) : 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct json_object *node =
+            wapi_path(json_object_array_get_idx(edges, i), "node");
+        rc = log_node(lr, node);
+        if (last_num)
+            *last_num = node_int(node, "number", *last_num);
+    }
+    return rc;
+}
+
+/* Legacy servers: one tail of every line the server counts (both
+ * resolvers give the tail in ascending order). */
+static int read_log_tail(struct ws_reader *r, struct logread *lr,
+                         int64_t total)
+{
+    struct json_object *v = vars3(r, "runName"), *d = NULL;
+    json_object_object_add(v, "last", json_object_new_int64(total));
+    int rc = wapi_gql(&r->a->api, "RunConsoleLogTail", Q_LOG_TAIL, v, &d);
     json_object_put(v);
+    if (rc)
+        return rc;
+    rc = log_edges(lr, wapi_path(d, "project.run.logLines"), NULL);
+    json_object_put(d);
+    if (!rc && lr->taken < total)
+        rc = xp_error_set(XP_ERROR, "W&B gave %lld of the %lld console lines "
+                          "of run '%s/%s/%s' (a server before 0.77 cannot "
+                          "page them from the start)",
+                          (long long)lr->taken, (long long)total, r->entity,
+                          r->project, r->run_name);
+    return rc;
+}
+
+/* The console's logLines, each line once and in order (wandb.md §1.7). */
+static int read_log_lines(struct ws_reader *r, int64_t total)
+{
+    struct logread lr = {.r = r, .last = -1};
+    struct wapi *api = &r->a->api;
+    if (api->log_paging < 0)
+        return read_log_tail(r, &lr, total);
+    char *after = NULL;
+    int rc = 0;
+    for (;;) {
+        struct json_object *v = vars3(r, "runName"), *d = NULL;
+        json_object_object_add(v, "first", json_object_new_int(r->a->log_page));
+        if (after)
+            json_object_object_add(v, "after", json_object_new_string(after));
+        rc = wapi_gql(api, "RunConsoleLogPage", Q_LOG_PAGE, v, &d);
+        json_object_put(v);
+        const char *field;
+        if (rc == XP_ENOFIELD && !after && !lr.taken &&
+            (xp_gql_missing(&field, NULL), !strcmp(field, "useImprovedPagination"))) {
+            /* a server before 0.77: learned once per run of xport */
+            xp_error_clear();
+            api->log_paging = -1;
+            rc = read_log_tail(r, &lr, total);
+            break;
+        }
+        if (rc)
+            break;
+        api->log_paging = 1;
+        struct json_object *run = wapi_path(d, "project.run");
+        struct json_object *conn = wapi_path(run, "logLines");
+        int64_t count = node_int(run, "logLineCount", total);
+        int64_t last_num = -1;
+        rc = log_edges(&lr, conn, &last_num);
+        const char *end = xp_json_str(wapi_path(conn, "pageInfo"), "endCursor");
+        struct json_object *hn = wapi_path(conn, "pageInfo.hasNextPage");
+        /* the server may cut a page short and say there is no next one
+         * in the middle of the log: line numbers tell (runhandler.go,
+         * pageHasNextLines) */
+        int more = (hn && json_object_get_boolean(hn)) ||
+                   (last_num >= 0 && last_num + 1 < count);
+        if (!rc && more && end && *end && after && !strcmp(after, end))
+            rc = xp_error_set(XP_ERROR, "W&B gave the same console page of "
+                              "run '%s' twice", r->run_name);
+        if (rc || !more || !end || !*end) {
+            json_object_put(d);
+            break;
+        }
+        free(after);
+        after = xp_strdup(end);
+        json_object_put(d);
+    }
+    free(after);
     return rc;
 }
 
 /* The console: the logLines the server counts, else output.log. */
 static int read_console(struct ws_reader *r)
 {
-    if (node_int(r->run, "logLineCount", 0) > 0)
-        return read_log_lines(r);
+    int64_t total = node_int(r->run, "logLineCount", 0);
+    if (total > 0)
+        return read_log_lines(r, total);
     const struct rfile *f = find_file(r, "output.log");
     if (!f)
         return 0;
@@ -799,10 +976,20 @@ static int artifact_files(struct ws_reader *r, struct json_object *node)
 {
     const char *id = xp_json_str(node, "id");
     const char *seq = xp_json_str(wapi_path(node, "artifactSequence"), "name");
-    const char *murl =
-        xp_json_str(wapi_path(node, "currentManifest.file"), "directUrl");
-    if (!id || !seq || !murl)
+    if (!id || !seq)
         return 0;
+    struct json_object *mv = json_object_new_object(), *md = NULL;
+    json_object_object_add(mv, "artifact_id", json_object_new_string(id));
+    int mrc = wapi_gql(&r->a->api, "ArtifactManifest", Q_MANIFEST, mv, &md);
+    json_object_put(mv);
+    if (mrc)
+        return mrc;
+    const char *murl = xp_json_str(wapi_path(md, "artifact.currentManifest.file"),
+                                   "directUrl");
+    if (!murl) {
+        json_object_put(md);
+        return 0;
+    }
     vendor_artifact(r, node, seq);
     struct xp_buf label = XP_BUF_INIT;
     xp_buf_printf(&label, "%s:v%" PRId64, seq,
@@ -818,7 +1005,8 @@ static int artifact_files(struct ws_reader *r, struct json_object *node)
         struct json_object *v = json_object_new_object();
         json_object_object_add(v, "id", json_object_new_string(id));
         rc = wapi_each_node(&r->a->api, "ArtifactFileURLs", Q_ARTIFACT_FILES, v,
-                            "perPage", 100, "cursor", "artifact.files", NULL, NULL,
+                            "perPage", r->a->per_page, "cursor", "artifact.files",
+                            NULL, NULL,
                             one_file_url, urls);
         json_object_put(v);
     }
@@ -849,6 +1037,7 @@ static int artifact_files(struct ws_reader *r, struct json_object *node)
     }
     json_object_put(man);
     json_object_put(urls);
+    json_object_put(md);
     xp_buf_release(&label);
     return rc;
 }
@@ -862,7 +1051,7 @@ static int list_artifacts(struct ws_reader *r)
 {
     struct json_object *v = vars3(r, "run");
     int rc = wapi_each_node(&r->a->api, "RunOutputArtifacts", Q_ARTIFACTS, v, "perPage",
-                            100, "cursor", "project.run.artifacts", NULL, NULL,
+                            r->a->per_page, "cursor", "project.run.artifacts", NULL, NULL,
                             one_artifact, r);
     json_object_put(v);
     return rc;
