@@ -16,7 +16,11 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_rows.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_run.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_read_console.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_read_files.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_read_rows.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_read.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_read_util.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_write.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_split.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_steps.c

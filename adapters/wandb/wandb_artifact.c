@@ -28,8 +28,8 @@
 
 static const char M_CREATE[] =
     "mutation CreateArtifact($input: CreateArtifactInput!) { "
-    "createArtifact(input: $input) { artifact { id state versionIndex digest "
-    "artifactSequence { id latestArtifact { id } } } } }";
+    "createArtifact(input: $input) { artifact { id state "
+    "artifactSequence { latestArtifact { id } } } } }";
 
 /* type is left to the server's default, FULL, as the Python SDK does for
  * servers that predate the field */
@@ -48,12 +48,16 @@ static const char M_FILES[] =
     "mutation CreateArtifactFiles($artifactFiles: "
     "[CreateArtifactFileSpecInput!]!, $storageLayout: ArtifactStorageLayout!) "
     "{ createArtifactFiles(input: {artifactFiles: $artifactFiles, "
-    "storageLayout: $storageLayout}) { files { edges { node { name uploadUrl "
+    "storageLayout: $storageLayout}) { files { edges { node { uploadUrl "
     "uploadHeaders artifact { id } } } } } }";
 
 static const char M_COMMIT[] =
     "mutation CommitArtifact($artifactID: ID!) { commitArtifact(input: "
-    "{artifactID: $artifactID}) { artifact { id digest versionIndex } } }";
+    "{artifactID: $artifactID}) { artifact { id digest } } }";
+
+/* The version W&B gave (ArtifactByID of the Python public API) */
+static const char Q_VERSION[] =
+    "query ArtifactByID($id: ID!) { artifact(id: $id) { id versionIndex } }";
 
 void wart_set_init(struct wart_set *s)
 {
@@ -349,6 +353,19 @@ static void check_version(struct saving *sv, int64_t index)
     xp_buf_release(&got);
 }
 
+/* The version W&B numbered the artifact (ArtifactByID); -1 when it gives
+ * none. */
+static int version_of(struct saving *sv, int64_t *index)
+{
+    struct json_object *v = json_object_new_object(), *d = NULL;
+    add_str(v, "id", sv->id);
+    int rc = wapi_gql(sv->t->api, "ArtifactByID", Q_VERSION, v, &d);
+    json_object_put(v);
+    *index = rc ? -1 : int_of(wapi_path(d, "artifact"), "versionIndex", -1);
+    json_object_put(d);
+    return rc;
+}
+
 /* CreateArtifact: 1 when W&B already has this content (nothing to upload),
  * 0 when the artifact is pending, or an error. */
 static int create(struct saving *sv)
@@ -372,8 +389,11 @@ static int create(struct saving *sv)
     sv->base_id = base ? xp_strdup(base) : NULL;
     if (!strcmp(state, "COMMITTED")) {
         /* deduplicated by digest: the same content is there already */
-        check_version(sv, int_of(art, "versionIndex", -1));
         json_object_put(d);
+        int64_t index;
+        if ((rc = version_of(sv, &index)))
+            return rc;
+        check_version(sv, index);
         return 1;
     }
     /* DELETED is what old servers answer for a new one (saver.go) */
@@ -541,9 +561,10 @@ static int commit(struct saving *sv)
         rc = xp_error_set(XP_ERROR,
                           "W&B committed digest %s, the files make %s", dg,
                           sv->digest);
-    else
-        check_version(sv, int_of(art, "versionIndex", -1));
     json_object_put(d);
+    int64_t index;
+    if (!rc && !(rc = version_of(sv, &index)))
+        check_version(sv, index);
     return rc;
 }
 

@@ -184,13 +184,25 @@ static int emit_logs(struct wemit *e, struct xp_record *rec)
             le->timestamp = xp_arena_strndup(&e->arena, iso, strlen(iso));
         }
         le->stream = l.stream ? "stdout" : "stderr";
+        /* W&B's level: "error" for stderr lines, none otherwise
+         * (wandb/apis/public/console_logs.py, ConsoleLogLine) */
+        if (l.level && l.level_len)
+            le->level = xp_arena_strndup(&e->arena, l.level, l.level_len);
+        else if (!l.stream)
+            le->level = "error";
         le->message = xp_arena_strndup(&e->arena, l.text, l.len);
         le->message_len = l.len;
-        if (!l.newline) {
+        if (!l.newline || l.label) {
             /* a partial line (progress bars end in '\r'): say so, so that
-             * output.log can be rebuilt byte for byte */
+             * output.log can be rebuilt byte for byte; the server's label
+             * (the stream's namespace the user gave) is kept too */
             struct json_object *md = json_object_new_object();
-            json_object_object_add(md, "newline", json_object_new_boolean(0));
+            if (!l.newline)
+                json_object_object_add(md, "newline", json_object_new_boolean(0));
+            if (l.label)
+                json_object_object_add(md, "label",
+                                       json_object_new_string_len(
+                                           l.label, (int)l.label_len));
             le->metadata = md;
             e->log_meta[e->nlog_meta++] = md;
         }

@@ -437,11 +437,35 @@ void wline_encode(struct xp_buf *b, const struct wlog_line *l)
 {
     unsigned char flags = (unsigned char)((l->stream ? 1 : 0) |
                                           (l->has_ts ? 2 : 0) |
-                                          (l->newline ? 4 : 0));
+                                          (l->newline ? 4 : 0) |
+                                          (l->level ? 8 : 0) |
+                                          (l->label ? 16 : 0));
     xp_buf_putc(b, (char)flags);
     xp_buf_put(b, &l->sec, 8);
     xp_buf_put(b, &l->nanos, 4);
+    if (l->level) {
+        uint32_t n = (uint32_t)l->level_len;
+        xp_buf_put(b, &n, 4);
+        xp_buf_put(b, l->level, l->level_len);
+    }
+    if (l->label) {
+        uint32_t n = (uint32_t)l->label_len;
+        xp_buf_put(b, &n, 4);
+        xp_buf_put(b, l->label, l->label_len);
+    }
     xp_buf_put(b, l->text, l->len);
+}
+
+/* A length-prefixed string of a spooled log line. */
+static int get_str(struct cursor *c, const char **s, size_t *n)
+{
+    uint32_t len;
+    if (get_bytes(c, &len, 4) || (size_t)(c->end - c->p) < len)
+        return -1;
+    *s = (const char *)c->p;
+    *n = len;
+    c->p += len;
+    return 0;
 }
 
 int wline_decode(struct wlog_line *l, const void *data, size_t len)
@@ -454,6 +478,11 @@ int wline_decode(struct wlog_line *l, const void *data, size_t len)
     l->stream = flags & 1;
     l->has_ts = (flags & 2) != 0;
     l->newline = (flags & 4) != 0;
+    l->level = l->label = NULL;
+    l->level_len = l->label_len = 0;
+    if (((flags & 8) && get_str(&c, &l->level, &l->level_len)) ||
+        ((flags & 16) && get_str(&c, &l->label, &l->label_len)))
+        return xp_error_set(XP_EIO, "damaged log line in the spool");
     l->text = (const char *)c.p;
     l->len = (size_t)(c.end - c.p);
     return 0;

@@ -146,6 +146,9 @@ struct wlog_line {
     int newline;     /* the line ended with '\n' */
     const char *text;
     size_t len;
+    /* the server's logLines level and label (wandb.md §1.7); NULL: none */
+    const char *level, *label;
+    size_t level_len, label_len;
 };
 void wline_encode(struct xp_buf *b, const struct wlog_line *l);
 int wline_decode(struct wlog_line *l, const void *data, size_t len);

@@ -14,28 +14,15 @@ static const char Q_PROJECTS[] =
     "query GetProjects($entity: String, $cursor: String, $perPage: Int = 50) "
     "{ models(entityName: $entity, after: $cursor, first: $perPage) { "
     "pageInfo { endCursor hasNextPage } "
-    "edges { node { id name entityName createdAt } cursor } } }";
+    "edges { node { id name entityName createdAt } } } }";
 
 static const char Q_RUNS[] =
     "query Runs($project: String!, $entity: String!, $cursor: String, "
     "$perPage: Int = 50, $order: String, $filters: JSONString) { "
     "project(name: $project, entityName: $entity) { "
     "runs(filters: $filters, after: $cursor, first: $perPage, order: $order) "
-    "{ edges { node { name displayName state historyLineCount } cursor } "
+    "{ edges { node { name displayName state historyLineCount } } "
     "pageInfo { endCursor hasNextPage } } } }";
-
-const char *ws_status_of_state(const char *state)
-{
-    if (!state)
-        return NULL;
-    if (!strcmp(state, "finished"))
-        return "COMPLETED";
-    if (!strcmp(state, "failed") || !strcmp(state, "crashed"))
-        return "FAILED";
-    if (!strcmp(state, "killed") || !strcmp(state, "preempted"))
-        return "CANCELLED";
-    return "RUNNING"; /* running, pending, preempting */
-}
 
 static int is_literal(const char *p)
 {
@@ -164,10 +151,11 @@ static int ws_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     a->order = xp_options_get(opts, "order");
     a->history_page = int_option(opts, "history-page", 1000, 10, 100000);
     a->per_page = int_option(opts, "page-size", 50, 1, 1000);
+    a->log_page = int_option(opts, "log-page", 1000, 1, 10000);
     int rc = 0;
-    if (a->history_page < 0 || a->per_page < 0)
-        rc = xp_error_set(XP_EINVALID, "bad 'history-page' or 'page-size' "
-                                       "option for adapter 'wandb'");
+    if (a->history_page < 0 || a->per_page < 0 || a->log_page < 0)
+        rc = xp_error_set(XP_EINVALID, "bad 'history-page', 'page-size' or "
+                                       "'log-page' option for adapter 'wandb'");
     if (!rc)
         rc = wapi_open(&a->api, opts, ctx);
     if (rc) {

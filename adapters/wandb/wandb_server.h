@@ -18,7 +18,8 @@ struct ws_adapter {
     const char *filters;    /* option "filters": a runs filter (JSON) */
     const char *order;      /* option "order" */
     int history_page;       /* rows per history request */
-    int per_page;           /* runs and files per page */
+    int per_page;           /* projects, runs, files, artifacts per page */
+    int log_page;           /* console lines per logLines request */
 };
 
 int ws_read_experiment(struct xp_reader **out, struct xp_adapter *a,

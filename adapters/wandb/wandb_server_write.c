@@ -48,16 +48,17 @@
 #include "wandb_upload.h"
 #include "wandb_xfiles.h"
 
-static const char Q_STATE[] =
-    "query RunResumeStatus($project: String!, $entity: String!, "
-    "$name: String!) { project(name: $project, entityName: $entity) { "
-    "run(name: $name) { id state historyLineCount eventsLineCount "
-    "logLineCount } } }";
+/* What W&B has of a run: the Go core's RunResumeStatus (line counts) and
+ * the Python public API's RunState */
+static const char Q_COUNTS[] =
+    "query RunResumeStatus($project: String, $entity: String, $name: String!) "
+    "{ model(name: $project, entityName: $entity) { bucket(name: $name, "
+    "missingOk: true) { id historyLineCount eventsLineCount logLineCount } } }";
 
-static const char Q_STATE_SHORT[] =
-    "query RunResumeStatus($project: String!, $entity: String!, "
-    "$name: String!) { project(name: $project, entityName: $entity) { "
-    "run(name: $name) { id state historyLineCount } } }";
+static const char Q_STATE[] =
+    "query RunState($project: String!, $entity: String!, $name: String!) { "
+    "project(name: $project, entityName: $entity) { run(name: $name) { "
+    "state } } }";
 
 static const char M_UPSERT[] =
     "mutation UpsertBucket($id: String, $name: String, $project: String, "
@@ -110,7 +111,7 @@ struct ws_sink {
     int64_t have_hist, have_events, have_logs_n;
     struct wstream fs;
     struct xp_buf enc, xenc, line, key;
-    int warned_partial;
+    int warned_partial, warned_level;
     char *tmpdir;
     unsigned long tmpseq;
     struct wxf_track_out track; /* the track being received */
@@ -156,22 +157,27 @@ static int query_state(struct ws_sink *s, const char **state_out,
                        struct json_object **hold)
 {
     struct json_object *v = run_vars(s), *d = NULL;
-    int rc = wapi_gql(&s->a->api, "RunResumeStatus", Q_STATE, v, &d);
-    if (rc && rc != XP_EAUTH && rc != XP_ECANCEL) {
-        /* older servers lack the line counts of events and logs */
-        xp_error_clear();
-        rc = wapi_gql(&s->a->api, "RunResumeStatus", Q_STATE_SHORT, v, &d);
+    int rc = wapi_gql(&s->a->api, "RunResumeStatus", Q_COUNTS, v, &d);
+    if (rc) {
+        json_object_put(v);
+        return rc;
     }
+    struct json_object *run = wapi_path(d, "model.bucket");
+    *hold = d;
+    *state_out = NULL;
+    if (!run) {
+        json_object_put(v);
+        return 0;
+    }
+    s->exists = 1;
+    struct json_object *st = NULL;
+    rc = wapi_gql(&s->a->api, "RunState", Q_STATE, v, &st);
     json_object_put(v);
     if (rc)
         return rc;
-    struct json_object *run = wapi_path(d, "project.run");
-    *hold = d;
-    *state_out = NULL;
-    if (!run)
-        return 0;
-    s->exists = 1;
-    *state_out = xp_json_str(run, "state");
+    /* hold both answers: the state string lives in the second */
+    json_object_object_add(d, "xport_state", st);
+    *state_out = xp_json_str(wapi_path(st, "project.run"), "state");
     s->have_hist = node_int(run, "historyLineCount");
     s->have_events = node_int(run, "eventsLineCount");
     s->have_logs_n = node_int(run, "logLineCount");
@@ -646,9 +652,22 @@ static int put_logs(struct ws_sink *s, const struct xp_record *rec)
         const struct xp_log_entry *e = &rec->u.logs.v[i];
         struct wlog_line l;
         memset(&l, 0, sizeof(l));
-        l.stream = e->stream ? strcmp(e->stream, "stderr") != 0
-                             : !(e->level && (!strcmp(e->level, "error") ||
-                                              !strcmp(e->level, "fatal")));
+        int err_level = e->level && (!strcasecmp(e->level, "error") ||
+                                     !strcasecmp(e->level, "fatal") ||
+                                     !strcasecmp(e->level, "critical"));
+        l.stream = e->stream ? strcmp(e->stream, "stderr") != 0 : !err_level;
+        if (e->level && !err_level && strcasecmp(e->level, "info") &&
+            !s->warned_level++)
+            xp_ctx_warn(s->a->base.ctx,
+                        "W&B run '%s': W&B keeps whether a console line is "
+                        "stderr, not its level: level '%s' and others come "
+                        "back as 'info' or 'error'",
+                        s->run_id, e->level);
+        const char *label = xp_json_str(e->metadata, "label");
+        if (label) {
+            l.label = label;
+            l.label_len = strlen(label);
+        }
         l.has_ts = e->timestamp && !parse_iso(e->timestamp, &l.sec, &l.nanos);
         l.newline = 1;
         struct json_object *nl = wapi_path(e->metadata, "newline");
@@ -1019,6 +1038,13 @@ static int send_console(struct ws_sink *s)
                 xp_buf_printf(b, "%s.%09" PRId32 " ", iso, l.nanos);
             else
                 xp_buf_printf(b, "%s.%06" PRId32 " ", iso, l.nanos / 1000);
+        }
+        /* the Go core's legacy console format: "[label] " after the time
+         * (core/internal/runconsolelogs/runlogschangemodel.go, LegacyFormat) */
+        if (l.label) {
+            xp_buf_putc(b, '[');
+            xp_buf_put(b, l.label, l.label_len);
+            xp_buf_puts(b, "] ");
         }
         xp_buf_put(b, l.text, l.len);
         rc = wstream_line(&s->fs, b->ptr, b->len);

@@ -343,3 +343,115 @@ def gql_execute(query, variables, operation_name, root_query, root_mutation=None
     if ex.errors:
         res["errors"] = ex.errors
     return 200, res
+
+
+def _arg_names(args):
+    """Argument names of a field; an object literal adds "arg.key" names."""
+    out = set()
+    for k, v in args.items():
+        out.add(k)
+        if v[0] == "obj":
+            out.update(k + "." + n for n in _arg_names(v[1]))
+    return out
+
+
+def gql_paths(query):
+    """Every selection path of a document, root to each field: a set of
+    (operation type, ((field name, frozenset of argument names), ...)).
+    Aliases are ignored (the field's own name counts), fragments are
+    inlined, directives ignored; raises GQLError on syntax errors."""
+    ops, frags = GQLParser(query).document()
+    out = set()
+
+    def walk(sel, prefix, otype, seen):
+        for s in sel:
+            if s[0] == "field":
+                _, _alias, name, args, _dirs, sub = s
+                p = prefix + ((name, frozenset(_arg_names(args))),)
+                out.add((otype, p))
+                if sub:
+                    walk(sub, p, otype, seen)
+            elif s[0] == "spread":
+                fr = frags.get(s[1])
+                if fr is None:
+                    raise GQLError('Unknown fragment "%s".' % s[1])
+                if s[1] in seen:
+                    raise GQLError('Cannot spread fragment "%s" within itself.' % s[1])
+                walk(fr["sel"], prefix, otype, seen | {s[1]})
+            else:
+                walk(s[3], prefix, otype, seen)
+
+    for op in ops:
+        walk(op["sel"], (), op["type"], frozenset())
+    return out
+
+
+def gql_path_str(otype, path):
+    return otype + " " + ".".join(
+        n + ("(" + ",".join(sorted(a)) + ")" if a else "") for n, a in path)
+
+
+def gql_path_parse(line):
+    """The inverse of gql_path_str."""
+    otype, rest = line.split(" ", 1)
+    segs, depth, cur = [], 0, ""
+    for ch in rest:
+        if ch == "." and depth == 0:
+            segs.append(cur)
+            cur = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        cur += ch
+    segs.append(cur)
+    path = []
+    for s in segs:
+        if "(" in s:
+            name, a = s[:-1].split("(", 1)
+            path.append((name, frozenset(a.split(","))))
+        else:
+            path.append((s, frozenset()))
+    return otype, tuple(path)
+
+
+class GQLAllowed:
+    """The fields and arguments a vendor's public client uses, as a set of
+    selection paths (gql_paths); a document is allowed when every field it
+    selects is at a path some public document selects, with arguments among
+    those the public documents give that path."""
+
+    def __init__(self, lines, never=()):
+        self.args = {}
+        for line in lines:
+            otype, path = gql_path_parse(line)
+            for i in range(1, len(path) + 1):
+                key = (otype,) + tuple(n for n, _ in path[:i])
+                self.args.setdefault(key, set()).update(path[i - 1][1])
+        self.never = set(never)   # (last two names) never allowed
+
+    @classmethod
+    def from_file(cls, path, never=()):
+        lines = []
+        with open(path, encoding="utf-8") as f:
+            for raw in f:
+                line = raw.split("#", 1)[0].rstrip()
+                if line:
+                    lines.append(line.split("\t")[0])
+        return cls(lines, never)
+
+    def check(self, query):
+        """None when allowed, else the GraphQL error message a server without
+        that field or argument would answer."""
+        for otype, path in sorted(gql_paths(query), key=lambda p: len(p[1])):
+            names = tuple(n for n, _ in path)
+            parent = names[-2] if len(names) > 1 else otype.capitalize()
+            if names[-1] == "__typename":
+                continue
+            allowed = self.args.get((otype,) + names)
+            if allowed is None or names[-2:] in self.never:
+                return 'Cannot query field "%s" on type "%s".' % (names[-1], parent)
+            extra = sorted(path[-1][1] - allowed)
+            if extra:
+                return 'Unknown argument "%s" on field "%s.%s".' % (
+                    extra[0], parent, names[-1])
+        return None

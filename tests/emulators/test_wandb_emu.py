@@ -218,6 +218,9 @@ class WandbEmuTest(unittest.TestCase):
 
     def setUp(self):
         self.e.ctl("POST", "/__emu/reset")
+        # these tests exercise fields beyond what the public client asks
+        # for; test_strict_fields holds the default
+        self.e.ctl("POST", "/__emu/config", {"strict_fields": False})
 
     # ---- auth ----
 
@@ -238,6 +241,7 @@ class WandbEmuTest(unittest.TestCase):
     def test_other_key(self):
         e2 = Emu("--api-key", "local-" + "k" * 40, "--username", "alice")
         try:
+            e2.ctl("POST", "/__emu/config", {"strict_fields": False})
             st, _ = e2.gql("{ viewer { username } }")
             self.assertEqual(st, 401)
             st, d = e2.gql("{ viewer { username } }", auth=basic(key="local-" + "k" * 40))
@@ -817,8 +821,9 @@ class WandbEmuTest(unittest.TestCase):
         self.assertEqual(st, 200)
         d = e.ok('{ project(name:"p", entityName:"%s") { run(name:"g") { historyLineCount '
                  'eventsLineCount logLineCount history events(samples: 10) '
-                 'logLines(first: 2) { edges { node { number line } } '
-                 'pageInfo { hasNextPage } } } } }' % ENT)["project"]["run"]
+                 'logLines(first: 2, useImprovedPagination: true) { edges { '
+                 'node { number line } } pageInfo { hasNextPage } } } } }'
+                 % ENT)["project"]["run"]
         self.assertEqual(d["historyLineCount"], 3)
         self.assertEqual([json.loads(x) for x in d["history"]], [{"_step": 2, "a": 1}])
         self.assertEqual(d["eventsLineCount"], 30)
@@ -832,6 +837,110 @@ class WandbEmuTest(unittest.TestCase):
         r = e.ctl("GET", "/__emu/dump?run=g")["entities"][ENT]["projects"]["p"]["runs"]["g"]
         self.assertEqual(r["historyStats"]["gaps"], 2)
         self.assertEqual(r["history"][:2], [None, None])
+
+    def test_strict_fields(self):
+        e = self.e
+        e.ctl("POST", "/__emu/reset")          # strict_fields is the default
+        seed_basic(e)
+        e.ctl("DELETE", "/__emu/documents")
+        page = ('query GetProjects($entity: String, $cursor: String, $perPage: Int = 50) '
+                '{ models(entityName: $entity, after: $cursor, first: $perPage) { '
+                'pageInfo { endCursor hasNextPage } edges { node { id name } %s } } }')
+        st, d = e.gql(page % "", {"entity": ENT})
+        self.assertEqual(st, 200, d)
+        # an edge's cursor: never (issue 20)
+        st, d = e.gql(page % "cursor", {"entity": ENT})
+        self.assertEqual(st, 400)
+        self.assertEqual(d["errors"][0]["message"],
+                         'Cannot query field "cursor" on type "edges".')
+        # a field no public document asks for there
+        st, d = e.gql('{ project(name: "p", entityName: "%s") { run(name: "r0") '
+                      '{ eventsLineCount } } }' % ENT)
+        self.assertEqual(st, 400)
+        self.assertIn('"eventsLineCount"', d["errors"][0]["message"])
+        # ... though it is asked for elsewhere (RunResumeStatus)
+        d = e.ok('{ model(name: "p", entityName: "%s") { bucket(name: "r0", '
+                 'missingOk: true) { eventsLineCount } } }' % ENT)
+        self.assertEqual(d["model"]["bucket"]["eventsLineCount"], 0)
+        # an argument no public document gives
+        st, d = e.gql('{ project(name: "p", entityName: "%s", foo: 1) { id } }' % ENT)
+        self.assertEqual(st, 400)
+        self.assertEqual(d["errors"][0]["message"],
+                         'Unknown argument "foo" on field "Query.project".')
+        docs = e.ctl("GET", "/__emu/documents")["documents"]
+        self.assertEqual(len(docs), 5)
+        self.assertIn("cursor } } }", docs[1])
+
+    def test_log_lines_paging(self):
+        e = self.e
+        e.ctl("POST", "/__emu/reset")
+        e.ctl("POST", "/__emu/seed", {"projects": [{"name": "p", "runs": [
+            {"name": "g", "logs": ["l%d" % i for i in range(25)]}]}]})
+        page = ('query RunConsoleLogPage($entity: String!, $project: String!, '
+                '$runName: String!, $first: Int, $after: String) { project(name: '
+                '$project, entityName: $entity) { run(name: $runName) { logLineCount '
+                'logLines(first: $first, after: $after%s) { edges { node { number '
+                'timestamp level label line } } pageInfo { endCursor hasNextPage } '
+                '} } } }')
+        tail = ('query RunConsoleLogTail($entity: String!, $project: String!, '
+                '$runName: String!, $last: Int!) { project(name: $project, '
+                'entityName: $entity) { run(name: $runName) { logLineCount '
+                'logLines(last: $last) { edges { node { number line } } } } } }')
+        v = {"entity": ENT, "project": "p", "runName": "g", "first": 10}
+
+        def conn(q, extra):
+            d = e.ok(q, dict(v, **extra))["project"]["run"]
+            self.assertEqual(d["logLineCount"], 25)
+            ll = d["logLines"]
+            return [x["node"]["line"] for x in ll["edges"]], ll.get("pageInfo")
+
+        improved = page % ", useImprovedPagination: true"
+        lines, pi = conn(improved, {})
+        self.assertEqual(lines, ["l%d" % i for i in range(10)])
+        self.assertTrue(pi["hasNextPage"])
+        lines, pi = conn(improved, {"after": pi["endCursor"]})
+        self.assertEqual(lines, ["l%d" % i for i in range(10, 20)])
+        # the legacy resolver: `first` ignored, `after` counts back from the end
+        e.ctl("POST", "/__emu/config", {"log_legacy_page": 8})
+        lines, pi = conn(page % "", {})
+        self.assertEqual(lines, ["l%d" % i for i in range(17, 25)])
+        lines, pi = conn(page % "", {"after": pi["endCursor"]})
+        self.assertEqual(lines, ["l%d" % i for i in range(9, 17)])
+        # `last` is the tail in order on both
+        lines, _ = conn(tail, {"last": 25})
+        self.assertEqual(lines, ["l%d" % i for i in range(25)])
+        # a page cut short mid-log says hasNextPage false (runhandler.go)
+        e.ctl("POST", "/__emu/config", {"log_page_max": 4})
+        lines, pi = conn(improved, {})
+        self.assertEqual(lines, ["l%d" % i for i in range(4)])
+        self.assertFalse(pi["hasNextPage"])
+        # servers before 0.77 reject the argument
+        e.ctl("POST", "/__emu/config", {"log_lines_legacy": True})
+        st, d = e.gql(improved, v)
+        self.assertEqual(st, 400)
+        self.assertEqual(d["errors"][0]["message"], 'Unknown argument '
+                         '"useImprovedPagination" on field "Run.logLines".')
+        lines, _ = conn(tail, {"last": 25})
+        self.assertEqual(len(lines), 25)
+
+    def test_console_levels(self):
+        e = self.e
+        e.ctl("POST", "/__emu/seed", {"projects": [{"name": "p", "runs": [
+            {"name": "g", "logs": ["plain", "2024-01-01T00:00:00.000001 out",
+                                   "ERROR 2024-01-01T00:00:01.000000 [rank-1] boom",
+                                   "[x] not a label"]}]}]})
+        d = e.ok('{ project(name: "p", entityName: "%s") { run(name: "g") { '
+                 'logLines(last: 4) { edges { node { number timestamp level label '
+                 'line } } } } } }' % ENT)
+        nodes = [x["node"] for x in d["project"]["run"]["logLines"]["edges"]]
+        self.assertEqual(nodes, [
+            {"number": 0, "timestamp": None, "level": "", "label": "", "line": "plain"},
+            {"number": 1, "timestamp": "2024-01-01T00:00:00.000001Z", "level": "",
+             "label": "", "line": "out"},
+            {"number": 2, "timestamp": "2024-01-01T00:00:01.000000Z", "level": "error",
+             "label": "rank-1", "line": "boom"},
+            {"number": 3, "timestamp": None, "level": "", "label": "",
+             "line": "[x] not a label"}])
 
     def test_stats_dump_reset(self):
         e = self.e

@@ -36,7 +36,20 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import emuhttp  # noqa: E402 (the emulators' shared HTTP plumbing)
-from gql import GQLError, Obj, gql_execute, gql_value  # noqa: E402 (the emulators' shared engine)
+from gql import GQLAllowed, GQLError, Obj, gql_execute, gql_paths, gql_value  # noqa: E402 (the emulators' shared engine)
+
+# The fields and arguments W&B's own public client asks for (issue 20): a
+# document with anything else is refused as a server without it would. An
+# edge's `cursor` is never allowed: the Go core pages by pageInfo alone.
+PUBLIC_GQL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                          "wandb", "public_gql.txt")
+_ALLOWED = []
+
+
+def allowed_fields():
+    if not _ALLOWED:
+        _ALLOWED.append(GQLAllowed.from_file(PUBLIC_GQL, never={("edges", "cursor")}))
+    return _ALLOWED[0]
 
 DEFAULT_API_KEY = "emu_" + "0" * 36 + "wandb"       # 45 chars of [A-Za-z0-9_] (wandb.md 1.1)
 RUN_STATES = ("running", "finished", "crashed", "failed", "killed",
@@ -53,6 +66,26 @@ def _gql_resolver_error(e, path):
     if e.status >= 500:
         raise e
     return {"message": e.message, "path": path}
+
+
+def validate_document(emu, query):
+    """The validation error a W&B server without a field or argument that
+    the document asks for would answer; None when it has them all."""
+    if not isinstance(query, str):
+        return None
+    try:
+        paths = gql_paths(query)
+    except GQLError:
+        return None   # gql_execute reports syntax errors
+    if emu.cfg["log_lines_legacy"]:
+        for _otype, path in paths:
+            if path[-1][0] == "logLines" and "useImprovedPagination" in path[-1][1]:
+                # what servers before 0.77 answer (runhandler_test.go)
+                return ('Unknown argument "useImprovedPagination" on field '
+                        '"Run.logLines".')
+    if emu.cfg["strict_fields"]:
+        return allowed_fields().check(query)
+    return None
 
 
 class HTTPErr(Exception):
@@ -619,7 +652,9 @@ CFG_KEYS = {"latency_ms": float, "rate_limit": int, "rate_window_s": float,
             "history_default_samples": int, "events_default_samples": int,
             "sampled_history_cap": int, "history_samples_max": int,
             "sampling": str, "record_bodies": bool, "upload_headers": list,
-            "require_content_md5": bool, "stopped": bool}
+            "require_content_md5": bool, "stopped": bool,
+            "strict_fields": bool, "log_lines_legacy": bool,
+            "log_page_max": int, "log_legacy_page": int}
 FAULT_KEYS = ("path", "method", "query", "operation", "status", "body", "count", "skip",
               "delay_ms", "drop_after_bytes", "reset", "headers", "retry_after",
               "corrupt")
@@ -646,6 +681,11 @@ class Emulator:
             "upload_headers": [],                   # CreateRunFiles uploadHeaders
             "require_content_md5": False,
             "stopped": False,                       # file_stream answers "stopped": true
+            "strict_fields": True,                  # refuse fields the public client never asks
+            "log_lines_legacy": False,              # a server before 0.77: no useImprovedPagination
+            "log_page_max": 0,                      # >0: improved logLines pages cut at this many
+                                                    # lines, hasNextPage false (runhandler.go)
+            "log_legacy_page": 1000,                # lines per legacy logLines page (guess)
         }
         self.reset()
 
@@ -666,6 +706,7 @@ class Emulator:
                            "entity": self.opts.username}
             self.entity(self.opts.username)
             self.rl = {}
+            self.documents = []      # every GraphQL document received, in order
             self.reset_stats()
 
     def reset_stats(self):
@@ -1045,6 +1086,27 @@ def order_runs(runs, order):
 # GraphQL schema
 # --------------------------------------------------------------------------
 
+_CONSOLE = re.compile(r"^(ERROR )?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z? )?"
+                      r"(?:\[([^\]]*)\] )?(.*)$", re.S)
+
+
+def split_console_line(raw):
+    """A stored output.log line in file_stream's form ("ERROR " for stderr,
+    time, "[label] ", text; runlogschangemodel.go LegacyFormat) as logLines
+    gives it: level ("error" for stderr, else empty), timestamp (UTC, with
+    Z), label (empty when none), line (wandb/apis/public/console_logs.py,
+    ConsoleLogLine; runhandler_test.go). A label is only read after a time,
+    as the Go core writes it."""
+    m = _CONSOLE.match(raw)
+    err, ts, label, text = m.group(1), m.group(2), m.group(3), m.group(4)
+    if label is not None and ts is None:
+        text, label = raw[len(err or ""):], None
+    if ts:
+        ts = ts.strip()
+        ts = ts if ts.endswith("Z") else ts + "Z"
+    return ("error" if err else "", ts, label or "", text)
+
+
 def cursor_of(i):
     return base64.b64encode(("cursor:%d" % i).encode()).decode()
 
@@ -1288,14 +1350,42 @@ class Schema:
             return connection("File", fl, a, lambda f: self.g_file(r, f),
                               extra={"uploadHeaders": emu.cfg["upload_headers"]})
 
+        def log_line(t):
+            level, ts, label, text = split_console_line(t[1])
+            return Obj("LogLine", {"id": "%s:%d" % (r.name, t[0]), "number": t[0],
+                                   "line": text, "timestamp": ts, "level": level,
+                                   "label": label})
+
+        def log_page(page, end, more):
+            return Obj("LogLineConnection", {
+                "edges": [Obj("LogLineEdge", {"node": (lambda a, t=t: log_line(t))})
+                          for t in page],
+                "pageInfo": Obj("PageInfo", {"endCursor": end, "hasNextPage": more}),
+                "totalCount": len(page)})
+
         def log_lines(a):
+            # query_run_console_logs.graphql: `last` is the tail in ascending
+            # order on every server; forward pages need useImprovedPagination
+            # (0.77+); without it the legacy resolver ignores `first` and
+            # reads `after` as a backward offset from the end of the log
             lines = [(i, ln) for i, ln in enumerate(r.logs.lines) if ln is not None]
             if a.get("last") is not None:
-                lines = lines[-int(a["last"]):] if int(a["last"]) else []
-            return connection("LogLine", lines, a, lambda t: Obj("LogLine", {
-                "id": "%s:%d" % (r.name, t[0]), "number": t[0], "line": t[1],
-                "timestamp": None, "level": ("error" if t[1].startswith("ERROR ") else "info"),
-                "label": None}), default_first=len(lines) or 1)
+                last = int(a["last"])
+                return log_page(lines[-last:] if last > 0 else [], None, False)
+            if a.get("useImprovedPagination"):
+                start = offset_after(a.get("after"))
+                first = a.get("first")
+                first = len(lines) if first is None else int(first)
+                cap = emu.cfg["log_page_max"]
+                cut = bool(cap) and first > cap
+                page = lines[start:start + (cap if cut else first)]
+                end = cursor_of(start + len(page) - 1) if page else a.get("after")
+                more = start + len(page) < len(lines) and not cut
+                return log_page(page, end, more)
+            back = int(a.get("after") or 0)
+            stop = max(0, len(lines) - back)
+            page = lines[max(0, stop - emu.cfg["log_legacy_page"]):stop]
+            return log_page(page, str(back + len(page)), stop - len(page) > 0)
 
         def history_keys(a):
             ks = r.history.key_stats()
@@ -2043,6 +2133,15 @@ def control(emu, method, path, q, body):
             if "sampling" in emu.cfg and emu.cfg["sampling"] not in ("random", "even"):
                 raise bad("sampling must be random or even")
         return 200, {"config": emu.cfg}
+    if path == "/__emu/documents":
+        if method == "DELETE":
+            emuhttp.settle(emu)
+            with emu.lock:
+                emu.documents = []
+            return 200, {"ok": True}
+        emuhttp.settle(emu)
+        with emu.lock:
+            return 200, {"documents": list(emu.documents)}
     if path == "/__emu/stats":
         if method == "DELETE":
             emuhttp.settle(emu)
@@ -2343,6 +2442,11 @@ class Handler(emuhttp.Handler):
         variables = gbody.get("variables")
         if variables is not None and not isinstance(variables, dict):
             raise HTTPErr(400, "variables must be an object")
+        with emu.lock:
+            emu.documents.append(gbody.get("query"))
+        refused = validate_document(emu, gbody.get("query"))
+        if refused:
+            return self._json(400, {"errors": [{"message": refused}]}, hdrs)
         sch = Schema(emu, self._base())
         with emu.lock:
             st, res = gql_execute(gbody.get("query"), variables,

@@ -29,3 +29,9 @@ xport_add_test(test_wandb_split
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_split.c
                        ${CMAKE_CURRENT_LIST_DIR}/wsrv.c
                LABELS wandb)
+# The wandb adapter against an emulator that refuses every field W&B's
+# public client does not ask for (tests/wandb/public_gql.txt).
+xport_add_test(test_wandb_public
+               SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_wandb_public.c
+                       ${CMAKE_CURRENT_LIST_DIR}/wsrv.c
+               LABELS wandb)
