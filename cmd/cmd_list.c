@@ -43,10 +43,13 @@ int cmd_list(int argc, char **argv)
     struct access_args acc = {0};
     int json = 0;
     const struct opt opts[] = {
+        OPT_GROUP_MARK("selection"),
         {OPT_STRING, 0, "workspace", &workspace, "PATTERN", "only matching workspaces"},
         {OPT_STRING, 0, "project", &project, "PATTERN", "only matching projects"},
         {OPT_STRING, 0, "experiment", &experiment, "PATTERN", "only matching experiments"},
+        OPT_GROUP_MARK("vendor access"),
         ACCESS_OPTS(acc),
+        OPT_GROUP_MARK("output"),
         {OPT_BOOL, 0, "json", &json, NULL, "one JSON object per line"},
         OPT_END_MARK,
     };

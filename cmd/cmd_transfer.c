@@ -32,24 +32,43 @@ struct transfer_args {
     const char *state_file, *sync;
 };
 
-/* Options every transfer command has; each command's table lists them
- * after its own. */
+/* Options every transfer command has, in groups; each command's table
+ * lists them after its own. */
 #define TRANSFER_OPTS(a)                                                        \
-    {OPT_LIST, 0, "ignore", &(a).ignore, "RESOURCE",                            \
-     "leave out a resource (parameters metrics logs files others system)"},    \
+    OPT_GROUP_MARK("selection"),                                                \
     {OPT_STRING, 0, "workspace", &(a).workspace, "PATTERN",                     \
      "only workspaces matching a glob ({a,b} and {001..120} too)"},            \
     {OPT_STRING, 0, "project", &(a).project, "PATTERN", "only matching projects"}, \
     {OPT_STRING, 0, "experiment", &(a).experiment, "PATTERN",                   \
      "only matching experiments"},                                             \
+    {OPT_LIST, 0, "ignore", &(a).ignore, "RESOURCE",                            \
+     "leave out a resource (parameters metrics logs files others system "      \
+     "artifacts)"},                                                            \
+    OPT_GROUP_MARK("transfer"),                                                 \
     {OPT_BOOL, 'n', "dry-run", &(a).dry_run, NULL,                              \
      "read and count what would move; write nothing"},                         \
     {OPT_BOOL, 0, "overwrite", &(a).overwrite, NULL,                            \
      "replace experiments the destination has (default: skip them)"},         \
+    {OPT_STRING, 0, "sync", &(a).sync, "LEVEL",                                 \
+     "experiment (default): skip experiments the destination has; project, "  \
+     "workspace: skip whole ones it has; all: rewrite experiments that differ"}, \
+    {OPT_BOOL, 0, "delete", &(a).delete_missing, NULL,                          \
+     "after a clean pass, delete destination experiments xport copied from "  \
+     "this source that the source no longer has"},                           \
+    {OPT_BOOL, 0, "resume", &(a).resume, NULL,                                  \
+     "continue an interrupted copy: skip finished experiments, keep finished items"}, \
+    {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
+     "journal (default: DST/.xport/journal-*.jsonl, or ./.xport-state-*.jsonl)"}, \
     {OPT_INT, 'j', "jobs", &(a).jobs, "N", "experiments in parallel (default 2)"}, \
-    ACCESS_OPTS((a).acc),                                                       \
     {OPT_BOOL, 0, "allow-partial", &(a).allow_partial, NULL,                    \
      "accept sources with damaged parts (what was lost is still reported)"},  \
+    {OPT_BOOL, 0, "strict", &(a).strict, NULL,                                  \
+     "any invalid source line fails its experiment before anything is sent"},  \
+    {OPT_BOOL, 0, "detach", &(a).detach, NULL,                                  \
+     "run in the background; prints a job id (see 'xport jobs')"},           \
+    OPT_GROUP_MARK("vendor access"),                                            \
+    ACCESS_OPTS((a).acc),                                                       \
+    OPT_GROUP_MARK("HTTP limits"),                                              \
     {OPT_INT, 0, "max-connections", &(a).max_connections, "N",                  \
      "HTTP transfers in flight at once (default 8)"},                          \
     {OPT_STRING, 0, "limit-rate", &(a).limit_rate, "RATE",                      \
@@ -63,29 +82,17 @@ struct transfer_args {
      "abort an HTTP attempt slower than this many bytes/s ..."},               \
     {OPT_INT, 0, "low-speed-time", &(a).low_speed_time, "SECONDS",              \
      "... for this long (then it is retried)"},                                \
+    OPT_GROUP_MARK("the ml-dash CLI's flags (scripts translate one to one)"),   \
     {OPT_BOOL, 0, "skip-logs", &(a).skip_logs, NULL, "same as --ignore logs"},  \
     {OPT_BOOL, 0, "skip-metrics", &(a).skip_metrics, NULL, "same as --ignore metrics"}, \
     {OPT_BOOL, 0, "skip-files", &(a).skip_files, NULL, "same as --ignore files"}, \
     {OPT_BOOL, 0, "skip-params", &(a).skip_params, NULL, "same as --ignore parameters"}, \
-    {OPT_BOOL, 0, "strict", &(a).strict, NULL,                                  \
-     "any invalid source line fails its experiment before anything is sent"},  \
     {OPT_INT, 0, "batch-size", &(a).batch_size, "N", "points or log lines per request"}, \
     {OPT_INT, 0, "max-concurrent-metrics", &(a).max_metrics, "N",               \
      "metrics transferred at once within an experiment"},                      \
     {OPT_INT, 0, "max-concurrent-files", &(a).max_files, "N",                   \
      "files transferred at once within an experiment"},                        \
-    {OPT_STRING, 0, "sync", &(a).sync, "LEVEL",                                 \
-     "experiment (default): skip experiments the destination has; project, "  \
-     "workspace: skip whole ones it has; all: rewrite experiments that differ"}, \
-    {OPT_BOOL, 0, "delete", &(a).delete_missing, NULL,                          \
-     "after a clean pass, delete destination experiments xport copied from "  \
-     "this source that the source no longer has"},                           \
-    {OPT_BOOL, 0, "detach", &(a).detach, NULL,                                  \
-     "run in the background; prints a job id (see 'xport jobs')"},           \
-    {OPT_BOOL, 0, "resume", &(a).resume, NULL,                                  \
-     "continue an interrupted copy: skip finished experiments, keep finished items"}, \
-    {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
-     "journal (default: DST/.xport/journal-*.jsonl, or ./.xport-state-*.jsonl)"}, \
+    OPT_GROUP_MARK("output"),                                                   \
     {OPT_BOOL, 0, "json", &(a).json, NULL, "print JSON lines for scripts"},    \
     {OPT_BOOL, 'q', "quiet", &(a).quiet, NULL, "print only the summary"},      \
     {OPT_BOOL, 'v', "verbose", &(a).verbose, NULL, "say more"}
@@ -137,7 +144,8 @@ static unsigned resources_from(const char *const *names, size_t n,
     for (size_t i = 0; i < ignore->n; i++) {
         unsigned r = xp_resource_parse(ignore->v[i]);
         if (!r) {
-            fprintf(stderr, "error: unknown resource '%s'\n", ignore->v[i]);
+            opt_error(NULL, "--ignore", "needs a resource (parameters, metrics, logs, "
+                      "files, others, system, artifacts), not '%s'", ignore->v[i]);
             *bad = 1;
         }
         mask &= ~r;
@@ -197,12 +205,27 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     unsigned mask = resources_from(res, nres, &a->ignore, &bad);
     if (bad)
         return XP_EXIT_USAGE;
+    enum xp_sync sync = XP_SYNC_EXPERIMENT;
+    if (a->sync) {
+        static const char *const levels[] = {"experiment", "project", "workspace", "all"};
+        size_t k = 0;
+        while (k < 4 && strcmp(levels[k], a->sync))
+            k++;
+        if (k == 4) {
+            opt_error(NULL, "--sync", "needs experiment, project, workspace or all, "
+                      "not '%s'", a->sync);
+            return XP_EXIT_USAGE;
+        }
+        sync = (enum xp_sync)k;
+    }
+    if (a->delete_missing && a->overwrite) {
+        fprintf(stderr, "error: --delete goes with --sync, not --overwrite\n");
+        return XP_EXIT_USAGE;
+    }
     if (a->detach) {
         int parent = job_detach(a->argc, a->argv);
-        if (parent >= 0) {
-            free(a->acc.api_key);
+        if (parent >= 0)
             return parent;
-        }
         a->quiet = 1; /* the job's log gets the summary, not a progress bar */
     }
     if (a->skip_logs)
@@ -296,25 +319,6 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         have_journal = path != NULL;
         free(path);
     }
-    enum xp_sync sync = XP_SYNC_EXPERIMENT;
-    if (a->sync) {
-        static const char *const levels[] = {"experiment", "project", "workspace", "all"};
-        size_t k = 0;
-        while (k < 4 && strcmp(levels[k], a->sync))
-            k++;
-        if (k == 4) {
-            fprintf(stderr, "error: --sync takes experiment, project, workspace or all, "
-                            "not '%s'\n", a->sync);
-            code = XP_EXIT_USAGE;
-            goto done_journal;
-        }
-        sync = (enum xp_sync)k;
-    }
-    if (a->delete_missing && a->overwrite) {
-        fprintf(stderr, "error: --delete goes with --sync, not --overwrite\n");
-        code = XP_EXIT_USAGE;
-        goto done_journal;
-    }
     struct copy_report rep;
     report_init(&rep, verb, a->json, a->quiet);
     rep.dry_run = a->dry_run;
@@ -337,7 +341,6 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     struct xp_copy_stats st;
     rc = xp_copy(s, d, &co, &st);
     code = report_finish(&rep, rc, &st, a->dry_run);
-done_journal:
     if (have_journal)
         xp_journal_close(&journal);
 done:
@@ -346,7 +349,6 @@ done:
     if (http)
         xp_http_free(http);
     access_options_release(kv, nkv);
-    free(a->acc.api_key);
     return code;
 }
 
@@ -373,6 +375,7 @@ static int transfer_main(struct transfer_args *a, const struct opt *opts,
         return r > 0 ? 0 : XP_EXIT_USAGE;
     }
     int code = run_transfer(a, &src, &dst, pos + used, npos - (size_t)used, verb);
+    free(a->acc.api_key);
     xp_location_release(&src);
     xp_location_release(&dst);
     return code;

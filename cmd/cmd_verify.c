@@ -20,7 +20,9 @@ int cmd_verify(int argc, char **argv)
     struct access_args acc = {0};
     struct opt_list ignore = {{0}, 0};
     const struct opt opts[] = {
+        OPT_GROUP_MARK("selection"),
         {OPT_LIST, 0, "ignore", &ignore, "RESOURCE", "leave a resource out of the comparison"},
+        OPT_GROUP_MARK("vendor access"),
         ACCESS_OPTS(acc),
         OPT_END_MARK,
     };
@@ -45,7 +47,8 @@ int cmd_verify(int argc, char **argv)
     for (size_t i = 0; i < ignore.n; i++) {
         unsigned x = xp_resource_parse(ignore.v[i]);
         if (!x) {
-            fprintf(stderr, "error: unknown resource '%s'\n", ignore.v[i]);
+            opt_error(&u, "--ignore", "needs a resource (parameters, metrics, logs, "
+                      "files, others, system, artifacts), not '%s'", ignore.v[i]);
             free(acc.api_key);
             return XP_EXIT_USAGE;
         }

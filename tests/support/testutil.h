@@ -7,7 +7,32 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
+
+#include "xport/error.h"
+
+/* Assert that an xport call returns 0; on failure say which call, its
+ * code and xport's error message (clar's cl_git_pass). */
+#define tu_pass(expr)                                                           \
+    do {                                                                        \
+        int tu_rc_ = (expr);                                                    \
+        if (tu_rc_ != 0)                                                        \
+            fail_msg("%s:%d: %s returned %d: %s", __FILE__, __LINE__, #expr,    \
+                     tu_rc_, xp_error_last()->message);                         \
+    } while (0)
+/* The same for a call expected to fail with code, its message holding
+ * text (NULL: any message). */
+#define tu_fail_with(code, text, expr)                                          \
+    do {                                                                        \
+        int tu_rc_ = (expr);                                                    \
+        const char *tu_t_ = (text);                                             \
+        if (tu_rc_ != (code) ||                                                 \
+            (tu_t_ && !strstr(xp_error_last()->message, tu_t_)))                \
+            fail_msg("%s:%d: %s returned %d (wanted %d): %s", __FILE__,         \
+                     __LINE__, #expr, tu_rc_, (int)(code),                      \
+                     xp_error_last()->message);                                 \
+    } while (0)
 
 /* A fresh empty directory under $TMPDIR (or /tmp); removed by tu_rmtree. */
 char *tu_mkdtemp(void);
