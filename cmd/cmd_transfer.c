@@ -30,6 +30,8 @@ struct transfer_args {
     int argc;
     char **argv;
     const char *state_file, *sync;
+    char nums[3][24];
+    int src_default; /* no SOURCE: the adapter names it from its options */
 };
 
 /* Options every transfer command has, in groups; each command's table
@@ -97,31 +99,22 @@ struct transfer_args {
     {OPT_BOOL, 'q', "quiet", &(a).quiet, NULL, "print only the summary"},      \
     {OPT_BOOL, 'v', "verbose", &(a).verbose, NULL, "say more"}
 
-static int build_options(struct xp_kv *kv, size_t cap, size_t *n,
-                         const struct transfer_args *a)
+/* The transfer flags adapters read (declared in their option tables). */
+static size_t transfer_flags(struct xp_kv *kv, struct transfer_args *a)
 {
-    *n = 0;
-    if (access_options(kv, cap, n, &a->acc))
-        return -1;
-    static char nums[3][24];
-    snprintf(nums[0], sizeof(nums[0]), "%d", a->batch_size);
-    snprintf(nums[1], sizeof(nums[1]), "%d", a->max_metrics);
-    snprintf(nums[2], sizeof(nums[2]), "%d", a->max_files);
-    const struct {
-        const char *k, *v;
-    } flags[] = {{"allow-partial", a->allow_partial ? "1" : NULL},
-                 {"strict", a->strict ? "1" : NULL},
-                 {"batch-size", a->batch_size ? nums[0] : NULL},
-                 {"max-concurrent-metrics", a->max_metrics ? nums[1] : NULL},
-                 {"max-concurrent-files", a->max_files ? nums[2] : NULL}};
-    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-        if (!flags[i].v || *n >= cap)
-            continue;
-        kv[*n].key = xp_strdup(flags[i].k);
-        kv[*n].value = flags[i].v;
-        (*n)++;
-    }
-    return 0;
+    snprintf(a->nums[0], sizeof(a->nums[0]), "%d", a->batch_size);
+    snprintf(a->nums[1], sizeof(a->nums[1]), "%d", a->max_metrics);
+    snprintf(a->nums[2], sizeof(a->nums[2]), "%d", a->max_files);
+    const struct xp_kv flags[] = {{"allow-partial", a->allow_partial ? "1" : NULL},
+                                  {"strict", a->strict ? "1" : NULL},
+                                  {"batch-size", a->batch_size ? a->nums[0] : NULL},
+                                  {"max-concurrent-metrics", a->max_metrics ? a->nums[1] : NULL},
+                                  {"max-concurrent-files", a->max_files ? a->nums[2] : NULL}};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (flags[i].value)
+            kv[n++] = flags[i];
+    return n;
 }
 
 static unsigned resources_from(const char *const *names, size_t n,
@@ -183,23 +176,23 @@ static void set_pattern(char **dst, const char *p)
 }
 
 static int run_transfer_(struct transfer_args *a, struct xp_location *src,
-                         struct xp_location *dst, const char *const *res,
-                         size_t nres, const char *verb);
+                         struct xp_location *dst, const struct adapter_options *ao,
+                         const char *const *res, size_t nres, const char *verb);
 
 /* A detached child records its exit code before leaving. */
 static int run_transfer(struct transfer_args *a, struct xp_location *src,
-                        struct xp_location *dst, const char *const *res,
-                        size_t nres, const char *verb)
+                        struct xp_location *dst, const struct adapter_options *ao,
+                        const char *const *res, size_t nres, const char *verb)
 {
-    int code = run_transfer_(a, src, dst, res, nres, verb);
+    int code = run_transfer_(a, src, dst, ao, res, nres, verb);
     if (a->detach)
         job_finish(code);
     return code;
 }
 
 static int run_transfer_(struct transfer_args *a, struct xp_location *src,
-                         struct xp_location *dst, const char *const *res,
-                         size_t nres, const char *verb)
+                         struct xp_location *dst, const struct adapter_options *ao,
+                         const char *const *res, size_t nres, const char *verb)
 {
     int bad, rc, code = XP_EXIT_ERROR;
     unsigned mask = resources_from(res, nres, &a->ignore, &bad);
@@ -239,11 +232,6 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     set_pattern(&src->workspace, a->workspace);
     set_pattern(&src->project, a->project);
     set_pattern(&src->experiment, a->experiment);
-    struct xp_kv kv[80];
-    size_t nkv;
-    if (build_options(kv, sizeof(kv) / sizeof(kv[0]), &nkv, a))
-        return XP_EXIT_USAGE;
-    struct xp_options opts = {kv, nkv};
     struct xp_ctx ctx;
     cmd_ctx_init(&ctx, a->verbose, a->quiet || a->json);
     struct xp_adapter *s = NULL, *d = NULL;
@@ -255,12 +243,12 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         code = XP_EXIT_USAGE;
         goto done;
     }
-    if ((rc = xp_adapter_open(&s, src, &opts, &ctx))) {
+    if ((rc = xp_adapter_open(&s, src, &ao[0].o, &ctx))) {
         print_error(rc);
         code = xp_exit_code(rc);
         goto done;
     }
-    if ((rc = xp_adapter_open(&d, dst, &opts, &ctx))) {
+    if ((rc = xp_adapter_open(&d, dst, &ao[1].o, &ctx))) {
         print_error(rc);
         code = xp_exit_code(rc);
         goto done;
@@ -348,7 +336,6 @@ done:
     xp_adapter_close(s);
     if (http)
         xp_http_free(http);
-    access_options_release(kv, nkv);
     return code;
 }
 
@@ -374,7 +361,27 @@ static int transfer_main(struct transfer_args *a, const struct opt *opts,
         free(a->acc.api_key);
         return r > 0 ? 0 : XP_EXIT_USAGE;
     }
-    int code = run_transfer(a, &src, &dst, pos + used, npos - (size_t)used, verb);
+    /* each adapter's options, checked before anything opens */
+    const struct xp_location *locs[2] = {&src, &dst};
+    const struct xp_adapter_type *types[2];
+    struct adapter_options ao[2];
+    struct xp_kv flags[8];
+    int code = XP_EXIT_USAGE;
+    if (adapter_types(types, locs, 2) ||
+        adapter_options_build(ao, types, 2, &a->acc, flags, transfer_flags(flags, a)))
+        goto out;
+    if (a->src_default) {
+        xp_location_release(&src);
+        int rc = xp_location_default(&src, types[0], &ao[0].o);
+        if (rc) {
+            print_error(rc);
+            goto out_opts;
+        }
+    }
+    code = run_transfer(a, &src, &dst, ao, pos + used, npos - (size_t)used, verb);
+out_opts:
+    adapter_options_release(ao, 2);
+out:
     free(a->acc.api_key);
     xp_location_release(&src);
     xp_location_release(&dst);
@@ -384,17 +391,52 @@ static int transfer_main(struct transfer_args *a, const struct opt *opts,
 static int locate_download(struct transfer_args *a, const char **pos, size_t npos,
                            struct xp_location *src, struct xp_location *dst)
 {
-    if (!a->from || !a->output || npos < 1) {
-        fprintf(stderr, "error: download needs --from, a SOURCE and -o DIR\n");
+    if (!a->from || !a->output) {
+        fprintf(stderr, "error: download needs --from VENDOR and -o DIR\n");
         return -1;
     }
-    int rc = xp_location_from(src, a->from, pos[0]);
+    int rc;
+    if (npos == 0) {
+        /* no SOURCE: the adapter names one from its options, as the
+         * vendor's own CLI does */
+        const struct xp_adapter_type *t;
+        if ((rc = xp_adapter_find(&t, a->from))) {
+            print_error(rc);
+            return -1;
+        }
+        if (!t->default_source) {
+            fprintf(stderr, "error: download needs a SOURCE: adapter '%s' cannot name "
+                            "one from its options\n", t->name);
+            return -1;
+        }
+        rc = xp_location_from(src, t->name, "");
+        a->src_default = 1;
+    } else {
+        rc = xp_location_from(src, a->from, pos[0]);
+    }
     if (rc) {
         print_error(rc);
         return -1;
     }
     xp_location_from(dst, "local", a->output);
-    return 1;
+    return npos ? 1 : 0;
+}
+
+/* --help: what each adapter downloads when SOURCE is left out */
+static void download_epilog(FILE *f)
+{
+    opt_wrap(f, "Without SOURCE (only for adapters that can name one from their options; "
+                "--workspace, --project and --experiment narrow it):", 0, 0, 80);
+    const struct xp_adapter_type *t;
+    for (size_t i = 0; (t = xp_adapter_at(i)); i++) {
+        if (!t->default_source || !t->open)
+            continue;
+        struct xp_buf b = XP_BUF_INIT;
+        xp_buf_printf(&b, "--from %s", t->name);
+        fprintf(f, "  %-30s", b.ptr);
+        opt_wrap(f, t->default_source, 32, 32, 80);
+        xp_buf_release(&b);
+    }
 }
 
 int cmd_download(int argc, char **argv)
@@ -408,10 +450,12 @@ int cmd_download(int argc, char **argv)
         OPT_END_MARK,
     };
     const struct cmd_usage u = {
-        "xport download", "--from VENDOR SOURCE [RESOURCE...] -o DIR",
+        "xport download", "--from VENDOR [SOURCE [RESOURCE...]] -o DIR",
         "Turn a vendor's runs into an xport layout. SOURCE is "
         "WS[/PROJECT[/EXPERIMENT]] (globs allowed) or, for on-disk formats, a "
-        "path. RESOURCEs limit what is copied."};
+        "path; some adapters name it from their options when it is left out "
+        "(below). RESOURCEs limit what is copied.",
+        download_epilog};
     return transfer_main(&a, opts, &u, argc, argv, locate_download, "downloaded");
 }
 
@@ -440,7 +484,7 @@ int cmd_copy(int argc, char **argv)
     const struct cmd_usage u = {
         "xport copy", "SRC DST [RESOURCE...]",
         "Copy experiments from SRC to DST. A location is a path (an xport "
-        "layout or an ml-dash store) or VENDOR:WS[/PROJECT[/EXPERIMENT]]."};
+        "layout or an ml-dash store) or VENDOR:WS[/PROJECT[/EXPERIMENT]].", NULL};
     return transfer_main(&a, opts, &u, argc, argv, locate_copy, "copied");
 }
 
@@ -471,6 +515,6 @@ int cmd_upload(int argc, char **argv)
         OPT_END_MARK,
     };
     const struct cmd_usage u = {"xport upload", "PATH --to VENDOR [RESOURCE...]",
-                                "Send a layout or an ml-dash store to a vendor."};
+                                "Send a layout or an ml-dash store to a vendor.", NULL};
     return transfer_main(&a, opts, &u, argc, argv, locate_upload, "uploaded");
 }

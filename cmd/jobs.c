@@ -365,7 +365,7 @@ int cmd_jobs(int argc, char **argv)
     const struct cmd_usage u = {
         "xport jobs", "[REGEX] | show ID | abort ID | rm ID",
         "Background jobs started with --detach: list them (filtered by a regular "
-        "expression on their command line), show one, abort or remove one."};
+        "expression on their command line), show one, abort or remove one.", NULL};
     const char *pos[3];
     size_t npos;
     int r = opt_parse(opts, &u, argc, argv, pos, 3, &npos);

@@ -138,13 +138,85 @@ static void test_value_errors_name_option(void **st)
     EXPECT(2, N("option '--sync'", "'sometimes'"), "copy", "--sync", "sometimes", src, dst);
     EXPECT(2, N("option '--ignore'", "'weights'"), "copy", "--ignore", "weights", src, dst);
     EXPECT(2, N("option '--ignore'", "'weights'"), "verify", "--ignore", "weights", src, dst);
-    EXPECT(2, N("option '--opt' needs KEY=VALUE", "'justakey'"), "copy", "--opt", "justakey",
+    EXPECT(2, N("option '--opt' needs [ADAPTER:]KEY=VALUE", "'justakey'"), "copy", "--opt",
+           "justakey",
            src, dst);
     EXPECT(2, N("option '--json' takes no value"), "copy", "--json=yes", src, dst);
     EXPECT(2, N("option '--output' needs a value"), "download", "--from", "mldash", "-o");
     EXPECT(2, N("option '--from' needs a value"), "download", "--from");
     assert_false(xp_is_dir(dst));
     free(dst);
+}
+
+/* --opt keys are checked against what the command's adapters declare:
+ * unknown keys and bad values are usage errors naming the key, before
+ * anything opens (no server runs here) */
+static void test_adapter_option_keys(void **st)
+{
+    (void)st;
+    char *dst = dst_path("opt-never");
+    EXPECT(2, N("'nonsense' is not an option of adapter 'local' (local takes workspace)"),
+           "copy", "--opt", "nonsense=1", src, dst);
+    EXPECT(2, N("'nonsense' is not an option of adapter 'local'"), "copy", "--opt",
+           "local:nonsense=1", src, dst);
+    EXPECT(2, N("'nonsense' is not an option of adapters 'local' or 'mldash'",
+                "mldash takes chunk-window, api-version"),
+           "copy", "--opt", "nonsense=1", src, "mldash:tom");
+    EXPECT(2, N("'nonsense' is not an option of adapter 'mldash'"), "list", "--opt",
+           "nonsense=1", "mldash:tom");
+    EXPECT(2, N("'nonsense' is not an option of adapters 'local' or 'wandb'"), "verify",
+           "--opt", "nonsense=1", src, "wandb:ent/proj");
+    EXPECT(2, N("'nonsense' is not an option of adapters 'wandb' or 'local'"), "download",
+           "--from",
+           "wandb", "ent/proj", "-o", dst, "--opt", "nonsense=1");
+    /* values of the declared type */
+    EXPECT(2, N("option 'chunk-window' of adapter 'mldash' needs a whole number from 1 to 32",
+                "'zero'"),
+           "copy", src, "mldash:tom", "--opt", "chunk-window=zero");
+    EXPECT(2, N("option 'chunk-window'", "'33'"), "copy", src, "mldash:tom", "--opt",
+           "mldash:chunk-window=33");
+    EXPECT(2, N("option 'api-version' of adapter 'mldash' needs one of 0.5, 0.6, not '7'"),
+           "copy", src, "mldash:tom", "--opt", "api-version=7");
+    EXPECT(2, N("option 'page-size' of adapter 'wandb'", "'lots'"), "list", "wandb:ent/proj",
+           "--opt", "page-size=lots");
+    /* keys the CLI sets with its own flags, adapters the command does not use */
+    EXPECT(2, N("'api-key' is not set here: give it with --api-key"), "copy", src,
+           "mldash:tom", "--opt", "api-key=sk-1");
+    EXPECT(2, N("'wandb:page-size=5' names adapter 'wandb', which this command does not use"),
+           "copy", src, dst, "--opt", "wandb:page-size=5");
+    EXPECT(2, N("'bogus:x=1' names no adapter", "unknown adapter 'bogus'"), "copy", src, dst,
+           "--opt", "bogus:x=1");
+    assert_false(xp_is_dir(dst));
+    free(dst);
+}
+
+/* declared keys reach their adapter, with or without its name */
+static void test_adapter_option_given(void **st)
+{
+    (void)st;
+    char *store = tu_src("tests/fixtures/mldash/v0.5.9-local-store");
+    char *dst = dst_path("opt-ws"), *dst2 = dst_path("opt-ws2");
+    EXPECT(0, NULL, "copy", "-q", "--opt", "workspace=team", store, dst);
+    assert_int_equal(tu_sh("test -d '%s/team'", dst), 0);
+    EXPECT(0, NULL, "copy", "-q", "--opt", "local:workspace=lab", store, dst2);
+    assert_int_equal(tu_sh("test -d '%s/lab'", dst2), 0);
+    /* a flag no adapter of the command reads is said, not silently dropped */
+    char *dst3 = dst_path("opt-flag");
+    char *o, *e;
+    assert_int_equal(tu_run_xport(&o, &e, N("copy", "-q", "--batch-size", "5", src, dst3)), 0);
+    assert_non_null(strstr(e, "warning: --batch-size is not used by adapter 'local'\n"));
+    free(o);
+    free(e);
+    /* and `xport adapters NAME` lists what an adapter takes */
+    EXPECT(0, N("--opt chunk-window=N (1-32)", "--opt api-version=0.5|0.6", "--namespace",
+                "without a SOURCE it reads the namespace"),
+           "adapters", "mldash");
+    EXPECT(0, N("--opt history-page=N (10-100000)"), "adapters", "wandb");
+    EXPECT(2, N("unknown adapter 'nosuch'"), "adapters", "nosuch");
+    free(store);
+    free(dst);
+    free(dst2);
+    free(dst3);
 }
 
 int main(void)
@@ -154,6 +226,8 @@ int main(void)
         cmocka_unit_test(test_no_forms),
         cmocka_unit_test(test_bundled_short_options),
         cmocka_unit_test(test_value_errors_name_option),
+        cmocka_unit_test(test_adapter_option_keys),
+        cmocka_unit_test(test_adapter_option_given),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
