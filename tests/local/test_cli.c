@@ -96,8 +96,8 @@ static void test_dry_run_and_filters(void **state)
     (void)state;
     char *tmp = tu_mkdtemp(), *src = xp_path_join(tmp, "src"),
          *dst = xp_path_join(tmp, "dst");
-    assert_int_equal(gen_edge_layout(src, 100), 0);
-    assert_int_equal(gen_many_layout(src, 3, 10), 0);
+    tu_pass(gen_edge_layout(src, 100));
+    tu_pass(gen_many_layout(src, 3, 10));
     const char *dry[] = {"copy", "--dry-run", "--json", src, dst, NULL};
     char *o, *e;
     assert_int_equal(run(&o, &e, dry), 0);
@@ -146,8 +146,8 @@ static void test_sync_and_delete(void **state)
     (void)state;
     char *tmp = tu_mkdtemp(), *src = xp_path_join(tmp, "src"),
          *dst = xp_path_join(tmp, "dst"), *other = xp_path_join(tmp, "other");
-    assert_int_equal(gen_many_layout(src, 4, 100), 0);
-    assert_int_equal(gen_many_layout(other, 6, 10), 0);
+    tu_pass(gen_many_layout(src, 4, 100));
+    tu_pass(gen_many_layout(other, 6, 10));
     char *o, *e;
     const char *first[] = {"copy", "-q", src, dst, NULL};
     assert_int_equal(run(&o, &e, first), 0);
@@ -232,8 +232,8 @@ static void test_detached_jobs(void **state)
          *dst = xp_path_join(tmp, "dst"), *jobs = xp_path_join(tmp, "jobs"),
          *big = xp_path_join(tmp, "big"), *dst2 = xp_path_join(tmp, "dst2");
     setenv("XPORT_JOBS_DIR", jobs, 1);
-    assert_int_equal(gen_many_layout(src, 3, 1000), 0);
-    assert_int_equal(gen_many_layout(big, 12, 60000), 0);
+    tu_pass(gen_many_layout(src, 3, 1000));
+    tu_pass(gen_many_layout(big, 12, 60000));
     const char *det[] = {"copy", "--detach", "--api-key", "SUPERSECRET42", src, dst, NULL};
     char *o, *e;
     assert_int_equal(run(&o, &e, det), 0);
@@ -333,7 +333,7 @@ static void test_dropped_items_fail(void **state)
 {
     (void)state;
     char *tmp = tu_mkdtemp(), *src = xp_path_join(tmp, "src");
-    assert_int_equal(gen_edge_layout(src, 20), 0);
+    tu_pass(gen_edge_layout(src, 20));
     struct xp_buf dst = XP_BUF_INIT;
     xp_buf_printf(&dst, "mldash-local:%s/store", tmp);
     const char *argv[] = {"copy", src, dst.ptr, NULL};
