@@ -53,7 +53,7 @@ int cmd_http_new(struct xp_http **out, const struct cmd_http_opts *o,
 struct access_args {
     char *api_key;
     const char *remote, *username, *namespace_;
-    struct opt_list opt; /* --opt KEY=VALUE */
+    struct opt_list opt; /* --opt [ADAPTER:]KEY=VALUE */
 };
 #define ACCESS_OPTS(a)                                                          \
     {OPT_SECRET, 0, "api-key", &(a).api_key, "KEY",                             \
@@ -61,11 +61,34 @@ struct access_args {
     {OPT_STRING, 0, "remote", &(a).remote, "URL", "server URL"},                \
     {OPT_STRING, 0, "username", &(a).username, "NAME", "user name"},            \
     {OPT_STRING, 0, "namespace", &(a).namespace_, "NS", "namespace"},          \
-    {OPT_LIST, 0, "opt", &(a).opt, "KEY=VALUE", "adapter option"}
-/* Append the adapter options they give to kv (keys are heap copies: free
- * them with access_options_release). -1 after a usage error. */
-int access_options(struct xp_kv *kv, size_t cap, size_t *n, const struct access_args *a);
-void access_options_release(struct xp_kv *kv, size_t n);
+    {OPT_LIST, 0, "opt", &(a).opt, "[ADAPTER:]KEY=VALUE",                       \
+     "an adapter's own option, for every adapter of the command that takes "  \
+     "KEY or for ADAPTER alone ('xport adapters NAME' lists them)"}
+
+/* adapter_opts.c: the options each adapter of a command gets. */
+struct adapter_options {
+    struct xp_kv kv[80]; /* keys are heap copies */
+    size_t n;
+    struct xp_options o; /* {kv, n}: for xp_adapter_open */
+};
+/* Check a's --opt entries against the adapters of the command (types): an
+ * ADAPTER: prefix must name one of them, and the key must be one that
+ * adapter (else at least one of them) declares for --opt, its value of the
+ * declared type. Then fill out[i] for types[i]: a's flags and extra (flags
+ * the command passes, values never NULL), then the --opt keys without a
+ * prefix and those with types[i]'s. Warns about flags no adapter reads.
+ * -1 after printing a usage error. */
+int adapter_options_build(struct adapter_options *out,
+                          const struct xp_adapter_type *const *types, size_t ntypes,
+                          const struct access_args *a, const struct xp_kv *extra,
+                          size_t nextra);
+void adapter_options_release(struct adapter_options *out, size_t ntypes);
+/* The adapter types of locations, for adapter_options_build; -1 after
+ * printing an error. */
+int adapter_types(const struct xp_adapter_type **types, const struct xp_location *const *locs,
+                  size_t n);
+/* Print what adapter t reads and takes (xport adapters NAME). */
+void adapter_describe(FILE *f, const struct xp_adapter_type *t);
 
 /* output.c: progress, summary and failures of a copy */
 struct copy_report {

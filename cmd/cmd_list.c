@@ -43,15 +43,18 @@ int cmd_list(int argc, char **argv)
     struct access_args acc = {0};
     int json = 0;
     const struct opt opts[] = {
+        OPT_GROUP_MARK("selection"),
         {OPT_STRING, 0, "workspace", &workspace, "PATTERN", "only matching workspaces"},
         {OPT_STRING, 0, "project", &project, "PATTERN", "only matching projects"},
         {OPT_STRING, 0, "experiment", &experiment, "PATTERN", "only matching experiments"},
+        OPT_GROUP_MARK("vendor access"),
         ACCESS_OPTS(acc),
+        OPT_GROUP_MARK("output"),
         {OPT_BOOL, 0, "json", &json, NULL, "one JSON object per line"},
         OPT_END_MARK,
     };
     const struct cmd_usage u = {"xport list", "LOCATION",
-                                "List the experiments at a location."};
+                                "List the experiments at a location.", NULL};
     const char *pos[2];
     size_t npos;
     int r = opt_parse(opts, &u, argc, argv, pos, 2, &npos);
@@ -82,14 +85,14 @@ int cmd_list(int argc, char **argv)
         free(loc.experiment);
         loc.experiment = xp_strdup(experiment);
     }
-    struct xp_kv kv[80];
-    size_t nkv = 0;
-    if (access_options(kv, sizeof(kv) / sizeof(kv[0]), &nkv, &acc)) {
-        access_options_release(kv, nkv);
+    const struct xp_location *locs[1] = {&loc};
+    const struct xp_adapter_type *types[1];
+    struct adapter_options ao;
+    if (adapter_types(types, locs, 1) || adapter_options_build(&ao, types, 1, &acc, NULL, 0)) {
+        xp_location_release(&loc);
         free(acc.api_key);
         return XP_EXIT_USAGE;
     }
-    struct xp_options o = {kv, nkv};
     struct xp_ctx ctx;
     cmd_ctx_init(&ctx, 0, 0);
     struct xp_adapter *a = NULL;
@@ -97,12 +100,12 @@ int cmd_list(int argc, char **argv)
     struct xp_http *http = NULL;
     struct cmd_http_opts ho = {0, -1, 0, NULL, NULL, 0};
     if (cmd_http_new(&http, &ho, &ctx)) {
-        access_options_release(kv, nkv);
+        adapter_options_release(&ao, 1);
         xp_location_release(&loc);
         free(acc.api_key);
         return XP_EXIT_ERROR;
     }
-    rc = xp_adapter_open(&a, &loc, &o, &ctx);
+    rc = xp_adapter_open(&a, &loc, &ao.o, &ctx);
     if (!rc)
         rc = xp_adapter_list(a, print_ref, &st);
     if (rc)
@@ -110,7 +113,7 @@ int cmd_list(int argc, char **argv)
     xp_adapter_close(a);
     xp_location_release(&loc);
     xp_http_free(http);
-    access_options_release(kv, nkv);
+    adapter_options_release(&ao, 1);
     free(acc.api_key);
     return rc ? xp_exit_code(rc) : 0;
 }
@@ -118,16 +121,25 @@ int cmd_list(int argc, char **argv)
 int cmd_adapters(int argc, char **argv)
 {
     const struct opt opts[] = {OPT_END_MARK};
-    const struct cmd_usage u = {"xport adapters", "",
-                                "List the adapters and what they can do."};
+    const struct cmd_usage u = {"xport adapters", "[ADAPTER]",
+                                "List the adapters and what they can do; with ADAPTER, "
+                                "the options it reads and what it reads without a "
+                                "SOURCE.", NULL};
     const char *pos[1];
     size_t npos;
-    int r = opt_parse(opts, &u, argc, argv, pos, 0, &npos);
+    int r = opt_parse(opts, &u, argc, argv, pos, 1, &npos);
     if (r)
         return r > 0 ? 0 : XP_EXIT_USAGE;
-    struct xp_ctx ctx;
-    cmd_ctx_init(&ctx, 0, 0);
     const struct xp_adapter_type *t;
+    if (npos) {
+        int rc = xp_adapter_find(&t, pos[0]);
+        if (rc) {
+            print_error(rc);
+            return XP_EXIT_USAGE;
+        }
+        adapter_describe(stdout, t);
+        return 0;
+    }
     for (size_t i = 0; (t = xp_adapter_at(i)); i++)
         printf("%-14s %-5s %-5s %s\n", t->name,
                t->open && xp_adapter_can(t, XP_CAP_READ) ? "read" : "-",

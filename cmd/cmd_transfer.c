@@ -30,26 +30,47 @@ struct transfer_args {
     int argc;
     char **argv;
     const char *state_file, *sync;
+    char nums[3][24];
+    int src_default; /* no SOURCE: the adapter names it from its options */
 };
 
-/* Options every transfer command has; each command's table lists them
- * after its own. */
+/* Options every transfer command has, in groups; each command's table
+ * lists them after its own. */
 #define TRANSFER_OPTS(a)                                                        \
-    {OPT_LIST, 0, "ignore", &(a).ignore, "RESOURCE",                            \
-     "leave out a resource (parameters metrics logs files others system)"},    \
+    OPT_GROUP_MARK("selection"),                                                \
     {OPT_STRING, 0, "workspace", &(a).workspace, "PATTERN",                     \
      "only workspaces matching a glob ({a,b} and {001..120} too)"},            \
     {OPT_STRING, 0, "project", &(a).project, "PATTERN", "only matching projects"}, \
     {OPT_STRING, 0, "experiment", &(a).experiment, "PATTERN",                   \
      "only matching experiments"},                                             \
+    {OPT_LIST, 0, "ignore", &(a).ignore, "RESOURCE",                            \
+     "leave out a resource (parameters metrics logs files others system "      \
+     "artifacts)"},                                                            \
+    OPT_GROUP_MARK("transfer"),                                                 \
     {OPT_BOOL, 'n', "dry-run", &(a).dry_run, NULL,                              \
      "read and count what would move; write nothing"},                         \
     {OPT_BOOL, 0, "overwrite", &(a).overwrite, NULL,                            \
      "replace experiments the destination has (default: skip them)"},         \
+    {OPT_STRING, 0, "sync", &(a).sync, "LEVEL",                                 \
+     "experiment (default): skip experiments the destination has; project, "  \
+     "workspace: skip whole ones it has; all: rewrite experiments that differ"}, \
+    {OPT_BOOL, 0, "delete", &(a).delete_missing, NULL,                          \
+     "after a clean pass, delete destination experiments xport copied from "  \
+     "this source that the source no longer has"},                           \
+    {OPT_BOOL, 0, "resume", &(a).resume, NULL,                                  \
+     "continue an interrupted copy: skip finished experiments, keep finished items"}, \
+    {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
+     "journal (default: DST/.xport/journal-*.jsonl, or ./.xport-state-*.jsonl)"}, \
     {OPT_INT, 'j', "jobs", &(a).jobs, "N", "experiments in parallel (default 2)"}, \
-    ACCESS_OPTS((a).acc),                                                       \
     {OPT_BOOL, 0, "allow-partial", &(a).allow_partial, NULL,                    \
      "accept sources with damaged parts (what was lost is still reported)"},  \
+    {OPT_BOOL, 0, "strict", &(a).strict, NULL,                                  \
+     "any invalid source line fails its experiment before anything is sent"},  \
+    {OPT_BOOL, 0, "detach", &(a).detach, NULL,                                  \
+     "run in the background; prints a job id (see 'xport jobs')"},           \
+    OPT_GROUP_MARK("vendor access"),                                            \
+    ACCESS_OPTS((a).acc),                                                       \
+    OPT_GROUP_MARK("HTTP limits"),                                              \
     {OPT_INT, 0, "max-connections", &(a).max_connections, "N",                  \
      "HTTP transfers in flight at once (default 8)"},                          \
     {OPT_STRING, 0, "limit-rate", &(a).limit_rate, "RATE",                      \
@@ -63,58 +84,37 @@ struct transfer_args {
      "abort an HTTP attempt slower than this many bytes/s ..."},               \
     {OPT_INT, 0, "low-speed-time", &(a).low_speed_time, "SECONDS",              \
      "... for this long (then it is retried)"},                                \
+    OPT_GROUP_MARK("the ml-dash CLI's flags (scripts translate one to one)"),   \
     {OPT_BOOL, 0, "skip-logs", &(a).skip_logs, NULL, "same as --ignore logs"},  \
     {OPT_BOOL, 0, "skip-metrics", &(a).skip_metrics, NULL, "same as --ignore metrics"}, \
     {OPT_BOOL, 0, "skip-files", &(a).skip_files, NULL, "same as --ignore files"}, \
     {OPT_BOOL, 0, "skip-params", &(a).skip_params, NULL, "same as --ignore parameters"}, \
-    {OPT_BOOL, 0, "strict", &(a).strict, NULL,                                  \
-     "any invalid source line fails its experiment before anything is sent"},  \
     {OPT_INT, 0, "batch-size", &(a).batch_size, "N", "points or log lines per request"}, \
     {OPT_INT, 0, "max-concurrent-metrics", &(a).max_metrics, "N",               \
      "metrics transferred at once within an experiment"},                      \
     {OPT_INT, 0, "max-concurrent-files", &(a).max_files, "N",                   \
      "files transferred at once within an experiment"},                        \
-    {OPT_STRING, 0, "sync", &(a).sync, "LEVEL",                                 \
-     "experiment (default): skip experiments the destination has; project, "  \
-     "workspace: skip whole ones it has; all: rewrite experiments that differ"}, \
-    {OPT_BOOL, 0, "delete", &(a).delete_missing, NULL,                          \
-     "after a clean pass, delete destination experiments xport copied from "  \
-     "this source that the source no longer has"},                           \
-    {OPT_BOOL, 0, "detach", &(a).detach, NULL,                                  \
-     "run in the background; prints a job id (see 'xport jobs')"},           \
-    {OPT_BOOL, 0, "resume", &(a).resume, NULL,                                  \
-     "continue an interrupted copy: skip finished experiments, keep finished items"}, \
-    {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
-     "journal (default: DST/.xport/journal-*.jsonl, or ./.xport-state-*.jsonl)"}, \
+    OPT_GROUP_MARK("output"),                                                   \
     {OPT_BOOL, 0, "json", &(a).json, NULL, "print JSON lines for scripts"},    \
     {OPT_BOOL, 'q', "quiet", &(a).quiet, NULL, "print only the summary"},      \
     {OPT_BOOL, 'v', "verbose", &(a).verbose, NULL, "say more"}
 
-static int build_options(struct xp_kv *kv, size_t cap, size_t *n,
-                         const struct transfer_args *a)
+/* The transfer flags adapters read (declared in their option tables). */
+static size_t transfer_flags(struct xp_kv *kv, struct transfer_args *a)
 {
-    *n = 0;
-    if (access_options(kv, cap, n, &a->acc))
-        return -1;
-    static char nums[3][24];
-    snprintf(nums[0], sizeof(nums[0]), "%d", a->batch_size);
-    snprintf(nums[1], sizeof(nums[1]), "%d", a->max_metrics);
-    snprintf(nums[2], sizeof(nums[2]), "%d", a->max_files);
-    const struct {
-        const char *k, *v;
-    } flags[] = {{"allow-partial", a->allow_partial ? "1" : NULL},
-                 {"strict", a->strict ? "1" : NULL},
-                 {"batch-size", a->batch_size ? nums[0] : NULL},
-                 {"max-concurrent-metrics", a->max_metrics ? nums[1] : NULL},
-                 {"max-concurrent-files", a->max_files ? nums[2] : NULL}};
-    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-        if (!flags[i].v || *n >= cap)
-            continue;
-        kv[*n].key = xp_strdup(flags[i].k);
-        kv[*n].value = flags[i].v;
-        (*n)++;
-    }
-    return 0;
+    snprintf(a->nums[0], sizeof(a->nums[0]), "%d", a->batch_size);
+    snprintf(a->nums[1], sizeof(a->nums[1]), "%d", a->max_metrics);
+    snprintf(a->nums[2], sizeof(a->nums[2]), "%d", a->max_files);
+    const struct xp_kv flags[] = {{"allow-partial", a->allow_partial ? "1" : NULL},
+                                  {"strict", a->strict ? "1" : NULL},
+                                  {"batch-size", a->batch_size ? a->nums[0] : NULL},
+                                  {"max-concurrent-metrics", a->max_metrics ? a->nums[1] : NULL},
+                                  {"max-concurrent-files", a->max_files ? a->nums[2] : NULL}};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (flags[i].value)
+            kv[n++] = flags[i];
+    return n;
 }
 
 static unsigned resources_from(const char *const *names, size_t n,
@@ -137,7 +137,8 @@ static unsigned resources_from(const char *const *names, size_t n,
     for (size_t i = 0; i < ignore->n; i++) {
         unsigned r = xp_resource_parse(ignore->v[i]);
         if (!r) {
-            fprintf(stderr, "error: unknown resource '%s'\n", ignore->v[i]);
+            opt_error(NULL, "--ignore", "needs a resource (parameters, metrics, logs, "
+                      "files, others, system, artifacts), not '%s'", ignore->v[i]);
             *bad = 1;
         }
         mask &= ~r;
@@ -175,34 +176,49 @@ static void set_pattern(char **dst, const char *p)
 }
 
 static int run_transfer_(struct transfer_args *a, struct xp_location *src,
-                         struct xp_location *dst, const char *const *res,
-                         size_t nres, const char *verb);
+                         struct xp_location *dst, const struct adapter_options *ao,
+                         const char *const *res, size_t nres, const char *verb);
 
 /* A detached child records its exit code before leaving. */
 static int run_transfer(struct transfer_args *a, struct xp_location *src,
-                        struct xp_location *dst, const char *const *res,
-                        size_t nres, const char *verb)
+                        struct xp_location *dst, const struct adapter_options *ao,
+                        const char *const *res, size_t nres, const char *verb)
 {
-    int code = run_transfer_(a, src, dst, res, nres, verb);
+    int code = run_transfer_(a, src, dst, ao, res, nres, verb);
     if (a->detach)
         job_finish(code);
     return code;
 }
 
 static int run_transfer_(struct transfer_args *a, struct xp_location *src,
-                         struct xp_location *dst, const char *const *res,
-                         size_t nres, const char *verb)
+                         struct xp_location *dst, const struct adapter_options *ao,
+                         const char *const *res, size_t nres, const char *verb)
 {
     int bad, rc, code = XP_EXIT_ERROR;
     unsigned mask = resources_from(res, nres, &a->ignore, &bad);
     if (bad)
         return XP_EXIT_USAGE;
+    enum xp_sync sync = XP_SYNC_EXPERIMENT;
+    if (a->sync) {
+        static const char *const levels[] = {"experiment", "project", "workspace", "all"};
+        size_t k = 0;
+        while (k < 4 && strcmp(levels[k], a->sync))
+            k++;
+        if (k == 4) {
+            opt_error(NULL, "--sync", "needs experiment, project, workspace or all, "
+                      "not '%s'", a->sync);
+            return XP_EXIT_USAGE;
+        }
+        sync = (enum xp_sync)k;
+    }
+    if (a->delete_missing && a->overwrite) {
+        fprintf(stderr, "error: --delete goes with --sync, not --overwrite\n");
+        return XP_EXIT_USAGE;
+    }
     if (a->detach) {
         int parent = job_detach(a->argc, a->argv);
-        if (parent >= 0) {
-            free(a->acc.api_key);
+        if (parent >= 0)
             return parent;
-        }
         a->quiet = 1; /* the job's log gets the summary, not a progress bar */
     }
     if (a->skip_logs)
@@ -216,11 +232,6 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     set_pattern(&src->workspace, a->workspace);
     set_pattern(&src->project, a->project);
     set_pattern(&src->experiment, a->experiment);
-    struct xp_kv kv[80];
-    size_t nkv;
-    if (build_options(kv, sizeof(kv) / sizeof(kv[0]), &nkv, a))
-        return XP_EXIT_USAGE;
-    struct xp_options opts = {kv, nkv};
     struct xp_ctx ctx;
     cmd_ctx_init(&ctx, a->verbose, a->quiet || a->json);
     struct xp_adapter *s = NULL, *d = NULL;
@@ -232,12 +243,12 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         code = XP_EXIT_USAGE;
         goto done;
     }
-    if ((rc = xp_adapter_open(&s, src, &opts, &ctx))) {
+    if ((rc = xp_adapter_open(&s, src, &ao[0].o, &ctx))) {
         print_error(rc);
         code = xp_exit_code(rc);
         goto done;
     }
-    if ((rc = xp_adapter_open(&d, dst, &opts, &ctx))) {
+    if ((rc = xp_adapter_open(&d, dst, &ao[1].o, &ctx))) {
         print_error(rc);
         code = xp_exit_code(rc);
         goto done;
@@ -296,25 +307,6 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         have_journal = path != NULL;
         free(path);
     }
-    enum xp_sync sync = XP_SYNC_EXPERIMENT;
-    if (a->sync) {
-        static const char *const levels[] = {"experiment", "project", "workspace", "all"};
-        size_t k = 0;
-        while (k < 4 && strcmp(levels[k], a->sync))
-            k++;
-        if (k == 4) {
-            fprintf(stderr, "error: --sync takes experiment, project, workspace or all, "
-                            "not '%s'\n", a->sync);
-            code = XP_EXIT_USAGE;
-            goto done_journal;
-        }
-        sync = (enum xp_sync)k;
-    }
-    if (a->delete_missing && a->overwrite) {
-        fprintf(stderr, "error: --delete goes with --sync, not --overwrite\n");
-        code = XP_EXIT_USAGE;
-        goto done_journal;
-    }
     struct copy_report rep;
     report_init(&rep, verb, a->json, a->quiet);
     rep.dry_run = a->dry_run;
@@ -337,7 +329,6 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     struct xp_copy_stats st;
     rc = xp_copy(s, d, &co, &st);
     code = report_finish(&rep, rc, &st, a->dry_run);
-done_journal:
     if (have_journal)
         xp_journal_close(&journal);
 done:
@@ -345,8 +336,6 @@ done:
     xp_adapter_close(s);
     if (http)
         xp_http_free(http);
-    access_options_release(kv, nkv);
-    free(a->acc.api_key);
     return code;
 }
 
@@ -372,7 +361,28 @@ static int transfer_main(struct transfer_args *a, const struct opt *opts,
         free(a->acc.api_key);
         return r > 0 ? 0 : XP_EXIT_USAGE;
     }
-    int code = run_transfer(a, &src, &dst, pos + used, npos - (size_t)used, verb);
+    /* each adapter's options, checked before anything opens */
+    const struct xp_location *locs[2] = {&src, &dst};
+    const struct xp_adapter_type *types[2];
+    struct adapter_options ao[2];
+    struct xp_kv flags[8];
+    int code = XP_EXIT_USAGE;
+    if (adapter_types(types, locs, 2) ||
+        adapter_options_build(ao, types, 2, &a->acc, flags, transfer_flags(flags, a)))
+        goto out;
+    if (a->src_default) {
+        xp_location_release(&src);
+        int rc = xp_location_default(&src, types[0], &ao[0].o);
+        if (rc) {
+            print_error(rc);
+            goto out_opts;
+        }
+    }
+    code = run_transfer(a, &src, &dst, ao, pos + used, npos - (size_t)used, verb);
+out_opts:
+    adapter_options_release(ao, 2);
+out:
+    free(a->acc.api_key);
     xp_location_release(&src);
     xp_location_release(&dst);
     return code;
@@ -381,17 +391,52 @@ static int transfer_main(struct transfer_args *a, const struct opt *opts,
 static int locate_download(struct transfer_args *a, const char **pos, size_t npos,
                            struct xp_location *src, struct xp_location *dst)
 {
-    if (!a->from || !a->output || npos < 1) {
-        fprintf(stderr, "error: download needs --from, a SOURCE and -o DIR\n");
+    if (!a->from || !a->output) {
+        fprintf(stderr, "error: download needs --from VENDOR and -o DIR\n");
         return -1;
     }
-    int rc = xp_location_from(src, a->from, pos[0]);
+    int rc;
+    if (npos == 0) {
+        /* no SOURCE: the adapter names one from its options, as the
+         * vendor's own CLI does */
+        const struct xp_adapter_type *t;
+        if ((rc = xp_adapter_find(&t, a->from))) {
+            print_error(rc);
+            return -1;
+        }
+        if (!t->default_source) {
+            fprintf(stderr, "error: download needs a SOURCE: adapter '%s' cannot name "
+                            "one from its options\n", t->name);
+            return -1;
+        }
+        rc = xp_location_from(src, t->name, "");
+        a->src_default = 1;
+    } else {
+        rc = xp_location_from(src, a->from, pos[0]);
+    }
     if (rc) {
         print_error(rc);
         return -1;
     }
     xp_location_from(dst, "local", a->output);
-    return 1;
+    return npos ? 1 : 0;
+}
+
+/* --help: what each adapter downloads when SOURCE is left out */
+static void download_epilog(FILE *f)
+{
+    opt_wrap(f, "Without SOURCE (only for adapters that can name one from their options; "
+                "--workspace, --project and --experiment narrow it):", 0, 0, 80);
+    const struct xp_adapter_type *t;
+    for (size_t i = 0; (t = xp_adapter_at(i)); i++) {
+        if (!t->default_source || !t->open)
+            continue;
+        struct xp_buf b = XP_BUF_INIT;
+        xp_buf_printf(&b, "--from %s", t->name);
+        fprintf(f, "  %-30s", b.ptr);
+        opt_wrap(f, t->default_source, 32, 32, 80);
+        xp_buf_release(&b);
+    }
 }
 
 int cmd_download(int argc, char **argv)
@@ -405,10 +450,12 @@ int cmd_download(int argc, char **argv)
         OPT_END_MARK,
     };
     const struct cmd_usage u = {
-        "xport download", "--from VENDOR SOURCE [RESOURCE...] -o DIR",
+        "xport download", "--from VENDOR [SOURCE [RESOURCE...]] -o DIR",
         "Turn a vendor's runs into an xport layout. SOURCE is "
         "WS[/PROJECT[/EXPERIMENT]] (globs allowed) or, for on-disk formats, a "
-        "path. RESOURCEs limit what is copied."};
+        "path; some adapters name it from their options when it is left out "
+        "(below). RESOURCEs limit what is copied.",
+        download_epilog};
     return transfer_main(&a, opts, &u, argc, argv, locate_download, "downloaded");
 }
 
@@ -437,7 +484,7 @@ int cmd_copy(int argc, char **argv)
     const struct cmd_usage u = {
         "xport copy", "SRC DST [RESOURCE...]",
         "Copy experiments from SRC to DST. A location is a path (an xport "
-        "layout or an ml-dash store) or VENDOR:WS[/PROJECT[/EXPERIMENT]]."};
+        "layout or an ml-dash store) or VENDOR:WS[/PROJECT[/EXPERIMENT]].", NULL};
     return transfer_main(&a, opts, &u, argc, argv, locate_copy, "copied");
 }
 
@@ -468,6 +515,6 @@ int cmd_upload(int argc, char **argv)
         OPT_END_MARK,
     };
     const struct cmd_usage u = {"xport upload", "PATH --to VENDOR [RESOURCE...]",
-                                "Send a layout or an ml-dash store to a vendor."};
+                                "Send a layout or an ml-dash store to a vendor.", NULL};
     return transfer_main(&a, opts, &u, argc, argv, locate_upload, "uploaded");
 }

@@ -20,7 +20,9 @@ int cmd_verify(int argc, char **argv)
     struct access_args acc = {0};
     struct opt_list ignore = {{0}, 0};
     const struct opt opts[] = {
+        OPT_GROUP_MARK("selection"),
         {OPT_LIST, 0, "ignore", &ignore, "RESOURCE", "leave a resource out of the comparison"},
+        OPT_GROUP_MARK("vendor access"),
         ACCESS_OPTS(acc),
         OPT_END_MARK,
     };
@@ -30,7 +32,7 @@ int cmd_verify(int argc, char **argv)
         "every metric point bit for bit, logs and file checksums. When B names "
         "a workspace or project (wandb:ENT/PROJ), A's experiments are looked "
         "for there, where 'xport copy A B' puts them. Exits 0 only when they "
-        "are equal."};
+        "are equal.", NULL};
     const char *pos[2];
     size_t npos;
     int r = opt_parse(opts, &u, argc, argv, pos, 2, &npos);
@@ -45,7 +47,8 @@ int cmd_verify(int argc, char **argv)
     for (size_t i = 0; i < ignore.n; i++) {
         unsigned x = xp_resource_parse(ignore.v[i]);
         if (!x) {
-            fprintf(stderr, "error: unknown resource '%s'\n", ignore.v[i]);
+            opt_error(&u, "--ignore", "needs a resource (parameters, metrics, logs, "
+                      "files, others, system, artifacts), not '%s'", ignore.v[i]);
             free(acc.api_key);
             return XP_EXIT_USAGE;
         }
@@ -60,20 +63,21 @@ int cmd_verify(int argc, char **argv)
         free(acc.api_key);
         return XP_EXIT_USAGE;
     }
-    struct xp_kv kv[80];
-    size_t nkv = 0;
-    if (access_options(kv, sizeof(kv) / sizeof(kv[0]), &nkv, &acc)) {
-        access_options_release(kv, nkv);
+    const struct xp_location *locs[2] = {&la, &lb};
+    const struct xp_adapter_type *types[2];
+    struct adapter_options ao[2];
+    if (adapter_types(types, locs, 2) || adapter_options_build(ao, types, 2, &acc, NULL, 0)) {
+        xp_location_release(&la);
+        xp_location_release(&lb);
         free(acc.api_key);
         return XP_EXIT_USAGE;
     }
-    struct xp_options o = {kv, nkv};
     struct xp_ctx ctx;
     cmd_ctx_init(&ctx, 0, 0);
     struct xp_http *http = NULL;
     struct cmd_http_opts ho = {0, -1, 0, NULL, NULL, 0};
     if (cmd_http_new(&http, &ho, &ctx)) {
-        access_options_release(kv, nkv);
+        adapter_options_release(ao, 2);
         xp_location_release(&la);
         xp_location_release(&lb);
         free(acc.api_key);
@@ -81,9 +85,9 @@ int cmd_verify(int argc, char **argv)
     }
     struct xp_adapter *a = NULL, *b = NULL;
     long ndiff = 0;
-    rc = xp_adapter_open(&a, &la, &o, &ctx);
+    rc = xp_adapter_open(&a, &la, &ao[0].o, &ctx);
     if (!rc)
-        rc = xp_adapter_open(&b, &lb, &o, &ctx);
+        rc = xp_adapter_open(&b, &lb, &ao[1].o, &ctx);
     if (!rc) {
         struct xp_verify_opts vo = {res, print_diff, NULL, 0, lb.workspace, lb.project};
         rc = xp_verify(a, b, &vo, &ndiff);
@@ -103,7 +107,7 @@ int cmd_verify(int argc, char **argv)
     xp_location_release(&la);
     xp_location_release(&lb);
     xp_http_free(http);
-    access_options_release(kv, nkv);
+    adapter_options_release(ao, 2);
     free(acc.api_key);
     return code;
 }

@@ -179,6 +179,23 @@ void job_finish(int code)
     self.dir = NULL;
 }
 
+/* A process that has exited but was not reaped (its parent, the xport
+ * that detached it, is gone, and an init that does not reap, as in some
+ * containers, inherited it) still answers kill(pid, 0): /proc says Z. */
+static int zombie(int pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* after "pid (comm)" */
+    return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 /* running, done, failed, aborted, or dead (killed without a result) */
 static const char *job_status(const char *dir, struct json_object *job, int *pid_out)
 {
@@ -193,7 +210,7 @@ static const char *job_status(const char *dir, struct json_object *job, int *pid
     }
     if (job && json_object_object_get_ex(job, "pid", &v))
         *pid_out = json_object_get_int(v);
-    if (*pid_out > 0 && (kill(*pid_out, 0) == 0 || errno == EPERM))
+    if (*pid_out > 0 && (kill(*pid_out, 0) == 0 || errno == EPERM) && !zombie(*pid_out))
         return "running";
     return "dead";
 }
@@ -365,7 +382,7 @@ int cmd_jobs(int argc, char **argv)
     const struct cmd_usage u = {
         "xport jobs", "[REGEX] | show ID | abort ID | rm ID",
         "Background jobs started with --detach: list them (filtered by a regular "
-        "expression on their command line), show one, abort or remove one."};
+        "expression on their command line), show one, abort or remove one.", NULL};
     const char *pos[3];
     size_t npos;
     int r = opt_parse(opts, &u, argc, argv, pos, 3, &npos);

@@ -42,12 +42,14 @@ int cmd_http_new(struct xp_http **out, const struct cmd_http_opts *a,
     if (a->timeout > 0)
         cfg.timeout_ms = (long)a->timeout * 1000;
     if (a->limit_rate && (cfg.limit_rate = parse_size(a->limit_rate)) < 0) {
-        fprintf(stderr, "error: bad --limit-rate '%s'\n", a->limit_rate);
+        opt_error(NULL, "--limit-rate", "needs a rate such as 500k or 10M, not '%s'",
+                  a->limit_rate);
         return -1;
     }
     if (a->bytes_per_hour &&
         (cfg.bytes_per_hour = parse_size(a->bytes_per_hour)) < 0) {
-        fprintf(stderr, "error: bad --bytes-per-hour '%s'\n", a->bytes_per_hour);
+        opt_error(NULL, "--bytes-per-hour", "needs a size such as 500M or 2G, not '%s'",
+                  a->bytes_per_hour);
         return -1;
     }
     cfg.verbose = a->verbose;
@@ -58,43 +60,4 @@ int cmd_http_new(struct xp_http **out, const struct cmd_http_opts *a,
     }
     ctx->http = *out;
     return 0;
-}
-
-
-int access_options(struct xp_kv *kv, size_t cap, size_t *n, const struct access_args *a)
-{
-    for (size_t i = 0; i < a->opt.n; i++) {
-        const char *eq = strchr(a->opt.v[i], '=');
-        if (!eq || eq == a->opt.v[i]) {
-            fprintf(stderr, "error: --opt needs KEY=VALUE, not '%s'\n", a->opt.v[i]);
-            return -1;
-        }
-        if (*n >= cap)
-            return -1;
-        kv[*n].key = xp_strndup(a->opt.v[i], (size_t)(eq - a->opt.v[i]));
-        kv[*n].value = eq + 1;
-        (*n)++;
-    }
-    const struct {
-        const char *k, *v;
-    } flags[] = {{"api-key", a->api_key},
-                 {"remote", a->remote},
-                 {"username", a->username},
-                 {"namespace", a->namespace_}};
-    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-        if (!flags[i].v)
-            continue;
-        if (*n >= cap)
-            return -1;
-        kv[*n].key = xp_strdup(flags[i].k);
-        kv[*n].value = flags[i].v;
-        (*n)++;
-    }
-    return 0;
-}
-
-void access_options_release(struct xp_kv *kv, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free((char *)kv[i].key);
 }

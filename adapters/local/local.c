@@ -194,6 +194,13 @@ static int local_delete(struct xp_adapter *a, const struct xp_experiment_ref *re
 
 static const char *const local_aliases[] = {"file", "mldash-store", NULL};
 
+/* Every option local_open reads (include/xport/sys/adapter.h). */
+static const struct xp_option_decl local_options[] = {
+    {"workspace", XP_OPT_STRING, 0, 0, 0, NULL,
+     "workspace of an ml-dash v0.5 store's experiments, which name none (default local)"},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 const struct xp_adapter_type xp_local_adapter = {
     .abi = XP_ADAPTER_ABI,
     .name = "local",
@@ -207,4 +214,5 @@ const struct xp_adapter_type xp_local_adapter = {
     .read_experiment = local_read_experiment,
     .write_experiment = local_write_experiment,
     .delete_experiment = local_delete,
+    .options = local_options,
 };

@@ -317,6 +317,30 @@ static int mld_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     return 0;
 }
 
+/* Every option mld_open reads (include/xport/sys/adapter.h). */
+static const char *const mld_versions[] = {"0.5", "0.6", NULL};
+static const struct xp_option_decl mld_options[] = {
+    {"namespace", XP_OPT_STRING, XP_OPT_FLAG | XP_OPT_NAMES_SOURCE, 0, 0, NULL,
+     "namespace (default: the user name)"},
+    {"username", XP_OPT_STRING, XP_OPT_FLAG | XP_OPT_NAMES_SOURCE, 0, 0, NULL,
+     "user name (else MLDASH_USERNAME); mints a token when there is no API key"},
+    {"api-key", XP_OPT_STRING, XP_OPT_FLAG, 0, 0, NULL,
+     "API key (else MLDASH_API_KEY, then api_key in ~/.ml-dash/config.json)"},
+    {"remote", XP_OPT_STRING, XP_OPT_FLAG, 0, 0, NULL,
+     "server URL (else MLDASH_REMOTE, then remote_url in ~/.ml-dash/config.json)"},
+    {"strict", XP_OPT_BOOL, XP_OPT_FLAG, 0, 0, NULL, "fail on any invalid source line"},
+    {"batch-size", XP_OPT_INT, XP_OPT_FLAG, 0, 1000000, NULL, "points or log lines per request"},
+    {"max-concurrent-metrics", XP_OPT_INT, XP_OPT_FLAG, 0, 1000000, NULL,
+     "metrics at once within an experiment (default 5)"},
+    {"max-concurrent-files", XP_OPT_INT, XP_OPT_FLAG, 0, 1000000, NULL,
+     "files at once within an experiment (default 3)"},
+    {"chunk-window", XP_OPT_INT, 0, 1, 32, NULL,
+     "sealed metric chunks fetched at once per series (default 4)"},
+    {"api-version", XP_OPT_CHOICE, 0, 0, 0, mld_versions,
+     "the server's protocol generation (default: detected)"},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 static const char *const mldash_aliases[] = {"ml-dash", NULL};
 
 const struct xp_adapter_type xp_mldash_adapter = {
@@ -331,4 +355,7 @@ const struct xp_adapter_type xp_mldash_adapter = {
     .list_experiments = mld_list_experiments,
     .read_experiment = mld_read_experiment,
     .write_experiment = mld_write_experiment,
+    .options = mld_options,
+    .default_source = "the namespace: --namespace, else --username (or MLDASH_USERNAME), "
+                      "else the API key's user",
 };

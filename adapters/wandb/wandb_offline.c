@@ -629,6 +629,13 @@ static int wo_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     return 0;
 }
 
+/* Every option wo_open reads (include/xport/sys/adapter.h). */
+static const struct xp_option_decl wo_options[] = {
+    {"allow-partial", XP_OPT_BOOL, XP_OPT_FLAG, 0, 0, NULL,
+     "read what is readable from damaged .wandb files"},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 const struct xp_adapter_type xp_wandb_offline_adapter = {
     .abi = XP_ADAPTER_ABI,
     .name = "wandb-offline",
@@ -638,4 +645,5 @@ const struct xp_adapter_type xp_wandb_offline_adapter = {
     .close = wo_close,
     .list_experiments = wo_list,
     .read_experiment = wo_read,
+    .options = wo_options,
 };

@@ -166,6 +166,20 @@ static int ws_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     return 0;
 }
 
+/* Every option ws_open and wapi_open read (include/xport/sys/adapter.h). */
+static const struct xp_option_decl ws_options[] = {
+    {"api-key", XP_OPT_STRING, XP_OPT_FLAG, 0, 0, NULL,
+     "API key (else WANDB_API_KEY, then ~/.netrc)"},
+    {"remote", XP_OPT_STRING, XP_OPT_FLAG, 0, 0, NULL,
+     "base URL (else WANDB_BASE_URL, then https://api.wandb.ai)"},
+    {"filters", XP_OPT_STRING, 0, 0, 0, NULL, "a runs filter, as JSON (W&B's MongoDB-style filters)"},
+    {"order", XP_OPT_STRING, 0, 0, 0, NULL, "the runs' order (e.g. +created_at)"},
+    {"history-page", XP_OPT_INT, 0, 10, 100000, NULL, "history rows per request (default 1000)"},
+    {"page-size", XP_OPT_INT, 0, 1, 1000, NULL, "runs per listing request (default 50)"},
+    {"log-page", XP_OPT_INT, 0, 1, 10000, NULL, "console lines per request (default 1000)"},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 const struct xp_adapter_type xp_wandb_adapter = {
     .abi = XP_ADAPTER_ABI,
     .name = "wandb",
@@ -177,4 +191,5 @@ const struct xp_adapter_type xp_wandb_adapter = {
     .list_experiments = ws_list,
     .read_experiment = ws_read_experiment,
     .write_experiment = ws_write_experiment,
+    .options = ws_options,
 };

@@ -12,6 +12,12 @@ int xp_location_parse(struct xp_location *out, const char *text);
  * a path (for adapters with XP_CAP_NO_NETWORK). */
 int xp_location_from(struct xp_location *out, const char *adapter,
                      const char *source);
+/* A location naming t but no source: loc->adapter = t's name and the
+ * workspace from the first XP_OPT_NAMES_SOURCE option opts gives (NULL if
+ * none is given). XP_EINVALID when t has no default_source. Release loc
+ * with xp_location_release. */
+int xp_location_default(struct xp_location *loc, const struct xp_adapter_type *t,
+                        const struct xp_options *opts);
 void xp_location_release(struct xp_location *loc);
 /* "adapter:ws/project/exp" or the path, for messages; caller frees. */
 char *xp_location_str(const struct xp_location *loc);

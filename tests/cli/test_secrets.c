@@ -20,6 +20,16 @@ static void no_secret(const char *o, const char *e)
         fail_msg("secret leaked:\nstdout: %s\nstderr: %s", o, e);
 }
 
+/* Stopped by the teardown, so a failed assertion never leaves it running. */
+static struct tu_server srv;
+
+static int stop_server(void **state)
+{
+    (void)state;
+    tu_server_stop(&srv);
+    return 0;
+}
+
 static void test_secrets(void **state)
 {
     (void)state;
@@ -27,13 +37,12 @@ static void test_secrets(void **state)
     char *cwd = getcwd(NULL, 0);
     assert_int_equal(chdir(tmp), 0); /* remote journals land in the cwd */
     const char *args[] = {"--api-key", SECRET, NULL};
-    struct tu_server srv;
     if (tu_server_start_py(&srv, "tests/emulators/mldash_emu.py", args) != 0)
         fail_msg("cannot start the ml-dash emulator");
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv.port);
     char *src = xp_path_join(tmp, "src");
-    assert_int_equal(gen_many_layout(src, 2, 50), 0);
+    tu_pass(gen_many_layout(src, 2, 50));
     char *o, *e;
 
     /* by flag, verbose */
@@ -89,10 +98,32 @@ static void test_secrets(void **state)
     code = RUNV(&o, &e, "download", "--detach", "--from", "mldash", "tom/proj", "--remote",
                 url, "--api-key", SECRET, "-o", "out-job");
     assert_int_equal(code, 0);
+    char id[64] = "";
+    if (sscanf(o, "%63s", id) != 1)
+        fail_msg("--detach printed no job id: %s", o);
     free(o);
     free(e);
-    for (int i = 0; i < 300 && tu_sh("grep -rqs exitCode '%s'", jobs); i++)
+    /* wait for the job itself (the test's timeout bounds it), then its
+     * record must say it finished well: a job that never ran, died or
+     * left no record fails here instead of passing unchecked */
+    for (int polls = 0;; polls++) {
+        code = RUNV(&o, &e, "jobs", "show", id);
+        int running = code == 0 && strstr(o, "status:      running") != NULL;
+        if (!running)
+            break;
+        if (polls == 6000)
+            fail_msg("the detached download is still running after 10 minutes:\n%s", o);
+        free(o);
+        free(e);
         usleep(100000);
+    }
+    if (code != 0 || !strstr(o, "status:      done") || !strstr(o, "\"exitCode\":0"))
+        fail_msg("the detached download did not finish well (exit %d):\n%s%s", code, o, e);
+    no_secret(o, e);
+    free(o);
+    free(e);
+    assert_int_equal(tu_sh("test -f '%s/jobs/%s/result.json' && test -d '%s/out-job/tom/proj'",
+                           tmp, id, tmp), 0);
     unsetenv("XPORT_JOBS_DIR");
 
     /* nothing xport wrote holds it: layouts, journals, job folders */
@@ -113,6 +144,6 @@ static void test_secrets(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_secrets)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test_teardown(test_secrets, stop_server)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

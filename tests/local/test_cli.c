@@ -1,6 +1,7 @@
 /* The command line: --help for every command, exit codes, dry run. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -14,23 +15,50 @@ static int run(char **out, char **err, const char *const *argv)
     return tu_run_xport(out, err, argv);
 }
 
+/* Every command of `xport --help` (which lists the command table) has a
+ * --help of its own, naming it, no line wider than 80 columns. */
 static void test_help(void **state)
 {
     (void)state;
-    const char *cmds[] = {"download", "copy", "upload", "list", "verify", "adapters"};
-    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        const char *argv[] = {cmds[i], "--help", NULL};
-        char *o, *e;
-        assert_int_equal(run(&o, &e, argv), 0);
-        assert_non_null(strstr(o, "usage: xport "));
-        assert_non_null(strstr(o, cmds[i]));
-        free(o);
-        free(e);
-    }
     const char *top[] = {"--help", NULL};
     char *o, *e;
     assert_int_equal(run(&o, &e, top), 0);
     assert_non_null(strstr(o, "exit codes"));
+    char *list = strstr(o, "\ncommands:\n");
+    assert_non_null(list);
+    size_t ncmds = 0;
+    int saw_jobs = 0;
+    for (char *l = list + strlen("\ncommands:\n"); l[0] == ' ' && l[1] == ' ';) {
+        char name[32];
+        assert_int_equal(sscanf(l, " %31s", name), 1);
+        ncmds++;
+        saw_jobs |= !strcmp(name, "jobs");
+        const char *argv[] = {name, "--help", NULL};
+        char *ho, *he;
+        if (run(&ho, &he, argv) != 0)
+            fail_msg("'xport %s --help' failed: %s", name, he);
+        char usage[64];
+        snprintf(usage, sizeof(usage), "usage: xport %s", name);
+        if (strncmp(ho, usage, strlen(usage)))
+            fail_msg("'xport %s --help' does not start with '%s':\n%s", name, usage, ho);
+        for (char *h = ho; *h;) {
+            char *nl = strchr(h, '\n');
+            size_t n = nl ? (size_t)(nl - h) : strlen(h);
+            if (n > 80)
+                fail_msg("'xport %s --help' has a line of %zu columns: %.*s", name, n,
+                         (int)n, h);
+            h += n + (nl != NULL);
+        }
+        free(ho);
+        free(he);
+        char *nl = strchr(l, '\n');
+        if (!nl)
+            break;
+        l = nl + 1;
+    }
+    /* the list is read, not assumed: it has every command, jobs too */
+    assert_true(ncmds >= 7);
+    assert_true(saw_jobs);
     free(o);
     free(e);
 }
@@ -68,8 +96,8 @@ static void test_dry_run_and_filters(void **state)
     (void)state;
     char *tmp = tu_mkdtemp(), *src = xp_path_join(tmp, "src"),
          *dst = xp_path_join(tmp, "dst");
-    assert_int_equal(gen_edge_layout(src, 100), 0);
-    assert_int_equal(gen_many_layout(src, 3, 10), 0);
+    tu_pass(gen_edge_layout(src, 100));
+    tu_pass(gen_many_layout(src, 3, 10));
     const char *dry[] = {"copy", "--dry-run", "--json", src, dst, NULL};
     char *o, *e;
     assert_int_equal(run(&o, &e, dry), 0);
@@ -118,8 +146,8 @@ static void test_sync_and_delete(void **state)
     (void)state;
     char *tmp = tu_mkdtemp(), *src = xp_path_join(tmp, "src"),
          *dst = xp_path_join(tmp, "dst"), *other = xp_path_join(tmp, "other");
-    assert_int_equal(gen_many_layout(src, 4, 100), 0);
-    assert_int_equal(gen_many_layout(other, 6, 10), 0);
+    tu_pass(gen_many_layout(src, 4, 100));
+    tu_pass(gen_many_layout(other, 6, 10));
     char *o, *e;
     const char *first[] = {"copy", "-q", src, dst, NULL};
     assert_int_equal(run(&o, &e, first), 0);
@@ -204,8 +232,8 @@ static void test_detached_jobs(void **state)
          *dst = xp_path_join(tmp, "dst"), *jobs = xp_path_join(tmp, "jobs"),
          *big = xp_path_join(tmp, "big"), *dst2 = xp_path_join(tmp, "dst2");
     setenv("XPORT_JOBS_DIR", jobs, 1);
-    assert_int_equal(gen_many_layout(src, 3, 1000), 0);
-    assert_int_equal(gen_many_layout(big, 12, 60000), 0);
+    tu_pass(gen_many_layout(src, 3, 1000));
+    tu_pass(gen_many_layout(big, 12, 60000));
     const char *det[] = {"copy", "--detach", "--api-key", "SUPERSECRET42", src, dst, NULL};
     char *o, *e;
     assert_int_equal(run(&o, &e, det), 0);
@@ -262,6 +290,42 @@ static void test_detached_jobs(void **state)
     free(dst2);
 }
 
+/* A job whose process exited without a result and was never reaped (a
+ * zombie: its parent left and the init inheriting it does not reap, as in
+ * some containers) is dead, not running forever. */
+static void test_unreaped_job_is_dead(void **state)
+{
+    (void)state;
+    char *tmp = tu_mkdtemp();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    /* not reaped yet: a zombie until waitpid below */
+    char body[128];
+    snprintf(body, sizeof(body), "{\"id\": \"deadbeef0001\", \"description\": \"xport copy a b\", "
+                                 "\"pid\": %d}", (int)pid);
+    struct xp_buf p = XP_BUF_INIT;
+    xp_buf_printf(&p, "%s/deadbeef0001/job.json", tmp);
+    tu_write(p.ptr, body);
+    xp_buf_release(&p);
+    for (int i = 0; i < 1000 && tu_sh("grep -q '^State:.*Z' /proc/%d/status", (int)pid); i++)
+        usleep(10000); /* until the child has exited */
+    setenv("XPORT_JOBS_DIR", tmp, 1);
+    const char *show[] = {"jobs", "show", "deadbeef0001", NULL};
+    char *o, *e;
+    assert_int_equal(run(&o, &e, show), 0);
+    int dead = strstr(o, "status:      dead") != NULL;
+    unsetenv("XPORT_JOBS_DIR");
+    waitpid(pid, NULL, 0);
+    if (!dead)
+        fail_msg("an exited, unreaped job is not dead:\n%s", o);
+    free(o);
+    free(e);
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
 /* A destination that cannot hold some items (mldash-local has no system
  * series and no artifacts): the rest is written, the items are named and
  * the run ends non-zero. */
@@ -269,7 +333,7 @@ static void test_dropped_items_fail(void **state)
 {
     (void)state;
     char *tmp = tu_mkdtemp(), *src = xp_path_join(tmp, "src");
-    assert_int_equal(gen_edge_layout(src, 20), 0);
+    tu_pass(gen_edge_layout(src, 20));
     struct xp_buf dst = XP_BUF_INIT;
     xp_buf_printf(&dst, "mldash-local:%s/store", tmp);
     const char *argv[] = {"copy", src, dst.ptr, NULL};
@@ -302,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_dry_run_and_filters),
         cmocka_unit_test(test_sync_and_delete),
         cmocka_unit_test(test_detached_jobs),
+        cmocka_unit_test(test_unreaped_job_is_dead),
         cmocka_unit_test(test_dropped_items_fail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,6 +99,12 @@ static int fake_read(struct xp_reader **out, struct xp_adapter *a,
     return 0;
 }
 
+/* What a plugin reads is declared like a built-in adapter's options. */
+static const struct xp_option_decl fake_options[] = {
+    {"greeting", XP_OPT_STRING, 0, 0, 0, NULL, "a word the fake adapter ignores"},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 static const struct xp_adapter_type fake_type = {
     .abi = FAKE_ABI,
     .name = FAKE_NAME,
@@ -108,6 +114,7 @@ static const struct xp_adapter_type fake_type = {
     .close = fake_close,
     .list_experiments = fake_list,
     .read_experiment = fake_read,
+    .options = fake_options,
 };
 
 const struct xp_adapter_type *const *xport_plugin_adapters(unsigned *abi);

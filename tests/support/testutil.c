@@ -242,12 +242,3 @@ void tu_server_stop(struct tu_server *s)
     }
     s->pid = 0;
 }
-
-void tu_assert_pass(int rc, const char *expr, const char *file, int line)
-{
-    if (rc == 0)
-        return;
-    const struct xp_error *e = xp_error_last();
-    fail_msg("%s:%d: %s returned %d (%s): %s", file, line, expr, rc, xp_strerror(rc),
-             e->message[0] ? e->message : "(no message)");
-}

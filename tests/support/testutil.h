@@ -7,7 +7,32 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
+
+#include "xport/error.h"
+
+/* Assert that an xport call returns 0; on failure say which call, its
+ * code and xport's error message (clar's cl_git_pass). */
+#define tu_pass(expr)                                                           \
+    do {                                                                        \
+        int tu_rc_ = (expr);                                                    \
+        if (tu_rc_ != 0)                                                        \
+            fail_msg("%s:%d: %s returned %d: %s", __FILE__, __LINE__, #expr,    \
+                     tu_rc_, xp_error_last()->message);                         \
+    } while (0)
+/* The same for a call expected to fail with code, its message holding
+ * text (NULL: any message). */
+#define tu_fail_with(code, text, expr)                                          \
+    do {                                                                        \
+        int tu_rc_ = (expr);                                                    \
+        const char *tu_t_ = (text);                                             \
+        if (tu_rc_ != (code) ||                                                 \
+            (tu_t_ && !strstr(xp_error_last()->message, tu_t_)))                \
+            fail_msg("%s:%d: %s returned %d (wanted %d): %s", __FILE__,         \
+                     __LINE__, #expr, tu_rc_, (int)(code),                      \
+                     xp_error_last()->message);                                 \
+    } while (0)
 
 /* A fresh empty directory under $TMPDIR (or /tmp); removed by tu_rmtree. */
 char *tu_mkdtemp(void);
@@ -38,10 +63,5 @@ int tu_server_start(struct tu_server *s, const char *const *argv);
 int tu_server_start_py(struct tu_server *s, const char *script_rel,
                        const char *const *args);
 void tu_server_stop(struct tu_server *s);
-
-/* Assert that an xport call returned 0, else fail printing the code and the
- * thread's error message (clar's cl_git_pass). */
-#define XP_ASSERT_PASS(expr) tu_assert_pass((expr), #expr, __FILE__, __LINE__)
-void tu_assert_pass(int rc, const char *expr, const char *file, int line);
 
 #endif

@@ -48,8 +48,8 @@ static int run(const struct fake_spec *s, const struct fake_spec *d, struct fake
 {
     struct xp_ctx ctx = {0};
     struct xp_adapter *src, *dst;
-    XP_ASSERT_PASS(fake_open(&src, s, cs, &ctx));
-    XP_ASSERT_PASS(fake_open(&dst, d, cd, &ctx));
+    tu_pass(fake_open(&src, s, cs, &ctx));
+    tu_pass(fake_open(&dst, d, cd, &ctx));
     o->experiment_done = on_done;
     o->payload = res;
     if (!o->jobs)
@@ -68,7 +68,7 @@ static void test_plain(void **state)
     struct xp_copy_opts o = {0};
     struct xp_copy_stats st;
     struct results res = {0};
-    XP_ASSERT_PASS(run(&s, &d, &cs, &cd, &o, &st, &res));
+    tu_pass(run(&s, &d, &cs, &cd, &o, &st, &res));
     assert_int_equal(st.copied, 5);
     assert_int_equal(st.points, 50);
     assert_int_equal(cd.commits, 5);
@@ -142,9 +142,9 @@ static void test_delete_removes_only_ours(void **state)
     struct xp_journal j;
     /* first run: exp-000..002 copied, recorded as xport's */
     struct fake_spec s = fake_plain(3, 2), d = fake_plain(0, 0);
-    XP_ASSERT_PASS(xp_journal_open(&j, jpath, "fake:src", "fake:dst", 0));
+    tu_pass(xp_journal_open(&j, jpath, "fake:src", "fake:dst", 0));
     struct xp_copy_opts o = {.journal = &j};
-    XP_ASSERT_PASS(run(&s, &d, &cs, &cd, &o, &st, &res));
+    tu_pass(run(&s, &d, &cs, &cd, &o, &st, &res));
     xp_journal_close(&j);
     /* second run: the source has only exp-000; the destination also holds
      * an experiment xport never wrote */
@@ -153,9 +153,9 @@ static void test_delete_removes_only_ours(void **state)
     d = fake_plain(0, 0);
     d.existing = held;
     memset(&cd, 0, sizeof(cd));
-    XP_ASSERT_PASS(xp_journal_open(&j, jpath, "fake:src", "fake:dst", 0));
+    tu_pass(xp_journal_open(&j, jpath, "fake:src", "fake:dst", 0));
     struct xp_copy_opts o2 = {.journal = &j, .delete_missing = 1};
-    XP_ASSERT_PASS(run(&s, &d, &cs, &cd, &o2, &st, &res));
+    tu_pass(run(&s, &d, &cs, &cd, &o2, &st, &res));
     xp_journal_close(&j);
     assert_int_equal(cd.deletes, 2);
     int a = strcmp(cd.deleted[0], "exp-001") ? 1 : 0;

@@ -57,6 +57,42 @@ struct xp_options {
 /* The last value given for key, or NULL. */
 const char *xp_options_get(const struct xp_options *o, const char *key);
 
+/* Every key an adapter reads with xp_options_get is declared in its type's
+ * `options` table, with its type, so a front end rejects a key no adapter
+ * takes and a value of the wrong type before anything opens (libarchive's
+ * "Undefined option"), and can list the keys in its help. */
+enum xp_opt_kind {
+    XP_OPT_STRING = 1, /* any text */
+    XP_OPT_INT,        /* a whole number from min to max */
+    XP_OPT_BOOL,       /* 1, 0, true, false, yes, no, on, off */
+    XP_OPT_CHOICE      /* one of choices */
+};
+enum xp_opt_flags {
+    /* Set by the CLI's own flag --KEY (--api-key, --remote, --batch-size,
+     * ...), which checks it; `--opt KEY=...` is refused. Without it the key
+     * is given with `--opt KEY=VALUE` or `--opt ADAPTER:KEY=VALUE`. */
+    XP_OPT_FLAG = 1u << 0,
+    /* Names the workspace read when a command names this adapter but no
+     * source (see default_source): the first of these given wins. */
+    XP_OPT_NAMES_SOURCE = 1u << 1
+};
+struct xp_option_decl {
+    const char *key;              /* NULL ends a table */
+    enum xp_opt_kind kind;
+    unsigned flags;               /* enum xp_opt_flags */
+    long min, max;                /* XP_OPT_INT */
+    const char *const *choices;   /* XP_OPT_CHOICE: NULL-terminated */
+    const char *help;             /* one line */
+};
+struct xp_adapter_type;
+/* The declaration of key in t's table, or NULL. */
+const struct xp_option_decl *xp_option_find(const struct xp_adapter_type *t,
+                                            const char *key);
+/* Does value fit d? XP_EINVALID naming the key, the adapter and what the
+ * key takes otherwise. */
+int xp_option_check(const struct xp_adapter_type *t, const struct xp_option_decl *d,
+                    const char *value);
+
 /* A location as the user wrote it: "PATH", "local:PATH" or
  * "VENDOR:WS[/PROJECT[/EXPERIMENT]]". The three selection parts may be glob
  * patterns with brace ranges (`run-{001..120}`); NULL means all. */
@@ -190,6 +226,16 @@ struct xp_adapter_type {
      * adapter; the core only asks for experiments xport itself created. */
     int (*delete_experiment)(struct xp_adapter *a,
                              const struct xp_experiment_ref *ref);
+
+    /* The options this adapter reads (see struct xp_option_decl), ended
+     * by an entry with a NULL key; NULL when it reads none. */
+    const struct xp_option_decl *options;
+    /* What a command reads when it names this adapter but no source
+     * (`xport download --from mldash -o DIR`), for --help: NULL when the
+     * adapter needs a source. The workspace comes from the options flagged
+     * XP_OPT_NAMES_SOURCE (xp_location_default), else the adapter picks
+     * it in open. */
+    const char *default_source;
 };
 
 /* ---- registry (core/registry.c) ---------------------------------------- */
