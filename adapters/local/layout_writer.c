@@ -52,15 +52,14 @@ struct layout_sink {
     struct json_object *series_seen; /* encoded dir names used */
     struct xp_afile logs;
     int logs_open;
-    int items_fd;               /* staging/.items.jsonl, appended per item */
-    struct json_object *items;  /* keys of the items in staging */
+    struct xp_stage_items items; /* which items in staging are complete */
     int resume;
     char *dest_rel;             /* final dir relative to the root */
     struct xp_buf line;
     unsigned resources;
 };
 
-#define ITEMS_FILE ".items.jsonl"
+#define ITEMS_FILE XP_STAGE_ITEMS
 
 static int sink_fail(struct layout_sink *s, int rc)
 {
@@ -237,33 +236,6 @@ done:
     return rc;
 }
 
-/* ---- the items log: which series and files in staging are complete ---- */
-
-static int item_done(struct layout_sink *s, const char *key, const char *manifest)
-{
-    struct xp_buf l = XP_BUF_INIT;
-    xp_buf_puts(&l, "{\"key\":");
-    int rc = xp_json_put_str(&l, key, strlen(key), "item key");
-    if (!rc && manifest) {
-        xp_buf_puts(&l, ",\"manifest\":");
-        xp_buf_puts(&l, manifest); /* already JSON */
-    }
-    xp_buf_puts(&l, "}\n");
-    for (size_t off = 0; !rc && off < l.len;) {
-        ssize_t n = write(s->items_fd, l.ptr + off, l.len - off);
-        if (n < 0 && errno != EINTR)
-            rc = xp_error_set_os(XP_EIO, "cannot write '%s/%s'", s->stage.dir, ITEMS_FILE);
-        else if (n > 0)
-            off += (size_t)n;
-    }
-    if (!rc && fsync(s->items_fd) != 0)
-        rc = xp_error_set_os(XP_EIO, "cannot fsync '%s/%s'", s->stage.dir, ITEMS_FILE);
-    if (!rc)
-        json_object_object_add(s->items, key, NULL);
-    xp_buf_release(&l);
-    return rc;
-}
-
 /* Remove temp files an interrupted attempt left in staging. */
 static void remove_temps(const char *dir)
 {
@@ -282,39 +254,6 @@ static void remove_temps(const char *dir)
         free(p);
     }
     xp_strv_free(names);
-}
-
-/* Resume: load the keys of complete items, and cut a torn last line so
- * appends continue on a line boundary. */
-static int load_items(struct layout_sink *s)
-{
-    char *p = xp_path_join(s->stage.dir, ITEMS_FILE);
-    struct xp_buf b = XP_BUF_INIT;
-    int rc = xp_read_file(&b, p, (size_t)1 << 30);
-    if (rc == XP_ENOTFOUND) {
-        xp_error_clear();
-        rc = 0;
-    }
-    size_t good = 0;
-    for (char *line = b.ptr; !rc && *line;) {
-        char *nl = strchr(line, '\n');
-        if (!nl)
-            break;
-        struct json_object *o = NULL;
-        if (xp_json_parse(&o, line, (size_t)(nl - line), "items log") == 0 &&
-            xp_json_str(o, "key"))
-            json_object_object_add(s->items, xp_json_str(o, "key"), NULL);
-        else
-            xp_error_clear();
-        json_object_put(o);
-        line = nl + 1;
-        good = (size_t)(line - b.ptr);
-    }
-    if (!rc && good < b.len && truncate(p, (off_t)good) != 0)
-        rc = xp_error_set_os(XP_EIO, "cannot repair '%s'", p);
-    xp_buf_release(&b);
-    free(p);
-    return rc;
 }
 
 /* files.jsonl from the items log, in the order the files completed. */
@@ -504,9 +443,16 @@ static int end_series(struct layout_sink *s)
     xp_buf_printf(&p, "%s/%s/metadata.json", s->stage.dir, o->dir);
     rc = xp_json_write_file(p.ptr, md);
     if (!rc) {
+        /* the item, with the files it is made of */
+        struct xp_buf data = XP_BUF_INIT, meta = XP_BUF_INIT;
+        xp_buf_printf(&data, "%s/data.jsonl", o->dir);
+        xp_buf_printf(&meta, "%s/metadata.json", o->dir);
+        struct xp_stage_part parts[2] = {{data.ptr, 0, NULL}, {meta.ptr, 0, NULL}};
         xp_buf_reset(&p);
         xp_buf_printf(&p, "%s/%s", xp_series_dir(o->kind), o->name);
-        rc = item_done(s, p.ptr, NULL);
+        rc = xp_stage_item_done(&s->items, p.ptr, parts, 2, NULL);
+        xp_buf_release(&data);
+        xp_buf_release(&meta);
     }
     xp_buf_release(&p);
     json_object_put(md);
@@ -557,23 +503,25 @@ static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
         xp_buf_printf(&rel, "files/%s", m->path);
     }
     char *dst = stage_path(s, rel.ptr);
-    xp_buf_release(&rel);
     int rc = 0;
     struct xp_buf key = XP_BUF_INIT;
     file_item_key(&key, m);
-    int dup = json_object_object_get_ex(s->items, key.ptr, NULL);
+    int dup = xp_stage_item_has(&s->items, key.ptr);
     xp_buf_release(&key);
     if (dup) {
         rc = xp_error_set(XP_EINVALID, "file '%s' appears twice", m->path);
         free(dst);
+        xp_buf_release(&rel);
         return rc;
     }
     char hex[65];
     int64_t size = 0;
     rc = xp_stream_store(body, dst, m, hex, &size, s->la->base.ctx);
     free(dst);
-    if (rc)
+    if (rc) {
+        xp_buf_release(&rel);
         return rc;
+    }
     struct xp_buf *b = &s->line;
     xp_buf_reset(b);
     xp_buf_puts(b, "{\"path\":");
@@ -608,10 +556,12 @@ static int put_file(struct layout_sink *s, const struct xp_file_meta *m,
     xp_buf_puts(b, "}");
     if (!rc) {
         struct xp_buf ikey = XP_BUF_INIT;
+        struct xp_stage_part part = {rel.ptr, size, hex};
         file_item_key(&ikey, m);
-        rc = item_done(s, ikey.ptr, b->ptr);
+        rc = xp_stage_item_done(&s->items, ikey.ptr, &part, 1, b->ptr);
         xp_buf_release(&ikey);
     }
+    xp_buf_release(&rel);
     xp_buf_reset(b);
     return rc;
 }
@@ -707,7 +657,7 @@ static int sink_finish(struct xp_sink *base, int commit)
 static int sink_has_item(struct xp_sink *base, const char *key)
 {
     struct layout_sink *s = (struct layout_sink *)base;
-    return json_object_object_get_ex(s->items, key, NULL);
+    return xp_stage_item_has(&s->items, key);
 }
 
 static const char *sink_dest_id(struct xp_sink *base)
@@ -726,9 +676,7 @@ static void sink_free(struct xp_sink *base)
     }
     if (s->logs_open)
         xp_afile_abort(&s->logs);
-    if (s->items_fd >= 0)
-        close(s->items_fd);
-    json_object_put(s->items);
+    xp_stage_items_close(&s->items);
     free(s->dest_rel);
     if (s->final_dir) {
         pthread_mutex_lock(&s->la->lock);
@@ -790,8 +738,7 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     s->resources = wo->resources;
     xp_buf_init(&s->line);
     s->series_seen = json_object_new_object();
-    s->items = json_object_new_object();
-    s->items_fd = -1;
+    s->items.fd = -1;
     s->resume = wo->resume;
     s->dest_rel = xp_strdup(final_dir + strlen(la->root) +
                             (final_dir[strlen(la->root)] == '/'));
@@ -799,17 +746,11 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     s->base.dest_id = sink_dest_id;
     /* with resume, an interrupted attempt's staging folder is reused */
     rc = xp_stage_open(&s->stage, la->root, final_dir, s->resume);
-    if (!rc && s->resume) {
+    if (!rc && s->resume)
         remove_temps(s->stage.dir);
-        rc = load_items(s);
-    }
-    if (!rc) {
-        char *ip = stage_path(s, ITEMS_FILE);
-        s->items_fd = open(ip, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (s->items_fd < 0)
-            rc = xp_error_set_os(XP_EIO, "cannot open '%s'", ip);
-        free(ip);
-    }
+    /* with resume, only items still there as the log records them count */
+    if (!rc)
+        rc = xp_stage_items_open(&s->items, &s->stage, s->resume);
     if (rc) {
         sink_free(&s->base);
         return rc;
