@@ -159,7 +159,7 @@ static int check_pair(struct xp_journal *j, struct json_object *o)
  * bears on experiments left partial (most lines are not even parsed).
  * *state and *tail get the line counts of the two parts. */
 static int load_into(struct xp_journal *j, struct lh_table *m, int full,
-                     int64_t *state, int64_t *tail)
+                     int64_t *state, int64_t *tail, long *torn_at)
 {
     FILE *f = fopen(j->path, "rb");
     *state = *tail = 0;
@@ -170,10 +170,16 @@ static int load_into(struct xp_journal *j, struct lh_table *m, int full,
     ssize_t n;
     int rc = 0, first = 1;
     int64_t in_state = 0;
+    long good = 0;
     struct xp_buf k = XP_BUF_INIT;
     while (!rc && (n = getline(&line, &cap, f)) > 0) {
-        if (line[n - 1] != '\n')
-            break; /* a torn last line: the write it records never finished */
+        if (line[n - 1] != '\n') {
+            /* a torn last line: the write it records never finished */
+            if (torn_at)
+                *torn_at = good;
+            break;
+        }
+        good += (long)n;
         int parse = full || first || strstr(line, "\"outcome\":\"partial\"") ||
                     (lh_table_length(m) > 0 && (strstr(line, "\"outcome\":\"copied\"") ||
                                                 strstr(line, "\"outcome\":\"deleted\"")));
@@ -359,7 +365,7 @@ static int compact_locked(struct xp_journal *j)
     if (!j->full) {
         /* the state is not all in memory: fold the whole file once */
         fresh = map_new();
-        rc = load_into(j, fresh, 1, &st, &tl);
+        rc = load_into(j, fresh, 1, &st, &tl, NULL);
         m = fresh;
     }
     struct xp_buf tmp = XP_BUF_INIT;
@@ -457,8 +463,13 @@ int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
     free(dir);
     if (!rc && !(flags & XP_JOURNAL_READONLY))
         remove_stale_tmps(path);
+    long torn_at = -1;
     if (!rc)
-        rc = load_into(j, j->map, j->full, &j->state_lines, &j->tail_lines);
+        rc = load_into(j, j->map, j->full, &j->state_lines, &j->tail_lines, &torn_at);
+    /* appends go on from a line boundary */
+    if (!rc && torn_at >= 0 && !(flags & XP_JOURNAL_READONLY) &&
+        truncate(path, (off_t)torn_at) != 0)
+        rc = xp_error_set_os(XP_EIO, "cannot repair journal '%s'", path);
     if (!rc && (flags & XP_JOURNAL_RESUME)) {
         struct lh_entry *e;
         lh_foreach(j->map, e) j->loaded += ((struct jstate *)lh_entry_v(e))->done;
