@@ -400,25 +400,14 @@ static int compact_locked(struct xp_journal *j)
     return rc;
 }
 
-int xp_journal_compact(struct xp_journal *j)
+/* After an append (caller holds j->lock): compact when the tail has
+ * outgrown the state. A failure leaves the journal whole as it was, and
+ * the next append tries again. */
+static void maybe_compact(struct xp_journal *j)
 {
-    if (j->fd < 0)
-        return 0;
-    pthread_mutex_lock(&j->lock);
-    int rc = compact_locked(j);
-    pthread_mutex_unlock(&j->lock);
-    return rc;
-}
-
-/* After an append: compact when the tail has outgrown the state. */
-static int maybe_compact(struct xp_journal *j)
-{
-    if (j->tail_lines < TAIL_MIN || j->tail_lines <= j->state_lines)
-        return 0;
-    int rc = compact_locked(j);
-    if (rc)
-        xp_error_clear(); /* the journal as it was is still whole; retry later */
-    return 0;
+    if (j->tail_lines >= TAIL_MIN && j->tail_lines > j->state_lines &&
+        compact_locked(j))
+        xp_error_clear();
 }
 
 /* Leftovers of a compaction that was killed before its rename. */
@@ -505,7 +494,9 @@ int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
         xp_buf_release(&l);
     }
     if (rc) {
-        j->fd = j->fd >= 0 ? (close(j->fd), -1) : -1;
+        if (j->fd >= 0)
+            close(j->fd);
+        j->fd = -1; /* so that close does not compact */
         xp_journal_close(j);
     }
     return rc;
@@ -610,7 +601,7 @@ static int record(struct xp_journal *j, const char *ws, const char *proj,
         if (j->full || !strcmp(ev->outcome, "partial") || map_get(j->map, k.ptr, 0))
             fold(j->map, k.ptr, ev);
         if (j->fd >= 0)
-            rc = maybe_compact(j);
+            maybe_compact(j);
     }
     pthread_mutex_unlock(&j->lock);
     xp_buf_release(&l);

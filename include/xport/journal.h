@@ -85,8 +85,6 @@ int xp_journal_record_partial(struct xp_journal *j, const char *ws, const char *
                               const char *name, const char *src_key,
                               const char *dst_id, unsigned mask, int64_t dropped,
                               const char *first);
-/* Write the state to a new file and rename it over the journal now. */
-int xp_journal_compact(struct xp_journal *j);
 
 /* Where a pair's journal lives when no --state-file is given and the
  * destination is not a folder: $XDG_STATE_HOME/xport/journals/ (default
