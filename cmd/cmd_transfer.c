@@ -287,15 +287,20 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         char *path = NULL, *lockp = NULL, *ss = location_id(src), *ds = location_id(dst);
         if (dst->path) {
             /* inside the layout or store; but never inside a folder the
-             * local adapter will refuse to write to */
+             * local adapter will refuse to write to. A writer takes the
+             * lock (creating .xport) before it makes a layout, so a folder
+             * with .xport is never refused: two runs racing into a new
+             * destination both lock */
             char *marker = xp_path_join(dst->path, "xport.json");
+            char *xdir = xp_path_join(dst->path, ".xport");
             char **names = NULL;
             size_t n = 0;
             int refuse = !strcmp(d->type->name, "local") && !xp_is_file(marker) &&
-                         xp_is_dir(dst->path) && !xp_list_dir(&names, &n, dst->path) &&
-                         n > 0 && !(n == 1 && !strcmp(names[0], ".xport"));
+                         !xp_is_dir(xdir) && xp_is_dir(dst->path) &&
+                         !xp_list_dir(&names, &n, dst->path) && n > 0;
             xp_strv_free(names);
             free(marker);
+            free(xdir);
             if (!refuse)
                 lockp = xp_lock_path_for_dir(dst->path);
             if (!refuse && !a->state_file) {
