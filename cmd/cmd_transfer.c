@@ -13,6 +13,7 @@
 #include "xport/hash.h"
 #include "xport/journal.h"
 #include "xport/location.h"
+#include "xport/lock.h"
 #include "xport/sys/http.h"
 
 struct transfer_args {
@@ -26,7 +27,7 @@ struct transfer_args {
     /* the ml-dash CLI's flags, kept so users' scripts translate one to one */
     int skip_logs, skip_metrics, skip_files, skip_params, strict;
     int batch_size, max_metrics, max_files;
-    int resume, delete_missing, detach;
+    int resume, delete_missing, detach, no_wait;
     int argc;
     char **argv;
     const char *state_file, *sync;
@@ -60,7 +61,11 @@ struct transfer_args {
     {OPT_BOOL, 0, "resume", &(a).resume, NULL,                                  \
      "continue an interrupted copy: skip finished experiments, keep finished items"}, \
     {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
-     "journal (default: DST/.xport/journal-*.jsonl, or ./.xport-state-*.jsonl)"}, \
+     "journal (default: DST/.xport/journal-*.jsonl, or for a remote DST "       \
+     "$XDG_STATE_HOME/xport/journals/journal-*.jsonl)"},                         \
+    {OPT_BOOL, 0, "no-wait", &(a).no_wait, NULL,                                \
+     "when another xport is writing to the destination, fail at once (default: " \
+     "wait for it)"},                                                           \
     {OPT_INT, 'j', "jobs", &(a).jobs, "N", "experiments in parallel (default 2)"}, \
     {OPT_BOOL, 0, "allow-partial", &(a).allow_partial, NULL,                    \
      "accept sources with damaged parts (what was lost is still reported)"},  \
@@ -179,6 +184,17 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
                          struct xp_location *dst, const struct adapter_options *ao,
                          const char *const *res, size_t nres, const char *verb);
 
+static void lock_waiting(void *payload, const char *path, long pid)
+{
+    (void)payload;
+    if (pid)
+        fprintf(stderr, "waiting for another xport (pid %ld) writing to this destination "
+                        "(lock file '%s'; --no-wait fails at once instead)\n", pid, path);
+    else
+        fprintf(stderr, "waiting for another xport writing to this destination "
+                        "(lock file '%s'; --no-wait fails at once instead)\n", path);
+}
+
 /* A detached child records its exit code before leaving. */
 static int run_transfer(struct transfer_args *a, struct xp_location *src,
                         struct xp_location *dst, const struct adapter_options *ao,
@@ -253,59 +269,75 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         code = xp_exit_code(rc);
         goto done;
     }
-    if (!(s->type->caps & XP_CAP_READ)) {
+    if (!xp_adapter_can(s->type, XP_CAP_READ)) {
         fprintf(stderr, "error: adapter '%s' cannot be read from\n", s->type->name);
         goto done;
     }
-    if (!a->dry_run && !(d->type->caps & XP_CAP_WRITE)) {
+    if (!a->dry_run && !xp_adapter_can(d->type, XP_CAP_WRITE)) {
         fprintf(stderr, "error: adapter '%s' cannot be written to\n", d->type->name);
         goto done;
     }
     struct xp_journal journal;
+    struct xp_lock lock = {-1, 0, NULL};
     int have_journal = 0;
     if (!a->dry_run || a->delete_missing) {
-        char *path = NULL, *ss = location_id(src), *ds = location_id(dst);
-        /* one journal per source and destination pair */
-        char hex[65];
-        struct xp_buf pair = XP_BUF_INIT;
-        xp_buf_printf(&pair, "%s\n%s", ss, ds);
-        xp_sha256_hex(hex, pair.ptr, pair.len);
-        xp_buf_release(&pair);
-        if (a->state_file) {
-            path = xp_strdup(a->state_file);
-        } else if (dst->path) {
-            /* inside the layout; but never inside a folder the local adapter
-             * will refuse to write to */
+        char *path = NULL, *lockp = NULL, *ss = location_id(src), *ds = location_id(dst);
+        if (dst->path) {
+            /* inside the layout or store; but never inside a folder the
+             * local adapter will refuse to write to. A writer takes the
+             * lock (creating .xport) before it makes a layout, so a folder
+             * with .xport is never refused: two runs racing into a new
+             * destination both lock */
             char *marker = xp_path_join(dst->path, "xport.json");
+            char *xdir = xp_path_join(dst->path, ".xport");
             char **names = NULL;
             size_t n = 0;
-            int refuse = !xp_is_file(marker) && xp_is_dir(dst->path) &&
-                         !xp_list_dir(&names, &n, dst->path) && n > 0 &&
-                         !(n == 1 && !strcmp(names[0], ".xport"));
+            int refuse = !strcmp(d->type->name, "local") && !xp_is_file(marker) &&
+                         !xp_is_dir(xdir) && xp_is_dir(dst->path) &&
+                         !xp_list_dir(&names, &n, dst->path) && n > 0;
             xp_strv_free(names);
             free(marker);
-            if (!refuse) {
-                struct xp_buf p = XP_BUF_INIT;
+            free(xdir);
+            if (!refuse)
+                lockp = xp_lock_path_for_dir(dst->path);
+            if (!refuse && !a->state_file) {
+                /* one journal per source and destination pair */
+                char hex[65];
+                struct xp_buf pair = XP_BUF_INIT, p = XP_BUF_INIT;
+                xp_buf_printf(&pair, "%s\n%s", ss, ds);
+                xp_sha256_hex(hex, pair.ptr, pair.len);
+                xp_buf_release(&pair);
                 xp_buf_printf(&p, "%s/.xport/journal-%.12s.jsonl", dst->path, hex);
                 path = xp_buf_detach(&p);
             }
-        } else {
-            struct xp_buf p = XP_BUF_INIT;
-            xp_buf_printf(&p, ".xport-state-%.12s.jsonl", hex);
-            path = xp_buf_detach(&p);
+        } else if (!a->state_file) {
+            path = xp_journal_state_path(ss, ds);
         }
+        if (a->state_file)
+            path = xp_strdup(a->state_file);
+        if (!lockp && path) {
+            struct xp_buf l = XP_BUF_INIT;
+            xp_buf_printf(&l, "%s.lock", path);
+            lockp = xp_buf_detach(&l);
+        }
+        /* one writer per destination (a dry run writes nothing) */
+        rc = lockp && !a->dry_run
+                 ? xp_lock_take(&lock, lockp, !a->no_wait, lock_waiting, NULL)
+                 : 0;
         int jflags = (a->resume ? XP_JOURNAL_RESUME : 0) |
-                     (a->dry_run ? XP_JOURNAL_READONLY : 0);
-        rc = path ? xp_journal_open(&journal, path, ss, ds, jflags) : 0;
+                     (a->dry_run ? XP_JOURNAL_READONLY : 0) |
+                     (sync != XP_SYNC_EXPERIMENT || a->delete_missing ? XP_JOURNAL_SYNC : 0);
+        if (!rc && path)
+            rc = xp_journal_open(&journal, path, ss, ds, jflags);
         free(ss);
         free(ds);
-        if (rc) {
-            free(path);
-            print_error(rc);
-            goto done;
-        }
-        have_journal = path != NULL;
+        free(lockp);
+        have_journal = !rc && path != NULL;
         free(path);
+        if (rc) {
+            print_error(rc);
+            goto done_journal;
+        }
     }
     struct copy_report rep;
     report_init(&rep, verb, a->json, a->quiet);
@@ -329,8 +361,11 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     struct xp_copy_stats st;
     rc = xp_copy(s, d, &co, &st);
     code = report_finish(&rep, rc, &st, a->dry_run);
-    if (have_journal)
-        xp_journal_close(&journal);
+done_journal:
+    if (have_journal && xp_journal_close(&journal))
+        fprintf(stderr, "warning: %s (the journal is whole as it was)\n",
+                xp_error_last()->message);
+    xp_lock_release(&lock);
 done:
     xp_adapter_close(d);
     xp_adapter_close(s);

@@ -4,7 +4,9 @@
  * $XDG_STATE_HOME/xport/jobs or ~/.local/state/xport/jobs) with job.json
  * (what and who), progress.json (rewritten atomically while it runs) and
  * output.log. Secrets are blanked in argv by the option parser before the
- * command line is recorded. */
+ * command line is recorded. The records stay bounded: starting a job
+ * removes the oldest finished ones beyond the newest XPORT_JOBS_KEEP
+ * (default 100), and `jobs show` reads only the end of a job's log. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include "xport/buf.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/journal.h"
 #include "xport/json.h"
 
 static char *jobs_dir(void)
@@ -32,13 +35,7 @@ static char *jobs_dir(void)
     const char *e = getenv("XPORT_JOBS_DIR");
     if (e && *e)
         return xp_strdup(e);
-    struct xp_buf b = XP_BUF_INIT;
-    const char *xdg = getenv("XDG_STATE_HOME");
-    if (xdg && *xdg)
-        xp_buf_printf(&b, "%s/xport/jobs", xdg);
-    else
-        xp_buf_printf(&b, "%s/.local/state/xport/jobs", getenv("HOME") ? getenv("HOME") : "/tmp");
-    return xp_buf_detach(&b);
+    return xp_state_dir("jobs");
 }
 
 static void iso_now(char out[32])
@@ -73,9 +70,38 @@ static struct {
     double last;
 } self;
 
+static const char *job_status(const char *dir, struct json_object *job, int *pid_out);
+
+/* Remove the oldest finished jobs beyond the newest `keep` (ids start with
+ * the time they were started, so they sort by age). Running ones stay. */
+static void prune_jobs(const char *root)
+{
+    const char *k = getenv("XPORT_JOBS_KEEP");
+    long keep = k && *k ? strtol(k, NULL, 10) : 100;
+    char **names = NULL;
+    size_t n = 0;
+    if (keep < 0 || xp_list_dir(&names, &n, root)) {
+        xp_error_clear();
+        return;
+    }
+    long finished = 0;
+    for (size_t i = n; i-- > 0;) {
+        char *dir = xp_path_join(root, names[i]);
+        struct json_object *job = read_json(dir, "job.json");
+        int pid;
+        if (job && strcmp(job_status(dir, job, &pid), "running") && ++finished > keep)
+            xp_rm_rf(dir);
+        json_object_put(job);
+        free(dir);
+    }
+    xp_error_clear();
+    xp_strv_free(names);
+}
+
 int job_detach(int argc, char **argv)
 {
     char *root = jobs_dir();
+    prune_jobs(root);
     char id[40];
     snprintf(id, sizeof(id), "%08lx%04x", (unsigned long)time(NULL),
              (unsigned)(getpid() & 0xffff));
@@ -311,20 +337,28 @@ static int jobs_show(const char *id)
     if (!strcmp(st, "dead"))
         printf("note:        the job was killed; rerun its command with --resume\n");
     char *log = xp_path_join(dir, "output.log");
-    char *text = NULL;
-    struct xp_buf b = XP_BUF_INIT;
-    if (!xp_read_file(&b, log, (size_t)64 << 20)) {
-        /* the last 20 lines */
+    /* the last 20 lines, from the last 64 KiB at most: however long the
+     * log has grown, this reads a bounded tail */
+    int fd = open(log, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        struct stat stt;
+        off_t from = fstat(fd, &stt) == 0 && stt.st_size > 65536 ? stt.st_size - 65536 : 0;
+        struct xp_buf b = XP_BUF_INIT;
+        char chunk[8192];
+        ssize_t got;
+        while (b.len < (1u << 17) &&
+               (got = pread(fd, chunk, sizeof(chunk), from + (off_t)b.len)) > 0)
+            xp_buf_put(&b, chunk, (size_t)got);
+        close(fd);
         size_t start = b.len;
         int lines = 0;
         while (start > 0 && lines <= 20)
             if (b.ptr[--start] == '\n')
                 lines++;
-        printf("output:\n%s", b.ptr + (start ? start + 1 : 0));
+        printf("output:\n%.*s", (int)(b.len - (start ? start + 1 : 0)),
+               b.ptr ? b.ptr + (start ? start + 1 : 0) : "");
+        xp_buf_release(&b);
     }
-    xp_error_clear();
-    free(text);
-    xp_buf_release(&b);
     free(log);
     json_object_put(job);
     free(dir);

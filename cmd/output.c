@@ -55,9 +55,11 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
 {
     struct copy_report *r = payload;
     struct xp_buf line = XP_BUF_INIT;
-    if (res->outcome == XP_EXP_FAILED) {
-        xp_buf_printf(&line, "%s/%s/%s: %s", res->workspace, res->project,
-                      res->name, res->message ? res->message : "failed");
+    if (res->outcome == XP_EXP_FAILED || res->outcome == XP_EXP_PARTIAL) {
+        /* named again at the end; a partial one is marked so */
+        xp_buf_printf(&line, "%s%s/%s/%s: %s",
+                      res->outcome == XP_EXP_PARTIAL ? "\x01" : "", res->workspace,
+                      res->project, res->name, res->message ? res->message : "failed");
         r->failures = xp_realloc(r->failures, (r->nfailures + 1) * sizeof(char *));
         r->failures[r->nfailures++] = xp_strdup(line.ptr);
         xp_buf_reset(&line);
@@ -68,6 +70,7 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
                          : res->outcome == XP_EXP_SKIPPED ? "skipped"
                          : res->outcome == XP_EXP_PLANNED ? "planned"
                          : res->outcome == XP_EXP_DELETED ? "deleted"
+                         : res->outcome == XP_EXP_PARTIAL ? "partial"
                                                           : "failed";
         xp_buf_puts(&line, "{\"experiment\":{\"workspace\":");
         xp_json_put_str(&line, res->workspace, strlen(res->workspace), NULL);
@@ -92,7 +95,8 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
         }
         xp_buf_puts(&line, "}\n");
         fputs(line.ptr, stdout);
-    } else if (!r->quiet && res->outcome != XP_EXP_FAILED) {
+    } else if (!r->quiet && res->outcome != XP_EXP_FAILED &&
+               res->outcome != XP_EXP_PARTIAL) {
         if (r->tty)
             fputs("\r\033[K", stderr);
         const char *oc = res->outcome == XP_EXP_COPIED && !res->note ? r->verb
@@ -123,7 +127,7 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
         code = XP_EXIT_INTERRUPTED;
     else if (rc == XP_EAUTH)
         code = XP_EXIT_AUTH;
-    else if (st->failed && (st->copied || st->skipped))
+    else if (st->partial || (st->failed && (st->copied || st->skipped)))
         code = XP_EXIT_PARTIAL;
     else
         code = XP_EXIT_ERROR;
@@ -133,22 +137,25 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
         struct xp_buf o = XP_BUF_INIT;
         xp_buf_printf(&o, "{\"summary\":{\"ok\":%s,\"exit\":%d,\"dryRun\":%s,"
                       "\"experiments\":%" PRId64 ",\"copied\":%" PRId64
-                      ",\"skipped\":%" PRId64 ",\"failed\":%" PRId64
+                      ",\"skipped\":%" PRId64 ",\"partial\":%" PRId64
+                      ",\"failed\":%" PRId64
                       ",\"series\":%" PRId64 ",\"points\":%" PRId64
                       ",\"logs\":%" PRId64 ",\"files\":%" PRId64
                       ",\"bytes\":%" PRId64 ",\"deleted\":%" PRId64
                       ",\"seconds\":%.3f,\"failures\":[",
                       code ? "false" : "true", code, dry_run ? "true" : "false",
-                      st->experiments_listed, st->copied, st->skipped, st->failed,
+                      st->experiments_listed, st->copied, st->skipped, st->partial,
+                      st->failed,
                       st->series, st->points, st->logs, st->files, st->bytes,
                       st->deleted, secs);
         for (size_t i = 0; i < r->nfailures; i++) {
             if (i)
                 xp_buf_putc(&o, ',');
-            xp_json_put_str(&o, r->failures[i], strlen(r->failures[i]), NULL);
+            const char *f = r->failures[i] + (r->failures[i][0] == '\x01');
+            xp_json_put_str(&o, f, strlen(f), NULL);
         }
         xp_buf_puts(&o, "]");
-        if (rc && !st->failed) {
+        if (rc && !st->failed && !st->partial) {
             xp_buf_puts(&o, ",\"error\":");
             const char *m = xp_error_last()->message;
             xp_json_put_str(&o, m, strlen(m), NULL);
@@ -160,10 +167,13 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
         FILE *f = stdout;
         fprintf(f, "%s%s\n", dry_run ? "dry run: nothing was written\n" : "",
                 "summary:");
-        fprintf(f, "  experiments  %" PRId64 " %s, %" PRId64 " skipped, %" PRId64
+        char partial[48] = "";
+        if (st->partial)
+            snprintf(partial, sizeof(partial), ", %" PRId64 " partial", st->partial);
+        fprintf(f, "  experiments  %" PRId64 " %s, %" PRId64 " skipped%s, %" PRId64
                 " failed (of %" PRId64 ")\n", dry_run ? st->experiments_done - st->failed
                                                       : st->copied,
-                dry_run ? "to copy" : r->verb, st->skipped, st->failed,
+                dry_run ? "to copy" : r->verb, st->skipped, partial, st->failed,
                 st->experiments_listed);
         fprintf(f, "  metrics      %" PRId64 " series, %" PRId64 " points\n",
                 st->series, st->points);
@@ -174,8 +184,9 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
                     dry_run ? " would be" : "");
         fprintf(f, "  time         %.2f s\n", secs);
         for (size_t i = 0; i < r->nfailures; i++)
-            fprintf(stderr, "failed: %s\n", r->failures[i]);
-        if (rc && !st->failed)
+            fprintf(stderr, "%s: %s\n", r->failures[i][0] == '\x01' ? "partial" : "failed",
+                    r->failures[i] + (r->failures[i][0] == '\x01'));
+        if (rc && !st->failed && !st->partial)
             print_error(rc);
     }
     for (size_t i = 0; i < r->nfailures; i++)

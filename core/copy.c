@@ -59,7 +59,8 @@ struct copy_run {
     unsigned resources;
     struct ref_item *refs;
     size_t nrefs, cap;
-    struct ref_list dstrefs; /* sync: what the destination has, sorted */
+    struct ref_list dstrefs; /* sync, resume: what the destination has, sorted */
+    int dst_listed; /* dstrefs is what the destination has */
     atomic_size_t next;
     pthread_mutex_t lock; /* guards stats, first_err and callbacks */
     struct xp_copy_stats st;
@@ -119,16 +120,27 @@ static int collect_dst(const struct xp_experiment_ref *ref, void *payload)
 #define DST_PROJ(o, proj) ((o)->dst_project ? (o)->dst_project : (proj))
 
 /* First destination ref with the given names (name NULL: any in project,
- * project NULL: any in workspace). */
+ * project NULL: any in workspace): a binary search of the sorted list, ""
+ * standing for "any" as the least name. */
 static const struct ref_item *dst_find(const struct ref_list *l, const char *ws,
                                        const char *proj, const char *name)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        const struct ref_item *d = &l->v[i];
-        if (!strcmp(d->workspace, ws) && (!proj || !strcmp(d->project, proj)) &&
-            (!name || !strcmp(d->name, name)))
-            return d;
+    struct ref_item key = {(char *)ws, (char *)(proj ? proj : ""),
+                           (char *)(proj && name ? name : ""), NULL, 0, NULL};
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ref_cmp(&l->v[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
+    if (lo == l->n)
+        return NULL;
+    const struct ref_item *d = &l->v[lo];
+    if (!strcmp(d->workspace, ws) && (!proj || !strcmp(d->project, proj)) &&
+        (!name || !strcmp(d->name, name)))
+        return d;
     return NULL;
 }
 
@@ -158,7 +170,7 @@ struct have_ctx {
 static int have_item_cb(void *payload, const char *key)
 {
     struct have_ctx *h = payload;
-    int have = h->sink && h->sink->has_item && h->sink->has_item(h->sink, key);
+    int have = xp_sink_has_item(h->sink, key);
     if (have)
         (*h->resumed)++;
     return have;
@@ -196,8 +208,49 @@ static void add_stats(struct copy_run *run, const struct xp_exp_result *r)
     run->st.bytes += r->bytes;
 }
 
+#define MSG_CAP sizeof(((struct xp_error *)0)->message)
+
+/* An experiment about to be reported skipped that an earlier run left
+ * partial (in resources this run asks for) is reported partial. */
+static void check_partial(struct copy_run *run, const struct ref_item *it,
+                          struct xp_exp_result *res, char *msg)
+{
+    unsigned mask = 0;
+    int64_t n = 0;
+    char first[256];
+    if (!run->o->journal || run->o->dry_run ||
+        !xp_journal_partial(run->o->journal, it->workspace, it->project, it->name,
+                            &mask, &n, first, sizeof(first)) ||
+        !(mask & run->resources))
+        return;
+    res->outcome = XP_EXP_PARTIAL;
+    res->note = NULL;
+    snprintf(msg, MSG_CAP, "left partial by an earlier run: %lld item(s) could not be "
+             "carried to '%s' (--overwrite writes it again); first: %s",
+             (long long)n, run->dst ? run->dst->type->name : "?", first);
+    res->message = msg;
+}
+
+/* xp_sink_put, noting the resources of the items the sink drops. */
+static int put_counted(struct xp_sink *sink, const struct xp_record *rec,
+                       enum xp_series_kind cur, unsigned *drop_mask)
+{
+    int64_t before = xp_sink_dropped(sink, NULL);
+    int rc = xp_sink_put(sink, rec);
+    if (xp_sink_dropped(sink, NULL) > before)
+        *drop_mask |= resource_of(rec, cur);
+    return rc;
+}
+
+static const char *dropped_first(const struct xp_sink *sink)
+{
+    const char *first;
+    xp_sink_dropped(sink, &first);
+    return first;
+}
+
 static int copy_one(struct copy_run *run, struct ref_item *it,
-                    struct xp_exp_result *res)
+                    struct xp_exp_result *res, char *msg)
 {
     struct xp_experiment_ref ref = {it->workspace, it->project, it->name,
                                     it->key, it->size_hint};
@@ -206,13 +259,18 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
     struct xp_reader *rd = NULL;
     struct xp_sink *sink = NULL;
     const struct xp_record *rec;
-    int state = ORD_START, rc, skipping_series = 0, committed = 0;
+    int state = ORD_START, rc, skipping_series = 0, committed = 0, partial = 0;
+    unsigned drop_mask = 0;
     enum xp_series_kind cur = XP_SERIES_METRIC;
     struct xp_ctx *ctx = run->src->ctx;
     struct xp_buf key = XP_BUF_INIT;
 
+    /* done in an earlier run, and (when the destination can say) still there */
     if (run->o->journal && run->o->resume &&
-        xp_journal_done(run->o->journal, it->workspace, it->project, it->name)) {
+        xp_journal_done(run->o->journal, it->workspace, it->project, it->name) &&
+        (!run->dst_listed ||
+         dst_find(&run->dstrefs, DST_WS(run->o, it->workspace),
+                  DST_PROJ(run->o, it->project), it->name))) {
         res->outcome = XP_EXP_SKIPPED;
         res->note = "done in an earlier run";
         return 0;
@@ -220,6 +278,7 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
     if (it->skip_note) {
         res->outcome = XP_EXP_SKIPPED;
         res->note = it->skip_note;
+        check_partial(run, it, res, msg);
         return 0;
     }
     if (run->o->resume && !run->o->dry_run) {
@@ -271,7 +330,7 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
         if (rc)
             goto done;
         have.sink = sink;
-        if ((rc = xp_sink_put(sink, rec)))
+        if ((rc = put_counted(sink, rec, cur, &drop_mask)))
             goto done;
     }
     for (;;) {
@@ -340,32 +399,47 @@ static int copy_one(struct copy_run *run, struct ref_item *it,
             struct counting_stream cs = {{counting_read, NULL}, rec->u.file.body, 0};
             struct xp_record copy = *rec;
             copy.u.file.body = &cs.base;
-            rc = xp_sink_put(sink, &copy);
+            rc = put_counted(sink, &copy, cur, &drop_mask);
             res->bytes += cs.bytes;
         } else {
-            rc = xp_sink_put(sink, rec);
+            rc = put_counted(sink, rec, cur, &drop_mask);
         }
         if (rc)
             goto done;
     }
+    res->outcome = run->o->dry_run ? XP_EXP_PLANNED : XP_EXP_COPIED;
     if (sink) {
+        int64_t seen = xp_sink_dropped(sink, NULL);
         rc = xp_sink_finish(sink, 1);
         committed = !rc;
         const char *first;
         int64_t dropped = xp_sink_dropped(sink, &first);
-        if (!rc && dropped)
-            rc = xp_error_set(XP_EINVALID, "%lld item(s) could not be carried to '%s' "
-                              "(the rest was copied); first: %s",
-                              (long long)dropped, run->dst->type->name, first);
+        if (dropped > seen)
+            drop_mask |= XP_RES_ALL; /* dropped while committing: no telling which */
+        if (!rc && dropped) {
+            /* written, with holes: partial, now and in every later run */
+            partial = 1;
+            res->outcome = XP_EXP_PARTIAL;
+            snprintf(msg, MSG_CAP, "%lld item(s) could not be carried to '%s' (the "
+                     "rest was copied); first: %s", (long long)dropped,
+                     run->dst->type->name, first);
+            res->message = msg;
+        }
     }
-    res->outcome = run->o->dry_run ? XP_EXP_PLANNED : XP_EXP_COPIED;
 done:
+    if (!rc && res->outcome == XP_EXP_SKIPPED)
+        check_partial(run, it, res, msg);
     if (!rc && run->o->journal && !run->o->dry_run) {
         const char *did = xp_sink_dest_id(sink);
-        rc = xp_journal_record(run->o->journal, it->workspace, it->project, it->name,
-                               it->key, did,
-                               res->outcome == XP_EXP_SKIPPED ? "skipped" : "copied",
-                               NULL);
+        if (partial)
+            rc = xp_journal_record_partial(run->o->journal, it->workspace, it->project,
+                                           it->name, it->key, did, drop_mask,
+                                           xp_sink_dropped(sink, NULL), dropped_first(sink));
+        else if (res->outcome != XP_EXP_PARTIAL) /* an earlier run's: known */
+            rc = xp_journal_record(run->o->journal, it->workspace, it->project,
+                                   it->name, it->key, did,
+                                   res->outcome == XP_EXP_SKIPPED ? "skipped" : "copied",
+                                   NULL);
     }
     xp_buf_release(&key);
     if (rc && sink && !committed)
@@ -385,10 +459,11 @@ static void delete_missing(struct copy_run *run)
         return;
     }
     struct ref_list srcs = {run->refs, run->nrefs, run->nrefs};
-    qsort(srcs.v, srcs.n, sizeof(*srcs.v), ref_cmp);
+    if (srcs.n)
+        qsort(srcs.v, srcs.n, sizeof(*srcs.v), ref_cmp);
     for (size_t i = 0; i < run->dstrefs.n; i++) {
         struct ref_item *d = &run->dstrefs.v[i];
-        if (bsearch(d, srcs.v, srcs.n, sizeof(*srcs.v), ref_cmp))
+        if (srcs.n && bsearch(d, srcs.v, srcs.n, sizeof(*srcs.v), ref_cmp))
             continue;
         if (!xp_journal_created(o->journal, d->workspace, d->project, d->name))
             continue; /* not ours: never touched */
@@ -444,8 +519,8 @@ static void *worker(void *arg)
             atomic_load(&run->auth_failed))
             break; /* refused credentials will not get better for any worker */
         xp_error_clear();
-        int rc = copy_one(run, it, &res);
-        char msg[sizeof(((struct xp_error *)0)->message)];
+        char msg[MSG_CAP];
+        int rc = copy_one(run, it, &res, msg);
         if (rc) {
             res.outcome = XP_EXP_FAILED;
             res.code = rc;
@@ -467,6 +542,8 @@ static void *worker(void *arg)
                 run->auth_failed = 1;
         } else if (res.outcome == XP_EXP_SKIPPED) {
             run->st.skipped++;
+        } else if (res.outcome == XP_EXP_PARTIAL) {
+            run->st.partial++;
         } else {
             run->st.copied++;
         }
@@ -515,7 +592,11 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
         strcpy(list_msg, xp_error_last()->message);
     }
     run.st.experiments_listed = (int64_t)run.nrefs;
-    if (dst && (o->sync != XP_SYNC_EXPERIMENT || o->delete_missing)) {
+    int need_dst = dst && (o->sync != XP_SYNC_EXPERIMENT || o->delete_missing);
+    /* resume trusts the journal's "done" only for what the destination has */
+    int check_dst = dst && !o->dry_run && o->resume && o->journal &&
+                    xp_adapter_can(dst->type, XP_CAP_LIST_PROJECTS);
+    if (need_dst || check_dst) {
         int drc = xp_adapter_list(dst, collect_dst, &run.dstrefs);
         if (drc == XP_ENOTSUP) {
             rc = xp_error_wrap(drc, "cannot sync or delete");
@@ -523,10 +604,15 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
         }
         if (drc == XP_ENOTFOUND) { /* an empty destination */
             xp_error_clear();
+        } else if (drc && !need_dst) {
+            xp_error_clear(); /* resume: what was not listed is read again */
         } else if (drc) {
             rc = drc;
             goto out;
         }
+        if (run.dstrefs.n)
+            qsort(run.dstrefs.v, run.dstrefs.n, sizeof(*run.dstrefs.v), ref_cmp);
+        run.dst_listed = 1;
         for (size_t i = 0; i < run.nrefs; i++) {
             struct ref_item *r = &run.refs[i];
             if (o->sync == XP_SYNC_PROJECT &&
@@ -569,7 +655,7 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
         o->progress(o->payload, &run.st, 1);
 
     int cancelled = src->ctx && xp_ctx_cancelled(src->ctx);
-    if (o->delete_missing && !cancelled && !run.st.failed && !list_rc)
+    if (o->delete_missing && !cancelled && !run.st.failed && !run.st.partial && !list_rc)
         delete_missing(&run);
     if (cancelled)
         rc = xp_error_set(XP_ECANCEL, "interrupted");
@@ -581,6 +667,9 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
                           (long long)run.st.failed);
     else if (list_rc)
         rc = xp_error_set(list_rc, "%s", list_msg);
+    else if (run.st.partial)
+        rc = xp_error_set(XP_EINVALID, "%lld experiment(s) are partial",
+                          (long long)run.st.partial);
     else if (run.st.experiments_done < (int64_t)run.nrefs)
         rc = xp_error_set(XP_ERROR, "%lld experiment(s) were not attempted",
                           (long long)((int64_t)run.nrefs - run.st.experiments_done));

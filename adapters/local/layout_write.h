@@ -34,29 +34,22 @@ struct layout_sink {
     struct json_object *series_seen; /* encoded dir names used */
     struct xp_afile logs;
     int logs_open;
-    int items_fd;               /* staging/.items.jsonl, appended per item */
-    struct json_object *items;  /* keys of the items in staging */
+    struct xp_stage_items items; /* which items in staging are complete */
     int resume;
     char *dest_rel;             /* final dir relative to the root */
     struct xp_buf line;
     unsigned resources;
 };
 
-#define ITEMS_FILE ".items.jsonl"
-#define ITEMS_FILE ".items.jsonl"
+#define ITEMS_FILE XP_STAGE_ITEMS
+#define ITEMS_FILE XP_STAGE_ITEMS
 
 /* layout_write_items.c */
 /* A path inside the staging folder; caller frees. */
 char *lw_stage_path(struct layout_sink *s, const char *rel);
-/* Append key (and its files.jsonl line, when manifest is not NULL) to the
- * items log, fsynced: the item is complete in staging. */
-int lw_item_done(struct layout_sink *s, const char *key, const char *manifest);
 void lw_put_str_or_null(struct json_object *o, const char *k, const char *v);
 /* Remove the temp files an interrupted attempt left in staging. */
 void lw_remove_temps(const char *dir);
-/* Resume: load the keys of complete items, and cut a torn last line so
- * appends continue on a line boundary. */
-int lw_load_items(struct layout_sink *s);
 /* files.jsonl from the items log, in the order the files completed. */
 int lw_write_manifest(struct layout_sink *s);
 

@@ -57,23 +57,25 @@ int lw_put_file(struct layout_sink *s, const struct xp_file_meta *m,
         xp_buf_printf(&rel, "files/%s", m->path);
     }
     char *dst = lw_stage_path(s, rel.ptr);
-    xp_buf_release(&rel);
     int rc = 0;
     struct xp_buf key = XP_BUF_INIT;
     file_item_key(&key, m);
-    int dup = json_object_object_get_ex(s->items, key.ptr, NULL);
+    int dup = xp_stage_item_has(&s->items, key.ptr);
     xp_buf_release(&key);
     if (dup) {
         rc = xp_error_set(XP_EINVALID, "file '%s' appears twice", m->path);
         free(dst);
+        xp_buf_release(&rel);
         return rc;
     }
     char hex[65];
     int64_t size = 0;
     rc = xp_stream_store(body, dst, m, hex, &size, s->la->base.ctx);
     free(dst);
-    if (rc)
+    if (rc) {
+        xp_buf_release(&rel);
         return rc;
+    }
     struct xp_buf *b = &s->line;
     xp_buf_reset(b);
     xp_buf_puts(b, "{\"path\":");
@@ -108,10 +110,12 @@ int lw_put_file(struct layout_sink *s, const struct xp_file_meta *m,
     xp_buf_puts(b, "}");
     if (!rc) {
         struct xp_buf ikey = XP_BUF_INIT;
+        struct xp_stage_part part = {rel.ptr, size, hex};
         file_item_key(&ikey, m);
-        rc = lw_item_done(s, ikey.ptr, b->ptr);
+        rc = xp_stage_item_done(&s->items, ikey.ptr, &part, 1, b->ptr);
         xp_buf_release(&ikey);
     }
+    xp_buf_release(&rel);
     xp_buf_reset(b);
     return rc;
 }

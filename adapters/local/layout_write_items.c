@@ -26,33 +26,6 @@ void lw_put_str_or_null(struct json_object *o, const char *k, const char *v)
     json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
-/* ---- the items log: which series and files in staging are complete ---- */
-
-int lw_item_done(struct layout_sink *s, const char *key, const char *manifest)
-{
-    struct xp_buf l = XP_BUF_INIT;
-    xp_buf_puts(&l, "{\"key\":");
-    int rc = xp_json_put_str(&l, key, strlen(key), "item key");
-    if (!rc && manifest) {
-        xp_buf_puts(&l, ",\"manifest\":");
-        xp_buf_puts(&l, manifest); /* already JSON */
-    }
-    xp_buf_puts(&l, "}\n");
-    for (size_t off = 0; !rc && off < l.len;) {
-        ssize_t n = write(s->items_fd, l.ptr + off, l.len - off);
-        if (n < 0 && errno != EINTR)
-            rc = xp_error_set_os(XP_EIO, "cannot write '%s/%s'", s->stage.dir, ITEMS_FILE);
-        else if (n > 0)
-            off += (size_t)n;
-    }
-    if (!rc && fsync(s->items_fd) != 0)
-        rc = xp_error_set_os(XP_EIO, "cannot fsync '%s/%s'", s->stage.dir, ITEMS_FILE);
-    if (!rc)
-        json_object_object_add(s->items, key, NULL);
-    xp_buf_release(&l);
-    return rc;
-}
-
 /* Remove temp files an interrupted attempt left in staging. */
 void lw_remove_temps(const char *dir)
 {
@@ -71,39 +44,6 @@ void lw_remove_temps(const char *dir)
         free(p);
     }
     xp_strv_free(names);
-}
-
-/* Resume: load the keys of complete items, and cut a torn last line so
- * appends continue on a line boundary. */
-int lw_load_items(struct layout_sink *s)
-{
-    char *p = xp_path_join(s->stage.dir, ITEMS_FILE);
-    struct xp_buf b = XP_BUF_INIT;
-    int rc = xp_read_file(&b, p, (size_t)1 << 30);
-    if (rc == XP_ENOTFOUND) {
-        xp_error_clear();
-        rc = 0;
-    }
-    size_t good = 0;
-    for (char *line = b.ptr; !rc && *line;) {
-        char *nl = strchr(line, '\n');
-        if (!nl)
-            break;
-        struct json_object *o = NULL;
-        if (xp_json_parse(&o, line, (size_t)(nl - line), "items log") == 0 &&
-            xp_json_str(o, "key"))
-            json_object_object_add(s->items, xp_json_str(o, "key"), NULL);
-        else
-            xp_error_clear();
-        json_object_put(o);
-        line = nl + 1;
-        good = (size_t)(line - b.ptr);
-    }
-    if (!rc && good < b.len && truncate(p, (off_t)good) != 0)
-        rc = xp_error_set_os(XP_EIO, "cannot repair '%s'", p);
-    xp_buf_release(&b);
-    free(p);
-    return rc;
 }
 
 /* files.jsonl from the items log, in the order the files completed. */

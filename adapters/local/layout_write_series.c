@@ -151,9 +151,16 @@ int lw_end_series(struct layout_sink *s)
     xp_buf_printf(&p, "%s/%s/metadata.json", s->stage.dir, o->dir);
     rc = xp_json_write_file(p.ptr, md);
     if (!rc) {
+        /* the item, with the files it is made of */
+        struct xp_buf data = XP_BUF_INIT, meta = XP_BUF_INIT;
+        xp_buf_printf(&data, "%s/data.jsonl", o->dir);
+        xp_buf_printf(&meta, "%s/metadata.json", o->dir);
+        struct xp_stage_part parts[2] = {{data.ptr, 0, NULL}, {meta.ptr, 0, NULL}};
         xp_buf_reset(&p);
         xp_buf_printf(&p, "%s/%s", xp_series_dir(o->kind), o->name);
-        rc = lw_item_done(s, p.ptr, NULL);
+        rc = xp_stage_item_done(&s->items, p.ptr, parts, 2, NULL);
+        xp_buf_release(&data);
+        xp_buf_release(&meta);
     }
     xp_buf_release(&p);
     json_object_put(md);

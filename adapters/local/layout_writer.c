@@ -268,7 +268,7 @@ static int sink_finish(struct xp_sink *base, int commit)
 static int sink_has_item(struct xp_sink *base, const char *key)
 {
     struct layout_sink *s = (struct layout_sink *)base;
-    return json_object_object_get_ex(s->items, key, NULL);
+    return xp_stage_item_has(&s->items, key);
 }
 
 static const char *sink_dest_id(struct xp_sink *base)
@@ -287,9 +287,7 @@ static void sink_free(struct xp_sink *base)
     }
     if (s->logs_open)
         xp_afile_abort(&s->logs);
-    if (s->items_fd >= 0)
-        close(s->items_fd);
-    json_object_put(s->items);
+    xp_stage_items_close(&s->items);
     free(s->dest_rel);
     if (s->final_dir) {
         pthread_mutex_lock(&s->la->lock);
@@ -352,8 +350,7 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     s->resources = wo->resources;
     xp_buf_init(&s->line);
     s->series_seen = json_object_new_object();
-    s->items = json_object_new_object();
-    s->items_fd = -1;
+    s->items.fd = -1;
     s->resume = wo->resume;
     s->dest_rel = xp_strdup(final_dir + strlen(la->root) +
                             (final_dir[strlen(la->root)] == '/'));
@@ -361,17 +358,11 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     s->base.dest_id = sink_dest_id;
     /* with resume, an interrupted attempt's staging folder is reused */
     rc = xp_stage_open(&s->stage, la->root, final_dir, s->resume);
-    if (!rc && s->resume) {
+    if (!rc && s->resume)
         lw_remove_temps(s->stage.dir);
-        rc = lw_load_items(s);
-    }
-    if (!rc) {
-        char *ip = lw_stage_path(s, ITEMS_FILE);
-        s->items_fd = open(ip, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (s->items_fd < 0)
-            rc = xp_error_set_os(XP_EIO, "cannot open '%s'", ip);
-        free(ip);
-    }
+    /* with resume, only items still there as the log records them count */
+    if (!rc)
+        rc = xp_stage_items_open(&s->items, &s->stage, s->resume);
     if (rc) {
         sink_free(&s->base);
         return rc;

@@ -13,6 +13,7 @@ struct xp_copy_stats {
     int64_t experiments_listed;
     int64_t experiments_done; /* finished, whatever the outcome */
     int64_t copied, skipped, failed;
+    int64_t partial; /* written with items left behind (now or earlier) */
     int64_t series, points, logs, files, bytes, documents;
     int64_t deleted;
 };
@@ -22,7 +23,12 @@ enum xp_exp_outcome {
     XP_EXP_SKIPPED,
     XP_EXP_FAILED,
     XP_EXP_PLANNED,
-    XP_EXP_DELETED /* sync --delete (or, in a dry run, would be) */
+    XP_EXP_DELETED, /* sync --delete (or, in a dry run, would be) */
+    /* written, but with items the destination could not hold (message
+     * names them): in this run, or in an earlier one the journal records,
+     * until --overwrite (or an --ignore that leaves them out) makes it
+     * whole */
+    XP_EXP_PARTIAL
 };
 
 /* What "already there" means (cometx's --sync levels). */
@@ -71,8 +77,10 @@ struct xp_copy_opts {
 
 /* Returns 0 when every experiment was copied or skipped; XP_ECANCEL when
  * interrupted; XP_EAUTH when credentials were refused; otherwise the code of
- * the first failure (stats tell how many failed and how many did not). A
- * listing that fails part-way still copies what it listed. */
+ * the first failure (stats tell how many failed, how many are partial and
+ * how many did not). A listing that fails part-way still copies what it
+ * listed. With resume, an experiment the journal has as done counts as
+ * done only while the destination (when it can list) still has it. */
 int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
             const struct xp_copy_opts *opts, struct xp_copy_stats *stats);
 

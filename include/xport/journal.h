@@ -1,44 +1,96 @@
-/* The resume journal of a copy: an append-only JSONL file, each line
- * written and fsynced before the work it records is considered done, so it
- * survives kill -9. It records the run (source, destination), and each
- * experiment's outcome with its source and destination ids. A torn last
- * line (a crash mid-write) is ignored when loading. The journal owns its
- * strings; callers own the struct via xp_journal_open/close. Secrets never
- * reach it: locations are recorded without options. */
+/* The journal of a copy: what xport knows about each experiment of one
+ * source -> destination pair (done, created by xport, left partial), kept
+ * in a JSONL file that survives kill -9 and stays as small as the state it
+ * describes.
+ *
+ * The file is a header line {"event":"journal","version":2,...,"state":N},
+ * N lines with the state of one experiment each, then a tail of lines
+ * appended since (a "run" line per run, then one outcome per experiment).
+ * Outcome lines that decide something later (copied, partial, deleted) are
+ * fsynced before the work they record counts as done; skipped and failed
+ * lines are only written. Compaction writes the state of every experiment
+ * to a new file, fsyncs it and renames it over the old one (a torn
+ * compaction leaves the old file whole); it runs when a run ends, and
+ * mid-run when the tail has outgrown the state. A torn or damaged line is
+ * ignored when loading. Older journals (no header) load the same way.
+ *
+ * Reading is streamed. A run that neither resumes nor syncs keeps only the
+ * experiments left partial (cheap to find: other lines are not parsed), and
+ * then compacts at its end only once the tail has outgrown the state.
+ * Secrets never reach it: locations are recorded without options. The
+ * caller owns the struct via xp_journal_open/close. */
 #ifndef XPORT_JOURNAL_H
 #define XPORT_JOURNAL_H
 
 #include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 
-struct json_object;
+struct lh_table;
 
 struct xp_journal {
     char *path;
+    char *src, *dst;
     int fd;
+    int flags;
+    int full;             /* every experiment's state is in `map` */
     pthread_mutex_t lock;
-    struct json_object *done; /* "ws\\x1fproj\\x1fname" -> destination id */
-    struct json_object *created; /* keys xport copied in any earlier run */
-    long loaded;              /* experiments done in earlier runs */
+    struct lh_table *map; /* "ws\x1fproj\x1fname" -> state */
+    int64_t state_lines;  /* lines of state after the header */
+    int64_t tail_lines;   /* lines appended since */
+    int unsynced;         /* lines written and not yet fsynced */
+    long loaded;          /* experiments done in earlier runs (resume) */
+    int64_t compactions;  /* done by this process (tests, bench) */
 };
 
-/* Open path, appending. Earlier entries are always loaded for provenance
- * (sync --delete removes only what xport created); XP_JOURNAL_RESUME also
- * makes their finished experiments count as done; XP_JOURNAL_READONLY
- * writes nothing (a missing journal is then empty). A journal of another
- * source/destination pair is refused. */
-enum { XP_JOURNAL_RESUME = 1, XP_JOURNAL_READONLY = 2 /* dry runs */ };
+/* XP_JOURNAL_RESUME: finished experiments count as done (xp_journal_done);
+ * XP_JOURNAL_SYNC: the provenance of every experiment is needed
+ * (xp_journal_created, for --sync and --delete); XP_JOURNAL_READONLY: write
+ * nothing (dry runs; a missing journal is then empty). Without RESUME or
+ * SYNC only experiments left partial are kept in memory. A journal of
+ * another source/destination pair is refused. */
+enum {
+    XP_JOURNAL_RESUME = 1,
+    XP_JOURNAL_READONLY = 2,
+    XP_JOURNAL_SYNC = 4
+};
 int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
                     const char *dst, int flags);
-void xp_journal_close(struct xp_journal *j);
-/* 1 when an earlier run finished this experiment (copied or skipped). */
+/* Compact when due (see above), then close. Returns the compaction's error
+ * (the old journal is then intact); the struct is released either way. */
+int xp_journal_close(struct xp_journal *j);
+
+/* 1 when an earlier run finished this experiment (copied or skipped) and
+ * did not leave it partial. Needs XP_JOURNAL_RESUME. */
 int xp_journal_done(struct xp_journal *j, const char *ws, const char *proj,
                     const char *name);
-/* 1 when some run of this journal copied this experiment. */
+/* 1 when some run of this journal copied this experiment (and no run
+ * deleted it since). Needs XP_JOURNAL_SYNC. */
 int xp_journal_created(struct xp_journal *j, const char *ws, const char *proj,
                        const char *name);
-/* Record an outcome ("copied", "skipped", "failed"); fsynced on return. */
+/* 1 when the last write of this experiment left items behind (and no run
+ * has written it whole since): *mask gets the resources (enum xp_resource)
+ * they belong to, *dropped how many, first (cap bytes) the first one. */
+int xp_journal_partial(struct xp_journal *j, const char *ws, const char *proj,
+                       const char *name, unsigned *mask, int64_t *dropped,
+                       char *first, size_t cap);
+
+/* Record an outcome ("copied", "skipped", "failed", "deleted"). */
 int xp_journal_record(struct xp_journal *j, const char *ws, const char *proj,
                       const char *name, const char *src_key, const char *dst_id,
                       const char *outcome, const char *error);
+/* Record an experiment written with `dropped` items left behind, of the
+ * resources in mask; first names the first. */
+int xp_journal_record_partial(struct xp_journal *j, const char *ws, const char *proj,
+                              const char *name, const char *src_key,
+                              const char *dst_id, unsigned mask, int64_t dropped,
+                              const char *first);
+
+/* Where a pair's journal lives when no --state-file is given and the
+ * destination is not a folder: $XDG_STATE_HOME/xport/journals/ (default
+ * ~/.local/state/xport/journals/), named after a hash of the pair. */
+char *xp_journal_state_path(const char *src, const char *dst);
+/* $XDG_STATE_HOME/xport/<sub> (default ~/.local/state/xport/<sub>). */
+char *xp_state_dir(const char *sub);
 
 #endif

@@ -35,7 +35,11 @@ static void test_secrets(void **state)
     (void)state;
     char *tmp = tu_mkdtemp();
     char *cwd = getcwd(NULL, 0);
-    assert_int_equal(chdir(tmp), 0); /* remote journals land in the cwd */
+    assert_int_equal(chdir(tmp), 0);
+    /* remote journals land under $XDG_STATE_HOME/xport/journals */
+    char *statedir = xp_path_join(tmp, "state");
+    setenv("XDG_STATE_HOME", statedir, 1);
+    free(statedir);
     const char *args[] = {"--api-key", SECRET, NULL};
     if (tu_server_start_py(&srv, "tests/emulators/mldash_emu.py", args) != 0)
         fail_msg("cannot start the ml-dash emulator");
@@ -127,8 +131,8 @@ static void test_secrets(void **state)
     unsetenv("XPORT_JOBS_DIR");
 
     /* nothing xport wrote holds it: layouts, journals, job folders */
-    assert_int_equal(tu_sh("test -n \"$(find '%s' -name '*.jsonl' -path '*journal*' -o "
-                           "-name '.xport-state-*' | head -1)\"", tmp), 0);
+    assert_int_equal(tu_sh("test -n \"$(find '%s/state/xport/journals' -name "
+                           "'journal-*.jsonl' | head -1)\"", tmp), 0);
     if (tu_sh("! grep -r -l '%s' '%s' --exclude-dir=home", SECRET, tmp) != 0)
         fail_msg("the secret was written to disk under %s", tmp);
     tu_server_stop(&srv);

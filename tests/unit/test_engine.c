@@ -153,7 +153,7 @@ static void test_delete_removes_only_ours(void **state)
     d = fake_plain(0, 0);
     d.existing = held;
     memset(&cd, 0, sizeof(cd));
-    tu_pass(xp_journal_open(&j, jpath, "fake:src", "fake:dst", 0));
+    tu_pass(xp_journal_open(&j, jpath, "fake:src", "fake:dst", XP_JOURNAL_SYNC));
     struct xp_copy_opts o2 = {.journal = &j, .delete_missing = 1};
     tu_pass(run(&s, &d, &cs, &cd, &o2, &st, &res));
     xp_journal_close(&j);
