@@ -103,12 +103,23 @@ int mld_write_experiment(struct xp_sink **out, struct xp_adapter *a,
  * the experiment's summary and others documents, and per log line its
  * stream and which of timestamp/level the source did not have. */
 #define MLD_DOCS_KEY "_xport_docs"
-#define MLD_LOG_KEY "_xport_log"
+#define MLD_LOG_KEY "_xport_log" /* read only: uploads before MLD_TYPES_KEY */
 /* A system series or track travels as a metric named "system/NAME" or
  * "track/NAME" whose metadata holds {kind, name} under this key. */
 #define MLD_SERIES_KEY "_xport_series"
 /* An artifact's file travels as "_xport_artifacts/<encoded name:version>/
  * PATH" whose metadata holds {artifact, path} under this key. */
 #define MLD_FILE_KEY "_xport_file"
+/* Exact value types (xport/typemark.h, the form kept apart), never in the
+ * parameters, points or log lines themselves. In the experiment's metadata:
+ * {"metadata": marks of that metadata, "parameters": marks of the
+ * parameters, "logs": [[COUNT, EXTRA], ...] where EXTRA (or null) holds, for
+ * COUNT log lines in a row, {"stream", "absent": [...], "types": marks of
+ * the line's metadata}}; in a metric's metadata: {"points": column marks,
+ * "metadata": marks of that metadata}. Both may hold "own" (a source
+ * member of that name) and "nometa" (the source had no metadata). Its
+ * presence says the object was written in this form: no in-object marker
+ * is looked for (an older upload has them, and no such member). */
+#define MLD_TYPES_KEY "_xport_types"
 
 #endif

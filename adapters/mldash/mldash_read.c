@@ -265,6 +265,8 @@ struct mld_reader {
     struct json_object *exp;   /* the GraphQL experiment */
     struct json_object *doc;   /* current document / page */
     struct json_object *docs;  /* summary and others carried in metadata */
+    struct json_object *types; /* the experiment's types kept apart, or NULL
+                                * (an upload in the first form; mldash.h) */
     const char **tags;
     struct xp_buf url;
 
@@ -285,10 +287,13 @@ struct mld_reader {
     struct xp_point *pts;
     struct xp_field *fields;
     size_t fcap;
+    struct xp_tmread *ptypes; /* the metric's column marks, or NULL */
 
     /* logs */
     int64_t log_offset;
     int logs_done;
+    size_t log_run;      /* the run of types->logs the next line is in */
+    int64_t log_in_run;  /* lines of it already read */
     struct xp_log_entry *logv;
 
     /* files */
@@ -329,7 +334,9 @@ static void reader_free(struct xp_reader *base)
     free(r->name);
     json_object_put(r->exp);
     json_object_put(r->docs);
+    json_object_put(r->types);
     json_object_put(r->doc);
+    xp_tmread_free(r->ptypes);
     json_object_put(r->metrics);
     json_object_put(r->files);
     free(r->tags);
@@ -376,6 +383,32 @@ static struct json_object *unmark(struct mld_reader *r, struct json_object *o,
         xp_error_clear();
     }
     return o;
+}
+
+/* The types kept apart (MLD_TYPES_KEY) out of the metadata *md, and the
+ * metadata's own marks applied; the types move into keep, which must
+ * outlive them. NULL when *md has none (the first form, or nothing
+ * needed marks). *nometa: the source had no metadata. */
+static struct json_object *take_types(struct mld_reader *r, struct json_object **md,
+                                      struct json_object *keep, const char *what,
+                                      int *nometa)
+{
+    struct json_object *t = xp_json_get(*md, MLD_TYPES_KEY);
+    *nometa = 0;
+    if (!t || !json_object_is_type(t, json_type_object))
+        return NULL;
+    json_object_object_add(keep, MLD_TYPES_KEY, json_object_get(t));
+    json_object_object_del(*md, MLD_TYPES_KEY);
+    struct json_object *own = xp_json_get(t, "own");
+    if (own)
+        json_object_object_add(*md, MLD_TYPES_KEY, json_object_get(own));
+    if (xp_typemark_tree_apply(*md, xp_json_get(t, "metadata"))) {
+        xp_ctx_warn(r->m->base.ctx, "%s of '%s': %s; kept as the server holds it", what,
+                    r->name ? r->name : "?", xp_error_last()->message);
+        xp_error_clear();
+    }
+    *nometa = json_object_get_boolean(xp_json_get(t, "nometa"));
+    return t;
 }
 
 static int fetch_experiment(struct mld_reader *r)
@@ -439,15 +472,25 @@ static int fill_experiment(struct mld_reader *r)
     r->tags = xp_json_strings(e, "tags", &m->ntags);
     m->tags = r->tags;
     struct json_object *md = xp_json_get(e, "metadata");
-    m->metadata = md && json_object_is_type(md, json_type_object)
-                      ? unmark(r, md, "experiment metadata") : NULL;
+    int nometa = 0;
+    m->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+    json_object_put(r->types);
+    r->types = m->metadata ? take_types(r, &m->metadata, e, "experiment metadata", &nometa)
+                           : NULL;
+    json_object_get(r->types);
+    if (!r->types)
+        unmark(r, m->metadata, "experiment metadata");
     struct json_object *docs = xp_json_get(m->metadata, MLD_DOCS_KEY);
     if (docs && json_object_is_type(docs, json_type_object)) {
-        /* the summary and others documents (mldash.h) */
+        /* the summary and others documents (mldash.h), in the first form */
+        if (r->types)
+            unmark(r, docs, "experiment metadata");
         json_object_put(r->docs);
         r->docs = json_object_get(docs);
         take_extras(&m->metadata, MLD_DOCS_KEY, NULL);
     }
+    if (nometa && m->metadata && json_object_object_length(m->metadata) == 0)
+        m->metadata = NULL;
     m->source_vendor = "mldash";
     m->source_id = r->id;
     r->rec.kind = XP_REC_EXPERIMENT;
@@ -472,7 +515,14 @@ static int fetch_params(struct mld_reader *r, int *have)
         return 0;
     r->rec.kind = XP_REC_DOCUMENT;
     r->rec.u.doc.kind = XP_DOC_PARAMETERS;
-    r->rec.u.doc.doc = unmark(r, d, "parameters");
+    if (!r->types) {
+        unmark(r, d, "parameters");
+    } else if (xp_typemark_tree_apply(d, xp_json_get(r->types, "parameters"))) {
+        xp_ctx_warn(r->m->base.ctx, "parameters of '%s': %s; kept as the server holds it",
+                    r->name, xp_error_last()->message);
+        xp_error_clear();
+    }
+    r->rec.u.doc.doc = d;
     *have = 1;
     return 0;
 }
@@ -736,7 +786,8 @@ static int scan_points(struct mld_reader *r, struct span *pg, size_t *n,
                                 what, st);
         i = st + used;
         pg->pos = i;
-        if (has_marker(r->fields + *nf, dn) && xp_typemark_decode(r->fields + *nf, &dn)) {
+        if (!r->ptypes && has_marker(r->fields + *nf, dn) &&
+            xp_typemark_decode(r->fields + *nf, &dn)) {
             xp_ctx_warn(r->m->base.ctx, "%s, point %" PRId64 ": %s; kept as the server "
                         "holds it", what, p->index, xp_error_last()->message);
             xp_error_clear();
@@ -751,6 +802,8 @@ static int scan_points(struct mld_reader *r, struct span *pg, size_t *n,
         pg->count++;
         if (p->index < r->next_index)
             continue; /* already emitted */
+        if (r->ptypes)
+            xp_tmread_apply(r->ptypes, r->emitted + (int64_t)*n, r->fields + *nf, dn);
         p->fields = r->fields + *nf;
         p->nfields = dn;
         *nf += dn;
@@ -893,8 +946,25 @@ static int metric_begin(struct mld_reader *r)
     r->doc = st;
     sm->description = xp_json_str(st, "description");
     struct json_object *md = xp_json_get(st, "metadata");
-    sm->metadata = md && json_object_is_type(md, json_type_object)
-                       ? unmark(r, md, "metric metadata") : NULL;
+    sm->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+    int nometa = 0;
+    struct json_object *types = sm->metadata ? take_types(r, &sm->metadata, st,
+                                                          "metric metadata", &nometa)
+                                             : NULL;
+    xp_tmread_free(r->ptypes);
+    r->ptypes = NULL;
+    if (!types) {
+        unmark(r, sm->metadata, "metric metadata");
+    } else {
+        /* no column marks: the points are as they are (none is looked at
+         * for a marker of the first form) */
+        struct json_object *pm = xp_json_get(types, "points");
+        struct json_object *none = pm ? NULL : json_object_new_object();
+        rc = xp_tmread_new(&r->ptypes, pm ? pm : none);
+        json_object_put(none);
+        if (rc)
+            return xp_error_wrap(rc, "metric '%s' of '%s'", cur_metric(r), r->name);
+    }
     struct json_object *x = xp_json_get(sm->metadata, MLD_SERIES_KEY);
     const char *kind = xp_json_str(x, "kind"), *name = xp_json_str(x, "name");
     if (kind && name && (!strcmp(kind, "system") || !strcmp(kind, "track"))) {
@@ -904,6 +974,8 @@ static int metric_begin(struct mld_reader *r)
         sm->name = name;
         take_extras(&sm->metadata, MLD_SERIES_KEY, st);
     }
+    if (nometa && sm->metadata && json_object_object_length(sm->metadata) == 0)
+        sm->metadata = NULL;
     r->rec.kind = XP_REC_SERIES_BEGIN;
     return 0;
 }
@@ -1005,6 +1077,49 @@ static void log_extras(struct xp_log_entry *l, struct json_object *e)
     }
 }
 
+/* What the writer kept apart for the next log line (mldash.h): the extra
+ * of its run in the experiment's types, or NULL. */
+static struct json_object *log_extra(struct mld_reader *r)
+{
+    struct json_object *runs = xp_json_get(r->types, "logs");
+    size_t n = json_object_is_type(runs, json_type_array) ? json_object_array_length(runs) : 0;
+    while (r->log_run < n) {
+        struct json_object *run = json_object_array_get_idx(runs, r->log_run);
+        int64_t count = json_object_get_int64(json_object_array_get_idx(run, 0));
+        if (r->log_in_run < count) {
+            r->log_in_run++;
+            struct json_object *x = json_object_array_get_idx(run, 1);
+            return json_object_is_type(x, json_type_object) ? x : NULL;
+        }
+        r->log_run++;
+        r->log_in_run = 0;
+    }
+    return NULL;
+}
+
+/* Apply the extra x to a line (the second form). */
+static void log_apart(struct mld_reader *r, struct xp_log_entry *l, struct json_object *x)
+{
+    const char *st = xp_json_str(x, "stream");
+    if (st)
+        l->stream = st;
+    struct json_object *ab = xp_json_get(x, "absent");
+    for (size_t i = 0; ab && json_object_is_type(ab, json_type_array) &&
+                       i < json_object_array_length(ab); i++) {
+        const char *f = json_object_get_string(json_object_array_get_idx(ab, i));
+        if (f && !strcmp(f, "timestamp"))
+            l->timestamp = NULL;
+        else if (f && !strcmp(f, "level"))
+            l->level = NULL;
+    }
+    struct json_object *t = xp_json_get(x, "types");
+    if (t && xp_typemark_tree_apply(l->metadata, t)) {
+        xp_ctx_warn(r->m->base.ctx, "log metadata of '%s': %s; kept as the server holds it",
+                    r->name, xp_error_last()->message);
+        xp_error_clear();
+    }
+}
+
 static int logs_next(struct mld_reader *r, int *have)
 {
     *have = 0;
@@ -1037,9 +1152,13 @@ static int logs_next(struct mld_reader *r, int *have)
         l->message = msg ? json_object_get_string(msg) : "";
         l->message_len = msg ? (size_t)json_object_get_string_len(msg) : 0;
         struct json_object *md = xp_json_get(e, "metadata");
-        l->metadata = md && json_object_is_type(md, json_type_object)
-                          ? unmark(r, md, "log metadata") : NULL;
-        log_extras(l, e);
+        l->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+        if (r->types) {
+            log_apart(r, l, log_extra(r));
+        } else {
+            unmark(r, l->metadata, "log metadata");
+            log_extras(l, e);
+        }
     }
     r->log_offset += (int64_t)n;
     r->rec.kind = XP_REC_LOGS;

@@ -463,6 +463,76 @@ static void test_edge_values_v06(void **st)
     edge_roundtrip("0.6");
 }
 
+/* ---- what ml-dash's own client sees (issue 10, item 4) ---- */
+
+/* Values that need every kind of type mark, a series that mixes cases and
+ * source members named like xport's markers go up; the parameters, points
+ * and log lines as the ml-dash client reads them hold no "_xport", and
+ * xport reads the upload back equal, bit for bit. */
+static void no_markers(const char *ver)
+{
+    const char *args[] = {"--chunk-size", "16", NULL};
+    assert_int_equal(restart(args), 0);
+    char *lay = path(ver), *back = path("back");
+    char *script = tu_src("tests/mldash/no_markers.py");
+    assert_int_equal(tu_sh("%s %s --layout %s", XPORT_PYTHON, script, lay), 0);
+    char opt[32];
+    snprintf(opt, sizeof(opt), "api-version=%s", ver);
+    const char *up[] = {"copy", lay, "mldash:tom", "-q", "--opt", opt, NULL};
+    assert_int_equal(xport(NULL, up), 0);
+    assert_int_equal(tu_sh("%s %s --check %s %c %s", XPORT_PYTHON, script, url, ver[2], lay),
+                     0);
+    assert_int_equal(tu_sh("rm -rf %s", back), 0);
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", back, "-q", "--opt",
+                        opt, NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    const char *vf[] = {"verify", back, lay, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    free(script);
+    free(back);
+    free(lay);
+}
+
+static void test_no_markers_v05(void **st)
+{
+    (void)st;
+    no_markers("0.5");
+}
+
+static void test_no_markers_v06(void **st)
+{
+    (void)st;
+    no_markers("0.6");
+}
+
+/* An upload xport made before the markers moved out of the user's data
+ * (the first form, in-object "_xport" members; mldash.h) still reads back
+ * exactly. */
+static void test_first_form_reads(void **st)
+{
+    (void)st;
+    char *f = tu_src("tests/mldash/seed_old_marks.json");
+    assert_int_equal(tu_sh("curl -sf -XPOST %s/__emu/seed --data-binary @%s >/dev/null", url,
+                           f), 0);
+    free(f);
+    char *out = path("first");
+    const char *dl[] = {"download", "--from", "mldash", "tom/old", "-o", out, "-q", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    assert_int_equal(tu_sh("cd %s/tom/old/first-form && "
+                           "grep -qx '{\"version\":1,\"data\":{\"lr\":1.0,\"big\":"
+                           "18446744073709551615}}' parameters.json && "
+                           "grep -q '\"data\":{\"v\":NaN}' metrics/loss/data.jsonl && "
+                           "grep -q '\"data\":{\"v\":0.5}' metrics/loss/data.jsonl && "
+                           "grep -q '\"data\":{\"v\":2.0}' metrics/loss/data.jsonl && "
+                           "grep -q '\"stream\":\"stderr\"' logs/logs.jsonl && "
+                           "grep -q '\"metadata\":{\"step\":1.0}' logs/logs.jsonl && "
+                           "grep '\"message\":\"b\"' logs/logs.jsonl | grep -vq level && "
+                           "grep -q '\"metadata\":{\"k\":1.0}' experiment.json && "
+                           "grep -q '\"best\":-Infinity' summary.json && "
+                           "! grep -r _xport .", out), 0);
+    free(out);
+}
+
 /* ---- faults ---- */
 
 static void test_faults_mid_transfer(void **st)
@@ -719,6 +789,9 @@ int main(void)
         EMU(test_upload_v06),
         EMU(test_edge_values_v05),
         EMU(test_edge_values_v06),
+        EMU(test_no_markers_v05),
+        EMU(test_no_markers_v06),
+        EMU(test_first_form_reads),
         EMU(test_chunk_sealed_during_read),
         EMU(test_chunk_streaming),
         EMU(test_point_shapes),
