@@ -262,6 +262,8 @@ static int load_doc(struct layout_reader *r, const char *file,
             r->rec.kind = XP_REC_DOCUMENT;
             r->rec.u.doc.kind = kind;
             r->rec.u.doc.doc = d;
+            r->rec.created_at = d != r->doc ? str_or_null(r->doc, "createdAt") : NULL;
+            r->rec.updated_at = d != r->doc ? str_or_null(r->doc, "updatedAt") : NULL;
             *have = 1;
         }
     }
@@ -394,8 +396,11 @@ static int series_begin(struct layout_reader *r, struct series_item *it)
     m->name = it->name;
     m->kind = it->kind;
     m->expected_points = -1;
+    r->rec.created_at = r->rec.updated_at = NULL;
     if (r->series_md) {
         m->description = str_or_null(r->series_md, "description");
+        r->rec.created_at = str_or_null(r->series_md, "createdAt");
+        r->rec.updated_at = str_or_null(r->series_md, "updatedAt");
         struct json_object *md = xp_json_get(r->series_md, "metadata");
         if (it->kind == XP_SERIES_TRACK && r->la->flavor != LOCAL_XPORT)
             md = r->series_md; /* ml-dash track metadata as a whole */

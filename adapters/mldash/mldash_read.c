@@ -523,6 +523,8 @@ static int fetch_params(struct mld_reader *r, int *have)
         xp_error_clear();
     }
     r->rec.u.doc.doc = d;
+    r->rec.created_at = xp_json_str(r->doc, "createdAt");
+    r->rec.updated_at = xp_json_str(r->doc, "updatedAt");
     *have = 1;
     return 0;
 }
@@ -945,6 +947,8 @@ static int metric_begin(struct mld_reader *r)
     json_object_put(r->doc);
     r->doc = st;
     sm->description = xp_json_str(st, "description");
+    r->rec.created_at = xp_json_str(st, "createdAt");
+    r->rec.updated_at = xp_json_str(st, "updatedAt");
     struct json_object *md = xp_json_get(st, "metadata");
     sm->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
     int nometa = 0;
@@ -1404,6 +1408,7 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
             r->rec.kind = XP_REC_DOCUMENT;
             r->rec.u.doc.kind = sum ? XP_DOC_SUMMARY : XP_DOC_OTHERS;
             r->rec.u.doc.doc = d;
+            r->rec.created_at = r->rec.updated_at = NULL;
             *out = &r->rec;
             return 0;
         }

@@ -705,6 +705,49 @@ static void test_mldash_local(void **st)
     free(dir);
 }
 
+/* ---- mldash-local keeps a v0.5 store's times and folder (issue 19) ---- */
+
+static void test_mldash_local_v05_times(void **st)
+{
+    (void)st;
+    char *dir = tu_mkdtemp();
+    char *fx = tu_src("tests/fixtures/mldash/v0.5.9-local-store");
+    char *shape = tu_src("tests/mldash/store_shape.py");
+    struct xp_buf dash = XP_BUF_INIT, dst = XP_BUF_INIT, lay = XP_BUF_INIT;
+    xp_buf_printf(&dash, "%s/.dash", dir);
+    xp_buf_printf(&dst, "mldash-local:%s", dash.ptr);
+    xp_buf_printf(&lay, "%s/lay", dir);
+    const char *c1[] = {"copy", fx, dst.ptr, "-q", NULL};
+    assert_int_equal(xport(NULL, c1), 0);
+    /* the metric's and the parameters' createdAt/updatedAt are the store's,
+     * not the time of the copy */
+    assert_int_equal(tu_sh("cd %s/experiments/2024/my-project/exp1 && %s -c 'import json, "
+                           "sys\nfor f in (\"parameters.json\", \"metrics/loss/metadata.json\"):"
+                           "\n    a, b = (json.load(open(d + f)) for d in (\"\", sys.argv[1]))"
+                           "\n    for k in (\"createdAt\", \"updatedAt\"):"
+                           "\n        assert a[k] and a[k] == b[k], (f, k, a[k], b[k])' "
+                           "%s/local/my-project/experiments/2024/exp1/ && "
+                           "grep -q '\"folder\":\"/experiments/2024\"' "
+                           "%s/local/my-project/experiments/2024/exp1/experiment.json",
+                           fx, XPORT_PYTHON, dash.ptr, dash.ptr), 0);
+    assert_int_equal(tu_sh("%s %s --facts %s", XPORT_PYTHON, shape, dash.ptr), 0);
+    /* read back, the folder is the store's "/experiments/2024", not
+     * "experiments/2024": verify says equal */
+    const char *vf[] = {"verify", fx, dash.ptr, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    const char *c2[] = {"copy", dash.ptr, lay.ptr, "-q", NULL};
+    assert_int_equal(xport(NULL, c2), 0);
+    assert_int_equal(tu_sh("grep -q '\"folder\":\"/experiments/2024\"' "
+                           "%s/local/my-project/exp1/experiment.json", lay.ptr), 0);
+    free(fx);
+    free(shape);
+    xp_buf_release(&dash);
+    xp_buf_release(&dst);
+    xp_buf_release(&lay);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* ---- mldash-local: the names and values the ml-dash SDK v0.6.27 reads ---- */
 
 static void test_mldash_local_sdk_facts(void **st)
@@ -783,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_jwt_vector),
         cmocka_unit_test(test_mldash_local),
         cmocka_unit_test(test_mldash_local_sdk_facts),
+        cmocka_unit_test(test_mldash_local_v05_times),
 #define EMU(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
         EMU(test_download_both_generations),
         EMU(test_upload_v05),
