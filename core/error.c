@@ -87,6 +87,7 @@ const char *xp_strerror(int code)
     case XP_ECANCEL: return "interrupted";
     case XP_ENOMEM: return "out of memory";
     case XP_EIO: return "i/o error";
+    case XP_ENOFIELD: return "field not in the server's schema";
     case XP_ITEROVER: return "end of iteration";
     default: return "error";
     }

@@ -1266,7 +1266,12 @@ static void xfer_end(struct xfer *x, CURLcode res)
     if (is_2xx(st)) {
         struct xp_buf why = XP_BUF_INIT;
         int v = verify_body(x, &why);
-        if (v == 0) {
+        if (v == 0 && x->sink == SINK_MEM && x->req->retry_2xx &&
+            x->req->retry_2xx(x->req->retry_2xx_payload, &x->resp->body,
+                              &why)) {
+            xfer_transient(x, x->retry_after,
+                           why.len ? why.ptr : "the answer asks to retry");
+        } else if (v == 0) {
             x->done = 1;
         } else if (v < 0 || !x->verify_retried) {
             /* a cut-off body is transient; a mismatch gets one more try */

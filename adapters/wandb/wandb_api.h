@@ -1,6 +1,7 @@
 /* The W&B server client shared by the `wandb` adapter's reader and writer:
- * the API key and base URL, GraphQL requests (wandb.md §1.1) with their
- * errors mapped to XP_E* codes, and Relay paging (§1.2).
+ * the API key and base URL (wandb.md §1.1) and W&B's use of the shared
+ * GraphQL client (include/xport/graphql.h): its headers, messages and
+ * Relay paging (§1.2).
  *
  * Ownership: struct wapi belongs to the adapter instance and is released
  * with wapi_release; json-c objects returned through **out belong to the
@@ -11,6 +12,8 @@
 #include "xport/buf.h"
 #include "xport/sys/adapter.h"
 
+#include "xport/graphql.h"
+
 struct json_object;
 struct xp_http;
 struct xp_http_cred;
@@ -20,8 +23,7 @@ struct wapi {
     struct xp_http *http;          /* borrowed: ctx->http */
     const struct xp_http_cred *cred;
     char *base;                    /* "https://api.wandb.ai", no '/' at end */
-    char *graphql;                 /* base + "/graphql" */
-    int gql_retries;               /* for rate limits reported in the body */
+    struct xp_gql *gql;            /* base + "/graphql" */
 };
 
 /* Resolve the key (option api-key, env WANDB_API_KEY, ~/.netrc for the API
@@ -31,22 +33,20 @@ int wapi_open(struct wapi *a, const struct xp_options *opts,
               struct xp_ctx *ctx);
 void wapi_release(struct wapi *a);
 
-/* POST one GraphQL document. vars (borrowed, may be NULL) is an object.
- * *data gets the response's "data" object. GraphQL errors become XP_EAUTH
- * (permission), XP_ENOTFOUND (not found) or XP_ERROR with the server's
- * message; a rate-limit error inside a 200 answer is retried like a 429. */
+/* POST one GraphQL document (xp_gql_query: errors as graphql.h says). */
 int wapi_gql(struct wapi *a, const char *op, const char *query,
              struct json_object *vars, struct json_object **data);
 
-/* Follow a dotted path of object members ("project.run.files"); NULL when
- * any is missing or null. Borrowed from root. */
-struct json_object *wapi_path(struct json_object *root, const char *path);
+static inline struct json_object *wapi_path(struct json_object *root,
+                                            const char *path)
+{
+    return xp_gql_path(root, path);
+}
 
-/* Every node of a paged connection (wandb.md §1.2): per page, vars (the
- * caller's; size_key and cursor_key are set in it) go with op and query,
- * and each() gets every edge's node of the connection at conn_path, until
- * there is no next page or each() fails. When the answer lacks must_path
- * (may be NULL) the result is XP_ENOTFOUND "no W&B <what>". */
+/* Every node of a paged connection, paged as W&B's public client pages:
+ * `pageInfo { endCursor hasNextPage }`, the next page `after` the end
+ * cursor (xp_gql_each, Relay). size_key and cursor_key are the document's
+ * variables for `first` and `after`. */
 int wapi_each_node(struct wapi *a, const char *op, const char *query,
                    struct json_object *vars, const char *size_key, int per_page,
                    const char *cursor_key, const char *conn_path,

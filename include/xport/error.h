@@ -19,6 +19,7 @@ enum xp_err {
     XP_ECANCEL = -10,  /* interrupted (SIGINT/SIGTERM) */
     XP_ENOMEM = -11,
     XP_EIO = -12,      /* local file system */
+    XP_ENOFIELD = -13, /* a GraphQL server lacks a field asked for (graphql.h) */
     XP_ITEROVER = -31  /* end of iteration; not an error */
 };
 

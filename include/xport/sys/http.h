@@ -146,6 +146,13 @@ struct xp_http_request {
     /* Credentials to use (two accounts on one host); still sent only to
      * their own origin. NULL: the first registered for the URL's origin. */
     const struct xp_http_cred *cred;
+    /* A 2xx body kept in memory that says "slow down" (e.g. a GraphQL rate
+     * limit inside a 200 answer): return non-zero, with the reason in why,
+     * to have it retried like a 429 (within the request's attempts and the
+     * run's retry budget; XP_ERETRY when they run out); 0 accepts it. */
+    int (*retry_2xx)(void *payload, const struct xp_buf *body,
+                     struct xp_buf *why);
+    void *retry_2xx_payload;
 };
 
 struct xp_http_response {
