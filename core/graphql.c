@@ -293,7 +293,14 @@ int xp_gql_query(struct xp_gql *g, const char *op, const char *query,
     };
     struct xp_http_response resp = XP_HTTP_RESPONSE_INIT;
     rc = xp_http_request(g->http, &req, &resp);
-    if (rc == XP_EAUTH) {
+    struct json_object *eo = NULL;
+    if (rc && resp.status >= 400 && resp.status < 500 && resp.status != 401 &&
+        resp.status != 403 && resp.status != 429 && resp.body.len &&
+        (eo = json_tokener_parse(resp.body.ptr)) && errors_of(eo)) {
+        /* a GraphQL error answered with a 4xx (graphql-js and Apollo answer
+         * validation errors with 400): the server's errors say more */
+        rc = map_errors(g, op, errors_of(eo));
+    } else if (rc == XP_EAUTH) {
         rc = xp_error_set_http(XP_EAUTH, resp.status,
                                "%s refused the credentials at '%s' (HTTP %ld)",
                                g->vendor, g->endpoint, resp.status);
@@ -317,6 +324,7 @@ int xp_gql_query(struct xp_gql *g, const char *op, const char *query,
             json_object_put(o);
         }
     }
+    json_object_put(eo);
     xp_http_response_release(&resp);
     xp_buf_release(&body);
     return rc;

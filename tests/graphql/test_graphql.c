@@ -198,6 +198,20 @@ static void test_missing_field(void **state)
     assert_int_equal(xp_gql_missing(&field, &type), 0);
     assert_string_equal(field, "");
     xp_gql_free(g);
+    /* graphql-js and Apollo answer validation errors with HTTP 400 */
+    g = mk(h, "status=400");
+    assert_int_equal(xp_gql_query(g, "T", "{ thing { a zz } }", NULL, &d),
+                     XP_ENOFIELD);
+    assert_int_equal(xp_gql_missing(&field, &type), 0);
+    assert_string_equal(field, "zz");
+    assert_string_equal(type, "Thing");
+    xp_gql_free(g);
+    g = mk(h, "status=400,err=project_not_found");
+    check_err(g, XP_ENOTFOUND, "Acme query 'Op' failed: project not found");
+    xp_gql_free(g);
+    g = mk(h, "status=422,err=boom");
+    check_err(g, XP_ERROR, "Acme query 'Op' failed: boom");
+    xp_gql_free(g);
     xp_http_free(h);
 }
 

@@ -16,6 +16,7 @@ recorded per scenario (tests use a fresh one each).
   fields=a.b    the fields of type Thing (default a.b)
   args=x.y      the arguments of Query.thing (default none)
   nointro=1     introspection is refused
+  status=S      errors (not rate limits) are answered with HTTP status S
   oldargs=1     unknown arguments are named graphql-js 15 style
                 (`on field "thing" of type "Query"`)
 
@@ -163,9 +164,11 @@ class Handler(BaseHTTPRequestHandler):
             count = len(log)
         if count <= int(o.get("rl", "0")):
             return self.send(200, err("rate limit exceeded", "RATE_LIMITED"))
+        status = int(o.get("status", "200"))
         if "err" in o:
-            return self.send(200, err(unquote(o["err"]).replace("_", " ")))
-        self.send(200, answer(o, query, req.get("variables") or {}))
+            return self.send(status, err(unquote(o["err"]).replace("_", " ")))
+        res = answer(o, query, req.get("variables") or {})
+        self.send(status if "errors" in res else 200, res)
 
 
 def main():
