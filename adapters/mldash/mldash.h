@@ -12,6 +12,7 @@
 #include "xport/sys/http.h"
 
 struct json_object;
+struct xp_gql;
 
 struct mld {
     struct xp_adapter base;
@@ -28,6 +29,7 @@ struct mld {
     int max_metrics;  /* metrics in flight at once */
     int max_files;
     int window;       /* chunks fetched at once */
+    struct xp_gql *gql; /* {server}/graphql (xport/graphql.h) */
 };
 
 /* mldash.c: requests. Every request carries the adapter's credentials
@@ -39,9 +41,11 @@ void mld_put_seg(struct xp_buf *b, const char *s);
 /* JSON request; *out (may be NULL) gets the parsed response body. */
 int mld_json(struct mld *m, const char *method, const char *url,
              const struct xp_buf *body, unsigned flags, struct json_object **out);
-/* GraphQL at {server}/graphql; *data is the "data" member. */
-int mld_graphql(struct mld *m, const char *query, struct json_object *vars,
-                struct json_object **data);
+/* GraphQL at {server}/graphql (xp_gql_query_opt: a field marked
+ * {{Type.field}} is optional, learned once per run); *data is the "data"
+ * member. op names the operation in messages. */
+int mld_graphql(struct mld *m, const char *op, const char *query,
+                struct json_object *vars, struct json_object **data);
 /* An integer that may arrive as a JSON number or a decimal string. */
 int mld_int(struct json_object *o, const char *key, int64_t *out);
 

@@ -46,7 +46,7 @@ static int list_projects(struct mld *m, struct json_object **out)
     for (int offset = 0;; offset += PAGE) {
         struct json_object *vars, *d = NULL;
         page_vars(&vars, m, NULL, offset);
-        int rc = mld_graphql(m, m->gen == 6
+        int rc = mld_graphql(m, "P", m->gen == 6
             ? "query P($ns: String, $limit: Int, $offset: Int) { projectsPaginated("
               "namespaceSlug: $ns, limit: $limit, offset: $offset) { projects { slug } "
               "hasMore } }"
@@ -85,7 +85,7 @@ int mld_list_experiments(struct xp_adapter *a, xp_experiment_cb cb, void *payloa
         for (int offset = 0; !rc; offset += PAGE) {
             struct json_object *vars, *d = NULL;
             page_vars(&vars, m, slug, offset);
-            rc = mld_graphql(m, m->gen == 6
+            rc = mld_graphql(m, "E", m->gen == 6
                 ? "query E($ns: String, $p: String, $limit: Int, $offset: Int) { "
                   "experimentsPaginated(namespaceSlug: $ns, projectSlug: $p, limit: "
                   "$limit, offset: $offset) { experiments { id name } hasMore } }"
@@ -415,9 +415,11 @@ static int fetch_experiment(struct mld_reader *r)
 {
     struct json_object *vars = json_object_new_object(), *d = NULL;
     int rc;
+    /* createdAt and folder: no public client asks for them, so they are
+     * optional (README.md "GraphQL") */
     static const char fields[] =
-        "{ id name description tags status startedAt endedAt createdAt metadata "
-        "folder metrics { name } }";
+        "{ id name description tags status startedAt endedAt {{Experiment.createdAt}} "
+        "metadata {{Experiment.folder}} metrics { name } }";
     struct xp_buf q = XP_BUF_INIT;
     if (r->m->gen == 6) {
         json_object_object_add(vars, "id", json_object_new_string(r->id));
@@ -431,7 +433,7 @@ static int fetch_experiment(struct mld_reader *r)
                           "namespaceSlug: $ns, projectSlug: $p, experimentName: $e) %s }",
                       fields);
     }
-    rc = mld_graphql(r->m, q.ptr, vars, &d);
+    rc = mld_graphql(r->m, "X", q.ptr, vars, &d);
     xp_buf_release(&q);
     json_object_put(vars);
     if (rc)
@@ -1260,7 +1262,7 @@ static int list_files(struct mld_reader *r)
     /* v0.6: the experiment node's pPath, then its files page by page */
     struct json_object *vars = json_object_new_object(), *d = NULL;
     json_object_object_add(vars, "id", json_object_new_string(r->id));
-    rc = mld_graphql(r->m, "query N($id: ID!) { experimentNode(experimentId: $id) "
+    rc = mld_graphql(r->m, "N", "query N($id: ID!) { experimentNode(experimentId: $id) "
                            "{ id pPath } }", vars, &d);
     char *base = NULL;
     if (!rc) {
@@ -1270,7 +1272,7 @@ static int list_files(struct mld_reader *r)
     json_object_put(d);
     for (int offset = 0; !rc; offset += 500) {
         json_object_object_add(vars, "offset", json_object_new_int(offset));
-        rc = mld_graphql(r->m, "query F($id: ID!, $offset: Int) { experimentById(id: $id) "
+        rc = mld_graphql(r->m, "F", "query F($id: ID!, $offset: Int) { experimentById(id: $id) "
                                "{ filesPaginated(limit: 500, offset: $offset) { files { "
                                "id name pPath metadata physicalFile { filename "
                                "contentType sizeBytes checksum } } hasMore } } }",

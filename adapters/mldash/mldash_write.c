@@ -951,7 +951,7 @@ static int files_held(struct mld_sink *s, struct json_object *have)
     rc = 0;
     for (int offset = 0; !rc; offset += 500) {
         json_object_object_add(vars, "offset", json_object_new_int(offset));
-        rc = mld_graphql(m, "query F($id: ID!, $offset: Int) { experimentById(id: $id) { "
+        rc = mld_graphql(m, "F", "query F($id: ID!, $offset: Int) { experimentById(id: $id) { "
                             "filesPaginated(limit: 500, offset: $offset) { files { pPath "
                             "physicalFile { checksum } } hasMore } } }", vars, &d);
         if (rc)

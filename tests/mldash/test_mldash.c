@@ -533,6 +533,47 @@ static void test_first_form_reads(void **st)
     free(out);
 }
 
+/* ---- a server whose schema is only what the public client asks for ---- */
+
+/* The emulator as a v0.5.9 server (its GraphQL schema has exactly the fields
+ * the ml-dash v0.5.9 client asks for: no Experiment.folder or createdAt),
+ * with introspection and without: the download learns what is missing and
+ * carries on (issue 10, item 2). */
+static void strict_download(int introspection)
+{
+    const char *a1[] = {"--generation", "v05", NULL};
+    const char *a2[] = {"--generation", "v05", "--no-introspection", NULL};
+    assert_int_equal(restart(introspection ? a1 : a2), 0);
+    seed();
+    char *out = path(introspection ? "strict-i" : "strict-n");
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", out, "-q", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    const char *vf[] = {"verify", "mldash:tom", out, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    /* every experiment, every metric point */
+    assert_int_equal(tu_sh("test -f '%s/tom/p/e1/metrics/big/data.jsonl' && "
+                           "test $(wc -l <'%s/tom/p/e1/metrics/big/data.jsonl') = 5500 && "
+                           "test -f '%s/tom/p/e1/parameters.json'", out, out, out), 0);
+    /* with introspection the fields were looked up, not tried: no 400 */
+    assert_int_equal(tu_sh("curl -s %s/__emu/stats | %s -c 'import json, sys; "
+                           "s = json.load(sys.stdin)[\"byStatus\"]; "
+                           "sys.exit(0 if (\"400\" in s) != %d else 1)'", url, XPORT_PYTHON,
+                           introspection), 0);
+    free(out);
+}
+
+static void test_strict_schema_introspection(void **st)
+{
+    (void)st;
+    strict_download(1);
+}
+
+static void test_strict_schema_no_introspection(void **st)
+{
+    (void)st;
+    strict_download(0);
+}
+
 /* ---- faults ---- */
 
 static void test_faults_mid_transfer(void **st)
@@ -836,6 +877,8 @@ int main(void)
         EMU(test_no_markers_v05),
         EMU(test_no_markers_v06),
         EMU(test_first_form_reads),
+        EMU(test_strict_schema_introspection),
+        EMU(test_strict_schema_no_introspection),
         EMU(test_chunk_sealed_during_read),
         EMU(test_chunk_streaming),
         EMU(test_point_shapes),
