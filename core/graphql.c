@@ -394,7 +394,11 @@ int xp_gql_each(struct xp_gql *g, const struct xp_gql_pager *p,
             }
         } else {
             rc = each_of(conn, 0, each, arg, &n);
-            if (!rc && n >= (size_t)p->per_page && n) {
+            struct json_object *more = p->more_path ? xp_gql_path(d, p->more_path) : NULL;
+            int go = more && json_object_is_type(more, json_type_boolean)
+                         ? json_object_get_boolean(more)
+                         : n >= (size_t)p->per_page;
+            if (!rc && go && n) {
                 offset += (long)n;
                 json_object_object_add(p->vars, p->offset_var,
                                        json_object_new_int64(offset));
