@@ -18,6 +18,7 @@
 #include "mldash.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/graphql.h"
 #include "xport/jscan.h"
 #include "xport/typemark.h"
 #include "xport/json.h"
@@ -26,48 +27,74 @@
 
 /* ---- discovery ---- */
 
-static int page_vars(struct json_object **vars, const struct mld *m,
-                     const char *project, int offset)
+/* Every node of a list: v0.6 pages it by limit/offset (xp_gql_each);
+ * v0.5 has no paging and answers it whole. */
+static int each_node(struct mld *m, const char *op, const char *query,
+                     const char *list, const char *more, const char *project,
+                     int (*each)(struct json_object *node, void *arg), void *arg)
 {
-    *vars = json_object_new_object();
-    json_object_object_add(*vars, "ns", json_object_new_string(m->ns));
+    struct json_object *vars = json_object_new_object();
+    json_object_object_add(vars, "ns", json_object_new_string(m->ns));
     if (project)
-        json_object_object_add(*vars, "p", json_object_new_string(project));
-    json_object_object_add(*vars, "limit", json_object_new_int(PAGE));
-    json_object_object_add(*vars, "offset", json_object_new_int(offset));
+        json_object_object_add(vars, "p", json_object_new_string(project));
+    int rc = 0;
+    if (m->gen == 6) {
+        struct xp_gql_pager pg = {.op = op, .query = query, .vars = vars,
+                                  .size_var = "limit", .per_page = PAGE,
+                                  .offset_var = "offset", .conn_path = list,
+                                  .what = list, .more_path = more};
+        rc = xp_gql_each(m->gql, &pg, each, arg);
+    } else {
+        struct json_object *d = NULL;
+        rc = mld_graphql(m, op, query, vars, &d);
+        struct json_object *arr = rc ? NULL : xp_gql_path(d, list);
+        size_t n = arr && json_object_is_type(arr, json_type_array)
+                       ? json_object_array_length(arr) : 0;
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = each(json_object_array_get_idx(arr, i), arg);
+        json_object_put(d);
+    }
+    json_object_put(vars);
+    return rc;
+}
+
+static int add_slug(struct json_object *node, void *arg)
+{
+    const char *slug = xp_json_str(node, "slug");
+    if (slug)
+        json_object_array_add(arg, json_object_new_string(slug));
     return 0;
 }
 
-/* The project slugs of the namespace, every page (v0.6) or the one list
- * (v0.5, which has no paging). */
+/* The project slugs of the namespace. */
 static int list_projects(struct mld *m, struct json_object **out)
 {
     *out = json_object_new_array();
-    for (int offset = 0;; offset += PAGE) {
-        struct json_object *vars, *d = NULL;
-        page_vars(&vars, m, NULL, offset);
-        int rc = mld_graphql(m, "P", m->gen == 6
-            ? "query P($ns: String, $limit: Int, $offset: Int) { projectsPaginated("
-              "namespaceSlug: $ns, limit: $limit, offset: $offset) { projects { slug } "
-              "hasMore } }"
-            : "query P($ns: String) { projects(namespaceSlug: $ns) { slug } }",
-            vars, &d);
-        json_object_put(vars);
-        if (rc)
-            return rc;
-        struct json_object *page = m->gen == 6 ? xp_json_get(d, "projectsPaginated") : d;
-        struct json_object *arr = xp_json_get(page, "projects");
-        size_t n = arr ? json_object_array_length(arr) : 0;
-        for (size_t i = 0; i < n; i++) {
-            const char *slug = xp_json_str(json_object_array_get_idx(arr, i), "slug");
-            if (slug)
-                json_object_array_add(*out, json_object_new_string(slug));
-        }
-        int more = m->gen == 6 && n > 0 && json_object_get_boolean(xp_json_get(page, "hasMore"));
-        json_object_put(d);
-        if (!more)
-            return 0;
-    }
+    return each_node(m, "P", m->gen == 6
+        ? "query P($ns: String, $limit: Int!, $offset: Int!) { projectsPaginated("
+          "namespaceSlug: $ns, limit: $limit, offset: $offset) { projects { slug } "
+          "hasMore } }"
+        : "query P($ns: String!) { projects(namespaceSlug: $ns) { slug } }",
+        m->gen == 6 ? "projectsPaginated.projects" : "projects", "projectsPaginated.hasMore",
+        NULL, add_slug, *out);
+}
+
+struct exp_walk {
+    struct mld *m;
+    const char *slug;
+    xp_experiment_cb cb;
+    void *payload;
+};
+
+static int each_experiment(struct json_object *e, void *arg)
+{
+    struct exp_walk *w = arg;
+    const char *name = xp_json_str(e, "name");
+    const char *id = json_object_get_string(xp_json_get(e, "id"));
+    if (!name || !id || !xp_location_selects(&w->m->sel, w->m->ns, w->slug, name))
+        return 0;
+    struct xp_experiment_ref ref = {w->m->ns, w->slug, name, id, -1};
+    return w->cb(&ref, w->payload);
 }
 
 int mld_list_experiments(struct xp_adapter *a, xp_experiment_cb cb, void *payload)
@@ -82,36 +109,15 @@ int mld_list_experiments(struct xp_adapter *a, xp_experiment_cb cb, void *payloa
         const char *slug = json_object_get_string(json_object_array_get_idx(projects, p));
         if (!xp_pattern_match(m->sel.project, slug))
             continue;
-        for (int offset = 0; !rc; offset += PAGE) {
-            struct json_object *vars, *d = NULL;
-            page_vars(&vars, m, slug, offset);
-            rc = mld_graphql(m, "E", m->gen == 6
-                ? "query E($ns: String, $p: String, $limit: Int, $offset: Int) { "
-                  "experimentsPaginated(namespaceSlug: $ns, projectSlug: $p, limit: "
-                  "$limit, offset: $offset) { experiments { id name } hasMore } }"
-                : "query E($ns: String, $p: String) { experiments(namespaceSlug: $ns, "
-                  "projectSlug: $p) { id name } }",
-                vars, &d);
-            json_object_put(vars);
-            if (rc)
-                break;
-            struct json_object *page = m->gen == 6 ? xp_json_get(d, "experimentsPaginated") : d;
-            struct json_object *arr = xp_json_get(page, "experiments");
-            size_t n = arr ? json_object_array_length(arr) : 0;
-            for (size_t i = 0; i < n && !rc; i++) {
-                struct json_object *e = json_object_array_get_idx(arr, i);
-                const char *name = xp_json_str(e, "name");
-                const char *id = json_object_get_string(xp_json_get(e, "id"));
-                if (!name || !id || !xp_location_selects(&m->sel, m->ns, slug, name))
-                    continue;
-                struct xp_experiment_ref ref = {m->ns, slug, name, id, -1};
-                rc = cb(&ref, payload);
-            }
-            int more = m->gen == 6 && n > 0 && json_object_get_boolean(xp_json_get(page, "hasMore"));
-            json_object_put(d);
-            if (!more)
-                break;
-        }
+        struct exp_walk w = {m, slug, cb, payload};
+        rc = each_node(m, "E", m->gen == 6
+            ? "query E($ns: String, $p: String!, $limit: Int!, $offset: Int!) { "
+              "experimentsPaginated(namespaceSlug: $ns, projectSlug: $p, limit: "
+              "$limit, offset: $offset) { experiments { id name } hasMore } }"
+            : "query E($ns: String!, $p: String!) { experiments(namespaceSlug: $ns, "
+              "projectSlug: $p) { id name } }",
+            m->gen == 6 ? "experimentsPaginated.experiments" : "experiments",
+            "experimentsPaginated.hasMore", slug, each_experiment, &w);
     }
     json_object_put(projects);
     return rc;

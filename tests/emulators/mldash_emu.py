@@ -529,6 +529,7 @@ class Emulator:
             "strict_claims": opts.strict_claims,
             "generation": opts.generation,
             "schema": opts.schema,
+            "gql_max_limit": None,
             "introspection": not opts.no_introspection,
             "record_bodies": False,
         }
@@ -882,9 +883,11 @@ def split_tags(s):
 # GraphQL schema (object builders)
 # --------------------------------------------------------------------------
 
-def _page(items, args, default_limit=50):
+def _page(items, args, default_limit=50, cap=None):
     try:
         limit = int(args.get("limit") if args.get("limit") is not None else default_limit)
+        if cap:
+            limit = min(limit, cap)  # a server that gives less than asked
         offset = int(args.get("offset") or 0)
     except (TypeError, ValueError):
         raise HTTPErr(400, "limit/offset must be integers")
@@ -1111,7 +1114,7 @@ class Schema:
             return self.obj("Parameters", dict(e.params))
 
         def files_page(a):
-            page, total, more = _page(e.files(), a, 500)
+            page, total, more = _page(e.files(), a, 500, self.emu.cfg["gql_max_limit"])
             return self.obj("FilesPage", {"files": [self.g_file(n) for n in page],
                                      "totalCount": total, "hasMore": more})
         return self.obj("Experiment", {
@@ -1161,7 +1164,7 @@ class Schema:
                 for e in p.experiments.values():
                     if fnmatch.fnmatchcase("%s/%s/%s" % (ns.slug, p.slug, e.name), pat):
                         hits.append(e)
-        page, total, more = _page(hits, a)
+        page, total, more = _page(hits, a, cap=self.emu.cfg["gql_max_limit"])
         return self.obj("ExperimentsPage", {"experiments": [self.g_experiment(e) for e in page],
                                        "totalCount": total, "hasMore": more})
 
@@ -1183,12 +1186,13 @@ class Schema:
         def projects_paginated(a):
             ns = emu.namespaces.get(self.ns_slug(a))
             items = list(ns.projects.values()) if ns else []
-            page, total, more = _page(items, a)
+            page, total, more = _page(items, a, cap=self.emu.cfg["gql_max_limit"])
             return self.obj("ProjectsPage", {"projects": [self.g_project(p) for p in page],
                                         "totalCount": total, "hasMore": more})
 
         def experiments_paginated(a):
-            page, total, more = _page(self._experiments(a), a)
+            page, total, more = _page(self._experiments(a), a,
+                                      cap=self.emu.cfg["gql_max_limit"])
             return self.obj("ExperimentsPage", {"experiments": [self.g_experiment(e) for e in page],
                                            "totalCount": total, "hasMore": more})
 
@@ -2138,7 +2142,7 @@ CFG_KEYS = {"chunk_size": int, "latency_ms": float, "logs_default_limit": int,
             "logs_max_limit": int, "data_default_limit": int, "data_max_limit": int,
             "buffer_only_limit": int, "max_body_bytes": int, "strict_claims": bool,
             "ids_as_numbers": bool, "generation": str, "record_bodies": bool,
-            "schema": str, "introspection": bool,
+            "schema": str, "introspection": bool, "gql_max_limit": int,
             "seal_on_buffer_read": bool}
 
 FAULT_KEYS = ("path", "method", "query", "status", "body", "count", "skip",

@@ -562,6 +562,22 @@ static void strict_download(int introspection)
     free(out);
 }
 
+/* A v0.6 server whose GraphQL pages hold fewer than asked: discovery goes
+ * on while the page says hasMore. */
+static void test_discovery_short_pages(void **st)
+{
+    (void)st;
+    seed();
+    assert_int_equal(tu_sh("curl -sf -XPOST %s/__emu/config -d '{\"gql_max_limit\":1}' "
+                           ">/dev/null", url), 0);
+    char *out = path("short");
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", out, "-q", "--opt",
+                        "api-version=0.6", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    assert_int_equal(tu_sh("test $(find %s -name experiment.json | wc -l) = 2", out), 0);
+    free(out);
+}
+
 static void test_strict_schema_introspection(void **st)
 {
     (void)st;
@@ -878,6 +894,7 @@ int main(void)
         EMU(test_no_markers_v06),
         EMU(test_first_form_reads),
         EMU(test_strict_schema_introspection),
+        EMU(test_discovery_short_pages),
         EMU(test_strict_schema_no_introspection),
         EMU(test_chunk_sealed_during_read),
         EMU(test_chunk_streaming),
