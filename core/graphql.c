@@ -24,6 +24,7 @@ struct known {
 struct typed {
     char *name;
     int answered; /* 1: the server listed its fields */
+    int pending;  /* asked, no answer yet: others wait for it (cv) */
 };
 
 struct xp_gql {
@@ -35,6 +36,7 @@ struct xp_gql {
     int opname;
 
     pthread_mutex_t mu;       /* known, typed, introspect */
+    pthread_cond_t cv;        /* an introspection answered */
     struct known *known;
     size_t nknown;
     struct typed *typed;      /* types introspection was asked about */
@@ -132,6 +134,7 @@ int xp_gql_open(struct xp_gql **out, struct xp_http *http,
         g->headers[2 + i].value = xp_strdup(cfg->headers[i].value);
     }
     pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
     *out = g;
     return 0;
 }
@@ -154,6 +157,7 @@ void xp_gql_free(struct xp_gql *g)
         free(g->typed[i].name);
     free(g->typed);
     pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
     free(g->endpoint);
     free(g->vendor);
     free(g);
@@ -390,7 +394,11 @@ int xp_gql_each(struct xp_gql *g, const struct xp_gql_pager *p,
             }
         } else {
             rc = each_of(conn, 0, each, arg, &n);
-            if (!rc && n >= (size_t)p->per_page && n) {
+            struct json_object *more = p->more_path ? xp_gql_path(d, p->more_path) : NULL;
+            int go = more && json_object_is_type(more, json_type_boolean)
+                         ? json_object_get_boolean(more)
+                         : n >= (size_t)p->per_page;
+            if (!rc && go && n) {
                 offset += (long)n;
                 json_object_object_add(p->vars, p->offset_var,
                                        json_object_new_int64(offset));
@@ -468,10 +476,16 @@ static struct typed *find_typed(struct xp_gql *g, const char *type)
 static int introspect(struct xp_gql *g, const char *type)
 {
     pthread_mutex_lock(&g->mu);
-    int go = g->introspect && !find_typed(g, type);
+    /* another thread asking about the type: its answer is ours (a query
+     * sent meanwhile would keep fields the server lacks and try again) */
+    struct typed *t;
+    while ((t = find_typed(g, type)) && t->pending)
+        pthread_cond_wait(&g->cv, &g->mu);
+    int go = g->introspect && !t;
     if (go) {
         g->typed = xp_realloc(g->typed, (g->ntyped + 1) * sizeof(*g->typed));
         g->typed[g->ntyped].name = xp_strdup(type);
+        g->typed[g->ntyped].pending = 1;
         g->typed[g->ntyped++].answered = 0;
     }
     pthread_mutex_unlock(&g->mu);
@@ -483,12 +497,15 @@ static int introspect(struct xp_gql *g, const char *type)
     struct json_object *d = NULL;
     int rc = xp_gql_query(g, "TypeFields", q.ptr, NULL, &d);
     xp_buf_release(&q);
+    struct json_object *fields = xp_gql_path(d, "__type.fields");
+    pthread_mutex_lock(&g->mu);
+    find_typed(g, type)->pending = 0;
+    pthread_cond_broadcast(&g->cv);
     if (rc == XP_ECANCEL || rc == XP_EAUTH || rc == XP_ERETRY) {
+        pthread_mutex_unlock(&g->mu);
         json_object_put(d);
         return rc;
     }
-    struct json_object *fields = xp_gql_path(d, "__type.fields");
-    pthread_mutex_lock(&g->mu);
     if (rc || !fields || !json_object_is_type(fields, json_type_array)) {
         g->introspect = 0;
     } else {
@@ -514,7 +531,7 @@ static int lookup(struct xp_gql *g, const char *type, const char *field)
     struct typed *t = find_typed(g, type);
     int has = k && k->has != XP_GQL_UNKNOWN ? (int)k->has
               : t && t->answered            ? XP_GQL_LACKS
-              : !t && g->introspect         ? -1
+              : (!t || t->pending) && g->introspect ? -1
                                             : XP_GQL_UNKNOWN;
     pthread_mutex_unlock(&g->mu);
     return has;

@@ -12,6 +12,7 @@
 #include "xport/jscan.h"
 #include "xport/json.h"
 #include "xport/typemark.h"
+#include "typemark_int.h"
 
 #define SAFE_INT (INT64_C(1) << 53)
 #define MARK_MAX 256
@@ -48,9 +49,7 @@ static int js_unsafe(struct json_object *o)
     }
 }
 
-/* The marker code a value needs, 0 for none; *tree gets the parsed nested
- * value when the code is 'j' (caller puts it). */
-static int classify(const struct xp_value *v, struct json_object **tree)
+int xp_tm_classify(const struct xp_value *v, struct json_object **tree)
 {
     *tree = NULL;
     switch (v->type) {
@@ -77,8 +76,8 @@ static int classify(const struct xp_value *v, struct json_object **tree)
     }
 }
 
-static int put_value(struct xp_buf *b, const struct xp_value *v, int code,
-                     struct json_object *tree, const char *key)
+int xp_tm_put_value(struct xp_buf *b, const struct xp_value *v, int code,
+                    struct json_object *tree, const char *key)
 {
     char t[32];
     switch (code) {
@@ -126,7 +125,7 @@ int xp_typemark_put_fields(struct xp_buf *b, const struct xp_field *fields,
             continue;
         }
         struct json_object *tree;
-        int code = classify(&fields[f].v, &tree);
+        int code = xp_tm_classify(&fields[f].v, &tree);
         if (code < 0)
             return XP_EINVALID;
         if (comma++)
@@ -134,7 +133,7 @@ int xp_typemark_put_fields(struct xp_buf *b, const struct xp_field *fields,
         rc = xp_json_put_str(b, key, strlen(key), "field name");
         xp_buf_putc(b, ':');
         if (!rc)
-            rc = put_value(b, &fields[f].v, code, tree, key);
+            rc = xp_tm_put_value(b, &fields[f].v, code, tree, key);
         json_object_put(tree);
         nmark += code != 0;
     }
@@ -151,7 +150,7 @@ int xp_typemark_put_fields(struct xp_buf *b, const struct xp_field *fields,
         if (!strcmp(fields[f].key, XP_TYPEMARK_KEY))
             continue;
         struct json_object *tree;
-        int code = classify(&fields[f].v, &tree);
+        int code = xp_tm_classify(&fields[f].v, &tree);
         json_object_put(tree);
         if (!code)
             continue;
@@ -211,8 +210,7 @@ static int str_is(const struct xp_value *v, const char *s)
     return v->u.s.len == strlen(s) && !memcmp(v->u.s.ptr, s, v->u.s.len);
 }
 
-/* The value a field had before the store changed it, or -1. */
-static int restore(const struct xp_value *in, int code, struct xp_value *out)
+int xp_tm_restore(const struct xp_value *in, int code, struct xp_value *out)
 {
     *out = *in;
     switch (code) {
@@ -287,7 +285,7 @@ static int walk(struct xp_field *fields, size_t n, struct xp_field *marker,
         struct xp_field *f = find(fields, n, mf[i].key);
         struct xp_value nv;
         if (!f || f == marker || c->type != XP_V_STRING || c->u.s.len != 1 ||
-            restore(&f->v, c->u.s.ptr[0], &nv))
+            xp_tm_restore(&f->v, c->u.s.ptr[0], &nv))
             return xp_error_set(XP_EINVALID,
                                 "type marker does not fit field '%s'", mf[i].key);
         if (apply)
@@ -535,4 +533,79 @@ int xp_typemark_tree_decode(struct json_object *o)
     free(keys);
     free(vals);
     return rc;
+}
+
+/* ---- the second form for documents: marks kept apart ---- */
+
+struct json_object *xp_typemark_tree_split(struct json_object *o, struct json_object **marks)
+{
+    *marks = NULL;
+    if (!json_object_is_type(o, json_type_object))
+        return json_object_get(o);
+    struct json_object *c = json_object_new_object();
+    json_object_object_foreach(o, k, v) {
+        struct json_object *sub = NULL, *nv;
+        int code = 0;
+        if (json_object_is_type(v, json_type_object))
+            nv = xp_typemark_tree_split(v, &sub);
+        else
+            nv = encode_member(v, &code);
+        json_object_object_add(c, k, nv);
+        if (code) {
+            char t[2] = {(char)code, 0};
+            sub = json_object_new_string(t);
+        }
+        if (sub) {
+            if (!*marks)
+                *marks = json_object_new_object();
+            json_object_object_add(*marks, k, sub);
+        }
+    }
+    return c;
+}
+
+int xp_typemark_tree_apply(struct json_object *o, struct json_object *marks)
+{
+    if (!json_object_is_type(marks, json_type_object))
+        return marks ? xp_error_set(XP_EINVALID, "type marks are not an object") : 0;
+    int rc = 0;
+    json_object_object_foreach(marks, k, c) {
+        struct json_object *v = xp_json_get(o, k);
+        if (json_object_is_type(c, json_type_object)) {
+            int r = json_object_is_type(v, json_type_object)
+                        ? xp_typemark_tree_apply(v, c)
+                        : xp_error_set(XP_EINVALID, "type marks name object '%s', "
+                                       "which is not there", k);
+            rc = rc ? rc : r;
+            continue;
+        }
+        const char *cs = json_object_is_type(c, json_type_string) ? json_object_get_string(c)
+                                                                  : NULL;
+        struct json_object *nv = v && cs && cs[0] && !cs[1] ? restore_tree(v, cs[0]) : NULL;
+        if (!nv) {
+            int r = xp_error_set(XP_EINVALID, "type mark does not fit member '%s'", k);
+            rc = rc ? rc : r;
+            continue;
+        }
+        json_object_object_add(o, k, nv);
+    }
+    return rc;
+}
+
+int xp_typemark_tree_mentions(struct json_object *o, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            if (xp_typemark_tree_mentions(json_object_array_get_idx(o, i), prefix))
+                return 1;
+        return 0;
+    }
+    if (!json_object_is_type(o, json_type_object))
+        return 0;
+    json_object_object_foreach(o, k, v) {
+        if (!strncmp(k, prefix, pl) || xp_typemark_tree_mentions(v, prefix))
+            return 1;
+    }
+    return 0;
 }

@@ -129,6 +129,15 @@ int local_experiment_names(struct experiment_names *out,
             }
         }
         free(copy);
+        /* mldash-local keeps a folder the prefix cannot say ("/a/b" from a
+         * v0.5 store) as "folder": taken when it names the same segments */
+        const char *kept = xp_json_str(e, "folder");
+        char *segs = kept ? prefix_folder(kept) : NULL;
+        if (kept && out->folder && segs && !strcmp(segs, out->folder)) {
+            free(out->folder);
+            out->folder = xp_strdup(kept);
+        }
+        free(segs);
     } else {
         out->folder = json_str_dup(e, "folder");
         out->workspace = xp_strdup(la->default_workspace);

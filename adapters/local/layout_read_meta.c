@@ -94,6 +94,8 @@ int lr_load_doc(struct layout_reader *r, const char *file,
             r->rec.kind = XP_REC_DOCUMENT;
             r->rec.u.doc.kind = kind;
             r->rec.u.doc.doc = d;
+            r->rec.created_at = d != r->doc ? xp_json_str(r->doc, "createdAt") : NULL;
+            r->rec.updated_at = d != r->doc ? xp_json_str(r->doc, "updatedAt") : NULL;
             *have = 1;
         }
     }

@@ -141,8 +141,11 @@ int lr_series_begin(struct layout_reader *r, struct series_item *it)
     m->name = it->name;
     m->kind = it->kind;
     m->expected_points = -1;
+    r->rec.created_at = r->rec.updated_at = NULL;
     if (r->series_md) {
         m->description = xp_json_str(r->series_md, "description");
+        r->rec.created_at = xp_json_str(r->series_md, "createdAt");
+        r->rec.updated_at = xp_json_str(r->series_md, "updatedAt");
         struct json_object *md = xp_json_get(r->series_md, "metadata");
         if (it->kind == XP_SERIES_TRACK && r->la->flavor != LOCAL_XPORT)
             md = r->series_md; /* ml-dash track metadata as a whole */

@@ -13,6 +13,7 @@
 #include "mldash.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/graphql.h"
 #include "xport/json.h"
 #include "xport/location.h"
 
@@ -76,36 +77,14 @@ int mld_json(struct mld *m, const char *method, const char *url,
     return rc;
 }
 
-int mld_graphql(struct mld *m, const char *query, struct json_object *vars,
-                struct json_object **data)
+int mld_graphql(struct mld *m, const char *op, const char *query,
+                struct json_object *vars, struct json_object **data)
 {
-    struct json_object *req = json_object_new_object();
-    json_object_object_add(req, "query", json_object_new_string(query));
-    json_object_object_add(req, "variables", vars ? json_object_get(vars)
-                                                  : json_object_new_object());
-    struct xp_buf body = XP_BUF_INIT, url = XP_BUF_INIT;
-    int rc = xp_json_put_obj(&body, req, 0);
-    json_object_put(req);
-    xp_buf_printf(&url, "%s/graphql", m->server);
-    struct json_object *resp = NULL;
     *data = NULL;
-    if (!rc)
-        rc = mld_json(m, "POST", url.ptr, &body, 0, &resp);
-    xp_buf_release(&body);
-    xp_buf_release(&url);
-    if (rc)
-        return rc;
-    struct json_object *err = NULL, *d = NULL;
-    if (json_object_object_get_ex(resp, "errors", &err) && err &&
-        json_object_array_length(err) > 0) {
-        const char *msg = xp_json_str(json_object_array_get_idx(err, 0), "message");
-        rc = xp_error_set(XP_ERROR, "ml-dash GraphQL error: %s", msg ? msg : "?");
-    } else if (!json_object_object_get_ex(resp, "data", &d) || !d) {
-        rc = xp_error_set(XP_EINVALID, "ml-dash GraphQL answer has no data");
-    } else {
-        *data = json_object_get(d);
-    }
-    json_object_put(resp);
+    int rc = xp_gql_query_opt(m->gql, op, query, vars, data);
+    if (rc == XP_ENOFIELD)
+        xp_error_wrap(rc, "the ml-dash server's GraphQL schema is not the one its "
+                          "v0.%d client uses", m->gen);
     return rc;
 }
 
@@ -199,6 +178,7 @@ static void mld_close(struct xp_adapter *a)
     struct mld *m = (struct mld *)a;
     if (!m)
         return;
+    xp_gql_free(m->gql);
     free(m->server);
     free(m->rest);
     if (m->token) {
@@ -300,11 +280,23 @@ static int mld_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     struct xp_buf r = XP_BUF_INIT;
     xp_buf_printf(&r, "%s%s", m->server, m->gen == 6 ? "/api" : "");
     m->rest = xp_buf_detach(&r);
+    /* GraphQL is at {server}/graphql for both generations [mldash.md 1.2,
+     * 1.3]; fields the public client does not ask for are optional
+     * (mld_graphql, README.md "GraphQL") */
+    xp_buf_printf(&r, "%s/graphql", m->server);
+    struct xp_gql_config gc = {.endpoint = r.ptr, .vendor = "ml-dash", .cred = m->cred};
+    rc = xp_gql_open(&m->gql, ctx->http, &gc);
+    xp_buf_release(&r);
+    if (rc)
+        return rc;
 
     if (!m->ns) {
         /* the namespace is the token's user: ask the server */
         struct json_object *d = NULL, *me = NULL;
-        rc = mld_graphql(m, "query Me { me { username } }", NULL, &d);
+        rc = mld_graphql(m, "Me", "query Me { me { username } }", NULL, &d);
+        if (rc == XP_ENOFIELD) /* v0.5.9's client never asks: no such field */
+            return xp_error_set(XP_EINVALID, "no ml-dash namespace: give "
+                                             "--namespace or mldash:NAMESPACE");
         if (!rc && json_object_object_get_ex(d, "me", &me) && xp_json_str(me, "username"))
             m->ns = xp_strdup(xp_json_str(me, "username"));
         json_object_put(d);

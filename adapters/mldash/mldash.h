@@ -12,6 +12,7 @@
 #include "xport/sys/http.h"
 
 struct json_object;
+struct xp_gql;
 
 struct mld {
     struct xp_adapter base;
@@ -28,6 +29,7 @@ struct mld {
     int max_metrics;  /* metrics in flight at once */
     int max_files;
     int window;       /* chunks fetched at once */
+    struct xp_gql *gql; /* {server}/graphql (xport/graphql.h) */
 };
 
 /* mldash.c: requests. Every request carries the adapter's credentials
@@ -39,9 +41,11 @@ void mld_put_seg(struct xp_buf *b, const char *s);
 /* JSON request; *out (may be NULL) gets the parsed response body. */
 int mld_json(struct mld *m, const char *method, const char *url,
              const struct xp_buf *body, unsigned flags, struct json_object **out);
-/* GraphQL at {server}/graphql; *data is the "data" member. */
-int mld_graphql(struct mld *m, const char *query, struct json_object *vars,
-                struct json_object **data);
+/* GraphQL at {server}/graphql (xp_gql_query_opt: a field marked
+ * {{Type.field}} is optional, learned once per run); *data is the "data"
+ * member. op names the operation in messages. */
+int mld_graphql(struct mld *m, const char *op, const char *query,
+                struct json_object *vars, struct json_object **data);
 /* An integer that may arrive as a JSON number or a decimal string. */
 int mld_int(struct json_object *o, const char *key, int64_t *out);
 
@@ -103,12 +107,23 @@ int mld_write_experiment(struct xp_sink **out, struct xp_adapter *a,
  * the experiment's summary and others documents, and per log line its
  * stream and which of timestamp/level the source did not have. */
 #define MLD_DOCS_KEY "_xport_docs"
-#define MLD_LOG_KEY "_xport_log"
+#define MLD_LOG_KEY "_xport_log" /* read only: uploads before MLD_TYPES_KEY */
 /* A system series or track travels as a metric named "system/NAME" or
  * "track/NAME" whose metadata holds {kind, name} under this key. */
 #define MLD_SERIES_KEY "_xport_series"
 /* An artifact's file travels as "_xport_artifacts/<encoded name:version>/
  * PATH" whose metadata holds {artifact, path} under this key. */
 #define MLD_FILE_KEY "_xport_file"
+/* Exact value types (xport/typemark.h, the form kept apart), never in the
+ * parameters, points or log lines themselves. In the experiment's metadata:
+ * {"metadata": marks of that metadata, "parameters": marks of the
+ * parameters, "logs": [[COUNT, EXTRA], ...] where EXTRA (or null) holds, for
+ * COUNT log lines in a row, {"stream", "absent": [...], "types": marks of
+ * the line's metadata}}; in a metric's metadata: {"points": column marks,
+ * "metadata": marks of that metadata}. Both may hold "own" (a source
+ * member of that name) and "nometa" (the source had no metadata). Its
+ * presence says the object was written in this form: no in-object marker
+ * is looked for (an older upload has them, and no such member). */
+#define MLD_TYPES_KEY "_xport_types"
 
 #endif

@@ -44,6 +44,7 @@ struct lseries {
     char *name;
     enum xp_series_kind kind;
     char *description;
+    char *created_at, *updated_at; /* the source's, or NULL */
     struct json_object *metadata;
     struct json_object *columns; /* tracks: the set of column names */
     int64_t npoints, next_index;
@@ -185,6 +186,17 @@ static struct json_object *vendor_field(const struct xp_experiment_meta *m,
     return NULL;
 }
 
+/* 1 when the folder is what the prefix says (its segments joined by '/'):
+ * otherwise (a v0.5 "/a/b", empty segments) experiment.json keeps it as
+ * "folder" too, which ml-dash's readers ignore and the local adapter
+ * prefers. */
+static int folder_in_prefix(const char *f)
+{
+    if (!*f || *f == '/' || f[strlen(f) - 1] == '/')
+        return 0;
+    return strstr(f, "//") == NULL;
+}
+
 static struct json_object *build_experiment(struct lsink *s,
                                             const struct xp_experiment_meta *m)
 {
@@ -213,12 +225,21 @@ static struct json_object *build_experiment(struct lsink *s,
         json_object_object_add(o, "started_at", json_object_new_string(m->started_at));
     if (m->ended_at)
         json_object_object_add(o, "ended_at", json_object_new_string(m->ended_at));
+    if (m->folder && !folder_in_prefix(m->folder))
+        json_object_object_add(o, "folder", json_object_new_string(m->folder));
     return o;
 }
 
 /* ---- documents ---- */
 
-static int put_doc(struct lsink *s, enum xp_doc_kind k, struct json_object *doc)
+/* The source's time, else the copy's. */
+static struct json_object *time_or_now(const struct lsink *s, const char *t)
+{
+    return json_object_new_string(t ? t : s->now);
+}
+
+static int put_doc(struct lsink *s, enum xp_doc_kind k, struct json_object *doc,
+                   const char *created_at, const char *updated_at)
 {
     if (k != XP_DOC_PARAMETERS) {
         xp_sink_drop(&s->base, s->ml->base.ctx, "%s: %s not written: an ml-dash store has no "
@@ -228,8 +249,9 @@ static int put_doc(struct lsink *s, enum xp_doc_kind k, struct json_object *doc)
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "version", json_object_new_int(1));
     json_object_object_add(o, "data", json_object_get(doc));
-    json_object_object_add(o, "createdAt", json_object_new_string(s->now));
-    json_object_object_add(o, "updatedAt", json_object_new_string(s->now));
+    json_object_object_add(o, "createdAt", time_or_now(s, created_at));
+    json_object_object_add(o, "updatedAt", time_or_now(s, updated_at ? updated_at
+                                                                     : created_at));
     int rc = stage_json(s, "parameters.json", o);
     json_object_put(o);
     return rc;
@@ -242,6 +264,8 @@ static void series_clear(struct lseries *o)
     free(o->dir);
     free(o->name);
     free(o->description);
+    free(o->created_at);
+    free(o->updated_at);
     json_object_put(o->metadata);
     json_object_put(o->columns);
     json_object_put(o->min_v);
@@ -249,7 +273,8 @@ static void series_clear(struct lseries *o)
     memset(o, 0, sizeof(*o));
 }
 
-static int begin_series(struct lsink *s, const struct xp_series_meta *m)
+static int begin_series(struct lsink *s, const struct xp_series_meta *m,
+                        const char *created_at, const char *updated_at)
 {
     if (m->kind == XP_SERIES_SYSTEM) {
         /* ml-dash has no system metrics; as metrics they would come back as
@@ -290,6 +315,8 @@ static int begin_series(struct lsink *s, const struct xp_series_meta *m)
     s->ser.name = xp_strdup(m->name);
     s->ser.kind = m->kind;
     s->ser.description = m->description ? xp_strdup(m->description) : NULL;
+    s->ser.created_at = created_at ? xp_strdup(created_at) : NULL;
+    s->ser.updated_at = updated_at ? xp_strdup(updated_at) : NULL;
     s->ser.metadata = m->metadata ? json_object_get(m->metadata) : NULL;
     s->ser.columns = m->kind == XP_SERIES_TRACK ? json_object_new_object() : NULL;
     s->in_series = 1;
@@ -411,7 +438,7 @@ static int end_series(struct lsink *s)
         json_object_object_add(md, "totalEntries", json_object_new_int64(o->npoints));
         json_object_object_add(md, "firstTimestamp", json_object_get(o->min_v));
         json_object_object_add(md, "lastTimestamp", json_object_get(o->max_v));
-        json_object_object_add(md, "createdAt", json_object_new_string(s->now));
+        json_object_object_add(md, "createdAt", time_or_now(s, o->created_at));
     } else {
         xp_buf_printf(&id, "local-metric-%s", o->name);
         json_object_object_add(md, "metricId", json_object_new_string(id.ptr));
@@ -422,8 +449,9 @@ static int end_series(struct lsink *s)
                                o->metadata ? json_object_get(o->metadata) : NULL);
         json_object_object_add(md, "totalDataPoints", json_object_new_int64(o->npoints));
         json_object_object_add(md, "nextIndex", json_object_new_int64(o->next_index));
-        json_object_object_add(md, "createdAt", json_object_new_string(s->now));
-        json_object_object_add(md, "updatedAt", json_object_new_string(s->now));
+        json_object_object_add(md, "createdAt", time_or_now(s, o->created_at));
+        json_object_object_add(md, "updatedAt", time_or_now(s, o->updated_at ? o->updated_at
+                                                                   : o->created_at));
     }
     xp_buf_release(&id);
     if (!rc) {
@@ -566,8 +594,11 @@ static int sink_put(struct xp_sink *base, const struct xp_record *r)
     case XP_REC_EXPERIMENT:
     case XP_REC_END:
         break;
-    case XP_REC_DOCUMENT: rc = put_doc(s, r->u.doc.kind, r->u.doc.doc); break;
-    case XP_REC_SERIES_BEGIN: rc = begin_series(s, &r->u.series); break;
+    case XP_REC_DOCUMENT:
+        rc = put_doc(s, r->u.doc.kind, r->u.doc.doc, r->created_at,
+                     r->updated_at);
+        break;
+    case XP_REC_SERIES_BEGIN: rc = begin_series(s, &r->u.series, r->created_at, r->updated_at); break;
     case XP_REC_POINTS: rc = put_points(s, r->u.points.v, r->u.points.n); break;
     case XP_REC_SERIES_END: rc = end_series(s); break;
     case XP_REC_LOGS: rc = put_logs(s, r->u.logs.v, r->u.logs.n); break;

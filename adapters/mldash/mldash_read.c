@@ -18,6 +18,7 @@
 #include "mldash.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/graphql.h"
 #include "xport/jscan.h"
 #include "xport/typemark.h"
 #include "xport/json.h"
@@ -26,48 +27,74 @@
 
 /* ---- discovery ---- */
 
-static int page_vars(struct json_object **vars, const struct mld *m,
-                     const char *project, int offset)
+/* Every node of a list: v0.6 pages it by limit/offset (xp_gql_each);
+ * v0.5 has no paging and answers it whole. */
+static int each_node(struct mld *m, const char *op, const char *query,
+                     const char *list, const char *more, const char *project,
+                     int (*each)(struct json_object *node, void *arg), void *arg)
 {
-    *vars = json_object_new_object();
-    json_object_object_add(*vars, "ns", json_object_new_string(m->ns));
+    struct json_object *vars = json_object_new_object();
+    json_object_object_add(vars, "ns", json_object_new_string(m->ns));
     if (project)
-        json_object_object_add(*vars, "p", json_object_new_string(project));
-    json_object_object_add(*vars, "limit", json_object_new_int(PAGE));
-    json_object_object_add(*vars, "offset", json_object_new_int(offset));
+        json_object_object_add(vars, "p", json_object_new_string(project));
+    int rc = 0;
+    if (m->gen == 6) {
+        struct xp_gql_pager pg = {.op = op, .query = query, .vars = vars,
+                                  .size_var = "limit", .per_page = PAGE,
+                                  .offset_var = "offset", .conn_path = list,
+                                  .what = list, .more_path = more};
+        rc = xp_gql_each(m->gql, &pg, each, arg);
+    } else {
+        struct json_object *d = NULL;
+        rc = mld_graphql(m, op, query, vars, &d);
+        struct json_object *arr = rc ? NULL : xp_gql_path(d, list);
+        size_t n = arr && json_object_is_type(arr, json_type_array)
+                       ? json_object_array_length(arr) : 0;
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = each(json_object_array_get_idx(arr, i), arg);
+        json_object_put(d);
+    }
+    json_object_put(vars);
+    return rc;
+}
+
+static int add_slug(struct json_object *node, void *arg)
+{
+    const char *slug = xp_json_str(node, "slug");
+    if (slug)
+        json_object_array_add(arg, json_object_new_string(slug));
     return 0;
 }
 
-/* The project slugs of the namespace, every page (v0.6) or the one list
- * (v0.5, which has no paging). */
+/* The project slugs of the namespace. */
 static int list_projects(struct mld *m, struct json_object **out)
 {
     *out = json_object_new_array();
-    for (int offset = 0;; offset += PAGE) {
-        struct json_object *vars, *d = NULL;
-        page_vars(&vars, m, NULL, offset);
-        int rc = mld_graphql(m, m->gen == 6
-            ? "query P($ns: String, $limit: Int, $offset: Int) { projectsPaginated("
-              "namespaceSlug: $ns, limit: $limit, offset: $offset) { projects { slug } "
-              "hasMore } }"
-            : "query P($ns: String) { projects(namespaceSlug: $ns) { slug } }",
-            vars, &d);
-        json_object_put(vars);
-        if (rc)
-            return rc;
-        struct json_object *page = m->gen == 6 ? xp_json_get(d, "projectsPaginated") : d;
-        struct json_object *arr = xp_json_get(page, "projects");
-        size_t n = arr ? json_object_array_length(arr) : 0;
-        for (size_t i = 0; i < n; i++) {
-            const char *slug = xp_json_str(json_object_array_get_idx(arr, i), "slug");
-            if (slug)
-                json_object_array_add(*out, json_object_new_string(slug));
-        }
-        int more = m->gen == 6 && n > 0 && json_object_get_boolean(xp_json_get(page, "hasMore"));
-        json_object_put(d);
-        if (!more)
-            return 0;
-    }
+    return each_node(m, "P", m->gen == 6
+        ? "query P($ns: String, $limit: Int!, $offset: Int!) { projectsPaginated("
+          "namespaceSlug: $ns, limit: $limit, offset: $offset) { projects { slug } "
+          "hasMore } }"
+        : "query P($ns: String!) { projects(namespaceSlug: $ns) { slug } }",
+        m->gen == 6 ? "projectsPaginated.projects" : "projects", "projectsPaginated.hasMore",
+        NULL, add_slug, *out);
+}
+
+struct exp_walk {
+    struct mld *m;
+    const char *slug;
+    xp_experiment_cb cb;
+    void *payload;
+};
+
+static int each_experiment(struct json_object *e, void *arg)
+{
+    struct exp_walk *w = arg;
+    const char *name = xp_json_str(e, "name");
+    const char *id = json_object_get_string(xp_json_get(e, "id"));
+    if (!name || !id || !xp_location_selects(&w->m->sel, w->m->ns, w->slug, name))
+        return 0;
+    struct xp_experiment_ref ref = {w->m->ns, w->slug, name, id, -1};
+    return w->cb(&ref, w->payload);
 }
 
 int mld_list_experiments(struct xp_adapter *a, xp_experiment_cb cb, void *payload)
@@ -82,36 +109,15 @@ int mld_list_experiments(struct xp_adapter *a, xp_experiment_cb cb, void *payloa
         const char *slug = json_object_get_string(json_object_array_get_idx(projects, p));
         if (!xp_pattern_match(m->sel.project, slug))
             continue;
-        for (int offset = 0; !rc; offset += PAGE) {
-            struct json_object *vars, *d = NULL;
-            page_vars(&vars, m, slug, offset);
-            rc = mld_graphql(m, m->gen == 6
-                ? "query E($ns: String, $p: String, $limit: Int, $offset: Int) { "
-                  "experimentsPaginated(namespaceSlug: $ns, projectSlug: $p, limit: "
-                  "$limit, offset: $offset) { experiments { id name } hasMore } }"
-                : "query E($ns: String, $p: String) { experiments(namespaceSlug: $ns, "
-                  "projectSlug: $p) { id name } }",
-                vars, &d);
-            json_object_put(vars);
-            if (rc)
-                break;
-            struct json_object *page = m->gen == 6 ? xp_json_get(d, "experimentsPaginated") : d;
-            struct json_object *arr = xp_json_get(page, "experiments");
-            size_t n = arr ? json_object_array_length(arr) : 0;
-            for (size_t i = 0; i < n && !rc; i++) {
-                struct json_object *e = json_object_array_get_idx(arr, i);
-                const char *name = xp_json_str(e, "name");
-                const char *id = json_object_get_string(xp_json_get(e, "id"));
-                if (!name || !id || !xp_location_selects(&m->sel, m->ns, slug, name))
-                    continue;
-                struct xp_experiment_ref ref = {m->ns, slug, name, id, -1};
-                rc = cb(&ref, payload);
-            }
-            int more = m->gen == 6 && n > 0 && json_object_get_boolean(xp_json_get(page, "hasMore"));
-            json_object_put(d);
-            if (!more)
-                break;
-        }
+        struct exp_walk w = {m, slug, cb, payload};
+        rc = each_node(m, "E", m->gen == 6
+            ? "query E($ns: String, $p: String!, $limit: Int!, $offset: Int!) { "
+              "experimentsPaginated(namespaceSlug: $ns, projectSlug: $p, limit: "
+              "$limit, offset: $offset) { experiments { id name } hasMore } }"
+            : "query E($ns: String!, $p: String!) { experiments(namespaceSlug: $ns, "
+              "projectSlug: $p) { id name } }",
+            m->gen == 6 ? "experimentsPaginated.experiments" : "experiments",
+            "experimentsPaginated.hasMore", slug, each_experiment, &w);
     }
     json_object_put(projects);
     return rc;
@@ -265,6 +271,8 @@ struct mld_reader {
     struct json_object *exp;   /* the GraphQL experiment */
     struct json_object *doc;   /* current document / page */
     struct json_object *docs;  /* summary and others carried in metadata */
+    struct json_object *types; /* the experiment's types kept apart, or NULL
+                                * (an upload in the first form; mldash.h) */
     const char **tags;
     struct xp_buf url;
 
@@ -285,10 +293,13 @@ struct mld_reader {
     struct xp_point *pts;
     struct xp_field *fields;
     size_t fcap;
+    struct xp_tmread *ptypes; /* the metric's column marks, or NULL */
 
     /* logs */
     int64_t log_offset;
     int logs_done;
+    size_t log_run;      /* the run of types->logs the next line is in */
+    int64_t log_in_run;  /* lines of it already read */
     struct xp_log_entry *logv;
 
     /* files */
@@ -329,7 +340,9 @@ static void reader_free(struct xp_reader *base)
     free(r->name);
     json_object_put(r->exp);
     json_object_put(r->docs);
+    json_object_put(r->types);
     json_object_put(r->doc);
+    xp_tmread_free(r->ptypes);
     json_object_put(r->metrics);
     json_object_put(r->files);
     free(r->tags);
@@ -378,13 +391,41 @@ static struct json_object *unmark(struct mld_reader *r, struct json_object *o,
     return o;
 }
 
+/* The types kept apart (MLD_TYPES_KEY) out of the metadata *md, and the
+ * metadata's own marks applied; the types move into keep, which must
+ * outlive them. NULL when *md has none (the first form, or nothing
+ * needed marks). *nometa: the source had no metadata. */
+static struct json_object *take_types(struct mld_reader *r, struct json_object **md,
+                                      struct json_object *keep, const char *what,
+                                      int *nometa)
+{
+    struct json_object *t = xp_json_get(*md, MLD_TYPES_KEY);
+    *nometa = 0;
+    if (!t || !json_object_is_type(t, json_type_object))
+        return NULL;
+    json_object_object_add(keep, MLD_TYPES_KEY, json_object_get(t));
+    json_object_object_del(*md, MLD_TYPES_KEY);
+    struct json_object *own = xp_json_get(t, "own");
+    if (own)
+        json_object_object_add(*md, MLD_TYPES_KEY, json_object_get(own));
+    if (xp_typemark_tree_apply(*md, xp_json_get(t, "metadata"))) {
+        xp_ctx_warn(r->m->base.ctx, "%s of '%s': %s; kept as the server holds it", what,
+                    r->name ? r->name : "?", xp_error_last()->message);
+        xp_error_clear();
+    }
+    *nometa = json_object_get_boolean(xp_json_get(t, "nometa"));
+    return t;
+}
+
 static int fetch_experiment(struct mld_reader *r)
 {
     struct json_object *vars = json_object_new_object(), *d = NULL;
     int rc;
+    /* createdAt and folder: no public client asks for them, so they are
+     * optional (README.md "GraphQL") */
     static const char fields[] =
-        "{ id name description tags status startedAt endedAt createdAt metadata "
-        "folder metrics { name } }";
+        "{ id name description tags status startedAt endedAt {{Experiment.createdAt}} "
+        "metadata {{Experiment.folder}} metrics { name } }";
     struct xp_buf q = XP_BUF_INIT;
     if (r->m->gen == 6) {
         json_object_object_add(vars, "id", json_object_new_string(r->id));
@@ -398,7 +439,7 @@ static int fetch_experiment(struct mld_reader *r)
                           "namespaceSlug: $ns, projectSlug: $p, experimentName: $e) %s }",
                       fields);
     }
-    rc = mld_graphql(r->m, q.ptr, vars, &d);
+    rc = mld_graphql(r->m, "X", q.ptr, vars, &d);
     xp_buf_release(&q);
     json_object_put(vars);
     if (rc)
@@ -439,15 +480,25 @@ static int fill_experiment(struct mld_reader *r)
     r->tags = xp_json_strings(e, "tags", &m->ntags);
     m->tags = r->tags;
     struct json_object *md = xp_json_get(e, "metadata");
-    m->metadata = md && json_object_is_type(md, json_type_object)
-                      ? unmark(r, md, "experiment metadata") : NULL;
+    int nometa = 0;
+    m->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+    json_object_put(r->types);
+    r->types = m->metadata ? take_types(r, &m->metadata, e, "experiment metadata", &nometa)
+                           : NULL;
+    json_object_get(r->types);
+    if (!r->types)
+        unmark(r, m->metadata, "experiment metadata");
     struct json_object *docs = xp_json_get(m->metadata, MLD_DOCS_KEY);
     if (docs && json_object_is_type(docs, json_type_object)) {
-        /* the summary and others documents (mldash.h) */
+        /* the summary and others documents (mldash.h), in the first form */
+        if (r->types)
+            unmark(r, docs, "experiment metadata");
         json_object_put(r->docs);
         r->docs = json_object_get(docs);
         take_extras(&m->metadata, MLD_DOCS_KEY, NULL);
     }
+    if (nometa && m->metadata && json_object_object_length(m->metadata) == 0)
+        m->metadata = NULL;
     m->source_vendor = "mldash";
     m->source_id = r->id;
     r->rec.kind = XP_REC_EXPERIMENT;
@@ -472,7 +523,16 @@ static int fetch_params(struct mld_reader *r, int *have)
         return 0;
     r->rec.kind = XP_REC_DOCUMENT;
     r->rec.u.doc.kind = XP_DOC_PARAMETERS;
-    r->rec.u.doc.doc = unmark(r, d, "parameters");
+    if (!r->types) {
+        unmark(r, d, "parameters");
+    } else if (xp_typemark_tree_apply(d, xp_json_get(r->types, "parameters"))) {
+        xp_ctx_warn(r->m->base.ctx, "parameters of '%s': %s; kept as the server holds it",
+                    r->name, xp_error_last()->message);
+        xp_error_clear();
+    }
+    r->rec.u.doc.doc = d;
+    r->rec.created_at = xp_json_str(r->doc, "createdAt");
+    r->rec.updated_at = xp_json_str(r->doc, "updatedAt");
     *have = 1;
     return 0;
 }
@@ -736,7 +796,8 @@ static int scan_points(struct mld_reader *r, struct span *pg, size_t *n,
                                 what, st);
         i = st + used;
         pg->pos = i;
-        if (has_marker(r->fields + *nf, dn) && xp_typemark_decode(r->fields + *nf, &dn)) {
+        if (!r->ptypes && has_marker(r->fields + *nf, dn) &&
+            xp_typemark_decode(r->fields + *nf, &dn)) {
             xp_ctx_warn(r->m->base.ctx, "%s, point %" PRId64 ": %s; kept as the server "
                         "holds it", what, p->index, xp_error_last()->message);
             xp_error_clear();
@@ -751,6 +812,8 @@ static int scan_points(struct mld_reader *r, struct span *pg, size_t *n,
         pg->count++;
         if (p->index < r->next_index)
             continue; /* already emitted */
+        if (r->ptypes)
+            xp_tmread_apply(r->ptypes, r->emitted + (int64_t)*n, r->fields + *nf, dn);
         p->fields = r->fields + *nf;
         p->nfields = dn;
         *nf += dn;
@@ -892,9 +955,28 @@ static int metric_begin(struct mld_reader *r)
     json_object_put(r->doc);
     r->doc = st;
     sm->description = xp_json_str(st, "description");
+    r->rec.created_at = xp_json_str(st, "createdAt");
+    r->rec.updated_at = xp_json_str(st, "updatedAt");
     struct json_object *md = xp_json_get(st, "metadata");
-    sm->metadata = md && json_object_is_type(md, json_type_object)
-                       ? unmark(r, md, "metric metadata") : NULL;
+    sm->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+    int nometa = 0;
+    struct json_object *types = sm->metadata ? take_types(r, &sm->metadata, st,
+                                                          "metric metadata", &nometa)
+                                             : NULL;
+    xp_tmread_free(r->ptypes);
+    r->ptypes = NULL;
+    if (!types) {
+        unmark(r, sm->metadata, "metric metadata");
+    } else {
+        /* no column marks: the points are as they are (none is looked at
+         * for a marker of the first form) */
+        struct json_object *pm = xp_json_get(types, "points");
+        struct json_object *none = pm ? NULL : json_object_new_object();
+        rc = xp_tmread_new(&r->ptypes, pm ? pm : none);
+        json_object_put(none);
+        if (rc)
+            return xp_error_wrap(rc, "metric '%s' of '%s'", cur_metric(r), r->name);
+    }
     struct json_object *x = xp_json_get(sm->metadata, MLD_SERIES_KEY);
     const char *kind = xp_json_str(x, "kind"), *name = xp_json_str(x, "name");
     if (kind && name && (!strcmp(kind, "system") || !strcmp(kind, "track"))) {
@@ -904,6 +986,8 @@ static int metric_begin(struct mld_reader *r)
         sm->name = name;
         take_extras(&sm->metadata, MLD_SERIES_KEY, st);
     }
+    if (nometa && sm->metadata && json_object_object_length(sm->metadata) == 0)
+        sm->metadata = NULL;
     r->rec.kind = XP_REC_SERIES_BEGIN;
     return 0;
 }
@@ -1005,6 +1089,49 @@ static void log_extras(struct xp_log_entry *l, struct json_object *e)
     }
 }
 
+/* What the writer kept apart for the next log line (mldash.h): the extra
+ * of its run in the experiment's types, or NULL. */
+static struct json_object *log_extra(struct mld_reader *r)
+{
+    struct json_object *runs = xp_json_get(r->types, "logs");
+    size_t n = json_object_is_type(runs, json_type_array) ? json_object_array_length(runs) : 0;
+    while (r->log_run < n) {
+        struct json_object *run = json_object_array_get_idx(runs, r->log_run);
+        int64_t count = json_object_get_int64(json_object_array_get_idx(run, 0));
+        if (r->log_in_run < count) {
+            r->log_in_run++;
+            struct json_object *x = json_object_array_get_idx(run, 1);
+            return json_object_is_type(x, json_type_object) ? x : NULL;
+        }
+        r->log_run++;
+        r->log_in_run = 0;
+    }
+    return NULL;
+}
+
+/* Apply the extra x to a line (the second form). */
+static void log_apart(struct mld_reader *r, struct xp_log_entry *l, struct json_object *x)
+{
+    const char *st = xp_json_str(x, "stream");
+    if (st)
+        l->stream = st;
+    struct json_object *ab = xp_json_get(x, "absent");
+    for (size_t i = 0; ab && json_object_is_type(ab, json_type_array) &&
+                       i < json_object_array_length(ab); i++) {
+        const char *f = json_object_get_string(json_object_array_get_idx(ab, i));
+        if (f && !strcmp(f, "timestamp"))
+            l->timestamp = NULL;
+        else if (f && !strcmp(f, "level"))
+            l->level = NULL;
+    }
+    struct json_object *t = xp_json_get(x, "types");
+    if (t && xp_typemark_tree_apply(l->metadata, t)) {
+        xp_ctx_warn(r->m->base.ctx, "log metadata of '%s': %s; kept as the server holds it",
+                    r->name, xp_error_last()->message);
+        xp_error_clear();
+    }
+}
+
 static int logs_next(struct mld_reader *r, int *have)
 {
     *have = 0;
@@ -1037,9 +1164,13 @@ static int logs_next(struct mld_reader *r, int *have)
         l->message = msg ? json_object_get_string(msg) : "";
         l->message_len = msg ? (size_t)json_object_get_string_len(msg) : 0;
         struct json_object *md = xp_json_get(e, "metadata");
-        l->metadata = md && json_object_is_type(md, json_type_object)
-                          ? unmark(r, md, "log metadata") : NULL;
-        log_extras(l, e);
+        l->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+        if (r->types) {
+            log_apart(r, l, log_extra(r));
+        } else {
+            unmark(r, l->metadata, "log metadata");
+            log_extras(l, e);
+        }
     }
     r->log_offset += (int64_t)n;
     r->rec.kind = XP_REC_LOGS;
@@ -1137,7 +1268,7 @@ static int list_files(struct mld_reader *r)
     /* v0.6: the experiment node's pPath, then its files page by page */
     struct json_object *vars = json_object_new_object(), *d = NULL;
     json_object_object_add(vars, "id", json_object_new_string(r->id));
-    rc = mld_graphql(r->m, "query N($id: ID!) { experimentNode(experimentId: $id) "
+    rc = mld_graphql(r->m, "N", "query N($id: ID!) { experimentNode(experimentId: $id) "
                            "{ id pPath } }", vars, &d);
     char *base = NULL;
     if (!rc) {
@@ -1147,7 +1278,7 @@ static int list_files(struct mld_reader *r)
     json_object_put(d);
     for (int offset = 0; !rc; offset += 500) {
         json_object_object_add(vars, "offset", json_object_new_int(offset));
-        rc = mld_graphql(r->m, "query F($id: ID!, $offset: Int) { experimentById(id: $id) "
+        rc = mld_graphql(r->m, "F", "query F($id: ID!, $offset: Int) { experimentById(id: $id) "
                                "{ filesPaginated(limit: 500, offset: $offset) { files { "
                                "id name pPath metadata physicalFile { filename "
                                "contentType sizeBytes checksum } } hasMore } } }",
@@ -1285,6 +1416,7 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
             r->rec.kind = XP_REC_DOCUMENT;
             r->rec.u.doc.kind = sum ? XP_DOC_SUMMARY : XP_DOC_OTHERS;
             r->rec.u.doc.doc = d;
+            r->rec.created_at = r->rec.updated_at = NULL;
             *out = &r->rec;
             return 0;
         }

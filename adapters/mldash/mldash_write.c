@@ -37,7 +37,13 @@
 
 struct wseries {
     char *name;       /* as ml-dash names the metric (mldash.h) */
-    char *head;       /* ,"description":..,"metadata":.. for append-batch */
+    char *head;       /* ,"description":..,"metadata":.. for append-batch,
+                       * made when the series is complete */
+    char *src_name;   /* the source's name, for a system series or track */
+    char *description;
+    enum xp_series_kind kind;
+    struct json_object *metadata; /* the source's, or NULL */
+    struct xp_tmcols *cols;       /* the points' types (xport/typemark.h) */
     size_t sid; /* spool stream */
     int64_t count;
 };
@@ -56,6 +62,11 @@ struct mld_sink {
     char **tags;
     size_t ntags;
     struct json_object *metadata, *params, *summary, *others;
+    struct json_object *param_marks; /* types kept apart (mldash.h) */
+    struct json_object *log_runs;    /* [[count, extra], ...] per log line */
+    struct xp_buf log_last;          /* the last run's extra as text */
+    int log_extra;                   /* a run has an extra */
+    int mentions; /* a source key reads like an in-object marker's */
     struct xp_spool *spool;
     size_t logs_sid;
     int64_t nlogs, log_line;
@@ -128,29 +139,76 @@ static struct json_object *carry(struct json_object *md, const char *key,
     return c;
 }
 
-/* Experiment metadata as sent: the source's, plus the summary and others
- * documents, which ml-dash has no place for. */
-static struct json_object *exp_metadata(struct mld_sink *s)
+/* Metadata md as sent, the types it and others carry (MLD_TYPES_KEY)
+ * added: types holds what else needs marks, and gets md's own marks and a
+ * member of md that has the key's name. need: write the types even when
+ * nothing needs a mark. Takes md and types. */
+static struct json_object *with_types(struct json_object *md, struct json_object *marks,
+                                      struct json_object *types, int need)
 {
-    if (!s->summary && !s->others)
-        return s->metadata ? xp_typemark_tree_encode(s->metadata) : NULL;
-    struct json_object *d = json_object_new_object();
-    if (s->summary)
-        json_object_object_add(d, "summary", json_object_get(s->summary));
-    if (s->others)
-        json_object_object_add(d, "others", json_object_get(s->others));
-    struct json_object *c = carry(s->metadata, MLD_DOCS_KEY, d);
-    struct json_object *e = xp_typemark_tree_encode(c);
-    json_object_put(c);
-    return e;
+    if (marks)
+        json_object_object_add(types, "metadata", marks);
+    struct json_object *own = xp_json_get(md, MLD_TYPES_KEY);
+    if (own) {
+        json_object_object_add(types, "own", json_object_get(own));
+        json_object_object_del(md, MLD_TYPES_KEY);
+    }
+    if (!need && json_object_object_length(types) == 0) {
+        json_object_put(types);
+        return md;
+    }
+    if (!md) {
+        md = json_object_new_object();
+        json_object_object_add(types, "nometa", json_object_new_boolean(1));
+    }
+    json_object_object_add(md, MLD_TYPES_KEY, types);
+    return md;
 }
 
-/* Log metadata as sent: the line's stream, and which of timestamp and level
- * the source lacked (the server would fill them in), ride along. */
-static struct json_object *log_metadata(const struct xp_log_entry *e)
+/* Experiment metadata as sent: the source's, plus the summary and others
+ * documents, which ml-dash has no place for (their values marked in the
+ * first form: they are xport's own member), plus the exact types of the
+ * metadata, the parameters and the log lines. */
+static struct json_object *exp_metadata(struct mld_sink *s)
 {
-    if (!e->stream && e->timestamp && e->level)
-        return e->metadata ? xp_typemark_tree_encode(e->metadata) : NULL;
+    struct json_object *marks = NULL;
+    struct json_object *md = s->metadata ? xp_typemark_tree_split(s->metadata, &marks)
+                                         : NULL;
+    if (s->summary || s->others) {
+        struct json_object *d = json_object_new_object();
+        if (s->summary)
+            json_object_object_add(d, "summary", json_object_get(s->summary));
+        if (s->others)
+            json_object_object_add(d, "others", json_object_get(s->others));
+        struct json_object *e = xp_typemark_tree_encode(d);
+        json_object_put(d);
+        struct json_object *c = carry(md, MLD_DOCS_KEY, e);
+        json_object_put(md);
+        md = c;
+    }
+    struct json_object *types = json_object_new_object();
+    if (s->param_marks)
+        json_object_object_add(types, "parameters", json_object_get(s->param_marks));
+    if (s->log_extra)
+        json_object_object_add(types, "logs", json_object_get(s->log_runs));
+    int need = s->mentions || (s->metadata &&
+                                xp_typemark_tree_mentions(s->metadata, XP_TYPEMARK_KEY));
+    return with_types(md, marks, types, need);
+}
+
+/* Log metadata as sent (plain); *extra gets what the line carries apart
+ * (mldash.h, MLD_TYPES_KEY "logs"): its stream, which of timestamp and
+ * level the source lacked (the server would fill them in), the types of
+ * its metadata; NULL when none. */
+static struct json_object *log_metadata(const struct xp_log_entry *e,
+                                        struct json_object **extra)
+{
+    struct json_object *marks = NULL;
+    struct json_object *md = e->metadata ? xp_typemark_tree_split(e->metadata, &marks)
+                                         : NULL;
+    *extra = NULL;
+    if (!e->stream && e->timestamp && e->level && !marks)
+        return md;
     struct json_object *x = json_object_new_object();
     if (e->stream)
         json_object_object_add(x, "stream", json_object_new_string(e->stream));
@@ -162,10 +220,31 @@ static struct json_object *log_metadata(const struct xp_log_entry *e)
             json_object_array_add(a, json_object_new_string("level"));
         json_object_object_add(x, "absent", a);
     }
-    struct json_object *c = carry(e->metadata, MLD_LOG_KEY, x);
-    struct json_object *enc = xp_typemark_tree_encode(c);
-    json_object_put(c);
-    return enc;
+    if (marks)
+        json_object_object_add(x, "types", marks);
+    *extra = x;
+    return md;
+}
+
+/* One more log line sent with extra (or none): the runs grow. */
+static void log_run(struct mld_sink *s, struct json_object *extra)
+{
+    const char *t = extra ? json_object_to_json_string_ext(extra, JSON_C_TO_STRING_PLAIN)
+                          : "null";
+    size_t n = json_object_array_length(s->log_runs);
+    struct json_object *last = n ? json_object_array_get_idx(s->log_runs, n - 1) : NULL;
+    if (last && s->log_last.len == strlen(t) && !memcmp(s->log_last.ptr, t, s->log_last.len)) {
+        int64_t k = json_object_get_int64(json_object_array_get_idx(last, 0));
+        json_object_array_put_idx(last, 0, json_object_new_int64(k + 1));
+        return;
+    }
+    xp_buf_reset(&s->log_last);
+    xp_buf_puts(&s->log_last, t);
+    struct json_object *run = json_object_new_array();
+    json_object_array_add(run, json_object_new_int64(1));
+    json_object_array_add(run, json_object_get(extra));
+    json_object_array_add(s->log_runs, run);
+    s->log_extra |= extra != NULL;
 }
 
 static int put_logs(struct mld_sink *s, const struct xp_log_entry *v, size_t n)
@@ -197,7 +276,8 @@ static int put_logs(struct mld_sink *s, const struct xp_log_entry *v, size_t n)
         }
         if (!rc && e->level)
             xp_buf_printf(b, ",\"level\":\"%s\"", e->level);
-        struct json_object *md = log_metadata(e);
+        struct json_object *extra;
+        struct json_object *md = log_metadata(e, &extra);
         if (!rc && md) {
             xp_buf_puts(b, ",\"metadata\":");
             rc = xp_json_put_obj(b, md, 0);
@@ -205,44 +285,55 @@ static int put_logs(struct mld_sink *s, const struct xp_log_entry *v, size_t n)
         json_object_put(md);
         xp_buf_putc(b, '}');
         if (rc) {
+            json_object_put(extra);
             invalid(s, "logs/logs.jsonl line %" PRId64 ": %s", s->log_line,
                     xp_error_last()->message);
             continue;
         }
-        if ((rc = xp_spool_put(s->spool, s->logs_sid, b->ptr, b->len)))
+        if ((rc = xp_spool_put(s->spool, s->logs_sid, b->ptr, b->len))) {
+            json_object_put(extra);
             return rc;
+        }
+        log_run(s, extra);
+        json_object_put(extra);
+        s->mentions |= e->metadata && xp_typemark_tree_mentions(e->metadata, XP_TYPEMARK_KEY);
         s->nlogs++;
     }
     return 0;
 }
 
 /* The members that create the metric with its description and metadata;
- * a system series or track says what it was (mldash.h). */
-static char *series_head(const struct xp_series_meta *m)
+ * a system series or track says what it was (mldash.h), and the types of
+ * its points and metadata go along (MLD_TYPES_KEY). */
+static char *series_head(const struct wseries *w)
 {
-    struct json_object *md = m->metadata && json_object_is_type(m->metadata,
-                                                                json_type_object)
-                                 ? json_object_get(m->metadata) : NULL;
-    if (m->kind != XP_SERIES_METRIC) {
+    struct json_object *marks = NULL;
+    struct json_object *md = w->metadata ? xp_typemark_tree_split(w->metadata, &marks)
+                                         : NULL;
+    if (w->kind != XP_SERIES_METRIC) {
         struct json_object *x = json_object_new_object();
         json_object_object_add(x, "kind", json_object_new_string(
-                                              m->kind == XP_SERIES_TRACK ? "track" : "system"));
-        json_object_object_add(x, "name", json_object_new_string(m->name));
+                                              w->kind == XP_SERIES_TRACK ? "track" : "system"));
+        json_object_object_add(x, "name", json_object_new_string(w->src_name));
         struct json_object *c = carry(md, MLD_SERIES_KEY, x);
         json_object_put(md);
         md = c;
     }
+    struct json_object *types = json_object_new_object();
+    struct json_object *pm = xp_tmcols_marks(w->cols);
+    if (pm)
+        json_object_object_add(types, "points", pm);
+    md = with_types(md, marks, types,
+                    w->metadata && xp_typemark_tree_mentions(w->metadata, XP_TYPEMARK_KEY));
     struct xp_buf h = XP_BUF_INIT;
     int rc = 0;
-    if (m->description) {
+    if (w->description) {
         xp_buf_puts(&h, ",\"description\":");
-        rc = xp_json_put_str(&h, m->description, strlen(m->description), "description");
+        rc = xp_json_put_str(&h, w->description, strlen(w->description), "description");
     }
     if (!rc && md) {
-        struct json_object *enc = xp_typemark_tree_encode(md);
         xp_buf_puts(&h, ",\"metadata\":");
-        rc = xp_json_put_obj(&h, enc, 0);
-        json_object_put(enc);
+        rc = xp_json_put_obj(&h, md, 0);
     }
     json_object_put(md);
     if (rc) {
@@ -250,6 +341,16 @@ static char *series_head(const struct xp_series_meta *m)
         return NULL;
     }
     return xp_buf_detach(&h);
+}
+
+static void free_series(struct wseries *w)
+{
+    free(w->name);
+    free(w->head);
+    free(w->src_name);
+    free(w->description);
+    json_object_put(w->metadata);
+    xp_tmcols_free(w->cols);
 }
 
 static int begin_series(struct mld_sink *s, const struct xp_series_meta *m)
@@ -261,26 +362,32 @@ static int begin_series(struct mld_sink *s, const struct xp_series_meta *m)
     if (m->kind != XP_SERIES_METRIC)
         xp_buf_puts(&name, m->kind == XP_SERIES_TRACK ? "track/" : "system/");
     xp_buf_puts(&name, m->name);
-    char *head = series_head(m);
+    struct wseries w = {0};
+    w.src_name = xp_strdup(m->name);
+    w.description = m->description ? xp_strdup(m->description) : NULL;
+    w.kind = m->kind;
+    w.metadata = m->metadata && json_object_is_type(m->metadata, json_type_object)
+                     ? json_object_get(m->metadata) : NULL;
+    w.cols = xp_tmcols_new();
+    char *head = series_head(&w); /* a trial: the real one when it is complete */
     if (!head) {
+        free_series(&w);
         xp_buf_release(&name);
         s->skip_series = 1;
         invalid(s, "series '%s': %s", m->name, xp_error_last()->message);
         return 0;
     }
+    free(head);
     for (size_t i = 0; i < s->nser; i++)
         if (!strcmp(s->ser[i].name, name.ptr)) {
             xp_buf_release(&name);
-            free(head);
+            free_series(&w);
             return xp_error_set(XP_EINVALID, "series '%s' appears twice", m->name);
         }
     s->ser = xp_realloc(s->ser, (s->nser + 1) * sizeof(*s->ser));
-    struct wseries *w = &s->ser[s->nser];
-    memset(w, 0, sizeof(*w));
-    w->name = xp_buf_detach(&name);
-    w->head = head;
-    s->nser++;
-    return xp_spool_add(s->spool, &w->sid);
+    w.name = xp_buf_detach(&name);
+    s->ser[s->nser++] = w;
+    return xp_spool_add(s->spool, &s->ser[s->nser - 1].sid);
 }
 
 static int put_points(struct mld_sink *s, const struct xp_point *v, size_t n)
@@ -299,8 +406,8 @@ static int put_points(struct mld_sink *s, const struct xp_point *v, size_t n)
         struct xp_buf *b = &s->line;
         xp_buf_reset(b);
         xp_buf_putc(b, '{');
-        int marked; /* the marker is the store's business only */
-        int rc = xp_typemark_put_fields(b, p->fields, p->nfields, &marked);
+        /* the types go to the metric's metadata (series_head) */
+        int rc = xp_tmcols_put(w->cols, b, p->fields, p->nfields);
         xp_buf_putc(b, '}');
         if (rc) {
             invalid(s, "metrics/%s/data.jsonl line %" PRId64 ": %s", w->name,
@@ -402,7 +509,9 @@ static int sink_put(struct xp_sink *base, const struct xp_record *r)
     case XP_REC_DOCUMENT:
         if (r->u.doc.kind == XP_DOC_PARAMETERS) {
             json_object_put(s->params);
-            s->params = xp_typemark_tree_encode(r->u.doc.doc);
+            json_object_put(s->param_marks);
+            s->params = xp_typemark_tree_split(r->u.doc.doc, &s->param_marks);
+            s->mentions |= xp_typemark_tree_mentions(r->u.doc.doc, XP_TYPEMARK_KEY);
         } else {
             struct json_object **d = r->u.doc.kind == XP_DOC_SUMMARY ? &s->summary
                                                                      : &s->others;
@@ -787,9 +896,13 @@ static int send_metrics(struct mld_sink *s)
     struct appender *v = xp_calloc(w, sizeof(*v));
     for (size_t i = 0; i < s->nser && !rc; i += w) {
         size_t n = s->nser - i < w ? s->nser - i : w, opened = 0;
-        for (; opened < n && !rc; opened++)
-            rc = app_open(s, &v[opened], s->ser[i + opened].name, s->ser[i + opened].head,
-                          s->ser[i + opened].sid, s->ser[i + opened].count);
+        for (; opened < n && !rc; opened++) {
+            struct wseries *ws = &s->ser[i + opened];
+            if (!ws->head && !(ws->head = series_head(ws)))
+                rc = xp_error_wrap(XP_EINVALID, "metric '%s' of '%s'", ws->name, s->name);
+            if (!rc)
+                rc = app_open(s, &v[opened], ws->name, ws->head, ws->sid, ws->count);
+        }
         if (!rc)
             rc = send_appenders(s, v, n, s->m->batch);
         for (size_t j = 0; j < opened; j++)
@@ -838,7 +951,7 @@ static int files_held(struct mld_sink *s, struct json_object *have)
     rc = 0;
     for (int offset = 0; !rc; offset += 500) {
         json_object_object_add(vars, "offset", json_object_new_int(offset));
-        rc = mld_graphql(m, "query F($id: ID!, $offset: Int) { experimentById(id: $id) { "
+        rc = mld_graphql(m, "F", "query F($id: ID!, $offset: Int) { experimentById(id: $id) { "
                             "filesPaginated(limit: 500, offset: $offset) { files { pPath "
                             "physicalFile { checksum } } hasMore } } }", vars, &d);
         if (rc)
@@ -1076,11 +1189,12 @@ static void sink_free(struct xp_sink *base)
     json_object_put(s->summary);
     json_object_put(s->others);
     json_object_put(s->params);
+    json_object_put(s->param_marks);
+    json_object_put(s->log_runs);
+    xp_buf_release(&s->log_last);
     xp_spool_free(s->spool);
-    for (size_t i = 0; i < s->nser; i++) {
-        free(s->ser[i].name);
-        free(s->ser[i].head);
-    }
+    for (size_t i = 0; i < s->nser; i++)
+        free_series(&s->ser[i]);
     free(s->ser);
     for (size_t i = 0; i < s->nfiles; i++) {
         free(s->files[i].tmp);
@@ -1136,6 +1250,8 @@ int mld_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     s->ntags = meta->ntags;
     s->metadata = meta->metadata ? json_object_get(meta->metadata) : NULL;
     xp_buf_init(&s->line);
+    xp_buf_init(&s->log_last);
+    s->log_runs = json_object_new_array();
     int rc = xp_spool_new(&s->spool, 0);
     if (!rc)
         rc = xp_spool_add(s->spool, &s->logs_sid);

@@ -70,7 +70,9 @@ struct json_object *xp_gql_path(struct json_object *root, const char *path);
  * an error (the server would have us ask forever).
  * Offset (offset_var set): conn_path is an array of nodes; the next page
  * starts at offset + its length, and a page shorter than per_page is the
- * last.
+ * last, unless more_path names a boolean in the answer that says whether
+ * there is another page (a server may cap the page below per_page). An
+ * empty page is always the last.
  * When the answer lacks must_path (may be NULL) the result is XP_ENOTFOUND
  * "no <vendor> <what>". */
 struct xp_gql_pager {
@@ -83,6 +85,7 @@ struct xp_gql_pager {
     const char *conn_path;
     const char *must_path;
     const char *what;
+    const char *more_path;    /* offset paging: "projectsPaginated.hasMore" */
 };
 int xp_gql_each(struct xp_gql *g, const struct xp_gql_pager *p,
                 int (*each)(struct json_object *node, void *arg), void *arg);

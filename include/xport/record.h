@@ -156,6 +156,12 @@ struct xp_file_meta {
 
 struct xp_record {
     enum xp_rec_kind kind;
+    /* SERIES_BEGIN and DOCUMENT: when the vendor made and last changed the
+     * series or document (ISO-8601 UTC, as ml-dash keeps them), or NULL.
+     * Outside the union so that a reader that never sets them leaves them
+     * NULL (records live in zeroed memory); one that sets them sets both
+     * for every such record. */
+    const char *created_at, *updated_at;
     union {
         struct xp_experiment_meta exp;
         struct {

@@ -528,6 +528,9 @@ class Emulator:
             "max_body_bytes": None,
             "strict_claims": opts.strict_claims,
             "generation": opts.generation,
+            "schema": opts.schema,
+            "gql_max_limit": None,
+            "introspection": not opts.no_introspection,
             "record_bodies": False,
         }
         self.reset()
@@ -880,9 +883,11 @@ def split_tags(s):
 # GraphQL schema (object builders)
 # --------------------------------------------------------------------------
 
-def _page(items, args, default_limit=50):
+def _page(items, args, default_limit=50, cap=None):
     try:
         limit = int(args.get("limit") if args.get("limit") is not None else default_limit)
+        if cap:
+            limit = min(limit, cap)  # a server that gives less than asked
         offset = int(args.get("offset") or 0)
     except (TypeError, ValueError):
         raise HTTPErr(400, "limit/offset must be integers")
@@ -892,11 +897,141 @@ def _page(items, args, default_limit=50):
     return page, len(items), offset + len(page) < len(items)
 
 
+# The fields of each type that the public client of each generation asks
+# for: the GraphQL documents of fortyfive-labs/ml-dash at v0.5.9 (commit
+# 3a3d2f31e6734b79d4339e11938348b28c31897f, src/ml_dash/client.py:
+# Projects, ExperimentsCount, Experiments, Experiment) and at v0.6.27 (commit
+# 173283847eb2b2eae944ac1175eab71e742bc46f, src/ml_dash/client.py:
+# GetMyNamespace, GetCurrentUser, GetProject, GetExperimentNode,
+# GetExperimentProject, GetExpInfo, GetExperimentPath,
+# ListExperimentFilesPaginated, ProjectsPaginated, ExperimentsPaginated,
+# Experiment, GetProjectHierarchy, GetExperiment, SearchExperimentsPaginated).
+# No server source is public (mldash.md 3.1), so a field no public client
+# asks for may not exist on a real server: the "public" schema answers
+# such a field as graphql-js does, 'Cannot query field "X" on type "Y".'
+PUBLIC_SCHEMA = {
+    "v0.5.9": {
+        "Query": {"projects", "experiments", "experiment"},
+        "Project": {"id", "name", "slug", "description", "tags"},
+        "Experiment": {"id", "name", "description", "tags", "status", "startedAt",
+                       "endedAt", "metadata", "project", "logMetadata", "metrics", "files",
+                       "parameters"},
+        "LogMetadata": {"totalLogs"},
+        "Metric": {"name", "metricMetadata"},
+        "MetricMetadata": {"totalDataPoints"},
+        "File": {"id", "filename", "path", "contentType", "sizeBytes", "checksum",
+                 "description", "tags", "metadata"},
+        "Parameters": {"id", "data"},
+    },
+    "v0.6.27": {
+        "Query": {"me", "namespace", "experimentNode", "experimentById", "project",
+                  "projectsPaginated", "experimentsPaginated", "experiment",
+                  "searchExperimentsPaginated"},
+        "User": {"id", "username", "email", "name", "given_name", "family_name", "picture"},
+        "Namespace": {"id", "slug", "projects"},
+        "Project": {"id", "name", "slug", "description", "tags", "experimentCount",
+                    "namespace", "nodes"},
+        "Node": {"id", "name", "type", "pPath", "experimentId", "parentId", "children"},
+        "Experiment": {"id", "name", "description", "tags", "status", "startedAt", "endedAt",
+                       "metadata", "project", "projectId", "logMetadata", "metrics", "files",
+                       "filesPaginated", "parameters", "trackCount", "displayPath"},
+        "FilesPage": {"files", "totalCount", "hasMore"},
+        "ProjectsPage": {"projects", "totalCount", "hasMore"},
+        "ExperimentsPage": {"experiments", "totalCount", "hasMore"},
+        "File": {"id", "name", "description", "tags", "metadata", "createdAt", "pPath",
+                 "physicalFile"},
+        "PhysicalFile": {"id", "filename", "contentType", "sizeBytes", "checksum", "s3Url"},
+        "LogMetadata": {"totalLogs"},
+        "Metric": {"name", "metricMetadata"},
+        "MetricMetadata": {"totalDataPoints"},
+        "Parameters": {"id", "data"},
+    },
+}
+# Every field the emulator can answer (the "all" schema, for introspection).
+ALL_FIELDS = {k: set(v.split()) for k, v in {
+    "Query": "me projects projectsPaginated experiments experimentsPaginated "
+             "searchExperimentsPaginated experiment experimentById experimentNode "
+             "namespace project node",
+    "User": "id username email name given_name family_name picture",
+    "Namespace": "id slug name projects",
+    "Project": "id name slug description tags createdAt updatedAt namespaceId "
+               "experimentCount namespace experiments nodes",
+    "Node": "id name type pPath projectId parentId experimentId description tags metadata "
+            "createdAt updatedAt deletedAt children physicalFile experiment",
+    "PhysicalFile": "id filename contentType sizeBytes checksum s3Url",
+    "File": "id experimentId path filename description tags contentType sizeBytes checksum "
+            "metadata uploadedAt updatedAt deletedAt name pPath createdAt type parentId "
+            "physicalFile",
+    "Metric": "id name description tags metadata createdAt updatedAt metricMetadata",
+    "MetricMetadata": "metricId name description tags metadata totalDataPoints "
+                      "bufferedDataPoints chunkedDataPoints totalChunks chunkSize "
+                      "firstDataAt lastDataAt createdAt updatedAt",
+    "Experiment": "id name description tags bindrs status startedAt endedAt createdAt "
+                  "updatedAt metadata folder writeProtected projectId project logMetadata "
+                  "metrics files filesPaginated parameters trackCount displayPath node",
+    "Parameters": "id experimentId data version createdAt updatedAt",
+    "FilesPage": "files totalCount hasMore",
+    "ProjectsPage": "projects totalCount hasMore",
+    "ExperimentsPage": "experiments totalCount hasMore",
+    "LogMetadata": "totalLogs",
+}.items()}
+SCHEMAS = ("public", "v0.5.9", "v0.6.27", "all")
+
+
+def schema_fields(cfg):
+    """typename -> the fields the schema has, or None for every field the
+    emulator can answer ("all")."""
+    name = cfg["schema"]
+    if name == "all":
+        return None
+    if name == "public":
+        gen = cfg["generation"]
+        if gen != "both":
+            return PUBLIC_SCHEMA["v0.5.9" if gen == "v05" else "v0.6.27"]
+        out = {}
+        for t in PUBLIC_SCHEMA.values():
+            for k, v in t.items():
+                out[k] = out.get(k, set()) | v
+        return out
+    return PUBLIC_SCHEMA[name]
+
+
+INTROSPECTION_REFUSED = ("GraphQL introspection is not allowed by Apollo Server, but the "
+                         "query contained __schema or __type. To enable introspection, pass "
+                         "introspection: true to ApolloServer in production")
+
+
 class Schema:
     def __init__(self, emu, user):
         self.emu = emu
         self.user = user
         self.big = emu.cfg["bigint_strings"]
+        self.fields = schema_fields(emu.cfg)
+        self.introspection = emu.cfg["introspection"]
+
+    def obj(self, typename, fields):
+        """An Obj with only the fields the schema has: the engine answers the
+        others 'Cannot query field'."""
+        if self.fields is None:
+            return Obj(typename, fields)
+        keep = self.fields.get(typename, set())
+        return Obj(typename, {k: v for k, v in fields.items()
+                              if k in keep or k.startswith("__")})
+
+    def type_info(self, a):
+        """__type(name) { fields { name } } (the part of introspection the
+        clients use), or graphql-js's refusal."""
+        if not self.introspection:
+            raise GQLError(INTROSPECTION_REFUSED)
+        name = a.get("name")
+        if self.fields is not None:
+            have = self.fields.get(name)
+        else:
+            have = ALL_FIELDS.get(name)
+        if have is None:
+            return None
+        return Obj("__Type", {"name": name, "kind": "OBJECT", "fields": [
+            Obj("__Field", {"name": f}) for f in sorted(have)]})
 
     def ns_slug(self, args):
         return args.get("namespaceSlug") or self.user.username
@@ -904,13 +1039,13 @@ class Schema:
     # -- objects --
 
     def g_namespace(self, ns):
-        return Obj("Namespace", {
+        return self.obj("Namespace", {
             "id": ns.id, "slug": ns.slug, "name": ns.slug,
             "projects": lambda a: [self.g_project(p) for p in ns.projects.values()],
         })
 
     def g_project(self, p):
-        return Obj("Project", {
+        return self.obj("Project", {
             "id": p.id, "name": p.name, "slug": p.slug,
             "description": p.description, "tags": p.tags,
             "createdAt": p.created, "updatedAt": p.updated,
@@ -949,10 +1084,10 @@ class Schema:
             "physicalFile": (lambda a: self.g_physical(n)) if n.type == "FILE" else None,
             "experiment": (lambda a: self.g_experiment(n.experiment)) if n.experiment else None,
         }
-        return Obj("Node", f)
+        return self.obj("Node", f)
 
     def g_physical(self, n):
-        return Obj("PhysicalFile", v_physical(n, self.big))
+        return self.obj("PhysicalFile", v_physical(n, self.big))
 
     def g_file(self, n):
         d = v_file05(n)
@@ -962,27 +1097,27 @@ class Schema:
             "parentId": n.parent.id if n.parent is not None else None,
             "physicalFile": lambda a: self.g_physical(n),
         })
-        return Obj("File", d)
+        return self.obj("File", d)
 
     def g_metric(self, m):
-        return Obj("Metric", {
+        return self.obj("Metric", {
             "id": m.id, "name": m.name, "description": m.description,
             "tags": m.tags, "metadata": m.metadata,
             "createdAt": m.created, "updatedAt": m.updated,
-            "metricMetadata": lambda a: Obj("MetricMetadata", m.stats()),
+            "metricMetadata": lambda a: self.obj("MetricMetadata", m.stats()),
         })
 
     def g_experiment(self, e):
         def params(a):
             if e.params is None:
                 return None
-            return Obj("Parameters", dict(e.params))
+            return self.obj("Parameters", dict(e.params))
 
         def files_page(a):
-            page, total, more = _page(e.files(), a, 500)
-            return Obj("FilesPage", {"files": [self.g_file(n) for n in page],
+            page, total, more = _page(e.files(), a, 500, self.emu.cfg["gql_max_limit"])
+            return self.obj("FilesPage", {"files": [self.g_file(n) for n in page],
                                      "totalCount": total, "hasMore": more})
-        return Obj("Experiment", {
+        return self.obj("Experiment", {
             "id": e.id, "name": e.name, "description": e.description,
             "tags": e.tags, "bindrs": e.bindrs, "status": e.status,
             "startedAt": e.started, "endedAt": e.ended,
@@ -991,7 +1126,7 @@ class Schema:
             "writeProtected": e.write_protected,
             "projectId": e.project.id,
             "project": lambda a: self.g_project(e.project),
-            "logMetadata": lambda a: Obj("LogMetadata", {"totalLogs": len(e.logs)}),
+            "logMetadata": lambda a: self.obj("LogMetadata", {"totalLogs": len(e.logs)}),
             "metrics": lambda a: [self.g_metric(m) for m in e.metrics.values()],
             "files": lambda a: [self.g_file(n) for n in e.files()],
             "filesPaginated": files_page,
@@ -1029,15 +1164,15 @@ class Schema:
                 for e in p.experiments.values():
                     if fnmatch.fnmatchcase("%s/%s/%s" % (ns.slug, p.slug, e.name), pat):
                         hits.append(e)
-        page, total, more = _page(hits, a)
-        return Obj("ExperimentsPage", {"experiments": [self.g_experiment(e) for e in page],
+        page, total, more = _page(hits, a, cap=self.emu.cfg["gql_max_limit"])
+        return self.obj("ExperimentsPage", {"experiments": [self.g_experiment(e) for e in page],
                                        "totalCount": total, "hasMore": more})
 
     def root(self):
         emu, u = self.emu, self.user
 
         def me(a):
-            return Obj("User", {"id": ID(u.id) if u.id else None, "username": u.username,
+            return self.obj("User", {"id": ID(u.id) if u.id else None, "username": u.username,
                                 "email": u.claims.get("email"),
                                 "name": u.claims.get("name"),
                                 "given_name": u.claims.get("given_name"),
@@ -1051,13 +1186,14 @@ class Schema:
         def projects_paginated(a):
             ns = emu.namespaces.get(self.ns_slug(a))
             items = list(ns.projects.values()) if ns else []
-            page, total, more = _page(items, a)
-            return Obj("ProjectsPage", {"projects": [self.g_project(p) for p in page],
+            page, total, more = _page(items, a, cap=self.emu.cfg["gql_max_limit"])
+            return self.obj("ProjectsPage", {"projects": [self.g_project(p) for p in page],
                                         "totalCount": total, "hasMore": more})
 
         def experiments_paginated(a):
-            page, total, more = _page(self._experiments(a), a)
-            return Obj("ExperimentsPage", {"experiments": [self.g_experiment(e) for e in page],
+            page, total, more = _page(self._experiments(a), a,
+                                      cap=self.emu.cfg["gql_max_limit"])
+            return self.obj("ExperimentsPage", {"experiments": [self.g_experiment(e) for e in page],
                                            "totalCount": total, "hasMore": more})
 
         def experiment(a):
@@ -1081,7 +1217,7 @@ class Schema:
             n = emu.nodes.get(str(a.get("id")))
             return self.g_node(n) if n else None
 
-        return Obj("Query", {
+        return self.obj("Query", {
             "me": me, "projects": projects, "projectsPaginated": projects_paginated,
             "experiments": lambda a: [self.g_experiment(e) for e in self._experiments(a)],
             "experimentsPaginated": experiments_paginated,
@@ -1089,6 +1225,7 @@ class Schema:
             "experiment": experiment, "experimentById": experiment_by_id,
             "experimentNode": experiment_node, "namespace": namespace,
             "project": self._project, "node": node,
+            "__type": self.type_info,
         })
 
 
@@ -2005,6 +2142,7 @@ CFG_KEYS = {"chunk_size": int, "latency_ms": float, "logs_default_limit": int,
             "logs_max_limit": int, "data_default_limit": int, "data_max_limit": int,
             "buffer_only_limit": int, "max_body_bytes": int, "strict_claims": bool,
             "ids_as_numbers": bool, "generation": str, "record_bodies": bool,
+            "schema": str, "introspection": bool, "gql_max_limit": int,
             "seal_on_buffer_read": bool}
 
 FAULT_KEYS = ("path", "method", "query", "status", "body", "count", "skip",
@@ -2041,6 +2179,8 @@ def control(emu, method, path, q, body):
             for k, v in b.items():
                 if k not in CFG_KEYS:
                     raise bad("unknown config key %s" % k)
+                if k == "schema" and v not in SCHEMAS:
+                    raise bad("schema must be one of %s" % ", ".join(SCHEMAS))
                 emu.cfg[k] = None if v is None else CFG_KEYS[k](v)
         return 200, {"config": emu.cfg}
     if path == "/__emu/stats":
@@ -2251,6 +2391,12 @@ def main(argv=None):
     ap.add_argument("--strict-claims", action="store_true",
                     help="v0.5 routes accept only userName tokens, /api only username")
     ap.add_argument("--generation", choices=("both", "v05", "v06"), default="both")
+    ap.add_argument("--schema", choices=SCHEMAS, default="public",
+                    help="GraphQL fields answered: those the public client of the "
+                         "generation asks for (public; both generations' with "
+                         "--generation both), one generation's, or all the emulator has")
+    ap.add_argument("--no-introspection", action="store_true",
+                    help="refuse __type/__schema as Apollo Server does in production")
     ap.add_argument("--seed", default=None, help="JSON file to load with /__emu/seed")
     ap.add_argument("--verbose", action="store_true")
     opts = ap.parse_args(argv)

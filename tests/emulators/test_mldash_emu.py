@@ -551,6 +551,55 @@ class TestControl(Base):
         self.assertEqual(self.emu.ctl("GET", "/__emu/dump")["namespaces"], [])
 
 
+class TestPublicSchema(Base):
+    """--generation v05: the GraphQL schema has exactly the fields the
+    ml-dash v0.5.9 client asks for (mldash_emu.PUBLIC_SCHEMA)."""
+    args = ("--generation", "v05")
+
+    def test_fields(self):
+        self.mkexp("e1", "p1", folder="/a/b")
+        q = ('{ experiment(namespaceSlug:"tom", projectSlug:"p1", experimentName:"e1"){ '
+             'id name description tags status startedAt endedAt metadata project { slug } '
+             'logMetadata { totalLogs } metrics { name metricMetadata { totalDataPoints } } '
+             'files { id filename path contentType sizeBytes checksum description tags '
+             'metadata } parameters { id data } } }')
+        st, d = self.emu.gql(q)
+        self.assertEqual(st, 200, d)
+        self.assertEqual(d["data"]["experiment"]["name"], "e1")
+        for field, typ in (("folder", "Experiment"), ("createdAt", "Experiment"),
+                           ("experimentCount", "Project")):
+            sel = {"Experiment": "%s", "Project": "project { %s }"}[typ] % field
+            st, d = self.emu.gql('{ experiment(namespaceSlug:"tom", projectSlug:"p1", '
+                                 'experimentName:"e1"){ id %s } }' % sel)
+            self.assertEqual(st, 400, d)
+            self.assertEqual(d["errors"][0]["message"],
+                             'Cannot query field "%s" on type "%s".' % (field, typ))
+        for root in ("me { username }", "experimentById(id: 1) { id }",
+                     "projectsPaginated { hasMore }"):
+            st, d = self.emu.gql("{ %s }" % root)
+            self.assertEqual(st, 400, d)
+            self.assertIn('on type "Query"', d["errors"][0]["message"])
+
+    def test_introspection(self):
+        st, d = self.emu.gql('{ __type(name: "Experiment") { fields { name } } }')
+        self.assertEqual(st, 200, d)
+        names = {f["name"] for f in d["data"]["__type"]["fields"]}
+        self.assertEqual(names, mldash_emu.PUBLIC_SCHEMA["v0.5.9"]["Experiment"])
+        self.emu.ctl("POST", "/__emu/config", {"introspection": False})
+        st, d = self.emu.gql('{ __type(name: "Experiment") { fields { name } } }')
+        self.assertEqual(st, 400, d)
+        self.assertIn("introspection is not allowed", d["errors"][0]["message"])
+        # the v0.6.27 client's schema, and every field the emulator has
+        self.emu.ctl("POST", "/__emu/config", {"introspection": True, "schema": "all"})
+        st, d = self.emu.gql('{ __type(name: "Experiment") { fields { name } } }')
+        self.assertIn("folder", {f["name"] for f in d["data"]["__type"]["fields"]})
+        self.emu.ctl("POST", "/__emu/config", {"schema": "v0.6.27"})
+        st, d = self.emu.gql('{ __type(name: "Experiment") { fields { name } } }')
+        names = {f["name"] for f in d["data"]["__type"]["fields"]}
+        self.assertIn("filesPaginated", names)
+        self.assertNotIn("folder", names)
+
+
 class TestIdsAsNumbers(Base):
     args = ("--ids-as-numbers", "--chunk-size", "2")
 

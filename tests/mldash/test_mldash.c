@@ -463,6 +463,133 @@ static void test_edge_values_v06(void **st)
     edge_roundtrip("0.6");
 }
 
+/* ---- what ml-dash's own client sees (issue 10, item 4) ---- */
+
+/* Values that need every kind of type mark, a series that mixes cases and
+ * source members named like xport's markers go up; the parameters, points
+ * and log lines as the ml-dash client reads them hold no "_xport", and
+ * xport reads the upload back equal, bit for bit. */
+static void no_markers(const char *ver)
+{
+    const char *args[] = {"--chunk-size", "16", NULL};
+    assert_int_equal(restart(args), 0);
+    char *lay = path(ver), *back = path("back");
+    char *script = tu_src("tests/mldash/no_markers.py");
+    assert_int_equal(tu_sh("%s %s --layout %s", XPORT_PYTHON, script, lay), 0);
+    char opt[32];
+    snprintf(opt, sizeof(opt), "api-version=%s", ver);
+    const char *up[] = {"copy", lay, "mldash:tom", "-q", "--opt", opt, NULL};
+    assert_int_equal(xport(NULL, up), 0);
+    assert_int_equal(tu_sh("%s %s --check %s %c %s", XPORT_PYTHON, script, url, ver[2], lay),
+                     0);
+    assert_int_equal(tu_sh("rm -rf %s", back), 0);
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", back, "-q", "--opt",
+                        opt, NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    const char *vf[] = {"verify", back, lay, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    free(script);
+    free(back);
+    free(lay);
+}
+
+static void test_no_markers_v05(void **st)
+{
+    (void)st;
+    no_markers("0.5");
+}
+
+static void test_no_markers_v06(void **st)
+{
+    (void)st;
+    no_markers("0.6");
+}
+
+/* An upload xport made before the markers moved out of the user's data
+ * (the first form, in-object "_xport" members; mldash.h) still reads back
+ * exactly. */
+static void test_first_form_reads(void **st)
+{
+    (void)st;
+    char *f = tu_src("tests/mldash/seed_old_marks.json");
+    assert_int_equal(tu_sh("curl -sf -XPOST %s/__emu/seed --data-binary @%s >/dev/null", url,
+                           f), 0);
+    free(f);
+    char *out = path("first");
+    const char *dl[] = {"download", "--from", "mldash", "tom/old", "-o", out, "-q", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    assert_int_equal(tu_sh("cd %s/tom/old/first-form && "
+                           "grep -qx '{\"version\":1,\"data\":{\"lr\":1.0,\"big\":"
+                           "18446744073709551615}}' parameters.json && "
+                           "grep -q '\"data\":{\"v\":NaN}' metrics/loss/data.jsonl && "
+                           "grep -q '\"data\":{\"v\":0.5}' metrics/loss/data.jsonl && "
+                           "grep -q '\"data\":{\"v\":2.0}' metrics/loss/data.jsonl && "
+                           "grep -q '\"stream\":\"stderr\"' logs/logs.jsonl && "
+                           "grep -q '\"metadata\":{\"step\":1.0}' logs/logs.jsonl && "
+                           "grep '\"message\":\"b\"' logs/logs.jsonl | grep -vq level && "
+                           "grep -q '\"metadata\":{\"k\":1.0}' experiment.json && "
+                           "grep -q '\"best\":-Infinity' summary.json && "
+                           "! grep -r _xport .", out), 0);
+    free(out);
+}
+
+/* ---- a server whose schema is only what the public client asks for ---- */
+
+/* The emulator as a v0.5.9 server (its GraphQL schema has exactly the fields
+ * the ml-dash v0.5.9 client asks for: no Experiment.folder or createdAt),
+ * with introspection and without: the download learns what is missing and
+ * carries on (issue 10, item 2). */
+static void strict_download(int introspection)
+{
+    const char *a1[] = {"--generation", "v05", NULL};
+    const char *a2[] = {"--generation", "v05", "--no-introspection", NULL};
+    assert_int_equal(restart(introspection ? a1 : a2), 0);
+    seed();
+    char *out = path(introspection ? "strict-i" : "strict-n");
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", out, "-q", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    const char *vf[] = {"verify", "mldash:tom", out, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    /* every experiment, every metric point */
+    assert_int_equal(tu_sh("test -f '%s/tom/p/e1/metrics/big/data.jsonl' && "
+                           "test $(wc -l <'%s/tom/p/e1/metrics/big/data.jsonl') = 5500 && "
+                           "test -f '%s/tom/p/e1/parameters.json'", out, out, out), 0);
+    /* with introspection the fields were looked up, not tried: no 400 */
+    assert_int_equal(tu_sh("curl -s %s/__emu/stats | %s -c 'import json, sys; "
+                           "s = json.load(sys.stdin)[\"byStatus\"]; "
+                           "sys.exit(0 if (\"400\" in s) != %d else 1)'", url, XPORT_PYTHON,
+                           introspection), 0);
+    free(out);
+}
+
+/* A v0.6 server whose GraphQL pages hold fewer than asked: discovery goes
+ * on while the page says hasMore. */
+static void test_discovery_short_pages(void **st)
+{
+    (void)st;
+    seed();
+    assert_int_equal(tu_sh("curl -sf -XPOST %s/__emu/config -d '{\"gql_max_limit\":1}' "
+                           ">/dev/null", url), 0);
+    char *out = path("short");
+    const char *dl[] = {"download", "--from", "mldash", "tom", "-o", out, "-q", "--opt",
+                        "api-version=0.6", NULL};
+    assert_int_equal(xport(NULL, dl), 0);
+    assert_int_equal(tu_sh("test $(find %s -name experiment.json | wc -l) = 2", out), 0);
+    free(out);
+}
+
+static void test_strict_schema_introspection(void **st)
+{
+    (void)st;
+    strict_download(1);
+}
+
+static void test_strict_schema_no_introspection(void **st)
+{
+    (void)st;
+    strict_download(0);
+}
+
 /* ---- faults ---- */
 
 static void test_faults_mid_transfer(void **st)
@@ -635,6 +762,49 @@ static void test_mldash_local(void **st)
     free(dir);
 }
 
+/* ---- mldash-local keeps a v0.5 store's times and folder (issue 19) ---- */
+
+static void test_mldash_local_v05_times(void **st)
+{
+    (void)st;
+    char *dir = tu_mkdtemp();
+    char *fx = tu_src("tests/fixtures/mldash/v0.5.9-local-store");
+    char *shape = tu_src("tests/mldash/store_shape.py");
+    struct xp_buf dash = XP_BUF_INIT, dst = XP_BUF_INIT, lay = XP_BUF_INIT;
+    xp_buf_printf(&dash, "%s/.dash", dir);
+    xp_buf_printf(&dst, "mldash-local:%s", dash.ptr);
+    xp_buf_printf(&lay, "%s/lay", dir);
+    const char *c1[] = {"copy", fx, dst.ptr, "-q", NULL};
+    assert_int_equal(xport(NULL, c1), 0);
+    /* the metric's and the parameters' createdAt/updatedAt are the store's,
+     * not the time of the copy */
+    assert_int_equal(tu_sh("cd %s/experiments/2024/my-project/exp1 && %s -c 'import json, "
+                           "sys\nfor f in (\"parameters.json\", \"metrics/loss/metadata.json\"):"
+                           "\n    a, b = (json.load(open(d + f)) for d in (\"\", sys.argv[1]))"
+                           "\n    for k in (\"createdAt\", \"updatedAt\"):"
+                           "\n        assert a[k] and a[k] == b[k], (f, k, a[k], b[k])' "
+                           "%s/local/my-project/experiments/2024/exp1/ && "
+                           "grep -q '\"folder\":\"/experiments/2024\"' "
+                           "%s/local/my-project/experiments/2024/exp1/experiment.json",
+                           fx, XPORT_PYTHON, dash.ptr, dash.ptr), 0);
+    assert_int_equal(tu_sh("%s %s --facts %s", XPORT_PYTHON, shape, dash.ptr), 0);
+    /* read back, the folder is the store's "/experiments/2024", not
+     * "experiments/2024": verify says equal */
+    const char *vf[] = {"verify", fx, dash.ptr, NULL};
+    assert_int_equal(xport(NULL, vf), 0);
+    const char *c2[] = {"copy", dash.ptr, lay.ptr, "-q", NULL};
+    assert_int_equal(xport(NULL, c2), 0);
+    assert_int_equal(tu_sh("grep -q '\"folder\":\"/experiments/2024\"' "
+                           "%s/local/my-project/exp1/experiment.json", lay.ptr), 0);
+    free(fx);
+    free(shape);
+    xp_buf_release(&dash);
+    xp_buf_release(&dst);
+    xp_buf_release(&lay);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* ---- mldash-local: the names and values the ml-dash SDK v0.6.27 reads ---- */
 
 static void test_mldash_local_sdk_facts(void **st)
@@ -713,12 +883,19 @@ int main(void)
         cmocka_unit_test(test_jwt_vector),
         cmocka_unit_test(test_mldash_local),
         cmocka_unit_test(test_mldash_local_sdk_facts),
+        cmocka_unit_test(test_mldash_local_v05_times),
 #define EMU(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
         EMU(test_download_both_generations),
         EMU(test_upload_v05),
         EMU(test_upload_v06),
         EMU(test_edge_values_v05),
         EMU(test_edge_values_v06),
+        EMU(test_no_markers_v05),
+        EMU(test_no_markers_v06),
+        EMU(test_first_form_reads),
+        EMU(test_strict_schema_introspection),
+        EMU(test_discovery_short_pages),
+        EMU(test_strict_schema_no_introspection),
         EMU(test_chunk_sealed_during_read),
         EMU(test_chunk_streaming),
         EMU(test_point_shapes),
