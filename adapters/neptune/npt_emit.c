@@ -19,6 +19,7 @@
 #include "xport/hash.h"
 #include "xport/json.h"
 
+struct logref;
 enum st { S_EXP, S_PARAMS, S_SERIES, S_LOGS, S_FILES, S_END, S_DONE };
 
 struct body {
@@ -49,6 +50,8 @@ struct npt_emit {
     struct xp_buf rel;
     char sha[65];
     struct json_object *fmeta;
+    struct logref *lorder; /* console lines in time order */
+    size_t nlorder, lpos;
     struct npt_fentry *fset; /* the files of the file set at attrs[ai] */
     size_t nfset;
 };
@@ -415,31 +418,52 @@ static void free_logmeta(struct npt_emit *e)
     e->nlogmeta = 0;
 }
 
-/* The next batch of console lines: 1 with e->rec set, 0 at the end. */
+struct logref {
+    const struct npt_attr *a;
+    size_t ai, i;
+};
+
+static int by_time(const void *x, const void *y)
+{
+    const struct logref *p = x, *q = y;
+    int64_t s = p->a->pts[p->i].ts_ms, t = q->a->pts[q->i].ts_ms;
+    if (s != t)
+        return s < t ? -1 : 1;
+    if (p->ai != q->ai)
+        return p->ai < q->ai ? -1 : 1;
+    return p->i < q->i ? -1 : p->i > q->i;
+}
+
+/* The next batch of console lines, of every console attribute merged in
+ * time order: 1 with e->rec set, 0 at the end. */
 static int next_logs(struct npt_emit *e)
 {
     free_logmeta(e);
+    if (!e->lorder) {
+        size_t n = 0;
+        for (size_t k = 0; k < e->nattrs; k++)
+            if (console_stream(e->attrs[k]))
+                n += e->attrs[k]->npts;
+        e->lorder = xp_malloc((n + 1) * sizeof(*e->lorder));
+        for (size_t k = 0; k < e->nattrs; k++)
+            for (size_t i = 0; console_stream(e->attrs[k]) && i < e->attrs[k]->npts; i++)
+                e->lorder[e->nlorder++] = (struct logref){e->attrs[k], k, i};
+        qsort(e->lorder, e->nlorder, sizeof(*e->lorder), by_time);
+    }
     size_t n = 0;
-    for (; e->ai < e->nattrs && n < XP_POINTS_BATCH; e->ai++, e->pi = 0) {
-        struct npt_attr *a = e->attrs[e->ai];
-        const char *stream = console_stream(a);
-        if (!stream)
-            continue;
-        for (; e->pi < a->npts && n < XP_POINTS_BATCH; e->pi++, n++) {
-            const struct npt_point *p = &a->pts[e->pi];
-            struct xp_log_entry *l = &e->logs[n];
-            iso_ms(e->stamps[n], p->ts_ms);
-            struct json_object *m = json_object_new_object();
-            json_object_object_add(m, "attribute", json_object_new_string(a->path));
-            if (p->has_step)
-                json_object_object_add(m, "step", json_object_new_double(p->step));
-            e->logmeta[e->nlogmeta++] = m;
-            *l = (struct xp_log_entry){e->seq++, e->stamps[n],
-                                       strstr(a->path, "traceback") ? "error" : NULL,
-                                       stream, p->u.s, strlen(p->u.s), m};
-        }
-        if (e->pi < a->npts)
-            break; /* batch full: go on with this attribute next time */
+    for (; e->lpos < e->nlorder && n < XP_POINTS_BATCH; e->lpos++, n++) {
+        const struct npt_attr *a = e->lorder[e->lpos].a;
+        const struct npt_point *p = &a->pts[e->lorder[e->lpos].i];
+        iso_ms(e->stamps[n], p->ts_ms);
+        struct json_object *m = json_object_new_object();
+        json_object_object_add(m, "attribute", json_object_new_string(a->path));
+        if (p->has_step)
+            json_object_object_add(m, "step", json_object_new_double(p->step));
+        e->logmeta[e->nlogmeta++] = m;
+        const char *last = strrchr(a->path, '/') + 1;
+        e->logs[n] = (struct xp_log_entry){
+            e->seq++, e->stamps[n], strcmp(last, "traceback") ? NULL : "error",
+            console_stream(a), p->u.s, strlen(p->u.s), m};
     }
     if (!n)
         return 0;
@@ -511,6 +535,7 @@ void npt_emit_free(struct npt_emit *e)
     json_object_put(e->doc);
     json_object_put(e->fmeta);
     npt_fileset_free(e->fset, e->nfset);
+    free(e->lorder);
     free(e->stamps);
     free(e->attrs);
     free(e);

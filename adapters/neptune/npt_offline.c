@@ -135,7 +135,7 @@ static int parse_name(const char *name, char **type, char **id)
     } else {
         return -1;
     }
-    if (!**type || !**id || !xp_segment_safe(*id)) {
+    if (!**type || !**id) {
         free(*type);
         free(*id);
         return -1;

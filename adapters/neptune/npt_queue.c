@@ -64,11 +64,26 @@ static int64_t read_offset(const char *dir, const char *name)
     return v;
 }
 
+/* Note versions from..to as missing from dir; why may be NULL. */
+static void gap(struct npt_run *r, int64_t from, int64_t to, const char *dir,
+                const char *why)
+{
+    char range[48];
+    if (from == to)
+        snprintf(range, sizeof(range), "operation %" PRId64, from);
+    else
+        snprintf(range, sizeof(range), "operations %" PRId64 "-%" PRId64, from, to);
+    npt_lost(r, "%s of '%s' %s not in the folder%s%s%s", range, dir,
+             from == to ? "is" : "are", why ? " (" : "", why ? why : "",
+             why ? ")" : "");
+}
+
 struct reading {
     struct npt_run *r;
     const char *dir;
     int64_t last;     /* last version applied in this folder */
     int64_t bad;      /* lines that are not operations */
+    int torn;         /* the last line is cut off */
 };
 
 /* One line: parse, check its version, apply. */
@@ -85,6 +100,7 @@ static void one_line(struct reading *rd, char *line, size_t len, int file,
     if (!o || jerr != json_tokener_success || used != len ||
         !json_object_is_type(o, json_type_object)) {
         json_object_put(o);
+        rd->torn |= torn_ok;
         if (torn_ok)
             npt_lost(r, "the last line of '%s' (bytes %" PRId64 "-%" PRId64
                         ") is cut off",
@@ -113,9 +129,7 @@ static void one_line(struct reading *rd, char *line, size_t len, int file,
         return;
     }
     if (v > rd->last + 1)
-        npt_lost(r, "operations %" PRId64 "-%" PRId64 " of '%s' are not in "
-                    "the folder",
-                 rd->last + 1, v - 1, rd->dir);
+        gap(r, rd->last + 1, v - 1, rd->dir, NULL);
     rd->last = v;
     if (npt_apply(r, obj, file, off, (int64_t)len)) {
         if (rd->bad++ < 3)
@@ -180,14 +194,11 @@ static int replay_dir(struct npt_run *r, const char *dir)
     int64_t put = read_offset(dir, "last_put_version");
     for (size_t i = 0; i < nl && !rc; i++) {
         char *p = xp_path_join(dir, lf[i].name);
-        if ((int64_t)lf[i].first > rd.last + 1 && rd.last == 0)
-            npt_lost(r, "operations 1-%" PRIu64 " of '%s' are not in the "
-                        "folder (acknowledged by the server: %" PRId64 ")",
-                     lf[i].first - 1, dir, ack < 0 ? 0 : ack);
+        if ((int64_t)lf[i].first > rd.last + 1 && ack >= (int64_t)lf[i].first - 1)
+            gap(r, rd.last + 1, (int64_t)lf[i].first - 1, dir,
+                "sent to the server and removed, as last_ack_version says");
         else if ((int64_t)lf[i].first > rd.last + 1)
-            npt_lost(r, "operations %" PRId64 "-%" PRIu64 " of '%s' are not "
-                        "in the folder",
-                     rd.last + 1, lf[i].first - 1, dir);
+            gap(r, rd.last + 1, (int64_t)lf[i].first - 1, dir, NULL);
         if ((int64_t)lf[i].first > rd.last + 1)
             rd.last = (int64_t)lf[i].first - 1;
         r->files = xp_realloc(r->files, (r->nfiles + 1) * sizeof(char *));
@@ -195,10 +206,8 @@ static int replay_dir(struct npt_run *r, const char *dir)
         rc = replay_file(&rd, p, (int)r->nfiles, i + 1 == nl);
         r->nfiles++;
     }
-    if (!rc && put > rd.last)
-        npt_lost(r, "operations %" PRId64 "-%" PRId64 " of '%s' are not in "
-                    "the folder (last_put_version says %" PRId64 ")",
-                 rd.last + 1, put, dir, put);
+    if (!rc && put > rd.last && !rd.torn)
+        gap(r, rd.last + 1, put, dir, "last_put_version names them");
     free(lf);
     xp_strv_free(names);
     return rc;
