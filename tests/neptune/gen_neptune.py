@@ -21,6 +21,8 @@ RUN_ASYNC = "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"
 RUN_TORN = "b0b0b0b0-1111-4222-8333-944445555666"
 RUN_GONE = "c0c0c0c0-1111-4222-8333-944445555666"
 RUN_HOSTILE = ".."
+RUN_LEGACY = "d0d0d0d0-1111-4222-8333-944445555666"
+RUN_RESUMED = "e0e0e0e0-1111-4222-8333-944445555666"
 MON = "monitoring/0a1b2c3d"
 AT0 = 1767323045.25  # `at` of the first operation (time.time())
 TS0 = 1767323045.123456  # `ts` of the first series value
@@ -216,6 +218,28 @@ def async_run(out):
     os.remove(os.path.join(d, "data-1.log"))
 
 
+def legacy_run(out):
+    """Structure 1: <id>/exec-<...>/ (metadata_containers/structure_version.py
+    LEGACY), and a run resumed in async mode twice (structure 3: two folders
+    of one id, replayed in the order of their metadata.json createdAt)."""
+    d = os.path.join(out, ".neptune", "async", RUN_LEGACY, "exec-0-2022-01-01_00.00.00.000000-11")
+    os.makedirs(d)
+    q = Queue(d)
+    q.put(op("AssignInt", "parameters/legacy", value=1))
+    for i, (pid, when) in enumerate([("31", "2026-01-02T03:00:00.000000+00:00"),
+                                     ("30", "2026-01-02T04:00:00.000000+00:00")]):
+        d = os.path.join(out, ".neptune", "async", f"run__{RUN_RESUMED}__{pid}__zzzz000{i}")
+        os.makedirs(d)
+        metadata(d, "async", RUN_RESUMED)
+        meta = json.load(open(os.path.join(d, "metadata.json")))
+        meta["createdAt"] = when
+        with open(os.path.join(d, "metadata.json"), "w") as f:
+            json.dump(meta, f, indent=2)
+        q = Queue(d)
+        q.put(op("AssignInt", "parameters/attempt", value=i + 1))
+        log_floats(q, "m", [float(i)], [i], [TS0 + i])
+
+
 def torn_run(out):
     d = os.path.join(out, ".neptune", "offline", f"run__{RUN_TORN}__7__aaaaaaaa")
     os.makedirs(d)
@@ -255,6 +279,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     full_run(out)
     async_run(out)
+    legacy_run(out)
     torn_run(out)
     gone_run(out)
     hostile_run(out)

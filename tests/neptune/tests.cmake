@@ -1,0 +1,4 @@
+# The neptune-offline adapter on folders written by gen_neptune.py.
+xport_add_test(test_neptune_offline
+               SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_neptune_offline.c
+               LABELS neptune)
