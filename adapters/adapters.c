@@ -17,6 +17,7 @@ extern const struct xp_adapter_type xp_mldash_adapter, xp_mldash_local_adapter;
 NOT_BUILT(comet_type, "comet", "Comet server");
 NOT_BUILT(neptune_type, "neptune", "Neptune 2.x servers");
 extern const struct xp_adapter_type xp_neptune_offline_adapter;
+extern const struct xp_adapter_type xp_neptune_backup_adapter;
 
 const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_local_adapter,
@@ -27,5 +28,6 @@ const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &comet_type,
     &neptune_type,
     &xp_neptune_offline_adapter,
+    &xp_neptune_backup_adapter,
     NULL,
 };

@@ -101,6 +101,11 @@ void npt_lost(struct npt_run *r, const char *fmt, ...)
 int npt_apply(struct npt_run *r, struct json_object *op, int file, int64_t off,
               int64_t len);
 struct npt_attr *npt_get(struct npt_run *r, const char *path);
+/* A new attribute at path (replacing any there), for readers that build a
+ * run's state from something other than operations. */
+struct npt_attr *npt_add(struct npt_run *r, const char *path, enum npt_type t);
+void npt_set_add(struct npt_attr *a, const char *s);
+void npt_push(struct npt_attr *a, const struct npt_point *p); /* copied */
 /* Attributes sorted by path (the array is the caller's to free). */
 struct npt_attr **npt_sorted(struct npt_run *r, size_t *n);
 

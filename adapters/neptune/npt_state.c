@@ -147,6 +147,21 @@ static void attr_delete(struct npt_run *r, const char *path)
     }
 }
 
+struct npt_attr *npt_add(struct npt_run *r, const char *path, enum npt_type t)
+{
+    attr_delete(r, path);
+    return attr_add(r, path, t);
+}
+
+void npt_push(struct npt_attr *a, const struct npt_point *p)
+{
+    if (a->npts == a->cappts) {
+        a->cappts = a->cappts ? a->cappts * 2 : 16;
+        a->pts = xp_realloc(a->pts, a->cappts * sizeof(*a->pts));
+    }
+    a->pts[a->npts++] = *p;
+}
+
 static int by_path(const void *x, const void *y)
 {
     return strcmp((*(struct npt_attr *const *)x)->path,
@@ -204,7 +219,7 @@ static int get_double(struct json_object *v, double *out)
     return -1;
 }
 
-static void set_add(struct npt_attr *a, const char *s)
+void npt_set_add(struct npt_attr *a, const char *s)
 {
     size_t lo = 0, hi = a->nset;
     while (lo < hi) {
@@ -301,11 +316,7 @@ static int log_values(struct npt_run *r, struct npt_attr *a,
             }
             p.u.img.blob = (struct npt_blob){file, off, len, (int)i};
         }
-        if (a->npts == a->cappts) {
-            a->cappts = a->cappts ? a->cappts * 2 : 16;
-            a->pts = xp_realloc(a->pts, a->cappts * sizeof(*a->pts));
-        }
-        a->pts[a->npts++] = p;
+        npt_push(a, &p);
     }
     return 0;
 }
@@ -455,7 +466,7 @@ int npt_apply(struct npt_run *r, struct json_object *op, int file, int64_t off,
             for (size_t i = 0; i < json_object_array_length(vals); i++) {
                 const char *s = json_object_get_string(json_object_array_get_idx(vals, i));
                 if (s)
-                    (type[0] == 'A' ? set_add : set_remove)(a, s);
+                    (type[0] == 'A' ? npt_set_add : set_remove)(a, s);
             }
     } else if (!strcmp(type, "ClearStringSet")) {
         if ((a = want(r, path, NPT_STRING_SET, type)))

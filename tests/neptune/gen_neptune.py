@@ -274,6 +274,92 @@ def hostile_run(out):
     log_floats(q, "../../../m", [1.0], [0], [TS0])
 
 
+# ---- the backup script's folders ------------------------------------------
+# neptune-ai/examples utils/migration_tools/backup_neptune/
+# bulk_download_metadata.py (VERSION 0.1.1): per run, single values into
+# simple_metadata.json (json.dumps(indent=4, sort_keys=True, default=str)),
+# series through fetch_values().to_csv(index=False), files as
+# <path>.<ext>, file series as folders, file sets as <path>.zip.
+
+BACKUP_TZ = "Europe/Warsaw"
+BACKUP_RUN = "CLS-123"
+
+
+def csv_float(x):
+    """pandas writes floats as str(), NaN as an empty cell."""
+    if x != x:
+        return ""
+    return str(x)
+
+
+def series_csv(path, rows, strings=False):
+    """fetch_values(): step, value, timestamp=datetime.fromtimestamp(ms/1000)
+    (naive local time); to_csv(index=False): csv module quoting, "\n" line
+    ends, a frame without rows has no columns at all."""
+    import csv
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        if not rows:
+            f.write("\n")
+            return
+        stamps = [datetime.fromtimestamp(ms / 1000) for _, _, ms in rows]
+        frac = any(t.microsecond for t in stamps)
+        fmt = "%Y-%m-%d %H:%M:%S.%f" if frac else "%Y-%m-%d %H:%M:%S"
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["step", "value", "timestamp"])
+        for (step, value, _), t in zip(rows, stamps):
+            w.writerow([csv_float(step), value if strings else csv_float(value),
+                        t.strftime(fmt)])
+
+
+def backup(out):
+    import time
+    import zipfile
+    os.environ["TZ"] = BACKUP_TZ
+    time.tzset()
+    run = os.path.join(out, "backup", "team", "proj", BACKUP_RUN)
+    os.makedirs(run)
+    created = datetime(2026, 1, 2, 3, 4, 5, 123000, tzinfo=timezone.utc)
+    single = {
+        "sys/id": BACKUP_RUN, "sys/name": "backup-run", "sys/owner": "alice",
+        "sys/creation_time": created, "sys/failed": False, "sys/trashed": False,
+        "sys/size": 1234.0, "sys/running_time": 12.5, "sys/monitoring_time": 7,
+        "sys/tags": {"a", "b'q", "ü"}, "sys/description": "",
+        "parameters/x": 2.0, "parameters/n": 2, "parameters/flag": True,
+        "parameters/ünï/κλειδί": "välue ✓", "parameters/when": created,
+        "parameters/long": LONG, "parameters/lr": 0.1, "parameters/tiny": 1e-06,
+        "parameters/empty_set": set(), "parameters/looks_like_text": "{not a set",
+    }
+    with open(os.path.join(run, "simple_metadata.json"), "w+") as f:
+        f.write(json.dumps(single, indent=4, sort_keys=True, default=str))
+    ms0 = 1767323045123
+    series_csv(os.path.join(run, "train", "loss.csv"),
+               [(0.1, 2.0, ms0), (0.2, 1.5, ms0 + 1000), (0.30000000000000004, 0.25, ms0 + 2000)])
+    series_csv(os.path.join(run, "train", "fine.csv"), [(1e-06, 1.0, ms0), (2e-06, 2.0, ms0)])
+    series_csv(os.path.join(run, "edge", "nonfinite.csv"),
+               [(0.0, float("nan"), ms0), (1.0, float("inf"), ms0), (2.0, float("-inf"), ms0)])
+    series_csv(os.path.join(run, "train", "whole.csv"), [(0.0, 1.0, 1767323045000)])
+    series_csv(os.path.join(run, "train", "empty.csv"), [])
+    series_csv(os.path.join(run, "monitoring", "0a1b2c3d", "cpu.csv"), [(0.0, 12.5, ms0)])
+    series_csv(os.path.join(run, "monitoring", "0a1b2c3d", "stdout.csv"),
+               [(0.0, "hello", ms0), (1.0, "with, comma \"and\" quote\nand newline", ms0 + 1)],
+               strings=True)
+    series_csv(os.path.join(run, "notes.csv"), [(0.0, "first", ms0), (1.0, "", ms0 + 1)],
+               strings=True)
+    with open(os.path.join(run, "results.csv"), "w") as f:  # a File of ext csv
+        f.write("a,b\n1,2\n")
+    with open(os.path.join(run, "model.bin"), "wb") as f:
+        f.write(b"\x00\x01model-bytes\xff")
+    os.makedirs(os.path.join(run, "images", "sample"))
+    with open(os.path.join(run, "images", "sample", "0.png"), "wb") as f:
+        f.write(PNG)
+    os.makedirs(os.path.join(run, "source_code"))
+    with zipfile.ZipFile(os.path.join(run, "source_code", "files.zip"), "w") as z:
+        z.writestr("train.py", "print('hello')\n")
+    # a run the script left before its first attribute
+    os.makedirs(os.path.join(out, "backup", "team", "proj", "CLS-124"))
+
+
 def main():
     out = os.path.abspath(sys.argv[1])
     os.makedirs(out, exist_ok=True)
@@ -283,6 +369,7 @@ def main():
     torn_run(out)
     gone_run(out)
     hostile_run(out)
+    backup(out)
 
 
 if __name__ == "__main__":
