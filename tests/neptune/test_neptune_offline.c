@@ -275,7 +275,7 @@ static void hostile_names(void **state)
     /* nothing but the layout under h/, nothing new next to the job */
     assert_int_equal(tu_sh("cd '%s/h' && test \"$(ls -A)\" = out", f->tmp), 0);
     assert_int_equal(tu_sh("cd '%s' && test \"$(ls -A | tr '\\n' ' ')\" = "
-                           "'.neptune results.csv src '", f->src), 0);
+                           "'.neptune backup results.csv src '", f->src), 0);
     expect_in(out, "ws/proj/" FULL "/files/%2E%2E/%2E%2E/escape.txt", "nope\n");
     expect_in(out, "ws/proj/%2E%2E/experiment.json", "\"name\":\"..\"");
     assert_int_equal(tu_sh("test -d '%s/ws/proj/%%2E%%2E/metrics/%%2E.%%2F..%%2F..%%2Fm'",
