@@ -512,9 +512,11 @@ int npt_apply(struct npt_run *r, struct json_object *op, int file, int64_t off,
             if (!a->ops)
                 a->ops = json_object_new_array();
             json_object_array_add(a->ops, op_copy(op));
-            if (type[0] == 'A' && opt_str(op, "hash")) {
+            if (type[0] != 'T') { /* AssignArtifact or ClearArtifact */
                 free(a->hash);
-                a->hash = xp_strdup(opt_str(op, "hash"));
+                a->hash = type[0] == 'A' && opt_str(op, "hash")
+                              ? xp_strdup(opt_str(op, "hash"))
+                              : NULL;
             }
         }
     } else if (!strcmp(type, "CopyAttribute")) {
