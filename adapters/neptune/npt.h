@@ -39,6 +39,12 @@ struct npt_blob {
     int value;    /* index in obj.values, or -1 for obj.file_content */
 };
 
+struct npt_image {
+    struct npt_blob blob;
+    char *name, *description;
+};
+
+/* 32 bytes: a run may hold many millions. */
 struct npt_point {
     double step;
     int has_step;
@@ -46,10 +52,7 @@ struct npt_point {
     union {
         double d;
         char *s;
-        struct {
-            struct npt_blob blob;
-            char *name, *description;
-        } img;
+        struct npt_image *img;
     } u;
 };
 

@@ -272,7 +272,7 @@ static int set_file(struct npt_emit *e, struct npt_attr *a,
 static int image(struct npt_emit *e, struct npt_attr *a)
 {
     const struct npt_point *p = &a->pts[e->pi];
-    int rc = npt_blob_read(e->run, &p->u.img.blob, &e->body.mem);
+    int rc = npt_blob_read(e->run, &p->u.img->blob, &e->body.mem);
     if (rc)
         return rc;
     if ((rc = safe_rel(&e->rel, a->path)))
@@ -286,11 +286,11 @@ static int image(struct npt_emit *e, struct npt_attr *a)
         json_object_object_add(e->fmeta, "step", json_object_new_double(p->step));
     json_object_object_add(e->fmeta, "timestamp",
                            json_object_new_double((double)p->ts_ms / 1000.0));
-    if (p->u.img.name)
-        json_object_object_add(e->fmeta, "name", json_object_new_string(p->u.img.name));
-    if (p->u.img.description)
+    if (p->u.img->name)
+        json_object_object_add(e->fmeta, "name", json_object_new_string(p->u.img->name));
+    if (p->u.img->description)
         json_object_object_add(e->fmeta, "description",
-                               json_object_new_string(p->u.img.description));
+                               json_object_new_string(p->u.img->description));
     mem_record(e);
     return 0;
 }

@@ -45,8 +45,9 @@ static void attr_free(struct npt_attr *a)
         if (a->type == NPT_STRING_SERIES)
             free(a->pts[i].u.s);
         if (a->type == NPT_FILE_SERIES) {
-            free(a->pts[i].u.img.name);
-            free(a->pts[i].u.img.description);
+            free(a->pts[i].u.img->name);
+            free(a->pts[i].u.img->description);
+            free(a->pts[i].u.img);
         }
     }
     free(a->pts);
@@ -257,8 +258,9 @@ static void clear_points(struct npt_attr *a)
         if (a->type == NPT_STRING_SERIES)
             free(a->pts[i].u.s);
         if (a->type == NPT_FILE_SERIES) {
-            free(a->pts[i].u.img.name);
-            free(a->pts[i].u.img.description);
+            free(a->pts[i].u.img->name);
+            free(a->pts[i].u.img->description);
+            free(a->pts[i].u.img);
         }
     }
     a->npts = 0;
@@ -285,6 +287,7 @@ static int log_values(struct npt_run *r, struct npt_attr *a,
             !json_object_object_get_ex(e, "ts", &ts))
             return bad(type, "a value without value or ts");
         struct npt_point p = {0};
+        struct npt_image img = {0};
         double t;
         if (get_double(ts, &t))
             return bad(type, "ts is not a number");
@@ -309,12 +312,14 @@ static int log_values(struct npt_run *r, struct npt_attr *a,
                 const char *nm = opt_str(v, "name"), *d = opt_str(v, "description");
                 if (!opt_str(v, "data"))
                     return bad(type, "an image without data");
-                p.u.img.name = nm ? xp_strdup(nm) : NULL;
-                p.u.img.description = d ? xp_strdup(d) : NULL;
+                img.name = nm ? xp_strdup(nm) : NULL;
+                img.description = d ? xp_strdup(d) : NULL;
             } else if (!json_object_is_type(v, json_type_string)) {
                 return bad(type, "an image without data");
             }
-            p.u.img.blob = (struct npt_blob){file, off, len, (int)i};
+            img.blob = (struct npt_blob){file, off, len, (int)i};
+            p.u.img = xp_malloc(sizeof(img));
+            *p.u.img = img;
         }
         npt_push(a, &p);
     }
