@@ -68,7 +68,7 @@ static int64_t read_offset(const char *dir, const char *name)
 static void gap(struct npt_run *r, int64_t from, int64_t to, const char *dir,
                 const char *why)
 {
-    char range[48];
+    char range[64];
     if (from == to)
         snprintf(range, sizeof(range), "operation %" PRId64, from);
     else
