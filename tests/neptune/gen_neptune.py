@@ -340,6 +340,11 @@ def backup(out):
                [(0.0, float("nan"), ms0), (1.0, float("inf"), ms0), (2.0, float("-inf"), ms0)])
     series_csv(os.path.join(run, "train", "whole.csv"), [(0.0, 1.0, 1767323045000)])
     series_csv(os.path.join(run, "train", "empty.csv"), [])
+    # summer time (UTC+2), the first 02:30 of the night clocks went back
+    # (2025-10-26, 00:30 UTC), winter time (UTC+1)
+    series_csv(os.path.join(run, "train", "dst.csv"),
+               [(0.0, 1.0, 1751371200000), (1.0, 2.0, 1761438600000),
+                (2.0, 3.0, 1767225600000)])
     series_csv(os.path.join(run, "monitoring", "0a1b2c3d", "cpu.csv"), [(0.0, 12.5, ms0)])
     series_csv(os.path.join(run, "monitoring", "0a1b2c3d", "stdout.csv"),
                [(0.0, "hello", ms0), (1.0, "with, comma \"and\" quote\nand newline", ms0 + 1)],

@@ -101,6 +101,12 @@ static void exact_values(void **state)
               "{\"index\":2,\"data\":{\"value\":0.25,\"step\":0.30000000000000004,"
               "\"timestamp\":1767323047.123}}\n");
     expect_in(run, "metrics/train%2Fwhole/data.jsonl", "\"timestamp\":1767323045.0}}");
+    /* across daylight saving time: summer, the earlier of a twice-seen
+     * local time, winter */
+    expect_in(run, "metrics/train%2Fdst/data.jsonl",
+              "\"timestamp\":1751371200.0}}\n{\"index\":1,\"data\":{\"value\":2.0,"
+              "\"step\":1.0,\"timestamp\":1761438600.0}}\n{\"index\":2,\"data\":"
+              "{\"value\":3.0,\"step\":2.0,\"timestamp\":1767225600.0}}\n");
     expect_in(run, "metrics/train%2Ffine/data.jsonl", "\"step\":1e-06,");
     expect_in(run, "metrics/edge%2Fnonfinite/data.jsonl",
               "{\"index\":0,\"data\":{\"value\":NaN,\"step\":0.0,");
