@@ -89,6 +89,9 @@ struct npt_run {
     size_t nfiles;
     struct xp_buf lost; /* what could not be read, "; "-separated */
     int64_t nops, rejected;
+    /* files read from this machine by an absolute path the run names */
+    int64_t outside;
+    char *outside_first;
     const struct xp_ctx *ctx;
     const char *id; /* the container's id, borrowed */
 };
@@ -98,6 +101,8 @@ void npt_run_release(struct npt_run *r);
 /* Add a note to r->lost. */
 void npt_lost(struct npt_run *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Count a file read from outside the run's folder. */
+void npt_outside(struct npt_run *r, const char *path);
 /* Apply one operation object ({"type", "path", ...}); line locates it for
  * blobs and messages. Returns 0, or XP_EINVALID for a malformed operation
  * (the caller reports it and goes on). */

@@ -223,14 +223,18 @@ static int file_attr(struct npt_emit *e, struct npt_attr *a)
         json_object_object_add(e->fmeta, "file_path", json_object_new_string(src));
     }
     struct stat st;
-    int fd = open(src, O_RDONLY | O_CLOEXEC);
+    /* an upload_path/ entry is the run's own: no link out of it */
+    int fd = open(src, O_RDONLY | O_CLOEXEC | (a->tmp_name ? O_NOFOLLOW : 0));
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
-        npt_lost(r, "file '%s' (%s) is not on this machine", a->path, src);
+        npt_lost(r, "file '%s' (%s) is not on this machine%s", a->path, src,
+                 a->tmp_name ? " or not a regular file" : "");
         free(src);
         return 0;
     }
+    if (!a->tmp_name)
+        npt_outside(r, src);
     free(src);
     e->body.fd = fd;
     file_record(e, (int64_t)st.st_size, 0);
@@ -263,6 +267,7 @@ static int set_file(struct npt_emit *e, struct npt_attr *a,
     e->fmeta = json_object_new_object();
     json_object_object_add(e->fmeta, "attribute", json_object_new_string(a->path));
     json_object_object_add(e->fmeta, "file_path", json_object_new_string(f->source));
+    npt_outside(e->run, f->source);
     e->body.fd = fd;
     file_record(e, (int64_t)st.st_size, 0);
     return 1;

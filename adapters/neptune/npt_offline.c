@@ -329,8 +329,14 @@ static int no_next(struct xp_reader *base, const struct xp_record **out)
     if (xp_ctx_cancelled(r->a->base.ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     int rc = npt_emit_next(r->em, out);
-    if (rc || (*out)->kind != XP_REC_END || !r->run.lost.len)
+    if (rc || (*out)->kind != XP_REC_END)
         return rc;
+    if (r->run.outside)
+        xp_ctx_warn(r->a->base.ctx, "run '%s': %lld file(s) read from this machine by "
+                    "the absolute paths the run names (first: '%s')",
+                    r->run.id, (long long)r->run.outside, r->run.outside_first);
+    if (!r->run.lost.len)
+        return 0;
     if (!r->a->allow_partial) {
         *out = NULL;
         return xp_error_set(XP_EINVALID,

@@ -68,8 +68,15 @@ void npt_run_release(struct npt_run *r)
     for (size_t i = 0; i < r->nfiles; i++)
         free(r->files[i]);
     free(r->files);
+    free(r->outside_first);
     xp_buf_release(&r->lost);
     memset(r, 0, sizeof(*r));
+}
+
+void npt_outside(struct npt_run *r, const char *path)
+{
+    if (!r->outside++)
+        r->outside_first = xp_strdup(path);
 }
 
 void npt_lost(struct npt_run *r, const char *fmt, ...)

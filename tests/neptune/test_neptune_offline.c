@@ -95,6 +95,8 @@ static void exact_values(void **state)
     assert_non_null(strstr(e, "is incomplete: file 'data/raw' (/nonexistent/job/raw.npy) "
                               "is not on this machine"));
     assert_non_null(strstr(e, "operations 1-2 of '"));
+    assert_non_null(strstr(e, "warning: run '" FULL "': 3 file(s) read from this machine "
+                              "by the absolute paths the run names (first: '"));
     assert_non_null(strstr(e, "are not in the folder (sent to the server and removed, "
                               "as last_ack_version says)"));
     free(o);
@@ -283,6 +285,27 @@ static void hostile_names(void **state)
     free(out);
 }
 
+/* An upload_path/ entry that is a link is not followed. */
+static void upload_link(void **state)
+{
+    struct fx *f = *state;
+    char *o, *e, *out = xp_path_join(f->tmp, "link");
+    const char *up = ".neptune/offline/run__" FULL "__4242__k3j5x9q2/upload_path/"
+                     "artifacts_model-1767323045.25-2026-01-02_03.04.05.250000.bin";
+    assert_int_equal(tu_sh("cd '%s' && mv '%s' saved && ln -s /etc/passwd '%s'", f->src,
+                           up, up), 0);
+    const char *argv[] = {"download", "--from", "neptune-offline", f->src, "-o", out,
+                          "--opt", "project=ws/proj", "--experiment", FULL, NULL};
+    assert_int_not_equal(run(&o, &e, argv), 0);
+    assert_non_null(strstr(e, "file 'artifacts/model' ("));
+    assert_non_null(strstr(e, "is not on this machine or not a regular file"));
+    free(o);
+    free(e);
+    assert_int_equal(tu_sh("cd '%s' && rm '%s' && mv saved '%s'", f->src, up, up), 0);
+    assert_int_equal(tu_sh("! grep -rq root: '%s'", out), 0);
+    free(out);
+}
+
 /* The project is required; a wrong one is refused. */
 static void needs_project(void **state)
 {
@@ -320,6 +343,7 @@ int main(void)
         cmocka_unit_test(verify_reads),
         cmocka_unit_test(copies_and_reruns),
         cmocka_unit_test(hostile_names),
+        cmocka_unit_test(upload_link),
         cmocka_unit_test(needs_project),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
