@@ -160,6 +160,8 @@ static int replay_file(struct reading *rd, const char *path, int file,
         int has_nl = line[len - 1] == '\n';
         if (has_nl)
             len--;
+        if (has_nl && len && line[len - 1] == '\r')
+            len--; /* written in text mode on Windows */
         /* a torn line can only be the last one written */
         int last = !has_nl || (is_last_file && feof(fp));
         if (len)

@@ -21,6 +21,7 @@ RUN_ASYNC = "7a6b5c4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"
 RUN_TORN = "b0b0b0b0-1111-4222-8333-944445555666"
 RUN_GONE = "c0c0c0c0-1111-4222-8333-944445555666"
 RUN_HOSTILE = ".."
+RUN_WINDOWS = "f0f0f0f0-1111-4222-8333-944445555666"
 RUN_LEGACY = "d0d0d0d0-1111-4222-8333-944445555666"
 RUN_RESUMED = "e0e0e0e0-1111-4222-8333-944445555666"
 MON = "monitoring/0a1b2c3d"
@@ -240,6 +241,22 @@ def legacy_run(out):
         log_floats(q, "m", [float(i)], [i], [TS0 + i])
 
 
+def windows_run(out):
+    """A queue written on Windows: LogFile opens data-N.log in text mode,
+    so each line ends in \\r\\n."""
+    d = os.path.join(out, ".neptune", "offline", f"run__{RUN_WINDOWS}__12__dddddddd")
+    os.makedirs(d)
+    metadata(d, "offline", RUN_WINDOWS)
+    q = Queue(d)
+    q.put(op("AssignInt", "parameters/win", value=1))
+    q.put(op("UploadFileContent", "notes/win", ext="txt",
+             file_content=base64.b64encode(b"crlf\n").decode()))
+    p = os.path.join(d, "data-1.log")
+    data = open(p, "rb").read().replace(b"\n", b"\r\n")
+    with open(p, "wb") as f:
+        f.write(data)
+
+
 def torn_run(out):
     d = os.path.join(out, ".neptune", "offline", f"run__{RUN_TORN}__7__aaaaaaaa")
     os.makedirs(d)
@@ -371,6 +388,7 @@ def main():
     full_run(out)
     async_run(out)
     legacy_run(out)
+    windows_run(out)
     torn_run(out)
     gone_run(out)
     hostile_run(out)

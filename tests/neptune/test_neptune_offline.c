@@ -17,6 +17,7 @@
 #define GONE "c0c0c0c0-1111-4222-8333-944445555666"
 #define LEGACY "d0d0d0d0-1111-4222-8333-944445555666"
 #define RESUMED "e0e0e0e0-1111-4222-8333-944445555666"
+#define WINDOWS "f0f0f0f0-1111-4222-8333-944445555666"
 
 struct fx {
     char *tmp, *src, *out;
@@ -176,6 +177,9 @@ static void exact_values(void **state)
     expect_in(f->out, "ws/proj/" RESUMED "/metrics/m/data.jsonl",
               "{\"index\":1,\"data\":{\"value\":1.0,\"step\":1.0,");
     expect_in(f->out, "ws/proj/" LEGACY "/parameters.json", "{\"legacy\":1}");
+    /* lines ending in \r\n (text mode on Windows) */
+    expect_in(f->out, "ws/proj/" WINDOWS "/parameters.json", "{\"win\":1}");
+    expect_in(f->out, "ws/proj/" WINDOWS "/files/notes/win.txt", "crlf\n");
 }
 
 /* --allow-partial keeps what is intact and still names what is not. */
@@ -238,11 +242,11 @@ static void copies_and_reruns(void **state)
     xp_buf_printf(&ml, "mldash-local:%s/ml", f->tmp);
     const char *c1[] = {"copy", "--ignore", "system", lay, ml.ptr, NULL};
     assert_int_equal(run(&o, &e, c1), 0);
-    assert_non_null(strstr(o, "7 copied, 0 skipped, 0 failed (of 7)"));
+    assert_non_null(strstr(o, "8 copied, 0 skipped, 0 failed (of 8)"));
     free(o);
     free(e);
     assert_int_equal(run(&o, &e, c1), 0);
-    assert_non_null(strstr(o, "0 copied, 7 skipped, 0 failed (of 7)"));
+    assert_non_null(strstr(o, "0 copied, 8 skipped, 0 failed (of 8)"));
     free(o);
     free(e);
     /* straight from the folders into a layout, twice */
@@ -253,7 +257,7 @@ static void copies_and_reruns(void **state)
     free(e);
     int before = tu_count_files(lay2);
     assert_int_equal(run(&o, &e, d1), 0);
-    assert_non_null(strstr(o, "0 downloaded, 7 skipped"));
+    assert_non_null(strstr(o, "0 downloaded, 8 skipped"));
     free(o);
     free(e);
     assert_int_equal(tu_count_files(lay2), before);
