@@ -160,8 +160,10 @@ static int replay_file(struct reading *rd, const char *path, int file,
         int has_nl = line[len - 1] == '\n';
         if (has_nl)
             len--;
+        /* written in text mode on Windows: json-c would skip the \r as
+         * white space, but the line's length is kept exact here */
         if (has_nl && len && line[len - 1] == '\r')
-            len--; /* written in text mode on Windows */
+            len--;
         /* a torn line can only be the last one written */
         int last = !has_nl || (is_last_file && feof(fp));
         if (len)
