@@ -160,7 +160,7 @@ struct nb_reader {
     struct xp_experiment_meta meta;
     const char **tags;
     char created[64];
-    struct json_object *vendor, *metadata, *repr, *other;
+    struct json_object *vendor, *metadata, *repr, *other, *failed;
     int partial;
 };
 
@@ -289,6 +289,67 @@ static int walk(struct nb_reader *r, const char *dir, const char *rel, int depth
     return rc;
 }
 
+/* The backup script's own log (neptune_backup_<time>.log, written where it
+ * ran, often the download folder): "... INFO Downloading WS/PROJ/RUN to
+ * PATH" starts a run, "... ERROR Error while downloading NAMESPACE" is the
+ * attribute it stopped that run at. Looked for in the three folders above
+ * the run folder. */
+static void script_errors(struct nb_reader *r)
+{
+    struct xp_buf want = XP_BUF_INIT;
+    xp_buf_printf(&want, " INFO Downloading %s/%s/%s to ", r->ws, r->proj, r->name);
+    char *dir = realpath(r->dir, NULL);
+    for (int up = 0; dir && up < 3; up++) {
+        char *sl = strrchr(dir, '/');
+        if (!sl || sl == dir)
+            break;
+        *sl = '\0';
+        char **names;
+        size_t n;
+        if (xp_list_dir(&names, &n, dir)) {
+            xp_error_clear();
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t l = strlen(names[i]);
+            if (strncmp(names[i], "neptune_backup_", 15) || l < 20 ||
+                strcmp(names[i] + l - 4, ".log"))
+                continue;
+            char *p = xp_path_join(dir, names[i]);
+            struct xp_buf b = XP_BUF_INIT;
+            if (!xp_read_file(&b, p, (size_t)64 << 20)) {
+                int ours = 0;
+                for (char *line = b.ptr; line && *line;) {
+                    char *nl = strchr(line, '\n');
+                    if (nl)
+                        *nl = '\0';
+                    if (strstr(line, " INFO Downloading "))
+                        ours = strstr(line, want.ptr) != NULL;
+                    static const char mark[] = " ERROR Error while downloading ";
+                    const char *err = strstr(line, mark);
+                    if (ours && err) {
+                        const char *ns = err + sizeof(mark) - 1;
+                        r->partial = 1;
+                        if (!r->failed)
+                            r->failed = json_object_new_array();
+                        json_object_array_add(r->failed, json_object_new_string(ns));
+                        xp_ctx_warn(r->a->base.ctx, "run '%s' in '%s' is partial: the backup "
+                                    "script failed on '%s' and stopped there ('%s')",
+                                    r->name, r->dir, ns, p);
+                    }
+                    line = nl ? nl + 1 : NULL;
+                }
+            }
+            xp_error_clear();
+            xp_buf_release(&b);
+            free(p);
+        }
+        xp_strv_free(names);
+    }
+    free(dir);
+    xp_buf_release(&want);
+}
+
 static void fill(struct nb_reader *r)
 {
     struct xp_experiment_meta *m = &r->meta;
@@ -361,6 +422,9 @@ static struct json_object *build_vendor(struct nb_reader *r)
     json_object_object_add(v, "other_values", r->other);
     if (r->partial)
         json_object_object_add(v, "partial", json_object_new_boolean(1));
+    if (r->failed)
+        json_object_object_add(v, "failed_attributes", r->failed);
+    r->failed = NULL;
     r->repr = r->other = NULL;
     return v;
 }
@@ -412,6 +476,7 @@ static int nb_read(struct xp_reader **out, struct xp_adapter *base,
         nb_reader_free(&r->base);
         return rc;
     }
+    script_errors(r);
     r->metadata = json_object_new_object();
     json_object_object_add(r->metadata, "csv_time_zone", json_object_new_string(r->tz.name));
     r->vendor = build_vendor(r);

@@ -380,6 +380,22 @@ def backup(out):
         z.writestr("train.py", "print('hello')\n")
     # a run the script left before its first attribute
     os.makedirs(os.path.join(out, "backup", "team", "proj", "CLS-124"))
+    # a run it stopped at a failing attribute, and the script's log
+    # (logging.basicConfig format "%(asctime)s %(name)s %(levelname)s
+    # %(message)s"), written where it ran: here the download folder
+    run2 = os.path.join(out, "backup", "team", "proj", "CLS-125")
+    os.makedirs(run2)
+    with open(os.path.join(run2, "simple_metadata.json"), "w+") as f:
+        f.write(json.dumps({"sys/id": "CLS-125"}, indent=4, sort_keys=True, default=str))
+    with open(os.path.join(out, "backup", "neptune_backup_20260102030405.log"), "w") as f:
+        f.write("2026-01-02 03:04:05 root INFO Backup process started\n"
+                f"2026-01-02 03:04:06 root INFO Downloading team/proj/{BACKUP_RUN} to "
+                f"{os.path.join(out, 'backup', 'team', 'proj', BACKUP_RUN)}\n"
+                "2026-01-02 03:04:07 root INFO Downloading team/proj/CLS-125 to "
+                f"{run2}\n"
+                "2026-01-02 03:04:08 root ERROR Error while downloading train/loss\n"
+                "HTTPSConnectionPool: Read timed out.\n"
+                "2026-01-02 03:04:09 root INFO Backup complete!\n")
 
 
 def main():

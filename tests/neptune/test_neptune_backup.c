@@ -70,9 +70,9 @@ static void exact_values(void **state)
     assert_non_null(strstr(e, "as local times of 'Europe/Warsaw'"));
     assert_non_null(strstr(e, "run 'CLS-124' in '"));
     assert_non_null(strstr(e, "is partial: there is no simple_metadata.json"));
-    assert_non_null(strstr(o, "2 downloaded, 0 skipped, 0 failed"));
+    assert_non_null(strstr(o, "3 downloaded, 0 skipped, 0 failed"));
     free(o);
-    free(e);
+    char *e_saved = e;
     char *run = xp_path_join(out, "team/proj/CLS-123");
     expect_in(run, "parameters.json", "\"x\":2.0,");
     expect_in(run, "parameters.json", "\"n\":2,");
@@ -124,6 +124,14 @@ static void exact_values(void **state)
                            "test -s '%s/files/source_code/files.zip'",
                            f->root, run, run), 0);
     expect_in(out, "team/proj/CLS-124/experiment.json", "\"partial\":true");
+    /* the script's log names the attribute it stopped a run at */
+    assert_non_null(strstr(e_saved, "run 'CLS-125' in '"));
+    assert_non_null(strstr(e_saved, "is partial: the backup script failed on 'train/loss' "
+                                    "and stopped there ('"));
+    assert_null(strstr(e_saved, "run 'CLS-123' in '"));
+    expect_in(out, "team/proj/CLS-125/experiment.json",
+              "\"partial\":true,\"failed_attributes\":[\"train/loss\"]");
+    free(e_saved);
     free(run);
     free(out);
 }
@@ -180,16 +188,16 @@ static void verify_copy_rerun(void **state)
     xp_buf_printf(&ml, "mldash-local:%s/ml", f->tmp);
     const char *c[] = {"copy", "--ignore", "system", a, ml.ptr, NULL};
     assert_int_equal(tu_run_xport(&o, &e, c), 0);
-    assert_non_null(strstr(o, "2 copied, 0 skipped, 0 failed (of 2)"));
+    assert_non_null(strstr(o, "3 copied, 0 skipped, 0 failed (of 3)"));
     free(o);
     free(e);
     assert_int_equal(tu_run_xport(&o, &e, c), 0);
-    assert_non_null(strstr(o, "0 copied, 2 skipped, 0 failed (of 2)"));
+    assert_non_null(strstr(o, "0 copied, 3 skipped, 0 failed (of 3)"));
     free(o);
     free(e);
     int before = tu_count_files(a);
     assert_int_equal(download(f, a, "Europe/Warsaw", &o, &e), 0);
-    assert_non_null(strstr(o, "0 downloaded, 2 skipped"));
+    assert_non_null(strstr(o, "0 downloaded, 3 skipped"));
     free(o);
     free(e);
     assert_int_equal(tu_count_files(a), before);
