@@ -15,7 +15,9 @@ extern const struct xp_adapter_type xp_wandb_adapter;
 
 extern const struct xp_adapter_type xp_mldash_adapter, xp_mldash_local_adapter;
 NOT_BUILT(comet_type, "comet", "Comet server");
-NOT_BUILT(neptune_type, "neptune", "Neptune exports");
+NOT_BUILT(neptune_type, "neptune", "Neptune 2.x servers");
+extern const struct xp_adapter_type xp_neptune_offline_adapter;
+extern const struct xp_adapter_type xp_neptune_backup_adapter;
 
 const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_local_adapter,
@@ -25,5 +27,7 @@ const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_wandb_offline_adapter,
     &comet_type,
     &neptune_type,
+    &xp_neptune_offline_adapter,
+    &xp_neptune_backup_adapter,
     NULL,
 };
