@@ -19,9 +19,12 @@ int cmd_verify(int argc, char **argv)
 {
     struct access_args acc = {0};
     struct opt_list ignore = {{0}, 0};
+    int allow_partial = 0;
     const struct opt opts[] = {
         OPT_GROUP_MARK("selection"),
         {OPT_LIST, 0, "ignore", &ignore, "RESOURCE", "leave a resource out of the comparison"},
+        {OPT_BOOL, 0, "allow-partial", &allow_partial, NULL,
+         "read sources with damaged parts (what was lost is still reported)"},
         OPT_GROUP_MARK("vendor access"),
         ACCESS_OPTS(acc),
         OPT_END_MARK,
@@ -66,7 +69,9 @@ int cmd_verify(int argc, char **argv)
     const struct xp_location *locs[2] = {&la, &lb};
     const struct xp_adapter_type *types[2];
     struct adapter_options ao[2];
-    if (adapter_types(types, locs, 2) || adapter_options_build(ao, types, 2, &acc, NULL, 0)) {
+    const struct xp_kv extra[] = {{"allow-partial", "1"}};
+    if (adapter_types(types, locs, 2) ||
+        adapter_options_build(ao, types, 2, &acc, extra, allow_partial ? 1 : 0)) {
         xp_location_release(&la);
         xp_location_release(&lb);
         free(acc.api_key);

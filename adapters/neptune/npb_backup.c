@@ -539,6 +539,14 @@ static int nb_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     return 0;
 }
 
+static const struct xp_option_decl nb_options[] = {
+    {"tz", XP_OPT_STRING, 0, 0, 0, NULL,
+     "IANA zone of the CSV files' naive times (default: this machine's)"},
+    {"allow-partial", XP_OPT_BOOL, XP_OPT_FLAG, 0, 0, NULL,
+     "convert runs the backup script stopped early, naming what is missing"},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 const struct xp_adapter_type xp_neptune_backup_adapter = {
     .abi = XP_ADAPTER_ABI,
     .name = "neptune-backup",
@@ -548,4 +556,5 @@ const struct xp_adapter_type xp_neptune_backup_adapter = {
     .close = nb_close,
     .list_experiments = nb_list,
     .read_experiment = nb_read,
+    .options = nb_options,
 };

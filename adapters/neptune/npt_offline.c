@@ -552,6 +552,14 @@ static int no_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     return 0;
 }
 
+static const struct xp_option_decl no_options[] = {
+    {"project", XP_OPT_STRING, 0, 0, 0, NULL,
+     "WS/PROJECT the runs belong to (required; else NEPTUNE_PROJECT)"},
+    {"allow-partial", XP_OPT_BOOL, XP_OPT_FLAG, 0, 0, NULL,
+     "convert runs whose queue is damaged or incomplete, naming what was lost"},
+    {NULL, 0, 0, 0, 0, NULL, NULL},
+};
+
 const struct xp_adapter_type xp_neptune_offline_adapter = {
     .abi = XP_ADAPTER_ABI,
     .name = "neptune-offline",
@@ -561,4 +569,5 @@ const struct xp_adapter_type xp_neptune_offline_adapter = {
     .close = no_close,
     .list_experiments = no_list,
     .read_experiment = no_read,
+    .options = no_options,
 };

@@ -217,7 +217,7 @@ static void verify_reads(void **state)
     free(e);
     struct xp_buf loc = XP_BUF_INIT;
     xp_buf_printf(&loc, "neptune-offline:%s", f->src);
-    const char *v2[] = {"verify", "--opt", "project=ws/proj", "--opt", "allow-partial=1",
+    const char *v2[] = {"verify", "--opt", "project=ws/proj", "--allow-partial",
                         loc.ptr, a, NULL};
     int code = run(&o, &e, v2);
     if (code)
