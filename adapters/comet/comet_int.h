@@ -1,0 +1,103 @@
+/* Shared pieces of the Comet adapters (cometx folders, offline archives):
+ * Comet's metric values and points, and the cometx experiment folder. Only
+ * files under adapters/comet/ include this. */
+#ifndef XPORT_COMET_INT_H
+#define XPORT_COMET_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xport/buf.h"
+#include "xport/record.h"
+#include "xport/sys/adapter.h"
+
+struct json_object;
+
+/* ---- values (comet_value.c) ---------------------------------------------- */
+
+/* Comet's REST API returns a metric value as a string ("0.5", "1.0E-5",
+ * "NaN", "Infinity", "42"): the exact number it holds, an int64 when the
+ * text is a plain integer that fits, else a double (strtod, so correctly
+ * rounded); any other text stays a string. s[0..len) is borrowed. */
+void comet_value_parse(struct xp_value *out, const char *s, size_t len);
+
+/* Append v as Comet writes a metricValue: numbers as their exact text in
+ * a JSON string (floats in the shortest form that reads back to the same
+ * bits, always with '.' or 'e'; NaN, Infinity, -Infinity), null, bools and
+ * JSON as themselves, a string as itself. Returns 1 (and writes nothing)
+ * when v is a string that comet_value_parse would read back as a number. */
+int comet_value_put(struct xp_buf *b, const struct xp_value *v);
+
+/* ---- points (comet_value.c) ---------------------------------------------- */
+
+#define COMET_MAX_FIELDS 24
+
+/* A metric line's members (as xp_jscan_object gives them) turned into an
+ * xport point in place: metricValue -> "value" (parsed), timestamp (epoch
+ * milliseconds) -> "timestamp" (epoch seconds, a double), step, epoch and
+ * runContext kept unless null, metricName dropped, every other member kept;
+ * xport's own members (written by comet_point_put for what Comet has no
+ * place for) are undone. *name gets metricName (NULL when absent), *kind
+ * the series kind. in[0..*n) is rewritten; p->fields points at it. */
+int comet_point_from_fields(struct xp_point *p, struct xp_field *f, size_t *n,
+                            const char **name, enum xp_series_kind *kind,
+                            int64_t index);
+
+/* Append one metrics.jsonl line (newline included) for point p of series
+ * name/kind at position pos in its series. Returns 0, 1 when the value
+ * cannot be told apart from a number in Comet's form (nothing written),
+ * or XP_EINVALID for text that is not UTF-8. */
+int comet_point_put(struct xp_buf *b, const char *name, enum xp_series_kind kind,
+                    const struct xp_point *p, int64_t pos);
+
+/* The series kind Comet's name implies: "sys.*" are system metrics. */
+enum xp_series_kind comet_kind_of(const char *name);
+
+/* ---- parameters (comet_value.c) ------------------------------------------ */
+
+/* Comet flattens nested parameters with '|' ("opt|lr"): nest them again.
+ * Adds name=value to obj (value is taken over). */
+void comet_param_nest(struct json_object *obj, const char *name,
+                      struct json_object *value);
+
+/* ---- the cometx adapter (cometx.c, cometx_read.c, cometx_write.c) -------- */
+
+struct cometx_adapter {
+    struct xp_adapter base;
+    char *root;
+    pthread_mutex_t lock;
+    struct json_object *claimed; /* experiment folders being written */
+    char *ws_pat, *proj_pat, *exp_pat;
+};
+
+int cometx_read_experiment(struct xp_reader **out, struct xp_adapter *a,
+                           const struct xp_experiment_ref *ref,
+                           const struct xp_read_opts *ro);
+int cometx_write_experiment(struct xp_sink **out, struct xp_adapter *a,
+                            const struct xp_experiment_meta *meta,
+                            const struct xp_write_opts *wo);
+
+/* An experiment folder's names: workspaceName and projectName from
+ * metadata.json (else the folders'), the experiment's from the "Name"
+ * other (as cometx copy takes it), else experimentName, else the folder.
+ * metadata and others (the others.jsonl lines, an array) are owned. */
+struct cometx_exp {
+    char *dir;
+    char *ws, *proj, *name;
+    struct json_object *metadata; /* object, or NULL when absent */
+    struct json_object *others;   /* array of objects, never NULL */
+};
+int cometx_exp_load(struct cometx_exp *e, const char *dir, const char *ws_folder,
+                    const char *proj_folder, const char *exp_folder);
+void cometx_exp_release(struct cometx_exp *e);
+
+/* cometx's own file name cleaning (cometx/framework/comet/download_manager.py
+ * sanitize_filename): "/../" -> "/", ':' -> '-', leading '/' removed. The
+ * result must still pass xp_relpath_safe before it is used. */
+char *cometx_sanitize(const char *name);
+
+/* Others written by xport for what a cometx folder has no place for. */
+#define COMET_X_PREFIX "xport_"
+
+#endif

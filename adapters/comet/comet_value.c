@@ -1,0 +1,351 @@
+/* Comet's metric values, metric points and '|'-nested parameters, shared by
+ * the cometx and comet-offline adapters (adapters/comet/comet_int.h). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "comet_int.h"
+#include "xport/error.h"
+#include "xport/json.h"
+
+/* "-"? digits, nothing else: an integer in Comet's text. */
+static int plain_int(const char *s, size_t len)
+{
+    size_t i = s[0] == '-';
+    if (i == len)
+        return 0;
+    for (; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+static int parse_int64(const char *s, size_t len, int64_t *out)
+{
+    int neg = s[0] == '-';
+    uint64_t v = 0;
+    for (size_t i = (size_t)neg; i < len; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
+        return -1;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+/* Python's str(float) spells the specials "nan", "inf", "-inf"; Java's
+ * Double.toString "NaN", "Infinity", "-Infinity" (xp_parse_double). */
+static int special(const char *s, size_t len, double *out)
+{
+    static const struct {
+        const char *t;
+        double v;
+    } sp[] = {{"nan", NAN}, {"inf", INFINITY}, {"-inf", -INFINITY},
+              {"+inf", INFINITY}, {"infinity", INFINITY},
+              {"-infinity", -INFINITY}, {"+infinity", INFINITY}};
+    for (size_t i = 0; i < sizeof(sp) / sizeof(sp[0]); i++)
+        if (strlen(sp[i].t) == len && !strncasecmp(sp[i].t, s, len)) {
+            *out = sp[i].v;
+            return 1;
+        }
+    return 0;
+}
+
+void comet_value_parse(struct xp_value *out, const char *s, size_t len)
+{
+    out->type = XP_V_STRING;
+    out->u.s.ptr = s;
+    out->u.s.len = len;
+    if (len == 0 || len > 400)
+        return;
+    int64_t i;
+    double d;
+    if (plain_int(s, len) && parse_int64(s, len, &i) == 0) {
+        out->type = XP_V_INT;
+        out->u.i = i;
+    } else if (special(s, len, &d) || xp_parse_double(s, len, &d) == 0) {
+        out->type = XP_V_FLOAT;
+        out->u.d = d;
+    }
+}
+
+int comet_value_put(struct xp_buf *b, const struct xp_value *v)
+{
+    char tmp[XP_DOUBLE_BUFSZ];
+    switch (v->type) {
+    case XP_V_INT:
+        xp_buf_putc(b, '"');
+        xp_buf_put(b, tmp, xp_fmt_int(tmp, v->u.i));
+        xp_buf_putc(b, '"');
+        return 0;
+    case XP_V_UINT:
+        /* above INT64_MAX: read back as a double, not exactly */
+        return 1;
+    case XP_V_FLOAT:
+        xp_buf_putc(b, '"');
+        xp_buf_put(b, tmp, xp_fmt_double(tmp, v->u.d));
+        xp_buf_putc(b, '"');
+        return 0;
+    case XP_V_STRING: {
+        struct xp_value back;
+        comet_value_parse(&back, v->u.s.ptr, v->u.s.len);
+        if (back.type != XP_V_STRING)
+            return 1;
+        return xp_json_put_str(b, v->u.s.ptr, v->u.s.len, "metric value");
+    }
+    default:
+        return xp_json_put_value(b, v, "metric value");
+    }
+}
+
+enum xp_series_kind comet_kind_of(const char *name)
+{
+    return strncmp(name, "sys.", 4) ? XP_SERIES_METRIC : XP_SERIES_SYSTEM;
+}
+
+/* ---- points -------------------------------------------------------------- */
+
+static int is(const char *a, const char *b)
+{
+    return !strcmp(a, b);
+}
+
+int comet_point_from_fields(struct xp_point *p, struct xp_field *f, size_t *n,
+                            const char **name, enum xp_series_kind *kind,
+                            int64_t index)
+{
+    struct xp_field out[COMET_MAX_FIELDS];
+    struct xp_field rest[COMET_MAX_FIELDS];
+    size_t no = 0, nr = 0;
+    const struct xp_field *value = NULL, *step = NULL, *epoch = NULL, *ts = NULL,
+                          *xts = NULL;
+    const char *xkind = NULL;
+    *name = NULL;
+    p->index = index;
+    p->created_at = NULL;
+    for (size_t i = 0; i < *n; i++) {
+        struct xp_field *x = &f[i];
+        const char *k = x->key;
+        if (is(k, "metricName")) {
+            if (x->v.type == XP_V_STRING)
+                *name = x->v.u.s.ptr;
+        } else if (is(k, "metricValue")) {
+            value = x;
+            if (x->v.type == XP_V_STRING)
+                comet_value_parse(&x->v, x->v.u.s.ptr, x->v.u.s.len);
+        } else if (is(k, "step")) {
+            step = x;
+        } else if (is(k, "epoch")) {
+            epoch = x;
+        } else if (is(k, "timestamp")) {
+            ts = x;
+        } else if (is(k, COMET_X_PREFIX "timestamp")) {
+            xts = x;
+        } else if (is(k, COMET_X_PREFIX "index") && x->v.type == XP_V_INT) {
+            p->index = x->v.u.i;
+        } else if (is(k, COMET_X_PREFIX "kind") && x->v.type == XP_V_STRING) {
+            xkind = x->v.u.s.ptr;
+        } else if (is(k, COMET_X_PREFIX "createdAt") && x->v.type == XP_V_STRING) {
+            p->created_at = x->v.u.s.ptr;
+        } else if (!(is(k, "runContext") && x->v.type == XP_V_NULL)) {
+            rest[nr++] = *x;
+        }
+    }
+    if (!*name)
+        return xp_error_set(XP_EINVALID, "metric line has no \"metricName\"");
+    *kind = xkind ? (is(xkind, "system") ? XP_SERIES_SYSTEM : XP_SERIES_METRIC)
+                  : comet_kind_of(*name);
+    if (value)
+        out[no++] = (struct xp_field){"value", value->v};
+    if (step && step->v.type != XP_V_NULL)
+        out[no++] = (struct xp_field){"step", step->v};
+    if (epoch && epoch->v.type != XP_V_NULL)
+        out[no++] = (struct xp_field){"epoch", epoch->v};
+    if (xts) {
+        out[no++] = (struct xp_field){"timestamp", xts->v};
+    } else if (ts && (ts->v.type == XP_V_INT || ts->v.type == XP_V_FLOAT)) {
+        struct xp_value v = {.type = XP_V_FLOAT};
+        v.u.d = (ts->v.type == XP_V_INT ? (double)ts->v.u.i : ts->v.u.d) / 1000.0;
+        out[no++] = (struct xp_field){"timestamp", v};
+    } else if (ts && ts->v.type != XP_V_NULL) {
+        out[no++] = *ts;
+    }
+    for (size_t i = 0; i < nr; i++)
+        out[no++] = rest[i];
+    memcpy(f, out, no * sizeof(*f));
+    *n = no;
+    p->fields = f;
+    p->nfields = no;
+    return 0;
+}
+
+static void key(struct xp_buf *b, const char *k)
+{
+    xp_buf_puts(b, ", \"");
+    xp_buf_puts(b, k);
+    xp_buf_puts(b, "\": ");
+}
+
+static const struct xp_value *field(const struct xp_point *p, const char *k)
+{
+    for (size_t i = 0; i < p->nfields; i++)
+        if (is(p->fields[i].key, k))
+            return &p->fields[i].v;
+    return NULL;
+}
+
+static int put_or_null(struct xp_buf *b, const struct xp_value *v, const char *what)
+{
+    if (!v) {
+        xp_buf_puts(b, "null");
+        return 0;
+    }
+    return xp_json_put_value(b, v, what);
+}
+
+/* The epoch milliseconds Comet keeps for an xport timestamp (seconds);
+ * *exact is 0 when reading them back would not give v to the bit. */
+static int ts_millis(const struct xp_value *v, int64_t *ms, int *exact)
+{
+    *exact = 0;
+    if (v->type == XP_V_INT) {
+        if (v->u.i > INT64_MAX / 1000 || v->u.i < INT64_MIN / 1000)
+            return -1;
+        *ms = v->u.i * 1000;
+        return 0;
+    }
+    if (v->type != XP_V_FLOAT || !isfinite(v->u.d) || fabs(v->u.d) > 9e15)
+        return -1;
+    *ms = llround(v->u.d * 1000.0);
+    double back = (double)*ms / 1000.0;
+    *exact = memcmp(&back, &v->u.d, sizeof(double)) == 0;
+    return 0;
+}
+
+int comet_point_put(struct xp_buf *b, const char *name, enum xp_series_kind kind,
+                    const struct xp_point *p, int64_t pos)
+{
+    size_t start = b->len;
+    xp_buf_puts(b, "{\"metricName\": ");
+    int rc = xp_json_put_str(b, name, strlen(name), "metric name");
+    if (rc)
+        goto fail;
+    xp_buf_puts(b, ", \"metricValue\": ");
+    const struct xp_value *v = field(p, "value");
+    if (v) {
+        rc = comet_value_put(b, v);
+        if (rc)
+            goto fail;
+    } else {
+        xp_buf_puts(b, "null");
+    }
+    const struct xp_value *ts = field(p, "timestamp");
+    int64_t ms = 0;
+    int exact = 0, have_ms = ts && ts_millis(ts, &ms, &exact) == 0;
+    key(b, "timestamp");
+    if (have_ms)
+        xp_json_put_int(b, ms);
+    else
+        xp_buf_puts(b, "null");
+    key(b, "step");
+    if ((rc = put_or_null(b, field(p, "step"), "step")))
+        goto fail;
+    key(b, "epoch");
+    if ((rc = put_or_null(b, field(p, "epoch"), "epoch")))
+        goto fail;
+    key(b, "runContext");
+    if ((rc = put_or_null(b, field(p, "runContext"), "runContext")))
+        goto fail;
+    for (size_t i = 0; i < p->nfields; i++) {
+        const char *k = p->fields[i].key;
+        if (is(k, "value") || is(k, "step") || is(k, "epoch") ||
+            is(k, "timestamp") || is(k, "runContext") || is(k, "metricName") ||
+            !strncmp(k, COMET_X_PREFIX, strlen(COMET_X_PREFIX)))
+            continue;
+        xp_buf_puts(b, ", ");
+        if ((rc = xp_json_put_str(b, k, strlen(k), "point field")))
+            goto fail;
+        xp_buf_puts(b, ": ");
+        if ((rc = xp_json_put_value(b, &p->fields[i].v, k)))
+            goto fail;
+    }
+    if (ts && !exact) {
+        key(b, COMET_X_PREFIX "timestamp");
+        if ((rc = xp_json_put_value(b, ts, "timestamp")))
+            goto fail;
+    }
+    if (p->index != pos) {
+        key(b, COMET_X_PREFIX "index");
+        xp_json_put_int(b, p->index);
+    }
+    if (kind != comet_kind_of(name)) {
+        key(b, COMET_X_PREFIX "kind");
+        xp_buf_puts(b, kind == XP_SERIES_SYSTEM ? "\"system\"" : "\"metric\"");
+    }
+    if (p->created_at) {
+        key(b, COMET_X_PREFIX "createdAt");
+        if ((rc = xp_json_put_str(b, p->created_at, strlen(p->created_at), "createdAt")))
+            goto fail;
+    }
+    xp_buf_puts(b, "}\n");
+    return 0;
+fail:
+    xp_buf_setlen(b, start);
+    return rc;
+}
+
+/* ---- parameters ---------------------------------------------------------- */
+
+void comet_param_nest(struct json_object *obj, const char *name,
+                      struct json_object *value)
+{
+    const char *bar = strchr(name, '|');
+    struct json_object *sub;
+    if (bar && bar != name && bar[1]) {
+        char *head = xp_strndup(name, (size_t)(bar - name));
+        if (!json_object_object_get_ex(obj, head, &sub)) {
+            sub = json_object_new_object();
+            json_object_object_add(obj, head, sub);
+        }
+        if (json_object_is_type(sub, json_type_object)) {
+            free(head);
+            comet_param_nest(sub, bar + 1, value);
+            return;
+        }
+        free(head);
+    }
+    /* a flat name, or one that clashes with a value already there */
+    json_object_object_add(obj, name, value);
+}
+
+char *cometx_sanitize(const char *name)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    xp_buf_putc(&b, '/');
+    xp_buf_puts(&b, name);
+    /* Python's str.replace: left to right, matches do not overlap */
+    struct xp_buf o = XP_BUF_INIT;
+    for (size_t i = 0; i < b.len;) {
+        if (!strncmp(b.ptr + i, "/../", 4)) {
+            xp_buf_putc(&o, '/');
+            i += 4;
+        } else {
+            xp_buf_putc(&o, b.ptr[i] == ':' ? '-' : b.ptr[i]);
+            i++;
+        }
+    }
+    xp_buf_release(&b);
+    size_t skip = 0;
+    while (o.ptr[skip] == '/')
+        skip++;
+    char *r = xp_strdup(o.ptr + skip);
+    xp_buf_release(&o);
+    return r;
+}

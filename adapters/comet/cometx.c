@@ -1,0 +1,302 @@
+/* The cometx adapter: folders written by `cometx download`
+ * (ROOT/WORKSPACE/PROJECT/EXPERIMENT/ with metadata.json, metrics.jsonl,
+ * parameters.json, others.jsonl, system_details.json, assets/, run/ and
+ * the project's project_metadata.json; adapters/comet/README.md), read as a
+ * source and written as a destination that `cometx copy` consumes. This
+ * file finds experiments; cometx_read.c and cometx_write.c do the rest. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+
+#include "comet_int.h"
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/json.h"
+
+/* Files of which any one marks a folder as a cometx experiment. */
+static const char *const exp_files[] = {"metadata.json", "metrics.jsonl",
+                                        "parameters.json", "others.jsonl", NULL};
+
+static int is_real_dir(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_real_file(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int is_experiment(const char *dir)
+{
+    for (int i = 0; exp_files[i]; i++) {
+        char *p = xp_path_join(dir, exp_files[i]);
+        int yes = is_real_file(p);
+        free(p);
+        if (yes)
+            return 1;
+    }
+    return 0;
+}
+
+static int read_others(struct json_object *arr, const char *path)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    int rc = xp_read_file(&b, path, (size_t)256 << 20);
+    if (rc == XP_ENOTFOUND) {
+        xp_error_clear();
+        xp_buf_release(&b);
+        return 0;
+    }
+    long lineno = 0;
+    for (char *line = b.ptr; !rc && line < b.ptr + b.len;) {
+        char *nl = memchr(line, '\n', (size_t)(b.ptr + b.len - line));
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        lineno++;
+        struct json_object *o = NULL;
+        size_t k = 0;
+        while (k < len && (line[k] == ' ' || line[k] == '\r' || line[k] == '\t'))
+            k++;
+        if (k < len) {
+            rc = xp_json_parse(&o, line, len, "others.jsonl");
+            if (!rc && (!json_object_is_type(o, json_type_object) ||
+                        !xp_json_str(o, "name")))
+                rc = xp_error_set(XP_EINVALID, "line %ld of '%s' is not an "
+                                  "object with a \"name\"", lineno, path);
+            else if (rc)
+                rc = xp_error_wrap(rc, "line %ld of '%s'", lineno, path);
+            if (!rc)
+                json_object_array_add(arr, o);
+            else
+                json_object_put(o);
+        }
+        line += len + (nl != NULL);
+    }
+    xp_buf_release(&b);
+    return rc;
+}
+
+static char *str_or(struct json_object *o, const char *k, const char *dflt)
+{
+    const char *v = xp_json_str(o, k);
+    return xp_strdup(v && *v ? v : dflt);
+}
+
+int cometx_exp_load(struct cometx_exp *e, const char *dir, const char *ws_folder,
+                    const char *proj_folder, const char *exp_folder)
+{
+    memset(e, 0, sizeof(*e));
+    e->dir = xp_strdup(dir);
+    e->others = json_object_new_array();
+    char *p = xp_path_join(dir, "metadata.json");
+    int rc = 0;
+    if (is_real_file(p)) {
+        rc = xp_json_read_file(&e->metadata, p);
+        if (!rc && !json_object_is_type(e->metadata, json_type_object))
+            rc = xp_error_set(XP_EINVALID, "'%s' is not a JSON object", p);
+    }
+    free(p);
+    if (!rc) {
+        p = xp_path_join(dir, "others.jsonl");
+        if (is_real_file(p))
+            rc = read_others(e->others, p);
+        free(p);
+    }
+    if (rc)
+        return rc;
+    e->ws = str_or(e->metadata, "workspaceName", ws_folder);
+    e->proj = str_or(e->metadata, "projectName", proj_folder);
+    const char *name = NULL;
+    for (size_t i = 0; i < json_object_array_length(e->others); i++) {
+        struct json_object *o = json_object_array_get_idx(e->others, i);
+        if (!strcmp(xp_json_str(o, "name"), "Name")) {
+            name = xp_json_str(o, "valueCurrent");
+            break;
+        }
+    }
+    e->name = xp_strdup(name && *name ? name
+                        : xp_json_str(e->metadata, "experimentName") &&
+                                  *xp_json_str(e->metadata, "experimentName")
+                            ? xp_json_str(e->metadata, "experimentName")
+                            : exp_folder);
+    return 0;
+}
+
+void cometx_exp_release(struct cometx_exp *e)
+{
+    free(e->dir);
+    free(e->ws);
+    free(e->proj);
+    free(e->name);
+    json_object_put(e->metadata);
+    json_object_put(e->others);
+    memset(e, 0, sizeof(*e));
+}
+
+/* ---- listing ------------------------------------------------------------- */
+
+struct walk {
+    struct cometx_adapter *a;
+    xp_experiment_cb cb;
+    void *payload;
+};
+
+static int list_one(struct walk *w, const char *dir, const char *wsf,
+                    const char *projf, const char *expf)
+{
+    struct cometx_exp e;
+    int rc = cometx_exp_load(&e, dir, wsf, projf, expf);
+    if (rc) {
+        cometx_exp_release(&e);
+        return rc;
+    }
+    struct xp_location sel = {.workspace = w->a->ws_pat,
+                              .project = w->a->proj_pat,
+                              .experiment = w->a->exp_pat};
+    if (xp_location_selects(&sel, e.ws, e.proj, e.name)) {
+        struct xp_experiment_ref ref = {e.ws, e.proj, e.name, dir, -1};
+        rc = w->cb(&ref, w->payload);
+    }
+    cometx_exp_release(&e);
+    return rc;
+}
+
+/* Call fn for each safe sub-folder name of dir (symbolic links are not
+ * followed: nothing outside the root is read). */
+static int subdirs(const char *dir, char ***names, size_t *n)
+{
+    int rc = xp_list_dir(names, n, dir);
+    if (rc)
+        return rc;
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        char *p = xp_path_join(dir, (*names)[i]);
+        int keep = (*names)[i][0] != '.' && xp_segment_safe((*names)[i]) &&
+                   is_real_dir(p);
+        free(p);
+        if (keep)
+            (*names)[k++] = (*names)[i];
+        else
+            free((*names)[i]);
+    }
+    (*names)[k] = NULL;
+    *n = k;
+    return 0;
+}
+
+static int cx_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
+{
+    struct cometx_adapter *a = (struct cometx_adapter *)base;
+    struct walk w = {a, cb, payload};
+    if (is_experiment(a->root)) {
+        /* PATH is one experiment folder: ROOT/WS/PROJECT/EXP */
+        char *copy = xp_strdup(a->root);
+        char *segs[3] = {"", "", ""};
+        for (int i = 2; i >= 0; i--) {
+            char *s = strrchr(copy, '/');
+            while (s && s[1] == '\0' && s != copy) {
+                *s = '\0';
+                s = strrchr(copy, '/');
+            }
+            segs[i] = s ? s + 1 : copy;
+            if (!s)
+                break;
+            *s = '\0';
+        }
+        int rc = list_one(&w, a->root, *segs[0] ? segs[0] : "workspace",
+                          *segs[1] ? segs[1] : "project", segs[2]);
+        free(copy);
+        return rc;
+    }
+    char **wss = NULL;
+    size_t nws = 0;
+    int rc = subdirs(a->root, &wss, &nws);
+    for (size_t i = 0; !rc && i < nws; i++) {
+        char *wd = xp_path_join(a->root, wss[i]);
+        char **projs = NULL;
+        size_t np = 0;
+        rc = subdirs(wd, &projs, &np);
+        for (size_t j = 0; !rc && j < np; j++) {
+            char *pd = xp_path_join(wd, projs[j]);
+            char **exps = NULL;
+            size_t ne = 0;
+            rc = subdirs(pd, &exps, &ne);
+            for (size_t k = 0; !rc && k < ne; k++) {
+                char *ed = xp_path_join(pd, exps[k]);
+                if (is_experiment(ed))
+                    rc = list_one(&w, ed, wss[i], projs[j], exps[k]);
+                free(ed);
+            }
+            xp_strv_free(exps);
+            free(pd);
+        }
+        xp_strv_free(projs);
+        free(wd);
+    }
+    xp_strv_free(wss);
+    return rc;
+}
+
+/* ---- open / close -------------------------------------------------------- */
+
+static void cx_close(struct xp_adapter *base)
+{
+    struct cometx_adapter *a = (struct cometx_adapter *)base;
+    if (!a)
+        return;
+    free(a->root);
+    free(a->ws_pat);
+    free(a->proj_pat);
+    free(a->exp_pat);
+    json_object_put(a->claimed);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xp_strdup(s) : NULL;
+}
+
+static int cx_open(struct xp_adapter **out, const struct xp_adapter_type *type,
+                   const struct xp_location *loc, const struct xp_options *opts,
+                   struct xp_ctx *ctx)
+{
+    (void)opts;
+    *out = NULL;
+    if (!loc->path || !*loc->path)
+        return xp_error_set(XP_EINVALID, "adapter '%s' needs a path", type->name);
+    if (xp_is_file(loc->path))
+        return xp_error_set(XP_EINVALID, "'%s' is a file, not a cometx folder",
+                            loc->path);
+    struct cometx_adapter *a = xp_calloc(1, sizeof(*a));
+    a->base.type = type;
+    a->base.ctx = ctx;
+    a->root = xp_strdup(loc->path);
+    pthread_mutex_init(&a->lock, NULL);
+    a->claimed = json_object_new_object();
+    size_t n = strlen(a->root);
+    while (n > 1 && a->root[n - 1] == '/')
+        a->root[--n] = '\0';
+    a->ws_pat = dup_or_null(loc->workspace);
+    a->proj_pat = dup_or_null(loc->project);
+    a->exp_pat = dup_or_null(loc->experiment);
+    *out = &a->base;
+    return 0;
+}
+
+const struct xp_adapter_type xp_cometx_adapter = {
+    .abi = XP_ADAPTER_ABI,
+    .name = "cometx",
+    .summary = "folders written by `cometx download` (read/write)",
+    .caps = XP_CAP_READ | XP_CAP_WRITE | XP_CAP_NO_NETWORK,
+    .open = cx_open,
+    .close = cx_close,
+    .list_experiments = cx_list,
+    .read_experiment = cometx_read_experiment,
+    .write_experiment = cometx_write_experiment,
+};
