@@ -160,8 +160,10 @@ int comet_point_from_fields(struct xp_point *p, struct xp_field *f, size_t *n,
     }
     if (!*name)
         return xp_error_set(XP_EINVALID, "metric line has no \"metricName\"");
-    *kind = xkind ? (is(xkind, "system") ? XP_SERIES_SYSTEM : XP_SERIES_METRIC)
-                  : comet_kind_of(*name);
+    *kind = !xkind                 ? comet_kind_of(*name)
+            : is(xkind, "system") ? XP_SERIES_SYSTEM
+            : is(xkind, "track")  ? XP_SERIES_TRACK
+                                  : XP_SERIES_METRIC;
     if (value)
         out[no++] = (struct xp_field){"value", value->v};
     if (step && step->v.type != XP_V_NULL)
@@ -237,9 +239,12 @@ int comet_point_put(struct xp_buf *b, const char *name, enum xp_series_kind kind
     int rc = xp_json_put_str(b, name, strlen(name), "metric name");
     if (rc)
         goto fail;
-    xp_buf_puts(b, ", \"metricValue\": ");
     const struct xp_value *v = field(p, "value");
-    if (v) {
+    /* a track row has no value: no metricValue, which cometx copy skips */
+    if (kind != XP_SERIES_TRACK)
+        xp_buf_puts(b, ", \"metricValue\": ");
+    if (kind == XP_SERIES_TRACK) {
+    } else if (v) {
         rc = comet_value_put(b, v);
         if (rc)
             goto fail;
@@ -265,7 +270,7 @@ int comet_point_put(struct xp_buf *b, const char *name, enum xp_series_kind kind
         goto fail;
     for (size_t i = 0; i < p->nfields; i++) {
         const char *k = p->fields[i].key;
-        if (is(k, "value") || is(k, "step") || is(k, "epoch") ||
+        if ((is(k, "value") && kind != XP_SERIES_TRACK) || is(k, "step") || is(k, "epoch") ||
             is(k, "timestamp") || is(k, "runContext") || is(k, "metricName") ||
             !strncmp(k, COMET_X_PREFIX, strlen(COMET_X_PREFIX)))
             continue;
@@ -287,7 +292,9 @@ int comet_point_put(struct xp_buf *b, const char *name, enum xp_series_kind kind
     }
     if (kind != comet_kind_of(name)) {
         key(b, COMET_X_PREFIX "kind");
-        xp_buf_puts(b, kind == XP_SERIES_SYSTEM ? "\"system\"" : "\"metric\"");
+        xp_buf_puts(b, kind == XP_SERIES_SYSTEM  ? "\"system\""
+                       : kind == XP_SERIES_TRACK ? "\"track\""
+                                                 : "\"metric\"");
     }
     if (p->created_at) {
         key(b, COMET_X_PREFIX "createdAt");

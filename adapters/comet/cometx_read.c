@@ -191,7 +191,7 @@ static int wanted(struct cx_reader *r, const char *name, enum xp_series_kind k)
     if (r->only && strcmp(r->only, name))
         return 0;
     return k == XP_SERIES_SYSTEM ? (r->res & XP_RES_SYSTEM) != 0
-                                 : (r->res & XP_RES_METRICS) != 0;
+                                 : (r->res & XP_RES_METRICS) != 0; /* and tracks */
 }
 
 /* Group the lines of metrics.jsonl by metric, in order of first appearance. */
@@ -791,6 +791,8 @@ int cometx_read_experiment(struct xp_reader **out, struct xp_adapter *base,
     r->base.free = cx_reader_free;
     r->a = (struct cometx_adapter *)base;
     r->stream.fd = -1;
+    xp_buf_init(&r->mbuf);
+    xp_buf_init(&r->lbuf);
     r->stream.base.read = fd_read;
     r->stream.base.free = fd_free;
     r->res = ro && ro->resources ? ro->resources : XP_RES_ALL;

@@ -302,13 +302,6 @@ static int put_doc(struct cx_sink *s, enum xp_doc_kind k, struct json_object *do
 
 static int begin_series(struct cx_sink *s, const struct xp_series_meta *m)
 {
-    if (m->kind == XP_SERIES_TRACK) {
-        xp_sink_drop(&s->base, s->a->base.ctx, "track '%s': a cometx folder has "
-                     "no tracks", m->name);
-        s->sname = NULL;
-        s->in_series = 1;
-        return 0;
-    }
     if (!s->metrics_open) {
         char *p = stage_path(s, "metrics.jsonl");
         int rc = xp_afile_open(&s->metrics, p);
