@@ -16,28 +16,72 @@
 
 static atomic_uint tmp_counter;
 
-int xp_afile_open(struct xp_afile *f, const char *path)
+char *xp_tmp_name(const char *path)
 {
-    memset(f, 0, sizeof(*f));
     struct xp_buf t = XP_BUF_INIT;
     xp_buf_printf(&t, "%s.xport-tmp-%ld-%u", path, (long)getpid(),
                   atomic_fetch_add(&tmp_counter, 1));
-    int fd = open(t.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    return xp_buf_detach(&t);
+}
+
+/* Rename tmp over path and fsync path's folder; tmp is removed on failure. */
+static int rename_synced(const char *tmp, const char *path)
+{
+    int rc = 0;
+    if (rename(tmp, path) != 0) {
+        rc = xp_error_set_os(XP_EIO, "cannot rename '%s'", tmp);
+        unlink(tmp);
+        return rc;
+    }
+    char *dir = xp_strdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        rc = xp_fsync_dir(*dir ? dir : "/");
+    } else {
+        rc = xp_fsync_dir(".");
+    }
+    free(dir);
+    return rc;
+}
+
+int xp_file_commit(const char *tmp, const char *path)
+{
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    int rc = 0;
+    if (fd < 0)
+        rc = xp_error_set_os(XP_EIO, "cannot open '%s'", tmp);
+    else if (fsync(fd) != 0)
+        rc = xp_error_set_os(XP_EIO, "cannot fsync '%s'", tmp);
+    if (fd >= 0)
+        close(fd);
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    return rename_synced(tmp, path);
+}
+
+int xp_afile_open(struct xp_afile *f, const char *path)
+{
+    memset(f, 0, sizeof(*f));
+    char *tmp = xp_tmp_name(path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        int rc = xp_error_set_os(XP_EIO, "cannot create '%s'", t.ptr);
-        xp_buf_release(&t);
+        int rc = xp_error_set_os(XP_EIO, "cannot create '%s'", tmp);
+        free(tmp);
         return rc;
     }
     f->fp = fdopen(fd, "wb");
     if (!f->fp) {
         close(fd);
-        unlink(t.ptr);
-        xp_buf_release(&t);
+        unlink(tmp);
+        free(tmp);
         return xp_error_set_os(XP_EIO, "cannot open '%s'", path);
     }
     setvbuf(f->fp, NULL, _IOFBF, 1 << 16);
     f->path = xp_strdup(path);
-    f->tmp = xp_buf_detach(&t);
+    f->tmp = tmp;
     return 0;
 }
 
@@ -87,21 +131,10 @@ int xp_afile_commit(struct xp_afile *f)
     if (fclose(f->fp) != 0 && !rc)
         rc = xp_error_set_os(XP_EIO, "cannot close '%s'", f->tmp);
     f->fp = NULL;
-    if (!rc && rename(f->tmp, f->path) != 0)
-        rc = xp_error_set_os(XP_EIO, "cannot rename '%s'", f->tmp);
-    if (rc) {
+    if (rc)
         unlink(f->tmp);
-    } else {
-        char *dir = xp_strdup(f->path);
-        char *slash = strrchr(dir, '/');
-        if (slash) {
-            *slash = '\0';
-            rc = xp_fsync_dir(*dir ? dir : "/");
-        } else {
-            rc = xp_fsync_dir(".");
-        }
-        free(dir);
-    }
+    else
+        rc = rename_synced(f->tmp, f->path);
     afile_free(f);
     return rc;
 }

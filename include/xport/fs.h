@@ -26,6 +26,13 @@ void xp_afile_buf(struct xp_afile *f, struct xp_buf *b); /* write and reset */
 int xp_afile_commit(struct xp_afile *f);
 void xp_afile_abort(struct xp_afile *f); /* remove the temp file */
 
+/* The temporary name xp_afile_open would use for path; caller frees. */
+char *xp_tmp_name(const char *path);
+/* Commit a temporary file written by other means (a library that writes
+ * by path): fsync tmp, rename it over path, fsync the folder. tmp is
+ * removed on failure. */
+int xp_file_commit(const char *tmp, const char *path);
+
 /* Whole-file atomic write. */
 int xp_write_file_atomic(const char *path, const void *data, size_t len);
 /* Read a whole file (refused above max bytes). */

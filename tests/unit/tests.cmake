@@ -1,2 +1,4 @@
 xport_add_test(test_core SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core.c LABELS unit)
 xport_add_test(test_engine SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_engine.c LABELS unit)
+# The zip reader and writer (core/zip.c), with hostile archives.
+xport_add_test(test_zip SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_zip.c LABELS unit)
