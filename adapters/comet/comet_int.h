@@ -97,6 +97,21 @@ void cometx_exp_release(struct cometx_exp *e);
  * result must still pass xp_relpath_safe before it is used. */
 char *cometx_sanitize(const char *name);
 
+/* ---- the comet-offline adapter (comet_offline*.c) ----------------------- */
+
+/* An archive's names: workspace and project_name of experiment.json
+ * ("offline" and "uncategorized" when null), the experiment's "Name" other
+ * from messages.json, else its key (offline_id, else the file name). */
+struct comet_names {
+    char *ws, *proj, *name, *key;
+};
+int comet_offline_names(struct comet_names *nm, struct json_object *exp,
+                        const char *msgs, size_t len, const char *zip);
+void comet_names_release(struct comet_names *n);
+int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
+                       const struct xp_experiment_ref *ref,
+                       const struct xp_read_opts *ro);
+
 /* Others written by xport for what a cometx folder has no place for. */
 #define COMET_X_PREFIX "xport_"
 

@@ -175,6 +175,122 @@ def hostile(root):
     write(os.path.join(root, "x"), "outside")
 
 
+# ---- offline archives ------------------------------------------------------
+# messages.json lines are {"type": T, "payload": P}: P is the message's
+# non-null fields (comet_ml comet.py OfflineStreamer._process_message,
+# messages.py); NaN and infinities arrive as the strings "NaN", "Infinity",
+# "-Infinity" (convert_utils.fix_special_floats). Uploaded files sit at the
+# archive's top level under temporary names (file_path).
+OFFLINE_KEY = "0fedcba98765432100fedcba98765432"
+OFFLINE_VALUES = [1e-300, -0.0, 5e-324, 1.7976931348623157e+308,
+                  0.30000000000000004, 9007199254740994.0, 1e-05, "NaN",
+                  "Infinity", "-Infinity", 42]
+
+
+def msg(kind, payload):
+    return json.dumps({"type": kind, "payload": payload}) + "\n"
+
+
+def ws(ts, **fields):
+    # the legacy form, every member present (comet-for-mlflow file_writer.py)
+    payload = {k: None for k in (
+        "code", "context", "env_details", "fileName", "git_meta",
+        "gpu_static_info", "graph", "html", "htmlOverride", "installed_packages",
+        "log_dependency", "log_other", "log_system_info", "metric",
+        "os_packages", "param", "params", "stderr", "stdout")}
+    payload["local_timestamp"] = ts
+    payload.update(fields)
+    return msg("ws_msg", payload)
+
+
+def offline(root):
+    os.makedirs(root, exist_ok=True)
+    ts = 1700000000000
+    lines = []
+    lines.append(msg("log_other", {"key": "Name", "value": "offline-\u00e9"}))
+    lines.append(msg("parameter_msg", {"context": None, "local_timestamp": ts,
+                 "param": {"paramName": "optimizer|lr", "paramValue": 0.001,
+                           "step": None, "source": "manual"}}))
+    lines.append(msg("parameter_msg", {"local_timestamp": ts,
+                 "params": {"paramName": "layers", "paramValue": [64, 32],
+                            "step": None, "source": "manual"}}))
+    for i, v in enumerate(OFFLINE_VALUES):
+        payload = {"local_timestamp": ts + i,
+                   "metric": {"metricName": "loss", "metricValue": v,
+                              "step": i if i != 3 else None,
+                              "epoch": None if i % 2 else i}}
+        if i == 1:
+            payload["context"] = "train"
+        lines.append(msg("metric_msg", payload))
+    lines.append(ws(ts + 50, metric={"epoch": 0, "metricName": "legacy",
+                                     "metricValue": 2.5, "step": 7}))
+    lines.append(ws(ts + 51, param={"paramName": "legacy_param",
+                                    "paramValue": "x", "step": None}))
+    lines.append(ws(ts + 52, log_other={"key": "legacy_other", "val": "y"}))
+    lines.append(ws(ts + 53, stdout="legacy out\n", stderr=False))
+    lines.append(ws(ts + 54, fileName="train.py"))
+    lines.append(msg("log_other", {"key": "note", "value": "\u2603"}))
+    for i in range(OUTPUT_LINES - 1):
+        lines.append(msg("standard_output", {"output": "line %d\n" % i,
+                     "stderr": i == 5, "context": None, "local_timestamp": ts + 100 + i}))
+    lines.append(msg("standard_output", {"output": "last line without a newline",
+                 "stderr": False, "local_timestamp": ts + 999}))
+    lines.append(msg("html", {"html": "<b>hi</b>"}))
+    lines.append(msg("graph", {"graph": "Sequential()"}))
+    lines.append(msg("installed_packages", {"installed_packages": ["numpy==1.26.0"]}))
+    lines.append(msg("git_metadata", {"git_metadata": {
+        "parent": "abc", "repo_name": None, "status": None, "user": "u",
+        "root": "/src", "branch": "main", "origin": "git@x:y.git"}}))
+    lines.append(msg("system_details", {
+        "command": ["train.py"], "env": None, "hostname": "box", "ip": "10.0.0.1",
+        "machine": "x86_64", "os": "Linux", "os_release": "6.1", "os_type": "Linux",
+        "pid": 7, "processor": "x86_64", "python_exe": "/usr/bin/python3",
+        "python_version": "3.11.4", "python_version_verbose": "3.11.4 (main)",
+        "user": "u"}))
+    lines.append(msg("gpu_static_info", {"gpu_static_info": []}))
+    blob = b"\x00\x01\x00weights\x00\xff" * 37
+    uploads = [("tmpa1b2c3", "asset", {"fileName": "weights.bin", "step": None,
+                                       "context": None, "overwrite": False,
+                                       "assetId": "b1"}, blob),
+               ("tmpd4e5f6", "image", {"fileName": "sample.png", "step": 3,
+                                       "context": "train", "overwrite": False,
+                                       "assetId": "b2"}, b"\x89PNG fake")]
+    for fp, kind, params, _ in uploads:
+        lines.append(msg("file_upload", {"local_timestamp": ts, "file_path": fp,
+                     "upload_type": kind, "additional_params": params,
+                     "metadata": {"k": 1}, "clean": True}))
+    exp = {"offline_id": OFFLINE_KEY, "project_name": PROJ, "workspace": WS,
+           "start_time": ts, "stop_time": ts + 60000, "tags": ["t1"],
+           "resume_strategy": "create", "customer_error_reported": False,
+           "customer_error_message": None}
+    path = os.path.join(root, OFFLINE_KEY + ".zip")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
+        z.writestr("experiment.json", json.dumps(exp))
+        z.writestr("messages.json", "".join(lines))
+        for fp, _, _, data in uploads:
+            z.writestr(fp, data)
+
+
+def offline_hostile(root):
+    # an archive whose upload names escape, and one with a zip-slip entry
+    os.makedirs(root, exist_ok=True)
+    what = sys.argv[3] if len(sys.argv) > 3 else "name"
+    exp = {"offline_id": OFFLINE_KEY, "project_name": PROJ, "workspace": WS,
+           "start_time": 1, "stop_time": 2, "tags": []}
+    with zipfile.ZipFile(os.path.join(root, OFFLINE_KEY + ".zip"), "w") as z:
+        z.writestr("experiment.json", json.dumps(exp))
+        if what == "slip":
+            z.writestr("messages.json", "")
+            z.writestr("../../evil.txt", "x")
+        else:
+            z.writestr("messages.json", msg("file_upload", {
+                "local_timestamp": 1, "file_path": "tmpx", "upload_type": "asset",
+                "additional_params": {"fileName": "../../evil.txt", "step": None,
+                                      "context": None}}))
+            z.writestr("tmpx", "x")
+
+
 if __name__ == "__main__":
     what, root = sys.argv[1], sys.argv[2]
-    {"cometx": cometx, "hostile": hostile}[what](root)
+    {"cometx": cometx, "hostile": hostile, "offline": offline,
+     "offline-hostile": offline_hostile}[what](root)
