@@ -4,6 +4,7 @@
 target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/comet_offline.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_offline_read.c
+  ${CMAKE_CURRENT_LIST_DIR}/comet_util.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_value.c
   ${CMAKE_CURRENT_LIST_DIR}/cometx.c
   ${CMAKE_CURRENT_LIST_DIR}/cometx_read.c

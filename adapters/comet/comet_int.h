@@ -29,6 +29,12 @@ void comet_value_parse(struct xp_value *out, const char *s, size_t len);
  * when v is a string that comet_value_parse would read back as a number. */
 int comet_value_put(struct xp_buf *b, const struct xp_value *v);
 
+/* One JSON object in s[0..len) scanned in place by xp_jscan_object; text
+ * jscan does not take goes through json-c and back into the arena first
+ * (the fields then point there). */
+int comet_scan_object(char *s, size_t len, struct xp_arena *arena, struct xp_field *f,
+                      size_t max, size_t *n);
+
 /* ---- points (comet_value.c) ---------------------------------------------- */
 
 #define COMET_MAX_FIELDS 24
@@ -91,6 +97,20 @@ struct cometx_exp {
 int cometx_exp_load(struct cometx_exp *e, const char *dir, const char *ws_folder,
                     const char *proj_folder, const char *exp_folder);
 void cometx_exp_release(struct cometx_exp *e);
+
+/* ---- helpers (comet_util.c) ---------------------------------------------- */
+
+#define COMET_ISO_BUFSZ 48
+/* "2023-11-14T22:13:20.000Z" for epoch milliseconds. */
+void comet_iso_ms(char out[COMET_ISO_BUFSZ], int64_t ms);
+
+/* A file body read from an open descriptor (fd -1 when none). */
+struct comet_fd_stream {
+    struct xp_stream base;
+    int fd;
+};
+void comet_fd_stream_init(struct comet_fd_stream *f);
+void comet_fd_stream_close(struct comet_fd_stream *f);
 
 /* cometx's own file name cleaning (cometx/framework/comet/download_manager.py
  * sanitize_filename): "/../" -> "/", ':' -> '-', leading '/' removed. The

@@ -33,10 +33,6 @@ struct series {
     size_t n, cap;
 };
 
-struct fd_stream {
-    struct xp_stream base;
-    int fd;
-};
 
 struct co_reader {
     struct xp_reader base;
@@ -50,7 +46,7 @@ struct co_reader {
     struct json_object *exp, *vendor, *pflat, *params, *others, *logs, *files;
     const char **tags;
     size_t ntags;
-    char started[48], ended[48];
+    char started[COMET_ISO_BUFSZ], ended[COMET_ISO_BUFSZ];
     /* what becomes generated files */
     struct xp_buf html, graph, code;
     struct json_object *packages, *system, *git;
@@ -65,41 +61,12 @@ struct co_reader {
     /* logs and files */
     size_t li, fi;
     struct xp_log_entry le[BATCH];
-    struct fd_stream stream;
+    struct comet_fd_stream stream;
 };
 
-static void iso_ms(char out[48], int64_t ms)
-{
-    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(ms - (int64_t)s * 1000));
-}
 
 /* ---- scanning a metric line ------------------------------------------------- */
 
-static int scan_obj(char *s, size_t len, struct xp_arena *arena, struct xp_field *f,
-                    size_t max, size_t *n)
-{
-    if (xp_jscan_object(s, len, f, max, n) == 0)
-        return 0;
-    struct json_object *o = NULL;
-    int rc = xp_json_parse(&o, s, len, "messages.json");
-    if (!rc && !json_object_is_type(o, json_type_object))
-        rc = xp_error_set(XP_EINVALID, "not an object");
-    if (!rc) {
-        struct xp_buf b = XP_BUF_INIT;
-        rc = xp_json_put_obj(&b, o, 0);
-        char *copy = rc ? NULL : xp_arena_strndup(arena, b.ptr, b.len);
-        xp_buf_release(&b);
-        if (!rc && xp_jscan_object(copy, strlen(copy), f, max, n))
-            rc = xp_error_set(XP_EINVALID, "more than %zu members", max);
-    }
-    json_object_put(o);
-    return rc;
-}
 
 static struct xp_field *member(struct xp_field *f, size_t n, const char *k)
 {
@@ -117,7 +84,7 @@ static int scan_metric(char *line, size_t len, struct xp_arena *arena, int64_t l
 {
     struct xp_field top[8], pay[32], met[12];
     size_t nt, np, nm;
-    int rc = scan_obj(line, len, arena, top, 8, &nt);
+    int rc = comet_scan_object(line, len, arena, top, 8, &nt);
     if (rc)
         return rc;
     struct xp_field *t = member(top, nt, "type"), *p = member(top, nt, "payload");
@@ -126,12 +93,12 @@ static int scan_metric(char *line, size_t len, struct xp_arena *arena, int64_t l
     int ws = !strcmp(t->v.u.s.ptr, "ws_msg");
     if ((!ws && strcmp(t->v.u.s.ptr, "metric_msg")) || !p || p->v.type != XP_V_JSON)
         return 1;
-    if ((rc = scan_obj((char *)p->v.u.s.ptr, p->v.u.s.len, arena, pay, 32, &np)))
+    if ((rc = comet_scan_object((char *)p->v.u.s.ptr, p->v.u.s.len, arena, pay, 32, &np)))
         return rc;
     struct xp_field *m = member(pay, np, "metric");
     if (!m || m->v.type != XP_V_JSON)
         return ws ? 1 : xp_error_set(XP_EINVALID, "a metric message without a metric");
-    if ((rc = scan_obj((char *)m->v.u.s.ptr, m->v.u.s.len, arena, met, 12, &nm)))
+    if ((rc = comet_scan_object((char *)m->v.u.s.ptr, m->v.u.s.len, arena, met, 12, &nm)))
         return rc;
     if (nm + 3 > COMET_MAX_FIELDS)
         return xp_error_set(XP_EINVALID, "a metric with too many members");
@@ -174,8 +141,8 @@ static void add_log(struct co_reader *r, struct json_object *text, struct json_o
     json_object_object_add(e, "s", json_object_new_string(
         err && json_object_get_boolean(err) ? "stderr" : "stdout"));
     if (ts && json_object_is_type(ts, json_type_int)) {
-        char iso[48];
-        iso_ms(iso, json_object_get_int64(ts));
+        char iso[COMET_ISO_BUFSZ];
+        comet_iso_ms(iso, json_object_get_int64(ts));
         json_object_object_add(e, "t", json_object_new_string(iso));
     }
     json_object_array_add(r->logs, e);
@@ -525,25 +492,6 @@ static int next_logs(struct co_reader *r)
     return 0;
 }
 
-static ssize_t fd_read(struct xp_stream *s, void *buf, size_t len)
-{
-    struct fd_stream *f = (struct fd_stream *)s;
-    for (;;) {
-        ssize_t n = read(f->fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return xp_error_set_os(XP_EIO, "cannot read file");
-    }
-}
-
-static void fd_free(struct xp_stream *s)
-{
-    struct fd_stream *f = (struct fd_stream *)s;
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
-}
 
 static int emit_file(struct co_reader *r, struct json_object *f)
 {
@@ -565,7 +513,7 @@ static int emit_file(struct co_reader *r, struct json_object *f)
 static int co_next(struct xp_reader *base, const struct xp_record **out)
 {
     struct co_reader *r = (struct co_reader *)base;
-    fd_free(&r->stream.base);
+    comet_fd_stream_close(&r->stream);
     if (r->state < S_END && xp_ctx_cancelled(r->ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     memset(&r->rec, 0, sizeof(r->rec));
@@ -658,7 +606,7 @@ static void co_reader_free(struct xp_reader *base)
     struct co_reader *r = (struct co_reader *)base;
     if (!r)
         return;
-    fd_free(&r->stream.base);
+    comet_fd_stream_close(&r->stream);
     if (r->tmp)
         xp_rm_rf(r->tmp);
     free(r->tmp);
@@ -728,9 +676,7 @@ int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
     r->base.free = co_reader_free;
     r->ctx = a->ctx;
     r->zip = xp_strdup(ref->key);
-    r->stream.fd = -1;
-    r->stream.base.read = fd_read;
-    r->stream.base.free = fd_free;
+    comet_fd_stream_init(&r->stream);
     r->res = ro && ro->resources ? ro->resources : XP_RES_ALL;
     r->only = ro ? ro->only_series : NULL;
     xp_buf_init(&r->msgs);
@@ -751,9 +697,9 @@ int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
         r->tags = xp_json_strings(r->exp, "tags", &r->ntags);
         struct json_object *v;
         if ((v = xp_json_get(r->exp, "start_time")) && json_object_is_type(v, json_type_int))
-            iso_ms(r->started, json_object_get_int64(v));
+            comet_iso_ms(r->started, json_object_get_int64(v));
         if ((v = xp_json_get(r->exp, "stop_time")) && json_object_is_type(v, json_type_int))
-            iso_ms(r->ended, json_object_get_int64(v));
+            comet_iso_ms(r->ended, json_object_get_int64(v));
         rc = load_messages(r);
     }
     if (!rc) {

@@ -10,6 +10,7 @@
 
 #include "comet_int.h"
 #include "xport/error.h"
+#include "xport/jscan.h"
 #include "xport/json.h"
 
 /* "-"? digits, nothing else: an integer in Comet's text. */
@@ -108,6 +109,29 @@ int comet_value_put(struct xp_buf *b, const struct xp_value *v)
 enum xp_series_kind comet_kind_of(const char *name)
 {
     return strncmp(name, "sys.", 4) ? XP_SERIES_METRIC : XP_SERIES_SYSTEM;
+}
+
+/* ---- scanning ----------------------------------------------------------- */
+
+int comet_scan_object(char *s, size_t len, struct xp_arena *arena, struct xp_field *f,
+                      size_t max, size_t *n)
+{
+    if (xp_jscan_object(s, len, f, max, n) == 0)
+        return 0;
+    struct json_object *o = NULL;
+    int rc = xp_json_parse(&o, s, len, "a JSON line");
+    if (!rc && !json_object_is_type(o, json_type_object))
+        rc = xp_error_set(XP_EINVALID, "not an object");
+    if (!rc) {
+        struct xp_buf b = XP_BUF_INIT;
+        rc = xp_json_put_obj(&b, o, 0);
+        char *copy = rc ? NULL : xp_arena_strndup(arena, b.ptr, b.len);
+        xp_buf_release(&b);
+        if (!rc && xp_jscan_object(copy, strlen(copy), f, max, n))
+            rc = xp_error_set(XP_EINVALID, "more than %zu members", max);
+    }
+    json_object_put(o);
+    return rc;
 }
 
 /* ---- points -------------------------------------------------------------- */
@@ -330,29 +354,4 @@ void comet_param_nest(struct json_object *obj, const char *name,
     }
     /* a flat name, or one that clashes with a value already there */
     json_object_object_add(obj, name, value);
-}
-
-char *cometx_sanitize(const char *name)
-{
-    struct xp_buf b = XP_BUF_INIT;
-    xp_buf_putc(&b, '/');
-    xp_buf_puts(&b, name);
-    /* Python's str.replace: left to right, matches do not overlap */
-    struct xp_buf o = XP_BUF_INIT;
-    for (size_t i = 0; i < b.len;) {
-        if (!strncmp(b.ptr + i, "/../", 4)) {
-            xp_buf_putc(&o, '/');
-            i += 4;
-        } else {
-            xp_buf_putc(&o, b.ptr[i] == ':' ? '-' : b.ptr[i]);
-            i++;
-        }
-    }
-    xp_buf_release(&b);
-    size_t skip = 0;
-    while (o.ptr[skip] == '/')
-        skip++;
-    char *r = xp_strdup(o.ptr + skip);
-    xp_buf_release(&o);
-    return r;
 }

@@ -42,10 +42,6 @@ struct rfile {
     char *id;
 };
 
-struct fd_stream {
-    struct xp_stream base;
-    int fd;
-};
 
 struct cx_reader {
     struct xp_reader base;
@@ -60,7 +56,7 @@ struct cx_reader {
     struct json_object *vendor, *params, *summary, *others, *xmeta;
     const char **tags;
     size_t ntags;
-    char started[48], ended[48];
+    char started[COMET_ISO_BUFSZ], ended[COMET_ISO_BUFSZ];
     const char *status, *description, *folder, *src_vendor, *src_id;
     /* series */
     struct xp_buf mbuf;
@@ -81,7 +77,7 @@ struct cx_reader {
     /* files */
     struct rfile *files;
     size_t nfiles, fi, fcap;
-    struct fd_stream stream;
+    struct comet_fd_stream stream;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -92,15 +88,6 @@ static int is_real_file(const char *path)
     return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static void iso_ms(char out[48], int64_t ms)
-{
-    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    int frac = (int)(ms - (int64_t)s * 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-}
 
 static const char *other_str(struct cx_reader *r, const char *name)
 {
@@ -167,22 +154,7 @@ static int load_docs(struct cx_reader *r)
 static int scan_line(char *line, size_t len, struct xp_arena *arena,
                      struct xp_field *f, size_t *n, const char *path, size_t lineno)
 {
-    if (xp_jscan_object(line, len, f, COMET_MAX_FIELDS, n) == 0)
-        return 0;
-    struct json_object *o = NULL;
-    int rc = xp_json_parse(&o, line, len, "metrics.jsonl");
-    if (!rc && !json_object_is_type(o, json_type_object))
-        rc = xp_error_set(XP_EINVALID, "not an object");
-    if (!rc) {
-        struct xp_buf b = XP_BUF_INIT;
-        rc = xp_json_put_obj(&b, o, 0);
-        char *copy = rc ? NULL : xp_arena_strndup(arena, b.ptr, b.len);
-        xp_buf_release(&b);
-        if (!rc && xp_jscan_object(copy, strlen(copy), f, COMET_MAX_FIELDS, n))
-            rc = xp_error_set(XP_EINVALID, "more than %d members",
-                              COMET_MAX_FIELDS);
-    }
-    json_object_put(o);
+    int rc = comet_scan_object(line, len, arena, f, COMET_MAX_FIELDS, n);
     return rc ? xp_error_wrap(rc, "line %zu of '%s'", lineno, path) : 0;
 }
 
@@ -535,29 +507,10 @@ static int load_files(struct cx_reader *r)
     return rc;
 }
 
-static ssize_t fd_read(struct xp_stream *s, void *buf, size_t len)
-{
-    struct fd_stream *f = (struct fd_stream *)s;
-    for (;;) {
-        ssize_t n = read(f->fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return xp_error_set_os(XP_EIO, "cannot read file");
-    }
-}
-
-static void fd_free(struct xp_stream *s)
-{
-    struct fd_stream *f = (struct fd_stream *)s;
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
-}
 
 static int emit_file(struct cx_reader *r, struct rfile *f)
 {
-    fd_free(&r->stream.base);
+    comet_fd_stream_close(&r->stream);
     /* the file must lie inside the experiment folder, links resolved */
     char *real = realpath(f->disk, NULL);
     size_t n = strlen(r->real_dir);
@@ -600,9 +553,9 @@ static void build_experiment(struct cx_reader *r)
     r->tags = xp_json_strings(md, "tags", &r->ntags);
     struct json_object *v;
     if ((v = xp_json_get(md, "startTimeMillis")) && json_object_is_type(v, json_type_int))
-        iso_ms(r->started, json_object_get_int64(v));
+        comet_iso_ms(r->started, json_object_get_int64(v));
     if ((v = xp_json_get(md, "endTimeMillis")) && json_object_is_type(v, json_type_int))
-        iso_ms(r->ended, json_object_get_int64(v));
+        comet_iso_ms(r->ended, json_object_get_int64(v));
     r->status = other_str(r, COMET_X_PREFIX "status");
     if (!r->status && (v = xp_json_get(md, "running")) &&
         json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v))
@@ -623,7 +576,7 @@ static int cx_next(struct xp_reader *base, const struct xp_record **out)
 {
     struct cx_reader *r = (struct cx_reader *)base;
     const struct xp_ctx *ctx = r->a->base.ctx;
-    fd_free(&r->stream.base);
+    comet_fd_stream_close(&r->stream);
     if (r->state < S_END && xp_ctx_cancelled(ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     memset(&r->rec, 0, sizeof(r->rec));
@@ -732,7 +685,7 @@ static void cx_reader_free(struct xp_reader *base)
     struct cx_reader *r = (struct cx_reader *)base;
     if (!r)
         return;
-    fd_free(&r->stream.base);
+    comet_fd_stream_close(&r->stream);
     cometx_exp_release(&r->e);
     free(r->real_dir);
     json_object_put(r->vendor);
@@ -790,11 +743,9 @@ int cometx_read_experiment(struct xp_reader **out, struct xp_adapter *base,
     r->base.next = cx_next;
     r->base.free = cx_reader_free;
     r->a = (struct cometx_adapter *)base;
-    r->stream.fd = -1;
+    comet_fd_stream_init(&r->stream);
     xp_buf_init(&r->mbuf);
     xp_buf_init(&r->lbuf);
-    r->stream.base.read = fd_read;
-    r->stream.base.free = fd_free;
     r->res = ro && ro->resources ? ro->resources : XP_RES_ALL;
     r->only = ro ? ro->only_series : NULL;
     char *wsf = basename_dup(ref->key, 2), *pf = basename_dup(ref->key, 1),
