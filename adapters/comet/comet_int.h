@@ -135,4 +135,23 @@ int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
 /* Others written by xport for what a cometx folder has no place for. */
 #define COMET_X_PREFIX "xport_"
 
+/* ---- xport's others (comet_value.c) ---------------------------------------- */
+
+/* What Comet's experiments have no place for travels as others named
+ * xport_status, xport_description, xport_folder, xport_metadata (JSON
+ * text), xport_summary (JSON text), xport_source_vendor, xport_source_id. */
+struct comet_extras {
+    struct json_object *held; /* the values taken out */
+    const char *status, *description, *folder, *src_vendor, *src_id;
+    struct json_object *metadata, *summary; /* parsed; owned */
+};
+/* Move "Name" and every xport_* member out of the others object into x. */
+int comet_extras_take(struct comet_extras *x, struct json_object *others);
+void comet_extras_release(struct comet_extras *x);
+/* Call add(payload, name, text) for each xport_* other m needs; running:
+ * the store itself says the experiment runs. */
+void comet_extras_put(const struct xp_experiment_meta *m, int comet_origin, int running,
+                      void (*add)(void *payload, const char *name, const char *text),
+                      void *payload);
+
 #endif

@@ -24,7 +24,7 @@
 
 #define BATCH 512
 
-enum state { S_EXP, S_PARAMS, S_OTHERS, S_SERIES, S_LOGS, S_FILES, S_END, S_DONE };
+enum state { S_EXP, S_PARAMS, S_SUMMARY, S_OTHERS, S_SERIES, S_LOGS, S_FILES, S_END, S_DONE };
 
 struct series {
     char *name;
@@ -43,6 +43,7 @@ struct co_reader {
     enum state state;
     struct xp_record rec;
     struct comet_names nm;
+    struct comet_extras x;
     struct json_object *exp, *vendor, *pflat, *params, *others, *logs, *files;
     const char **tags;
     size_t ntags;
@@ -530,19 +531,32 @@ static int co_next(struct xp_reader *base, const struct xp_record **out)
             m->ntags = r->ntags;
             m->created_at = m->started_at = r->started[0] ? r->started : NULL;
             m->ended_at = r->ended[0] ? r->ended : NULL;
-            m->source_vendor = "comet";
-            m->source_id = r->nm.key;
+            m->status = r->x.status;
+            m->description = r->x.description;
+            m->folder = r->x.folder;
+            m->metadata = r->x.metadata;
+            m->source_vendor = r->x.src_vendor ? r->x.src_vendor : "comet";
+            m->source_id = r->x.src_vendor ? r->x.src_id : r->nm.key;
             m->vendor = r->vendor;
             r->state = S_PARAMS;
             return 0;
         }
         case S_PARAMS:
-            r->state = S_OTHERS;
+            r->state = S_SUMMARY;
             if (json_object_object_length(r->params) && !r->only &&
                 (r->res & XP_RES_PARAMETERS)) {
                 r->rec.kind = XP_REC_DOCUMENT;
                 r->rec.u.doc.kind = XP_DOC_PARAMETERS;
                 r->rec.u.doc.doc = r->params;
+                return 0;
+            }
+            continue;
+        case S_SUMMARY:
+            r->state = S_OTHERS;
+            if (r->x.summary && !r->only && (r->res & XP_RES_OTHERS)) {
+                r->rec.kind = XP_REC_DOCUMENT;
+                r->rec.u.doc.kind = XP_DOC_SUMMARY;
+                r->rec.u.doc.doc = r->x.summary;
                 return 0;
             }
             continue;
@@ -612,6 +626,7 @@ static void co_reader_free(struct xp_reader *base)
     free(r->tmp);
     free(r->zip);
     comet_names_release(&r->nm);
+    comet_extras_release(&r->x);
     json_object_put(r->exp);
     json_object_put(r->vendor);
     json_object_put(r->pflat);
@@ -704,7 +719,9 @@ int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
     }
     if (!rc) {
         json_object_object_foreach(r->pflat, k, v) comet_param_nest(r->params, k, json_object_get(v));
-        json_object_object_del(r->others, "Name");
+        rc = comet_extras_take(&r->x, r->others);
+    }
+    if (!rc) {
         rc = generate(r);
     }
     if (rc) {

@@ -355,3 +355,71 @@ void comet_param_nest(struct json_object *obj, const char *name,
     /* a flat name, or one that clashes with a value already there */
     json_object_object_add(obj, name, value);
 }
+
+/* ---- xport's others ---------------------------------------------------------- */
+
+static const char *held_str(struct comet_extras *x, const char *k)
+{
+    const char *v = xp_json_str(x->held, k);
+    return v;
+}
+
+int comet_extras_take(struct comet_extras *x, struct json_object *others)
+{
+    memset(x, 0, sizeof(*x));
+    x->held = json_object_new_object();
+    struct json_object *drop = json_object_new_array();
+    json_object_object_foreach(others, k, v) {
+        if (!strcmp(k, "Name") || !strncmp(k, COMET_X_PREFIX, strlen(COMET_X_PREFIX))) {
+            json_object_object_add(x->held, k, json_object_get(v));
+            json_object_array_add(drop, json_object_new_string(k));
+        }
+    }
+    for (size_t i = 0; i < json_object_array_length(drop); i++)
+        json_object_object_del(others, json_object_get_string(json_object_array_get_idx(drop, i)));
+    json_object_put(drop);
+    x->status = held_str(x, COMET_X_PREFIX "status");
+    x->description = held_str(x, COMET_X_PREFIX "description");
+    x->folder = held_str(x, COMET_X_PREFIX "folder");
+    x->src_vendor = held_str(x, COMET_X_PREFIX "source_vendor");
+    x->src_id = held_str(x, COMET_X_PREFIX "source_id");
+    const char *t = held_str(x, COMET_X_PREFIX "metadata");
+    int rc = 0;
+    if (t)
+        rc = xp_json_parse(&x->metadata, t, strlen(t), "the other xport_metadata");
+    t = held_str(x, COMET_X_PREFIX "summary");
+    if (!rc && t)
+        rc = xp_json_parse(&x->summary, t, strlen(t), "the other xport_summary");
+    return rc;
+}
+
+void comet_extras_release(struct comet_extras *x)
+{
+    json_object_put(x->held);
+    json_object_put(x->metadata);
+    json_object_put(x->summary);
+    memset(x, 0, sizeof(*x));
+}
+
+void comet_extras_put(const struct xp_experiment_meta *m, int comet_origin, int running,
+                      void (*add)(void *payload, const char *name, const char *text),
+                      void *payload)
+{
+    if (m->status && !(running && !strcmp(m->status, "RUNNING")))
+        add(payload, COMET_X_PREFIX "status", m->status);
+    if (m->description)
+        add(payload, COMET_X_PREFIX "description", m->description);
+    if (m->folder)
+        add(payload, COMET_X_PREFIX "folder", m->folder);
+    if (!comet_origin) {
+        add(payload, COMET_X_PREFIX "source_vendor", m->source_vendor ? m->source_vendor : "");
+        if (m->source_id)
+            add(payload, COMET_X_PREFIX "source_id", m->source_id);
+    }
+    if (m->metadata) {
+        struct xp_buf b = XP_BUF_INIT;
+        if (!xp_json_put_obj(&b, m->metadata, 0))
+            add(payload, COMET_X_PREFIX "metadata", b.ptr);
+        xp_buf_release(&b);
+    }
+}

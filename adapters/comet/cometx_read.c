@@ -53,7 +53,8 @@ struct cx_reader {
     enum state state;
     struct xp_record rec;
     /* experiment */
-    struct json_object *vendor, *params, *summary, *others, *xmeta;
+    struct json_object *vendor, *params, *others;
+    struct comet_extras x;
     const char **tags;
     size_t ntags;
     char started[COMET_ISO_BUFSZ], ended[COMET_ISO_BUFSZ];
@@ -89,18 +90,6 @@ static int is_real_file(const char *path)
 }
 
 
-static const char *other_str(struct cx_reader *r, const char *name)
-{
-    for (size_t i = 0; i < json_object_array_length(r->e.others); i++) {
-        struct json_object *o = json_object_array_get_idx(r->e.others, i);
-        if (!strcmp(xp_json_str(o, "name"), name)) {
-            const char *v = xp_json_str(o, "valueCurrent");
-            return v;
-        }
-    }
-    return NULL;
-}
-
 /* ---- documents ------------------------------------------------------------ */
 
 static int load_docs(struct cx_reader *r)
@@ -108,17 +97,10 @@ static int load_docs(struct cx_reader *r)
     r->others = json_object_new_object();
     for (size_t i = 0; i < json_object_array_length(r->e.others); i++) {
         struct json_object *o = json_object_array_get_idx(r->e.others, i);
-        const char *k = xp_json_str(o, "name");
-        if (!strcmp(k, "Name") || !strncmp(k, COMET_X_PREFIX, strlen(COMET_X_PREFIX)))
-            continue;
         struct json_object *v = xp_json_get(o, "valueCurrent");
-        json_object_object_add(r->others, k, json_object_get(v));
+        json_object_object_add(r->others, xp_json_str(o, "name"), json_object_get(v));
     }
-    const char *sum = other_str(r, COMET_X_PREFIX "summary");
-    if (sum && xp_json_parse(&r->summary, sum, strlen(sum), "xport_summary"))
-        return xp_error_wrap(XP_EINVALID, "experiment '%s'", r->e.dir);
-    const char *md = other_str(r, COMET_X_PREFIX "metadata");
-    if (md && xp_json_parse(&r->xmeta, md, strlen(md), "xport_metadata"))
+    if (comet_extras_take(&r->x, r->others))
         return xp_error_wrap(XP_EINVALID, "experiment '%s'", r->e.dir);
     char *p = xp_path_join(r->e.dir, "parameters.json");
     int rc = 0;
@@ -556,14 +538,14 @@ static void build_experiment(struct cx_reader *r)
         comet_iso_ms(r->started, json_object_get_int64(v));
     if ((v = xp_json_get(md, "endTimeMillis")) && json_object_is_type(v, json_type_int))
         comet_iso_ms(r->ended, json_object_get_int64(v));
-    r->status = other_str(r, COMET_X_PREFIX "status");
+    r->status = r->x.status;
     if (!r->status && (v = xp_json_get(md, "running")) &&
         json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v))
         r->status = "RUNNING";
-    r->description = other_str(r, COMET_X_PREFIX "description");
-    r->folder = other_str(r, COMET_X_PREFIX "folder");
-    r->src_vendor = other_str(r, COMET_X_PREFIX "source_vendor");
-    r->src_id = other_str(r, COMET_X_PREFIX "source_id");
+    r->description = r->x.description;
+    r->folder = r->x.folder;
+    r->src_vendor = r->x.src_vendor;
+    r->src_id = r->x.src_id;
     if (!r->src_vendor) {
         r->src_vendor = "comet";
         r->src_id = xp_json_str(md, "experimentKey");
@@ -598,7 +580,7 @@ static int cx_next(struct xp_reader *base, const struct xp_record **out)
             m->folder = r->folder;
             m->source_vendor = r->src_vendor;
             m->source_id = r->src_id;
-            m->metadata = r->xmeta;
+            m->metadata = r->x.metadata;
             m->vendor = r->vendor;
             r->state = S_PARAMS;
             return 0;
@@ -614,10 +596,10 @@ static int cx_next(struct xp_reader *base, const struct xp_record **out)
             continue;
         case S_SUMMARY:
             r->state = S_OTHERS;
-            if (r->summary && !r->only && (r->res & XP_RES_OTHERS)) {
+            if (r->x.summary && !r->only && (r->res & XP_RES_OTHERS)) {
                 r->rec.kind = XP_REC_DOCUMENT;
                 r->rec.u.doc.kind = XP_DOC_SUMMARY;
-                r->rec.u.doc.doc = r->summary;
+                r->rec.u.doc.doc = r->x.summary;
                 return 0;
             }
             continue;
@@ -690,9 +672,8 @@ static void cx_reader_free(struct xp_reader *base)
     free(r->real_dir);
     json_object_put(r->vendor);
     json_object_put(r->params);
-    json_object_put(r->summary);
     json_object_put(r->others);
-    json_object_put(r->xmeta);
+    comet_extras_release(&r->x);
     free(r->tags);
     xp_buf_release(&r->mbuf);
     for (size_t i = 0; i < r->nser; i++) {
@@ -757,10 +738,10 @@ int cometx_read_experiment(struct xp_reader **out, struct xp_adapter *base,
     r->real_dir = rc ? NULL : realpath(ref->key, NULL);
     if (!rc && !r->real_dir)
         rc = xp_error_set_os(XP_ENOTFOUND, "cannot open '%s'", ref->key);
-    if (!rc) {
-        build_experiment(r);
+    if (!rc)
         rc = load_docs(r);
-    }
+    if (!rc)
+        build_experiment(r);
     if (!rc)
         rc = load_metrics(r);
     if (!rc && !r->only && (r->res & XP_RES_LOGS))

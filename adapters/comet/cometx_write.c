@@ -105,6 +105,11 @@ static void other_str(struct cx_sink *s, const char *name, const char *v)
         other_add(s, name, json_object_new_string(v));
 }
 
+static void add_extra(void *payload, const char *name, const char *text)
+{
+    other_str(payload, name, text);
+}
+
 /* ---- JSON text as Python's json.dumps writes it ----------------------- */
 
 /* xp_json_put_obj is exact for numbers; Python puts a space after ',' and
@@ -217,20 +222,7 @@ static void build_metadata(struct cx_sink *s, const struct xp_experiment_meta *m
     set(s->md, "tags", tags);
 
     /* what metadata.json has no place for travels as xport_* others */
-    if (m->status && !running)
-        other_str(s, COMET_X_PREFIX "status", m->status);
-    other_str(s, COMET_X_PREFIX "description", m->description);
-    other_str(s, COMET_X_PREFIX "folder", m->folder);
-    if (!s->comet_origin) {
-        other_str(s, COMET_X_PREFIX "source_vendor", m->source_vendor ? m->source_vendor : "");
-        other_str(s, COMET_X_PREFIX "source_id", m->source_id);
-    }
-    if (m->metadata) {
-        struct xp_buf b = XP_BUF_INIT;
-        if (!xp_json_put_obj(&b, m->metadata, 0))
-            other_str(s, COMET_X_PREFIX "metadata", b.ptr);
-        xp_buf_release(&b);
-    }
+    comet_extras_put(m, s->comet_origin, 1, add_extra, s);
     struct json_object *vp = xp_json_get(m->vendor, "project");
     if (s->comet_origin && vp && json_object_is_type(vp, json_type_object)) {
         json_object_deep_copy(vp, &s->project, NULL);
