@@ -51,11 +51,19 @@ int comet_point_from_fields(struct xp_point *p, struct xp_field *f, size_t *n,
                             int64_t index);
 
 /* Append one metrics.jsonl line (newline included) for point p of series
- * name/kind at position pos in its series. Returns 0, 1 when the value
- * cannot be told apart from a number in Comet's form (nothing written),
- * or XP_EINVALID for text that is not UTF-8. */
+ * name/kind at position pos in its series. A value Comet's form cannot
+ * hold (text that reads as a number, a bool, an object) goes in as its
+ * JSON text, the value itself in xport_value. Returns 0, or XP_EINVALID
+ * for text that is not UTF-8. */
 int comet_point_put(struct xp_buf *b, const char *name, enum xp_series_kind kind,
                     const struct xp_point *p, int64_t pos);
+
+/* The epoch milliseconds Comet keeps for an xport timestamp (seconds);
+ * *exact is 0 when reading them back would not give v to the bit. -1 when
+ * v is no finite number. */
+int comet_ts_millis(const struct xp_value *v, int64_t *ms, int *exact);
+/* The point's field named k, or NULL. */
+const struct xp_value *comet_point_field(const struct xp_point *p, const char *k);
 
 /* The series kind Comet's name implies: "sys.*" are system metrics. */
 enum xp_series_kind comet_kind_of(const char *name);
@@ -103,6 +111,9 @@ void cometx_exp_release(struct cometx_exp *e);
 #define COMET_ISO_BUFSZ 48
 /* "2023-11-14T22:13:20.000Z" for epoch milliseconds. */
 void comet_iso_ms(char out[COMET_ISO_BUFSZ], int64_t ms);
+/* ISO-8601 UTC ("2026-01-02T03:04:05.678Z", any fraction) to epoch ms
+ * (digits past the millisecond dropped); -1 when it is not one. */
+int comet_iso_parse(const char *iso, int64_t *ms);
 
 /* A file body read from an open descriptor (fd -1 when none). */
 struct comet_fd_stream {
@@ -111,6 +122,16 @@ struct comet_fd_stream {
 };
 void comet_fd_stream_init(struct comet_fd_stream *f);
 void comet_fd_stream_close(struct comet_fd_stream *f);
+
+/* 1 when the experiment came from Comet (its key and metadata are Comet's). */
+int comet_origin(const struct xp_experiment_meta *m);
+/* The key to store an experiment under: its own when it came from Comet,
+ * else 32 hex digits of SHA-256 of the source's vendor and id (so a rerun
+ * finds it). strict: only keys comet_ml accepts (32-50 letters, digits). */
+char *comet_experiment_key(const struct xp_experiment_meta *m, int comet_origin, int strict);
+/* The asset record a file carries (metadata.comet, as the Comet readers
+ * give it) when it fits the file's path; else NULL. Borrowed from m. */
+struct json_object *comet_carried_record(const struct xp_file_meta *m);
 
 /* cometx's own file name cleaning (cometx/framework/comet/download_manager.py
  * sanitize_filename): "/../" -> "/", ':' -> '-', leading '/' removed. The
@@ -128,12 +149,24 @@ struct comet_names {
 int comet_offline_names(struct comet_names *nm, struct json_object *exp,
                         const char *msgs, size_t len, const char *zip);
 void comet_names_release(struct comet_names *n);
+struct comet_offline_adapter {
+    struct xp_adapter base;
+    char *path;
+    pthread_mutex_t lock;
+    struct json_object *claimed; /* archives being written */
+};
+int comet_offline_write(struct xp_sink **out, struct xp_adapter *a,
+                        const struct xp_experiment_meta *meta,
+                        const struct xp_write_opts *wo);
 int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
                        const struct xp_experiment_ref *ref,
                        const struct xp_read_opts *ro);
 
 /* Others written by xport for what a cometx folder has no place for. */
 #define COMET_X_PREFIX "xport_"
+/* The log lines in the layout's form, when the store's own form loses
+ * something: a file in cometx folders, an uploaded asset in archives. */
+#define COMET_XPORT_LOGS "run/xport_logs.jsonl"
 
 /* ---- xport's others (comet_value.c) ---------------------------------------- */
 

@@ -1,7 +1,8 @@
 /* The comet-offline adapter (read side): <experiment_key>.zip archives that
  * comet_ml's OfflineExperiment writes (experiment.json, messages.json and
  * the uploaded files under temporary names; adapters/comet/README.md). PATH
- * is one archive or a folder of them. The archive is checked and unpacked
+ * is one archive or a folder of them; written archives go into the folder
+ * PATH (comet_offline_write.c). The archive is checked and unpacked
  * by core/zip.c into a private temporary folder; messages.json becomes the
  * experiment's records. */
 #define _GNU_SOURCE
@@ -25,10 +26,6 @@
 
 #define MAX_MESSAGES ((size_t)4 << 30)
 
-struct co_adapter {
-    struct xp_adapter base;
-    char *path;
-};
 
 static int has_suffix(const char *s, const char *suf)
 {
@@ -108,7 +105,7 @@ static int zip_text(struct xp_zip *z, const char *entry, struct xp_buf *out, siz
     return xp_zip_read(z, i, out, max);
 }
 
-static int list_zip(struct co_adapter *a, const char *zip, xp_experiment_cb cb,
+static int list_zip(struct comet_offline_adapter *a, const char *zip, xp_experiment_cb cb,
                     void *payload)
 {
     struct xp_zip *z = NULL;
@@ -145,9 +142,12 @@ static int list_zip(struct co_adapter *a, const char *zip, xp_experiment_cb cb,
 
 static int co_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 {
-    struct co_adapter *a = (struct co_adapter *)base;
-    if (!xp_is_dir(a->path))
+    struct comet_offline_adapter *a = (struct comet_offline_adapter *)base;
+    if (!xp_is_dir(a->path)) {
+        if (!xp_is_file(a->path))
+            return xp_error_set(XP_ENOTFOUND, "no such file or folder '%s'", a->path);
         return list_zip(a, a->path, cb, payload);
+    }
     char **names;
     size_t n;
     int rc = xp_list_dir(&names, &n, a->path);
@@ -169,10 +169,12 @@ static int co_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 
 static void co_close(struct xp_adapter *base)
 {
-    struct co_adapter *a = (struct co_adapter *)base;
+    struct comet_offline_adapter *a = (struct comet_offline_adapter *)base;
     if (!a)
         return;
     free(a->path);
+    json_object_put(a->claimed);
+    pthread_mutex_destroy(&a->lock);
     free(a);
 }
 
@@ -184,12 +186,12 @@ static int co_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     *out = NULL;
     if (!loc->path || !*loc->path)
         return xp_error_set(XP_EINVALID, "adapter '%s' needs a path", type->name);
-    if (!xp_is_dir(loc->path) && !xp_is_file(loc->path))
-        return xp_error_set(XP_ENOTFOUND, "no such file or folder '%s'", loc->path);
-    struct co_adapter *a = xp_calloc(1, sizeof(*a));
+    struct comet_offline_adapter *a = xp_calloc(1, sizeof(*a));
     a->base.type = type;
     a->base.ctx = ctx;
     a->path = xp_strdup(loc->path);
+    pthread_mutex_init(&a->lock, NULL);
+    a->claimed = json_object_new_object();
     *out = &a->base;
     return 0;
 }
@@ -197,10 +199,11 @@ static int co_open(struct xp_adapter **out, const struct xp_adapter_type *type,
 const struct xp_adapter_type xp_comet_offline_adapter = {
     .abi = XP_ADAPTER_ABI,
     .name = "comet-offline",
-    .summary = "Comet OfflineExperiment archives (<experiment_key>.zip, read)",
-    .caps = XP_CAP_READ | XP_CAP_NO_NETWORK,
+    .summary = "Comet OfflineExperiment archives (<experiment_key>.zip, read/write)",
+    .caps = XP_CAP_READ | XP_CAP_WRITE | XP_CAP_NO_NETWORK,
     .open = co_open,
     .close = co_close,
     .list_experiments = co_list,
     .read_experiment = comet_offline_read,
+    .write_experiment = comet_offline_write,
 };

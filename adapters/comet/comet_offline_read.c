@@ -44,6 +44,7 @@ struct co_reader {
     struct xp_record rec;
     struct comet_names nm;
     struct comet_extras x;
+    char *side; /* COMET_XPORT_LOGS in the unpacked archive, or NULL */
     struct json_object *exp, *vendor, *pflat, *params, *others, *logs, *files;
     const char **tags;
     size_t ntags;
@@ -101,7 +102,7 @@ static int scan_metric(char *line, size_t len, struct xp_arena *arena, int64_t l
         return ws ? 1 : xp_error_set(XP_EINVALID, "a metric message without a metric");
     if ((rc = comet_scan_object((char *)m->v.u.s.ptr, m->v.u.s.len, arena, met, 12, &nm)))
         return rc;
-    if (nm + 3 > COMET_MAX_FIELDS)
+    if (nm + 2 > COMET_MAX_FIELDS)
         return xp_error_set(XP_EINVALID, "a metric with too many members");
     memcpy(out, met, nm * sizeof(*met));
     *n = nm;
@@ -111,8 +112,32 @@ static int scan_metric(char *line, size_t len, struct xp_arena *arena, int64_t l
         out[(*n)++] = (struct xp_field){"timestamp", ts->v};
     if (ctx && ctx->v.type != XP_V_NULL)
         out[(*n)++] = (struct xp_field){"runContext", ctx->v};
-    /* the offset the OfflineSender gives each message: its line number */
-    out[(*n)++] = (struct xp_field){"offset", {.type = XP_V_INT, .u.i = lineno}};
+    /* xport's members (comet_offline_write.c): a point's own fields replace
+     * the offset the OfflineSender gives each message, its line number */
+    int own = 0;
+    for (size_t i = 0; i < np; i++) {
+        const char *k = pay[i].key;
+        if (strncmp(k, COMET_X_PREFIX, strlen(COMET_X_PREFIX)))
+            continue;
+        if (strcmp(k, COMET_X_PREFIX "fields")) {
+            if (*n == COMET_MAX_FIELDS)
+                return xp_error_set(XP_EINVALID, "a metric with too many members");
+            out[(*n)++] = pay[i];
+            continue;
+        }
+        own = 1;
+        size_t nf;
+        if (pay[i].v.type != XP_V_JSON ||
+            (rc = comet_scan_object((char *)pay[i].v.u.s.ptr, pay[i].v.u.s.len, arena,
+                                    out + *n, COMET_MAX_FIELDS - *n, &nf)))
+            return rc ? rc : xp_error_set(XP_EINVALID, "xport_fields is not an object");
+        *n += nf;
+    }
+    if (!own) {
+        if (*n == COMET_MAX_FIELDS)
+            return xp_error_set(XP_EINVALID, "a metric with too many members");
+        out[(*n)++] = (struct xp_field){"offset", {.type = XP_V_INT, .u.i = lineno}};
+    }
     return 0;
 }
 
@@ -133,12 +158,18 @@ static void vendor_add(struct co_reader *r, const char *type, struct json_object
 }
 
 static void add_log(struct co_reader *r, struct json_object *text, struct json_object *err,
-                    struct json_object *ts)
+                    struct json_object *ts, struct json_object *xlog)
 {
     if (!text || !json_object_is_type(text, json_type_string))
         return;
     struct json_object *e = json_object_new_object();
     json_object_object_add(e, "m", json_object_get(text));
+    if (xlog) {
+        /* the entry as xport had it (COMET_XPORT_LOGS) */
+        json_object_object_add(e, "x", json_object_get(xlog));
+        json_object_array_add(r->logs, e);
+        return;
+    }
     json_object_object_add(e, "s", json_object_new_string(
         err && json_object_get_boolean(err) ? "stderr" : "stdout"));
     if (ts && json_object_is_type(ts, json_type_int)) {
@@ -171,19 +202,29 @@ static int add_upload(struct co_reader *r, struct json_object *p)
         free(disk);
         return xp_error_set(XP_ENOTFOUND, "uploaded file '%s' is not in the archive", fp);
     }
+    if (!strcmp(type, "asset") && !strcmp(fname, COMET_XPORT_LOGS)) {
+        free(r->side);
+        r->side = disk; /* the log lines as xport wrote them */
+        return 0;
+    }
     struct xp_buf path = XP_BUF_INIT;
     if (strcmp(type, "asset"))
         xp_buf_printf(&path, "%s/", type);
     xp_buf_puts(&path, fname);
-    /* the same name uploaded twice: both kept, the later one marked */
-    for (int k = 2;; k++) {
+    /* the same name uploaded twice: both kept, the later one marked with its
+     * asset id (as the cometx reader does), else a number */
+    const char *aid = xp_json_str(ap, "assetId");
+    for (int k = 1;; k++) {
         int taken = 0;
         for (size_t i = 0; i < json_object_array_length(r->files) && !taken; i++)
             taken = !strcmp(xp_json_str(json_object_array_get_idx(r->files, i), "path"),
                             path.ptr);
         if (!taken)
             break;
-        xp_buf_printf(&path, "~%d", k);
+        if (k == 1 && aid && *aid)
+            xp_buf_printf(&path, "~%s", aid);
+        else
+            xp_buf_printf(&path, "~%d", k);
     }
     /* the asset as Comet lists it (experiment/asset/list), for writers */
     struct json_object *rec = json_object_new_object();
@@ -244,7 +285,7 @@ static int handle(struct co_reader *r, struct json_object *o, size_t lineno)
         put_other(r, xp_json_str(p, "key"), xp_json_get(p, "value"));
     } else if (!strcmp(t, "standard_output")) {
         add_log(r, xp_json_get(p, "output"), xp_json_get(p, "stderr"),
-                xp_json_get(p, "local_timestamp"));
+                xp_json_get(p, "local_timestamp"), NULL);
     } else if (!strcmp(t, "file_upload")) {
         return add_upload(r, p);
     } else if (!strcmp(t, "html")) {
@@ -269,7 +310,7 @@ static int handle(struct co_reader *r, struct json_object *o, size_t lineno)
         else if ((v = xp_json_get(p, "log_other")))
             put_other(r, xp_json_str(v, "key"), xp_json_get(v, "val"));
         else if ((v = xp_json_get(p, "stdout")))
-            add_log(r, v, xp_json_get(p, "stderr"), xp_json_get(p, "local_timestamp"));
+            add_log(r, v, xp_json_get(p, "stderr"), xp_json_get(p, "local_timestamp"), NULL);
         else if ((v = xp_json_get(p, "html")))
             xp_buf_puts(&r->html, json_object_get_string(v));
         else if ((v = xp_json_get(p, "htmlOverride"))) {
@@ -405,10 +446,30 @@ static int gen_json(struct co_reader *r, const char *rel, struct json_object *o)
     return rc;
 }
 
+/* The side file replaces the standard_output messages' lines. */
+static int load_side(struct co_reader *r)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    int rc = xp_read_file(&b, r->side, (size_t)1 << 30);
+    json_object_put(r->logs);
+    r->logs = json_object_new_array();
+    for (char *line = b.ptr; !rc && line < b.ptr + b.len;) {
+        char *nl = memchr(line, '\n', (size_t)(b.ptr + b.len - line));
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        struct json_object *o = NULL;
+        if (len && !(rc = xp_json_parse(&o, line, len, COMET_XPORT_LOGS)))
+            add_log(r, xp_json_get(o, "message"), NULL, NULL, o);
+        json_object_put(o);
+        line += len + (nl != NULL);
+    }
+    xp_buf_release(&b);
+    return rc;
+}
+
 static int generate(struct co_reader *r)
 {
-    int rc = 0;
-    if (r->html.len)
+    int rc = r->side ? load_side(r) : 0;
+    if (!rc && r->html.len)
         rc = gen_file(r, "assets/html/experiment.html", r->html.ptr, r->html.len);
     if (!rc && r->graph.len)
         rc = gen_file(r, "run/graph_definition.txt", r->graph.ptr, r->graph.len);
@@ -479,11 +540,20 @@ static int next_logs(struct co_reader *r)
         struct json_object *m = xp_json_get(e, "m");
         struct xp_log_entry *le = &r->le[n++];
         memset(le, 0, sizeof(*le));
+        struct json_object *x = xp_json_get(e, "x"), *md;
         le->seq = (int64_t)r->li++;
         le->message = json_object_get_string(m);
         le->message_len = (size_t)json_object_get_string_len(m);
         le->stream = xp_json_str(e, "s");
         le->timestamp = xp_json_str(e, "t");
+        if (x) {
+            le->seq = json_object_get_int64(xp_json_get(x, "sequenceNumber"));
+            le->stream = xp_json_str(x, "stream");
+            le->timestamp = xp_json_str(x, "timestamp");
+            le->level = xp_json_str(x, "level");
+            md = xp_json_get(x, "metadata");
+            le->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
+        }
     }
     if (!n)
         return XP_ITEROVER;
@@ -625,6 +695,7 @@ static void co_reader_free(struct xp_reader *base)
         xp_rm_rf(r->tmp);
     free(r->tmp);
     free(r->zip);
+    free(r->side);
     comet_names_release(&r->nm);
     comet_extras_release(&r->x);
     json_object_put(r->exp);
@@ -711,9 +782,12 @@ int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
         json_object_object_add(r->vendor, "experiment", json_object_get(r->exp));
         r->tags = xp_json_strings(r->exp, "tags", &r->ntags);
         struct json_object *v;
-        if ((v = xp_json_get(r->exp, "start_time")) && json_object_is_type(v, json_type_int))
+        /* 0: not known (comet_offline_write.c writes it so) */
+        if ((v = xp_json_get(r->exp, "start_time")) && json_object_is_type(v, json_type_int) &&
+            json_object_get_int64(v))
             comet_iso_ms(r->started, json_object_get_int64(v));
-        if ((v = xp_json_get(r->exp, "stop_time")) && json_object_is_type(v, json_type_int))
+        if ((v = xp_json_get(r->exp, "stop_time")) && json_object_is_type(v, json_type_int) &&
+            json_object_get_int64(v))
             comet_iso_ms(r->ended, json_object_get_int64(v));
         rc = load_messages(r);
     }

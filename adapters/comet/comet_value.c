@@ -149,7 +149,7 @@ int comet_point_from_fields(struct xp_point *p, struct xp_field *f, size_t *n,
     struct xp_field rest[COMET_MAX_FIELDS];
     size_t no = 0, nr = 0;
     const struct xp_field *value = NULL, *step = NULL, *epoch = NULL, *ts = NULL,
-                          *xts = NULL;
+                          *xts = NULL, *xval = NULL;
     const char *xkind = NULL;
     *name = NULL;
     p->index = index;
@@ -172,6 +172,8 @@ int comet_point_from_fields(struct xp_point *p, struct xp_field *f, size_t *n,
             ts = x;
         } else if (is(k, COMET_X_PREFIX "timestamp")) {
             xts = x;
+        } else if (is(k, COMET_X_PREFIX "value")) {
+            xval = x;
         } else if (is(k, COMET_X_PREFIX "index") && x->v.type == XP_V_INT) {
             p->index = x->v.u.i;
         } else if (is(k, COMET_X_PREFIX "kind") && x->v.type == XP_V_STRING) {
@@ -188,14 +190,17 @@ int comet_point_from_fields(struct xp_point *p, struct xp_field *f, size_t *n,
             : is(xkind, "system") ? XP_SERIES_SYSTEM
             : is(xkind, "track")  ? XP_SERIES_TRACK
                                   : XP_SERIES_METRIC;
-    if (value)
+    if (xval) /* the value itself, where metricValue holds its text */
+        out[no++] = (struct xp_field){"value", xval->v};
+    else if (value && *kind != XP_SERIES_TRACK)
         out[no++] = (struct xp_field){"value", value->v};
     if (step && step->v.type != XP_V_NULL)
         out[no++] = (struct xp_field){"step", step->v};
     if (epoch && epoch->v.type != XP_V_NULL)
         out[no++] = (struct xp_field){"epoch", epoch->v};
-    if (xts) {
-        out[no++] = (struct xp_field){"timestamp", xts->v};
+    if (xts) { /* null: the point had no time */
+        if (xts->v.type != XP_V_NULL)
+            out[no++] = (struct xp_field){"timestamp", xts->v};
     } else if (ts && (ts->v.type == XP_V_INT || ts->v.type == XP_V_FLOAT)) {
         struct xp_value v = {.type = XP_V_FLOAT};
         v.u.d = (ts->v.type == XP_V_INT ? (double)ts->v.u.i : ts->v.u.d) / 1000.0;
@@ -219,7 +224,7 @@ static void key(struct xp_buf *b, const char *k)
     xp_buf_puts(b, "\": ");
 }
 
-static const struct xp_value *field(const struct xp_point *p, const char *k)
+const struct xp_value *comet_point_field(const struct xp_point *p, const char *k)
 {
     for (size_t i = 0; i < p->nfields; i++)
         if (is(p->fields[i].key, k))
@@ -238,7 +243,7 @@ static int put_or_null(struct xp_buf *b, const struct xp_value *v, const char *w
 
 /* The epoch milliseconds Comet keeps for an xport timestamp (seconds);
  * *exact is 0 when reading them back would not give v to the bit. */
-static int ts_millis(const struct xp_value *v, int64_t *ms, int *exact)
+int comet_ts_millis(const struct xp_value *v, int64_t *ms, int *exact)
 {
     *exact = 0;
     if (v->type == XP_V_INT) {
@@ -263,34 +268,42 @@ int comet_point_put(struct xp_buf *b, const char *name, enum xp_series_kind kind
     int rc = xp_json_put_str(b, name, strlen(name), "metric name");
     if (rc)
         goto fail;
-    const struct xp_value *v = field(p, "value");
+    const struct xp_value *v = comet_point_field(p, "value"), *xval = NULL;
     /* a track row has no value: no metricValue, which cometx copy skips */
     if (kind != XP_SERIES_TRACK)
         xp_buf_puts(b, ", \"metricValue\": ");
     if (kind == XP_SERIES_TRACK) {
     } else if (v) {
         rc = comet_value_put(b, v);
+        if (rc == 1) { /* its text here, the value itself in xport_value */
+            struct xp_buf t = XP_BUF_INIT;
+            rc = xp_json_put_value(&t, v, "metric value");
+            if (!rc)
+                rc = xp_json_put_str(b, t.ptr, t.len, "metric value");
+            xp_buf_release(&t);
+            xval = v;
+        }
         if (rc)
             goto fail;
     } else {
         xp_buf_puts(b, "null");
     }
-    const struct xp_value *ts = field(p, "timestamp");
+    const struct xp_value *ts = comet_point_field(p, "timestamp");
     int64_t ms = 0;
-    int exact = 0, have_ms = ts && ts_millis(ts, &ms, &exact) == 0;
+    int exact = 0, have_ms = ts && comet_ts_millis(ts, &ms, &exact) == 0;
     key(b, "timestamp");
     if (have_ms)
         xp_json_put_int(b, ms);
     else
         xp_buf_puts(b, "null");
     key(b, "step");
-    if ((rc = put_or_null(b, field(p, "step"), "step")))
+    if ((rc = put_or_null(b, comet_point_field(p, "step"), "step")))
         goto fail;
     key(b, "epoch");
-    if ((rc = put_or_null(b, field(p, "epoch"), "epoch")))
+    if ((rc = put_or_null(b, comet_point_field(p, "epoch"), "epoch")))
         goto fail;
     key(b, "runContext");
-    if ((rc = put_or_null(b, field(p, "runContext"), "runContext")))
+    if ((rc = put_or_null(b, comet_point_field(p, "runContext"), "runContext")))
         goto fail;
     for (size_t i = 0; i < p->nfields; i++) {
         const char *k = p->fields[i].key;
@@ -308,6 +321,11 @@ int comet_point_put(struct xp_buf *b, const char *name, enum xp_series_kind kind
     if (ts && !exact) {
         key(b, COMET_X_PREFIX "timestamp");
         if ((rc = xp_json_put_value(b, ts, "timestamp")))
+            goto fail;
+    }
+    if (xval) {
+        key(b, COMET_X_PREFIX "value");
+        if ((rc = xp_json_put_value(b, xval, "metric value")))
             goto fail;
     }
     if (p->index != pos) {

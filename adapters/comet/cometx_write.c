@@ -62,31 +62,6 @@ static char *stage_path(struct cx_sink *s, const char *rel)
     return xp_path_join(s->stage.dir, rel);
 }
 
-/* "2026-01-02T03:04:05.678Z" (any fraction, Z or +00:00) -> epoch ms. */
-static int iso_to_ms(const char *iso, int64_t *ms)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    int n = 0;
-    if (!iso || sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                       &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    int64_t frac = 0;
-    const char *p = iso + n;
-    if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3)
-                frac = frac * 10 + (*p - '0');
-        for (; digits < 3; digits++)
-            frac *= 10;
-    }
-    *ms = (int64_t)timegm(&tm) * 1000 + frac;
-    return 0;
-}
-
 static void other_add(struct cx_sink *s, const char *name, struct json_object *v)
 {
     struct json_object *o = json_object_new_object();
@@ -159,27 +134,6 @@ static int write_json(struct cx_sink *s, const char *rel, struct json_object *o,
 
 /* ---- the experiment ---------------------------------------------------- */
 
-static char *make_key(const struct xp_experiment_meta *m, int comet_origin)
-{
-    struct json_object *md = xp_json_get(m->vendor, "metadata");
-    const char *k = xp_json_str(md, "experimentKey");
-    if (comet_origin && k && xp_segment_safe(k))
-        return xp_strdup(k);
-    if (comet_origin && m->source_id && xp_segment_safe(m->source_id))
-        return xp_strdup(m->source_id);
-    /* Comet keys are 32 hex digits: derive one from the source's identity */
-    struct xp_buf id = XP_BUF_INIT;
-    if (m->source_id)
-        xp_buf_printf(&id, "%s%c%s", m->source_vendor ? m->source_vendor : "", 0,
-                      m->source_id);
-    else
-        xp_buf_printf(&id, "%s%c%s%c%s", m->workspace, 0, m->project, 0, m->name);
-    char hex[65];
-    xp_sha256_hex(hex, id.ptr, id.len);
-    xp_buf_release(&id);
-    return xp_strndup(hex, 32);
-}
-
 static void set(struct json_object *o, const char *k, struct json_object *v)
 {
     json_object_object_add(o, k, v);
@@ -206,8 +160,8 @@ static void build_metadata(struct cx_sink *s, const struct xp_experiment_meta *m
     set(s->md, "projectName", json_object_new_string(m->project));
     set(s->md, "workspaceName", json_object_new_string(m->workspace));
     int64_t t0 = 0, t1 = 0;
-    int h0 = iso_to_ms(m->started_at ? m->started_at : m->created_at, &t0) == 0;
-    int h1 = iso_to_ms(m->ended_at, &t1) == 0;
+    int h0 = comet_iso_parse(m->started_at ? m->started_at : m->created_at, &t0) == 0;
+    int h1 = comet_iso_parse(m->ended_at, &t1) == 0;
     if (h0)
         set(s->md, "startTimeMillis", json_object_new_int64(t0));
     if (h1)
@@ -315,14 +269,9 @@ static int put_points(struct cx_sink *s, const struct xp_point *v, size_t n)
         return 0;
     for (size_t i = 0; i < n; i++) {
         int rc = comet_point_put(&s->line, s->sname, s->skind, &v[i], s->spos);
-        if (rc < 0)
+        if (rc)
             return xp_error_wrap(rc, "metric '%s' point %" PRId64, s->sname, v[i].index);
-        if (rc == 1)
-            xp_sink_drop(&s->base, s->a->base.ctx, "metric '%s' point %" PRId64 ": "
-                         "its value cannot be told from a number in a cometx folder",
-                         s->sname, v[i].index);
-        else
-            s->spos++;
+        s->spos++;
         if (s->line.len >= (1u << 16))
             xp_afile_buf(&s->metrics, &s->line);
     }
@@ -337,7 +286,7 @@ static int put_logs(struct cx_sink *s, const struct xp_log_entry *v, size_t n)
     if (!s->logs_open) {
         char *dir = stage_path(s, "run");
         int rc = xp_afile_open_in(&s->out, dir, "output.txt");
-        if (!rc && (rc = xp_afile_open_in(&s->side, dir, "xport_logs.jsonl")))
+        if (!rc && (rc = xp_afile_open_in(&s->side, dir, "xport_logs.jsonl" /* COMET_XPORT_LOGS */)))
             xp_afile_abort(&s->out);
         free(dir);
         if (rc)
@@ -366,29 +315,6 @@ static int special_path(const char *p)
            (!strncmp(p, "run/", 4) && strcmp(p, "run/output.txt") &&
             strcmp(p, "run/xport_logs.jsonl")) ||
            !strncmp(p, "assets/html/", 12);
-}
-
-/* The asset record a file carries (metadata.comet, as the cometx reader
- * gives it) when it fits the file's path; else NULL. */
-static struct json_object *carried_record(const struct xp_file_meta *m)
-{
-    struct json_object *rec = xp_json_get(m->metadata, "comet");
-    const char *fname = xp_json_str(rec, "fileName");
-    const char *type = xp_json_str(rec, "type");
-    if (!fname || !xp_relpath_safe(fname))
-        return NULL;
-    if (!type || !*type)
-        type = "asset";
-    if (!xp_segment_safe(type))
-        return NULL;
-    struct xp_buf want = XP_BUF_INIT;
-    if (strcmp(type, "asset"))
-        xp_buf_printf(&want, "%s/", type);
-    xp_buf_puts(&want, fname);
-    int fits = !strcmp(m->path, want.ptr) ||
-               (!strncmp(m->path, want.ptr, want.len) && m->path[want.len] == '~');
-    xp_buf_release(&want);
-    return fits ? rec : NULL;
 }
 
 static struct json_object *fresh_record(struct cx_sink *s, const struct xp_file_meta *m)
@@ -481,7 +407,7 @@ static int put_file(struct cx_sink *s, const struct xp_file_meta *m,
         free(dst);
         return rc;
     }
-    struct json_object *rec = carried_record(m), *copy = NULL;
+    struct json_object *rec = comet_carried_record(m), *copy = NULL;
     if (rec)
         json_object_deep_copy(rec, &copy, NULL);
     else
@@ -700,8 +626,7 @@ int cometx_write_experiment(struct xp_sink **out, struct xp_adapter *base,
 {
     struct cometx_adapter *a = (struct cometx_adapter *)base;
     *out = NULL;
-    int origin = meta->source_vendor && (!strcmp(meta->source_vendor, "comet") ||
-                                         !strcmp(meta->source_vendor, "cometx"));
+    int origin = comet_origin(meta);
     struct xp_buf ws = XP_BUF_INIT, pj = XP_BUF_INIT;
     int rc = xp_name_encode(&ws, meta->workspace);
     if (rc)
@@ -721,7 +646,7 @@ int cometx_write_experiment(struct xp_sink **out, struct xp_adapter *base,
     s->base.dest_id = sink_dest_id;
     s->a = a;
     s->comet_origin = origin;
-    s->key = make_key(meta, origin);
+    s->key = comet_experiment_key(meta, origin, 0);
     s->params = json_object_new_array();
     s->others = json_object_new_array();
     s->disk_used = json_object_new_object();

@@ -1,7 +1,8 @@
 /* The comet-offline adapter: archives written the way comet_ml's
  * OfflineExperiment writes them (tests/comet/make_fixtures.py) read
- * exactly, the legacy ws_msg form, through cometx and back, and hostile
- * archives refused by the core zip checks. */
+ * exactly, the legacy ws_msg form, through cometx and back, hostile
+ * archives refused by the core zip checks, and archives written from every
+ * kind of source read back the same. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,12 +135,76 @@ static void hostile_archives_refused(void **state)
     }
 }
 
+static int check_archives(const char *dir)
+{
+    char *script = tu_src("tests/comet/check_offline.py");
+    int rc = tu_sh("'%s' '%s' '%s' >/dev/null", XPORT_PYTHON, script, dir);
+    free(script);
+    return rc;
+}
+
+/* Archives xport writes read back the same and pass what comet_ml's
+ * OfflineSender checks (check_offline.py); a rerun adds nothing. */
+static void write_roundtrip(void **state)
+{
+    (void)state;
+    const char *srcs[] = {
+        "OFFLINE", "COMETX",
+        "wandb-offline:tests/fixtures/wandb/offline-run-20210216_154407-g9dvvkua",
+        "wandb-offline:tests/fixtures/wandb/go-core-2026/media",
+        "wandb-offline:tests/fixtures/wandb/go-core-2026/edge-nan-inf",
+        "local:tests/fixtures/mldash/v0.6.27-local-store",
+        "local:tests/fixtures/mldash/v0.5.9-local-store", NULL};
+    for (int i = 0; srcs[i]; i++) {
+        char *dir = tu_mkdtemp();
+        char *src = xp_path_join(dir, "src"), *l1 = xp_path_join(dir, "l1"),
+             *out = xp_path_join(dir, "out"), *l2 = xp_path_join(dir, "l2");
+        struct xp_buf s = XP_BUF_INIT;
+        if (!strcmp(srcs[i], "OFFLINE") || !strcmp(srcs[i], "COMETX")) {
+            int off = !strcmp(srcs[i], "OFFLINE");
+            assert_int_equal(ct_fixture(off ? "offline" : "cometx", src, NULL), 0);
+            xp_buf_printf(&s, "%s:%s", off ? "comet-offline" : "cometx", src);
+        } else {
+            const char *colon = strchr(srcs[i], ':');
+            char *rel = tu_src(colon + 1);
+            xp_buf_printf(&s, "%.*s:%s", (int)(colon - srcs[i]), srcs[i], rel);
+            free(rel);
+        }
+        char *pout = prefixed("comet-offline", out);
+        assert_int_equal(xport("copy", "-q", s.ptr, l1), 0);
+        assert_int_equal(xport("copy", "-q", l1, pout), 0);
+        assert_int_equal(check_archives(out), 0);
+        assert_int_equal(xport("copy", "-q", pout, l2), 0);
+        if (xport("verify", l1, l2, NULL))
+            print_message("source %s\n", srcs[i]);
+        assert_int_equal(xport("verify", l1, l2, NULL), 0);
+        if (i == 0) {
+            /* the archive itself, unchanged by a rerun */
+            int n = tu_count_files(out);
+            assert_int_equal(tu_sh("cd '%s' && sha256sum *.zip > ../sums", out), 0);
+            assert_int_equal(xport("copy", "-q", l1, pout), 0);
+            assert_int_equal(tu_count_files(out), n);
+            assert_int_equal(tu_sh("cd '%s' && sha256sum -c --quiet ../sums", out), 0);
+            assert_int_equal(xport("verify", s.ptr, pout, NULL), 0);
+        }
+        xp_buf_release(&s);
+        free(pout);
+        free(src);
+        free(l1);
+        free(out);
+        free(l2);
+        tu_rmtree(dir);
+        free(dir);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(read_exact),
         cmocka_unit_test(through_cometx_and_back),
         cmocka_unit_test(hostile_archives_refused),
+        cmocka_unit_test(write_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
