@@ -188,56 +188,79 @@ static int subdirs(const char *dir, char ***names, size_t *n)
     return 0;
 }
 
+/* Experiments below dir, whose folder names so far are names[0..level). */
+static int walk_level(struct walk *w, const char *dir, const char *names[3], int level)
+{
+    if (level == 3)
+        return is_experiment(dir) ? list_one(w, dir, names[0], names[1], names[2]) : 0;
+    char **subs = NULL;
+    size_t n = 0;
+    int rc = subdirs(dir, &subs, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        char *d = xp_path_join(dir, subs[i]);
+        names[level] = subs[i];
+        rc = walk_level(w, d, names, level + 1);
+        free(d);
+    }
+    if (subs)
+        xp_strv_free(subs);
+    return rc;
+}
+
+/* How deep in a download PATH is: 3 an experiment folder, 2 a project
+ * folder (its sub-folders are experiments), 1 a workspace folder, 0 the
+ * root `cometx download` wrote into. */
+static int path_level(const char *root)
+{
+    if (is_experiment(root))
+        return 3;
+    char **subs = NULL;
+    size_t n = 0;
+    int level = 0;
+    if (subdirs(root, &subs, &n)) {
+        xp_error_clear();
+        return 0;
+    }
+    for (size_t i = 0; i < n && level < 2; i++) {
+        char *d = xp_path_join(root, subs[i]);
+        char **sub2 = NULL;
+        size_t n2 = 0;
+        if (is_experiment(d))
+            level = 2;
+        else if (!subdirs(d, &sub2, &n2))
+            for (size_t j = 0; j < n2 && !level; j++) {
+                char *e = xp_path_join(d, sub2[j]);
+                level = is_experiment(e) ? 1 : 0;
+                free(e);
+            }
+        xp_error_clear();
+        if (sub2)
+            xp_strv_free(sub2);
+        free(d);
+    }
+    xp_strv_free(subs);
+    return level;
+}
+
 static int cx_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 {
     struct cometx_adapter *a = (struct cometx_adapter *)base;
     struct walk w = {a, cb, payload};
-    if (is_experiment(a->root)) {
-        /* PATH is one experiment folder: ROOT/WS/PROJECT/EXP */
-        char *copy = xp_strdup(a->root);
-        char *segs[3] = {"", "", ""};
-        for (int i = 2; i >= 0; i--) {
-            char *s = strrchr(copy, '/');
-            while (s && s[1] == '\0' && s != copy) {
-                *s = '\0';
-                s = strrchr(copy, '/');
-            }
-            segs[i] = s ? s + 1 : copy;
-            if (!s)
-                break;
-            *s = '\0';
-        }
-        int rc = list_one(&w, a->root, *segs[0] ? segs[0] : "workspace",
-                          *segs[1] ? segs[1] : "project", segs[2]);
-        free(copy);
-        return rc;
+    if (!xp_is_dir(a->root))
+        return xp_error_set(XP_ENOTFOUND, "no such folder '%s'", a->root);
+    int level = path_level(a->root);
+    /* the names PATH itself gives: its last `level` segments */
+    char *copy = xp_strdup(a->root);
+    const char *names[3] = {"workspace", "project", NULL};
+    for (int i = level - 1; i >= 0; i--) {
+        char *s = strrchr(copy, '/');
+        names[i] = s ? s + 1 : copy;
+        if (!s)
+            break;
+        *s = '\0';
     }
-    char **wss = NULL;
-    size_t nws = 0;
-    int rc = subdirs(a->root, &wss, &nws);
-    for (size_t i = 0; !rc && i < nws; i++) {
-        char *wd = xp_path_join(a->root, wss[i]);
-        char **projs = NULL;
-        size_t np = 0;
-        rc = subdirs(wd, &projs, &np);
-        for (size_t j = 0; !rc && j < np; j++) {
-            char *pd = xp_path_join(wd, projs[j]);
-            char **exps = NULL;
-            size_t ne = 0;
-            rc = subdirs(pd, &exps, &ne);
-            for (size_t k = 0; !rc && k < ne; k++) {
-                char *ed = xp_path_join(pd, exps[k]);
-                if (is_experiment(ed))
-                    rc = list_one(&w, ed, wss[i], projs[j], exps[k]);
-                free(ed);
-            }
-            xp_strv_free(exps);
-            free(pd);
-        }
-        xp_strv_free(projs);
-        free(wd);
-    }
-    xp_strv_free(wss);
+    int rc = walk_level(&w, a->root, names, level);
+    free(copy);
     return rc;
 }
 

@@ -162,6 +162,33 @@ static void read_only_what_is_asked(void **state)
     free(dir);
 }
 
+/* PATH may be the root cometx downloaded into, a workspace, a project or
+ * one experiment folder (as `cometx download WS/PROJ` leaves them). */
+static void path_levels(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_int_equal(ct_fixture("cometx", dir, NULL), 0);
+    const char *rel[] = {"", "ws-one", "ws-one/proj-\xce\xb1", EXP1};
+    int want[] = {2, 2, 2, 1};
+    for (int i = 0; i < 4; i++) {
+        char *p = xp_path_join(dir, rel[i]);
+        char *dump, *err;
+        XP_ASSERT_PASS(ct_dump(&dump, &err, "cometx", p));
+        int n = 0;
+        for (const char *q = dump; (q = strstr(q, "EXP ws-one/proj-\xce\xb1/")); q++)
+            n++;
+        if (n != want[i])
+            print_message("%s:\n%s\n", rel[i], dump);
+        assert_int_equal(n, want[i]);
+        free(dump);
+        free(err);
+        free(p);
+    }
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* ---- writing ------------------------------------------------------------------ */
 
 static void roundtrip_equal(void **state)
@@ -505,6 +532,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(read_exact),
         cmocka_unit_test(read_only_what_is_asked),
+        cmocka_unit_test(path_levels),
         cmocka_unit_test(roundtrip_equal),
         cmocka_unit_test(rerun_adds_nothing),
         cmocka_unit_test(vendor_fixtures),
