@@ -68,6 +68,25 @@ const struct xp_value *comet_point_field(const struct xp_point *p, const char *k
 /* The series kind Comet's name implies: "sys.*" are system metrics. */
 enum xp_series_kind comet_kind_of(const char *name);
 
+/* ---- series gathered from lines (comet_value.c) --------------------------- */
+
+/* The lines of one metric, in the order they came, for reading the file or
+ * archive a second time series by series. */
+struct comet_series {
+    char *name;
+    enum xp_series_kind kind;
+    size_t *off, *len, *lineno;
+    size_t n, cap;
+};
+struct comet_series_set {
+    struct comet_series *v; /* in order of first appearance */
+    size_t n;
+    struct json_object *index; /* name -> position in v */
+};
+void comet_series_add(struct comet_series_set *set, const char *name,
+                      enum xp_series_kind kind, size_t off, size_t len, size_t lineno);
+void comet_series_release(struct comet_series_set *set);
+
 /* ---- parameters (comet_value.c) ------------------------------------------ */
 
 /* Comet flattens nested parameters with '|' ("opt|lr"): nest them again.

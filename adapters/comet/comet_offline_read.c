@@ -26,12 +26,6 @@
 
 enum state { S_EXP, S_PARAMS, S_SUMMARY, S_OTHERS, S_SERIES, S_LOGS, S_FILES, S_END, S_DONE };
 
-struct series {
-    char *name;
-    enum xp_series_kind kind;
-    size_t *off, *len, *lineno;
-    size_t n, cap;
-};
 
 
 struct co_reader {
@@ -54,8 +48,8 @@ struct co_reader {
     struct json_object *packages, *system, *git;
     /* series */
     struct xp_buf msgs;
-    struct series *ser;
-    size_t nser, si, pi;
+    struct comet_series_set ser;
+    size_t si, pi;
     int in_series;
     struct xp_arena arena;
     struct xp_point pts[BATCH];
@@ -346,35 +340,8 @@ static int wanted(struct co_reader *r, const char *name, enum xp_series_kind k)
                                  : (r->res & XP_RES_METRICS) != 0;
 }
 
-static void add_point_line(struct co_reader *r, struct json_object *index, const char *name,
-                           enum xp_series_kind kind, size_t off, size_t len, size_t lineno)
-{
-    struct json_object *at;
-    struct series *s;
-    if (json_object_object_get_ex(index, name, &at)) {
-        s = &r->ser[json_object_get_int(at)];
-    } else {
-        r->ser = xp_realloc(r->ser, (r->nser + 1) * sizeof(*r->ser));
-        s = &r->ser[r->nser];
-        memset(s, 0, sizeof(*s));
-        s->name = xp_strdup(name);
-        s->kind = kind;
-        json_object_object_add(index, name, json_object_new_int((int)r->nser++));
-    }
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 64;
-        s->off = xp_realloc(s->off, s->cap * sizeof(size_t));
-        s->len = xp_realloc(s->len, s->cap * sizeof(size_t));
-        s->lineno = xp_realloc(s->lineno, s->cap * sizeof(size_t));
-    }
-    s->off[s->n] = off;
-    s->len[s->n] = len;
-    s->lineno[s->n++] = lineno;
-}
-
 static int load_messages(struct co_reader *r)
 {
-    struct json_object *index = json_object_new_object();
     struct xp_buf scratch = XP_BUF_INIT;
     struct xp_field f[COMET_MAX_FIELDS];
     size_t lineno = 0;
@@ -398,7 +365,7 @@ static int load_messages(struct co_reader *r)
             enum xp_series_kind kind;
             rc = comet_point_from_fields(&pt, f, &nf, &name, &kind, 0);
             if (!rc && wanted(r, name, kind))
-                add_point_line(r, index, name, kind, off, len, lineno);
+                comet_series_add(&r->ser, name, kind, off, len, lineno);
         } else if (rc == 1) {
             struct json_object *o = NULL;
             rc = xp_json_parse(&o, line, len, "messages.json");
@@ -411,7 +378,6 @@ static int load_messages(struct co_reader *r)
         xp_arena_reset(&r->arena);
     }
     xp_buf_release(&scratch);
-    json_object_put(index);
     return rc;
 }
 
@@ -507,7 +473,7 @@ static int generate(struct co_reader *r)
 
 static int next_points(struct co_reader *r)
 {
-    struct series *s = &r->ser[r->si];
+    struct comet_series *s = &r->ser.v[r->si];
     xp_arena_reset(&r->arena);
     size_t n = 0;
     struct xp_field *f = r->fields;
@@ -640,7 +606,7 @@ static int co_next(struct xp_reader *base, const struct xp_record **out)
             }
             continue;
         case S_SERIES:
-            if (r->si == r->nser) {
+            if (r->si == r->ser.n) {
                 r->state = S_LOGS;
                 continue;
             }
@@ -648,12 +614,12 @@ static int co_next(struct xp_reader *base, const struct xp_record **out)
                 r->in_series = 1;
                 r->pi = 0;
                 r->rec.kind = XP_REC_SERIES_BEGIN;
-                r->rec.u.series.name = r->ser[r->si].name;
-                r->rec.u.series.kind = r->ser[r->si].kind;
-                r->rec.u.series.expected_points = (int64_t)r->ser[r->si].n;
+                r->rec.u.series.name = r->ser.v[r->si].name;
+                r->rec.u.series.kind = r->ser.v[r->si].kind;
+                r->rec.u.series.expected_points = (int64_t)r->ser.v[r->si].n;
                 return 0;
             }
-            if (r->pi < r->ser[r->si].n)
+            if (r->pi < r->ser.v[r->si].n)
                 return next_points(r);
             r->in_series = 0;
             r->si++;
@@ -713,13 +679,7 @@ static void co_reader_free(struct xp_reader *base)
     xp_buf_release(&r->graph);
     xp_buf_release(&r->code);
     xp_buf_release(&r->msgs);
-    for (size_t i = 0; i < r->nser; i++) {
-        free(r->ser[i].name);
-        free(r->ser[i].off);
-        free(r->ser[i].len);
-        free(r->ser[i].lineno);
-    }
-    free(r->ser);
+    comet_series_release(&r->ser);
     xp_arena_release(&r->arena);
     free(r);
 }

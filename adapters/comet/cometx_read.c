@@ -28,12 +28,6 @@
 enum state { S_EXP, S_PARAMS, S_SUMMARY, S_OTHERS, S_SERIES, S_LOGS, S_FILES,
              S_END, S_DONE };
 
-struct series {
-    char *name;
-    enum xp_series_kind kind;
-    size_t *off, *len; /* its lines in the metrics buffer */
-    size_t n, cap;
-};
 
 struct rfile {
     char *path; /* in the layout */
@@ -61,8 +55,8 @@ struct cx_reader {
     const char *status, *description, *folder, *src_vendor, *src_id;
     /* series */
     struct xp_buf mbuf;
-    struct series *ser;
-    size_t nser, si, pi;
+    struct comet_series_set ser;
+    size_t si, pi;
     int in_series;
     struct xp_arena arena;
     struct xp_point pts[BATCH];
@@ -159,7 +153,6 @@ static int load_metrics(struct cx_reader *r)
         return 0;
     }
     int rc = xp_read_file(&r->mbuf, p, MAX_METRICS_FILE);
-    struct json_object *index = json_object_new_object();
     struct xp_buf scratch = XP_BUF_INIT;
     struct xp_field f[COMET_MAX_FIELDS];
     size_t lineno = 0;
@@ -188,37 +181,17 @@ static int load_metrics(struct cx_reader *r)
             break;
         if (!wanted(r, name, kind))
             continue;
-        struct json_object *at;
-        struct series *s;
-        if (json_object_object_get_ex(index, name, &at)) {
-            s = &r->ser[json_object_get_int(at)];
-        } else {
-            r->ser = xp_realloc(r->ser, (r->nser + 1) * sizeof(*r->ser));
-            s = &r->ser[r->nser];
-            memset(s, 0, sizeof(*s));
-            s->name = xp_strdup(name);
-            s->kind = kind;
-            json_object_object_add(index, name, json_object_new_int((int)r->nser));
-            r->nser++;
-        }
-        if (s->n == s->cap) {
-            s->cap = s->cap ? s->cap * 2 : 64;
-            s->off = xp_realloc(s->off, s->cap * sizeof(size_t));
-            s->len = xp_realloc(s->len, s->cap * sizeof(size_t));
-        }
-        s->off[s->n] = off;
-        s->len[s->n++] = len;
+        comet_series_add(&r->ser, name, kind, off, len, lineno);
         xp_arena_reset(&r->arena);
     }
     xp_buf_release(&scratch);
-    json_object_put(index);
     free(p);
     return rc;
 }
 
 static int next_points(struct cx_reader *r)
 {
-    struct series *s = &r->ser[r->si];
+    struct comet_series *s = &r->ser.v[r->si];
     xp_arena_reset(&r->arena);
     size_t n = 0;
     struct xp_field *f = r->fields;
@@ -226,7 +199,7 @@ static int next_points(struct cx_reader *r)
         size_t nf;
         char *line = r->mbuf.ptr + s->off[r->pi];
         int rc = scan_line(line, s->len[r->pi], &r->arena, f, &nf, "metrics.jsonl",
-                           r->pi + 1);
+                           s->lineno[r->pi]);
         const char *name;
         enum xp_series_kind kind;
         if (!rc)
@@ -614,7 +587,7 @@ static int cx_next(struct xp_reader *base, const struct xp_record **out)
             }
             continue;
         case S_SERIES:
-            if (r->si == r->nser) {
+            if (r->si == r->ser.n) {
                 r->state = S_LOGS;
                 continue;
             }
@@ -622,12 +595,12 @@ static int cx_next(struct xp_reader *base, const struct xp_record **out)
                 r->in_series = 1;
                 r->pi = 0;
                 r->rec.kind = XP_REC_SERIES_BEGIN;
-                r->rec.u.series.name = r->ser[r->si].name;
-                r->rec.u.series.kind = r->ser[r->si].kind;
-                r->rec.u.series.expected_points = (int64_t)r->ser[r->si].n;
+                r->rec.u.series.name = r->ser.v[r->si].name;
+                r->rec.u.series.kind = r->ser.v[r->si].kind;
+                r->rec.u.series.expected_points = (int64_t)r->ser.v[r->si].n;
                 return 0;
             }
-            if (r->pi < r->ser[r->si].n)
+            if (r->pi < r->ser.v[r->si].n)
                 return next_points(r);
             r->in_series = 0;
             r->si++;
@@ -676,12 +649,7 @@ static void cx_reader_free(struct xp_reader *base)
     comet_extras_release(&r->x);
     free(r->tags);
     xp_buf_release(&r->mbuf);
-    for (size_t i = 0; i < r->nser; i++) {
-        free(r->ser[i].name);
-        free(r->ser[i].off);
-        free(r->ser[i].len);
-    }
-    free(r->ser);
+    comet_series_release(&r->ser);
     xp_arena_release(&r->arena);
     xp_buf_release(&r->lbuf);
     if (r->lside)
