@@ -266,13 +266,12 @@ static void set_json(struct json_object **slot, struct json_object *v)
     *slot = json_object_get(v);
 }
 
-static int handle(struct co_reader *r, struct json_object *o, size_t lineno)
+static int handle(struct co_reader *r, struct json_object *o)
 {
     const char *t = xp_json_str(o, "type");
     struct json_object *p = xp_json_get(o, "payload"), *v;
     if (!t || !p || !json_object_is_type(p, json_type_object))
-        return xp_error_set(XP_EINVALID, "line %zu of messages.json in '%s' is not a "
-                            "{\"type\", \"payload\"} message", lineno, r->zip);
+        return xp_error_set(XP_EINVALID, "not a {\"type\", \"payload\"} message");
     if (!strcmp(t, "parameter_msg")) {
         put_param(r, xp_json_get(p, "param") ? xp_json_get(p, "param") : xp_json_get(p, "params"));
     } else if (!strcmp(t, "log_other")) {
@@ -370,7 +369,7 @@ static int load_messages(struct co_reader *r)
             struct json_object *o = NULL;
             rc = xp_json_parse(&o, line, len, "messages.json");
             if (!rc)
-                rc = handle(r, o, lineno);
+                rc = handle(r, o);
             json_object_put(o);
         }
         if (rc)

@@ -135,6 +135,30 @@ static void hostile_archives_refused(void **state)
     }
 }
 
+/* A damaged messages.json: the line is named. */
+static void bad_message_named(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    assert_int_equal(ct_fixture("offline", dir, NULL), 0);
+    assert_int_equal(tu_sh("cd '%s' && mkdir x && cd x && unzip -q ../*.zip && "
+                           "printf '{\"type\": \"metric_msg\", \"payload\": 3}\\n' "
+                           ">> messages.json && rm ../*.zip && zip -q -r "
+                           "../0fedcba98765432100fedcba98765432.zip . && cd .. && rm -rf x",
+                           dir), 0);
+    char *dump, *err;
+    int rc = ct_dump(&dump, &err, "comet-offline", dir);
+    if (rc != XP_EINVALID)
+        print_message("%d %s\n", rc, err);
+    assert_int_equal(rc, XP_EINVALID);
+    assert_true(ct_has(err, "line 575 of messages.json in '"));
+    assert_true(ct_has(err, "': not a {\"type\", \"payload\"} message"));
+    free(dump);
+    free(err);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static int check_archives(const char *dir)
 {
     char *script = tu_src("tests/comet/check_offline.py");
@@ -204,6 +228,7 @@ int main(void)
         cmocka_unit_test(read_exact),
         cmocka_unit_test(through_cometx_and_back),
         cmocka_unit_test(hostile_archives_refused),
+        cmocka_unit_test(bad_message_named),
         cmocka_unit_test(write_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

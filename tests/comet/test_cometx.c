@@ -455,6 +455,39 @@ static void hostile_names_written_inside(void **state)
     free(dir);
 }
 
+/* Damaged input: a clear error naming the file and line, no crash. */
+static void bad_lines_named(void **state)
+{
+    (void)state;
+    const char *cases[][3] = {
+        {"metrics.jsonl", "{\"metricName\": \"a\", \"metricValue\": \"1\"}\n{not json\n",
+         "line 2 of '"},
+        {"metrics.jsonl", "{\"metricValue\": \"1\"}\n", "has no \"metricName\""},
+        {"others.jsonl", "[1]\n", "line 1 of '"},
+        {"parameters.json", "{\"a\": 1}", "is not a JSON list"},
+        {"metadata.json", "[]", "is not a JSON object"},
+        {"assets/assets_metadata.jsonl", "{\"type\": \"asset\"}\n", "has no \"fileName\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *dir = tu_mkdtemp();
+        assert_int_equal(ct_fixture("cometx", dir, NULL), 0);
+        char *f = join(dir, EXP1), *file = join(f, cases[i][0]);
+        tu_write(file, cases[i][1]);
+        char *dump, *err;
+        int rc = ct_dump(&dump, &err, "cometx", dir);
+        if (rc != XP_EINVALID || !strstr(err, cases[i][2]))
+            print_message("%s: %d %s\n", cases[i][0], rc, err);
+        assert_int_equal(rc, XP_EINVALID);
+        assert_non_null(strstr(err, cases[i][2]));
+        free(dump);
+        free(err);
+        free(file);
+        free(f);
+        tu_rmtree(dir);
+        free(dir);
+    }
+}
+
 /* ---- values and points ------------------------------------------------------------ */
 
 static void metric_values(void **state)
@@ -539,6 +572,7 @@ int main(void)
         cmocka_unit_test(hostile_asset_names_refused),
         cmocka_unit_test(linked_asset_folder_refused),
         cmocka_unit_test(hostile_names_written_inside),
+        cmocka_unit_test(bad_lines_named),
         cmocka_unit_test(metric_values),
         cmocka_unit_test(point_roundtrip),
     };
