@@ -133,7 +133,7 @@ void tu_write(const char *path, const char *text)
     fclose(f);
 }
 
-int tu_count_files(const char *dir)
+static int count_files(const char *dir, int skip_xport)
 {
     char **names;
     size_t n;
@@ -144,15 +144,27 @@ int tu_count_files(const char *dir)
         char *p = xp_path_join(dir, names[i]);
         struct stat st;
         if (lstat(p, &st) == 0) {
-            if (S_ISDIR(st.st_mode))
-                count += tu_count_files(p);
-            else
+            if (S_ISDIR(st.st_mode)) {
+                if (!skip_xport || strcmp(names[i], ".xport"))
+                    count += count_files(p, skip_xport);
+            } else {
                 count++;
+            }
         }
         free(p);
     }
     xp_strv_free(names);
     return count;
+}
+
+int tu_count_files(const char *dir)
+{
+    return count_files(dir, 0);
+}
+
+int tu_count_data_files(const char *dir)
+{
+    return count_files(dir, 1);
 }
 
 #include <signal.h>

@@ -50,6 +50,9 @@ char *tu_slurp(const char *path);
 void tu_write(const char *path, const char *text);
 /* Number of regular files under dir whose path does not start with prefix. */
 int tu_count_files(const char *dir);
+/* The same, leaving out xport's own folders (.xport: journals, locks,
+ * staging), so that a test counts only the data a destination holds. */
+int tu_count_data_files(const char *dir);
 
 /* A loopback server started by a test. The program must print
  * "PORT <n>" as its first line on stdout once it listens on 127.0.0.1:<n>.
