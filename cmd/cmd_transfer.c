@@ -354,6 +354,7 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         .scope = src,
         .dst_workspace = dst->workspace,
         .dst_project = dst->project,
+        .no_readahead = getenv("XPORT_NO_READAHEAD") != NULL, /* for A/B timing */
         .progress = report_progress,
         .experiment_done = report_experiment,
         .payload = &rep,

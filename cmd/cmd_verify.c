@@ -94,7 +94,8 @@ int cmd_verify(int argc, char **argv)
     if (!rc)
         rc = xp_adapter_open(&b, &lb, &ao[1].o, &ctx);
     if (!rc) {
-        struct xp_verify_opts vo = {res, print_diff, NULL, 0, lb.workspace, lb.project};
+        struct xp_verify_opts vo = {res, print_diff, NULL, 0, lb.workspace, lb.project,
+                                    getenv("XPORT_NO_READAHEAD") != NULL};
         rc = xp_verify(a, b, &vo, &ndiff);
     }
     int code = 0;

@@ -11,34 +11,8 @@
 #include "xport/copy.h"
 #include "xport/error.h"
 #include "xport/journal.h"
-#include "xport/readahead.h"
 #include "xport/stream.h"
 #include "xport/verify.h"
-
-/* ---- record order (libarchive-style state check) ---- */
-
-enum { ORD_START, ORD_IN_EXP, ORD_IN_SERIES, ORD_DONE };
-
-int xp_reader_check_order(const struct xp_record *rec, int *state)
-{
-    int s = *state, ok;
-    switch (rec->kind) {
-    case XP_REC_EXPERIMENT: ok = s == ORD_START; s = ORD_IN_EXP; break;
-    case XP_REC_SERIES_BEGIN: ok = s == ORD_IN_EXP; s = ORD_IN_SERIES; break;
-    case XP_REC_POINTS: ok = s == ORD_IN_SERIES; break;
-    case XP_REC_SERIES_END: ok = s == ORD_IN_SERIES; s = ORD_IN_EXP; break;
-    case XP_REC_DOCUMENT:
-    case XP_REC_LOGS:
-    case XP_REC_FILE: ok = s == ORD_IN_EXP; break;
-    case XP_REC_END: ok = s == ORD_IN_EXP; s = ORD_DONE; break;
-    default: ok = 0;
-    }
-    if (!ok)
-        return xp_error_set(XP_EINVALID, "adapter bug: record '%s' out of order",
-                            xp_rec_kind_name(rec->kind));
-    *state = s;
-    return 0;
-}
 
 /* ---- shared state ---- */
 
@@ -249,203 +223,260 @@ static const char *dropped_first(const struct xp_sink *sink)
     return first;
 }
 
+/* One experiment on its way: the state its stages share. */
+struct one {
+    struct copy_run *run;
+    struct ref_item *it;
+    struct xp_exp_result *res;
+    char *msg; /* MSG_CAP bytes, for res->message */
+    struct xp_experiment_ref ref;
+    struct have_ctx have;
+    struct xp_walk walk;
+    struct xp_sink *sink;
+    int skipping_series, committed, partial;
+    unsigned drop_mask; /* resources of the items the sink dropped */
+    enum xp_series_kind cur;
+    struct xp_buf key;
+};
+
+/* Stage 0: experiments decided without reading them. 1 when skipped. */
+static int skip_early(struct one *x)
+{
+    const struct xp_copy_opts *o = x->run->o;
+    struct ref_item *it = x->it;
+    /* done in an earlier run, and (when the destination can say) still there */
+    if (o->journal && o->resume &&
+        xp_journal_done(o->journal, it->workspace, it->project, it->name) &&
+        (!x->run->dst_listed ||
+         dst_find(&x->run->dstrefs, DST_WS(o, it->workspace), DST_PROJ(o, it->project),
+                  it->name))) {
+        x->res->outcome = XP_EXP_SKIPPED;
+        x->res->note = "done in an earlier run";
+        return 1;
+    }
+    if (it->skip_note) {
+        x->res->outcome = XP_EXP_SKIPPED;
+        x->res->note = it->skip_note;
+        check_partial(x->run, it, x->res, x->msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* sync all: an experiment the destination has is compared, and kept when
+ * equal (1), or rewritten (0 with *overwrite set). */
+static int sync_compare(struct one *x, int *overwrite)
+{
+    struct copy_run *run = x->run;
+    const struct ref_item *d = dst_find(&run->dstrefs, DST_WS(run->o, x->it->workspace),
+                                        DST_PROJ(run->o, x->it->project), x->it->name);
+    if (!d)
+        return XP_EEXISTS;
+    struct xp_experiment_ref dref = {d->workspace, d->project, d->name, d->key, d->size_hint};
+    struct xp_verify_opts vo = {run->resources, NULL, NULL, 1, NULL, NULL,
+                                run->o->no_readahead};
+    long ndiff = 0;
+    int rc = xp_verify_experiment(run->src, &x->ref, run->dst, &dref, &vo, &ndiff);
+    if (rc == 0) {
+        x->res->outcome = XP_EXP_SKIPPED;
+        x->res->note = "up to date";
+        return 1;
+    }
+    if (rc != XP_EINVALID || !ndiff)
+        return rc;
+    xp_error_clear();
+    x->res->note = "updated";
+    *overwrite = 1;
+    return 0;
+}
+
+/* Stage 1: the destination's sink for the experiment record rec; 1 when the
+ * destination already has it and it stays (skipped). */
+static int open_sink(struct one *x, const struct xp_record *rec)
+{
+    struct copy_run *run = x->run;
+    struct xp_write_opts wo = {run->resources, run->o->overwrite, run->o->resume};
+    int rc = xp_adapter_write(&x->sink, run->dst, &rec->u.exp, &wo);
+    if (rc == XP_EEXISTS && run->o->sync == XP_SYNC_ALL) {
+        int keep = sync_compare(x, &wo.overwrite);
+        if (keep == 0)
+            rc = xp_adapter_write(&x->sink, run->dst, &rec->u.exp, &wo);
+        else if (keep != XP_EEXISTS)
+            return keep;
+    }
+    if (rc == XP_EEXISTS) {
+        xp_error_clear();
+        x->res->outcome = XP_EXP_SKIPPED;
+        return 1;
+    }
+    if (rc)
+        return rc;
+    x->have.sink = x->sink;
+    return put_counted(x->sink, rec, x->cur, &x->drop_mask);
+}
+
+/* Resume: an item the destination kept from an interrupted attempt is
+ * passed over (its series' records, or its file's body). 1 when passed. */
+static int kept_item(struct one *x, const struct xp_record *rec, int *rc)
+{
+    if (!x->sink || !x->sink->has_item ||
+        (rec->kind != XP_REC_SERIES_BEGIN && rec->kind != XP_REC_FILE))
+        return 0;
+    xp_item_key(&x->key, rec);
+    if (!xp_sink_has_item(x->sink, x->key.ptr))
+        return 0;
+    x->res->items_resumed++;
+    if (rec->kind == XP_REC_SERIES_BEGIN) {
+        x->skipping_series = 1;
+    } else {
+        int64_t b = 0;
+        *rc = drain(rec->u.file.body, &b);
+    }
+    return 1;
+}
+
+static void count(struct xp_exp_result *res, const struct xp_record *rec)
+{
+    switch (rec->kind) {
+    case XP_REC_SERIES_BEGIN: res->series++; break;
+    case XP_REC_POINTS: res->points += (int64_t)rec->u.points.n; break;
+    case XP_REC_LOGS: res->logs += (int64_t)rec->u.logs.n; break;
+    case XP_REC_FILE: res->files++; break;
+    default: break;
+    }
+}
+
+/* Stage 2, one record: filtered, counted, and put into the sink (a file's
+ * body is read through, whether it is put, dropped or only counted). */
+static int route(struct one *x, const struct xp_record *rec)
+{
+    int rc = 0, dry = x->run->o->dry_run;
+    if (rec->kind == XP_REC_SERIES_BEGIN)
+        x->cur = rec->u.series.kind;
+    int wanted = (resource_of(rec, x->cur) & x->run->resources) != 0;
+    if (wanted && kept_item(x, rec, &rc))
+        return rc;
+    if (x->skipping_series) {
+        x->skipping_series = rec->kind != XP_REC_SERIES_END;
+        return 0;
+    }
+    if (wanted)
+        count(x->res, rec);
+    if (rec->kind == XP_REC_FILE && (!wanted || dry)) {
+        int64_t b = 0;
+        if (wanted && dry && rec->u.file.meta.size >= 0)
+            b = rec->u.file.meta.size; /* no need to read it */
+        else if ((rc = drain(rec->u.file.body, &b)))
+            return rc;
+        x->res->bytes += wanted ? b : 0;
+        return 0;
+    }
+    if (!wanted || dry)
+        return 0;
+    if (rec->kind != XP_REC_FILE)
+        return put_counted(x->sink, rec, x->cur, &x->drop_mask);
+    struct counting_stream cs = {{counting_read, NULL}, rec->u.file.body, 0};
+    struct xp_record copy = *rec;
+    copy.u.file.body = &cs.base;
+    rc = put_counted(x->sink, &copy, x->cur, &x->drop_mask);
+    x->res->bytes += cs.bytes;
+    return rc;
+}
+
+/* Stage 2: every record after the experiment's own. */
+static int pump(struct one *x)
+{
+    const struct xp_record *rec;
+    int rc;
+    while ((rc = xp_walk_next(&x->walk, &rec)) == 0)
+        if ((rc = route(x, rec)))
+            return rc;
+    return rc == XP_ITEROVER ? 0 : rc;
+}
+
+/* Stage 3: make it durable; items the sink dropped make it partial, now
+ * and in every later run. */
+static int commit(struct one *x)
+{
+    struct xp_exp_result *res = x->res;
+    res->outcome = x->run->o->dry_run ? XP_EXP_PLANNED : XP_EXP_COPIED;
+    if (!x->sink)
+        return 0;
+    int64_t seen = xp_sink_dropped(x->sink, NULL);
+    int rc = xp_sink_finish(x->sink, 1);
+    x->committed = !rc;
+    const char *first;
+    int64_t dropped = xp_sink_dropped(x->sink, &first);
+    if (dropped > seen)
+        x->drop_mask |= XP_RES_ALL; /* dropped while committing: no telling which */
+    if (!rc && dropped) {
+        x->partial = 1;
+        res->outcome = XP_EXP_PARTIAL;
+        snprintf(x->msg, MSG_CAP, "%lld item(s) could not be carried to '%s' (the "
+                 "rest was copied); first: %s", (long long)dropped,
+                 x->run->dst->type->name, first);
+        res->message = x->msg;
+    }
+    return rc;
+}
+
+/* Stage 4: the outcome into the journal. */
+static int record(struct one *x)
+{
+    const struct xp_copy_opts *o = x->run->o;
+    struct ref_item *it = x->it;
+    if (x->res->outcome == XP_EXP_SKIPPED)
+        check_partial(x->run, it, x->res, x->msg);
+    if (!o->journal || o->dry_run)
+        return 0;
+    const char *did = xp_sink_dest_id(x->sink);
+    if (x->partial)
+        return xp_journal_record_partial(o->journal, it->workspace, it->project, it->name,
+                                         it->key, did, x->drop_mask,
+                                         xp_sink_dropped(x->sink, NULL),
+                                         dropped_first(x->sink));
+    if (x->res->outcome == XP_EXP_PARTIAL) /* an earlier run's: known */
+        return 0;
+    return xp_journal_record(o->journal, it->workspace, it->project, it->name, it->key,
+                             did, x->res->outcome == XP_EXP_SKIPPED ? "skipped" : "copied",
+                             NULL);
+}
+
+/* One experiment: open the walk and the sink, pump, commit, record. */
 static int copy_one(struct copy_run *run, struct ref_item *it,
                     struct xp_exp_result *res, char *msg)
 {
-    struct xp_experiment_ref ref = {it->workspace, it->project, it->name,
-                                    it->key, it->size_hint};
-    struct have_ctx have = {NULL, &res->items_resumed};
+    struct one x = {run, it, res, msg,
+                    {it->workspace, it->project, it->name, it->key, it->size_hint},
+                    {NULL, &res->items_resumed}, {0}, NULL, 0, 0, 0, 0,
+                    XP_SERIES_METRIC, XP_BUF_INIT};
+    if (skip_early(&x))
+        return 0;
     struct xp_read_opts ro = {run->resources, NULL, NULL, NULL};
-    struct xp_reader *rd = NULL;
-    struct xp_sink *sink = NULL;
-    const struct xp_record *rec;
-    int state = ORD_START, rc, skipping_series = 0, committed = 0, partial = 0;
-    unsigned drop_mask = 0;
-    enum xp_series_kind cur = XP_SERIES_METRIC;
-    struct xp_ctx *ctx = run->src->ctx;
-    struct xp_buf key = XP_BUF_INIT;
-
-    /* done in an earlier run, and (when the destination can say) still there */
-    if (run->o->journal && run->o->resume &&
-        xp_journal_done(run->o->journal, it->workspace, it->project, it->name) &&
-        (!run->dst_listed ||
-         dst_find(&run->dstrefs, DST_WS(run->o, it->workspace),
-                  DST_PROJ(run->o, it->project), it->name))) {
-        res->outcome = XP_EXP_SKIPPED;
-        res->note = "done in an earlier run";
-        return 0;
-    }
-    if (it->skip_note) {
-        res->outcome = XP_EXP_SKIPPED;
-        res->note = it->skip_note;
-        check_partial(run, it, res, msg);
-        return 0;
-    }
     if (run->o->resume && !run->o->dry_run) {
         ro.have_item = have_item_cb;
-        ro.have_payload = &have;
+        ro.have_payload = &x.have;
     }
-
-    if ((rc = xp_adapter_read(&rd, run->src, &ref, &ro)))
-        goto done;
-    /* decode on a second thread while this one writes; not when the reader
-     * asks the sink about items (resume), which must stay on one thread */
-    struct xp_reader *ahead;
-    if (!ro.have_item && !getenv("XPORT_NO_READAHEAD") && !xp_readahead_wrap(&ahead, rd))
-        rd = ahead;
-    if ((rc = xp_reader_next(rd, &rec)))
-        goto done;
-    if ((rc = xp_reader_check_order(rec, &state)))
-        goto done;
-    if (!run->o->dry_run) {
-        struct xp_write_opts wo = {run->resources, run->o->overwrite, run->o->resume};
-        rc = xp_adapter_write(&sink, run->dst, &rec->u.exp, &wo);
-        const struct ref_item *d;
-        if (rc == XP_EEXISTS && run->o->sync == XP_SYNC_ALL &&
-            (d = dst_find(&run->dstrefs, DST_WS(run->o, it->workspace),
-                          DST_PROJ(run->o, it->project), it->name))) {
-            /* sync all: equal experiments stay; others are rewritten */
-            struct xp_experiment_ref dref = {d->workspace, d->project, d->name,
-                                             d->key, d->size_hint};
-            struct xp_verify_opts vo = {run->resources, NULL, NULL, 1};
-            long ndiff = 0;
-            rc = xp_verify_experiment(run->src, &ref, run->dst, &dref, &vo, &ndiff);
-            if (rc == 0) {
-                res->outcome = XP_EXP_SKIPPED;
-                res->note = "up to date";
-                goto done;
-            }
-            if (rc != XP_EINVALID || !ndiff)
-                goto done;
-            xp_error_clear();
-            res->note = "updated";
-            wo.overwrite = 1;
-            rc = xp_adapter_write(&sink, run->dst, &rec->u.exp, &wo);
-        }
-        if (rc == XP_EEXISTS) {
-            res->outcome = XP_EXP_SKIPPED;
-            rc = 0;
-            goto done;
-        }
-        if (rc)
-            goto done;
-        have.sink = sink;
-        if ((rc = put_counted(sink, rec, cur, &drop_mask)))
-            goto done;
-    }
-    for (;;) {
-        if (ctx && xp_ctx_cancelled(ctx)) {
-            rc = xp_error_set(XP_ECANCEL, "interrupted");
-            goto done;
-        }
-        rc = xp_reader_next(rd, &rec);
-        if (rc == XP_ITEROVER) {
-            if (state != ORD_DONE)
-                rc = xp_error_set(XP_EINVALID, "adapter bug: reader ended early");
-            else
-                rc = 0;
-            break;
-        }
-        if (rc)
-            goto done;
-        if ((rc = xp_reader_check_order(rec, &state)))
-            goto done;
-        if (rec->kind == XP_REC_SERIES_BEGIN)
-            cur = rec->u.series.kind;
-        int wanted = (resource_of(rec, cur) & run->resources) != 0;
-        /* resume: items the destination kept from an interrupted attempt */
-        if (sink && sink->has_item && wanted &&
-            (rec->kind == XP_REC_SERIES_BEGIN || rec->kind == XP_REC_FILE)) {
-            xp_item_key(&key, rec);
-            if (xp_sink_has_item(sink, key.ptr)) {
-                res->items_resumed++;
-                if (rec->kind == XP_REC_SERIES_BEGIN) {
-                    skipping_series = 1;
-                } else {
-                    int64_t b = 0;
-                    if ((rc = drain(rec->u.file.body, &b)))
-                        goto done;
-                }
-                continue;
-            }
-        }
-        if (skipping_series) {
-            if (rec->kind == XP_REC_SERIES_END)
-                skipping_series = 0;
-            continue;
-        }
-        if (wanted) {
-            switch (rec->kind) {
-            case XP_REC_SERIES_BEGIN: res->series++; break;
-            case XP_REC_POINTS: res->points += (int64_t)rec->u.points.n; break;
-            case XP_REC_LOGS: res->logs += (int64_t)rec->u.logs.n; break;
-            case XP_REC_FILE: res->files++; break;
-            default: break;
-            }
-        }
-        if (rec->kind == XP_REC_FILE && (!wanted || run->o->dry_run)) {
-            int64_t b = 0;
-            if (wanted && run->o->dry_run && rec->u.file.meta.size >= 0)
-                b = rec->u.file.meta.size; /* no need to read it */
-            else if ((rc = drain(rec->u.file.body, &b)))
-                goto done;
-            if (wanted)
-                res->bytes += b;
-            continue;
-        }
-        if (!wanted || run->o->dry_run)
-            continue;
-        if (rec->kind == XP_REC_FILE) {
-            struct counting_stream cs = {{counting_read, NULL}, rec->u.file.body, 0};
-            struct xp_record copy = *rec;
-            copy.u.file.body = &cs.base;
-            rc = put_counted(sink, &copy, cur, &drop_mask);
-            res->bytes += cs.bytes;
-        } else {
-            rc = put_counted(sink, rec, cur, &drop_mask);
-        }
-        if (rc)
-            goto done;
-    }
-    res->outcome = run->o->dry_run ? XP_EXP_PLANNED : XP_EXP_COPIED;
-    if (sink) {
-        int64_t seen = xp_sink_dropped(sink, NULL);
-        rc = xp_sink_finish(sink, 1);
-        committed = !rc;
-        const char *first;
-        int64_t dropped = xp_sink_dropped(sink, &first);
-        if (dropped > seen)
-            drop_mask |= XP_RES_ALL; /* dropped while committing: no telling which */
-        if (!rc && dropped) {
-            /* written, with holes: partial, now and in every later run */
-            partial = 1;
-            res->outcome = XP_EXP_PARTIAL;
-            snprintf(msg, MSG_CAP, "%lld item(s) could not be carried to '%s' (the "
-                     "rest was copied); first: %s", (long long)dropped,
-                     run->dst->type->name, first);
-            res->message = msg;
-        }
-    }
-done:
-    if (!rc && res->outcome == XP_EXP_SKIPPED)
-        check_partial(run, it, res, msg);
-    if (!rc && run->o->journal && !run->o->dry_run) {
-        const char *did = xp_sink_dest_id(sink);
-        if (partial)
-            rc = xp_journal_record_partial(run->o->journal, it->workspace, it->project,
-                                           it->name, it->key, did, drop_mask,
-                                           xp_sink_dropped(sink, NULL), dropped_first(sink));
-        else if (res->outcome != XP_EXP_PARTIAL) /* an earlier run's: known */
-            rc = xp_journal_record(run->o->journal, it->workspace, it->project,
-                                   it->name, it->key, did,
-                                   res->outcome == XP_EXP_SKIPPED ? "skipped" : "copied",
-                                   NULL);
-    }
-    xp_buf_release(&key);
-    if (rc && sink && !committed)
-        xp_sink_finish(sink, 0);
-    xp_sink_free(sink);
-    xp_reader_free(rd);
+    const struct xp_record *rec;
+    int rc = xp_walk_open(&x.walk, run->src, &x.ref, &ro, !run->o->no_readahead);
+    if (!rc)
+        rc = xp_walk_next(&x.walk, &rec);
+    int stop = 0;
+    if (!rc && !run->o->dry_run)
+        stop = rc = open_sink(&x, rec);
+    if (!rc)
+        rc = pump(&x);
+    if (!rc)
+        rc = commit(&x);
+    if (stop == 1) /* skipped: nothing was read past the experiment record */
+        rc = 0;
+    if (!rc)
+        rc = record(&x);
+    xp_buf_release(&x.key);
+    if (rc && x.sink && !x.committed)
+        xp_sink_finish(x.sink, 0);
+    xp_sink_free(x.sink);
+    xp_walk_close(&x.walk);
     return rc;
 }
 
@@ -560,6 +591,114 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* What the destination has, for the sync modes, --delete, and resume's
+ * trust in the journal; marks what project/workspace sync skips. */
+static int list_destination(struct copy_run *run)
+{
+    const struct xp_copy_opts *o = run->o;
+    struct xp_adapter *dst = run->dst;
+    int need_dst = dst && (o->sync != XP_SYNC_EXPERIMENT || o->delete_missing);
+    /* resume trusts the journal's "done" only for what the destination has */
+    int check_dst = dst && !o->dry_run && o->resume && o->journal &&
+                    xp_adapter_can(dst->type, XP_CAP_LIST_PROJECTS);
+    if (!need_dst && !check_dst)
+        return 0;
+    int drc = xp_adapter_list(dst, collect_dst, &run->dstrefs);
+    if (drc == XP_ENOTSUP)
+        return xp_error_wrap(drc, "cannot sync or delete");
+    if (drc == XP_ENOTFOUND || (drc && !need_dst))
+        xp_error_clear(); /* empty; or, for resume, what was not listed is read again */
+    else if (drc)
+        return drc;
+    if (run->dstrefs.n)
+        qsort(run->dstrefs.v, run->dstrefs.n, sizeof(*run->dstrefs.v), ref_cmp);
+    run->dst_listed = 1;
+    for (size_t i = 0; i < run->nrefs; i++) {
+        struct ref_item *r = &run->refs[i];
+        if (o->sync == XP_SYNC_PROJECT &&
+            dst_find(&run->dstrefs, DST_WS(o, r->workspace), DST_PROJ(o, r->project), NULL))
+            r->skip_note = "project exists";
+        else if (o->sync == XP_SYNC_WORKSPACE &&
+                 dst_find(&run->dstrefs, DST_WS(o, r->workspace), NULL, NULL))
+            r->skip_note = "workspace exists";
+    }
+    return 0;
+}
+
+/* -j workers over the listed experiments; this thread reports progress
+ * about every 200 ms until they are done. */
+static void run_workers(struct copy_run *run)
+{
+    const struct xp_copy_opts *o = run->o;
+    int jobs = o->jobs > 0 ? o->jobs : 1;
+    if ((size_t)jobs > run->nrefs)
+        jobs = run->nrefs ? (int)run->nrefs : 1;
+    pthread_t *th = xp_calloc((size_t)jobs, sizeof(*th));
+    atomic_store(&run->running, jobs);
+    for (int i = 0; i < jobs; i++)
+        pthread_create(&th[i], NULL, worker, run);
+    pthread_mutex_lock(&run->lock);
+    while (atomic_load(&run->running) > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&run->done, &run->lock, &ts);
+        if (o->progress && atomic_load(&run->running) > 0) {
+            struct xp_copy_stats snap = run->st;
+            pthread_mutex_unlock(&run->lock);
+            o->progress(o->payload, &snap, 0);
+            pthread_mutex_lock(&run->lock);
+        }
+    }
+    pthread_mutex_unlock(&run->lock);
+    for (int i = 0; i < jobs; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+    if (o->progress)
+        o->progress(o->payload, &run->st, 1);
+}
+
+/* The run's result, most serious first; --delete runs only after a clean
+ * pass (rclone's delete-after). */
+static int conclude(struct copy_run *run, int list_rc, const char *list_msg)
+{
+    const struct xp_copy_opts *o = run->o;
+    int cancelled = run->src->ctx && xp_ctx_cancelled(run->src->ctx);
+    if (o->delete_missing && !cancelled && !run->st.failed && !run->st.partial && !list_rc)
+        delete_missing(run);
+    if (cancelled)
+        return xp_error_set(XP_ECANCEL, "interrupted");
+    if (run->auth_failed)
+        return xp_error_set(XP_EAUTH, "credentials were refused");
+    if (run->st.failed)
+        return xp_error_set(run->first_err ? run->first_err : XP_ERROR,
+                            "%lld experiment(s) failed", (long long)run->st.failed);
+    if (list_rc)
+        return xp_error_set(list_rc, "%s", list_msg);
+    if (run->st.partial)
+        return xp_error_set(XP_EINVALID, "%lld experiment(s) are partial",
+                            (long long)run->st.partial);
+    if (run->st.experiments_done < (int64_t)run->nrefs)
+        return xp_error_set(XP_ERROR, "%lld experiment(s) were not attempted",
+                            (long long)((int64_t)run->nrefs - run->st.experiments_done));
+    return 0;
+}
+
+static void refs_free(struct ref_item *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].workspace);
+        free(v[i].project);
+        free(v[i].name);
+        free(v[i].key);
+    }
+    free(v);
+}
+
 int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
             const struct xp_copy_opts *o, struct xp_copy_stats *stats)
 {
@@ -571,125 +710,30 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
     run.resources = o->resources ? o->resources : XP_RES_ALL;
     pthread_mutex_init(&run.lock, NULL);
     pthread_cond_init(&run.done, NULL);
+    char list_msg[MSG_CAP] = "";
     int rc = 0, list_rc = 0;
-    char list_msg[sizeof(((struct xp_error *)0)->message)] = "";
-
     if (!o->dry_run && !dst) {
         rc = xp_error_set(XP_EINVALID, "no destination");
         goto out;
     }
     list_rc = xp_adapter_list(src, collect_ref, &run);
-    if (list_rc == XP_ENOTSUP) {
+    if (list_rc && (list_rc == XP_ENOTSUP || list_rc == XP_EAUTH ||
+                    list_rc == XP_ECANCEL || run.nrefs == 0)) {
         rc = list_rc;
         goto out;
     }
-    if (list_rc) {
-        if (list_rc == XP_EAUTH || list_rc == XP_ECANCEL || run.nrefs == 0) {
-            rc = list_rc;
-            goto out;
-        }
-        /* keep going with what was listed; report the listing failure */
-        strcpy(list_msg, xp_error_last()->message);
-    }
+    if (list_rc) /* keep going with what was listed; report the listing failure */
+        snprintf(list_msg, sizeof(list_msg), "%s", xp_error_last()->message);
     run.st.experiments_listed = (int64_t)run.nrefs;
-    int need_dst = dst && (o->sync != XP_SYNC_EXPERIMENT || o->delete_missing);
-    /* resume trusts the journal's "done" only for what the destination has */
-    int check_dst = dst && !o->dry_run && o->resume && o->journal &&
-                    xp_adapter_can(dst->type, XP_CAP_LIST_PROJECTS);
-    if (need_dst || check_dst) {
-        int drc = xp_adapter_list(dst, collect_dst, &run.dstrefs);
-        if (drc == XP_ENOTSUP) {
-            rc = xp_error_wrap(drc, "cannot sync or delete");
-            goto out;
-        }
-        if (drc == XP_ENOTFOUND) { /* an empty destination */
-            xp_error_clear();
-        } else if (drc && !need_dst) {
-            xp_error_clear(); /* resume: what was not listed is read again */
-        } else if (drc) {
-            rc = drc;
-            goto out;
-        }
-        if (run.dstrefs.n)
-            qsort(run.dstrefs.v, run.dstrefs.n, sizeof(*run.dstrefs.v), ref_cmp);
-        run.dst_listed = 1;
-        for (size_t i = 0; i < run.nrefs; i++) {
-            struct ref_item *r = &run.refs[i];
-            if (o->sync == XP_SYNC_PROJECT &&
-                dst_find(&run.dstrefs, DST_WS(o, r->workspace), DST_PROJ(o, r->project), NULL))
-                r->skip_note = "project exists";
-            else if (o->sync == XP_SYNC_WORKSPACE &&
-                     dst_find(&run.dstrefs, DST_WS(o, r->workspace), NULL, NULL))
-                r->skip_note = "workspace exists";
-        }
-    }
-    int jobs = o->jobs > 0 ? o->jobs : 1;
-    if ((size_t)jobs > run.nrefs)
-        jobs = run.nrefs ? (int)run.nrefs : 1;
-    pthread_t *th = xp_calloc((size_t)jobs, sizeof(*th));
-    atomic_store(&run.running, jobs);
-    for (int i = 0; i < jobs; i++)
-        pthread_create(&th[i], NULL, worker, &run);
-    pthread_mutex_lock(&run.lock);
-    while (atomic_load(&run.running) > 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&run.done, &run.lock, &ts);
-        if (o->progress && atomic_load(&run.running) > 0) {
-            struct xp_copy_stats snap = run.st;
-            pthread_mutex_unlock(&run.lock);
-            o->progress(o->payload, &snap, 0);
-            pthread_mutex_lock(&run.lock);
-        }
-    }
-    pthread_mutex_unlock(&run.lock);
-    for (int i = 0; i < jobs; i++)
-        pthread_join(th[i], NULL);
-    free(th);
-    if (o->progress)
-        o->progress(o->payload, &run.st, 1);
-
-    int cancelled = src->ctx && xp_ctx_cancelled(src->ctx);
-    if (o->delete_missing && !cancelled && !run.st.failed && !run.st.partial && !list_rc)
-        delete_missing(&run);
-    if (cancelled)
-        rc = xp_error_set(XP_ECANCEL, "interrupted");
-    else if (run.auth_failed)
-        rc = xp_error_set(XP_EAUTH, "credentials were refused");
-    else if (run.st.failed)
-        rc = xp_error_set(run.first_err ? run.first_err : XP_ERROR,
-                          "%lld experiment(s) failed",
-                          (long long)run.st.failed);
-    else if (list_rc)
-        rc = xp_error_set(list_rc, "%s", list_msg);
-    else if (run.st.partial)
-        rc = xp_error_set(XP_EINVALID, "%lld experiment(s) are partial",
-                          (long long)run.st.partial);
-    else if (run.st.experiments_done < (int64_t)run.nrefs)
-        rc = xp_error_set(XP_ERROR, "%lld experiment(s) were not attempted",
-                          (long long)((int64_t)run.nrefs - run.st.experiments_done));
+    if ((rc = list_destination(&run)))
+        goto out;
+    run_workers(&run);
+    rc = conclude(&run, list_rc, list_msg);
 out:
     if (stats)
         *stats = run.st;
-    for (size_t i = 0; i < run.nrefs; i++) {
-        free(run.refs[i].workspace);
-        free(run.refs[i].project);
-        free(run.refs[i].name);
-        free(run.refs[i].key);
-    }
-    free(run.refs);
-    for (size_t i = 0; i < run.dstrefs.n; i++) {
-        free(run.dstrefs.v[i].workspace);
-        free(run.dstrefs.v[i].project);
-        free(run.dstrefs.v[i].name);
-        free(run.dstrefs.v[i].key);
-    }
-    free(run.dstrefs.v);
+    refs_free(run.refs, run.nrefs);
+    refs_free(run.dstrefs.v, run.dstrefs.n);
     pthread_mutex_destroy(&run.lock);
     pthread_cond_destroy(&run.done);
     return rc;

@@ -13,7 +13,7 @@
 #include "xport/error.h"
 #include "xport/hash.h"
 #include "xport/json.h"
-#include "xport/readahead.h"
+#include "xport/walk.h"
 #include "xport/stream.h"
 #include "xport/sys/adapter.h"
 #include "xport/verify.h"
@@ -170,20 +170,17 @@ static void hash_str(struct xp_sha256 *h, const char *s)
 }
 
 static int digest_experiment(struct json_object **out, struct xp_adapter *a,
-                             const struct vref *r, unsigned resources)
+                             const struct vref *r, unsigned resources, int readahead)
 {
     struct xp_experiment_ref ref = {r->ws, r->proj, r->name, r->key, -1};
     struct xp_read_opts ro = {resources, NULL};
-    struct xp_reader *rd = NULL;
+    struct xp_walk w; /* decoding on a second thread while this one hashes */
     struct json_object *map = json_object_new_object();
     struct xp_buf b = XP_BUF_INIT, key = XP_BUF_INIT;
     struct item *cur = NULL;
-    int rc = xp_adapter_read(&rd, a, &ref, &ro);
-    struct xp_reader *ahead; /* decode while this thread hashes */
-    if (!rc && !getenv("XPORT_NO_READAHEAD") && !xp_readahead_wrap(&ahead, rd))
-        rd = ahead;
+    int rc = xp_walk_open(&w, a, &ref, &ro, readahead);
     const struct xp_record *rec;
-    while (!rc && (rc = xp_reader_next(rd, &rec)) == 0) {
+    while (!rc && (rc = xp_walk_next(&w, &rec)) == 0) {
         switch (rec->kind) {
         case XP_REC_EXPERIMENT: {
             const struct xp_experiment_meta *m = &rec->u.exp;
@@ -255,7 +252,7 @@ static int digest_experiment(struct json_object **out, struct xp_adapter *a,
     }
     if (rc == XP_ITEROVER)
         rc = 0;
-    xp_reader_free(rd);
+    xp_walk_close(&w);
     xp_buf_release(&b);
     xp_buf_release(&key);
     if (rc) {
@@ -269,7 +266,7 @@ static int digest_experiment(struct json_object **out, struct xp_adapter *a,
 /* ---- first differing point of a series ---- */
 
 struct pcursor {
-    struct xp_reader *rd;
+    struct xp_walk w;
     const struct xp_record *rec;
     size_t i;
     int done;
@@ -282,7 +279,7 @@ static int pc_next(struct pcursor *c, const struct xp_point **out)
             *out = &c->rec->u.points.v[c->i++];
             return 0;
         }
-        int rc = xp_reader_next(c->rd, &c->rec);
+        int rc = xp_walk_next(&c->w, &c->rec);
         c->i = 0;
         if (rc == XP_ITEROVER) {
             c->done = 1;
@@ -319,7 +316,7 @@ static void locate_point_diff(struct xp_adapter *a, const struct vref *ra,
     struct xp_experiment_ref eb = {rb->ws, rb->proj, rb->name, rb->key, -1};
     struct pcursor ca = {0}, cb = {0};
     struct xp_buf x = XP_BUF_INIT, y = XP_BUF_INIT, tx = XP_BUF_INIT, ty = XP_BUF_INIT;
-    if (xp_adapter_read(&ca.rd, a, &ea, &ro) || xp_adapter_read(&cb.rd, b, &eb, &ro)) {
+    if (xp_walk_open(&ca.w, a, &ea, &ro, 0) || xp_walk_open(&cb.w, b, &eb, &ro, 0)) {
         xp_buf_puts(msg, " (could not re-read to locate the difference)");
         goto done;
     }
@@ -343,8 +340,8 @@ static void locate_point_diff(struct xp_adapter *a, const struct vref *ra,
         }
     }
 done:
-    xp_reader_free(ca.rd);
-    xp_reader_free(cb.rd);
+    xp_walk_close(&ca.w);
+    xp_walk_close(&cb.w);
     xp_buf_release(&x);
     xp_buf_release(&y);
     xp_buf_release(&tx);
@@ -412,9 +409,9 @@ int xp_verify_experiment(struct xp_adapter *a, const struct xp_experiment_ref *r
     unsigned res = o->resources ? o->resources : XP_RES_ALL;
     struct json_object *ma = NULL, *mb = NULL;
     *ndiff = 0;
-    int rc = digest_experiment(&ma, a, &va, res);
+    int rc = digest_experiment(&ma, a, &va, res, !o->no_readahead);
     if (!rc)
-        rc = digest_experiment(&mb, b, &vb, res);
+        rc = digest_experiment(&mb, b, &vb, res, !o->no_readahead);
     if (!rc)
         compare_maps(a, &va, b, &vb, ma, mb, o, ndiff);
     map_free(ma);
@@ -460,9 +457,9 @@ int xp_verify(struct xp_adapter *a, struct xp_adapter *b,
             continue;
         }
         struct json_object *ma = NULL, *mb = NULL;
-        rc = digest_experiment(&ma, a, &la.v[i], res);
+        rc = digest_experiment(&ma, a, &la.v[i], res, !o->no_readahead);
         if (!rc)
-            rc = digest_experiment(&mb, b, &lb.v[j], res);
+            rc = digest_experiment(&mb, b, &lb.v[j], res, !o->no_readahead);
         if (!rc)
             compare_maps(a, &la.v[i], b, &lb.v[j], ma, mb, o, ndiff);
         map_free(ma);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sys/adapter.h"
+#include "walk.h" /* xp_reader_check_order */
 
 struct xp_copy_stats {
     int64_t experiments_listed;
@@ -69,6 +70,7 @@ struct xp_copy_opts {
      * source's own): where the destination puts each experiment, so that
      * the sync modes look for it there. */
     const char *dst_workspace, *dst_project;
+    int no_readahead; /* read on the copying thread only (XPORT_NO_READAHEAD) */
     /* called about every 200 ms from the calling thread, and once at the end */
     void (*progress)(void *payload, const struct xp_copy_stats *st, int final);
     void (*experiment_done)(void *payload, const struct xp_exp_result *r);
@@ -84,8 +86,5 @@ struct xp_copy_opts {
 int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
             const struct xp_copy_opts *opts, struct xp_copy_stats *stats);
 
-/* Check that rec may follow the records seen so far; *state starts at 0.
- * Returns XP_EINVALID naming the record when it is out of order. */
-int xp_reader_check_order(const struct xp_record *rec, int *state);
 
 #endif

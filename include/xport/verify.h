@@ -16,6 +16,7 @@ struct xp_verify_opts {
      * and project (NULL: A's own). `xport copy L wandb:ent/proj` places
      * every experiment of L under ent/proj, so verify pairs them there. */
     const char *b_workspace, *b_project;
+    int no_readahead; /* decode on the hashing thread only (XPORT_NO_READAHEAD) */
 };
 
 /* Returns 0 when the two are equal, XP_EINVALID when they differ (with
