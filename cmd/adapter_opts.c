@@ -211,6 +211,19 @@ int adapter_types(const struct xp_adapter_type **types, const struct xp_location
 void adapter_describe(FILE *f, const struct xp_adapter_type *t)
 {
     fprintf(f, "%s: %s\n", t->name, t->summary ? t->summary : "");
+    if (t->open) {
+        static const struct { unsigned bit; const char *what; } caps[] = {
+            {XP_CAP_READ, "read"}, {XP_CAP_WRITE, "write"},
+            {XP_CAP_LIST_PROJECTS, "list"},
+            {XP_CAP_RESUME, "keep finished items of an interrupted write (--resume)"},
+            {XP_CAP_NEEDS_TOKEN, "needs an API key"},
+            {XP_CAP_NO_NETWORK, "local files only"}};
+        fputs("\ncan:", f);
+        for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+            if (xp_adapter_can(t, caps[i].bit))
+                fprintf(f, "%s %s", i ? "," : "", caps[i].what);
+        fputc('\n', f);
+    }
     if (t->default_source)
         fprintf(f, "\nwithout a SOURCE it reads %s\n", t->default_source);
     int any = 0;

@@ -725,6 +725,9 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
     if (list_rc) /* keep going with what was listed; report the listing failure */
         snprintf(list_msg, sizeof(list_msg), "%s", xp_error_last()->message);
     run.st.experiments_listed = (int64_t)run.nrefs;
+    if (o->resume && dst && !o->dry_run && !xp_adapter_can(dst->type, XP_CAP_RESUME))
+        xp_ctx_warn(src->ctx, "adapter '%s' keeps no items of an interrupted attempt: "
+                    "unfinished experiments are written again whole", dst->type->name);
     if ((rc = list_destination(&run)))
         goto out;
     run_workers(&run);

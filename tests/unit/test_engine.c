@@ -41,12 +41,22 @@ static const struct results *find(const struct results *r, const char *name, int
     return NULL;
 }
 
+static char warned[512];
+
+static void on_warn(void *payload, const char *msg)
+{
+    (void)payload;
+    snprintf(warned, sizeof(warned), "%s", msg);
+}
+
 /* One copy between two fakes; returns xp_copy's code. */
 static int run(const struct fake_spec *s, const struct fake_spec *d, struct fake_counts *cs,
                struct fake_counts *cd, struct xp_copy_opts *o, struct xp_copy_stats *st,
                struct results *res)
 {
     struct xp_ctx ctx = {0};
+    ctx.warn = on_warn;
+    warned[0] = '\0';
     struct xp_adapter *src, *dst;
     tu_pass(fake_open(&src, s, cs, &ctx));
     tu_pass(fake_open(&dst, d, cd, &ctx));
@@ -195,6 +205,21 @@ static void test_missing_methods(void **state)
     expect_enotsup(s, d, "adapter 'fake' cannot write experiments");
 }
 
+/* --resume into a destination that cannot keep items says so (the
+ * capability bit is read, not only declared). */
+static void test_resume_without_capability_warns(void **state)
+{
+    (void)state;
+    struct fake_spec s = fake_plain(1, 2), d = fake_plain(0, 0);
+    struct fake_counts cs = {0}, cd = {0};
+    struct xp_copy_opts o = {.resume = 1};
+    struct xp_copy_stats st;
+    struct results res = {0};
+    tu_pass(run(&s, &d, &cs, &cd, &o, &st, &res));
+    if (!strstr(warned, "adapter 'fake' keeps no items of an interrupted attempt"))
+        fail_msg("warning: '%s'", warned);
+}
+
 /* A reader of a version this core does not know is refused, not used. */
 static void test_unknown_reader_version(void **state)
 {
@@ -214,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_delete_removes_only_ours),
         cmocka_unit_test(test_missing_methods),
         cmocka_unit_test(test_unknown_reader_version),
+        cmocka_unit_test(test_resume_without_capability_warns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
