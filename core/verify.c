@@ -169,97 +169,111 @@ static void hash_str(struct xp_sha256 *h, const char *s)
     xp_sha256_update(h, s ? s : "\x00null", s ? strlen(s) + 1 : 6);
 }
 
+/* Hashes of one experiment's items, fed a record at a time. */
+struct digest {
+    struct json_object *map; /* item key -> struct item */
+    struct item *cur;        /* the open series */
+    struct xp_buf b, key;
+    struct xp_ctx *ctx;
+};
+
+static void digest_meta(struct digest *d, const struct xp_experiment_meta *m)
+{
+    struct item *it = item_get(d->map, "experiment");
+    hash_str(&it->h, m->description);
+    hash_str(&it->h, m->status);
+    hash_str(&it->h, m->folder);
+    for (size_t i = 0; i < m->ntags; i++)
+        hash_str(&it->h, m->tags[i]);
+    xp_buf_reset(&d->b);
+    if (m->metadata)
+        xp_json_put_obj(&d->b, m->metadata, 1);
+    hash_str(&it->h, d->b.ptr);
+    it->count = 1;
+}
+
+static void digest_logs(struct digest *d, const struct xp_log_entry *v, size_t n)
+{
+    struct item *it = item_get(d->map, "logs");
+    for (size_t i = 0; i < n; i++) {
+        const struct xp_log_entry *e = &v[i];
+        xp_buf_reset(&d->b);
+        xp_buf_printf(&d->b, "%" PRId64, e->seq);
+        hash_str(&it->h, d->b.ptr);
+        hash_str(&it->h, e->timestamp);
+        hash_str(&it->h, e->level);
+        hash_str(&it->h, e->stream);
+        xp_sha256_update(&it->h, e->message, e->message_len);
+        xp_buf_reset(&d->b);
+        if (e->metadata)
+            xp_json_put_obj(&d->b, e->metadata, 1);
+        hash_str(&it->h, d->b.ptr);
+    }
+    it->count += (int64_t)n;
+}
+
+static int digest_record(struct digest *d, const struct xp_record *rec)
+{
+    int rc = 0;
+    struct item *it;
+    switch (rec->kind) {
+    case XP_REC_EXPERIMENT: digest_meta(d, &rec->u.exp); break;
+    case XP_REC_DOCUMENT:
+        it = item_get(d->map, rec->u.doc.kind == XP_DOC_PARAMETERS ? "parameters"
+                              : rec->u.doc.kind == XP_DOC_SUMMARY  ? "summary"
+                                                                   : "others");
+        xp_buf_reset(&d->b);
+        rc = xp_json_put_obj(&d->b, rec->u.doc.doc, 1);
+        xp_sha256_update(&it->h, d->b.ptr, d->b.len);
+        it->count = 1;
+        break;
+    case XP_REC_SERIES_BEGIN:
+        xp_item_key(&d->key, rec);
+        d->cur = item_get(d->map, d->key.ptr);
+        break;
+    case XP_REC_POINTS:
+        for (size_t i = 0; i < rec->u.points.n; i++) {
+            canon_point(&d->b, &rec->u.points.v[i], 1);
+            xp_sha256_update(&d->cur->h, d->b.ptr, d->b.len);
+        }
+        d->cur->count += (int64_t)rec->u.points.n;
+        break;
+    case XP_REC_SERIES_END: d->cur = NULL; break;
+    case XP_REC_LOGS: digest_logs(d, rec->u.logs.v, rec->u.logs.n); break;
+    case XP_REC_FILE: {
+        xp_item_key(&d->key, rec);
+        it = item_get(d->map, d->key.ptr);
+        int64_t n = 0;
+        rc = xp_stream_pump(rec->u.file.body, NULL, &it->h, &n, d->ctx);
+        it->count += n;
+        break;
+    }
+    case XP_REC_END: break;
+    }
+    return rc;
+}
+
 static int digest_experiment(struct json_object **out, struct xp_adapter *a,
                              const struct vref *r, unsigned resources, int readahead)
 {
     struct xp_experiment_ref ref = {r->ws, r->proj, r->name, r->key, -1};
     struct xp_read_opts ro = {resources, NULL};
     struct xp_walk w; /* decoding on a second thread while this one hashes */
-    struct json_object *map = json_object_new_object();
-    struct xp_buf b = XP_BUF_INIT, key = XP_BUF_INIT;
-    struct item *cur = NULL;
-    int rc = xp_walk_open(&w, a, &ref, &ro, readahead);
+    struct digest d = {json_object_new_object(), NULL, XP_BUF_INIT, XP_BUF_INIT, a->ctx};
     const struct xp_record *rec;
-    while (!rc && (rc = xp_walk_next(&w, &rec)) == 0) {
-        switch (rec->kind) {
-        case XP_REC_EXPERIMENT: {
-            const struct xp_experiment_meta *m = &rec->u.exp;
-            struct item *it = item_get(map, "experiment");
-            hash_str(&it->h, m->description);
-            hash_str(&it->h, m->status);
-            hash_str(&it->h, m->folder);
-            for (size_t i = 0; i < m->ntags; i++)
-                hash_str(&it->h, m->tags[i]);
-            xp_buf_reset(&b);
-            if (m->metadata)
-                xp_json_put_obj(&b, m->metadata, 1);
-            hash_str(&it->h, b.ptr);
-            it->count = 1;
-            break;
-        }
-        case XP_REC_DOCUMENT: {
-            const char *k = rec->u.doc.kind == XP_DOC_PARAMETERS ? "parameters"
-                            : rec->u.doc.kind == XP_DOC_SUMMARY  ? "summary"
-                                                                 : "others";
-            struct item *it = item_get(map, k);
-            xp_buf_reset(&b);
-            rc = xp_json_put_obj(&b, rec->u.doc.doc, 1);
-            xp_sha256_update(&it->h, b.ptr, b.len);
-            it->count = 1;
-            break;
-        }
-        case XP_REC_SERIES_BEGIN:
-            xp_item_key(&key, rec);
-            cur = item_get(map, key.ptr);
-            break;
-        case XP_REC_POINTS:
-            for (size_t i = 0; i < rec->u.points.n; i++) {
-                canon_point(&b, &rec->u.points.v[i], 1);
-                xp_sha256_update(&cur->h, b.ptr, b.len);
-            }
-            cur->count += (int64_t)rec->u.points.n;
-            break;
-        case XP_REC_SERIES_END: cur = NULL; break;
-        case XP_REC_LOGS: {
-            struct item *it = item_get(map, "logs");
-            for (size_t i = 0; i < rec->u.logs.n; i++) {
-                const struct xp_log_entry *e = &rec->u.logs.v[i];
-                xp_buf_reset(&b);
-                xp_buf_printf(&b, "%" PRId64, e->seq);
-                hash_str(&it->h, b.ptr);
-                hash_str(&it->h, e->timestamp);
-                hash_str(&it->h, e->level);
-                hash_str(&it->h, e->stream);
-                xp_sha256_update(&it->h, e->message, e->message_len);
-                xp_buf_reset(&b);
-                if (e->metadata)
-                    xp_json_put_obj(&b, e->metadata, 1);
-                hash_str(&it->h, b.ptr);
-            }
-            it->count += (int64_t)rec->u.logs.n;
-            break;
-        }
-        case XP_REC_FILE: {
-            xp_item_key(&key, rec);
-            struct item *it = item_get(map, key.ptr);
-            int64_t n = 0;
-            rc = xp_stream_pump(rec->u.file.body, NULL, &it->h, &n, a->ctx);
-            it->count += n;
-            break;
-        }
-        case XP_REC_END: break;
-        }
-    }
+    int rc = xp_walk_open(&w, a, &ref, &ro, readahead);
+    while (!rc && (rc = xp_walk_next(&w, &rec)) == 0)
+        rc = digest_record(&d, rec);
     if (rc == XP_ITEROVER)
         rc = 0;
     xp_walk_close(&w);
-    xp_buf_release(&b);
-    xp_buf_release(&key);
+    xp_buf_release(&d.b);
+    xp_buf_release(&d.key);
     if (rc) {
-        map_free(map);
+        map_free(d.map);
         return rc;
     }
-    *out = map;
+    *out = d.map;
     return 0;
 }
 
