@@ -15,6 +15,8 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_prefetch.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_rows.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_run.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_run_history.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_run_meta.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_read_console.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_read_files.c

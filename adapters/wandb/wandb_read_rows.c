@@ -83,9 +83,9 @@ static int spool_point(struct wrun *w, struct xp_buf *enc, size_t idx,
     return xp_spool_put(w->spool, w->series[idx].stream, enc->ptr, enc->len);
 }
 
-/* One history row: like decode_history in wandb_run.c, every top-level key
- * but _step, _timestamp and _runtime is a series, but for the keys of split
- * series, which are joined back. */
+/* One history row: like wdec_history in wandb_run_history.c, every
+ * top-level key but _step, _timestamp and _runtime is a series, but for
+ * the keys of split series, which are joined back. */
 static int history_row(struct ws_reader *r, const char *text, size_t len,
                        int64_t *step_out)
 {

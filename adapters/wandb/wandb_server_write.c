@@ -148,7 +148,7 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
                 has[WPT_STEP] = 1;
             }
         }
-        /* without a value the point stays: send_rows gives it a null or
+        /* without a value the point stays: wsw_send_rows gives it a null or
          * its row holds its other fields */
         ser->has_value |= has[WPT_VALUE];
         xp_buf_reset(&s->enc);

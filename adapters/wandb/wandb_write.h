@@ -33,7 +33,7 @@ struct wseries {
     size_t xstream;
     uint64_t x_from;
     /* metrics: the points without step, whose _step is their index; the
-     * stream read once to check them, left open for send_rows */
+     * stream read once to check them, left open for wsw_send_rows */
     struct wsteps steps;
     struct xp_spool_iter it;
     int it_open;

@@ -271,7 +271,7 @@ static int put_key_value(struct ws_sink *s, int by_time, const char *name,
  * step (metrics) or timestamp (system) and the same _timestamp/_runtime
  * share a row. Rows below `skip` were sent by an earlier attempt. */
 int wsw_send_rows(struct ws_sink *s, enum xp_series_kind kind,
-                     const char *file, int64_t skip)
+                  const char *file, int64_t skip)
 {
     int by_time = kind == XP_SERIES_SYSTEM;
     size_t nh = 0;

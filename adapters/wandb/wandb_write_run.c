@@ -53,7 +53,7 @@ static struct json_object *run_vars(struct ws_sink *s)
 
 /* What the server already has of this run. */
 int wsw_query_state(struct ws_sink *s, const char **state_out,
-                       struct json_object **hold)
+                    struct json_object **hold)
 {
     struct json_object *v = run_vars(s), *d = NULL;
     int rc = wapi_gql(&s->a->api, "RunResumeStatus", Q_COUNTS, v, &d);
