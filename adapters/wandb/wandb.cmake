@@ -15,6 +15,8 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_prefetch.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_rows.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_run.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_run_history.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_run_meta.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_read_console.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_read_files.c
@@ -22,6 +24,8 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_read.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_read_util.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_server_write.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_write_rows.c
+  ${CMAKE_CURRENT_LIST_DIR}/wandb_write_run.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_split.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_steps.c
   ${CMAKE_CURRENT_LIST_DIR}/wandb_stream.c

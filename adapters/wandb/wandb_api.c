@@ -202,3 +202,16 @@ int wapi_each_node(struct wapi *a, const char *op, const char *query,
     };
     return xp_gql_each(a->gql, &p, each, arg);
 }
+
+int64_t wapi_node_int(struct json_object *o, const char *key, int64_t def)
+{
+    struct json_object *v = wapi_path(o, key);
+    if (!v)
+        return def;
+    if (json_object_is_type(v, json_type_string)) {
+        char *end;
+        long long x = strtoll(json_object_get_string(v), &end, 10);
+        return *end ? def : (int64_t)x;
+    }
+    return json_object_get_int64(v);
+}

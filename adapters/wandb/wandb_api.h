@@ -9,6 +9,8 @@
 #ifndef XPORT_WANDB_API_H
 #define XPORT_WANDB_API_H
 
+#include <stdint.h>
+
 #include "xport/buf.h"
 #include "xport/sys/adapter.h"
 
@@ -55,6 +57,11 @@ int wapi_each_node(struct wapi *a, const char *op, const char *query,
                    const char *cursor_key, const char *conn_path,
                    const char *must_path, const char *what,
                    int (*each)(struct json_object *node, void *arg), void *arg);
+
+/* The integer at path in a GraphQL answer (a number, or a string holding
+ * one); def when it is missing or not an integer. */
+int64_t wapi_node_int(struct json_object *root, const char *path,
+                      int64_t def);
 
 /* A W&B run id is [A-Za-z0-9_-]+; 1 when s is one. */
 int wapi_run_id_ok(const char *s);

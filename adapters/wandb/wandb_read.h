@@ -88,7 +88,6 @@ void wsr_add_file(struct ws_reader *r, const char *name, const char *url,
 /* Download a file into the reader's temporary folder; *path gets it. */
 int wsr_download(struct ws_reader *r, const struct rfile *f, char **path);
 const struct rfile *wsr_find_file(struct ws_reader *r, const char *name);
-int64_t wsr_node_int(struct json_object *o, const char *key, int64_t def);
 /* Call fn for each line of a downloaded file. */
 int wsr_each_line(struct ws_reader *r, const char *path,
                   int (*fn)(struct ws_reader *, const char *, size_t, int));

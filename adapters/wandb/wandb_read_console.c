@@ -137,7 +137,7 @@ static int log_node(struct logread *lr, struct json_object *node)
     struct json_object *line = wapi_path(node, "line");
     if (!line)
         return 0;
-    int64_t num = wsr_node_int(node, "number", -1);
+    int64_t num = wapi_node_int(node, "number", -1);
     if (num >= 0) {
         if (num <= lr->last)
             return 0; /* given again: each line once */
@@ -189,7 +189,7 @@ static int log_edges(struct logread *lr, struct json_object *conn,
             wapi_path(json_object_array_get_idx(edges, i), "node");
         rc = log_node(lr, node);
         if (last_num)
-            *last_num = wsr_node_int(node, "number", *last_num);
+            *last_num = wapi_node_int(node, "number", *last_num);
     }
     return rc;
 }
@@ -246,7 +246,7 @@ static int read_log_lines(struct ws_reader *r, int64_t total)
         api->log_paging = 1;
         struct json_object *run = wapi_path(d, "project.run");
         struct json_object *conn = wapi_path(run, "logLines");
-        int64_t count = wsr_node_int(run, "logLineCount", total);
+        int64_t count = wapi_node_int(run, "logLineCount", total);
         int64_t last_num = -1;
         rc = log_edges(&lr, conn, &last_num);
         const char *end = xp_json_str(wapi_path(conn, "pageInfo"), "endCursor");
@@ -274,7 +274,7 @@ static int read_log_lines(struct ws_reader *r, int64_t total)
 /* The console: the logLines the server counts, else output.log. */
 int wsr_read_console(struct ws_reader *r)
 {
-    int64_t total = wsr_node_int(r->run, "logLineCount", 0);
+    int64_t total = wapi_node_int(r->run, "logLineCount", 0);
     if (total > 0)
         return read_log_lines(r, total);
     const struct rfile *f = wsr_find_file(r, "output.log");

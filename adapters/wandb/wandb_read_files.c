@@ -54,7 +54,7 @@ static int one_file(struct json_object *node, void *arg)
         return 0;
     }
     wsr_add_file(r, name, direct ? direct : url, !direct, xp_json_str(node, "md5"),
-             wsr_node_int(node, "sizeBytes", -1), NULL, xp_json_str(node, "mimetype"));
+             wapi_node_int(node, "sizeBytes", -1), NULL, xp_json_str(node, "mimetype"));
     return 0;
 }
 
@@ -76,7 +76,7 @@ static void vendor_artifact(struct ws_reader *r, struct json_object *node,
     struct json_object *e = json_object_new_object();
     json_object_object_add(e, "name", json_object_new_string(seq));
     struct xp_buf v = XP_BUF_INIT;
-    xp_buf_printf(&v, "v%" PRId64, wsr_node_int(node, "versionIndex", 0));
+    xp_buf_printf(&v, "v%" PRId64, wapi_node_int(node, "versionIndex", 0));
     json_object_object_add(e, "version", json_object_new_string(v.ptr));
     xp_buf_release(&v);
     const char *type = xp_json_str(wapi_path(node, "artifactType"), "name");
@@ -158,7 +158,7 @@ static int artifact_files(struct ws_reader *r, struct json_object *node)
     vendor_artifact(r, node, seq);
     struct xp_buf label = XP_BUF_INIT;
     xp_buf_printf(&label, "%s:v%" PRId64, seq,
-                  wsr_node_int(node, "versionIndex", 0));
+                  wapi_node_int(node, "versionIndex", 0));
     struct rfile mf = {.name = "wandb_manifest.json", .url = (char *)murl};
     char *mpath = NULL;
     struct json_object *man = NULL, *urls = json_object_new_object();
@@ -193,7 +193,7 @@ static int artifact_files(struct ws_reader *r, struct json_object *node)
                 continue;
             }
             wsr_add_file(r, path, u, 0, xp_json_str(entry, "digest"),
-                     wsr_node_int(entry, "size", -1), label.ptr, NULL);
+                     wapi_node_int(entry, "size", -1), label.ptr, NULL);
         }
     }
     if (mpath) {

@@ -83,9 +83,9 @@ static int spool_point(struct wrun *w, struct xp_buf *enc, size_t idx,
     return xp_spool_put(w->spool, w->series[idx].stream, enc->ptr, enc->len);
 }
 
-/* One history row: like decode_history in wandb_run.c, every top-level key
- * but _step, _timestamp and _runtime is a series, but for the keys of split
- * series, which are joined back. */
+/* One history row: like wdec_history in wandb_run_history.c, every
+ * top-level key but _step, _timestamp and _runtime is a series, but for
+ * the keys of split series, which are joined back. */
 static int history_row(struct ws_reader *r, const char *text, size_t len,
                        int64_t *step_out)
 {
@@ -196,10 +196,10 @@ int wsr_read_history(struct ws_reader *r)
     int64_t last = -1;
     struct json_object *hk = wsr_json_string_field(r->run, "historyKeys");
     if (hk) {
-        last = wsr_node_int(hk, "lastStep", -1);
+        last = wapi_node_int(hk, "lastStep", -1);
         json_object_put(hk);
     }
-    int64_t lines = wsr_node_int(r->run, "historyLineCount", 0);
+    int64_t lines = wapi_node_int(r->run, "historyLineCount", 0);
     struct json_object *ss = wapi_path(r->w.summary, "_step");
     if (ss && json_object_is_type(ss, json_type_int) &&
         json_object_get_int64(ss) > last)
@@ -290,7 +290,7 @@ int wsr_read_events(struct ws_reader *r)
     json_object_put(v);
     if (rc)
         return rc;
-    int64_t count = wsr_node_int(wapi_path(d, "model.bucket"), "eventsLineCount", -1);
+    int64_t count = wapi_node_int(wapi_path(d, "model.bucket"), "eventsLineCount", -1);
     json_object_put(d);
     d = NULL;
     if (count == 0)

@@ -118,19 +118,6 @@ const struct rfile *wsr_find_file(struct ws_reader *r, const char *name)
     return NULL;
 }
 
-int64_t wsr_node_int(struct json_object *o, const char *key, int64_t def)
-{
-    struct json_object *v = wapi_path(o, key);
-    if (!v)
-        return def;
-    if (json_object_is_type(v, json_type_string)) {
-        char *end;
-        long long x = strtoll(json_object_get_string(v), &end, 10);
-        return *end ? def : (int64_t)x;
-    }
-    return json_object_get_int64(v);
-}
-
 /* Call fn for each line of a downloaded file. */
 int wsr_each_line(struct ws_reader *r, const char *path,
                   int (*fn)(struct ws_reader *, const char *, size_t, int))

@@ -45,7 +45,7 @@ struct wrun_series {
     uint64_t last_ref; /* the rows record its last point refers to, + 1 */
 };
 
-struct wrun_map; /* name -> series index (wandb_run.c) */
+struct wrun_map; /* name -> series index (wandb_run_history.c) */
 
 struct wrun {
     const struct xp_ctx *ctx;

@@ -20,104 +20,24 @@
  * copy) is resumed: the lines the server already counts
  * (historyLineCount, eventsLineCount, logLineCount) are not sent again,
  * files are replaced, and an artifact W&B already holds (same digest) is
- * not made again. */
+ * not made again.
+ *
+ * This file is the sink: records as they arrive, commit, open and free;
+ * the run and its files are in wandb_write_run.c, what is sent at commit
+ * in wandb_write_rows.c (wandb_write.h). */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <json-c/json.h>
 
 #include "xport/error.h"
-#include "xport/stream.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
-#include "xport/spool.h"
-#include "xport/sys/http.h"
-#include "wandb_artifact.h"
+#include "wandb_log.h"
 #include "wandb_run.h"
-#include "wandb_server.h"
-#include "wandb_split.h"
-#include "wandb_stream.h"
-#include "wandb_upload.h"
-#include "wandb_xfiles.h"
-
-/* What W&B has of a run: the Go core's RunResumeStatus (line counts) and
- * the Python public API's RunState */
-static const char Q_COUNTS[] =
-    "query RunResumeStatus($project: String, $entity: String, $name: String!) "
-    "{ model(name: $project, entityName: $entity) { bucket(name: $name, "
-    "missingOk: true) { id historyLineCount eventsLineCount logLineCount } } }";
-
-static const char Q_STATE[] =
-    "query RunState($project: String!, $entity: String!, $name: String!) { "
-    "project(name: $project, entityName: $entity) { run(name: $name) { "
-    "state } } }";
-
-static const char M_UPSERT[] =
-    "mutation UpsertBucket($id: String, $name: String, $project: String, "
-    "$entity: String, $groupName: String, $description: String, "
-    "$displayName: String, $notes: String, $commit: String, "
-    "$config: JSONString, $host: String, $jobType: String, $state: String, "
-    "$tags: [String!], $summaryMetrics: JSONString) { "
-    "upsertBucket(input: {id: $id, name: $name, groupName: $groupName, "
-    "modelName: $project, entityName: $entity, description: $description, "
-    "displayName: $displayName, notes: $notes, config: $config, "
-    "commit: $commit, host: $host, jobType: $jobType, state: $state, "
-    "tags: $tags, summaryMetrics: $summaryMetrics}) { "
-    "bucket { id name displayName historyLineCount } inserted } }";
-
-struct wseries {
-    char *name;
-    enum xp_series_kind kind;
-    size_t stream;
-    int skip;
-    int has_value;        /* some point has a "value" */
-    /* a point with other fields splits the series (wandb_split.h): their
-     * values go to stream xstream, one record for each point from the
-     * x_from-th on */
-    struct wsplit *split;
-    size_t xstream;
-    uint64_t x_from;
-    /* metrics: the points without step, whose _step is their index; the
-     * stream read once to check them, left open for send_rows */
-    struct wsteps steps;
-    struct xp_spool_iter it;
-    int it_open;
-    int renumbered;       /* a point's index was not its position: told once */
-};
-
-struct ws_sink {
-    struct xp_sink base;
-    struct ws_adapter *a;
-    int err;
-    char *entity, *project, *run_id;
-    char *display_name, *notes, *group, *status, *started_at;
-    char **tags;
-    size_t ntags;
-    struct json_object *vendor, *params, *summary;
-    struct xp_spool *spool;
-    struct wseries *series;
-    size_t nseries, cur;
-    int have_logs;
-    size_t log_stream;
-    int exists, created, overwrite;
-    int64_t have_hist, have_events, have_logs_n;
-    struct wstream fs;
-    struct xp_buf enc, xenc, line, key;
-    int warned_partial, warned_level;
-    char *tmpdir;
-    unsigned long tmpseq;
-    struct wxf_track_out track; /* the track being received */
-    int in_track;
-    struct wart_set arts;
-};
+#include "wandb_write.h"
 
 static int fail(struct ws_sink *s, int rc)
 {
@@ -129,384 +49,6 @@ static int fail(struct ws_sink *s, int rc)
 static char *dup_or_null(const char *p)
 {
     return p ? xp_strdup(p) : NULL;
-}
-
-/* ---- the run ------------------------------------------------------------ */
-
-static int64_t node_int(struct json_object *o, const char *key)
-{
-    struct json_object *v = wapi_path(o, key);
-    if (!v)
-        return 0;
-    if (json_object_is_type(v, json_type_string))
-        return strtoll(json_object_get_string(v), NULL, 10);
-    return json_object_get_int64(v);
-}
-
-static struct json_object *run_vars(struct ws_sink *s)
-{
-    struct json_object *v = json_object_new_object();
-    json_object_object_add(v, "entity", json_object_new_string(s->entity));
-    json_object_object_add(v, "project", json_object_new_string(s->project));
-    json_object_object_add(v, "name", json_object_new_string(s->run_id));
-    return v;
-}
-
-/* What the server already has of this run. */
-static int query_state(struct ws_sink *s, const char **state_out,
-                       struct json_object **hold)
-{
-    struct json_object *v = run_vars(s), *d = NULL;
-    int rc = wapi_gql(&s->a->api, "RunResumeStatus", Q_COUNTS, v, &d);
-    if (rc) {
-        json_object_put(v);
-        return rc;
-    }
-    struct json_object *run = wapi_path(d, "model.bucket");
-    *hold = d;
-    *state_out = NULL;
-    if (!run) {
-        json_object_put(v);
-        return 0;
-    }
-    s->exists = 1;
-    struct json_object *st = NULL;
-    rc = wapi_gql(&s->a->api, "RunState", Q_STATE, v, &st);
-    json_object_put(v);
-    if (rc)
-        return rc;
-    /* hold both answers: the state string lives in the second */
-    json_object_object_add(d, "xport_state", st);
-    *state_out = xp_json_str(wapi_path(st, "project.run"), "state");
-    s->have_hist = node_int(run, "historyLineCount");
-    s->have_events = node_int(run, "eventsLineCount");
-    s->have_logs_n = node_int(run, "logLineCount");
-    return 0;
-}
-
-static struct json_object *vendor_get(struct ws_sink *s, const char *key)
-{
-    return wapi_path(s->vendor, key);
-}
-
-/* The config as W&B stores it: {key: {"value": v}}, with _wandb carrying
- * the source's start time (the server sets its own createdAt). */
-static struct json_object *build_config(struct ws_sink *s)
-{
-    struct json_object *c = json_object_new_object();
-    if (s->params) {
-        json_object_object_foreach(s->params, k, v) {
-            struct json_object *w = json_object_new_object();
-            json_object_object_add(w, "value", json_object_get(v));
-            json_object_object_add(c, k, w);
-        }
-    }
-    struct json_object *cw = vendor_get(s, "config_wandb");
-    struct json_object *inner = NULL;
-    if (cw && json_object_is_type(cw, json_type_object)) {
-        struct json_object *val = wapi_path(cw, "value");
-        inner = val && json_object_is_type(val, json_type_object)
-                    ? val : json_object_is_type(cw, json_type_object) ? cw
-                                                                       : NULL;
-    }
-    struct json_object *wb = json_object_new_object();
-    if (inner) {
-        json_object_object_foreach(inner, k, v)
-            json_object_object_add(wb, k, json_object_get(v));
-    }
-    if (s->started_at && !json_object_object_get_ex(wb, "start_time", NULL)) {
-        struct tm tm = {0};
-        const char *end = strptime(s->started_at, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (end) {
-            double t = (double)timegm(&tm);
-            if (*end == '.')
-                t += strtod(end, NULL);
-            json_object_object_add(wb, "start_time",
-                                   json_object_new_double(t));
-        }
-    }
-    if (json_object_object_length(wb)) {
-        struct json_object *w = json_object_new_object();
-        json_object_object_add(w, "value", wb);
-        json_object_object_add(c, "_wandb", w);
-    } else {
-        json_object_put(wb);
-    }
-    return c;
-}
-
-static void add_str(struct json_object *v, const char *k, const char *val)
-{
-    if (val && *val)
-        json_object_object_add(v, k, json_object_new_string(val));
-}
-
-static int ensure_run(struct ws_sink *s)
-{
-    if (s->created)
-        return 0;
-    struct json_object *v = json_object_new_object(), *d = NULL;
-    json_object_object_add(v, "name", json_object_new_string(s->run_id));
-    json_object_object_add(v, "project", json_object_new_string(s->project));
-    json_object_object_add(v, "entity", json_object_new_string(s->entity));
-    add_str(v, "displayName", s->display_name);
-    add_str(v, "notes", s->notes);
-    add_str(v, "groupName", s->group);
-    add_str(v, "jobType", xp_json_str(s->vendor, "job_type"));
-    add_str(v, "host", xp_json_str(s->vendor, "host"));
-    add_str(v, "commit", xp_json_str(vendor_get(s, "git"), "commit"));
-    add_str(v, "sweep", NULL);
-    json_object_object_add(v, "state", json_object_new_string("running"));
-    struct json_object *tags = json_object_new_array();
-    for (size_t i = 0; i < s->ntags; i++)
-        json_object_array_add(tags, json_object_new_string(s->tags[i]));
-    json_object_object_add(v, "tags", tags);
-    struct json_object *cfg = build_config(s);
-    struct xp_buf b = XP_BUF_INIT;
-    int rc = xp_json_put_obj(&b, cfg, 0);
-    json_object_put(cfg);
-    if (!rc) {
-        json_object_object_add(v, "config",
-                               json_object_new_string_len(b.ptr, (int)b.len));
-        rc = wapi_gql(&s->a->api, "UpsertBucket", M_UPSERT, v, &d);
-    }
-    xp_buf_release(&b);
-    json_object_put(v);
-    if (rc)
-        return rc;
-    struct json_object *bucket = wapi_path(d, "upsertBucket.bucket");
-    if (!bucket) {
-        json_object_put(d);
-        return xp_error_set(XP_ERROR, "W&B did not create run '%s/%s/%s'",
-                            s->entity, s->project, s->run_id);
-    }
-    if (!s->overwrite && s->exists)
-        s->have_hist = node_int(bucket, "historyLineCount");
-    json_object_put(d);
-    s->created = 1;
-    if (s->started_at)
-        xp_ctx_warn(s->a->base.ctx,
-                    "W&B run '%s/%s/%s': the server sets its own creation "
-                    "time; the original start %s is kept in config "
-                    "_wandb.start_time",
-                    s->entity, s->project, s->run_id, s->started_at);
-    return 0;
-}
-
-/* ---- files ---------------------------------------------------------------- */
-
-static int is_stream_file(const char *name)
-{
-    return !strcmp(name, "output.log") || !strcmp(name, "wandb-summary.json") ||
-           !strcmp(name, "wandb-history.jsonl") ||
-           !strcmp(name, "wandb-events.jsonl");
-}
-
-static int ensure_tmpdir(struct ws_sink *s)
-{
-    return s->tmpdir ? 0 : xp_tempdir(&s->tmpdir, "xport-wandb-up");
-}
-
-/* A fresh path in the sink's temporary folder (caller frees). */
-static char *tmp_path(struct ws_sink *s, const char *what)
-{
-    struct xp_buf p = XP_BUF_INIT;
-    xp_buf_printf(&p, "%s/%s-%lu", s->tmpdir, what, ++s->tmpseq);
-    return xp_buf_detach(&p);
-}
-
-/* Upload the file at path as run file name, then remove it. */
-static int upload(struct ws_sink *s, const char *name, const char *path)
-{
-    int rc = ensure_run(s);
-    if (!rc)
-        rc = wup_run_file(&s->a->api, s->entity, s->project, s->run_id, name,
-                          path);
-    unlink(path);
-    return rc;
-}
-
-static int put_file(struct ws_sink *s, const struct xp_record *rec)
-{
-    const struct xp_file_meta *m = &rec->u.file.meta;
-    int rc = ensure_tmpdir(s);
-    if (rc)
-        return rc;
-    if (m->artifact)
-        return wart_add(&s->arts, s->tmpdir, m, rec->u.file.body);
-    if (is_stream_file(m->path)) {
-        xp_ctx_warn(s->a->base.ctx,
-                    "W&B run '%s': '%s' is not uploaded: the server makes it "
-                    "from the run's streamed data",
-                    s->run_id, m->path);
-        return 0;
-    }
-    if (wxf_is_others(m->path) || wxf_is_track(m->path) ||
-        wxf_is_fields(m->path)) {
-        xp_sink_drop(&s->base, s->a->base.ctx,
-                     "W&B run '%s': file '%s' is not written: xport keeps "
-                     "its own data under that name",
-                     s->run_id, m->path);
-        return 0;
-    }
-    /* spool the body to disk: the PUT may need to be retried */
-    char *tmp = tmp_path(s, "file");
-    rc = xp_stream_save(rec->u.file.body, tmp, NULL, NULL, s->a->base.ctx);
-    if (!rc)
-        rc = upload(s, m->path, tmp);
-    unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
-/* The others document as xport/others.json. */
-static int put_others(struct ws_sink *s, struct json_object *doc)
-{
-    int rc = ensure_tmpdir(s);
-    if (rc)
-        return rc;
-    char *tmp = tmp_path(s, "others");
-    rc = wxf_others_write(tmp, doc);
-    if (!rc)
-        rc = upload(s, WXF_OTHERS, tmp);
-    unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
-/* A track as xport/tracks/<name>.jsonl: written while its points arrive,
- * uploaded at its end. */
-static int track_begin(struct ws_sink *s, const struct xp_series_meta *m)
-{
-    int rc = ensure_tmpdir(s);
-    if (rc)
-        return rc;
-    char *tmp = tmp_path(s, "track");
-    rc = wxf_track_open(&s->track, tmp, m);
-    free(tmp);
-    s->in_track = 1;
-    return rc;
-}
-
-static int track_end(struct ws_sink *s)
-{
-    s->in_track = 0;
-    struct xp_buf name = XP_BUF_INIT;
-    int rc = wxf_track_close(&s->track);
-    if (!rc)
-        rc = wxf_track_file(&name, s->track.name);
-    if (!rc)
-        rc = upload(s, name.ptr, s->track.path);
-    if (rc)
-        rc = xp_error_wrap(rc, "track '%s'", s->track.name);
-    unlink(s->track.path);
-    wxf_track_out_release(&s->track);
-    xp_buf_release(&name);
-    return rc;
-}
-
-/* ---- split series --------------------------------------------------------- */
-
-static void drop_field(void *payload, const struct wsplit *w,
-                       const char *field, const char *why)
-{
-    struct ws_sink *s = payload;
-    xp_sink_drop(&s->base, s->a->base.ctx,
-                 "W&B run '%s': point field '%s' of series '%s' is not "
-                 "written: %s",
-                 s->run_id, field, w->name, why);
-}
-
-/* A metric series some of whose points had no step: an entry of the map
- * that says which (moved into the series' split entry, or a new entry
- * *plain without fields), or a drop when the map cannot say it exactly. */
-static int steps_entry(struct ws_sink *s, struct wseries *ser,
-                       struct wsplit **plain)
-{
-    *plain = NULL;
-    struct wsteps *st = &ser->steps;
-    if (ser->kind != XP_SERIES_METRIC || !st->nostep)
-        return 0;
-    struct xp_buf why = XP_BUF_INIT;
-    int rc = 0;
-    if (st->stepped && !st->overflow &&
-        !(rc = xp_spool_iter_open(&ser->it, s->spool, ser->stream)))
-        ser->it_open = 1;
-    if (!rc)
-        rc = wsteps_check(st, &ser->it, &why);
-    if (rc == 1) {
-        int one = st->nostep == 1;
-        xp_sink_drop(&s->base, s->a->base.ctx,
-                     "W&B run '%s': %llu point%s of series '%s' without step "
-                     "come%s back with %s index as step: %s",
-                     s->run_id, (unsigned long long)st->nostep, one ? "" : "s",
-                     ser->name, one ? "s" : "", one ? "its" : "their",
-                     why.ptr);
-        wsteps_release(st);
-        rc = 0;
-    } else if (!rc) {
-        struct wsplit *w = ser->split;
-        if (!w) {
-            w = *plain = xp_malloc(sizeof(*w));
-            wsplit_init(w, ser->name, ser->kind);
-            w->has_value = ser->has_value;
-        }
-        w->steps = *st;
-        wsteps_init(st);
-    }
-    xp_buf_release(&why);
-    return rc;
-}
-
-/* At commit, before any row: which fields of split series get keys (a key
- * that is also a series' name, or an earlier field's key, would mix two
- * things that the reader could not tell apart), and the map that lets the
- * reader join them back and drop the steps W&B needed where points had
- * none, xport/fields.json. An overwritten run gets a map even without
- * entries, so that an older one does not stay. */
-static int put_split_map(struct ws_sink *s)
-{
-    struct wsplit **v = xp_calloc(2 * s->nseries + 1, sizeof(*v));
-    size_t n = 0, nsplit;
-    int rc = 0;
-    struct json_object *taken[2] = {json_object_new_object(),
-                                    json_object_new_object()};
-    for (size_t i = 0; i < s->nseries; i++) {
-        struct wseries *ser = &s->series[i];
-        if (ser->skip)
-            continue;
-        json_object_object_add(taken[ser->kind == XP_SERIES_SYSTEM],
-                               ser->name, NULL);
-        if (ser->split) {
-            ser->split->has_value = ser->has_value;
-            v[n++] = ser->split;
-        }
-    }
-    wsplit_resolve(v, n, taken, drop_field, s);
-    json_object_put(taken[0]);
-    json_object_put(taken[1]);
-    nsplit = n;
-    for (size_t i = 0; i < s->nseries && !rc; i++)
-        if (!s->series[i].skip &&
-            !(rc = steps_entry(s, &s->series[i], &v[n])) && v[n])
-            n++;
-    if (!rc && (n || (s->exists && s->overwrite))) {
-        rc = ensure_tmpdir(s);
-        char *tmp = rc ? NULL : tmp_path(s, "fields");
-        if (!rc)
-            rc = wsplit_file_write(tmp, v, n);
-        if (!rc)
-            rc = upload(s, WXF_FIELDS, tmp);
-        if (tmp)
-            unlink(tmp);
-        free(tmp);
-    }
-    for (size_t i = nsplit; i < n; i++) {
-        wsplit_release(v[i]);
-        free(v[i]);
-    }
-    free(v);
-    return rc;
 }
 
 /* ---- put ------------------------------------------------------------------ */
@@ -606,7 +148,7 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
                 has[WPT_STEP] = 1;
             }
         }
-        /* without a value the point stays: send_rows gives it a null or
+        /* without a value the point stays: wsw_send_rows gives it a null or
          * its row holds its other fields */
         ser->has_value |= has[WPT_VALUE];
         xp_buf_reset(&s->enc);
@@ -708,7 +250,7 @@ static int ws_put(struct xp_sink *base, const struct xp_record *rec)
             json_object_put(s->summary);
             s->summary = json_object_get(rec->u.doc.doc);
         } else {
-            rc = put_others(s, rec->u.doc.doc);
+            rc = wsw_put_others(s, rec->u.doc.doc);
         }
         break;
     case XP_REC_SERIES_BEGIN: {
@@ -721,7 +263,7 @@ static int ws_put(struct xp_sink *base, const struct xp_record *rec)
         s->cur = s->nseries++;
         if (ser->kind == XP_SERIES_TRACK) {
             ser->skip = 1; /* not a history column */
-            rc = track_begin(s, &rec->u.series);
+            rc = wsw_track_begin(s, &rec->u.series);
         } else {
             rc = xp_spool_add(s->spool, &ser->stream);
         }
@@ -730,335 +272,19 @@ static int ws_put(struct xp_sink *base, const struct xp_record *rec)
     case XP_REC_POINTS: rc = put_points(s, rec); break;
     case XP_REC_SERIES_END:
         if (s->in_track)
-            rc = track_end(s);
+            rc = wsw_track_end(s);
         break;
     case XP_REC_LOGS: rc = put_logs(s, rec); break;
-    case XP_REC_FILE: rc = put_file(s, rec); break;
+    case XP_REC_FILE: rc = wsw_put_file(s, rec); break;
     case XP_REC_END: break;
     }
     return rc ? fail(s, rc) : 0;
 }
 
-/* ---- merging series back into rows -------------------------------------- */
-
-struct head {
-    size_t series;
-    struct xp_spool_iter it;
-    int live;
-    struct xp_buf raw;
-    struct xp_point p;
-    struct xp_field f[WPT_NKEYS];
-    struct xp_arena ar;
-    double key;
-    const struct xp_value *step, *ts, *rt;
-    /* a split series: the point's fields that have keys */
-    struct xp_spool_iter xit;
-    int xopen;
-    uint64_t pos;          /* points read */
-    struct xp_field *xf;
-    size_t nxf, xcap;
-};
-
-static const struct xp_value *field(const struct xp_point *p, const char *k)
-{
-    for (size_t i = 0; i < p->nfields; i++)
-        if (!strcmp(p->fields[i].key, k))
-            return &p->fields[i].v;
-    return NULL;
-}
-
-static double num(const struct xp_value *v)
-{
-    if (!v)
-        return 0;
-    return v->type == XP_V_INT ? (double)v->u.i
-           : v->type == XP_V_FLOAT ? v->u.d : 0;
-}
-
-/* The fields of the head's point that have keys, from its split series'
- * stream (points before x_from have none). */
-static int head_fields(struct head *h, const struct wseries *ser)
-{
-    h->nxf = 0;
-    if (!h->xopen || h->pos++ < ser->x_from)
-        return 0;
-    const void *data;
-    size_t len, idx;
-    int rc = xp_spool_iter_next(&h->xit, &data, &len);
-    if (rc)
-        return rc == XP_ITEROVER
-                   ? xp_error_set(XP_EIO, "damaged point fields in the spool")
-                   : rc;
-    const unsigned char *p = data, *end = p + len;
-    struct xp_value v;
-    while ((rc = wsplit_get(&p, end, &idx, &v, &h->ar)) == 1) {
-        if (idx >= ser->split->nfields)
-            return xp_error_set(XP_EIO, "damaged point fields in the spool");
-        if (!ser->split->keep[idx])
-            continue;
-        if (h->nxf == h->xcap) {
-            h->xcap = h->xcap ? h->xcap * 2 : 16;
-            h->xf = xp_realloc(h->xf, h->xcap * sizeof(*h->xf));
-        }
-        h->xf[h->nxf].key = ser->split->fields[idx];
-        h->xf[h->nxf++].v = v;
-    }
-    return rc;
-}
-
-static int head_next(struct head *h, const struct wseries *ser, int by_time)
-{
-    const void *data;
-    size_t len;
-    int rc = xp_spool_iter_next(&h->it, &data, &len);
-    if (rc == XP_ITEROVER) {
-        h->live = 0;
-        return 0;
-    }
-    if (rc)
-        return rc;
-    xp_buf_reset(&h->raw);
-    xp_buf_put(&h->raw, data, len);
-    xp_arena_reset(&h->ar);
-    if ((rc = wpt_decode(&h->p, h->f, h->raw.ptr, h->raw.len, &h->ar)) ||
-        (rc = head_fields(h, ser)))
-        return rc;
-    h->step = field(&h->p, "step");
-    h->ts = field(&h->p, "timestamp");
-    h->rt = field(&h->p, "runtime");
-    h->key = by_time ? num(h->ts) : num(h->step);
-    h->live = 1;
-    return 0;
-}
-
-static int same_value(const struct xp_value *a, const struct xp_value *b)
-{
-    if (!a || !b)
-        return a == b;
-    if (a->type != b->type)
-        return 0;
-    switch (a->type) {
-    case XP_V_INT: return a->u.i == b->u.i;
-    case XP_V_FLOAT: return !memcmp(&a->u.d, &b->u.d, 8);
-    default: return 0;
-    }
-}
-
-static void put_special(struct xp_buf *b, const char *k,
-                        const struct xp_value *v, int *first)
-{
-    if (!v)
-        return;
-    xp_buf_printf(b, "%s\"%s\":", *first ? "" : ",", k);
-    xp_json_put_value(b, v, k);
-    *first = 0;
-}
-
-/* One key of a row and its value (null for none): the series' name, in
- * events rows after "system.", and "/field" for a field of a split
- * series. */
-static int put_key_value(struct ws_sink *s, int by_time, const char *name,
-                         const char *field, const struct xp_value *v,
-                         int *first)
-{
-    struct xp_buf *b = &s->line, *k = &s->key;
-    if (!*first)
-        xp_buf_putc(b, ',');
-    *first = 0;
-    int rc;
-    if (!by_time && !field) {
-        rc = xp_json_put_str(b, name, strlen(name), "series name");
-    } else {
-        xp_buf_reset(k);
-        if (by_time)
-            xp_buf_puts(k, "system.");
-        if (field)
-            wsplit_key(k, name, field);
-        else
-            xp_buf_puts(k, name);
-        rc = xp_json_put_str(b, k->ptr, k->len, "series name");
-    }
-    xp_buf_putc(b, ':');
-    if (!rc && v && v->type == XP_V_JSON)
-        xp_buf_put(b, v->u.s.ptr, v->u.s.len);
-    else if (!rc && v)
-        rc = xp_json_put_value(b, v, name);
-    else
-        xp_buf_puts(b, "null");
-    return rc;
-}
-
-/* Stream the series of one kind as rows of `file`: points with the same
- * step (metrics) or timestamp (system) and the same _timestamp/_runtime
- * share a row. Rows below `skip` were sent by an earlier attempt. */
-static int send_rows(struct ws_sink *s, enum xp_series_kind kind,
-                     const char *file, int64_t skip)
-{
-    int by_time = kind == XP_SERIES_SYSTEM;
-    size_t nh = 0;
-    for (size_t i = 0; i < s->nseries; i++)
-        if (s->series[i].kind == kind && !s->series[i].skip &&
-            xp_spool_count(s->spool, s->series[i].stream))
-            nh++;
-    if (!nh)
-        return 0;
-    struct head *h = xp_calloc(nh, sizeof(*h));
-    size_t *grp = xp_calloc(nh, sizeof(*grp));
-    int rc = 0;
-    size_t j = 0;
-    for (size_t i = 0; i < s->nseries && !rc; i++) {
-        struct wseries *ser = &s->series[i];
-        if (ser->kind != kind || ser->skip ||
-            !xp_spool_count(s->spool, ser->stream))
-            continue;
-        h[j].series = i;
-        xp_buf_init(&h[j].raw);
-        if (ser->it_open) {
-            h[j].it = ser->it; /* opened by steps_entry, rewound */
-            ser->it_open = 0;
-        } else {
-            rc = xp_spool_iter_open(&h[j].it, s->spool, ser->stream);
-        }
-        if (!rc && ser->split &&
-            !(rc = xp_spool_iter_open(&h[j].xit, s->spool, ser->xstream)))
-            h[j].xopen = 1;
-        if (!rc)
-            rc = head_next(&h[j], ser, by_time);
-        j++;
-    }
-    nh = j;
-    if (!rc)
-        rc = wstream_begin(&s->fs, file, skip > 0 ? skip : 0);
-    int64_t row = 0;
-    while (!rc) {
-        /* the smallest key among the heads */
-        size_t lead = nh;
-        for (size_t i = 0; i < nh; i++)
-            if (h[i].live && (lead == nh || h[i].key < h[lead].key))
-                lead = i;
-        if (lead == nh)
-            break;
-        size_t ng = 0;
-        for (size_t i = 0; i < nh; i++)
-            if (h[i].live && h[i].key == h[lead].key &&
-                same_value(h[i].ts, h[lead].ts) &&
-                same_value(h[i].rt, h[lead].rt) &&
-                (by_time || same_value(h[i].step, h[lead].step)))
-                grp[ng++] = i;
-        if (row++ >= skip) {
-            struct xp_buf *b = &s->line;
-            int first = 1;
-            xp_buf_reset(b);
-            xp_buf_putc(b, '{');
-            if (by_time) {
-                xp_buf_puts(b, "\"_wandb\":true");
-                first = 0;
-            } else {
-                put_special(b, "_step", h[lead].step, &first);
-            }
-            put_special(b, "_timestamp", h[lead].ts, &first);
-            put_special(b, "_runtime", h[lead].rt, &first);
-            for (size_t g = 0; g < ng && !rc; g++) {
-                const struct head *hg = &h[grp[g]];
-                const struct xp_value *v = field(&hg->p, "value");
-                const char *name = s->series[hg->series].name;
-                /* a point without value whose fields have keys needs no
-                 * null to be there */
-                if (v || !hg->nxf)
-                    rc = put_key_value(s, by_time, name, NULL, v, &first);
-                for (size_t x = 0; x < hg->nxf && !rc; x++)
-                    rc = put_key_value(s, by_time, name, hg->xf[x].key,
-                                       &hg->xf[x].v, &first);
-            }
-            xp_buf_putc(b, '}');
-            if (!rc && b->len > WSTREAM_MAX_LINE)
-                xp_sink_drop(&s->base, s->a->base.ctx,
-                            "W&B run '%s': a %s line of %zu bytes is over "
-                            "W&B's limit and is not sent",
-                            s->run_id, file, b->len);
-            else if (!rc)
-                rc = wstream_line(&s->fs, b->ptr, b->len);
-        }
-        for (size_t g = 0; g < ng && !rc; g++)
-            rc = head_next(&h[grp[g]], &s->series[h[grp[g]].series],
-                           by_time);
-        if (!rc && xp_ctx_cancelled(s->a->base.ctx))
-            rc = xp_error_set(XP_ECANCEL, "interrupted");
-    }
-    if (!rc)
-        rc = wstream_flush(&s->fs);
-    for (size_t i = 0; i < nh; i++) {
-        xp_spool_iter_close(&h[i].it);
-        if (h[i].xopen)
-            xp_spool_iter_close(&h[i].xit);
-        free(h[i].xf);
-        xp_buf_release(&h[i].raw);
-        xp_arena_release(&h[i].ar);
-    }
-    free(h);
-    free(grp);
-    return rc;
-}
-
-/* Console lines in file_stream's plain form: "ERROR " for stderr, the
- * time with microseconds (nanoseconds when the source has them), text. */
-static int send_console(struct ws_sink *s)
-{
-    if (!s->have_logs || !xp_spool_count(s->spool, s->log_stream))
-        return 0;
-    struct xp_spool_iter it;
-    int rc = xp_spool_iter_open(&it, s->spool, s->log_stream);
-    if (rc)
-        return rc;
-    int64_t skip = s->overwrite ? 0 : s->have_logs_n;
-    rc = wstream_begin(&s->fs, "output.log", skip);
-    int64_t n = 0;
-    while (!rc) {
-        const void *data;
-        size_t len;
-        rc = xp_spool_iter_next(&it, &data, &len);
-        if (rc == XP_ITEROVER) {
-            rc = 0;
-            break;
-        }
-        struct wlog_line l;
-        if (rc || (rc = wline_decode(&l, data, len)))
-            break;
-        if (n++ < skip)
-            continue;
-        struct xp_buf *b = &s->line;
-        xp_buf_reset(b);
-        if (!l.stream)
-            xp_buf_puts(b, "ERROR ");
-        if (l.has_ts) {
-            char iso[40];
-            wtime_iso(iso, l.sec, 0);
-            iso[strlen(iso) - 1] = '\0'; /* no Z */
-            if (l.nanos % 1000)
-                xp_buf_printf(b, "%s.%09" PRId32 " ", iso, l.nanos);
-            else
-                xp_buf_printf(b, "%s.%06" PRId32 " ", iso, l.nanos / 1000);
-        }
-        /* the Go core's legacy console format: "[label] " after the time
-         * (core/internal/runconsolelogs/runlogschangemodel.go, LegacyFormat) */
-        if (l.label) {
-            xp_buf_putc(b, '[');
-            xp_buf_put(b, l.label, l.label_len);
-            xp_buf_puts(b, "] ");
-        }
-        xp_buf_put(b, l.text, l.len);
-        rc = wstream_line(&s->fs, b->ptr, b->len);
-    }
-    xp_spool_iter_close(&it);
-    if (!rc)
-        rc = wstream_flush(&s->fs);
-    return rc;
-}
-
 static int exit_code(struct ws_sink *s, int *complete)
 {
     *complete = 1;
-    struct json_object *ec = wapi_path(vendor_get(s, "exit"), "exit_code");
+    struct json_object *ec = wapi_path(wsw_vendor(s, "exit"), "exit_code");
     int code = ec ? json_object_get_int(ec) : 0;
     if (s->status && !strcmp(s->status, "COMPLETED"))
         return 0;
@@ -1076,17 +302,17 @@ static int ws_finish(struct xp_sink *base, int commit)
         return s->err;
     if (!commit)
         return 0; /* what was sent stays; a rerun resumes after it */
-    int rc = ensure_run(s);
+    int rc = wsw_ensure_run(s);
     int64_t hist = s->overwrite ? 0 : s->have_hist;
     int64_t events = s->overwrite ? 0 : s->have_events;
     if (!rc)
-        rc = put_split_map(s);
+        rc = wsw_put_split_map(s);
     if (!rc)
-        rc = send_rows(s, XP_SERIES_METRIC, "wandb-history.jsonl", hist);
+        rc = wsw_send_rows(s, XP_SERIES_METRIC, "wandb-history.jsonl", hist);
     if (!rc)
-        rc = send_rows(s, XP_SERIES_SYSTEM, "wandb-events.jsonl", events);
+        rc = wsw_send_rows(s, XP_SERIES_SYSTEM, "wandb-events.jsonl", events);
     if (!rc)
-        rc = send_console(s);
+        rc = wsw_send_console(s);
     if (!rc && s->arts.n) {
         struct wart_target t = {&s->a->api, s->entity, s->project, s->run_id,
                                 s->vendor, &s->base, s->a->base.ctx};
@@ -1217,7 +443,7 @@ int ws_write_experiment(struct xp_sink **out, struct xp_adapter *base,
     const char *state = NULL;
     struct json_object *hold = NULL;
     if (!rc)
-        rc = query_state(s, &state, &hold);
+        rc = wsw_query_state(s, &state, &hold);
     if (!rc && s->exists && !s->overwrite && state &&
         strcmp(state, "running") && strcmp(state, "pending"))
         rc = XP_EEXISTS;
