@@ -2,6 +2,7 @@
 # ml-dash v0.6 local store writer.
 target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/mldash.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_api.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_chunks.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_jwt.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_local.c

@@ -32,7 +32,7 @@ struct mld {
     struct xp_gql *gql; /* {server}/graphql (xport/graphql.h) */
 };
 
-/* mldash.c: requests. Every request carries the adapter's credentials
+/* mldash_api.c: requests. Every request carries the adapter's credentials
  * (scoped to the server's origin by the engine). */
 void mld_url(struct xp_buf *b, const struct mld *m, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
