@@ -5,7 +5,13 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/mldash_api.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_chunks.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_jwt.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_extras.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_files.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_list.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_local.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_logs.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_read.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_scan.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_write.c
 )

@@ -53,7 +53,8 @@ int mld_int(struct json_object *o, const char *key, int64_t *out);
  * name (mldash.md 1.1.1), with the given issue time. */
 void mld_mint_token(struct xp_buf *out, const char *username, int64_t iat);
 
-/* mldash_read.c */
+/* mldash_list.c (discovery) and mldash_read.c (one experiment; private
+ * pieces in mldash_read.h) */
 int mld_list_experiments(struct xp_adapter *a, xp_experiment_cb cb, void *payload);
 int mld_read_experiment(struct xp_reader **out, struct xp_adapter *a,
                         const struct xp_experiment_ref *ref,
