@@ -3,9 +3,11 @@
 target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/mldash.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_api.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_append.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_chunks.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_create.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_jwt.c
-  ${CMAKE_CURRENT_LIST_DIR}/mldash_extras.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_read_extras.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_files.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_list.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_local.c
@@ -13,5 +15,7 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/mldash_metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_read.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_scan.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_upload.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_write.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_write_extras.c
 )

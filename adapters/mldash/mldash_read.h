@@ -1,5 +1,5 @@
 /* Private to the ml-dash server reader (mldash_read.c, mldash_scan.c,
- * mldash_extras.c, mldash_metrics.c, mldash_logs.c, mldash_files.c): the
+ * mldash_read_extras.c, mldash_metrics.c, mldash_logs.c, mldash_files.c): the
  * reader's state and what its pieces share. */
 #ifndef XPORT_MLDASH_READ_H
 #define XPORT_MLDASH_READ_H
@@ -74,7 +74,9 @@ int mld_scan_point(struct xp_arena *arena, char *s, size_t len, size_t *end,
 
 /* ---- the reader (mldash_read.c) ---- */
 
-enum stage { ST_EXP, ST_PARAMS, ST_SUMMARY, ST_OTHERS, ST_METRIC, ST_LOGS, ST_FILES, ST_END, ST_DONE };
+enum stage {
+    ST_EXP, ST_PARAMS, ST_SUMMARY, ST_OTHERS, ST_METRIC, ST_LOGS, ST_FILES, ST_END, ST_DONE
+};
 enum mphase { MP_BEGIN, MP_CHUNKS, MP_BUFFER, MP_PAGING, MP_END };
 
 struct mld_reader {
@@ -128,7 +130,7 @@ struct mld_reader {
     } stream;
 };
 
-/* mldash_extras.c */
+/* mldash_read_extras.c */
 
 /* Take the writer's extras (mldash.h) out of the metadata *md: they move
  * under key into keep (or NULL), which must outlive any string read from
