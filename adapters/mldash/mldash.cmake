@@ -11,6 +11,9 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/mldash_files.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_list.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_local.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_local_files.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_local_names.c
+  ${CMAKE_CURRENT_LIST_DIR}/mldash_local_series.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_logs.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/mldash_read.c
