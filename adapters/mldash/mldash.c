@@ -93,11 +93,6 @@ static void mld_close(struct xp_adapter *a)
     free(m);
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xp_strdup(s) : NULL;
-}
-
 static int mld_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                     const struct xp_location *loc, const struct xp_options *opts,
                     struct xp_ctx *ctx)
@@ -106,9 +101,9 @@ static int mld_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     *out = &m->base;
     m->base.type = type;
     m->base.ctx = ctx;
-    m->sel.workspace = dup_or_null(loc->workspace);
-    m->sel.project = dup_or_null(loc->project);
-    m->sel.experiment = dup_or_null(loc->experiment);
+    m->sel.workspace = xp_strdup(loc->workspace);
+    m->sel.project = xp_strdup(loc->project);
+    m->sel.experiment = xp_strdup(loc->experiment);
     m->strict = xp_options_get(opts, "strict") != NULL;
     m->batch = opt_int(opts, "batch-size", 10000);
     m->log_batch = opt_int(opts, "batch-size", 1000);
@@ -168,7 +163,7 @@ static int mld_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                          ? loc->workspace : xp_options_get(opts, "namespace");
     if (!ns)
         ns = user;
-    m->ns = dup_or_null(ns);
+    m->ns = xp_strdup(ns);
 
     const char *ver = xp_options_get(opts, "api-version");
     if (ver && !strncmp(ver, "0.5", 3))

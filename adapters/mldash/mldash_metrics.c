@@ -251,9 +251,9 @@ int mld_metric_begin(struct mld_reader *r)
     struct json_object *md = xp_json_get(st, "metadata");
     sm->metadata = md && json_object_is_type(md, json_type_object) ? md : NULL;
     int nometa = 0;
-    struct json_object *types = sm->metadata ? mld_take_types(r, &sm->metadata, st,
-                                                          "metric metadata", &nometa)
-                                             : NULL;
+    struct json_object *types =
+        sm->metadata ? mld_take_types(r, &sm->metadata, st, "metric metadata", &nometa)
+                     : NULL;
     xp_tmread_free(r->ptypes);
     r->ptypes = NULL;
     if (!types) {

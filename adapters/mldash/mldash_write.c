@@ -391,11 +391,6 @@ static void sink_free(struct xp_sink *base)
     free(s);
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xp_strdup(s) : NULL;
-}
-
 int mld_write_experiment(struct xp_sink **out, struct xp_adapter *a,
                          const struct xp_experiment_meta *meta,
                          const struct xp_write_opts *wo)
@@ -418,9 +413,9 @@ int mld_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     s->m = m;
     s->project = xp_strdup(project);
     s->name = xp_strdup(meta->name);
-    s->description = dup_or_null(meta->description);
-    s->status = dup_or_null(meta->status);
-    s->folder = dup_or_null(meta->folder);
+    s->description = xp_strdup(meta->description);
+    s->status = xp_strdup(meta->status);
+    s->folder = xp_strdup(meta->folder);
     s->tags = xp_calloc(meta->ntags + 1, sizeof(*s->tags));
     for (size_t i = 0; i < meta->ntags; i++)
         s->tags[i] = xp_strdup(meta->tags[i]);
