@@ -32,7 +32,7 @@ struct mld {
     struct xp_gql *gql; /* {server}/graphql (xport/graphql.h) */
 };
 
-/* mldash.c: requests. Every request carries the adapter's credentials
+/* mldash_api.c: requests. Every request carries the adapter's credentials
  * (scoped to the server's origin by the engine). */
 void mld_url(struct xp_buf *b, const struct mld *m, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -53,7 +53,8 @@ int mld_int(struct json_object *o, const char *key, int64_t *out);
  * name (mldash.md 1.1.1), with the given issue time. */
 void mld_mint_token(struct xp_buf *out, const char *username, int64_t iat);
 
-/* mldash_read.c */
+/* mldash_list.c (discovery) and mldash_read.c (one experiment; private
+ * pieces in mldash_read.h) */
 int mld_list_experiments(struct xp_adapter *a, xp_experiment_cb cb, void *payload);
 int mld_read_experiment(struct xp_reader **out, struct xp_adapter *a,
                         const struct xp_experiment_ref *ref,
