@@ -97,9 +97,10 @@ static int parse_missing(const char *msg, char *field, size_t fcap, char *type,
         char t[128];
         if (quoted_after(rest, "of type", t, sizeof(t)) &&
             strlen(t) + 1 + strlen(type) < tcap) {
-            char f[256];
-            snprintf(f, sizeof(f), "%s", type);
-            snprintf(type, tcap, "%s.%s", t, f);
+            size_t lt = strlen(t); /* "T.f": the field moves right, the type goes first */
+            memmove(type + lt + 1, type, strlen(type) + 1);
+            type[lt] = '.';
+            memcpy(type, t, lt);
         }
         *arg = 1;
         return 1;
