@@ -4,7 +4,7 @@ import hashlib
 import json
 import time
 
-import emuhttp
+import emucontrol
 from mldash_common import bad, notfound
 from mldash_auth import jwt_encode
 from mldash_schema import SCHEMAS
@@ -22,52 +22,19 @@ FAULT_KEYS = ("path", "method", "query", "status", "body", "count", "skip",
               "retry_after", "drop_after_bytes", "delay_ms", "reset", "headers")
 
 
-def control(emu, method, path, q, body):
-    def jbody():
-        if not body:
-            return {}
-        return json.loads(body)
+def _check_cfg(k, v):
+    if k == "schema" and v not in SCHEMAS:
+        raise bad("schema must be one of %s" % ", ".join(SCHEMAS))
 
-    if path == "/__emu/reset" and method == "POST":
-        emuhttp.settle(emu)
-        emu.reset()
-        return 200, {"ok": True}
-    if path == "/__emu/seed" and method == "POST":
-        with emu.lock:
-            return 200, seed(emu, jbody())
-    if path == "/__emu/dump" and method == "GET":
-        with emu.lock:
-            return 200, dump(emu, q)
-    if path == "/__emu/faults":
-        if method == "GET":
-            return 200, {"faults": emu.faults}
-        if method == "DELETE":
-            emu.faults = []
-            return 200, {"ok": True}
-        if method == "POST":
-            return 200, emuhttp.add_faults(emu, jbody(), FAULT_KEYS, bad)
-    if path == "/__emu/config":
-        if method == "POST":
-            b = jbody()
-            for k, v in b.items():
-                if k not in CFG_KEYS:
-                    raise bad("unknown config key %s" % k)
-                if k == "schema" and v not in SCHEMAS:
-                    raise bad("schema must be one of %s" % ", ".join(SCHEMAS))
-                emu.cfg[k] = None if v is None else CFG_KEYS[k](v)
-        return 200, {"config": emu.cfg}
-    if path == "/__emu/stats":
-        emuhttp.settle(emu)
-        if method == "DELETE":
-            emu.reset_stats()
-            return 200, {"ok": True}
-        with emu.stats_lock:
-            return 200, {"requests": emu.req_total, "byRoute": emu.by_route,
-                         "byStatus": emu.by_status, "maxConcurrency": emu.max_inflight,
-                         "inFlight": emu.inflight, "faultsFired": emu.faults_fired,
-                         "recent": emu.recent[-int(q.get("recent", ["200"])[0]):]}
+
+def control(emu, method, path, q, body):
+    res = emucontrol.common(emu, method, path, q, body, seed=seed, dump=dump,
+                            fault_keys=FAULT_KEYS, cfg_keys=CFG_KEYS, bad=bad,
+                            check_cfg=_check_cfg)
+    if res is not None:
+        return res
     if path == "/__emu/token" and method == "POST":
-        b = jbody()
+        b = json.loads(body) if body else {}
         user = b.get("username", "tom")
         t = int(b.get("iat", time.time()))
         if b.get("style", "v05") == "v05":
