@@ -1,12 +1,19 @@
-"""The control API routes both vendor emulators share: reset, seed, dump, faults, config, stats.
+"""The control API pieces both vendor emulators share: the routes and generated seed files.
 
 Each emulator's own control module calls common() first and handles what is left
 (ml-dash's /__emu/token); README.md documents the routes per emulator.
 """
 
+import hashlib
 import json
 
 import emuhttp
+
+
+def gen_file_bytes(n, seed):
+    """The bytes of a generated seed file: sha256(str(seed)) repeated, cut to n (README)."""
+    block = hashlib.sha256(str(seed).encode()).digest()
+    return (block * (n // 32 + 1))[:n]
 
 
 def common(emu, method, path, q, body, *, seed, dump, fault_keys, cfg_keys, bad,

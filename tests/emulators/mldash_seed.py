@@ -1,10 +1,10 @@
 """The ml-dash emulator's seeding (with generated metric points) and state dump for /__emu."""
 
 import base64
-import hashlib
 import json
 import re
 
+from emucontrol import gen_file_bytes
 from mldash_common import (LOG_LEVELS, _node_number, bad, ids_to_numbers, node_dumps,
     node_num_text, now_iso)
 from mldash_views import v_experiment, v_file05, v_node, v_project
@@ -110,9 +110,7 @@ def seed(emu, spec):
             if "contentBase64" in fs:
                 content = base64.b64decode(fs["contentBase64"])
             elif "size" in fs:
-                n, seedv = int(fs["size"]), int(fs.get("seed", 0))
-                block = hashlib.sha256(str(seedv).encode()).digest()
-                content = (block * (n // 32 + 1))[:n]
+                content = gen_file_bytes(int(fs["size"]), int(fs.get("seed", 0)))
             else:
                 content = fs.get("content", "").encode("utf-8")
             path = fs.get("path", "/")

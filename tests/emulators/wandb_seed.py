@@ -1,8 +1,8 @@
 """The W&B emulator's seeding and state dump for /__emu."""
 
 import base64
-import hashlib
 
+from emucontrol import gen_file_bytes
 from wandb_common import bad, jdumps, md5_b64, rand_name
 from wandb_history import GenHistory
 from wandb_store import Artifact, Collection, Run, StoredFile
@@ -17,9 +17,7 @@ def content_of(fs):
     if "contentBase64" in fs:
         return base64.b64decode(fs["contentBase64"])
     if "size" in fs:
-        n, seedv = int(fs["size"]), int(fs.get("seed", 0))
-        block = hashlib.sha256(str(seedv).encode()).digest()
-        return (block * (n // 32 + 1))[:n]
+        return gen_file_bytes(int(fs["size"]), int(fs.get("seed", 0)))
     c = fs.get("content", "")
     return c.encode("utf-8") if isinstance(c, str) else jdumps(c).encode("utf-8")
 
