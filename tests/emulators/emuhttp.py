@@ -1,10 +1,11 @@
-"""The HTTP plumbing the vendor emulators share (mldash_emu.py, wandb_emu.py).
+"""The HTTP plumbing the vendor emulators share (mldash_emu.py, wandb_emu.py and their modules).
 
-Standard library only. Each emulator keeps its routes, its answers and its
-control endpoints; this module holds what does not depend on the vendor:
-reading a request body, sending one (whole, cut after N bytes, or not at all),
-the fault rules and their matching, the request statistics, and the server
-loop that prints "PORT <n>" as its only stdout line.
+Standard library only. Each emulator keeps its routes, its answers and its own
+control endpoints (the shared ones are in emucontrol.py); this module holds
+what does not depend on the vendor: reading a request body, sending one
+(whole, cut after N bytes, or not at all), the fault rules and their
+matching, the request statistics, and the server loop that prints "PORT <n>"
+as its only stdout line.
 
 An emulator object passed here has: opts.verbose, stats_lock, faults,
 faults_fired, inflight, max_inflight, req_total, by_route, by_status, recent
