@@ -7,3 +7,5 @@ set_tests_properties(mldash_emulator_selftest PROPERTIES LABELS mldash TIMEOUT 1
 # --- the ml-dash adapters against the emulator ---
 xport_add_test(test_mldash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_mldash.c
                ${CMAKE_SOURCE_DIR}/tests/local/gen_layout.c LABELS mldash)
+xport_add_test(test_mldash_local SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_mldash_local.c
+               ${CMAKE_SOURCE_DIR}/tests/local/gen_layout.c LABELS mldash)

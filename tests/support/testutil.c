@@ -254,3 +254,17 @@ void tu_server_stop(struct tu_server *s)
     }
     s->pid = 0;
 }
+
+int tu_xport(char **err, const char *const *argv)
+{
+    char *out = NULL, *e = NULL;
+    int rc = tu_run_xport(&out, &e, argv);
+    if (rc)
+        fprintf(stderr, "xport exit %d\n%s\n%s\n", rc, out, e);
+    free(out);
+    if (err)
+        *err = e;
+    else
+        free(e);
+    return rc;
+}

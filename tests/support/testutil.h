@@ -43,6 +43,9 @@ char *tu_src(const char *rel);
  * capturing stdout and stderr (both NUL-terminated, caller frees).
  * Returns the exit status, or 128+signal. */
 int tu_run_xport(char **out, char **err, const char *const *argv);
+/* tu_run_xport, printing both outputs when it fails; *err (when err is not
+ * NULL) gets stderr, to free. */
+int tu_xport(char **err, const char *const *argv);
 /* Run any shell command line; returns its exit status. */
 int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Read a whole file into a NUL-terminated string (NULL if missing). */
