@@ -230,3 +230,27 @@ int xp__http_xfer_start(struct xfer *x)
     }
     return 0;
 }
+
+/* RFC 3986 path segment: unreserved characters kept, every other byte
+ * percent-encoded, so a name ('a/b', '..', unicode) stays one segment. */
+void xp_http_put_segment(struct xp_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    /* "." and ".." would be squashed by dot-segment removal (RFC 3986
+     * 5.2.4, which curl applies): encoded, they stay a name */
+    int dots = !strcmp(s, ".") || !strcmp(s, "..");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (dots) {
+            xp_buf_puts(b, "%2E");
+            continue;
+        }
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || (*p && strchr("-._~", *p))) {
+            xp_buf_putc(b, (char)*p);
+        } else {
+            xp_buf_putc(b, '%');
+            xp_buf_putc(b, hex[*p >> 4]);
+            xp_buf_putc(b, hex[*p & 15]);
+        }
+    }
+}

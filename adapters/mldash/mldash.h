@@ -36,8 +36,6 @@ struct mld {
  * (scoped to the server's origin by the engine). */
 void mld_url(struct xp_buf *b, const struct mld *m, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Append s percent-encoded as one path segment or query value. */
-void mld_put_seg(struct xp_buf *b, const char *s);
 /* JSON request; *out (may be NULL) gets the parsed response body. */
 int mld_json(struct mld *m, const char *method, const char *url,
              const struct xp_buf *body, unsigned flags, struct json_object **out);

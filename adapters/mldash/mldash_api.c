@@ -12,21 +12,6 @@
 #include "xport/graphql.h"
 #include "xport/json.h"
 
-void mld_put_seg(struct xp_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-            (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
-            xp_buf_putc(b, (char)*p);
-        } else {
-            xp_buf_putc(b, '%');
-            xp_buf_putc(b, hex[*p >> 4]);
-            xp_buf_putc(b, hex[*p & 15]);
-        }
-    }
-}
-
 void mld_url(struct xp_buf *b, const struct mld *m, const char *fmt, ...)
 {
     va_list ap;

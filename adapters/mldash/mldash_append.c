@@ -35,7 +35,7 @@ static int points_held(struct mld_sink *s, const char *name, int64_t *out)
 {
     struct xp_buf url = XP_BUF_INIT;
     mld_url(&url, s->m, "/experiments/%s/metrics/", s->exp_id);
-    mld_put_seg(&url, name);
+    xp_http_put_segment(&url, name);
     xp_buf_puts(&url, "/stats");
     struct json_object *o = NULL;
     int rc = mld_json(s->m, NULL, url.ptr, NULL, 0, &o);
@@ -107,7 +107,7 @@ static void app_body(struct mld_sink *s, struct appender *a)
     xp_buf_putc(&a->body, '}');
     if (a->name) {
         mld_url(&a->url, s->m, "/experiments/%s/metrics/", s->exp_id);
-        mld_put_seg(&a->url, a->name);
+        xp_http_put_segment(&a->url, a->name);
         xp_buf_puts(&a->url, "/append-batch");
     } else {
         mld_url(&a->url, s->m, "/experiments/%s/logs", s->exp_id);

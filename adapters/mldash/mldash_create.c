@@ -25,7 +25,7 @@ int mld_create_folder(struct mld_sink *s, const char *parent, const char *name,
     int rc = xp_json_put_obj(&body, b, 0);
     json_object_put(b);
     mld_url(&url, m, "/namespaces/");
-    mld_put_seg(&url, m->ns);
+    xp_http_put_segment(&url, m->ns);
     xp_buf_puts(&url, "/nodes");
     if (!rc)
         rc = mld_json(m, "POST", url.ptr, &body, 0, &resp);
@@ -82,11 +82,11 @@ int mld_create_experiment(struct mld_sink *s)
     json_object_put(b);
     if (m->gen == 6) {
         mld_url(&url, m, "/namespaces/");
-        mld_put_seg(&url, m->ns);
+        xp_http_put_segment(&url, m->ns);
         xp_buf_puts(&url, "/nodes");
     } else {
         mld_url(&url, m, "/projects/");
-        mld_put_seg(&url, s->project);
+        xp_http_put_segment(&url, s->project);
         xp_buf_puts(&url, "/experiments");
     }
     /* an upsert by (project, name): safe to retry */

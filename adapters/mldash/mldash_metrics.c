@@ -22,7 +22,7 @@ static const char *cur_metric(struct mld_reader *r)
 static void metric_url(struct mld_reader *r, const char *tail)
 {
     mld_url(&r->url, r->m, "/experiments/%s/metrics/", r->id);
-    mld_put_seg(&r->url, cur_metric(r));
+    xp_http_put_segment(&r->url, cur_metric(r));
     xp_buf_puts(&r->url, tail);
 }
 

@@ -158,7 +158,7 @@ int mld_send_files(struct mld_sink *s)
                 xp_buf_puts(par, parent);
                 free(parent);
                 mld_url(url, m, "/namespaces/");
-                mld_put_seg(url, m->ns);
+                xp_http_put_segment(url, m->ns);
                 xp_buf_puts(url, "/nodes");
                 p[np++] = (struct xp_http_part){"type", "FILE", 4, NULL, NULL, NULL};
                 p[np++] = (struct xp_http_part){"experimentId", s->exp_id,

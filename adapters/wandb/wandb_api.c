@@ -162,21 +162,6 @@ int wapi_run_id_ok(const char *s)
     return 1;
 }
 
-void wapi_put_segment(struct xp_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            xp_buf_putc(b, (char)c);
-        } else {
-            xp_buf_putc(b, '%');
-            xp_buf_putc(b, hex[c >> 4]);
-            xp_buf_putc(b, hex[c & 15]);
-        }
-    }
-}
-
 int wapi_gql(struct wapi *a, const char *op, const char *query,
              struct json_object *vars, struct json_object **data)
 {

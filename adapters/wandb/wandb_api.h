@@ -66,7 +66,5 @@ int64_t wapi_node_int(struct json_object *root, const char *path,
 /* A W&B run id is [A-Za-z0-9_-]+; 1 when s is one. */
 int wapi_run_id_ok(const char *s);
 
-/* URL path segment escaping (RFC 3986 unreserved kept). */
-void wapi_put_segment(struct xp_buf *b, const char *s);
 
 #endif

@@ -19,11 +19,11 @@ void wstream_init(struct wstream *s, struct wapi *api, const char *entity,
     s->api = api;
     struct xp_buf u = XP_BUF_INIT;
     xp_buf_printf(&u, "%s/files/", api->base);
-    wapi_put_segment(&u, entity);
+    xp_http_put_segment(&u, entity);
     xp_buf_putc(&u, '/');
-    wapi_put_segment(&u, project);
+    xp_http_put_segment(&u, project);
     xp_buf_putc(&u, '/');
-    wapi_put_segment(&u, run);
+    xp_http_put_segment(&u, run);
     xp_buf_puts(&u, "/file_stream");
     s->url = xp_buf_detach(&u);
     xp_buf_init(&s->body);

@@ -17,6 +17,7 @@
 #include "xport/sys/adapter.h"
 #include "xport/typemark.h"
 #include "xport/stage.h"
+#include "xport/sys/http.h"
 
 static uint64_t bits(double d)
 {
@@ -532,6 +533,22 @@ static void test_jscan(void **state)
             fail_msg("accepted %s", bad[i]);
 }
 
+/* Names from a server or a layout stay one path segment in a URL. */
+static void test_url_segment(void **state)
+{
+    (void)state;
+    struct xp_buf b = XP_BUF_INIT;
+    xp_http_put_segment(&b, "a/b c?..%~_-.Z9\xc3\xa9");
+    assert_string_equal(b.ptr, "a%2Fb%20c%3F..%25~_-.Z9%C3%A9");
+    xp_buf_reset(&b);
+    xp_http_put_segment(&b, "..");
+    assert_string_equal(b.ptr, "%2E%2E"); /* never squashed away as a dot-segment */
+    xp_buf_reset(&b);
+    xp_http_put_segment(&b, "...");
+    assert_string_equal(b.ptr, "...");
+    xp_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -543,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_json_errors), cmocka_unit_test(test_hashes),
         cmocka_unit_test(test_jscan), cmocka_unit_test(test_typemark),
         cmocka_unit_test(test_stage_stale),
+        cmocka_unit_test(test_url_segment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

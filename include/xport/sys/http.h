@@ -198,4 +198,10 @@ char *xp_http_redact_url(const char *url);
 /* Retries left in the run's budget (< 0: unlimited). */
 long xp_http_retries_left(const struct xp_http *h);
 
+/* Append s to b as one URL path segment (RFC 3986 unreserved characters
+ * kept, every other byte percent-encoded): the one escaper for names in
+ * request paths. */
+struct xp_buf;
+void xp_http_put_segment(struct xp_buf *b, const char *s);
+
 #endif
