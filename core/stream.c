@@ -1,4 +1,5 @@
 /* Pulling file bodies (include/xport/stream.h). */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -129,4 +130,35 @@ int xp_stream_store(struct xp_stream *s, const char *path, const struct xp_file_
         return rc;
     }
     return xp_afile_commit(&f);
+}
+
+static ssize_t fd_stream_read(struct xp_stream *s, void *buf, size_t len)
+{
+    struct xp_fd_stream *f = (struct xp_fd_stream *)s;
+    for (;;) {
+        ssize_t n = read(f->fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno != EINTR)
+            return xp_error_set_os(XP_EIO, "cannot read file");
+    }
+}
+
+static void fd_stream_free(struct xp_stream *s)
+{
+    xp_fd_stream_close((struct xp_fd_stream *)s);
+}
+
+void xp_fd_stream_init(struct xp_fd_stream *f)
+{
+    f->base.read = fd_stream_read;
+    f->base.free = fd_stream_free;
+    f->fd = -1;
+}
+
+void xp_fd_stream_close(struct xp_fd_stream *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xport/stream.h"
 #include "xport/buf.h"
 #include "xport/record.h"
 #include "xport/sys/adapter.h"
@@ -134,13 +135,6 @@ void comet_iso_ms(char out[COMET_ISO_BUFSZ], int64_t ms);
  * (digits past the millisecond dropped); -1 when it is not one. */
 int comet_iso_parse(const char *iso, int64_t *ms);
 
-/* A file body read from an open descriptor (fd -1 when none). */
-struct comet_fd_stream {
-    struct xp_stream base;
-    int fd;
-};
-void comet_fd_stream_init(struct comet_fd_stream *f);
-void comet_fd_stream_close(struct comet_fd_stream *f);
 
 /* 1 when the experiment came from Comet (its key and metadata are Comet's). */
 int comet_origin(const struct xp_experiment_meta *m);

@@ -57,7 +57,7 @@ struct co_reader {
     /* logs and files */
     size_t li, fi;
     struct xp_log_entry le[BATCH];
-    struct comet_fd_stream stream;
+    struct xp_fd_stream stream;
 };
 
 
@@ -549,7 +549,7 @@ static int emit_file(struct co_reader *r, struct json_object *f)
 static int co_next(struct xp_reader *base, const struct xp_record **out)
 {
     struct co_reader *r = (struct co_reader *)base;
-    comet_fd_stream_close(&r->stream);
+    xp_fd_stream_close(&r->stream);
     if (r->state < S_END && xp_ctx_cancelled(r->ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     memset(&r->rec, 0, sizeof(r->rec));
@@ -655,7 +655,7 @@ static void co_reader_free(struct xp_reader *base)
     struct co_reader *r = (struct co_reader *)base;
     if (!r)
         return;
-    comet_fd_stream_close(&r->stream);
+    xp_fd_stream_close(&r->stream);
     if (r->tmp)
         xp_rm_rf(r->tmp);
     free(r->tmp);
@@ -721,7 +721,7 @@ int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
     r->base.free = co_reader_free;
     r->ctx = a->ctx;
     r->zip = xp_strdup(ref->key);
-    comet_fd_stream_init(&r->stream);
+    xp_fd_stream_init(&r->stream);
     r->res = ro && ro->resources ? ro->resources : XP_RES_ALL;
     r->only = ro ? ro->only_series : NULL;
     xp_buf_init(&r->msgs);

@@ -50,38 +50,6 @@ int comet_iso_parse(const char *iso, int64_t *ms)
     return 0;
 }
 
-static ssize_t fd_read(struct xp_stream *s, void *buf, size_t len)
-{
-    struct comet_fd_stream *f = (struct comet_fd_stream *)s;
-    for (;;) {
-        ssize_t n = read(f->fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return xp_error_set_os(XP_EIO, "cannot read file");
-    }
-}
-
-static void fd_free(struct xp_stream *s)
-{
-    struct comet_fd_stream *f = (struct comet_fd_stream *)s;
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
-}
-
-void comet_fd_stream_init(struct comet_fd_stream *f)
-{
-    f->base.read = fd_read;
-    f->base.free = fd_free;
-    f->fd = -1;
-}
-
-void comet_fd_stream_close(struct comet_fd_stream *f)
-{
-    fd_free(&f->base);
-}
-
 char *cometx_sanitize(const char *name)
 {
     struct xp_buf b = XP_BUF_INIT;

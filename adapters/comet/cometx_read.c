@@ -72,7 +72,7 @@ struct cx_reader {
     /* files */
     struct rfile *files;
     size_t nfiles, fi, fcap;
-    struct comet_fd_stream stream;
+    struct xp_fd_stream stream;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -459,7 +459,7 @@ static int load_files(struct cx_reader *r)
 
 static int emit_file(struct cx_reader *r, struct rfile *f)
 {
-    comet_fd_stream_close(&r->stream);
+    xp_fd_stream_close(&r->stream);
     /* the file must lie inside the experiment folder, links resolved */
     char *real = realpath(f->disk, NULL);
     size_t n = strlen(r->real_dir);
@@ -525,7 +525,7 @@ static int cx_next(struct xp_reader *base, const struct xp_record **out)
 {
     struct cx_reader *r = (struct cx_reader *)base;
     const struct xp_ctx *ctx = r->a->base.ctx;
-    comet_fd_stream_close(&r->stream);
+    xp_fd_stream_close(&r->stream);
     if (r->state < S_END && xp_ctx_cancelled(ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     memset(&r->rec, 0, sizeof(r->rec));
@@ -634,7 +634,7 @@ static void cx_reader_free(struct xp_reader *base)
     struct cx_reader *r = (struct cx_reader *)base;
     if (!r)
         return;
-    comet_fd_stream_close(&r->stream);
+    xp_fd_stream_close(&r->stream);
     cometx_exp_release(&r->e);
     free(r->real_dir);
     json_object_put(r->vendor);
@@ -686,7 +686,7 @@ int cometx_read_experiment(struct xp_reader **out, struct xp_adapter *base,
     r->base.next = cx_next;
     r->base.free = cx_reader_free;
     r->a = (struct cometx_adapter *)base;
-    comet_fd_stream_init(&r->stream);
+    xp_fd_stream_init(&r->stream);
     xp_buf_init(&r->mbuf);
     xp_buf_init(&r->lbuf);
     r->res = ro && ro->resources ? ro->resources : XP_RES_ALL;

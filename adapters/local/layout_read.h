@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "local.h"
+#include "xport/stream.h"
 #include "xport/json.h"
 
 #define LOG_BATCH 1024
@@ -35,10 +36,6 @@ struct file_item {
     struct json_object *entry; /* manifest entry, owned */
 };
 
-struct fd_stream {
-    struct xp_stream base;
-    int fd;
-};
 
 struct layout_reader {
     struct xp_reader base;
@@ -79,7 +76,7 @@ struct layout_reader {
     struct file_item *files;
     size_t nfiles, cur_file;
     int files_collected;
-    struct fd_stream stream;
+    struct xp_fd_stream stream;
 };
 
 /* layout_read_lines.c: the JSONL file being read, one line at a time */
@@ -112,7 +109,5 @@ int lr_read_logs(struct layout_reader *r);
 int lr_collect_files_xport(struct layout_reader *r);
 int lr_collect_files_mldash(struct layout_reader *r);
 int lr_emit_file(struct layout_reader *r, struct file_item *f);
-ssize_t lr_fd_read(struct xp_stream *s, void *buf, size_t len);
-void lr_fd_free(struct xp_stream *s);
 
 #endif

@@ -152,29 +152,9 @@ int lr_collect_files_mldash(struct layout_reader *r)
     return rc;
 }
 
-ssize_t lr_fd_read(struct xp_stream *s, void *buf, size_t len)
-{
-    struct fd_stream *f = (struct fd_stream *)s;
-    for (;;) {
-        ssize_t n = read(f->fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return xp_error_set_os(XP_EIO, "cannot read file");
-    }
-}
-
-void lr_fd_free(struct xp_stream *s)
-{
-    struct fd_stream *f = (struct fd_stream *)s;
-    if (f->fd >= 0)
-        close(f->fd);
-    f->fd = -1;
-}
-
 int lr_emit_file(struct layout_reader *r, struct file_item *f)
 {
-    lr_fd_free(&r->stream.base);
+    xp_fd_stream_close(&r->stream);
     r->stream.fd = open(f->disk, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (r->stream.fd < 0)
         return xp_error_set_os(XP_ENOTFOUND, "cannot open '%s'", f->disk);

@@ -146,7 +146,7 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
                 }
             }
             if (r->cur_file >= r->nfiles) {
-                lr_fd_free(&r->stream.base);
+                xp_fd_stream_close(&r->stream);
                 r->stage = ST_END;
                 continue;
             }
@@ -187,7 +187,7 @@ static void reader_free(struct xp_reader *base)
         return;
     lr_release_held(r);
     lr_close_fp(r);
-    lr_fd_free(&r->stream.base);
+    xp_fd_stream_close(&r->stream);
     for (size_t i = 0; i < r->nseries; i++) {
         free(r->series[i].dir);
         free(r->series[i].name);
@@ -228,9 +228,7 @@ int local_read_experiment(struct xp_reader **out, struct xp_adapter *a,
     r->la = la;
     r->dir = xp_strdup(ref->key);
     r->ro = *ro;
-    r->stream.base.read = lr_fd_read;
-    r->stream.base.free = lr_fd_free;
-    r->stream.fd = -1;
+    xp_fd_stream_init(&r->stream);
     r->points = xp_calloc(XP_POINTS_BATCH, sizeof(*r->points));
     r->held = xp_calloc(XP_POINTS_BATCH > LOG_BATCH ? XP_POINTS_BATCH : LOG_BATCH,
                         sizeof(*r->held));

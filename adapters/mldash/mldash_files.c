@@ -183,8 +183,7 @@ int mld_file_next(struct mld_reader *r, int *have)
         free(path);
         return xp_error_wrap(rc, "file '%s' of '%s'", xp_json_str(f, "rel"), r->name);
     }
-    if (r->stream.fd >= 0)
-        close(r->stream.fd);
+    xp_fd_stream_close(&r->stream);
     r->stream.fd = open(path, O_RDONLY | O_CLOEXEC);
     unlink(path); /* the open descriptor keeps the bytes; nothing to clean up */
     free(path);

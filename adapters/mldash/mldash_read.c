@@ -16,22 +16,6 @@
 #include "xport/json.h"
 #include "xport/typemark.h"
 
-static ssize_t fd_read(struct xp_stream *s, void *buf, size_t len)
-{
-    int fd = ((struct mld_reader *)((char *)s - offsetof(struct mld_reader, stream)))->stream.fd;
-    for (;;) {
-        ssize_t n = read(fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return xp_error_set_os(XP_EIO, "cannot read a downloaded file");
-    }
-}
-
-static void fd_free(struct xp_stream *s)
-{
-    (void)s;
-}
 
 static void reader_free(struct xp_reader *base)
 {
@@ -57,8 +41,7 @@ static void reader_free(struct xp_reader *base)
     xp_arena_release(&r->arena);
     free(r->fields);
     free(r->logv);
-    if (r->stream.fd >= 0)
-        close(r->stream.fd);
+    xp_fd_stream_close(&r->stream);
     if (r->tmpdir) {
         xp_rm_rf(r->tmpdir);
         free(r->tmpdir);
@@ -303,9 +286,7 @@ int mld_read_experiment(struct xp_reader **out, struct xp_adapter *a,
     r->ws = xp_strdup(ref->workspace ? ref->workspace : m->ns);
     r->project = xp_strdup(ref->project);
     r->name = xp_strdup(ref->name);
-    r->stream.base.read = fd_read;
-    r->stream.base.free = fd_free;
-    r->stream.fd = -1;
+    xp_fd_stream_init(&r->stream);
     xp_buf_init(&r->url);
     r->pts = xp_calloc(XP_POINTS_BATCH, sizeof(*r->pts));
     r->fcap = (size_t)XP_POINTS_BATCH * 8 + 264;

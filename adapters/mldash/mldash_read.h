@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "mldash.h"
+#include "xport/stream.h"
 #include "xport/buf.h"
 #include "xport/record.h"
 #include "xport/typemark.h"
@@ -124,10 +125,7 @@ struct mld_reader {
     struct json_object *files; /* array of {id, rel, checksum, ...} */
     size_t fi;
     char *tmpdir;
-    struct {
-        struct xp_stream base;
-        int fd;
-    } stream;
+    struct xp_fd_stream stream;
 };
 
 /* mldash_read_extras.c */

@@ -28,4 +28,15 @@ int xp_stream_save(struct xp_stream *s, const char *path, struct xp_md5 *md5,
 int xp_stream_store(struct xp_stream *s, const char *path, const struct xp_file_meta *m,
                     char hex[65], int64_t *bytes, const struct xp_ctx *ctx);
 
+/* A file body read from an open descriptor: the one fd-backed stream the
+ * readers hand out. The stream owns fd: its free() (and
+ * xp_fd_stream_close) closes it and sets it to -1, so the struct can be
+ * given the next file's descriptor. */
+struct xp_fd_stream {
+    struct xp_stream base;
+    int fd;
+};
+void xp_fd_stream_init(struct xp_fd_stream *f); /* no file yet: fd -1 */
+void xp_fd_stream_close(struct xp_fd_stream *f);
+
 #endif
