@@ -276,40 +276,15 @@ int wemit_next(struct wemit *e, struct xp_record *rec)
 
 /* ---- file bodies ---------------------------------------------------------- */
 
-static ssize_t body_read(struct xp_stream *s, void *buf, size_t len)
-{
-    struct wemit_body *b = (struct wemit_body *)s;
-    for (;;) {
-        ssize_t n = read(b->fd, buf, len);
-        if (n >= 0)
-            return n;
-        if (errno != EINTR)
-            return xp_error_set_os(XP_EIO, "cannot read a run file");
-    }
-}
-
-static void body_free(struct xp_stream *s)
-{
-    wemit_body_close((struct wemit_body *)s);
-}
-
-void wemit_body_close(struct wemit_body *b)
-{
-    if (b->fd >= 0)
-        close(b->fd);
-    b->fd = -1;
-}
-
-int wemit_body_open(struct wemit_body *b, int fd, const char *name,
+int wemit_body_open(struct xp_fd_stream *b, int fd, const char *name,
                     char sha[65], int64_t *size)
 {
     struct xp_sha256 c;
     unsigned char buf[65536], dig[32];
     int64_t total = 0;
-    wemit_body_close(b);
+    xp_fd_stream_close(b);
+    xp_fd_stream_init(b);
     b->fd = fd;
-    b->base.read = body_read;
-    b->base.free = body_free;
     xp_sha256_init(&c);
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
@@ -317,7 +292,7 @@ int wemit_body_open(struct wemit_body *b, int fd, const char *name,
             if (errno == EINTR)
                 continue;
             int rc = xp_error_set_os(XP_EIO, "cannot read '%s'", name);
-            wemit_body_close(b);
+            xp_fd_stream_close(b);
             return rc;
         }
         if (n == 0)
@@ -327,7 +302,7 @@ int wemit_body_open(struct wemit_body *b, int fd, const char *name,
     }
     if (lseek(fd, 0, SEEK_SET) != 0) {
         int rc = xp_error_set_os(XP_EIO, "cannot rewind '%s'", name);
-        wemit_body_close(b);
+        xp_fd_stream_close(b);
         return rc;
     }
     xp_sha256_final(&c, dig);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xport/stream.h"
 #include "xport/buf.h"
 #include "xport/record.h"
 #include "xport/spool.h"
@@ -50,16 +51,9 @@ void wemit_release(struct wemit *e);
 int wemit_next(struct wemit *e, struct xp_record *rec);
 
 /* The body of a FILE record: an open file read from its start. */
-struct wemit_body {
-    struct xp_stream base;
-    int fd;
-};
-
-/* Take fd (closed on failure too): its SHA-256 (hex) and size go to sha and
- * *size, and b reads it from the start. name is for messages. */
-int wemit_body_open(struct wemit_body *b, int fd, const char *name,
+/* Take fd into b (closed on failure too): its SHA-256 (hex) and size go to
+ * sha and *size, and b reads it from the start. name is for messages. */
+int wemit_body_open(struct xp_fd_stream *b, int fd, const char *name,
                     char sha[65], int64_t *size);
-/* Close the file if open; b may be zeroed with fd -1 or used before. */
-void wemit_body_close(struct wemit_body *b);
 
 #endif

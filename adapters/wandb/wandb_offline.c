@@ -215,7 +215,7 @@ struct wo_reader {
     struct wo_dir *dirs;
     size_t ndirs, capdirs;
     int files_started;
-    struct wemit_body body;
+    struct xp_fd_stream body;
     char sha[65];
     char *file_rel;
 };
@@ -225,7 +225,7 @@ static void wo_reader_free(struct xp_reader *base)
     struct wo_reader *r = (struct wo_reader *)base;
     if (!r)
         return;
-    wemit_body_close(&r->body);
+    xp_fd_stream_close(&r->body);
     wemit_release(&r->em);
     wrun_release(&r->run);
     json_object_put(r->vendor);
@@ -462,7 +462,7 @@ static int wo_next(struct xp_reader *base, const struct xp_record **out)
     struct wo_reader *r = (struct wo_reader *)base;
     const struct xp_ctx *ctx = r->a->base.ctx;
     int rc;
-    wemit_body_close(&r->body);
+    xp_fd_stream_close(&r->body);
     if (r->state != S_DONE && r->state != S_END && xp_ctx_cancelled(ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     memset(&r->rec, 0, sizeof(r->rec));

@@ -62,7 +62,7 @@ struct ws_reader {
     char *tmpdir;
     struct rfile *files;
     size_t nfiles, capfiles, next_file;
-    struct wemit_body body;
+    struct xp_fd_stream body;
     char sha[65];
     char *body_path;
     struct json_object *others;  /* from xport/others.json */

@@ -355,7 +355,7 @@ int wsr_next_track(struct ws_reader *r)
 
 void wsr_drop_body(struct ws_reader *r)
 {
-    wemit_body_close(&r->body);
+    xp_fd_stream_close(&r->body);
     if (r->body_path) {
         unlink(r->body_path);
         free(r->body_path);
