@@ -101,8 +101,18 @@ void xp_afile_write(struct xp_afile *f, const void *data, size_t len)
 {
     if (f->err || !len)
         return;
-    if (fwrite(data, 1, len, f->fp) != len)
+    if (fwrite(data, 1, len, f->fp) != len) {
         f->err = xp_error_set_os(XP_EIO, "cannot write '%s'", f->tmp);
+        return;
+    }
+    if (f->hash)
+        xp_sha256_update(f->hash, data, len);
+    f->bytes += (int64_t)len;
+}
+
+void xp_afile_hash(struct xp_afile *f, struct xp_sha256 *h)
+{
+    f->hash = h;
 }
 
 void xp_afile_buf(struct xp_afile *f, struct xp_buf *b)

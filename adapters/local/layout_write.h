@@ -4,12 +4,14 @@
 #define XPORT_LOCAL_LAYOUT_WRITE_H
 
 #include "local.h"
+#include "xport/hash.h"
 #include "xport/fs.h"
 #include "xport/json.h"
 #include "xport/stage.h"
 
 struct open_series {
     struct xp_afile data;
+    struct xp_sha256 sha; /* of data.jsonl as written, for the items log */
     char *dir;       /* staging-relative directory */
     char *name;
     enum xp_series_kind kind;

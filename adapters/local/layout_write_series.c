@@ -33,6 +33,10 @@ int lw_begin_series(struct layout_sink *s, const struct xp_series_meta *m)
     char *dir = lw_stage_path(s, rel.ptr);
     rc = xp_afile_open_in(&s->ser.data, dir, "data.jsonl");
     free(dir);
+    if (!rc) {
+        xp_sha256_init(&s->ser.sha);
+        xp_afile_hash(&s->ser.data, &s->ser.sha);
+    }
     if (rc) {
         xp_buf_release(&rel);
         return rc;
@@ -155,7 +159,13 @@ int lw_end_series(struct layout_sink *s)
         struct xp_buf data = XP_BUF_INIT, meta = XP_BUF_INIT;
         xp_buf_printf(&data, "%s/data.jsonl", o->dir);
         xp_buf_printf(&meta, "%s/metadata.json", o->dir);
-        struct xp_stage_part parts[2] = {{data.ptr, 0, NULL}, {meta.ptr, 0, NULL}};
+        unsigned char dig[32];
+        char hex[65];
+        xp_sha256_final(&o->sha, dig);
+        xp_hex(hex, dig, 32);
+        /* data.jsonl as hashed while written; metadata.json is small, read back */
+        struct xp_stage_part parts[2] = {{data.ptr, o->data.bytes, hex},
+                                         {meta.ptr, 0, NULL}};
         xp_buf_reset(&p);
         xp_buf_printf(&p, "%s/%s", xp_series_dir(o->kind), o->name);
         rc = xp_stage_item_done(&s->items, p.ptr, parts, 2, NULL);

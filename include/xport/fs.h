@@ -11,17 +11,23 @@
 /* An atomically written file: data goes to "<path>.xport-tmp-<pid>-<n>",
  * which commit fsyncs and renames over path (and fsyncs the directory).
  * Write errors are sticky and reported by commit. */
+struct xp_sha256;
 struct xp_afile {
     FILE *fp;
     char *path;
     char *tmp;
     int err; /* first XP_E* seen, sticky */
+    struct xp_sha256 *hash; /* see xp_afile_hash; NULL: none */
+    int64_t bytes;          /* written so far */
 };
 
 int xp_afile_open(struct xp_afile *f, const char *path);
 /* xp_afile_open of dir/name, creating dir (and its parents) first. */
 int xp_afile_open_in(struct xp_afile *f, const char *dir, const char *name);
 void xp_afile_write(struct xp_afile *f, const void *data, size_t len);
+/* Feed every byte written from now on into h (borrowed), so that a writer
+ * learns the file's SHA-256 without reading it back. */
+void xp_afile_hash(struct xp_afile *f, struct xp_sha256 *h);
 void xp_afile_buf(struct xp_afile *f, struct xp_buf *b); /* write and reset */
 int xp_afile_commit(struct xp_afile *f);
 void xp_afile_abort(struct xp_afile *f); /* remove the temp file */
