@@ -44,11 +44,6 @@ void xp_http_config_init(struct xp_http_config *c)
     c->max_redirects = 10;
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xp_strdup(s) : NULL;
-}
-
 static void share_lock(CURL *e, curl_lock_data d, curl_lock_access a,
                        void *ud)
 {
@@ -78,8 +73,8 @@ int xp_http_new(struct xp_http **out, const struct xp_http_config *cfg)
     h->cfg.api_base = NULL;
     h->cfg.secret = NULL;
     h->cfg.auth_header = NULL;
-    h->cfg.user_agent = dup_or_null(cfg->user_agent);
-    h->cfg.ca_file = dup_or_null(cfg->ca_file);
+    h->cfg.user_agent = xp_strdup(cfg->user_agent);
+    h->cfg.ca_file = xp_strdup(cfg->ca_file);
     h->ua = xp_strdup(cfg->user_agent ? cfg->user_agent
                                       : "xport/" XPORT_VERSION);
     h->budget = cfg->retry_budget;

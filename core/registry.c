@@ -179,6 +179,11 @@ const char *xp_options_get(const struct xp_options *o, const char *key)
     return v;
 }
 
+int xp_option_true(const char *v)
+{
+    return v && strcmp(v, "0") && strcmp(v, "false") && strcmp(v, "no") && strcmp(v, "off");
+}
+
 void xp_ctx_warn(const struct xp_ctx *ctx, const char *fmt, ...)
 {
     char msg[1024];

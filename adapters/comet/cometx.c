@@ -174,11 +174,6 @@ static void cx_close(struct xp_adapter *base)
     free(a);
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xp_strdup(s) : NULL;
-}
-
 static int cx_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    const struct xp_location *loc, const struct xp_options *opts,
                    struct xp_ctx *ctx)
@@ -199,9 +194,9 @@ static int cx_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     size_t n = strlen(a->root);
     while (n > 1 && a->root[n - 1] == '/')
         a->root[--n] = '\0';
-    a->ws_pat = dup_or_null(loc->workspace);
-    a->proj_pat = dup_or_null(loc->project);
-    a->exp_pat = dup_or_null(loc->experiment);
+    a->ws_pat = xp_strdup(loc->workspace);
+    a->proj_pat = xp_strdup(loc->project);
+    a->exp_pat = xp_strdup(loc->experiment);
     *out = &a->base;
     return 0;
 }

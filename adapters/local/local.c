@@ -129,11 +129,6 @@ static void local_close(struct xp_adapter *a)
     free(la);
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xp_strdup(s) : NULL;
-}
-
 static int local_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                       const struct xp_location *loc, const struct xp_options *opts,
                       struct xp_ctx *ctx)
@@ -147,9 +142,9 @@ static int local_open(struct xp_adapter **out, const struct xp_adapter_type *typ
     if (!loc->path || !*loc->path)
         return xp_error_set(XP_EINVALID, "the local adapter needs a path");
     la->root = xp_strdup(loc->path);
-    la->sel.workspace = dup_or_null(loc->workspace);
-    la->sel.project = dup_or_null(loc->project);
-    la->sel.experiment = dup_or_null(loc->experiment);
+    la->sel.workspace = xp_strdup(loc->workspace);
+    la->sel.project = xp_strdup(loc->project);
+    la->sel.experiment = xp_strdup(loc->experiment);
     const char *ws = xp_options_get(opts, "workspace");
     la->default_workspace = xp_strdup(ws ? ws : "local");
 

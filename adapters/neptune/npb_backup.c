@@ -503,11 +503,6 @@ static void nb_close(struct xp_adapter *base)
     free(a);
 }
 
-static char *dup_or_null(const char *s)
-{
-    return s ? xp_strdup(s) : NULL;
-}
-
 static int nb_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    const struct xp_location *loc, const struct xp_options *opts,
                    struct xp_ctx *ctx)
@@ -529,12 +524,12 @@ static int nb_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     a->base.type = type;
     a->base.ctx = ctx;
     a->path = xp_strdup(loc->path);
-    a->tz = dup_or_null(tzname);
-    a->ws_pat = dup_or_null(loc->workspace);
-    a->proj_pat = dup_or_null(loc->project);
-    a->exp_pat = dup_or_null(loc->experiment);
+    a->tz = xp_strdup(tzname);
+    a->ws_pat = xp_strdup(loc->workspace);
+    a->proj_pat = xp_strdup(loc->project);
+    a->exp_pat = xp_strdup(loc->experiment);
     const char *ap = xp_options_get(opts, "allow-partial");
-    a->allow_partial = ap && strcmp(ap, "0") && strcmp(ap, "false") && strcmp(ap, "no");
+    a->allow_partial = xp_option_true(ap);
     *out = &a->base;
     return 0;
 }

@@ -492,12 +492,6 @@ static int no_read(struct xp_reader **out, struct xp_adapter *base,
 
 /* ---- open / close ------------------------------------------------------- */
 
-static int option_true(const char *v)
-{
-    return v && strcmp(v, "0") && strcmp(v, "false") && strcmp(v, "no") &&
-           strcmp(v, "off");
-}
-
 static void no_close(struct xp_adapter *base)
 {
     struct no_adapter *a = (struct no_adapter *)base;
@@ -510,11 +504,6 @@ static void no_close(struct xp_adapter *base)
     free(a->proj_pat);
     free(a->exp_pat);
     free(a);
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? xp_strdup(s) : NULL;
 }
 
 static int no_open(struct xp_adapter **out, const struct xp_adapter_type *type,
@@ -544,10 +533,10 @@ static int no_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     a->path = xp_strdup(loc->path);
     a->workspace = xp_strndup(proj, (size_t)(sl - proj));
     a->project = xp_strdup(sl + 1);
-    a->ws_pat = dup_or_null(loc->workspace);
-    a->proj_pat = dup_or_null(loc->project);
-    a->exp_pat = dup_or_null(loc->experiment);
-    a->allow_partial = option_true(xp_options_get(opts, "allow-partial"));
+    a->ws_pat = xp_strdup(loc->workspace);
+    a->proj_pat = xp_strdup(loc->project);
+    a->exp_pat = xp_strdup(loc->experiment);
+    a->allow_partial = xp_option_true(xp_options_get(opts, "allow-partial"));
     *out = &a->base;
     return 0;
 }

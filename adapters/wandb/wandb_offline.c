@@ -582,12 +582,6 @@ static int wo_read(struct xp_reader **out, struct xp_adapter *base,
 
 /* ---- open / close ------------------------------------------------------ */
 
-static int option_true(const char *v)
-{
-    return v && strcmp(v, "0") && strcmp(v, "false") && strcmp(v, "no") &&
-           strcmp(v, "off");
-}
-
 static void wo_close(struct xp_adapter *base)
 {
     struct wo_adapter *a = (struct wo_adapter *)base;
@@ -598,11 +592,6 @@ static void wo_close(struct xp_adapter *base)
     free(a->proj_pat);
     free(a->exp_pat);
     free(a);
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? xp_strdup(s) : NULL;
 }
 
 static int wo_open(struct xp_adapter **out, const struct xp_adapter_type *type,
@@ -620,11 +609,11 @@ static int wo_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     a->base.type = type;
     a->base.ctx = ctx;
     a->path = xp_strdup(loc->path);
-    a->ws_pat = dup_or_null(loc->workspace);
-    a->proj_pat = dup_or_null(loc->project);
-    a->exp_pat = dup_or_null(loc->experiment);
+    a->ws_pat = xp_strdup(loc->workspace);
+    a->proj_pat = xp_strdup(loc->project);
+    a->exp_pat = xp_strdup(loc->experiment);
     const char *ap = xp_options_get(opts, "allow-partial");
-    a->allow_partial = option_true(ap);
+    a->allow_partial = xp_option_true(ap);
     *out = &a->base;
     return 0;
 }

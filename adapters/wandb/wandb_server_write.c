@@ -46,11 +46,6 @@ static int fail(struct ws_sink *s, int rc)
     return rc;
 }
 
-static char *dup_or_null(const char *p)
-{
-    return p ? xp_strdup(p) : NULL;
-}
-
 /* ---- put ------------------------------------------------------------------ */
 
 /* The first field other than the row's own: the series is split from its
@@ -422,11 +417,11 @@ int ws_write_experiment(struct xp_sink **out, struct xp_adapter *base,
     s->project = xp_strdup(is_literal(a->project_pat) ? a->project_pat
                                                       : m->project);
     s->run_id = pick_run_id(m);
-    s->display_name = dup_or_null(m->name);
-    s->notes = dup_or_null(m->description);
-    s->group = dup_or_null(m->folder);
-    s->status = dup_or_null(m->status);
-    s->started_at = dup_or_null(m->started_at ? m->started_at
+    s->display_name = xp_strdup(m->name);
+    s->notes = xp_strdup(m->description);
+    s->group = xp_strdup(m->folder);
+    s->status = xp_strdup(m->status);
+    s->started_at = xp_strdup(m->started_at ? m->started_at
                                               : m->created_at);
     s->tags = xp_calloc(m->ntags + 1, sizeof(*s->tags));
     for (size_t i = 0; i < m->ntags; i++)

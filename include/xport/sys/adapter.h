@@ -56,6 +56,8 @@ struct xp_options {
 };
 /* The last value given for key, or NULL. */
 const char *xp_options_get(const struct xp_options *o, const char *key);
+/* 1 when a boolean option's value is set and not 0, false, no or off. */
+int xp_option_true(const char *value);
 
 /* Every key an adapter reads with xp_options_get is declared in its type's
  * `options` table, with its type, so a front end rejects a key no adapter
