@@ -4,3 +4,5 @@ xport_add_test(test_engine SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_engine.c LABEL
 xport_add_test(test_pb SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pb.c LABELS unit)
 # The zip reader and writer (core/zip.c), with hostile archives.
 xport_add_test(test_zip SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_zip.c LABELS unit)
+# The shared text decoders: ISO-8601 times and strict integers.
+xport_add_test(test_parse SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_parse.c LABELS unit)
