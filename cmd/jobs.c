@@ -27,6 +27,7 @@
 #include "xport/buf.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/iso8601.h"
 #include "xport/journal.h"
 #include "xport/json.h"
 
@@ -36,14 +37,6 @@ static char *jobs_dir(void)
     if (e && *e)
         return xp_strdup(e);
     return xp_state_dir("jobs");
-}
-
-static void iso_now(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static int write_json(const char *dir, const char *name, struct json_object *o)
@@ -117,8 +110,8 @@ int job_detach(int argc, char **argv)
     for (int i = 0; i < argc; i++)
         if (strcmp(argv[i], "--detach"))
             xp_buf_printf(&cmdline, " %s", argv[i]);
-    char ts[32], cwd[4096];
-    iso_now(ts);
+    char ts[XP_ISO8601_BUFSZ], cwd[4096];
+    xp_iso8601_now(ts, 0);
     struct json_object *job = json_object_new_object();
     json_object_object_add(job, "id", json_object_new_string(id));
     json_object_object_add(job, "description", json_object_new_string(cmdline.ptr));
@@ -192,8 +185,8 @@ void job_finish(int code)
 {
     if (!self.dir)
         return;
-    char ts[32];
-    iso_now(ts);
+    char ts[XP_ISO8601_BUFSZ];
+    xp_iso8601_now(ts, 0);
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "exitCode", json_object_new_int(code));
     json_object_object_add(o, "status", json_object_new_string(

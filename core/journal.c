@@ -15,6 +15,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
+#include "xport/iso8601.h"
 #include "xport/journal.h"
 #include "xport/json.h"
 
@@ -217,14 +218,6 @@ static int load_into(struct xp_journal *j, struct lh_table *m, int full,
     return rc;
 }
 
-static void now_iso(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int write_all(int fd, const char *p, size_t len, const char *path)
 {
     for (size_t off = 0; off < len;) {
@@ -322,8 +315,8 @@ static int write_compacted(struct xp_journal *j, struct lh_table *m, const char 
         *nlines += body.len > before;
     }
     free(v);
-    char ts[32];
-    now_iso(ts);
+    char ts[XP_ISO8601_BUFSZ];
+    xp_iso8601_now(ts, 0);
     xp_buf_puts(&head, "{\"event\":\"journal\",\"version\":2");
     put_field(&head, "src", j->src);
     put_field(&head, "dst", j->dst);
@@ -472,8 +465,8 @@ int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
     }
     if (!rc) {
         struct xp_buf l = XP_BUF_INIT;
-        char ts[32];
-        now_iso(ts);
+        char ts[XP_ISO8601_BUFSZ];
+        xp_iso8601_now(ts, 0);
         if (j->state_lines == 0 && j->tail_lines == 0) {
             /* a new journal starts with its header */
             xp_buf_puts(&l, "{\"event\":\"journal\",\"version\":2");
@@ -578,8 +571,8 @@ static int record(struct xp_journal *j, const char *ws, const char *proj,
                   const char *name, const struct jevent *ev)
 {
     struct xp_buf l = XP_BUF_INIT, k = XP_BUF_INIT;
-    char ts[32];
-    now_iso(ts);
+    char ts[XP_ISO8601_BUFSZ];
+    xp_iso8601_now(ts, 0);
     key_of(&k, ws, proj, name);
     xp_buf_printf(&l, "{\"event\":\"experiment\",\"time\":\"%s\"", ts);
     put_key(&l, k.ptr);

@@ -27,6 +27,7 @@
 #include "mldash_local.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/iso8601.h"
 #include "xport/lines.h"
 #include "xport/stage.h"
 
@@ -35,17 +36,6 @@ static int sink_fail(struct lsink *s, int rc)
     if (!s->err)
         s->err = rc ? rc : XP_ERROR;
     return s->err;
-}
-
-/* ISO-8601 UTC with microseconds and Z, as ml-dash writes its times. */
-static void iso_now(char out[40])
-{
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 40 - n, ".%06ldZ", (long)tv.tv_usec);
 }
 
 /* ---- experiment.json ---- */
@@ -304,7 +294,7 @@ static int ml_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     s->prefix = xp_strdup(rel.ptr);
     s->name = xp_strdup(meta->name);
     xp_buf_init(&s->line);
-    iso_now(s->now);
+    xp_iso8601_now(s->now, 6);
     struct xp_buf eid = XP_BUF_INIT;
     xp_buf_printf(&eid, "%s/%s", meta->project, s->prefix); /* as ml-dash 0.6 */
     s->files_exp_id = xp_buf_detach(&eid);

@@ -11,6 +11,7 @@
 
 #include "xport/buf.h"
 #include "xport/fs.h"
+#include "xport/iso8601.h"
 #include "xport/json.h"
 #include "xport/stage.h"
 #include "xport/sys/adapter.h"
@@ -42,7 +43,7 @@ struct lsink {
     char *final_dir;
     struct xp_stage stage; /* ROOT/.xport/staging/<key> */
     char *name, *prefix, *files_exp_id;
-    char now[40];
+    char now[XP_ISO8601_BUFSZ];
     struct json_object *exp;   /* experiment.json */
     struct json_object *files; /* .files_metadata.json "files" */
     struct json_object *file_ids; /* ids used, so each is unique */

@@ -7,6 +7,7 @@
 
 #include "xport/error.h"
 #include "xport/hash.h"
+#include "xport/iso8601.h"
 #include "wandb_emit.h"
 
 #define LOG_BATCH 1024
@@ -180,7 +181,7 @@ static int emit_logs(struct wemit *e, struct xp_record *rec)
         le->seq = e->log_seq++;
         if (l.has_ts) {
             char iso[40];
-            wtime_iso(iso, l.sec, l.nanos);
+            xp_iso8601_format(iso, l.sec, l.nanos, XP_ISO_TRIM);
             le->timestamp = xp_arena_strndup(&e->arena, iso, strlen(iso));
         }
         le->stream = l.stream ? "stdout" : "stderr";

@@ -16,6 +16,7 @@
 
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/iso8601.h"
 #include "xport/json.h"
 #include "xport/spool.h"
 #include "xport/sys/adapter.h"
@@ -483,11 +484,11 @@ static int wo_next(struct xp_reader *base, const struct xp_record **out)
                                                          : "FAILED")
                                     : "RUNNING";
             if (m->has_start) {
-                wtime_iso(r->started, m->start_sec, m->start_nanos);
+                xp_iso8601_format(r->started, m->start_sec, m->start_nanos, XP_ISO_TRIM);
                 e->created_at = e->started_at = r->started;
                 if (m->has_exit) {
-                    wtime_iso(r->ended, m->start_sec + m->exit_runtime,
-                              m->start_nanos);
+                    xp_iso8601_format(r->ended, m->start_sec + m->exit_runtime,
+                              m->start_nanos, XP_ISO_TRIM);
                     e->ended_at = r->ended;
                 }
             }

@@ -176,27 +176,6 @@ int wval_parse(struct xp_value *v, const char *text, size_t len,
     return 0;
 }
 
-void wtime_iso(char out[40], int64_t sec, int32_t nanos)
-{
-    time_t t = (time_t)sec;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) {
-        snprintf(out, 40, "1970-01-01T00:00:00Z");
-        return;
-    }
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (nanos > 0 && nanos < 1000000000) {
-        char frac[16];
-        snprintf(frac, sizeof(frac), ".%09" PRId32, nanos);
-        size_t f = strlen(frac);
-        while (frac[f - 1] == '0')
-            f--;
-        frac[f] = '\0';
-        n += (size_t)snprintf(out + n, 40 - n, "%s", frac);
-    }
-    snprintf(out + n, 40 - n, "Z");
-}
-
 /* ---- point encoding ----------------------------------------------------- */
 
 static const char *const wpt_names[WPT_NKEYS] = {

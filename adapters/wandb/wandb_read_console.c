@@ -3,6 +3,7 @@
  * its stream, level, label and time (wandb_read.h). */
 #define _GNU_SOURCE
 #include "wandb_read.h"
+#include "xport/iso8601.h"
 
 /* The console, as the Go core reads it (core/api/graphql/
  * query_run_console_logs.graphql): forward pages need useImprovedPagination
@@ -24,46 +25,16 @@ static const char Q_LOG_TAIL[] =
     "logLineCount logLines(last: $last) { edges { node { number timestamp "
     "level label line } } } } } }";
 
-static int digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
 /* "YYYY-MM-DDTHH:MM:SS[.f+][Z] " at s: its length (with the blank) or 0. */
 static size_t parse_ts(const char *s, size_t n, int64_t *sec, int32_t *nanos)
 {
-    if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
-        s[7] != '-' || !digits(s + 8, 2) || s[10] != 'T' ||
-        !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) ||
-        s[16] != ':' || !digits(s + 17, 2))
+    /* only the form W&B writes: 'T', '.', naive or 'Z' (no offsets) */
+    enum xp_iso_zone z;
+    size_t i = xp_iso8601_scan(s, n, sec, nanos, &z);
+    if (!i || s[10] != 'T' || (i > 19 && s[19] == ',') || z == XP_ISO_OFFSET ||
+        (z == XP_ISO_UTC && s[i - 1] != 'Z'))
         return 0;
-    struct tm tm = {0};
-    tm.tm_year = atoi(s) - 1900;
-    tm.tm_mon = atoi(s + 5) - 1;
-    tm.tm_mday = atoi(s + 8);
-    tm.tm_hour = atoi(s + 11);
-    tm.tm_min = atoi(s + 14);
-    tm.tm_sec = atoi(s + 17);
-    size_t i = 19;
-    int32_t ns = 0;
-    if (i < n && s[i] == '.') {
-        int nd = 0;
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, nd++)
-            if (nd < 9)
-                ns = ns * 10 + (s[i] - '0');
-        for (; nd < 9; nd++)
-            ns *= 10;
-    }
-    if (i < n && s[i] == 'Z')
-        i++;
-    if (i >= n || s[i] != ' ')
-        return 0;
-    *sec = (int64_t)timegm(&tm);
-    *nanos = ns;
-    return i + 1;
+    return i < n && s[i] == ' ' ? i + 1 : 0;
 }
 
 /* Spool one console line. */

@@ -164,7 +164,4 @@ int wval_parse(struct xp_value *v, const char *text, size_t len,
  * something else. Any thread may call it. */
 int wval_scalar(struct xp_value *v, const char *text, size_t len);
 
-/* "2026-01-02T03:04:05Z", with a fraction when nanos is not 0. */
-void wtime_iso(char out[40], int64_t sec, int32_t nanos);
-
 #endif

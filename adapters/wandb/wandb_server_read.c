@@ -31,6 +31,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
+#include "xport/iso8601.h"
 #include "xport/jscan.h"
 #include "xport/json.h"
 #include "xport/spool.h"
@@ -81,7 +82,7 @@ static void fill_experiment(struct ws_reader *r)
                 sec++;
                 us -= 1000000;
             }
-            wtime_iso(r->started, sec, us * 1000);
+            xp_iso8601_format(r->started, sec, us * 1000, XP_ISO_TRIM);
             e->started_at = r->started;
         }
     }

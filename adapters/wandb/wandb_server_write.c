@@ -34,6 +34,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
+#include "xport/iso8601.h"
 #include "xport/json.h"
 #include "wandb_log.h"
 #include "wandb_run.h"
@@ -158,25 +159,6 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
     return 0;
 }
 
-static int parse_iso(const char *t, int64_t *sec, int32_t *nanos)
-{
-    struct tm tm = {0};
-    const char *end = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!end)
-        return -1;
-    *sec = (int64_t)timegm(&tm);
-    *nanos = 0;
-    if (*end == '.') {
-        int nd = 0;
-        for (end++; *end >= '0' && *end <= '9'; end++, nd++)
-            if (nd < 9)
-                *nanos = *nanos * 10 + (*end - '0');
-        for (; nd < 9; nd++)
-            *nanos *= 10;
-    }
-    return 0;
-}
-
 static int put_logs(struct ws_sink *s, const struct xp_record *rec)
 {
     if (!s->have_logs) {
@@ -205,7 +187,7 @@ static int put_logs(struct ws_sink *s, const struct xp_record *rec)
             l.label = label;
             l.label_len = strlen(label);
         }
-        l.has_ts = e->timestamp && !parse_iso(e->timestamp, &l.sec, &l.nanos);
+        l.has_ts = e->timestamp && !xp_iso8601_parse(e->timestamp, &l.sec, &l.nanos);
         l.newline = 1;
         struct json_object *nl = wapi_path(e->metadata, "newline");
         if (nl && !json_object_get_boolean(nl) &&

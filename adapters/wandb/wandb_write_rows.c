@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "xport/error.h"
+#include "xport/iso8601.h"
 #include "xport/json.h"
 #include "wandb_log.h"
 #include "wandb_run.h"
@@ -411,7 +412,7 @@ int wsw_send_console(struct ws_sink *s)
             xp_buf_puts(b, "ERROR ");
         if (l.has_ts) {
             char iso[40];
-            wtime_iso(iso, l.sec, 0);
+            xp_iso8601_format(iso, l.sec, 0, XP_ISO_TRIM);
             iso[strlen(iso) - 1] = '\0'; /* no Z */
             if (l.nanos % 1000)
                 xp_buf_printf(b, "%s.%09" PRId32 " ", iso, l.nanos);

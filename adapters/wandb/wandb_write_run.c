@@ -10,6 +10,7 @@
 
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/iso8601.h"
 #include "xport/json.h"
 #include "xport/stream.h"
 #include "wandb_upload.h"
@@ -109,15 +110,11 @@ static struct json_object *build_config(struct ws_sink *s)
             json_object_object_add(wb, k, json_object_get(v));
     }
     if (s->started_at && !json_object_object_get_ex(wb, "start_time", NULL)) {
-        struct tm tm = {0};
-        const char *end = strptime(s->started_at, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (end) {
-            double t = (double)timegm(&tm);
-            if (*end == '.')
-                t += strtod(end, NULL);
+        int64_t sec;
+        int32_t ns;
+        if (!xp_iso8601_parse(s->started_at, &sec, &ns))
             json_object_object_add(wb, "start_time",
-                                   json_object_new_double(t));
-        }
+                                   json_object_new_double((double)sec + ns / 1e9));
     }
     if (json_object_object_length(wb)) {
         struct json_object *w = json_object_new_object();
