@@ -30,6 +30,7 @@
 #include "xport/iso8601.h"
 #include "xport/journal.h"
 #include "xport/json.h"
+#include "xport/numparse.h"
 
 static char *jobs_dir(void)
 {
@@ -70,7 +71,10 @@ static const char *job_status(const char *dir, struct json_object *job, int *pid
 static void prune_jobs(const char *root)
 {
     const char *k = getenv("XPORT_JOBS_KEEP");
-    long keep = k && *k ? strtol(k, NULL, 10) : 100;
+    int64_t keep = 100;
+    if (k && *k && xp_parse_range(k, 0, INT32_MAX, &keep))
+        fprintf(stderr, "warning: XPORT_JOBS_KEEP='%s' is not a whole number; "
+                        "keeping 100 jobs\n", k);
     char **names = NULL;
     size_t n = 0;
     if (keep < 0 || xp_list_dir(&names, &n, root)) {

@@ -1,5 +1,4 @@
 /* Table-driven option parsing and help (cmd/opt.h). */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +6,7 @@
 
 #include "opt.h"
 #include "xport/buf.h"
+#include "xport/numparse.h"
 
 #define HELP_WIDTH 80
 #define HELP_COL 32 /* where an option's help text starts */
@@ -84,10 +84,8 @@ static int set_value(const struct opt *o, const struct cmd_usage *u, char *val)
         return 0;
     }
     case OPT_INT: {
-        char *end;
-        errno = 0;
-        long v = strtol(val, &end, 10);
-        if (*end || end == val || errno || v < 0 || v > 1000000)
+        int64_t v;
+        if (xp_parse_range(val, 0, 1000000, &v))
             return opt_error(u, name, "needs a whole number from 0 to 1000000, not '%s'",
                              val);
         *(int *)o->value = (int)v;

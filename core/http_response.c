@@ -9,6 +9,7 @@
 
 #include "http_int.h"
 #include "xport/error.h"
+#include "xport/numparse.h"
 
 /* ---- responses ------------------------------------------------------------ */
 
@@ -131,7 +132,8 @@ size_t xp__http_on_header(char *buf, size_t size, size_t nitems, void *ud)
     if (x->resp->headers.len < 65536)
         xp_buf_printf(&x->resp->headers, "%s: %s\n", name, value);
     if (!strcasecmp(name, "content-length")) {
-        x->content_length = strtoll(value, NULL, 10);
+        int64_t cl;
+        x->content_length = xp_parse_i64(value, &cl) || cl < 0 ? -1 : cl;
     } else if (!strcasecmp(name, "retry-after")) {
         x->retry_after = xp__http_retry_after(value);
     } else if (!strcasecmp(name, "location")) {

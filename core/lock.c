@@ -11,6 +11,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/lock.h"
+#include "xport/numparse.h"
 
 static long read_pid(int fd)
 {
@@ -18,8 +19,10 @@ static long read_pid(int fd)
     ssize_t n = pread(fd, b, sizeof(b) - 1, 0);
     if (n <= 0)
         return 0;
-    b[n] = '\0';
-    return strtol(b, NULL, 10);
+    while (n && (b[n - 1] == '\n' || b[n - 1] == ' '))
+        n--;
+    int64_t pid;
+    return xp_parse_i64n(b, (size_t)n, &pid) || pid <= 0 || pid > INT32_MAX ? 0 : (long)pid;
 }
 
 static int lock_fd(int fd, int wait)

@@ -34,6 +34,23 @@ int xp_parse_i64n(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
+int xp_parse_u64n(const char *s, size_t n, uint64_t *out)
+{
+    if (!s || !n)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        unsigned dgt = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - dgt) / 10)
+            return -1;
+        v = v * 10 + dgt;
+    }
+    *out = v;
+    return 0;
+}
+
 int xp_parse_i64(const char *s, int64_t *out)
 {
     return s ? xp_parse_i64n(s, strlen(s), out) : -1;

@@ -1,13 +1,13 @@
 /* Adapter options checked against the keys each adapter declares
  * (struct xp_option_decl), and the location an adapter names from its
  * options when a command gives no source. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xport/buf.h"
 #include "xport/error.h"
 #include "xport/location.h"
+#include "xport/numparse.h"
 #include "xport/sys/adapter.h"
 
 const struct xp_option_decl *xp_option_find(const struct xp_adapter_type *t,
@@ -34,10 +34,8 @@ int xp_option_check(const struct xp_adapter_type *t, const struct xp_option_decl
     switch (d->kind) {
     case XP_OPT_STRING: return 0;
     case XP_OPT_INT: {
-        char *end;
-        errno = 0;
-        long v = strtol(value, &end, 10);
-        if (end != value && !*end && !errno && v >= d->min && v <= d->max)
+        int64_t v;
+        if (!xp_parse_range(value, d->min, d->max, &v))
             return 0;
         return xp_error_set(XP_EINVALID, "option '%s' of adapter '%s' needs a whole "
                             "number from %ld to %ld, not '%s'", d->key, t->name,
@@ -65,6 +63,25 @@ int xp_option_check(const struct xp_adapter_type *t, const struct xp_option_decl
     }
     return xp_error_set(XP_EINVALID, "option '%s' of adapter '%s' has no valid type",
                         d->key, t->name);
+}
+
+int xp_option_int(const struct xp_adapter_type *t, const struct xp_options *o,
+                  const char *key, long def, long *out)
+{
+    const struct xp_option_decl *d = xp_option_find(t, key);
+    if (!d || d->kind != XP_OPT_INT)
+        return xp_error_set(XP_EINVALID, "adapter '%s' declares no whole-number "
+                            "option '%s'", t ? t->name : "?", key);
+    const char *v = xp_options_get(o, key);
+    int64_t x = def;
+    if (v) {
+        int rc = xp_option_check(t, d, v);
+        if (rc)
+            return rc;
+        xp_parse_i64(v, &x);
+    }
+    *out = (long)x;
+    return 0;
 }
 
 int xp_location_default(struct xp_location *loc, const struct xp_adapter_type *t,

@@ -3,9 +3,11 @@
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "xport/buf.h"
+#include "xport/numparse.h"
 #include "xport/sys/adapter.h"
 
 #define MAX_EXPANSIONS 100000
@@ -50,11 +52,12 @@ static int range_parts(const char *s, size_t n, long *a, long *b, int *width)
     if (!dots)
         return 0;
     *dots = '\0';
-    char *e1, *e2;
-    *a = strtol(tmp, &e1, 10);
-    *b = strtol(dots + 2, &e2, 10);
-    if (e1 == tmp || *e1 || e2 == dots + 2 || *e2)
+    int64_t x, y;
+    if (xp_parse_range(tmp, LONG_MIN, LONG_MAX, &x) ||
+        xp_parse_range(dots + 2, LONG_MIN, LONG_MAX, &y))
         return 0;
+    *a = (long)x;
+    *b = (long)y;
     int wa = (tmp[0] == '0' && tmp[1]) ? (int)strlen(tmp) : 0;
     int wb = (dots[2] == '0' && dots[3]) ? (int)strlen(dots + 2) : 0;
     *width = wa > wb ? wa : wb;

@@ -1,5 +1,4 @@
 /* Exact value types through JavaScript-number stores (typemark.h). */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <inttypes.h>
@@ -11,6 +10,7 @@
 #include "xport/error.h"
 #include "xport/jscan.h"
 #include "xport/json.h"
+#include "xport/numparse.h"
 #include "xport/typemark.h"
 #include "typemark_int.h"
 
@@ -175,34 +175,8 @@ int xp_typemark_put_fields(struct xp_buf *b, const struct xp_field *fields,
 
 static int parse_i64(const char *s, size_t len, int64_t *out)
 {
-    char t[32];
-    if (!len || len >= sizeof(t))
-        return -1;
-    memcpy(t, s, len);
-    t[len] = '\0';
-    char *end;
-    errno = 0;
-    long long v = strtoll(t, &end, 10);
-    if (errno || *end || (t[0] != '-' && (t[0] < '0' || t[0] > '9')))
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *s, size_t len, uint64_t *out)
-{
-    char t[32];
-    if (!len || len >= sizeof(t) || s[0] < '0' || s[0] > '9')
-        return -1;
-    memcpy(t, s, len);
-    t[len] = '\0';
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(t, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
+    /* no '+': a typemark's text is what xport printed */
+    return len && s[0] != '+' ? xp_parse_i64n(s, len, out) : -1;
 }
 
 static int str_is(const struct xp_value *v, const char *s)
@@ -241,7 +215,7 @@ int xp_tm_restore(const struct xp_value *in, int code, struct xp_value *out)
                                        : -1;
     case 'u':
         out->type = XP_V_UINT;
-        if (in->type != XP_V_STRING || parse_u64(in->u.s.ptr, in->u.s.len, &out->u.u))
+        if (in->type != XP_V_STRING || xp_parse_u64n(in->u.s.ptr, in->u.s.len, &out->u.u))
             return -1;
         return out->u.u > (uint64_t)INT64_MAX ? 0 : -1;
     case 'j':
@@ -456,7 +430,7 @@ static struct json_object *restore_tree(struct json_object *v, int code)
     }
     case 'u': {
         uint64_t u;
-        return s && !parse_u64(s, n, &u) && u > (uint64_t)INT64_MAX
+        return s && !xp_parse_u64n(s, n, &u) && u > (uint64_t)INT64_MAX
                    ? json_object_new_uint64(u) : NULL;
     }
     case 'j': {

@@ -12,9 +12,10 @@
 #include "layout_read.h"
 #include "xport/error.h"
 #include "xport/fs.h"
-#include "xport/json.h"
 #include "xport/jscan.h"
+#include "xport/json.h"
 #include "xport/lines.h"
+#include "xport/numparse.h"
 
 /* ---- series ---- */
 
@@ -250,9 +251,14 @@ int lr_read_points(struct layout_reader *r, struct series_item *it)
                                     r->fp_path, r->lineno);
             if (idx && json_object_is_type(idx, json_type_int))
                 p->index = json_object_get_int64(idx);
-            else if (idx && json_object_is_type(idx, json_type_string))
-                p->index = strtoll(json_object_get_string(idx), NULL, 10);
-            else
+            else if (idx && json_object_is_type(idx, json_type_string)) {
+                int64_t x;
+                if (xp_parse_i64(json_object_get_string(idx), &x))
+                    return xp_error_set(XP_EINVALID, "'%s' line %ld has index '%s', "
+                                        "not a whole number", r->fp_path, r->lineno,
+                                        json_object_get_string(idx));
+                p->index = x;
+            } else
                 p->index = r->lineno - 1;
             p->created_at = xp_json_str(o, "createdAt");
             if ((rc = add_fields(r, data, &nf)))

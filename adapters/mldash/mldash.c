@@ -44,11 +44,14 @@ static char *config_get(const char *key)
     return NULL;
 }
 
-static int opt_int(const struct xp_options *o, const char *k, int dflt)
+/* A size option of ml-dash's: 0 or unset is dflt (the CLI's flags pass 0). */
+static int opt_size(const struct xp_adapter_type *t, const struct xp_options *o,
+                    const char *k, int dflt, int *out)
 {
-    const char *v = xp_options_get(o, k);
-    int x = v ? atoi(v) : 0;
-    return x > 0 ? x : dflt;
+    long v;
+    int rc = xp_option_int(t, o, k, 0, &v);
+    *out = !rc && v > 0 ? (int)v : dflt;
+    return rc;
 }
 
 /* Which generation the server speaks: GET {server}/api/search/files is a
@@ -105,11 +108,13 @@ static int mld_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     m->sel.project = xp_strdup(loc->project);
     m->sel.experiment = xp_strdup(loc->experiment);
     m->strict = xp_options_get(opts, "strict") != NULL;
-    m->batch = opt_int(opts, "batch-size", 10000);
-    m->log_batch = opt_int(opts, "batch-size", 1000);
-    m->max_metrics = opt_int(opts, "max-concurrent-metrics", 5);
-    m->max_files = opt_int(opts, "max-concurrent-files", 3);
-    m->window = opt_int(opts, "chunk-window", 4);
+    int rc;
+    if ((rc = opt_size(type, opts, "batch-size", 10000, &m->batch)) ||
+        (rc = opt_size(type, opts, "batch-size", 1000, &m->log_batch)) ||
+        (rc = opt_size(type, opts, "max-concurrent-metrics", 5, &m->max_metrics)) ||
+        (rc = opt_size(type, opts, "max-concurrent-files", 3, &m->max_files)) ||
+        (rc = opt_size(type, opts, "chunk-window", 4, &m->window)))
+        return rc;
     if (!ctx->http)
         return xp_error_set(XP_EINVALID, "the ml-dash adapter needs the HTTP engine");
 
@@ -154,7 +159,7 @@ static int mld_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                                       "MLDASH_API_KEY, api_key in the config "
                                       "file, or --username");
     }
-    int rc = xp_http_add_cred(ctx->http, &m->cred, m->server, XP_HTTP_AUTH_BEARER,
+    rc = xp_http_add_cred(ctx->http, &m->cred, m->server, XP_HTTP_AUTH_BEARER,
                               NULL, m->token);
     if (rc)
         return rc;

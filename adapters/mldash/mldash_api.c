@@ -11,6 +11,7 @@
 #include "xport/error.h"
 #include "xport/graphql.h"
 #include "xport/json.h"
+#include "xport/numparse.h"
 
 void mld_url(struct xp_buf *b, const struct mld *m, const char *fmt, ...)
 {
@@ -80,13 +81,8 @@ int mld_int(struct json_object *o, const char *key, int64_t *out)
         return 0;
     }
     if (json_object_is_type(v, json_type_string)) {
-        const char *s = json_object_get_string(v);
-        char *end;
-        long long x = strtoll(s, &end, 10);
-        if (end != s && !*end) {
-            *out = x;
+        if (!xp_parse_i64(json_object_get_string(v), out))
             return 0;
-        }
     }
     return XP_EINVALID;
 }

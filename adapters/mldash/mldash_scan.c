@@ -9,6 +9,7 @@
 #include "mldash_read.h"
 #include "xport/error.h"
 #include "xport/jscan.h"
+#include "xport/numparse.h"
 
 /* Skip one JSON value starting at s[*i]; strings and nesting respected.
  * Fails when the value runs past len. */
@@ -125,13 +126,18 @@ static void point_members(struct xp_point *p, const struct xp_value **data,
             if (v->type == XP_V_INT) {
                 p->index = v->u.i;
                 *have_index = 1;
-            } else if (v->type == XP_V_STRING && v->u.s.len < 32) {
-                char tmp[32];
-                memcpy(tmp, v->u.s.ptr, v->u.s.len);
-                tmp[v->u.s.len] = '\0';
-                char *end;
-                p->index = strtoll(tmp, &end, 10);
-                *have_index = end != tmp && !*end;
+            } else if (v->type == XP_V_STRING) {
+                /* the server's JavaScript reads " 7" as 7 (Number() trims) */
+                const char *t = v->u.s.ptr;
+                size_t tn = v->u.s.len;
+                for (; tn && (*t == ' ' || *t == '\t'); t++, tn--)
+                    ;
+                while (tn && (t[tn - 1] == ' ' || t[tn - 1] == '\t'))
+                    tn--;
+                int64_t x;
+                *have_index = !xp_parse_i64n(t, tn, &x);
+                if (*have_index)
+                    p->index = x;
             }
         } else if (key_is(m[f].key, "data") && v->type == XP_V_JSON) {
             *data = v;

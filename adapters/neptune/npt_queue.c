@@ -18,6 +18,7 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/numparse.h"
 
 struct logf {
     char *name;
@@ -52,10 +53,11 @@ static int64_t read_offset(const char *dir, const char *name)
     struct xp_buf b = XP_BUF_INIT;
     int64_t v = -1;
     if (xp_is_file(p) && !xp_read_file(&b, p, 64)) {
-        char *end;
-        errno = 0;
-        long long x = strtoll(b.ptr, &end, 10);
-        if (!errno && end != b.ptr && x >= 0)
+        size_t n = b.len;
+        while (n && (b.ptr[n - 1] == '\n' || b.ptr[n - 1] == '\r' || b.ptr[n - 1] == ' '))
+            n--;
+        int64_t x;
+        if (!xp_parse_i64n(b.ptr, n, &x) && x >= 0)
             v = x;
     }
     xp_error_clear();

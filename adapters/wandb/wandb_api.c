@@ -9,6 +9,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/json.h"
+#include "xport/numparse.h"
 #include "xport/sys/http.h"
 #include "wandb_api.h"
 
@@ -194,9 +195,8 @@ int64_t wapi_node_int(struct json_object *o, const char *key, int64_t def)
     if (!v)
         return def;
     if (json_object_is_type(v, json_type_string)) {
-        char *end;
-        long long x = strtoll(json_object_get_string(v), &end, 10);
-        return *end ? def : (int64_t)x;
+        int64_t x;
+        return xp_parse_i64(json_object_get_string(v), &x) ? def : x;
     }
     return json_object_get_int64(v);
 }

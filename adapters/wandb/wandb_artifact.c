@@ -16,10 +16,11 @@
 #include <json-c/json.h>
 
 #include "xport/error.h"
-#include "xport/stream.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
+#include "xport/numparse.h"
+#include "xport/stream.h"
 #include "wandb_artifact.h"
 #include "wandb_upload.h"
 
@@ -152,11 +153,10 @@ static void split_label(const char *label, char **name, const char **version)
 /* The version number of "vN", or -1. */
 static int64_t version_number(const char *v)
 {
-    if (!v || v[0] != 'v' || !v[1])
+    int64_t n;
+    if (!v || v[0] != 'v' || v[1] < '0' || v[1] > '9' || xp_parse_i64(v + 1, &n))
         return -1;
-    char *end;
-    long long n = strtoll(v + 1, &end, 10);
-    return *end || n < 0 ? -1 : (int64_t)n;
+    return n;
 }
 
 static int label_cmp(const void *x, const void *y)

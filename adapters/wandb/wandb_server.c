@@ -123,19 +123,6 @@ static char *dup_or_null(const char *s)
     return s && *s ? xp_strdup(s) : NULL;
 }
 
-static int int_option(const struct xp_options *o, const char *key, int def,
-                      int lo, int hi)
-{
-    const char *v = xp_options_get(o, key);
-    if (!v)
-        return def;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || n < lo || n > hi)
-        return -1;
-    return (int)n;
-}
-
 static int ws_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    const struct xp_location *loc, const struct xp_options *opts,
                    struct xp_ctx *ctx)
@@ -149,13 +136,15 @@ static int ws_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     a->run_pat = dup_or_null(loc->experiment);
     a->filters = xp_options_get(opts, "filters");
     a->order = xp_options_get(opts, "order");
-    a->history_page = int_option(opts, "history-page", 1000, 10, 100000);
-    a->per_page = int_option(opts, "page-size", 50, 1, 1000);
-    a->log_page = int_option(opts, "log-page", 1000, 1, 10000);
-    int rc = 0;
-    if (a->history_page < 0 || a->per_page < 0 || a->log_page < 0)
-        rc = xp_error_set(XP_EINVALID, "bad 'history-page', 'page-size' or "
-                                       "'log-page' option for adapter 'wandb'");
+    long hp = 0, pp = 0, lp = 0;
+    int rc = xp_option_int(type, opts, "history-page", 1000, &hp);
+    if (!rc)
+        rc = xp_option_int(type, opts, "page-size", 50, &pp);
+    if (!rc)
+        rc = xp_option_int(type, opts, "log-page", 1000, &lp);
+    a->history_page = (int)hp;
+    a->per_page = (int)pp;
+    a->log_page = (int)lp;
     if (!rc)
         rc = wapi_open(&a->api, opts, ctx);
     if (rc) {

@@ -11,6 +11,9 @@
  * empty, has any other byte or overflows int64. */
 int xp_parse_i64n(const char *s, size_t n, int64_t *out);
 
+/* Unsigned: one or more digits only (no sign), up to UINT64_MAX. */
+int xp_parse_u64n(const char *s, size_t n, uint64_t *out);
+
 /* The same for a NUL-terminated string (NULL is -1). */
 int xp_parse_i64(const char *s, int64_t *out);
 

@@ -142,6 +142,13 @@ static void test_int_parse(void **state)
     assert_int_equal(xp_parse_range("5", 1, 10, &v), 0);
     assert_int_equal(xp_parse_range("0", 1, 10, &v), -1);
     assert_int_equal(xp_parse_range("11", 1, 10, &v), -1);
+    uint64_t u;
+    assert_int_equal(xp_parse_u64n("18446744073709551615", 20, &u), 0);
+    assert_true(u == UINT64_MAX);
+    assert_int_equal(xp_parse_u64n("18446744073709551616", 20, &u), -1);
+    assert_int_equal(xp_parse_u64n("-1", 2, &u), -1);
+    assert_int_equal(xp_parse_u64n("+1", 2, &u), -1);
+    assert_int_equal(xp_parse_u64n("", 0, &u), -1);
 }
 
 int main(void)

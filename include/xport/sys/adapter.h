@@ -94,6 +94,11 @@ const struct xp_option_decl *xp_option_find(const struct xp_adapter_type *t,
  * key takes otherwise. */
 int xp_option_check(const struct xp_adapter_type *t, const struct xp_option_decl *d,
                     const char *value);
+/* The XP_OPT_INT option key of t from o into *out, def when it is not given:
+ * 0, or XP_EINVALID as xp_option_check says (also for an undeclared key), so
+ * that the range lives only in the declaration. */
+int xp_option_int(const struct xp_adapter_type *t, const struct xp_options *o,
+                  const char *key, long def, long *out);
 
 /* A location as the user wrote it: "PATH", "local:PATH" or
  * "VENDOR:WS[/PROJECT[/EXPERIMENT]]". The three selection parts may be glob
