@@ -245,6 +245,16 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(err, "logs.jsonl' line 1"));
     free(o);
     free(err);
+    /* an index that is not a whole number ("3x" was read as 3 once) */
+    tu_write(p.ptr, "{\"sequenceNumber\":0,\"message\":\"ok\"}\n");
+    xp_buf_reset(&p);
+    xp_buf_printf(&p, "%s/ws/proj/run-004/metrics/loss/data.jsonl", src);
+    tu_write(p.ptr, "{\"index\":\"3x\",\"data\":{\"value\":1.0}}\n");
+    code = run(&o, &err, "copy", "--experiment", "run-004", src, dst2);
+    assert_int_equal(code, 1);
+    assert_non_null(strstr(err, "data.jsonl' line 1 has index '3x'"));
+    free(o);
+    free(err);
     /* refusing to write into a non-layout folder */
     char *junk = path2(tmp, "junk");
     xp_buf_reset(&p);
