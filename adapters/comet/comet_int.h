@@ -8,9 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "xport/stream.h"
 #include "xport/buf.h"
+#include "xport/iso8601.h"
 #include "xport/record.h"
+#include "xport/stream.h"
 #include "xport/sys/adapter.h"
 
 struct json_object;
@@ -127,13 +128,6 @@ int cometx_exp_load(struct cometx_exp *e, const char *dir, const char *ws_folder
 void cometx_exp_release(struct cometx_exp *e);
 
 /* ---- helpers (comet_util.c) ---------------------------------------------- */
-
-#define COMET_ISO_BUFSZ 48
-/* "2023-11-14T22:13:20.000Z" for epoch milliseconds. */
-void comet_iso_ms(char out[COMET_ISO_BUFSZ], int64_t ms);
-/* ISO-8601 UTC ("2026-01-02T03:04:05.678Z", any fraction) to epoch ms
- * (digits past the millisecond dropped); -1 when it is not one. */
-int comet_iso_parse(const char *iso, int64_t *ms);
 
 
 /* 1 when the experiment came from Comet (its key and metadata are Comet's). */

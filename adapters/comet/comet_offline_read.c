@@ -42,7 +42,7 @@ struct co_reader {
     struct json_object *exp, *vendor, *pflat, *params, *others, *logs, *files;
     const char **tags;
     size_t ntags;
-    char started[COMET_ISO_BUFSZ], ended[COMET_ISO_BUFSZ];
+    char started[XP_ISO8601_BUFSZ], ended[XP_ISO8601_BUFSZ];
     /* what becomes generated files */
     struct xp_buf html, graph, code;
     struct json_object *packages, *system, *git;
@@ -167,8 +167,8 @@ static void add_log(struct co_reader *r, struct json_object *text, struct json_o
     json_object_object_add(e, "s", json_object_new_string(
         err && json_object_get_boolean(err) ? "stderr" : "stdout"));
     if (ts && json_object_is_type(ts, json_type_int)) {
-        char iso[COMET_ISO_BUFSZ];
-        comet_iso_ms(iso, json_object_get_int64(ts));
+        char iso[XP_ISO8601_BUFSZ];
+        xp_iso8601_format_ms(iso, json_object_get_int64(ts));
         json_object_object_add(e, "t", json_object_new_string(iso));
     }
     json_object_array_add(r->logs, e);
@@ -744,10 +744,10 @@ int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
         /* 0: not known (comet_offline_write.c writes it so) */
         if ((v = xp_json_get(r->exp, "start_time")) && json_object_is_type(v, json_type_int) &&
             json_object_get_int64(v))
-            comet_iso_ms(r->started, json_object_get_int64(v));
+            xp_iso8601_format_ms(r->started, json_object_get_int64(v));
         if ((v = xp_json_get(r->exp, "stop_time")) && json_object_is_type(v, json_type_int) &&
             json_object_get_int64(v))
-            comet_iso_ms(r->ended, json_object_get_int64(v));
+            xp_iso8601_format_ms(r->ended, json_object_get_int64(v));
         rc = load_messages(r);
     }
     if (!rc) {

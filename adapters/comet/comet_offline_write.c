@@ -322,10 +322,10 @@ static int put_logs(struct co_sink *s, const struct xp_log_entry *v, size_t n)
     for (size_t i = 0; !rc && i < n; i++) {
         const struct xp_log_entry *e = &v[i];
         int64_t ms = s->t0;
-        char iso[COMET_ISO_BUFSZ] = "";
+        char iso[XP_ISO8601_BUFSZ] = "";
         int exact = 0;
-        if (e->timestamp && comet_iso_parse(e->timestamp, &ms) == 0) {
-            comet_iso_ms(iso, ms);
+        if (e->timestamp && xp_iso8601_parse_ms(e->timestamp, &ms) == 0) {
+            xp_iso8601_format_ms(iso, ms);
             exact = !strcmp(iso, e->timestamp);
         }
         int plain = exact && e->stream && (!strcmp(e->stream, "stdout") ||
@@ -532,8 +532,8 @@ static struct json_object *experiment_json(struct co_sink *s, const struct xp_ex
 {
     struct json_object *o = json_object_new_object();
     int64_t t0 = 0, t1 = 0;
-    comet_iso_parse(m->started_at ? m->started_at : m->created_at, &t0);
-    comet_iso_parse(m->ended_at, &t1);
+    xp_iso8601_parse_ms(m->started_at ? m->started_at : m->created_at, &t0);
+    xp_iso8601_parse_ms(m->ended_at, &t1);
     json_object_object_add(o, "offline_id", json_object_new_string(s->key));
     json_object_object_add(o, "project_name", json_object_new_string(m->project));
     json_object_object_add(o, "workspace", json_object_new_string(m->workspace));

@@ -1,5 +1,5 @@
-/* Small pieces both Comet readers use: epoch milliseconds as ISO-8601 text,
- * a file body read from a descriptor, and cometx's file name cleaning. */
+/* Small pieces both Comet readers use: a file body read from a descriptor,
+ * and cometx's file name cleaning. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,41 +14,6 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/json.h"
-
-void comet_iso_ms(char out[COMET_ISO_BUFSZ], int64_t ms)
-{
-    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, COMET_ISO_BUFSZ, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-             tm.tm_sec, (int)(ms - (int64_t)s * 1000));
-}
-
-/* "2026-01-02T03:04:05.678Z" (any fraction, Z or +00:00) -> epoch ms. */
-int comet_iso_parse(const char *iso, int64_t *ms)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    int n = 0;
-    if (!iso || sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-                       &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    int64_t frac = 0;
-    const char *p = iso + n;
-    if (*p == '.') {
-        int digits = 0;
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3)
-                frac = frac * 10 + (*p - '0');
-        for (; digits < 3; digits++)
-            frac *= 10;
-    }
-    *ms = (int64_t)timegm(&tm) * 1000 + frac;
-    return 0;
-}
 
 char *cometx_sanitize(const char *name)
 {

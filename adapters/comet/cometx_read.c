@@ -51,7 +51,7 @@ struct cx_reader {
     struct comet_extras x;
     const char **tags;
     size_t ntags;
-    char started[COMET_ISO_BUFSZ], ended[COMET_ISO_BUFSZ];
+    char started[XP_ISO8601_BUFSZ], ended[XP_ISO8601_BUFSZ];
     const char *status, *description, *folder, *src_vendor, *src_id;
     /* series */
     struct xp_buf mbuf;
@@ -502,9 +502,9 @@ static void build_experiment(struct cx_reader *r)
     r->tags = xp_json_strings(md, "tags", &r->ntags);
     struct json_object *v;
     if ((v = xp_json_get(md, "startTimeMillis")) && json_object_is_type(v, json_type_int))
-        comet_iso_ms(r->started, json_object_get_int64(v));
+        xp_iso8601_format_ms(r->started, json_object_get_int64(v));
     if ((v = xp_json_get(md, "endTimeMillis")) && json_object_is_type(v, json_type_int))
-        comet_iso_ms(r->ended, json_object_get_int64(v));
+        xp_iso8601_format_ms(r->ended, json_object_get_int64(v));
     r->status = r->x.status;
     if (!r->status && (v = xp_json_get(md, "running")) &&
         json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v))

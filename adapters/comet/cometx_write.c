@@ -160,8 +160,8 @@ static void build_metadata(struct cx_sink *s, const struct xp_experiment_meta *m
     set(s->md, "projectName", json_object_new_string(m->project));
     set(s->md, "workspaceName", json_object_new_string(m->workspace));
     int64_t t0 = 0, t1 = 0;
-    int h0 = comet_iso_parse(m->started_at ? m->started_at : m->created_at, &t0) == 0;
-    int h1 = comet_iso_parse(m->ended_at, &t1) == 0;
+    int h0 = xp_iso8601_parse_ms(m->started_at ? m->started_at : m->created_at, &t0) == 0;
+    int h1 = xp_iso8601_parse_ms(m->ended_at, &t1) == 0;
     if (h0)
         set(s->md, "startTimeMillis", json_object_new_int64(t0));
     if (h1)

@@ -19,6 +19,7 @@
 #include "npb.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/iso8601.h"
 #include "xport/json.h"
 
 struct nb_adapter {
@@ -371,12 +372,7 @@ static void fill(struct nb_reader *r)
     if (f && f->type == NPT_BOOL && f->v.b)
         m->status = "FAILED";
     if (c && c->type == NPT_DATETIME) {
-        time_t s = (time_t)(c->v.ms / 1000);
-        struct tm tm;
-        gmtime_r(&s, &tm);
-        snprintf(r->created, sizeof(r->created), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                 tm.tm_sec, (int)(c->v.ms % 1000));
+        xp_iso8601_format_ms(r->created, c->v.ms);
         m->created_at = m->started_at = r->created;
     }
     m->source_vendor = "neptune";

@@ -12,72 +12,21 @@
 
 #include "npb.h"
 #include "xport/error.h"
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int digits(const char *s, size_t n, size_t at, int count, int *out)
-{
-    if (at + (size_t)count > n)
-        return -1;
-    int v = 0;
-    for (int i = 0; i < count; i++) {
-        char c = s[at + (size_t)i];
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    *out = v;
-    return 0;
-}
+#include "xport/iso8601.h"
 
 int npb_parse_datetime(const char *s, size_t n, struct npb_tz *tz, int64_t *ms,
                        int *had_offset)
 {
-    int Y, M, D, h, m, sec;
-    if (n < 19 || digits(s, n, 0, 4, &Y) || s[4] != '-' || digits(s, n, 5, 2, &M) ||
-        s[7] != '-' || digits(s, n, 8, 2, &D) || (s[10] != ' ' && s[10] != 'T') ||
-        digits(s, n, 11, 2, &h) || s[13] != ':' || digits(s, n, 14, 2, &m) ||
-        s[16] != ':' || digits(s, n, 17, 2, &sec))
+    /* Python's str(datetime): "YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM]" */
+    int64_t sec;
+    int32_t ns;
+    enum xp_iso_zone z;
+    if (xp_iso8601_scan(s, n, &sec, &ns, &z) != n || s[n - 1] == 'Z' || s[n - 1] == 'z')
         return -1;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-        return -1;
-    size_t i = 19;
-    int64_t ns = 0;
-    if (i < n && s[i] == '.') {
-        int k = 0;
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, k++)
-            if (k < 9)
-                ns = ns * 10 + (s[i] - '0');
-        if (k == 0)
-            return -1;
-        for (; k < 9; k++)
-            ns *= 10;
-    }
-    int64_t local = days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 +
-                    h * 3600 + m * 60 + sec;
-    int64_t utc;
-    *had_offset = 0;
-    if (i < n) {
-        int oh, om;
-        if ((s[i] != '+' && s[i] != '-') || digits(s, n, i + 1, 2, &oh) ||
-            s[i + 3] != ':' || digits(s, n, i + 4, 2, &om) || i + 6 != n)
-            return -1;
-        int64_t off = oh * 3600 + om * 60;
-        utc = local - (s[i] == '-' ? -off : off);
-        *had_offset = 1;
-    } else {
-        utc = npb_tz_to_utc(tz, local);
-    }
-    *ms = utc * 1000 + (ns + 500000) / 1000000;
+    *had_offset = z != XP_ISO_NAIVE;
+    if (!*had_offset)
+        sec = npb_tz_to_utc(tz, sec); /* the wall clock read as if UTC */
+    *ms = sec * 1000 + (ns + 500000) / 1000000;
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
+#include "xport/iso8601.h"
 #include "xport/json.h"
 
 struct logref;
@@ -42,7 +43,7 @@ struct npt_emit {
     struct xp_point pts[XP_POINTS_BATCH];
     struct xp_field fields[XP_POINTS_BATCH * 3];
     struct xp_log_entry logs[XP_POINTS_BATCH];
-    char (*stamps)[64];
+    char (*stamps)[XP_ISO8601_BUFSZ];
     struct json_object *logmeta[XP_POINTS_BATCH];
     size_t nlogmeta;
     int64_t seq;
@@ -57,21 +58,6 @@ struct npt_emit {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-/* Epoch milliseconds as ISO-8601 UTC with milliseconds. */
-static void iso_ms(char out[64], int64_t ms)
-{
-    int64_t s = ms / 1000, r = ms % 1000;
-    if (r < 0) {
-        r += 1000;
-        s--;
-    }
-    time_t t = (time_t)s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)r);
-}
 
 static int is_system(const char *path)
 {
@@ -325,13 +311,13 @@ static void put_nested(struct json_object *root, const char *path,
 /* An atom or string set as JSON (NULL for other types). */
 static struct json_object *atom_json(const struct npt_attr *a)
 {
-    char iso[64];
+    char iso[XP_ISO8601_BUFSZ];
     switch (a->type) {
     case NPT_FLOAT: return json_object_new_double(a->v.d);
     case NPT_INT: return json_object_new_int64(a->v.i);
     case NPT_BOOL: return json_object_new_boolean(a->v.b);
     case NPT_STRING: return json_object_new_string(a->v.s);
-    case NPT_DATETIME: iso_ms(iso, a->v.ms); return json_object_new_string(iso);
+    case NPT_DATETIME: xp_iso8601_format_ms(iso, a->v.ms); return json_object_new_string(iso);
     case NPT_STRING_SET: {
         struct json_object *arr = json_object_new_array();
         for (size_t i = 0; i < a->nset; i++)
@@ -459,7 +445,7 @@ static int next_logs(struct npt_emit *e)
     for (; e->lpos < e->nlorder && n < XP_POINTS_BATCH; e->lpos++, n++) {
         const struct npt_attr *a = e->lorder[e->lpos].a;
         const struct npt_point *p = &a->pts[e->lorder[e->lpos].i];
-        iso_ms(e->stamps[n], p->ts_ms);
+        xp_iso8601_format_ms(e->stamps[n], p->ts_ms);
         struct json_object *m = json_object_new_object();
         json_object_object_add(m, "attribute", json_object_new_string(a->path));
         if (p->has_step)

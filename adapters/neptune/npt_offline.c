@@ -15,6 +15,7 @@
 #include "npt.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/iso8601.h"
 #include "xport/json.h"
 
 struct no_adapter {
@@ -304,7 +305,7 @@ struct no_reader {
     size_t nlines;
     struct xp_experiment_meta meta;
     const char **tags;
-    char created[40];
+    char created[XP_ISO8601_BUFSZ];
     struct json_object *vendor;
 };
 
@@ -349,17 +350,20 @@ static int no_next(struct xp_reader *base, const struct xp_record **out)
     return 0;
 }
 
-/* metadata.json's createdAt ("...+00:00" from Python's isoformat) as
- * "...Z". */
-static void created_at(char out[40], const char *iso)
+/* metadata.json's createdAt (Python's isoformat, "...+00:00") as UTC
+ * "...Z"; empty when it is not a time. */
+static void created_at(char out[XP_ISO8601_BUFSZ], const char *iso)
 {
+    int64_t sec;
+    int32_t ns;
     out[0] = '\0';
-    if (!iso || strlen(iso) >= 40 || strlen(iso) < 20)
+    if (xp_iso8601_parse(iso, &sec, &ns))
         return;
-    strcpy(out, iso);
-    size_t n = strlen(out);
-    if (n > 6 && !strcmp(out + n - 6, "+00:00"))
-        strcpy(out + n - 6, "Z");
+    int digits = 0; /* as many fraction digits as the source wrote */
+    if (iso[19] == '.')
+        while (iso[20 + digits] >= '0' && iso[20 + digits] <= '9')
+            digits++;
+    xp_iso8601_format(out, sec, ns, digits);
 }
 
 static struct json_object *build_vendor(struct no_reader *r, const char *type)
