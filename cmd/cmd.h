@@ -3,6 +3,7 @@
 #ifndef XPORT_CMD_H
 #define XPORT_CMD_H
 
+#include <pthread.h>
 #include <signal.h>
 
 #include "opt.h"
@@ -91,17 +92,37 @@ int adapter_types(const struct xp_adapter_type **types, const struct xp_location
 void adapter_describe(FILE *f, const struct xp_adapter_type *t);
 
 /* output.c: progress, summary and failures of a copy */
+/* progress.c: what the live progress remembers between redraws */
+#define PROGRESS_SAMPLES 64
+struct progress_sample {
+    double t;
+    int64_t points, bytes;
+    double fraction; /* of the run, or -1 */
+};
+struct progress_view {
+    struct progress_sample ring[PROGRESS_SAMPLES];
+    int head, n;
+    int drawn; /* terminal lines the last redraw left */
+    double last_plain, last_json;
+};
+
 struct copy_report {
-    int json, quiet, tty, dry_run;
+    int json, quiet, tty, dumb, dry_run;
     double started;
     const char *verb; /* "copied", "downloaded", ... */
     /* failures, kept for the summary */
     char **failures;
     size_t nfailures;
+    pthread_mutex_t lock; /* progress redraws and experiment lines */
+    struct progress_view view;
 };
 void report_init(struct copy_report *r, const char *verb, int json, int quiet);
+/* progress.c: the xp_copy_opts.progress callback, and the erasing of the
+ * redrawn lines before other output (caller holds r->lock) */
 void report_progress(void *payload, const struct xp_copy_stats *st, int final);
+void progress_clear(struct copy_report *r);
 void report_experiment(void *payload, const struct xp_exp_result *res);
+void human_bytes(char *out, size_t n, int64_t b);
 /* Print the summary; returns the exit code for rc and stats. */
 int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
                   int dry_run);

@@ -1,4 +1,5 @@
-/* Progress bar, per-experiment lines and the closing summary of a copy. */
+/* Per-experiment lines and the closing summary of a copy (the live
+ * progress is cmd/progress.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 #include "xport/error.h"
 #include "xport/json.h"
 
-static void human_bytes(char *out, size_t n, int64_t b)
+void human_bytes(char *out, size_t n, int64_t b)
 {
     const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double v = (double)b;
@@ -30,31 +31,19 @@ void report_init(struct copy_report *r, const char *verb, int json, int quiet)
     r->json = json;
     r->quiet = quiet;
     r->tty = !json && !quiet && isatty(2);
+    /* a dumb terminal gets one line rewritten with \r, no cursor moves */
+    const char *term = getenv("TERM");
+    r->dumb = r->tty && (!term || !strcmp(term, "dumb"));
     r->dry_run = 0;
+    pthread_mutex_init(&r->lock, NULL);
     r->started = now_seconds();
-}
-
-void report_progress(void *payload, const struct xp_copy_stats *st, int final)
-{
-    struct copy_report *r = payload;
-    job_progress(st, final);
-    if (!r->tty)
-        return;
-    char b[32];
-    human_bytes(b, sizeof(b), st->bytes);
-    fprintf(stderr, "\r\033[K%s %" PRId64 "/%" PRId64 " experiments, %" PRId64
-            " points, %" PRId64 " log lines, %" PRId64 " files (%s)",
-            r->verb, st->experiments_done, st->experiments_listed, st->points,
-            st->logs, st->files, b);
-    if (final)
-        fputc('\n', stderr);
-    fflush(stderr);
 }
 
 void report_experiment(void *payload, const struct xp_exp_result *res)
 {
     struct copy_report *r = payload;
     struct xp_buf line = XP_BUF_INIT;
+    pthread_mutex_lock(&r->lock);
     if (res->outcome == XP_EXP_FAILED || res->outcome == XP_EXP_PARTIAL) {
         /* named again at the end; a partial one is marked so */
         xp_buf_printf(&line, "%s%s/%s/%s: %s",
@@ -97,8 +86,7 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
         fputs(line.ptr, stdout);
     } else if (!r->quiet && res->outcome != XP_EXP_FAILED &&
                res->outcome != XP_EXP_PARTIAL) {
-        if (r->tty)
-            fputs("\r\033[K", stderr);
+        progress_clear(r);
         const char *oc = res->outcome == XP_EXP_COPIED && !res->note ? r->verb
                          : res->outcome == XP_EXP_DELETED
                              ? (r->dry_run ? "would delete" : "deleted")
@@ -113,6 +101,7 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
             fprintf(stderr, "  (%" PRId64 " items kept from the interrupted attempt)\n",
                     res->items_resumed);
     }
+    pthread_mutex_unlock(&r->lock);
     xp_buf_release(&line);
 }
 
@@ -192,5 +181,6 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
     for (size_t i = 0; i < r->nfailures; i++)
         free(r->failures[i]);
     free(r->failures);
+    pthread_mutex_destroy(&r->lock);
     return code;
 }

@@ -11,6 +11,7 @@
 #include "xport/copy.h"
 #include "xport/error.h"
 #include "xport/journal.h"
+#include "xport/progress.h"
 #include "xport/stream.h"
 #include "xport/verify.h"
 
@@ -25,6 +26,16 @@ struct ref_item {
 struct ref_list {
     struct ref_item *v;
     size_t n, cap;
+};
+
+/* One worker's experiment in flight: counted batch by batch by the worker,
+ * read by the progress thread. `it` and the reset to zero change under the
+ * run's lock, together with the finished totals, so a snapshot taken under
+ * the lock never counts a batch twice or loses one. */
+struct live {
+    _Atomic int64_t series, points, logs, files, bytes;
+    struct xp_progress reading; /* bound to the worker while it reads */
+    const struct ref_item *it;  /* NULL when idle */
 };
 
 struct copy_run {
@@ -42,7 +53,12 @@ struct copy_run {
     atomic_int auth_failed;
     atomic_int running;
     pthread_cond_t done; /* signalled as each worker ends */
+    struct live *live;   /* one per worker */
+    atomic_int nlive;
 };
+
+#define LIVE_ADD(lv, f, n) atomic_fetch_add_explicit(&(lv)->f, (n), memory_order_relaxed)
+#define LIVE_GET(lv, f) atomic_load_explicit(&(lv)->f, memory_order_relaxed)
 
 static int collect_ref(const struct xp_experiment_ref *ref, void *payload)
 {
@@ -157,19 +173,22 @@ static int drain(struct xp_stream *s, int64_t *bytes)
     return xp_stream_pump(s, NULL, NULL, bytes, NULL);
 }
 
-/* Counts bytes of file bodies as the sink reads them. */
+/* Counts bytes of file bodies as the sink reads them (live, too). */
 struct counting_stream {
     struct xp_stream base;
     struct xp_stream *inner;
     int64_t bytes;
+    struct live *lv;
 };
 
 static ssize_t counting_read(struct xp_stream *s, void *buf, size_t len)
 {
     struct counting_stream *c = (struct counting_stream *)s;
     ssize_t n = c->inner->read(c->inner, buf, len);
-    if (n > 0)
+    if (n > 0) {
         c->bytes += n;
+        LIVE_ADD(c->lv, bytes, n);
+    }
     return n;
 }
 
@@ -237,6 +256,7 @@ struct one {
     unsigned drop_mask; /* resources of the items the sink dropped */
     enum xp_series_kind cur;
     struct xp_buf key;
+    struct live *lv;
 };
 
 /* Stage 0: experiments decided without reading them. 1 when skipped. */
@@ -335,13 +355,16 @@ static int kept_item(struct one *x, const struct xp_record *rec, int *rc)
     return 1;
 }
 
-static void count(struct xp_exp_result *res, const struct xp_record *rec)
+/* The experiment's counts, and the live ones the progress line shows. */
+#define TALLY(x, f, n) ((x)->res->f += (n), LIVE_ADD((x)->lv, f, (n)))
+
+static void count(struct one *x, const struct xp_record *rec)
 {
     switch (rec->kind) {
-    case XP_REC_SERIES_BEGIN: res->series++; break;
-    case XP_REC_POINTS: res->points += (int64_t)rec->u.points.n; break;
-    case XP_REC_LOGS: res->logs += (int64_t)rec->u.logs.n; break;
-    case XP_REC_FILE: res->files++; break;
+    case XP_REC_SERIES_BEGIN: TALLY(x, series, 1); break;
+    case XP_REC_POINTS: TALLY(x, points, (int64_t)rec->u.points.n); break;
+    case XP_REC_LOGS: TALLY(x, logs, (int64_t)rec->u.logs.n); break;
+    case XP_REC_FILE: TALLY(x, files, 1); break;
     default: break;
     }
 }
@@ -361,21 +384,21 @@ static int route(struct one *x, const struct xp_record *rec)
         return 0;
     }
     if (wanted)
-        count(x->res, rec);
+        count(x, rec);
     if (rec->kind == XP_REC_FILE && (!wanted || dry)) {
         int64_t b = 0;
         if (wanted && dry && rec->u.file.meta.size >= 0)
             b = rec->u.file.meta.size; /* no need to read it */
         else if ((rc = drain(rec->u.file.body, &b)))
             return rc;
-        x->res->bytes += wanted ? b : 0;
+        TALLY(x, bytes, wanted ? b : 0);
         return 0;
     }
     if (!wanted || dry)
         return 0;
     if (rec->kind != XP_REC_FILE)
         return put_counted(x->sink, rec, x->cur, &x->drop_mask);
-    struct counting_stream cs = {{counting_read, NULL}, rec->u.file.body, 0};
+    struct counting_stream cs = {{counting_read, NULL}, rec->u.file.body, 0, x->lv};
     struct xp_record copy = *rec;
     copy.u.file.body = &cs.base;
     rc = put_counted(x->sink, &copy, x->cur, &x->drop_mask);
@@ -443,13 +466,13 @@ static int record(struct one *x)
 }
 
 /* One experiment: open the walk and the sink, pump, commit, record. */
-static int copy_one(struct copy_run *run, struct ref_item *it,
+static int copy_one(struct copy_run *run, struct ref_item *it, struct live *lv,
                     struct xp_exp_result *res, char *msg)
 {
     struct one x = {run, it, res, msg,
                     {it->workspace, it->project, it->name, it->key, it->size_hint},
                     {NULL, &res->items_resumed}, {0}, NULL, 0, 0, 0, 0,
-                    XP_SERIES_METRIC, XP_BUF_INIT};
+                    XP_SERIES_METRIC, XP_BUF_INIT, lv};
     if (skip_early(&x))
         return 0;
     struct xp_read_opts ro = {run->resources, NULL, NULL, NULL};
@@ -534,9 +557,25 @@ static void delete_missing(struct copy_run *run)
     }
 }
 
+/* The live counts of lv to zero, as its experiment's totals join the run's
+ * (under the run's lock). */
+static void live_reset(struct live *lv, const struct ref_item *it)
+{
+    atomic_store(&lv->series, 0);
+    atomic_store(&lv->points, 0);
+    atomic_store(&lv->logs, 0);
+    atomic_store(&lv->files, 0);
+    atomic_store(&lv->bytes, 0);
+    atomic_store(&lv->reading.done, 0);
+    atomic_store(&lv->reading.total, 0);
+    lv->it = it;
+}
+
 static void *worker(void *arg)
 {
     struct copy_run *run = arg;
+    struct live *lv = &run->live[atomic_fetch_add(&run->nlive, 1)];
+    struct xp_progress *was = xp_progress_bind(&lv->reading);
     for (;;) {
         size_t i = atomic_fetch_add(&run->next, 1);
         if (i >= run->nrefs)
@@ -550,8 +589,11 @@ static void *worker(void *arg)
             atomic_load(&run->auth_failed))
             break; /* refused credentials will not get better for any worker */
         xp_error_clear();
+        pthread_mutex_lock(&run->lock);
+        live_reset(lv, it);
+        pthread_mutex_unlock(&run->lock);
         char msg[MSG_CAP];
-        int rc = copy_one(run, it, &res, msg);
+        int rc = copy_one(run, it, lv, &res, msg);
         if (rc) {
             res.outcome = XP_EXP_FAILED;
             res.code = rc;
@@ -564,6 +606,7 @@ static void *worker(void *arg)
                               it->key, NULL, "failed", msg);
         pthread_mutex_lock(&run->lock);
         add_stats(run, &res);
+        live_reset(lv, NULL);
         run->st.experiments_done++;
         if (res.outcome == XP_EXP_FAILED) {
             run->st.failed++;
@@ -584,6 +627,7 @@ static void *worker(void *arg)
         if (rc == XP_EAUTH)
             break; /* the credentials will not get better */
     }
+    xp_progress_bind(was);
     pthread_mutex_lock(&run->lock);
     atomic_fetch_sub(&run->running, 1);
     pthread_cond_broadcast(&run->done);
@@ -625,6 +669,32 @@ static int list_destination(struct copy_run *run)
     return 0;
 }
 
+/* The run's totals with what the experiments in flight have moved so far
+ * (under the run's lock). */
+static void snapshot(struct copy_run *run, int jobs, struct xp_copy_stats *snap)
+{
+    *snap = run->st;
+    snap->nactive = 0;
+    for (int i = 0; i < jobs; i++) {
+        struct live *lv = &run->live[i];
+        if (!lv->it)
+            continue;
+        struct xp_copy_active a = {lv->it->workspace, lv->it->project, lv->it->name,
+                                   LIVE_GET(lv, series), LIVE_GET(lv, points),
+                                   LIVE_GET(lv, logs), LIVE_GET(lv, files),
+                                   LIVE_GET(lv, bytes), LIVE_GET(&lv->reading, done),
+                                   LIVE_GET(&lv->reading, total)};
+        snap->series += a.series;
+        snap->points += a.points;
+        snap->logs += a.logs;
+        snap->files += a.files;
+        snap->bytes += a.bytes;
+        if (snap->nactive < XP_COPY_ACTIVE_MAX)
+            snap->active[snap->nactive] = a;
+        snap->nactive++;
+    }
+}
+
 /* -j workers over the listed experiments; this thread reports progress
  * about every 200 ms until they are done. */
 static void run_workers(struct copy_run *run)
@@ -634,6 +704,7 @@ static void run_workers(struct copy_run *run)
     if ((size_t)jobs > run->nrefs)
         jobs = run->nrefs ? (int)run->nrefs : 1;
     pthread_t *th = xp_calloc((size_t)jobs, sizeof(*th));
+    run->live = xp_calloc((size_t)jobs, sizeof(*run->live));
     atomic_store(&run->running, jobs);
     for (int i = 0; i < jobs; i++)
         pthread_create(&th[i], NULL, worker, run);
@@ -648,7 +719,8 @@ static void run_workers(struct copy_run *run)
         }
         pthread_cond_timedwait(&run->done, &run->lock, &ts);
         if (o->progress && atomic_load(&run->running) > 0) {
-            struct xp_copy_stats snap = run->st;
+            struct xp_copy_stats snap;
+            snapshot(run, jobs, &snap);
             pthread_mutex_unlock(&run->lock);
             o->progress(o->payload, &snap, 0);
             pthread_mutex_lock(&run->lock);
@@ -658,6 +730,8 @@ static void run_workers(struct copy_run *run)
     for (int i = 0; i < jobs; i++)
         pthread_join(th[i], NULL);
     free(th);
+    free(run->live);
+    run->live = NULL;
     if (o->progress)
         o->progress(o->payload, &run->st, 1);
 }

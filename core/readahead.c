@@ -5,6 +5,7 @@
 
 #include "xport/buf.h"
 #include "xport/error.h"
+#include "xport/progress.h"
 #include "xport/readahead.h"
 #include "xport/record.h"
 #include "xport/ring.h"
@@ -28,6 +29,7 @@ struct slot {
 struct ra {
     struct xp_reader base;
     struct xp_reader *inner;
+    struct xp_progress *progress; /* the caller's, bound on the ring's thread */
     struct xp_ring *ring;
     struct slot *cur; /* the caller's slot */
 };
@@ -93,6 +95,7 @@ static int fill(void *slotp, void *arg)
     struct ra *r = arg;
     struct slot *sl = slotp;
     const struct xp_record *rec;
+    xp_progress_bind(r->progress);
     int rc = xp_reader_next(r->inner, &rec);
     sl->end = rc != 0;
     sl->borrowed = 0;
@@ -149,6 +152,7 @@ int xp_readahead_wrap(struct xp_reader **out, struct xp_reader *inner)
     r->base.next = ra_next;
     r->base.free = ra_free;
     r->inner = inner;
+    r->progress = xp_progress_bound();
     int rc = xp_ring_start(&r->ring, NSLOT, sizeof(struct slot), fill, r);
     if (rc) {
         free(r);

@@ -60,6 +60,8 @@ struct layout_reader {
     long lineno;
     off_t line_start; /* of the last raw line, for the slow path */
     off_t offset;     /* bytes consumed so far (ftello costs a syscall) */
+    /* progress: bytes of the JSONL files to read, and of those closed */
+    int64_t read_total, read_closed;
     size_t line_len;  /* of r->line without its line end */
     char *line;
     size_t line_cap;

@@ -15,8 +15,10 @@
 
 int lr_close_fp(struct layout_reader *r)
 {
-    if (r->fp)
+    if (r->fp) {
         fclose(r->fp);
+        r->read_closed += r->offset;
+    }
     r->fp = NULL;
     free(r->fp_path);
     r->fp_path = NULL;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -56,6 +57,9 @@ static void add_series_at(struct layout_reader *r, enum xp_series_kind kind,
             free(relname);
             continue;
         }
+        struct stat st;
+        if (stat(data, &st) == 0)
+            r->read_total += (int64_t)st.st_size;
         free(data);
         if (r->nseries == *cap) {
             *cap = *cap ? *cap * 2 : 16;
@@ -108,6 +112,13 @@ void lr_collect_series(struct layout_reader *r)
     }
     if (r->ro.resources & XP_RES_SYSTEM)
         add_series_dir(r, XP_SERIES_SYSTEM, "system", &cap);
+    if ((r->ro.resources & XP_RES_LOGS) && !r->ro.only_series) {
+        char *p = xp_path_join(r->dir, "logs/logs.jsonl");
+        struct stat st;
+        if (stat(p, &st) == 0)
+            r->read_total += (int64_t)st.st_size;
+        free(p);
+    }
     if (r->ro.only_series) {
         size_t k = 0;
         for (size_t i = 0; i < r->nseries; i++) {

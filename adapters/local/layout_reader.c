@@ -19,6 +19,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/json.h"
+#include "xport/progress.h"
 
 /* ---- the state machine ---- */
 
@@ -27,6 +28,7 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
     struct layout_reader *r = (struct layout_reader *)base;
     int rc, have;
     *out = NULL;
+    xp_progress_set(r->read_closed + (r->fp ? r->offset : 0), r->read_total);
     for (;;) {
         switch (r->stage) {
         case ST_EXPERIMENT:

@@ -11,6 +11,7 @@
 
 #include "xport/error.h"
 #include "xport/json.h"
+#include "xport/progress.h"
 #include "xport/spool.h"
 #include "xport/sys/adapter.h"
 #include "wandb_log.h"
@@ -177,6 +178,7 @@ int wrun_scan(struct wrun *r, const char *path, unsigned resources,
             break;
         }
         r->nrecords++;
+        xp_progress_set(e.off, l.size); /* the whole file is read here */
         rc = e.kind == WPRE_ROW
                  ? wdec_row(r, &s, (const struct wrow *)(const void *)e.data)
                  : decode_record(r, &s, e.data, e.len);

@@ -10,13 +10,29 @@
 #include "sys/adapter.h"
 #include "walk.h" /* xp_reader_check_order */
 
+/* One experiment in flight, as a progress callback sees it. */
+struct xp_copy_active {
+    const char *workspace, *project, *name; /* valid during the callback */
+    int64_t series, points, logs, files, bytes;
+    /* How far its reader is, in the reader's own unit (bytes of a file,
+     * points of the experiment): total 0 when the reader cannot say. */
+    int64_t done, total;
+};
+#define XP_COPY_ACTIVE_MAX 16
+
 struct xp_copy_stats {
     int64_t experiments_listed;
     int64_t experiments_done; /* finished, whatever the outcome */
     int64_t copied, skipped, failed;
     int64_t partial; /* written with items left behind (now or earlier) */
+    /* in progress callbacks these include what the experiments in flight
+     * have moved so far, batch by batch */
     int64_t series, points, logs, files, bytes, documents;
     int64_t deleted;
+    /* progress callbacks only: the experiments in flight (the first
+     * XP_COPY_ACTIVE_MAX of nactive) */
+    int nactive;
+    struct xp_copy_active active[XP_COPY_ACTIVE_MAX];
 };
 
 enum xp_exp_outcome {

@@ -1,7 +1,11 @@
 /* An out-of-tree adapter built as a shared object: "fake" yields one
  * experiment with a three-point series. FAKE_ABI lets the build produce a
- * second copy with a wrong ABI number, which xport must refuse. */
+ * second copy with a wrong ABI number, which xport must refuse. With
+ * `--opt fake:gate=PATH` the reader stops after its points until PATH
+ * exists (30 s at most), so that a test can watch a run in flight. */
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "xport/error.h"
 #include "xport/sys/adapter.h"
@@ -12,6 +16,8 @@
 #ifndef FAKE_NAME
 #define FAKE_NAME "fake"
 #endif
+
+static char gate[4096]; /* the gate option's path, or "" */
 
 struct fake_reader {
     struct xp_reader base;
@@ -53,7 +59,13 @@ static int fake_next(struct xp_reader *r, const struct xp_record **out)
         f->rec.u.points.v = f->p;
         f->rec.u.points.n = 3;
         break;
-    case 3: f->rec.kind = XP_REC_SERIES_END; break;
+    case 3:
+        for (int waited = 0; gate[0] && access(gate, F_OK) != 0 && waited < 3000; waited++) {
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        f->rec.kind = XP_REC_SERIES_END;
+        break;
     case 4: f->rec.kind = XP_REC_END; break;
     default: return XP_ITEROVER;
     }
@@ -73,6 +85,11 @@ static int fake_open(struct xp_adapter **out, const struct xp_adapter_type *t,
                      struct xp_ctx *ctx)
 {
     static struct xp_adapter a;
+    (void)t, (void)loc, (void)ctx;
+    gate[0] = '\0';
+    for (size_t i = 0; o && i < o->n; i++)
+        if (!strcmp(o->v[i].key, "gate") && strlen(o->v[i].value) < sizeof(gate))
+            strcpy(gate, o->v[i].value);
     *out = &a;
     return 0;
 }
@@ -102,6 +119,7 @@ static int fake_read(struct xp_reader **out, struct xp_adapter *a,
 /* What a plugin reads is declared like a built-in adapter's options. */
 static const struct xp_option_decl fake_options[] = {
     {"greeting", XP_OPT_STRING, 0, 0, 0, NULL, "a word the fake adapter ignores"},
+    {"gate", XP_OPT_STRING, 0, 0, 0, NULL, "a file whose existence lets the reader end"},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 

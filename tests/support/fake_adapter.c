@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "xport/progress.h"
 #include "xport/buf.h"
 #include "xport/error.h"
 
@@ -62,6 +63,15 @@ static int fr_next(struct xp_reader *rd, const struct xp_record **out)
     int swap = r->idx == r->f->spec.out_of_order;
     int s = r->step++;
     memset(&r->rec, 0, sizeof(r->rec));
+    if (r->f->spec.gate) {
+        xp_progress_set(s, 4 + nb);
+        for (int waited = 0; s == 3 && !atomic_load(r->f->spec.gate); waited++) {
+            if (waited == 3000)
+                return xp_error_set(XP_ERROR, "fake: the gate stayed shut for 30 s");
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
     if (s == 0) {
         r->rec.kind = XP_REC_EXPERIMENT;
         r->rec.u.exp.workspace = "ws";

@@ -18,6 +18,10 @@ struct fake_spec {
     int read_delay_ms;     /* sleep per read_experiment (lets workers overlap) */
     int no_list, no_read, no_write, no_delete; /* leave that method out */
     unsigned reader_version; /* 0: XP_READER_VERSION; else this (a stale plugin) */
+    /* when set, each reader reports its progress (xp_progress_set, batches
+     * of all) and waits after its first POINTS batch until *gate is
+     * nonzero: up to 30 s, then it fails */
+    atomic_int *gate;
     /* destination: names it already holds (listed as ws/p/NAME), NULL-ended */
     const char *const *existing;
 };
