@@ -145,6 +145,10 @@ struct npt_emit_opts {
     const char *only_series;
     const struct xp_experiment_meta *meta; /* the EXPERIMENT record */
 };
+/* Put v at path (split on '/') inside the object root (shared with the
+ * neptune-export adapter). */
+void npt_put_nested(struct json_object *root, const char *path,
+                    struct json_object *v);
 int npt_emit_new(struct npt_emit **out, struct npt_run *run,
                  const struct npt_emit_opts *o);
 /* 0 with *rec filled, XP_ITEROVER after END, or an error. */

@@ -303,8 +303,8 @@ static int image(struct npt_emit *e, struct npt_attr *a)
 /* ---- documents, series, logs -------------------------------------------- */
 
 /* Put value v at path (split on '/') inside the object root. */
-static void put_nested(struct json_object *root, const char *path,
-                       struct json_object *v)
+void npt_put_nested(struct json_object *root, const char *path,
+                    struct json_object *v)
 {
     const char *sl;
     while ((sl = strchr(path, '/'))) {
@@ -570,7 +570,7 @@ int npt_emit_next(struct npt_emit *e, const struct xp_record **rec)
                 struct json_object *v;
                 if (strncmp(e->attrs[i]->path, "sys/", 4) &&
                     (v = atom_json(e->attrs[i])))
-                    put_nested(e->doc, e->attrs[i]->path, v);
+                    npt_put_nested(e->doc, e->attrs[i]->path, v);
             }
             if (!json_object_object_length(e->doc))
                 continue;

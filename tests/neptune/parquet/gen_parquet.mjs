@@ -46,7 +46,7 @@ function baseRow(project, run, pathName, type) {
 }
 
 // Rows of one run: atoms, sets, series with edge values, files.
-function runRows(project, run, nseries, withFork) {
+function runRows(project, run, nseries, withFork, withMissing) {
   const rows = [];
   const add = (p, t, v) => rows.push(Object.assign(baseRow(project, run, p, t), v));
   add('sys/name', 'string', { string_value: 'edge run ' + run });
@@ -106,7 +106,7 @@ function runRows(project, run, nseries, withFork) {
   add('images/sample', 'file_series', { step: decText(0n), file_value: { path: fp('images/sample') } });
   add('source_code/files', 'file_set', { file_value: { path: fp('source_code/files') } });
   add('data/artifact', 'artifact', { file_value: { path: fp('data/artifact') + '/files_list.json' } });
-  add('model/missing', 'file', { file_value: null });
+  if (withMissing) add('model/missing', 'file', { file_value: null });
   return rows;
 }
 
@@ -184,7 +184,7 @@ function writeWasm(file, rows, opt) {
 }
 
 // ---- the unit test's files -----------------------------------------------
-const rows = runRows('ws/proj', 'RUN-1', 600, true);
+const rows = runRows('ws/proj', 'RUN-1', 600, true, true);
 const record = { schema: SCHEMA.map(([n]) => n), rows, files: {} };
 const variants = [
   ['snappy_dict_v1', { codec: P.Compression.SNAPPY, dict: true, v2: false }],
