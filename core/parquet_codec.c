@@ -1,9 +1,10 @@
-/* Parquet page decompression: UNCOMPRESSED, SNAPPY (libsnappy) and ZSTD
- * (libzstd); the other codecs of parquet.thrift's CompressionCodec are named
+/* Parquet page decompression: UNCOMPRESSED, SNAPPY (libsnappy), GZIP
+ * (zlib) and ZSTD (libzstd); the other codecs of parquet.thrift's CompressionCodec are named
  * as unsupported. */
 #include <string.h>
 
 #include <snappy-c.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include "core/parquet_int.h"
@@ -21,10 +22,42 @@ const char *xp_pq_codec_name(int codec)
 
 int xp_pq_codec_check(int codec)
 {
-    if (codec == 0 || codec == 1 || codec == 6)
+    if (codec == 0 || codec == 1 || codec == 2 || codec == 6)
         return 0;
     return xp_error_set(XP_ENOTSUP, "compression %s (%d) is not supported",
                         xp_pq_codec_name(codec), codec);
+}
+
+/* GZIP pages: one or more gzip members (zlib's inflate). */
+static int gunzip(const void *src, size_t srclen, void *out, size_t outlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (srclen > UINT32_MAX || outlen > UINT32_MAX ||
+        inflateInit2(&z, 15 + 16) != Z_OK)
+        return xp_error_set(XP_EINVALID, "bad gzip data");
+    z.next_in = (Bytef *)src;
+    z.avail_in = (uInt)srclen;
+    z.next_out = out;
+    z.avail_out = (uInt)outlen;
+    int zr;
+    for (;;) {
+        zr = inflate(&z, Z_FINISH);
+        /* concatenated members: start the next one */
+        if (zr == Z_STREAM_END && z.avail_in > 0 && z.avail_out > 0 &&
+            inflateReset(&z) == Z_OK)
+            continue;
+        break;
+    }
+    size_t got = outlen - z.avail_out;
+    int trailing = z.avail_in > 0;
+    inflateEnd(&z);
+    if (zr != Z_STREAM_END || trailing)
+        return xp_error_set(XP_EINVALID, "bad gzip data");
+    if (got != outlen)
+        return xp_error_set(XP_EINVALID, "gzip data of %zu bytes where the page "
+                            "header says %zu", got, outlen);
+    return 0;
 }
 
 int xp_pq_decompress(int codec, const void *src, size_t srclen, void *out,
@@ -53,6 +86,8 @@ int xp_pq_decompress(int codec, const void *src, size_t srclen, void *out,
             return xp_error_set(XP_EINVALID, "bad snappy data");
         return 0;
     }
+    if (codec == 2)
+        return gunzip(src, srclen, out, outlen);
     size_t n = ZSTD_decompress(out, outlen, src, srclen);
     if (ZSTD_isError(n))
         return xp_error_set(XP_EINVALID, "bad zstd data: %s",

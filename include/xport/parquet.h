@@ -5,8 +5,8 @@
  *
  * Format facts: apache/parquet-format, src/main/thrift/parquet.thrift and
  * Encodings.md. Memory is bounded by a column chunk (a row group), never the
- * file. Whatever the reader does not support (INT96, GZIP,
- * LZ4, BROTLI, encrypted files ...) is an XP_ENOTSUP error naming the file,
+ * file. Whatever the reader does not support (INT96, LZ4,
+ * BROTLI, encrypted files ...) is an XP_ENOTSUP error naming the file,
  * the column and the feature; damaged input is an XP_EINVALID error naming
  * the file and the place. */
 #ifndef XPORT_PARQUET_H

@@ -235,6 +235,98 @@ static void test_exporter_schema(void **state)
     free(path);
 }
 
+static int read_all(const char *path);
+
+/* ---- apache/parquet-testing files against DuckDB's reading ------------------- */
+
+/* A leaf whose value the test's printer handles: at most one list level. */
+static int printable(const struct xp_pq_column *c)
+{
+    return c->max_rep <= 1;
+}
+
+static void check_testing(const char *name, struct json_object *exp)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/fixtures/parquet/testing/%s", name);
+    char *path = tu_src(rel);
+    struct xp_pq_file *f;
+    struct json_object *err = json_object_object_get(exp, "duckdb_error");
+    if (err) {
+        /* LZ4 (the Hadoop framing): named, not misread */
+        int rc = read_all(path);
+        assert_int_equal(rc, XP_ENOTSUP);
+        assert_non_null(strstr(xp_error_last()->message, "LZ4"));
+        assert_non_null(strstr(xp_error_last()->message, name));
+        free(path);
+        return;
+    }
+    struct json_object *rows = json_object_object_get(exp, "rows");
+    struct json_object *leaves = json_object_object_get(exp, "leaves");
+    tu_pass(xp_pq_open(&f, path));
+    assert_int_equal(f->ncols, json_object_array_length(leaves));
+    assert_int_equal(f->num_rows, (int64_t)json_object_array_length(rows));
+    struct xp_buf got = XP_BUF_INIT;
+    size_t row0 = 0, compared = 0;
+    for (size_t g = 0; g < f->nrgs; g++) {
+        for (size_t c = 0; c < f->ncols; c++) {
+            const struct xp_pq_column *col = &f->cols[c];
+            assert_string_equal(col->path, json_object_get_string(
+                json_object_array_get_idx(leaves, c)));
+            struct xp_pq_values v;
+            int rc = xp_pq_read(f, g, c, &v);
+            if (col->type == XP_PQ_INT96) {
+                assert_int_equal(rc, XP_ENOTSUP);
+                assert_non_null(strstr(xp_error_last()->message, "INT96"));
+                assert_non_null(strstr(xp_error_last()->message, col->path));
+                xp_pq_values_release(&v);
+                continue;
+            }
+            tu_pass(rc);
+            struct xp_pq_cursor cur;
+            xp_pq_cursor_init(&cur, &v);
+            for (int64_t r = 0; r < f->rgs[g].num_rows; r++) {
+                size_t lvl, nlvl, val;
+                tu_pass(xp_pq_cursor_next(&cur, &lvl, &nlvl, &val));
+                if (!printable(col))
+                    continue;
+                xp_buf_reset(&got);
+                put_leaf(&got, &v, lvl, nlvl, val, 0);
+                const char *want = json_object_get_string(json_object_array_get_idx(
+                    json_object_array_get_idx(rows, row0 + (size_t)r), c));
+                if (strcmp(got.ptr, want))
+                    fail_msg("%s row %zu column %s: got %s, DuckDB %s", name,
+                             row0 + (size_t)r, col->path, got.ptr, want);
+                compared++;
+            }
+            assert_int_equal(cur.val, v.nvals);
+            xp_pq_values_release(&v);
+        }
+        row0 += (size_t)f->rgs[g].num_rows;
+    }
+    /* int96_from_spark has nothing but an INT96 column */
+    assert_true(compared > 0 || !strcmp(name, "int96_from_spark.parquet"));
+    xp_buf_release(&got);
+    xp_pq_close(f);
+    free(path);
+}
+
+static void test_parquet_testing(void **state)
+{
+    (void)state;
+    char *p = tu_src("tests/fixtures/parquet/testing/expected.json");
+    struct json_object *exp = json_object_from_file(p);
+    free(p);
+    assert_non_null(exp);
+    size_t n = 0;
+    json_object_object_foreach(exp, name, o) {
+        check_testing(name, o);
+        n++;
+    }
+    assert_true(n >= 15);
+    json_object_put(exp);
+}
+
 /* ---- damaged files ------------------------------------------------------------ */
 
 static char *slurp_bin(const char *path, size_t *len)
@@ -419,6 +511,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exporter_schema),
         cmocka_unit_test(test_writers_match_record),
+        cmocka_unit_test(test_parquet_testing),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_wrong_page_size),
         cmocka_unit_test(test_byte_flips),
