@@ -55,7 +55,7 @@ static int need_struct(struct xp_tc *t, const struct xp_tc_field *f)
 /* TimeUnit union: 1 MILLIS, 2 MICROS, 3 NANOS (empty structs). */
 static int read_unit(struct xp_tc *t, int *unit)
 {
-    struct xp_tc_field f;
+    struct xp_tc_field f = {0, 0};
     int rc;
     FIELDS(t, last, f, rc) {
         if (f.id >= 1 && f.id <= 3)
@@ -69,7 +69,7 @@ static int read_unit(struct xp_tc *t, int *unit)
 /* TimestampType / TimeType: 1 isAdjustedToUTC, 2 unit. */
 static int read_time(struct xp_tc *t, struct pq_elem *e)
 {
-    struct xp_tc_field f;
+    struct xp_tc_field f = {0, 0};
     int rc;
     FIELDS(t, last, f, rc) {
         if (f.id == 1)
@@ -94,13 +94,13 @@ static int read_logical(struct xp_tc *t, struct pq_elem *e)
         [10] = "INTEGER", [11] = "UNKNOWN", [12] = "JSON", [13] = "BSON",
         [14] = "UUID", [15] = "FLOAT16", [16] = "VARIANT", [17] = "GEOMETRY",
         [18] = "GEOGRAPHY"};
-    struct xp_tc_field f;
+    struct xp_tc_field f = {0, 0};
     int rc;
     FIELDS(t, last, f, rc) {
         if ((rc = need_struct(t, &f)) < 0)
             return rc;
         int16_t l2 = 0;
-        struct xp_tc_field g;
+        struct xp_tc_field g = {0, 0};
         e->logical_name = f.id > 0 && f.id < (int)(sizeof names / sizeof *names)
                               && names[f.id] ? names[f.id] : "unknown logical type";
         switch (f.id) {
@@ -196,7 +196,7 @@ static void apply_converted(struct pq_elem *e)
 
 static int read_elem(struct xp_tc *t, struct pq_elem *e, struct xp_arena *a)
 {
-    struct xp_tc_field f;
+    struct xp_tc_field f = {0, 0};
     int rc, has_logical = 0;
     memset(e, 0, sizeof *e);
     e->type = -1;
@@ -344,7 +344,7 @@ static int flatten(struct flat *s, size_t depth, int def, int rep)
 static int read_colmeta(struct xp_tc *t, struct xp_pq_chunk_meta *m,
                         const struct xp_pq_column *col)
 {
-    struct xp_tc_field f;
+    struct xp_tc_field f = {0, 0};
     int rc;
     FIELDS(t, last, f, rc) {
         int32_t v;
@@ -388,7 +388,7 @@ static int read_colmeta(struct xp_tc *t, struct xp_pq_chunk_meta *m,
 static int read_chunk(struct xp_tc *t, struct xp_pq_chunk_meta *m,
                       const struct xp_pq_column *col, const char *file)
 {
-    struct xp_tc_field f;
+    struct xp_tc_field f = {0, 0};
     int rc, has_meta = 0;
     FIELDS(t, last, f, rc) {
         if (f.id == 1) {
@@ -418,7 +418,7 @@ static int read_chunk(struct xp_tc *t, struct xp_pq_chunk_meta *m,
 static int read_rowgroup(struct xp_tc *t, struct xp_pq_file *pf,
                          struct xp_pq_rowgroup *g)
 {
-    struct xp_tc_field f;
+    struct xp_tc_field f = {0, 0};
     int rc, ncols_seen = -1;
     g->num_rows = -1;
     FIELDS(t, last, f, rc) {
@@ -458,7 +458,7 @@ static int read_rowgroup(struct xp_tc *t, struct xp_pq_file *pf,
 static int read_footer(struct xp_tc *t, struct xp_pq_file *pf)
 {
     struct pq_priv *pv = pf->priv;
-    struct xp_tc_field f;
+    struct xp_tc_field f = {0, 0};
     struct pq_elem *el = NULL;
     size_t nel = 0;
     int rc, have_schema = 0, have_rows = 0;
@@ -703,7 +703,7 @@ static int read_sub(struct xp_tc *t, const struct xp_tc_field *f,
     int rc = need_struct(t, f);
     if (rc < 0)
         return rc;
-    struct xp_tc_field g;
+    struct xp_tc_field g = {0, 0};
     pg->has_header = 1;
     FIELDS(t, last, g, rc) {
         int32_t v = 0;
@@ -736,7 +736,7 @@ static int read_sub(struct xp_tc *t, const struct xp_tc_field *f,
 
 int xp_pq_page_header(struct xp_tc *t, struct xp_pq_page *pg)
 {
-    struct xp_tc_field f;
+    struct xp_tc_field f = {0, 0};
     int rc, seen = 0;
     memset(pg, 0, sizeof *pg);
     pg->is_compressed = 1;

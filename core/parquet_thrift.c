@@ -38,7 +38,7 @@ static int uvarint(struct xp_tc *t, uint64_t *v)
 
 static int zigzag(struct xp_tc *t, int64_t *v)
 {
-    uint64_t u;
+    uint64_t u = 0;
     int rc = uvarint(t, &u);
     if (rc < 0)
         return rc;
@@ -108,7 +108,7 @@ int xp_tc_i32(struct xp_tc *t, const struct xp_tc_field *f, int32_t *out)
     }
     if (f->type != XP_TC_I32 && f->type != XP_TC_I16)
         return xp_tc_fail(t, "field of an unexpected type");
-    int64_t v;
+    int64_t v = 0;
     int rc = zigzag(t, &v);
     if (rc < 0)
         return rc;
@@ -131,7 +131,7 @@ int xp_tc_binary(struct xp_tc *t, const struct xp_tc_field *f,
                  const unsigned char **p, size_t *len)
 {
     int rc = want(t, f, XP_TC_BINARY);
-    uint64_t n;
+    uint64_t n = 0;
     if (rc < 0 || (rc = uvarint(t, &n)) < 0)
         return rc;
     if (n > (uint64_t)(t->end - t->p))
@@ -175,7 +175,7 @@ int xp_tc_list(struct xp_tc *t, const struct xp_tc_field *f, int *etype,
 int xp_tc_skip(struct xp_tc *t, int type)
 {
     int rc = 0;
-    uint64_t u;
+    uint64_t u = 0;
     switch (type) {
     case XP_TC_TRUE:
     case XP_TC_FALSE:
@@ -202,8 +202,8 @@ int xp_tc_skip(struct xp_tc *t, int type)
     }
     case XP_TC_LIST:
     case XP_TC_SET: {
-        int et;
-        size_t n;
+        int et = 0;
+        size_t n = 0;
         if ((rc = list_header(t, &et, &n)) < 0)
             return rc;
         if ((rc = xp_tc_struct_begin(t)) < 0)
@@ -244,7 +244,7 @@ int xp_tc_skip(struct xp_tc *t, int type)
         if ((rc = xp_tc_struct_begin(t)) < 0)
             return rc;
         int16_t last = 0;
-        struct xp_tc_field f;
+        struct xp_tc_field f = {0, 0};
         while ((rc = xp_tc_field(t, &last, &f)) == 1)
             if ((rc = xp_tc_skip(t, f.type)) < 0)
                 break;

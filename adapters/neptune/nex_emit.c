@@ -230,9 +230,9 @@ static int next_series(struct nex_emit *e)
             size_t n = 0, nf = 0;
             xp_arena_reset(&e->arena);
             for (; n < XP_POINTS_BATCH && e->pi < s->npoints; n++, e->pi++) {
-                const void *data;
-                size_t len;
-                struct pt p;
+                const void *data = NULL;
+                size_t len = 0;
+                struct pt p = {0};
                 int rc = xp_spool_iter_next(&e->it, &data, &len);
                 if (rc == XP_ITEROVER)
                     rc = xp_error_set(XP_EINVALID, "series '%s' lost points "
@@ -300,9 +300,9 @@ static int next_logs(struct nex_emit *e)
         size_t n = 0;
         xp_arena_reset(&e->arena);
         for (; n < XP_POINTS_BATCH && e->pi < s->npoints; n++, e->pi++) {
-            const void *data;
-            size_t len;
-            struct pt p;
+            const void *data = NULL;
+            size_t len = 0;
+            struct pt p = {0};
             int rc = xp_spool_iter_next(&e->it, &data, &len);
             if (rc == XP_ITEROVER)
                 rc = xp_error_set(XP_EINVALID, "series '%s' lost points in "

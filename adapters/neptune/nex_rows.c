@@ -372,7 +372,7 @@ static int atom(struct col *cols, const char *type, struct json_object **out)
             *out = json_object_new_string_len(cols[C_STR].v.bytes[i].ptr,
                                               (int)cols[C_STR].v.bytes[i].len);
     } else if (!strcmp(type, "datetime")) {
-        int64_t ms;
+        int64_t ms = 0;
         char iso[XP_ISO8601_BUFSZ];
         if ((i = leaf(&cols[C_DT])) >= 0) {
             if ((rc = ms_of(&cols[C_DT], i, &ms)))
