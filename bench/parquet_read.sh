@@ -20,7 +20,7 @@
 # node itself (about 50 MB: see the `node -e 0` line).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$here/build-bench}
+build=$(cd "${1:-$here/build-bench}" && pwd)
 rows=${2:-10000000}
 for b in cmd/xport bench/xport-bench-parquet-read bench/xport-bench-runstat; do
     [ -x "$build/$b" ] || { echo "missing $build/$b (see the header of $0)" >&2; exit 2; }
@@ -43,7 +43,7 @@ if (mode === 'write') {
       'metrics/m' || (i % 100) AS attribute_path, 'float_series' AS attribute_type,
       (i // 100)::DECIMAL(18,6) AS step,
       make_timestamp_ms(1767225600000 + i) AS timestamp,
-      NULL::BIGINT AS int_value, (i * 0.37) % 1.0 AS float_value,
+      NULL::BIGINT AS int_value, ((i * 0.37) % 1.0)::DOUBLE AS float_value,
       NULL::VARCHAR AS string_value, NULL::BOOLEAN AS bool_value,
       NULL::TIMESTAMP_MS AS datetime_value, NULL::VARCHAR[] AS string_set_value,
       NULL::STRUCT(path VARCHAR) AS file_value,
@@ -67,7 +67,7 @@ echo "--- xport core reader (every column decoded)"
 stat "$build/bench/xport-bench-parquet-read" "$file" 2>"$tmp/a" ; cat "$tmp/a"
 echo "--- xport download --from neptune-export (reader + adapter + layout writer)"
 stat "$build/cmd/xport" download --from neptune-export "$tmp/exports" -o "$tmp/out" \
-    >/dev/null 2>"$tmp/b"; grep wall_seconds "$tmp/b"
+    >/dev/null 2>"$tmp/b" || { cat "$tmp/b"; exit 1; }; grep wall_seconds "$tmp/b"
 echo "--- duckdb, 1 thread"
 (cd "$fx" && stat node .bench_duck.mjs read "$file" "$rows" 1 2>"$tmp/c"); cat "$tmp/c"
 echo "--- duckdb, default threads (2 here)"
