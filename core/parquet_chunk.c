@@ -12,7 +12,7 @@ int xp_pq__pread(struct xp_pq_file *f, void *buf, size_t n, int64_t off);
 
 /* Column chunks with more level entries than this are refused: a guard
  * against a damaged header asking for gigabytes. */
-#define PQ_MAX_ENTRIES ((size_t)1 << 28)
+#define PQ_MAX_ENTRIES ((size_t)1 << 26)
 
 struct chunk_priv {
     char **bufs; /* buffers the byte values point into */
@@ -332,6 +332,11 @@ int xp_pq_read(struct xp_pq_file *f, size_t rg, size_t col,
         return xp_error_set(XP_EINVALID, "'%s': row group %zu column '%s': "
                             "%lld values is out of range", f->path, rg,
                             c->path, (long long)m->num_values);
+    if (c->max_rep == 0 && m->num_values != f->rgs[rg].num_rows)
+        return xp_error_set(XP_EINVALID, "'%s': row group %zu column '%s' has "
+                            "%lld values for %lld rows", f->path, rg, c->path,
+                            (long long)m->num_values,
+                            (long long)f->rgs[rg].num_rows);
     int64_t start = m->data_page_offset;
     if (m->dict_page_offset > 0 && m->dict_page_offset < start)
         start = m->dict_page_offset;

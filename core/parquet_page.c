@@ -57,6 +57,14 @@ int xp_pq_plain(const struct xp_pq_column *col, const unsigned char *p,
                 const unsigned char *end, size_t n, struct xp_pq_vals *o)
 {
     size_t avail = (size_t)(end - p), i;
+    /* every value takes bytes (a bit for booleans): a count the data cannot
+     * hold is refused before anything is allocated for it */
+    size_t least = col->type == XP_PQ_BOOLEAN ? 0
+                   : col->type == XP_PQ_BYTE_ARRAY ? 4
+                   : col->type == XP_PQ_FIXED ? (size_t)col->type_length
+                   : col->type == XP_PQ_INT32 || col->type == XP_PQ_FLOAT ? 4 : 8;
+    if ((least ? avail / least : avail * 8) < n)
+        return short_data("PLAIN", least ? avail / least : avail * 8, n);
     xp_pq_vals_reserve(o, n);
     switch (col->type) {
     case XP_PQ_BOOLEAN:
