@@ -150,6 +150,19 @@ static int decode_pt(struct nex_emit *e, const unsigned char *p, size_t n,
     return 0;
 }
 
+/* The next point of series s from the spool. */
+static int next_pt(struct nex_emit *e, const struct nex_series *s,
+                   enum nex_series_kind kind, struct pt *p)
+{
+    const void *data = NULL;
+    size_t len = 0;
+    int rc = xp_spool_iter_next(&e->it, &data, &len);
+    if (rc == XP_ITEROVER)
+        rc = xp_error_set(XP_EINVALID, "series '%s' lost points in the spool",
+                          s->path);
+    return rc ? rc : decode_pt(e, data, len, kind, p);
+}
+
 /* step as a float, and its decimal text when the float does not round
  * back to it at the decimal's scale. */
 static size_t step_fields(struct nex_emit *e, struct xp_field *f,
@@ -230,14 +243,9 @@ static int next_series(struct nex_emit *e)
             size_t n = 0, nf = 0;
             xp_arena_reset(&e->arena);
             for (; n < XP_POINTS_BATCH && e->pi < s->npoints; n++, e->pi++) {
-                const void *data = NULL;
-                size_t len = 0;
                 struct pt p = {0};
-                int rc = xp_spool_iter_next(&e->it, &data, &len);
-                if (rc == XP_ITEROVER)
-                    rc = xp_error_set(XP_EINVALID, "series '%s' lost points "
-                                      "in the spool", s->path);
-                if (rc || (rc = decode_pt(e, data, len, s->kind, &p)))
+                int rc = next_pt(e, s, s->kind, &p);
+                if (rc)
                     return rc;
                 struct xp_field *f = &e->fields[nf];
                 size_t k = 0;
@@ -300,14 +308,9 @@ static int next_logs(struct nex_emit *e)
         size_t n = 0;
         xp_arena_reset(&e->arena);
         for (; n < XP_POINTS_BATCH && e->pi < s->npoints; n++, e->pi++) {
-            const void *data = NULL;
-            size_t len = 0;
             struct pt p = {0};
-            int rc = xp_spool_iter_next(&e->it, &data, &len);
-            if (rc == XP_ITEROVER)
-                rc = xp_error_set(XP_EINVALID, "series '%s' lost points in "
-                                  "the spool", s->path);
-            if (rc || (rc = decode_pt(e, data, len, NEX_STRING, &p)))
+            int rc = next_pt(e, s, NEX_STRING, &p);
+            if (rc)
                 return rc;
             char *iso = NULL;
             if (p.ts != INT64_MIN) {
@@ -334,34 +337,6 @@ static int next_logs(struct nex_emit *e)
 }
 
 /* ---- files ---------------------------------------------------------------------- */
-
-/* An attribute path with unsafe segments encoded, as a relative path. */
-static int safe_rel(struct xp_buf *out, const char *path)
-{
-    xp_buf_reset(out);
-    struct xp_buf enc = XP_BUF_INIT;
-    const char *p = path;
-    for (;;) {
-        const char *sl = strchr(p, '/');
-        size_t n = sl ? (size_t)(sl - p) : strlen(p);
-        char *seg = xp_strndup(p, n);
-        if (out->len)
-            xp_buf_putc(out, '/');
-        if (xp_segment_safe(seg)) {
-            xp_buf_puts(out, seg);
-        } else {
-            xp_buf_reset(&enc);
-            xp_name_encode(&enc, seg);
-            xp_buf_puts(out, enc.ptr);
-        }
-        free(seg);
-        if (!sl)
-            break;
-        p = sl + 1;
-    }
-    xp_buf_release(&enc);
-    return 0;
-}
 
 static void fl_add(struct nex_emit *e, const char *src, const char *name)
 {
@@ -450,10 +425,10 @@ static int next_file(struct nex_emit *e)
             continue;
         }
         const struct fentry *x = &e->fl[e->fli++];
-        safe_rel(&e->rel, f->attr);
+        npt_safe_rel(&e->rel, f->attr);
         if (*x->name) {
             struct xp_buf nm = XP_BUF_INIT;
-            safe_rel(&nm, x->name);
+            npt_safe_rel(&nm, x->name);
             xp_buf_printf(&e->rel, "/%s", nm.ptr);
             xp_buf_release(&nm);
         }
