@@ -42,10 +42,10 @@ if (mode === 'write') {
   await c.run(`COPY (SELECT 'ws/proj' AS project_id, 'RUN-1' AS run_id,
       'metrics/m' || (i % 100) AS attribute_path, 'float_series' AS attribute_type,
       (i // 100)::DECIMAL(18,6) AS step,
-      make_timestamp_ms(1767225600000 + i) AS timestamp,
+      make_timestamp_ms(1767225600000 + i)::TIMESTAMPTZ AS timestamp,
       NULL::BIGINT AS int_value, ((i * 0.37) % 1.0)::DOUBLE AS float_value,
       NULL::VARCHAR AS string_value, NULL::BOOLEAN AS bool_value,
-      NULL::TIMESTAMP_MS AS datetime_value, NULL::VARCHAR[] AS string_set_value,
+      NULL::TIMESTAMPTZ AS datetime_value, NULL::VARCHAR[] AS string_set_value,
       NULL::STRUCT(path VARCHAR) AS file_value,
       NULL::STRUCT(type VARCHAR, edges DOUBLE[], "values" DOUBLE[]) AS histogram_value
     FROM range(${rows}) t(i))

@@ -94,7 +94,8 @@ static int check_column(const struct xp_pq_file *f, int k, int idx)
         break;
     case C_TS:
     case C_DT:
-        ok = t == XP_PQ_INT64 && c->logical == XP_PQL_TIMESTAMP;
+        /* timestamp(ms, UTC); a local time without its zone is refused */
+        ok = t == XP_PQ_INT64 && c->logical == XP_PQL_TIMESTAMP && c->utc;
         break;
     case C_INT:
         ok = (t == XP_PQ_INT64 || t == XP_PQ_INT32) &&
