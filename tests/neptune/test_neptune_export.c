@@ -281,12 +281,34 @@ static void damaged_part(void **state)
     free(out);
 }
 
+/* --workspace and --project select on the project_id column. */
+static void selection(void **state)
+{
+    struct fx *f = *state;
+    char *o, *e, *out = xp_path_join(f->tmp, "sel");
+    const char *no[] = {"download", "--from", "neptune-export", f->src, "-o", out,
+                        "--project", "other", NULL};
+    assert_int_equal(tu_run_xport(&o, &e, no), 0);
+    assert_non_null(strstr(o, "0 downloaded, 0 skipped, 0 failed (of 0)"));
+    free(o);
+    free(e);
+    const char *yes[] = {"download", "--from", "neptune-export", f->src, "-o", out,
+                         "--workspace", "ws", "--project", "proj", "--experiment",
+                         "RUN-2", NULL};
+    assert_int_equal(tu_run_xport(&o, &e, yes), 0);
+    assert_non_null(strstr(o, "1 downloaded, 0 skipped, 0 failed (of 1)"));
+    free(o);
+    free(e);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exact_values),
         cmocka_unit_test(partial_and_verify),
         cmocka_unit_test(damaged_part),
+        cmocka_unit_test(selection),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
