@@ -481,6 +481,77 @@ static void test_wrong_page_size(void **state)
     damage_close(&d);
 }
 
+/* Skip one Thrift compact struct of i32 and struct fields (a page header
+ * as parquet-wasm writes it); returns the bytes it takes. */
+static size_t skip_struct(const unsigned char *p)
+{
+    size_t i = 0;
+    for (;;) {
+        unsigned char b = p[i++];
+        if (b == 0)
+            return i;
+        assert_true(b >> 4); /* short-form field ids only */
+        if ((b & 15) == 5)
+            while (p[i++] & 0x80)
+                ;
+        else if ((b & 15) == 12)
+            i += skip_struct(p + i);
+        else
+            assert_true((b & 15) == 1 || (b & 15) == 2);
+    }
+}
+
+static size_t put_varint(unsigned char *o, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        o[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+/* A dictionary page that claims two billion values: refused before
+ * anything is allocated for them (it used to abort in the allocator). */
+static void test_huge_count(void **state)
+{
+    (void)state;
+    struct damage d;
+    damage_open(&d, "exporter_none_dict_v2.parquet");
+    struct xp_pq_file *f;
+    tu_pass(xp_pq_open(&f, d.src));
+    int64_t at = f->rgs[0].chunks[0].dict_page_offset;
+    xp_pq_close(f);
+    assert_true(at > 0);
+    const unsigned char *h = (const unsigned char *)d.orig + at;
+    size_t hlen = skip_struct(h);
+    /* fields 1-3: type, uncompressed and compressed sizes, kept as they are */
+    size_t k = 0;
+    for (int field = 0; field < 3; field++) {
+        k++;
+        while (h[k++] & 0x80)
+            ;
+    }
+    unsigned char nh[64];
+    memcpy(nh, h, k);
+    size_t n = k;
+    nh[n++] = 0x4c;                          /* field 7: DictionaryPageHeader */
+    nh[n++] = 0x15;                          /* 1: num_values */
+    n += put_varint(nh + n, 2 * (uint64_t)INT32_MAX);
+    nh[n++] = 0x15;                          /* 2: encoding PLAIN */
+    nh[n++] = 0;
+    nh[n++] = 0;                             /* end of the sub-header */
+    nh[n++] = 0;                             /* end of the page header */
+    char *b = malloc(d.len + n);
+    memcpy(b, d.orig, (size_t)at);
+    memcpy(b + at, nh, n);
+    memcpy(b + at + n, d.orig + at + hlen, d.len - (size_t)at - hlen);
+    spit(d.dst, b, d.len - hlen + n);
+    tu_fail_with(XP_EINVALID, "PLAIN values end after", read_all(d.dst));
+    free(b);
+    damage_close(&d);
+}
+
 /* Every single-byte change of a file gives a value or an error, never a
  * crash (ASan watches). */
 static void test_byte_flips(void **state)
@@ -514,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_parquet_testing),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_wrong_page_size),
+        cmocka_unit_test(test_huge_count),
         cmocka_unit_test(test_byte_flips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
