@@ -71,6 +71,11 @@ static int collect(const char *dir, struct group **out, size_t *n)
         return rc;
     for (size_t i = 0; i < k; i++) {
         long long part;
+        /* an unfinished part, not yet renamed, counts as one too */
+        size_t len = strlen(names[i]);
+        int tmp = len > 4 && !strcmp(names[i] + len - 4, ".tmp");
+        if (tmp)
+            names[i][len - 4] = 0;
         size_t pl = part_of(names[i], &part);
         if (!pl)
             continue;
@@ -87,7 +92,7 @@ static int collect(const char *dir, struct group **out, size_t *n)
         gr->nparts++;
         if (part > gr->maxpart)
             gr->maxpart = part;
-        if (part == 0)
+        if (part == 0 && !tmp)
             gr->has0 = 1;
     }
     xp_strv_free(names);
@@ -108,6 +113,26 @@ static char *part_path(const char *dir, const char *prefix, long long n)
     return xp_buf_detach(&b);
 }
 
+/* Part n as the exporter left it: the .parquet, else its unfinished
+ * .parquet.tmp (*tmp set), else NULL. */
+static char *find_part(const char *dir, const char *prefix, long long n,
+                       int *tmp)
+{
+    char *p = part_path(dir, prefix, n);
+    *tmp = 0;
+    if (xp_is_file(p))
+        return p;
+    struct xp_buf b = XP_BUF_INIT;
+    xp_buf_printf(&b, "%s.tmp", p);
+    free(p);
+    if (xp_is_file(b.ptr)) {
+        *tmp = 1;
+        return xp_buf_detach(&b);
+    }
+    xp_buf_release(&b);
+    return NULL;
+}
+
 /* ---- listing ------------------------------------------------------------------- */
 
 static int list_dir(struct nx_adapter *a, const char *dir, xp_experiment_cb cb,
@@ -119,18 +144,12 @@ static int list_dir(struct nx_adapter *a, const char *dir, xp_experiment_cb cb,
     if (rc)
         return rc;
     for (size_t i = 0; i < n && !rc; i++) {
-        long long first = 0;
-        while (first <= g[i].maxpart) {
-            char *p = part_path(dir, g[i].prefix, first);
-            int there = xp_is_file(p);
-            free(p);
-            if (there)
-                break;
-            first++;
-        }
-        char *p = part_path(dir, g[i].prefix, first);
-        char *proj = NULL, *run = NULL;
-        rc = nex_peek_ids(p, &proj, &run);
+        char *p = NULL, *proj = NULL, *run = NULL;
+        int tmp;
+        for (long long k = 0; !p && k <= g[i].maxpart; k++)
+            p = find_part(dir, g[i].prefix, k, &tmp);
+        rc = p ? nex_peek_ids(p, &proj, &run)
+               : xp_error_set(XP_ENOTFOUND, "no parts of '%s'", g[i].prefix);
         free(p);
         if (rc) {
             /* named, counted as failed by reading it */
@@ -345,13 +364,28 @@ static int nx_read(struct xp_reader **out, struct xp_adapter *base,
         r->partial = 1;
         nex_lost(&r->run, "part_0 is missing (neptune-exporter renames it "
                  "last: the export of this run did not finish)");
+        if (!a->allow_partial)
+            rc = xp_error_set(XP_EINVALID, "run '%s' in '%s' is incomplete: "
+                              "%s (--allow-partial keeps what is there)",
+                              ref->name, r->dir, r->run.lost.ptr);
     }
-    for (long long p = 0; !rc && p <= g[gi].maxpart; p++) {
-        char *path = part_path(r->dir, r->prefix, p);
-        if (xp_is_file(path))
+    for (long long p = 0; !rc && gi < ng && p <= g[gi].maxpart; p++) {
+        int tmp;
+        char *path = find_part(r->dir, r->prefix, p, &tmp);
+        if (path && tmp && !a->allow_partial) {
+            nex_lost(&r->run, "part_%lld is an unfinished .parquet.tmp", p);
+        } else if (path && tmp) {
+            /* what the exporter had written when it stopped, if readable */
+            nex_lost(&r->run, "part_%lld is an unfinished .parquet.tmp", p);
+            if (nex_read_part(&r->run, path)) {
+                nex_lost(&r->run, "%s", xp_error_last()->message);
+                xp_error_clear();
+            }
+        } else if (path) {
             rc = nex_read_part(&r->run, path);
-        else if (p > 0)
+        } else if (p > 0) {
             nex_lost(&r->run, "part_%lld is missing", p);
+        }
         free(path);
     }
     if (ng)
@@ -359,10 +393,6 @@ static int nx_read(struct xp_reader **out, struct xp_adapter *base,
     if (!rc && !r->run.run_id)
         rc = xp_error_set(XP_EINVALID, "run '%s' in '%s' has no rows",
                           r->prefix, r->dir);
-    if (!rc && r->partial && !a->allow_partial)
-        rc = xp_error_set(XP_EINVALID, "run '%s' in '%s' is incomplete: %s "
-                          "(--allow-partial keeps what is there)",
-                          r->run.run_id, r->dir, r->run.lost.ptr);
     if (rc) {
         nx_reader_free(&r->base);
         return rc;

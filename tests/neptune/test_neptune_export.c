@@ -281,6 +281,30 @@ static void damaged_part(void **state)
     free(out);
 }
 
+/* A run whose parts are still .parquet.tmp (the exporter stopped before
+ * renaming them) is named, never silently left out. */
+static void unfinished_tmp(void **state)
+{
+    struct fx *f = *state;
+    char *copy = xp_path_join(f->tmp, "tmpcopy"), *out = xp_path_join(f->tmp, "tmpout");
+    assert_int_equal(tu_sh("cp -r '%s' '%s' && cd '%s/data/ws_proj-00871eb7ac1bdb01' && "
+                           "mv RUN-2-54f5930fff19cfbd_part_0.parquet "
+                           "RUN-2-54f5930fff19cfbd_part_0.parquet.tmp", f->src, copy, copy), 0);
+    char *o, *e;
+    assert_int_equal(download(copy, out, 0, &o, &e), 3);
+    assert_non_null(strstr(o, "1 downloaded, 0 skipped, 2 failed"));
+    assert_non_null(strstr(e, "run 'RUN-2'"));
+    free(o);
+    free(e);
+    assert_int_equal(download(copy, out, 1, &o, &e), 0);
+    assert_non_null(strstr(e, "part_0 is an unfinished .parquet.tmp"));
+    assert_int_equal(tu_sh("grep -q '\"partial\":true' '%s/ws/proj/RUN-2/experiment.json'", out), 0);
+    free(o);
+    free(e);
+    free(copy);
+    free(out);
+}
+
 /* --workspace and --project select on the project_id column. */
 static void selection(void **state)
 {
@@ -309,6 +333,7 @@ int main(void)
         cmocka_unit_test(partial_and_verify),
         cmocka_unit_test(damaged_part),
         cmocka_unit_test(selection),
+        cmocka_unit_test(unfinished_tmp),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
