@@ -145,6 +145,13 @@ struct npt_emit_opts {
     const char *only_series;
     const struct xp_experiment_meta *meta; /* the EXPERIMENT record */
 };
+/* Put v at path (split on '/') inside the object root (shared with the
+ * neptune-export adapter). */
+void npt_put_nested(struct json_object *root, const char *path,
+                    struct json_object *v);
+/* An attribute path as a relative file path, each segment that is not
+ * safe as a path segment ("..", ".", "") encoded (xp_name_encode). */
+int npt_safe_rel(struct xp_buf *out, const char *path);
 int npt_emit_new(struct npt_emit **out, struct npt_run *run,
                  const struct npt_emit_opts *o);
 /* 0 with *rec filled, XP_ITEROVER after END, or an error. */

@@ -6,3 +6,8 @@ xport_add_test(test_neptune_offline
 xport_add_test(test_neptune_backup
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_neptune_backup.c
                LABELS neptune)
+# The neptune-export adapter on the exporter folder gen_parquet.mjs wrote
+# (tests/fixtures/neptune-export).
+xport_add_test(test_neptune_export
+               SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_neptune_export.c
+               LABELS neptune)

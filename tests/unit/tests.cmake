@@ -6,3 +6,5 @@ xport_add_test(test_pb SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pb.c LABELS unit)
 xport_add_test(test_zip SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_zip.c LABELS unit)
 # The shared text decoders: ISO-8601 times and strict integers.
 xport_add_test(test_parse SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_parse.c LABELS unit)
+# The Parquet reader (core/parquet_*.c) on files of real writers.
+xport_add_test(test_parquet SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_parquet.c LABELS unit)
