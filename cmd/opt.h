@@ -57,6 +57,22 @@ struct cmd_usage {
 int opt_parse(const struct opt *opts, const struct cmd_usage *u, int argc,
               char **argv, const char **pos, size_t maxpos, size_t *npos);
 void opt_help(const struct opt *opts, const struct cmd_usage *u, FILE *f);
+/* "-n, --[no-]dry-run" of o (its names as the help shows them) into b. */
+struct xp_buf;
+void opt_names(struct xp_buf *b, const struct opt *o);
+
+/* What opt_parse does with --help: print the help (OPT_DOC_HELP), or, for
+ * xport's hidden --dump-man and --dump-completion (cmd/optdoc.c), print the
+ * same table as a man page or a shell completion fragment, so that these
+ * cannot drift from the help. */
+enum opt_doc_kind { OPT_DOC_HELP, OPT_DOC_MAN, OPT_DOC_BASH, OPT_DOC_ZSH };
+struct opt_doc {
+    enum opt_doc_kind kind;
+    const char *name, *summary; /* the command's entry in main.c's table */
+    int done;                   /* set once the table was printed */
+};
+extern struct opt_doc opt_doc;
+void opt_doc_print(const struct opt *opts, const struct cmd_usage *u, FILE *f);
 /* A usage error about an option's value, in the parser's words:
  * "error: option '--NAME' MSG" and the usage line (when u is not NULL).
  * Returns -1. */
