@@ -187,6 +187,16 @@ if shutil.which("zsh"):
     p = subprocess.run(["zsh", "-n", zsh_file], capture_output=True, text=True)
     if p.returncode:
         fail("zsh -n %s: %s" % (zsh_file, p.stderr))
+    # sourced after compinit, it registers _xport for xport with a function
+    # per command
+    fns = " ".join("$+functions[_xport_%s]" % n.replace("-", "_") for n in all_words)
+    p = subprocess.run(["zsh", "-f", "-c", 'autoload -U compinit && compinit -u -D && '
+                        'source "$1" && print -r -- "$_comps[xport] %s"' % fns, "zsh",
+                        zsh_file], capture_output=True, text=True)
+    want = "_xport " + " ".join("1" for _ in all_words)
+    if p.returncode or p.stdout.strip() != want:
+        fail("zsh: sourcing %s gave '%s' (want '%s'): %s"
+             % (zsh_file, p.stdout.strip(), want, p.stderr.strip()))
 
 # xport(1): every command and every adapter with the options it reads
 for name, _ in cmds:
