@@ -1,4 +1,4 @@
-# Writes what `xport --dump-man` and `xport --dump-completion` print (cmd/doc.c)
+# Writes what `xport --dump-man` and `xport --dump-completion` print (cmd/doc_main.c)
 # into OUT: man1/xport.1 and man1/xport-CMD.1 for every command `xport --help`
 # lists, bash/xport and zsh/_xport. Run by the build (cmake/install.cmake):
 #   cmake -DXPORT=path/to/xport -DOUT=dir -P cmake/gen_docs.cmake

@@ -110,7 +110,7 @@ void report_experiment(void *payload, const struct xp_exp_result *res);
 int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
                   int dry_run);
 
-/* optdoc.c: the hidden `xport --dump-man [CMD]` (a man page) and
+/* doc_main.c: the hidden `xport --dump-man [CMD]` (a man page) and
  * `xport --dump-completion bash|zsh`, printed from cmds (ended by a NULL
  * name), each command's option table (opt_doc) and the adapter table;
  * exits lists the exit codes (ended by a NULL meaning). Returns an exit

@@ -8,6 +8,22 @@
 #include "xport/buf.h"
 #include "xport/record.h"
 
+/* What an option's value is, named by its argname ("DIR", "VENDOR", ...). */
+enum doc_value { DOC_V_TEXT, DOC_V_ADAPTER, DOC_V_RESOURCE, DOC_V_OPTKEY, DOC_V_DIR,
+                 DOC_V_FILE };
+
+static enum doc_value doc_value_of(const struct opt *o)
+{
+    static const struct { const char *argname; enum doc_value v; } kinds[] = {
+        {"VENDOR", DOC_V_ADAPTER}, {"RESOURCE", DOC_V_RESOURCE},
+        {"[ADAPTER:]KEY=VALUE", DOC_V_OPTKEY}, {"DIR", DOC_V_DIR},
+        {"FILE", DOC_V_FILE}, {"PATH", DOC_V_FILE}};
+    for (size_t i = 0; o->argname && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (!strcmp(o->argname, kinds[i].argname))
+            return kinds[i].v;
+    return DOC_V_TEXT;
+}
+
 static const char *const kind_names[] = {
     [DOC_V_TEXT] = "text",         [DOC_V_ADAPTER] = "adapter", [DOC_V_RESOURCE] = "resource",
     [DOC_V_OPTKEY] = "optkey",     [DOC_V_DIR] = "dir",         [DOC_V_FILE] = "file"};
@@ -76,7 +92,7 @@ static void words(struct xp_buf *b, enum doc_value k, const char *suffix)
 
 /* ---- bash --------------------------------------------------------------- */
 
-void doc_bash_command(const struct opt *opts, const struct cmd_usage *u, FILE *f)
+static void doc_bash_command(const struct opt *opts, const struct cmd_usage *u, FILE *f)
 {
     (void)u;
     fprintf(f, "    %s)\n        opts='", opt_doc.name);
@@ -250,7 +266,7 @@ static void zsh_spec(FILE *f, const struct opt *o)
     xp_buf_release(&ex);
 }
 
-void doc_zsh_command(const struct opt *opts, const struct cmd_usage *u, FILE *f)
+static void doc_zsh_command(const struct opt *opts, const struct cmd_usage *u, FILE *f)
 {
     (void)u;
     zsh_fn_name(f, opt_doc.name);
@@ -333,13 +349,12 @@ static void zsh_main(FILE *f, const struct xp_cmd *cmds)
 int doc_completion(FILE *f, const struct xp_cmd *cmds, const char *shell)
 {
     int bash = !strcmp(shell, "bash");
-    enum opt_doc_kind kind = bash ? OPT_DOC_BASH : OPT_DOC_ZSH;
     if (bash)
         bash_script(f, cmds);
     else
         zsh_head(f);
     for (const struct xp_cmd *c = cmds; c->name; c++)
-        if (doc_run(c, kind))
+        if (doc_run(c, bash ? doc_bash_command : doc_zsh_command))
             return -1;
     if (bash)
         bash_end(f);

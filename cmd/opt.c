@@ -11,6 +11,8 @@
 #define HELP_WIDTH 80
 #define HELP_COL 32 /* where an option's help text starts */
 
+struct opt_doc opt_doc;
+
 static int is_option(const struct opt *o)
 {
     return o->type != OPT_GROUP;
@@ -194,10 +196,12 @@ int opt_parse(const struct opt *opts, const struct cmd_usage *u, int argc,
             continue;
         }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            if (opt_doc.kind == OPT_DOC_HELP)
+            if (opt_doc.print) {
+                opt_doc.print(opts, u, stdout);
+                opt_doc.done = 1;
+            } else {
                 opt_help(opts, u, stdout);
-            else
-                opt_doc_print(opts, u, stdout);
+            }
             return 1;
         }
         int r = a[1] == '-' ? parse_long(opts, u, argc, argv, &i)

@@ -61,18 +61,16 @@ void opt_help(const struct opt *opts, const struct cmd_usage *u, FILE *f);
 struct xp_buf;
 void opt_names(struct xp_buf *b, const struct opt *o);
 
-/* What opt_parse does with --help: print the help (OPT_DOC_HELP), or, for
- * xport's hidden --dump-man and --dump-completion (cmd/optdoc.c), print the
- * same table as a man page or a shell completion fragment, so that these
- * cannot drift from the help. */
-enum opt_doc_kind { OPT_DOC_HELP, OPT_DOC_MAN, OPT_DOC_BASH, OPT_DOC_ZSH };
+/* What opt_parse does with --help: print the help, or, when print is set
+ * (xport's hidden --dump-man and --dump-completion, cmd/doc.c), hand the
+ * table to it, so that man pages and completions come from the tables that
+ * print the help and cannot drift from it. */
 struct opt_doc {
-    enum opt_doc_kind kind;
+    void (*print)(const struct opt *opts, const struct cmd_usage *u, FILE *f);
     const char *name, *summary; /* the command's entry in main.c's table */
-    int done;                   /* set once the table was printed */
+    int done;                   /* set once print was given a table */
 };
 extern struct opt_doc opt_doc;
-void opt_doc_print(const struct opt *opts, const struct cmd_usage *u, FILE *f);
 /* A usage error about an option's value, in the parser's words:
  * "error: option '--NAME' MSG" and the usage line (when u is not NULL).
  * Returns -1. */
