@@ -20,7 +20,7 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/xport
 # the .pc finds its prefix from where it lies, so one file serves any
 # --prefix and the package
 set(pcdir ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
-file(RELATIVE_PATH XPORT_PC_TO_PREFIX /root/${pcdir} /root)
+string(REGEX REPLACE "[^/]+" ".." XPORT_PC_TO_PREFIX "${pcdir}") # lib/pkgconfig: ../..
 configure_file(${CMAKE_SOURCE_DIR}/cmake/xport.pc.in ${CMAKE_BINARY_DIR}/xport.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/xport.pc DESTINATION ${pcdir})
 

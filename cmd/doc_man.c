@@ -247,8 +247,8 @@ void doc_man_main(FILE *f, const struct xp_cmd *cmds, const struct cmd_exit *exi
         fprintf(f, ".TP\n.B %d\n", e->code);
         roff_line(f, e->meaning);
     }
-    fputs(".PP\nThe exit codes are explained in \\fIexit\\-codes.md\\fR with the "
-          "documentation (\\fI/usr/share/doc/xport\\fR).\n"
+    fputs(".PP\nThe exit codes are explained in \\fIexit\\-codes.md\\fR, installed in "
+          "\\fIshare/doc/xport\\fR under xport's prefix.\n"
           ".SH SEE ALSO\n", f);
     for (const struct xp_cmd *c = cmds; c->name; c++) {
         fputs(".BR xport\\-", f);
