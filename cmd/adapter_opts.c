@@ -208,21 +208,46 @@ int adapter_types(const struct xp_adapter_type **types, const struct xp_location
     return 0;
 }
 
+void adapter_caps(struct xp_buf *b, const struct xp_adapter_type *t)
+{
+    static const struct { unsigned bit; const char *what; } caps[] = {
+        {XP_CAP_READ, "read"}, {XP_CAP_WRITE, "write"},
+        {XP_CAP_LIST_PROJECTS, "list"},
+        {XP_CAP_RESUME, "keep finished items of an interrupted write (--resume)"},
+        {XP_CAP_NEEDS_TOKEN, "needs an API key"},
+        {XP_CAP_NO_NETWORK, "local files only"}};
+    size_t start = b->len;
+    for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+        if (xp_adapter_can(t, caps[i].bit))
+            xp_buf_printf(b, "%s%s", b->len > start ? ", " : "", caps[i].what);
+}
+
+void adapter_option_form(struct xp_buf *b, const struct xp_option_decl *d)
+{
+    if (d->flags & XP_OPT_FLAG)
+        xp_buf_printf(b, "--%s", d->key);
+    else
+        xp_buf_printf(b, "--opt %s=", d->key);
+    switch (d->kind) {
+    case XP_OPT_INT: xp_buf_printf(b, "%sN (%ld-%ld)", d->flags & XP_OPT_FLAG ? " " : "",
+                                   d->min, d->max); break;
+    case XP_OPT_BOOL: if (!(d->flags & XP_OPT_FLAG)) xp_buf_puts(b, "1|0"); break;
+    case XP_OPT_CHOICE:
+        for (const char *const *c = d->choices; c && *c; c++)
+            xp_buf_printf(b, "%s%s", c == d->choices ? "" : "|", *c);
+        break;
+    case XP_OPT_STRING: xp_buf_puts(b, d->flags & XP_OPT_FLAG ? " TEXT" : "TEXT"); break;
+    }
+}
+
 void adapter_describe(FILE *f, const struct xp_adapter_type *t)
 {
     fprintf(f, "%s: %s\n", t->name, t->summary ? t->summary : "");
     if (t->open) {
-        static const struct { unsigned bit; const char *what; } caps[] = {
-            {XP_CAP_READ, "read"}, {XP_CAP_WRITE, "write"},
-            {XP_CAP_LIST_PROJECTS, "list"},
-            {XP_CAP_RESUME, "keep finished items of an interrupted write (--resume)"},
-            {XP_CAP_NEEDS_TOKEN, "needs an API key"},
-            {XP_CAP_NO_NETWORK, "local files only"}};
-        fputs("\ncan:", f);
-        for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
-            if (xp_adapter_can(t, caps[i].bit))
-                fprintf(f, "%s %s", i ? "," : "", caps[i].what);
-        fputc('\n', f);
+        struct xp_buf c = XP_BUF_INIT;
+        adapter_caps(&c, t);
+        fprintf(f, "\ncan: %s\n", c.ptr ? c.ptr : "");
+        xp_buf_release(&c);
     }
     if (t->default_source)
         fprintf(f, "\nwithout a SOURCE it reads %s\n", t->default_source);
@@ -231,20 +256,7 @@ void adapter_describe(FILE *f, const struct xp_adapter_type *t)
         if (!any++)
             fprintf(f, "\noptions it reads:\n");
         struct xp_buf b = XP_BUF_INIT;
-        if (d->flags & XP_OPT_FLAG)
-            xp_buf_printf(&b, "--%s", d->key);
-        else
-            xp_buf_printf(&b, "--opt %s=", d->key);
-        switch (d->kind) {
-        case XP_OPT_INT: xp_buf_printf(&b, "%sN (%ld-%ld)", d->flags & XP_OPT_FLAG ? " " : "",
-                                       d->min, d->max); break;
-        case XP_OPT_BOOL: if (!(d->flags & XP_OPT_FLAG)) xp_buf_puts(&b, "1|0"); break;
-        case XP_OPT_CHOICE:
-            for (const char *const *c = d->choices; c && *c; c++)
-                xp_buf_printf(&b, "%s%s", c == d->choices ? "" : "|", *c);
-            break;
-        case XP_OPT_STRING: xp_buf_puts(&b, d->flags & XP_OPT_FLAG ? " TEXT" : "TEXT"); break;
-        }
+        adapter_option_form(&b, d);
         fprintf(f, "  %s", b.ptr);
         size_t col = 2 + b.len;
         if (col + 1 > 36) {

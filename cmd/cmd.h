@@ -90,6 +90,10 @@ int adapter_types(const struct xp_adapter_type **types, const struct xp_location
                   size_t n);
 /* Print what adapter t reads and takes (xport adapters NAME). */
 void adapter_describe(FILE *f, const struct xp_adapter_type *t);
+/* What t can do ("read, write, list, ...") and how option d is given
+ * ("--opt key=N (1-10)", "--remote TEXT"), appended to b. */
+void adapter_caps(struct xp_buf *b, const struct xp_adapter_type *t);
+void adapter_option_form(struct xp_buf *b, const struct xp_option_decl *d);
 
 /* output.c: progress, summary and failures of a copy */
 /* progress.c: what the live progress remembers between redraws */
@@ -126,6 +130,17 @@ void human_bytes(char *out, size_t n, int64_t b);
 /* Print the summary; returns the exit code for rc and stats. */
 int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
                   int dry_run);
+
+/* doc_main.c: the hidden `xport --dump-man [CMD]` (a man page) and
+ * `xport --dump-completion bash|zsh`, printed from cmds (ended by a NULL
+ * name), each command's option table (opt_doc) and the adapter table;
+ * exits lists the exit codes (ended by a NULL meaning). Returns an exit
+ * code. */
+struct cmd_exit {
+    int code;
+    const char *meaning;
+};
+int doc_main(int argc, char **argv, const struct xp_cmd *cmds, const struct cmd_exit *exits);
 
 /* common.c: below the commands, jobs.c and output.c */
 double now_seconds(void);

@@ -25,14 +25,25 @@ static const struct xp_cmd commands[] = {
     {NULL, NULL, NULL},
 };
 
+static const struct cmd_exit exit_codes[] = {
+    {XP_EXIT_OK, "ok"},
+    {XP_EXIT_ERROR, "error"},
+    {XP_EXIT_USAGE, "usage"},
+    {XP_EXIT_PARTIAL, "partial failure"},
+    {XP_EXIT_AUTH, "authentication"},
+    {XP_EXIT_INTERRUPTED, "interrupted"},
+    {0, NULL},
+};
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: xport <command> [options]\n\ncommands:\n");
     for (const struct xp_cmd *c = commands; c->name; c++)
         fprintf(f, "  %-10s %s\n", c->name, c->summary);
-    fprintf(f, "\n'xport <command> --help' shows a command's options.\n"
-               "exit codes: 0 ok, 1 error, 2 usage, 3 partial failure, "
-               "4 authentication, 130 interrupted\n");
+    fprintf(f, "\n'xport <command> --help' shows a command's options.\nexit codes:");
+    for (const struct cmd_exit *e = exit_codes; e->meaning; e++)
+        fprintf(f, "%s %d %s", e == exit_codes ? "" : ",", e->code, e->meaning);
+    fputc('\n', f);
 }
 
 int main(int argc, char **argv)
@@ -64,6 +75,8 @@ int main(int argc, char **argv)
         printf("xport %s\n", XPORT_VERSION);
         return 0;
     }
+    if (!strncmp(argv[1], "--dump-", 7)) /* for the build: man pages, completion */
+        return doc_main(argc, argv, commands, exit_codes);
     for (const struct xp_cmd *c = commands; c->name; c++)
         if (!strcmp(c->name, argv[1]))
             return c->fn(argc - 1, argv + 1);

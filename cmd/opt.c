@@ -11,6 +11,8 @@
 #define HELP_WIDTH 80
 #define HELP_COL 32 /* where an option's help text starts */
 
+struct opt_doc opt_doc;
+
 static int is_option(const struct opt *o)
 {
     return o->type != OPT_GROUP;
@@ -194,7 +196,12 @@ int opt_parse(const struct opt *opts, const struct cmd_usage *u, int argc,
             continue;
         }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            opt_help(opts, u, stdout);
+            if (opt_doc.print) {
+                opt_doc.print(opts, u, stdout);
+                opt_doc.done = 1;
+            } else {
+                opt_help(opts, u, stdout);
+            }
             return 1;
         }
         int r = a[1] == '-' ? parse_long(opts, u, argc, argv, &i)
@@ -253,6 +260,16 @@ static void help_line(FILE *f, const char *left, const char *help)
     opt_wrap(f, help, col, HELP_COL, HELP_WIDTH);
 }
 
+void opt_names(struct xp_buf *b, const struct opt *o)
+{
+    if (o->shortname)
+        xp_buf_printf(b, "-%c%s", o->shortname, o->longname ? ", " : "");
+    if (o->longname)
+        xp_buf_printf(b, "--%s%s",
+                      o->type == OPT_BOOL && strncmp(o->longname, "no-", 3) ? "[no-]" : "",
+                      o->longname);
+}
+
 void opt_help(const struct opt *opts, const struct cmd_usage *u, FILE *f)
 {
     fprintf(f, "usage: %s %s\n\n", u->name, u->synopsis);
@@ -265,15 +282,9 @@ void opt_help(const struct opt *opts, const struct cmd_usage *u, FILE *f)
             continue;
         }
         struct xp_buf b = XP_BUF_INIT;
-        if (o->shortname)
-            xp_buf_printf(&b, "-%c%s", o->shortname, o->longname ? ", " : "");
-        else
+        if (!o->shortname)
             xp_buf_puts(&b, "    ");
-        if (o->longname)
-            xp_buf_printf(&b, "--%s%s",
-                          o->type == OPT_BOOL && strncmp(o->longname, "no-", 3) ? "[no-]"
-                                                                                : "",
-                          o->longname);
+        opt_names(&b, o);
         if (o->argname)
             xp_buf_printf(&b, " %s", o->argname);
         help_line(f, b.ptr, o->help);

@@ -57,6 +57,20 @@ struct cmd_usage {
 int opt_parse(const struct opt *opts, const struct cmd_usage *u, int argc,
               char **argv, const char **pos, size_t maxpos, size_t *npos);
 void opt_help(const struct opt *opts, const struct cmd_usage *u, FILE *f);
+/* "-n, --[no-]dry-run" of o (its names as the help shows them) into b. */
+struct xp_buf;
+void opt_names(struct xp_buf *b, const struct opt *o);
+
+/* What opt_parse does with --help: print the help, or, when print is set
+ * (xport's hidden --dump-man and --dump-completion, cmd/doc.c), hand the
+ * table to it, so that man pages and completions come from the tables that
+ * print the help and cannot drift from it. */
+struct opt_doc {
+    void (*print)(const struct opt *opts, const struct cmd_usage *u, FILE *f);
+    const char *name, *summary; /* the command's entry in main.c's table */
+    int done;                   /* set once print was given a table */
+};
+extern struct opt_doc opt_doc;
 /* A usage error about an option's value, in the parser's words:
  * "error: option '--NAME' MSG" and the usage line (when u is not NULL).
  * Returns -1. */

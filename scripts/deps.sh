@@ -7,6 +7,8 @@ pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjson-c-dev libzip
 if [ "${1:-}" = "--tests" ]; then
   # cmocka for the C tests; python3 runs the loopback vendor emulators
   pkgs+=(libcmocka-dev python3 curl)
+  # the pkg tests render the man pages (man -l) and check the zsh completion's syntax
+  pkgs+=(man-db zsh)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
