@@ -66,6 +66,7 @@ struct npt_attr {
         char *s;
         int64_t ms; /* datetime: epoch milliseconds */
     } v;
+    int32_t ns; /* datetime: nanoseconds past v.ms (3.x keeps them), 0..999999 */
     /* string set: sorted, unique */
     char **set;
     size_t nset;
@@ -113,6 +114,7 @@ struct npt_attr *npt_get(struct npt_run *r, const char *path);
  * run's state from something other than operations. */
 struct npt_attr *npt_add(struct npt_run *r, const char *path, enum npt_type t);
 void npt_set_add(struct npt_attr *a, const char *s);
+void npt_set_remove(struct npt_attr *a, const char *s);
 void npt_push(struct npt_attr *a, const struct npt_point *p); /* copied */
 /* Attributes sorted by path (the array is the caller's to free). */
 struct npt_attr **npt_sorted(struct npt_run *r, size_t *n);

@@ -17,6 +17,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
+#include "xport/iso8601.h"
 #include "xport/json.h"
 
 struct logref;
@@ -331,7 +332,18 @@ static struct json_object *atom_json(const struct npt_attr *a)
     case NPT_INT: return json_object_new_int64(a->v.i);
     case NPT_BOOL: return json_object_new_boolean(a->v.b);
     case NPT_STRING: return json_object_new_string(a->v.s);
-    case NPT_DATETIME: iso_ms(iso, a->v.ms); return json_object_new_string(iso);
+    case NPT_DATETIME:
+        if (a->ns) { /* 3.x: nanoseconds, as many digits as they need */
+            int64_t s = a->v.ms / 1000, r = a->v.ms % 1000;
+            if (r < 0) {
+                r += 1000;
+                s--;
+            }
+            xp_iso8601_format(iso, s, (int32_t)(r * 1000000 + a->ns), XP_ISO_TRIM);
+        } else {
+            iso_ms(iso, a->v.ms);
+        }
+        return json_object_new_string(iso);
     case NPT_STRING_SET: {
         struct json_object *arr = json_object_new_array();
         for (size_t i = 0; i < a->nset; i++)
