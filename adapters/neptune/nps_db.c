@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -233,8 +234,11 @@ int nps_db_operations(struct nps_db *db, nps_op_cb cb, void *payload)
         }
         if (rc != SQLITE_ROW) {
             char where[96];
-            snprintf(where, sizeof(where), "table run_operations, after "
-                     "sequence_id %lld", (long long)last);
+            if (last)
+                snprintf(where, sizeof(where), "table run_operations, the row "
+                         "after sequence_id %lld", (long long)last);
+            else
+                snprintf(where, sizeof(where), "table run_operations, its first row");
             rc = sql_error(db, rc, where);
             break;
         }

@@ -714,8 +714,10 @@ int nps_emit_new(struct nps_emit **out, struct nps_run *run,
     e->order = xp_malloc((run->nseries + 1) * sizeof(size_t));
     for (size_t i = 0; i < run->nseries; i++)
         e->order[i] = i;
-    qsort_r(e->order, run->nseries, sizeof(size_t), by_path, run);
-    qsort(run->files, run->nfiles, sizeof(*run->files), fattr_by_path);
+    if (run->nseries)
+        qsort_r(e->order, run->nseries, sizeof(size_t), by_path, run);
+    if (run->nfiles)
+        qsort(run->files, run->nfiles, sizeof(*run->files), fattr_by_path);
     e->by_dest = json_object_new_object();
     for (size_t i = 0; o->uploads && i < json_object_array_length(o->uploads); i++) {
         struct json_object *q = json_object_array_get_idx(o->uploads, i);

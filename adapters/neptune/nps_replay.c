@@ -192,7 +192,7 @@ static int append(struct nps_run *r, int64_t seq, const char *path,
         int rc;
         if (r->logs_sid == (size_t)-1 && (rc = xp_spool_add(r->spool, &r->logs_sid)))
             return rc;
-        h.stream = path[8] == 'o' ? 0 : 1;
+        h.stream = strcmp(path, "runtime/stdout") ? 1 : 0;
         r->nlogs++;
         return spool_put(r, r->logs_sid, &h, v, len);
     }
