@@ -541,6 +541,9 @@ static int open_ref(struct nps_emit *e, const char *attr, const char *dest,
     int tmp = json_object_get_int(xp_json_get(req, "is_temporary")) != 0;
     json_object_object_add(e->fmeta, "source_path", json_object_new_string(src ? src : ""));
     int fd = src ? open(src, O_RDONLY | O_CLOEXEC) : -1;
+    size_t dl = e->o.run_dir ? strlen(e->o.run_dir) : 0;
+    if (fd >= 0 && !(dl && !strncmp(src, e->o.run_dir, dl) && src[dl] == '/'))
+        npt_outside(&e->run->atoms, src); /* a database can name any file */
     if (fd < 0 && tmp && src && e->o.run_dir) {
         const char *b = strrchr(src, '/');
         char *p = xp_path_join(e->o.run_dir, b ? b + 1 : src);

@@ -206,8 +206,14 @@ static int ns_next(struct xp_reader *base, const struct xp_record **out)
     if (xp_ctx_cancelled(r->a->base.ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     int rc = nps_emit_next(r->em, out);
-    if (rc || (*out)->kind != XP_REC_END || !r->run.atoms.lost.len)
+    if (rc || (*out)->kind != XP_REC_END)
         return rc;
+    if (r->run.atoms.outside)
+        xp_ctx_warn(r->a->base.ctx, "run '%s': %lld file(s) read from this machine by "
+                    "the absolute paths the run names (first: '%s')", r->name,
+                    (long long)r->run.atoms.outside, r->run.atoms.outside_first);
+    if (!r->run.atoms.lost.len)
+        return 0;
     if (!r->a->allow_partial) {
         *out = NULL;
         return xp_error_set(XP_EINVALID,
@@ -352,6 +358,11 @@ static int ns_read(struct xp_reader **out, struct xp_adapter *base,
     r->dir = xp_strndup(ref->key, strlen(ref->key) > strlen(DB_NAME)
                                       ? strlen(ref->key) - strlen(DB_NAME) - 1
                                       : 0);
+    char *real = realpath(r->dir, NULL); /* source paths are absolute */
+    if (real) {
+        free(r->dir);
+        r->dir = real;
+    }
     const char *ver, *proj, *run;
     int rc = nps_db_open(&r->db, ref->key);
     if (!rc) {

@@ -107,6 +107,9 @@ static void exact_values(void **state)
     assert_int_equal(tu_sh("test -s '%s'/.neptune/ws_proj_killed-run_1767323047000000003/"
                            "run_operations.sqlite3-wal", good), 0);
     assert_int_equal(download(good, f->out, 0, &o, &e), 0);
+    /* the images came from outside the run folder: counted and named */
+    assert_non_null(strstr(e, "warning: run 'edge-run': 2 file(s) read from this "
+                              "machine by the absolute paths the run names (first: '"));
     free(o);
     free(e);
     assert_int_equal(tu_sh("'%s' '%s' check '%s' '%s'", XPORT_PYTHON, f->gen, f->src,
