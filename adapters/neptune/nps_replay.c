@@ -464,10 +464,17 @@ static int create_run(struct nps_run *r, int64_t seq, const unsigned char *p,
                 unknown = json_object_new_object();
             char key[16];
             snprintf(key, sizeof(key), "%u", (unsigned)f.num);
-            json_object_object_add(unknown, key,
-                                   f.wire == XP_PB_VARINT
-                                       ? json_object_new_uint64(f.u)
-                                       : json_object_new_string("(not a number)"));
+            struct json_object *u;
+            if (f.wire == XP_PB_LEN) { /* its bytes, in hex */
+                struct xp_buf hx = XP_BUF_INIT;
+                for (size_t i = 0; i < f.len; i++)
+                    xp_buf_printf(&hx, "%02x", f.ptr[i]);
+                u = json_object_new_string(hx.len ? hx.ptr : "");
+                xp_buf_release(&hx);
+            } else {
+                u = json_object_new_uint64(f.u);
+            }
+            json_object_object_add(unknown, key, u);
         }
     }
     if (k < 0)
@@ -523,7 +530,8 @@ static int snapshot(struct nps_run *r, int64_t seq, const unsigned char *p,
     /* step, timestamp and preview first: the client writes preview (10)
      * after the maps */
     xp_pb_init(&m, p, len);
-    while ((k = xp_pb_next(&m, &f)) > 0) {
+    size_t at = 0;
+    while ((at = (size_t)(m.p - p), k = xp_pb_next(&m, &f)) > 0) {
         if (f.num == 1 && f.wire == XP_PB_LEN) {
             if (nps_step(f.ptr, f.len, &h.step))
                 return damaged(r, seq, "its Step does not decode (or micro >= 10^6)");
@@ -546,9 +554,12 @@ static int snapshot(struct nps_run *r, int64_t seq, const unsigned char *p,
                 return damaged(r, seq, "its Preview does not decode");
         }
     }
-    if (k < 0)
-        return damaged(r, seq, "UpdateRunSnapshot is not a valid message "
-                               "(a length runs past its end)");
+    if (k < 0) {
+        char what[128];
+        snprintf(what, sizeof(what), "UpdateRunSnapshot is not a valid message "
+                 "(the field at byte %zu of %zu runs past its end)", at, len);
+        return damaged(r, seq, what);
+    }
     xp_pb_init(&m, p, len);
     int rc = 0;
     while (!rc && (k = xp_pb_next(&m, &f)) > 0) {

@@ -219,7 +219,8 @@ static void refused(void **state)
     assert_int_not_equal(download(p, out, 1, &o, &e), 0);
     assert_non_null(strstr(e, "run_operations.sqlite3': run_operations row "
                               "sequence_id 3 is damaged: UpdateRunSnapshot is not a "
-                              "valid message"));
+                              "valid message (the field at byte 4 of 12 runs past "
+                              "its end)"));
     free(o);
     free(e);
     free(p);
