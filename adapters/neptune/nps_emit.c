@@ -63,15 +63,20 @@ static char *arena_dup(struct xp_arena *a, const void *p, size_t n)
 
 static double step_double(const struct nps_step *s)
 {
+    if (!s->micro && s->whole < (1ull << 53))
+        return (double)s->whole;
     char t[48];
     nps_step_text(t, s);
     return strtod(t, NULL); /* correctly rounded */
 }
 
-/* The exact step as text when the double does not give it back at six
- * decimals (steps past some 2^31), else NULL. */
+/* 1 when the double d does not give the step back at six decimals (steps
+ * past some 2^31). */
 static int step_inexact(const struct nps_step *s, double d)
 {
+    /* below 2^31 a double is finer than half a millionth */
+    if (s->whole < (1ull << 31))
+        return 0;
     char a[64], b[64];
     snprintf(a, sizeof(a), "%" PRIu64 ".%06" PRIu64, s->whole, s->micro);
     snprintf(b, sizeof(b), "%.6f", d);
@@ -80,6 +85,8 @@ static int step_inexact(const struct nps_step *s, double d)
 
 static double ts_double(int64_t sec, int32_t nanos)
 {
+    if (!nanos && sec > -(1ll << 53) && sec < (1ll << 53))
+        return (double)sec;
     char t[48];
     if (sec < 0 && nanos) { /* -1.5 s is sec -2, nanos 5e8 */
         snprintf(t, sizeof(t), "-%" PRId64 ".%09d", -(sec + 1), 1000000000 - nanos);
@@ -98,7 +105,7 @@ static void json_double(struct xp_buf *b, double d)
 static int repeated(struct xp_buf *b, const unsigned char *p, size_t len, int counts)
 {
     struct xp_pb m;
-    struct xp_pb_field f;
+    struct xp_pb_field f = {0};
     int k, first = 1;
     xp_pb_init(&m, p, len);
     xp_buf_putc(b, '[');
@@ -150,7 +157,7 @@ static int repeated(struct xp_buf *b, const unsigned char *p, size_t len, int co
 static int histogram_json(struct xp_buf *b, const unsigned char *p, size_t len)
 {
     struct xp_pb m;
-    struct xp_pb_field f;
+    struct xp_pb_field f = {0};
     int k;
     xp_buf_puts(b, "{\"type\":\"histogram\",\"edges\":");
     if (repeated(b, p, len, 0))
@@ -172,7 +179,7 @@ static int histogram_json(struct xp_buf *b, const unsigned char *p, size_t len)
 static int value_field(const unsigned char *p, size_t len, struct xp_pb_field *out)
 {
     struct xp_pb m;
-    struct xp_pb_field f;
+    struct xp_pb_field f = {0};
     int k, any = 0;
     xp_pb_init(&m, p, len);
     while ((k = xp_pb_next(&m, &f)) > 0) {
@@ -186,7 +193,7 @@ static int value_field(const unsigned char *p, size_t len, struct xp_pb_field *o
 static int point_value(struct nps_emit *e, struct xp_value *v,
                        const unsigned char *p, size_t len)
 {
-    struct xp_pb_field f;
+    struct xp_pb_field f = {0};
     if (value_field(p, len, &f) <= 0)
         return -1;
     struct xp_buf b = XP_BUF_INIT;
@@ -214,7 +221,7 @@ static int point_value(struct nps_emit *e, struct xp_value *v,
     }
     case 12: { /* a string set as an array */
         struct xp_pb m;
-        struct xp_pb_field g;
+        struct xp_pb_field g = {0};
         int k, first = 1;
         xp_pb_sub(&m, &f);
         xp_buf_putc(&b, '[');
@@ -289,8 +296,8 @@ static int point(struct nps_emit *e, const struct nps_series *s, size_t n,
                  size_t *nf, const void *d, size_t len)
 {
     struct nps_hdr h;
-    const unsigned char *v;
-    size_t vlen;
+    const unsigned char *v = NULL;
+    size_t vlen = 0;
     int rc = read_hdr(d, len, &h, &v, &vlen);
     if (rc)
         return rc;
@@ -428,9 +435,9 @@ static int next_logs(struct nps_emit *e)
         if (rc == XP_ITEROVER)
             break;
         struct nps_hdr h;
-        const unsigned char *v;
-        size_t vlen;
-        struct xp_pb_field f;
+        const unsigned char *v = NULL;
+        size_t vlen = 0;
+        struct xp_pb_field f = {0};
         if (rc || (rc = read_hdr(d, len, &h, &v, &vlen)))
             return rc;
         if (value_field(v, vlen, &f) <= 0 || f.num != 6)
@@ -476,35 +483,6 @@ static ssize_t body_read(struct xp_stream *s, void *buf, size_t len)
     struct body *b = (struct body *)s;
     ssize_t n = read(b->fd, buf, len);
     return n < 0 ? xp_error_set_os(XP_EIO, "cannot read a file") : n;
-}
-
-/* An attribute path (and a suffix) as a relative file path: segments that
- * are not safe ("..", ".", "") are encoded. */
-static int safe_rel(struct xp_buf *out, const char *path, const char *suffix)
-{
-    xp_buf_reset(out);
-    struct xp_buf enc = XP_BUF_INIT;
-    int rc = 0;
-    for (const char *p = path;;) {
-        const char *sl = strchr(p, '/');
-        size_t n = sl ? (size_t)(sl - p) : strlen(p);
-        char *seg = xp_strndup(p, n);
-        if (out->len)
-            xp_buf_putc(out, '/');
-        if (xp_segment_safe(seg)) {
-            xp_buf_puts(out, seg);
-        } else if (!(rc = xp_name_encode(&enc, seg))) {
-            xp_buf_put(out, enc.ptr, enc.len);
-        }
-        free(seg);
-        if (rc || !sl)
-            break;
-        p = sl + 1;
-    }
-    xp_buf_release(&enc);
-    if (!rc && suffix)
-        xp_buf_puts(out, suffix);
-    return rc;
 }
 
 /* ".ext" of the destination's file name, when it has a short, plain one. */
@@ -568,12 +546,12 @@ static int open_ref(struct nps_emit *e, const char *attr, const char *dest,
 static int file_rec(struct nps_emit *e, const char *attr, const struct nps_hdr *h,
                     const unsigned char *v, size_t len, int64_t index)
 {
-    struct xp_pb_field f;
+    struct xp_pb_field f = {0};
     if (value_field(v, len, &f) <= 0 || f.num != 13 || f.wire != XP_PB_LEN)
         return xp_error_set(XP_EINVALID, "'%s': the file of '%s' (sequence_id %"
                             PRIu64 ") does not decode", e->run->dbname, attr, h->seq);
     struct xp_pb m;
-    struct xp_pb_field g;
+    struct xp_pb_field g = {0};
     int k;
     char *dest = NULL, *mime = NULL;
     int64_t size_bytes = 0;
@@ -601,7 +579,9 @@ static int file_rec(struct nps_emit *e, const char *attr, const struct nps_hdr *
     ext_of(ext, dest);
     if (index >= 0)
         snprintf(sfx, sizeof(sfx), "/%" PRId64 "%s", index, ext);
-    int rc = safe_rel(&e->rel, attr, index >= 0 ? sfx : ext);
+    int rc = npt_safe_rel(&e->rel, attr);
+    if (!rc)
+        xp_buf_puts(&e->rel, index >= 0 ? sfx : ext);
     json_object_put(e->fmeta);
     e->fmeta = json_object_new_object();
     json_object_object_add(e->fmeta, "attribute", json_object_new_string(attr));
@@ -677,8 +657,8 @@ static int next_file_series(struct nps_emit *e)
             if (rc == XP_ITEROVER)
                 break;
             struct nps_hdr h;
-            const unsigned char *v;
-            size_t vlen;
+            const unsigned char *v = NULL;
+            size_t vlen = 0;
             if (rc || (rc = read_hdr(d, len, &h, &v, &vlen)) ||
                 (rc = file_rec(e, s->path, &h, v, vlen, e->index++)))
                 return rc;

@@ -64,7 +64,7 @@ void nps_run_release(struct nps_run *r)
 int nps_timestamp(const unsigned char *p, size_t len, int64_t *sec, int32_t *nanos)
 {
     struct xp_pb m;
-    struct xp_pb_field f;
+    struct xp_pb_field f = {0};
     int k;
     *sec = 0;
     *nanos = 0;
@@ -83,7 +83,7 @@ int nps_timestamp(const unsigned char *p, size_t len, int64_t *sec, int32_t *nan
 int nps_step(const unsigned char *p, size_t len, struct nps_step *s)
 {
     struct xp_pb m;
-    struct xp_pb_field f;
+    struct xp_pb_field f = {0};
     int k;
     s->whole = s->micro = 0;
     xp_pb_init(&m, p, len);
@@ -168,7 +168,7 @@ static int spool_put(struct nps_run *r, size_t sid, const struct nps_hdr *h,
 static int value_kind(const unsigned char *p, size_t len)
 {
     struct xp_pb m;
-    struct xp_pb_field f;
+    struct xp_pb_field f = {0};
     int k, kind = 0;
     xp_pb_init(&m, p, len);
     while ((k = xp_pb_next(&m, &f)) > 0)
@@ -325,7 +325,7 @@ static int assign(struct nps_run *r, int64_t seq, const char *path,
         while (a->nset)
             npt_set_remove(a, a->set[0]);
         struct xp_pb sm;
-        struct xp_pb_field sf;
+        struct xp_pb_field sf = {0};
         xp_pb_sub(&sm, &f);
         while ((k = xp_pb_next(&sm, &sf)) > 0)
             if (sf.num == 1 && sf.wire == XP_PB_LEN) {
@@ -356,7 +356,7 @@ static int modify(struct nps_run *r, int64_t seq, const char *path,
                   const unsigned char *v, size_t len)
 {
     struct xp_pb m, s, e;
-    struct xp_pb_field f, g, x;
+    struct xp_pb_field f = {0}, g = {0}, x = {0};
     int k;
     struct npt_attr *a = want(r, path, NPT_STRING_SET);
     xp_pb_init(&m, v, len);
@@ -405,7 +405,7 @@ static int create_run(struct nps_run *r, int64_t seq, const unsigned char *p,
                       size_t len)
 {
     struct xp_pb m, s;
-    struct xp_pb_field f, g;
+    struct xp_pb_field f = {0}, g = {0};
     int k;
     struct json_object *o = json_object_new_object(), *unknown = NULL;
     char iso[XP_ISO8601_BUFSZ], st[48];
@@ -496,7 +496,7 @@ static int map_entry(const struct xp_pb_field *f, char **key,
                      const unsigned char **v, size_t *vlen)
 {
     struct xp_pb e;
-    struct xp_pb_field x;
+    struct xp_pb_field x = {0};
     int k;
     const unsigned char *kp = (const unsigned char *)"";
     size_t kl = 0;
@@ -522,7 +522,7 @@ static int snapshot(struct nps_run *r, int64_t seq, const unsigned char *p,
                     size_t len)
 {
     struct xp_pb m;
-    struct xp_pb_field f;
+    struct xp_pb_field f = {0};
     struct nps_hdr h;
     int k;
     memset(&h, 0, sizeof(h));
@@ -542,7 +542,7 @@ static int snapshot(struct nps_run *r, int64_t seq, const unsigned char *p,
             h.flags |= NPS_HAS_TS;
         } else if (f.num == 10 && f.wire == XP_PB_LEN) {
             struct xp_pb s;
-            struct xp_pb_field g;
+            struct xp_pb_field g = {0};
             xp_pb_sub(&s, &f);
             while ((k = xp_pb_next(&s, &g)) > 0) {
                 if (g.num == 1 && g.wire == XP_PB_VARINT && g.u)
@@ -566,8 +566,8 @@ static int snapshot(struct nps_run *r, int64_t seq, const unsigned char *p,
         if (f.wire != XP_PB_LEN || (f.num != 4 && f.num != 5 && f.num != 8))
             continue;
         char *key;
-        const unsigned char *v;
-        size_t vlen;
+        const unsigned char *v = NULL;
+        size_t vlen = 0;
         if (map_entry(&f, &key, &v, &vlen))
             return damaged(r, seq, "a map entry does not decode");
         rc = f.num == 4   ? assign(r, seq, key, &h, v, vlen)

@@ -208,22 +208,10 @@ static int ns_next(struct xp_reader *base, const struct xp_record **out)
     int rc = nps_emit_next(r->em, out);
     if (rc || (*out)->kind != XP_REC_END)
         return rc;
-    if (r->run.atoms.outside)
-        xp_ctx_warn(r->a->base.ctx, "run '%s': %lld file(s) read from this machine by "
-                    "the absolute paths the run names (first: '%s')", r->name,
-                    (long long)r->run.atoms.outside, r->run.atoms.outside_first);
-    if (!r->run.atoms.lost.len)
-        return 0;
-    if (!r->a->allow_partial) {
+    if ((rc = npt_finish(&r->run.atoms, r->name, nps_db_path(r->db),
+                         r->a->allow_partial)))
         *out = NULL;
-        return xp_error_set(XP_EINVALID,
-                            "run '%s' in '%s' is incomplete: %s (the adapter "
-                            "option allow-partial keeps what is there)",
-                            r->name, nps_db_path(r->db), r->run.atoms.lost.ptr);
-    }
-    xp_ctx_warn(r->a->base.ctx, "run '%s' in '%s' is incomplete: %s; keeping "
-                "what is there", r->name, nps_db_path(r->db), r->run.atoms.lost.ptr);
-    return 0;
+    return rc;
 }
 
 static int on_row(void *payload, int64_t seq, int64_t ts_ms, int64_t type,
@@ -241,32 +229,6 @@ static int on_row(void *payload, int64_t seq, int64_t ts_ms, int64_t type,
                  r->prev_seq + 1, seq - 1);
     r->prev_seq = seq;
     return nps_apply(&r->run, seq, type, blob, len);
-}
-
-static struct json_object *sys_value(const struct npt_attr *a)
-{
-    char iso[XP_ISO8601_BUFSZ];
-    switch (a->type) {
-    case NPT_FLOAT: return json_object_new_double(a->v.d);
-    case NPT_INT: return json_object_new_int64(a->v.i);
-    case NPT_BOOL: return json_object_new_boolean(a->v.b);
-    case NPT_STRING: return json_object_new_string(a->v.s);
-    case NPT_DATETIME: {
-        int64_t s = a->v.ms / 1000, m = a->v.ms % 1000;
-        if (m < 0) {
-            m += 1000;
-            s--;
-        }
-        xp_iso8601_format(iso, s, (int32_t)(m * 1000000 + a->ns), XP_ISO_TRIM);
-        return json_object_new_string(iso);
-    }
-    default: {
-        struct json_object *arr = json_object_new_array();
-        for (size_t j = 0; j < a->nset; j++)
-            json_object_array_add(arr, json_object_new_string(a->set[j]));
-        return arr;
-    }
-    }
 }
 
 static struct json_object *build_vendor(struct ns_reader *r, const char *version,
@@ -288,7 +250,7 @@ static struct json_object *build_vendor(struct ns_reader *r, const char *version
         json_object_object_add(types, at[i]->path,
                                json_object_new_string(npt_type_name(at[i]->type)));
         if (!strncmp(at[i]->path, "sys/", 4))
-            json_object_object_add(sys, at[i]->path + 4, sys_value(at[i]));
+            json_object_object_add(sys, at[i]->path + 4, npt_atom_json(at[i]));
     }
     free(at);
     json_object_object_add(v, "sys", sys);

@@ -104,6 +104,11 @@ void npt_lost(struct npt_run *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Count a file read from outside the run's folder. */
 void npt_outside(struct npt_run *r, const char *path);
+/* At a run's END: warn about the files counted by npt_outside, and fail
+ * naming what r->lost holds (or, with allow_partial, warn about it). name
+ * and where name the run and its folder. */
+int npt_finish(struct npt_run *r, const char *name, const char *where,
+               int allow_partial);
 /* Apply one operation object ({"type", "path", ...}); line locates it for
  * blobs and messages. Returns 0, or XP_EINVALID for a malformed operation
  * (the caller reports it and goes on). */
@@ -147,6 +152,12 @@ struct npt_emit_opts {
     const char *only_series;
     const struct xp_experiment_meta *meta; /* the EXPERIMENT record */
 };
+/* An attribute path as a relative file path, each segment that is not safe
+ * ("..", ".", "") encoded (xp_name_encode). */
+int npt_safe_rel(struct xp_buf *out, const char *path);
+/* An atom or string set as JSON, datetimes as ISO-8601 UTC (NULL for other
+ * types). */
+struct json_object *npt_atom_json(const struct npt_attr *a);
 int npt_emit_new(struct npt_emit **out, struct npt_run *run,
                  const struct npt_emit_opts *o);
 /* 0 with *rec filled, XP_ITEROVER after END, or an error. */

@@ -79,6 +79,25 @@ void npt_outside(struct npt_run *r, const char *path)
         r->outside_first = xp_strdup(path);
 }
 
+int npt_finish(struct npt_run *r, const char *name, const char *where,
+               int allow_partial)
+{
+    if (r->outside)
+        xp_ctx_warn(r->ctx, "run '%s': %lld file(s) read from this machine by "
+                    "the absolute paths the run names (first: '%s')", name,
+                    (long long)r->outside, r->outside_first);
+    if (!r->lost.len)
+        return 0;
+    if (!allow_partial)
+        return xp_error_set(XP_EINVALID,
+                            "run '%s' in '%s' is incomplete: %s (the adapter "
+                            "option allow-partial keeps what is there)",
+                            name, where, r->lost.ptr);
+    xp_ctx_warn(r->ctx, "run '%s' in '%s' is incomplete: %s; keeping what is "
+                "there", name, where, r->lost.ptr);
+    return 0;
+}
+
 void npt_lost(struct npt_run *r, const char *fmt, ...)
 {
     if (r->lost.len)
