@@ -279,9 +279,29 @@ static int series_wanted(const struct nps_emit *e, const struct nps_series *s)
     return (e->o.resources & XP_RES_METRICS) != 0;
 }
 
-static int read_hdr(const void *d, size_t len, struct nps_hdr *h,
-                    const unsigned char **v, size_t *vlen)
+/* Open the iterator on stream sid (when not open yet). */
+static int iter_open(struct nps_emit *e, size_t sid)
 {
+    if (e->it_open)
+        return 0;
+    int rc = xp_spool_iter_open(&e->it, e->run->spool, sid);
+    if (!rc) {
+        e->it_open = 1;
+        e->index = 0;
+    }
+    return rc;
+}
+
+/* The next spooled point: 0 with its header and Value, XP_ITEROVER at the
+ * end of the stream, or an error. */
+static int spool_next(struct nps_emit *e, struct nps_hdr *h,
+                      const unsigned char **v, size_t *vlen)
+{
+    const void *d;
+    size_t len;
+    int rc = xp_spool_iter_next(&e->it, &d, &len);
+    if (rc)
+        return rc;
     if (len < sizeof(*h))
         return xp_error_set(XP_EIO, "a damaged record in the spool");
     memcpy(h, d, sizeof(*h));
@@ -293,14 +313,10 @@ static int read_hdr(const void *d, size_t len, struct nps_hdr *h,
 /* The fields of one point: value, step[, step_decimal], timestamp,
  * preview, completion_ratio. */
 static int point(struct nps_emit *e, const struct nps_series *s, size_t n,
-                 size_t *nf, const void *d, size_t len)
+                 size_t *nf, const struct nps_hdr *hp, const unsigned char *v,
+                 size_t vlen)
 {
-    struct nps_hdr h;
-    const unsigned char *v = NULL;
-    size_t vlen = 0;
-    int rc = read_hdr(d, len, &h, &v, &vlen);
-    if (rc)
-        return rc;
+    const struct nps_hdr h = *hp;
     struct xp_field *f = &e->fields[*nf];
     size_t k = 0;
     f[k].key = "value";
@@ -356,12 +372,10 @@ static int next_series(struct nps_emit *e)
         if (!series_wanted(e, s))
             continue;
         if (!e->in_series) {
-            int rc = xp_spool_iter_open(&e->it, r->spool, s->sid);
+            int rc = iter_open(e, s->sid);
             if (rc)
                 return rc;
-            e->it_open = 1;
             e->in_series = 1;
-            e->index = 0;
             e->rec.kind = XP_REC_SERIES_BEGIN;
             e->rec.u.series.name = s->path;
             e->rec.u.series.kind = XP_SERIES_METRIC;
@@ -377,14 +391,15 @@ static int next_series(struct nps_emit *e)
         size_t n = 0, nf = 0;
         int rc = 0;
         while (n < XP_POINTS_BATCH) {
-            const void *d;
-            size_t len;
-            rc = xp_spool_iter_next(&e->it, &d, &len);
+            struct nps_hdr h;
+            const unsigned char *v = NULL;
+            size_t vlen = 0;
+            rc = spool_next(e, &h, &v, &vlen);
             if (rc == XP_ITEROVER) {
                 rc = 0;
                 break;
             }
-            if (rc || (rc = point(e, s, n, &nf, d, len)))
+            if (rc || (rc = point(e, s, n, &nf, &h, v, vlen)))
                 return rc;
             n++;
         }
@@ -420,25 +435,19 @@ static int next_logs(struct nps_emit *e)
     struct nps_run *r = e->run;
     free_logmeta(e);
     xp_arena_reset(&e->arena);
-    if (!e->it_open) {
-        int rc = xp_spool_iter_open(&e->it, r->spool, r->logs_sid);
-        if (rc)
-            return rc;
-        e->it_open = 1;
-        e->index = 0;
-    }
+    int rc = iter_open(e, r->logs_sid);
+    if (rc)
+        return rc;
     size_t n = 0;
     while (n < XP_POINTS_BATCH) {
-        const void *d;
-        size_t len;
-        int rc = xp_spool_iter_next(&e->it, &d, &len);
-        if (rc == XP_ITEROVER)
-            break;
         struct nps_hdr h;
         const unsigned char *v = NULL;
         size_t vlen = 0;
         struct xp_pb_field f = {0};
-        if (rc || (rc = read_hdr(d, len, &h, &v, &vlen)))
+        rc = spool_next(e, &h, &v, &vlen);
+        if (rc == XP_ITEROVER)
+            break;
+        if (rc)
             return rc;
         if (value_field(v, vlen, &f) <= 0 || f.num != 6)
             return xp_error_set(XP_EINVALID, "'%s': a console line (sequence_id %"
@@ -643,24 +652,17 @@ static int next_file_series(struct nps_emit *e)
         struct nps_series *s = &r->series[e->order[e->si]];
         if (s->kind != NPS_FILES)
             continue;
-        if (!e->it_open) {
-            int rc = xp_spool_iter_open(&e->it, r->spool, s->sid);
-            if (rc)
-                return rc;
-            e->it_open = 1;
-            e->index = 0;
-        }
+        int rc = iter_open(e, s->sid);
+        if (rc)
+            return rc;
         for (;;) {
-            const void *d;
-            size_t len;
-            int rc = xp_spool_iter_next(&e->it, &d, &len);
-            if (rc == XP_ITEROVER)
-                break;
             struct nps_hdr h;
             const unsigned char *v = NULL;
             size_t vlen = 0;
-            if (rc || (rc = read_hdr(d, len, &h, &v, &vlen)) ||
-                (rc = file_rec(e, s->path, &h, v, vlen, e->index++)))
+            rc = spool_next(e, &h, &v, &vlen);
+            if (rc == XP_ITEROVER)
+                break;
+            if (rc || (rc = file_rec(e, s->path, &h, v, vlen, e->index++)))
                 return rc;
         }
         xp_spool_iter_close(&e->it);
