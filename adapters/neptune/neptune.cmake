@@ -15,6 +15,7 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/nps_emit.c
   ${CMAKE_CURRENT_LIST_DIR}/nps_replay.c
   ${CMAKE_CURRENT_LIST_DIR}/nps_scale.c
+  ${CMAKE_CURRENT_LIST_DIR}/nps_value.c
 )
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 target_link_libraries(xportlib PUBLIC PkgConfig::SQLITE3)

@@ -10,6 +10,8 @@
 
 #include "npt.h"
 #include "xport/buf.h"
+#include "xport/pb.h"
+#include "xport/record.h"
 #include "xport/spool.h"
 
 struct json_object;
@@ -105,6 +107,25 @@ int nps_apply(struct nps_run *r, int64_t seq, int64_t type, const void *blob,
 int nps_timestamp(const unsigned char *p, size_t len, int64_t *sec,
                   int32_t *nanos);
 int nps_step(const unsigned char *p, size_t len, struct nps_step *s);
+
+/* ---- values (nps_value.c) ---- */
+
+char *nps_arena_dup(struct xp_arena *a, const void *p, size_t n);
+/* The double nearest to a step, and 1 when that double does not give the
+ * step back at six decimals (steps past some 2^31). */
+double nps_step_double(const struct nps_step *s);
+int nps_step_inexact(const struct nps_step *s, double d);
+/* Epoch seconds as the double nearest to sec.nanos. */
+double nps_ts_double(int64_t sec, int32_t nanos);
+/* The field of a Value message that holds it (the last, as protobuf reads a
+ * oneof): 1, 0 when none, -1 when damaged. */
+int nps_value_field(const unsigned char *p, size_t len, struct xp_pb_field *out);
+/* A Value as a point's value, strings and JSON in the arena; -1 when it
+ * does not decode or is a file_ref. */
+int nps_point_value(struct xp_arena *arena, struct xp_value *v,
+                    const unsigned char *p, size_t len);
+/* The series type of a Value field number ("floatSeries", ...). */
+const char *nps_vkind_name(int k);
 
 /* ---- records (nps_emit.c) ---- */
 
