@@ -120,14 +120,25 @@ static int ns_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
     for (size_t i = 0; i < f.n && !rc; i++) {
         struct nps_db *db;
         const char *ver, *proj, *run;
-        if ((rc = nps_db_open(&db, f.dbs[i])))
-            break;
-        nps_db_meta(db, &ver, &proj, &run);
-        rc = split_project(f.dbs[i], proj, &v[n].ws, &v[n].pr);
-        if (!rc) {
-            v[n].run = xp_strdup(run);
+        if (nps_db_open(&db, f.dbs[i]) ||
+            (nps_db_meta(db, &ver, &proj, &run),
+             split_project(f.dbs[i], proj, &v[n].ws, &v[n].pr))) {
+            /* unreadable: listed by its folder name, so that reading it
+             * fails with the reason and the other runs go on */
+            xp_error_clear();
+            if (db)
+                nps_db_close(db);
+            char *dir = xp_strndup(f.dbs[i], strlen(f.dbs[i]) - strlen(DB_NAME) - 1);
+            const char *b = strrchr(dir, '/');
+            v[n].ws = xp_strdup("unknown");
+            v[n].pr = xp_strdup("unknown");
+            v[n].run = xp_strdup(b ? b + 1 : dir);
             v[n++].db = xp_strdup(f.dbs[i]);
+            free(dir);
+            continue;
         }
+        v[n].run = xp_strdup(run);
+        v[n++].db = xp_strdup(f.dbs[i]);
         nps_db_close(db);
     }
     struct xp_location sel = {.workspace = a->ws_pat, .project = a->proj_pat,

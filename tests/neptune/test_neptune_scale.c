@@ -237,6 +237,26 @@ static void refused(void **state)
     unchanged(f);
 }
 
+/* One unreadable run among good ones fails alone, named; the others are
+ * converted (exit 3: partial). */
+static void mixed(void **state)
+{
+    struct fx *f = *state;
+    char *o, *e, *mix = xp_path_join(f->tmp, "mixed"), *out = xp_path_join(f->tmp, "mixed-out");
+    assert_int_equal(tu_sh("mkdir -p '%s/.neptune' && cp -r '%s'/good/.neptune/ws_proj_fork-run_* "
+                           "'%s'/badver/ws_proj_* '%s'/corrupt/ws_proj_* '%s/.neptune/'",
+                           mix, f->src, f->src, f->src, mix), 0);
+    assert_int_equal(download(mix, out, 0, &o, &e), 3);
+    assert_non_null(strstr(e, "failed: unknown/unknown/ws_proj_badver-run_1767323050000000006: '"));
+    assert_non_null(strstr(e, "is a neptune-scale database of version 'v9'"));
+    assert_non_null(strstr(e, "failed: ws/proj/corrupt-run: cannot read '"));
+    free(o);
+    free(e);
+    expect_in(out, "ws/proj/fork-run/metrics/train%2Floss/data.jsonl", "\"step\":3.6,");
+    free(mix);
+    free(out);
+}
+
 /* Two reads give equal layouts; the adapter and its layout verify equal. */
 static void verify_reads(void **state)
 {
@@ -300,6 +320,7 @@ int main(void)
         cmocka_unit_test(checker_fails),
         cmocka_unit_test(incomplete),
         cmocka_unit_test(refused),
+        cmocka_unit_test(mixed),
         cmocka_unit_test(verify_reads),
         cmocka_unit_test(one_run),
     };
