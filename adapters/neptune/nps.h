@@ -23,6 +23,9 @@ struct nps_db;
  * folder and open the copy; the user's folder is only read. */
 int nps_db_open(struct nps_db **out, const char *dbpath);
 void nps_db_close(struct nps_db *db);
+/* The metadata row read without a copy, when the main file has it (the
+ * strings are the caller's); -1 when it cannot tell. */
+int nps_db_peek(const char *dbpath, char **version, char **project, char **run_id);
 /* The metadata row (borrowed until close); refuses versions other than
  * "v5" and a database without the row. */
 int nps_db_meta(struct nps_db *db, const char **version, const char **project,

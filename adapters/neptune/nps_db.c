@@ -207,6 +207,49 @@ int nps_db_open(struct nps_db **out, const char *dbpath)
     return 0;
 }
 
+/* The metadata row straight from the user's file, opened with
+ * `immutable=1` (read-only, no lock, no -shm, the WAL ignored): listing
+ * then costs no copy. The row is the client's first write, so it is in the
+ * main file once SQLite has checkpointed; when it is not there yet (a
+ * small run whose pages are all in the WAL) or anything goes wrong, the
+ * caller falls back to nps_db_open. */
+int nps_db_peek(const char *dbpath, char **version, char **project, char **run_id)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    struct xp_buf uri = XP_BUF_INIT;
+    xp_buf_puts(&uri, "file:");
+    for (const unsigned char *p = (const unsigned char *)dbpath; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+            (*p >= '0' && *p <= '9') || strchr("/-_.~", *p)) {
+            xp_buf_putc(&uri, (char)*p);
+        } else {
+            char e[3] = {'%', hx[*p >> 4], hx[*p & 15]};
+            xp_buf_put(&uri, e, 3);
+        }
+    }
+    xp_buf_puts(&uri, "?mode=ro&immutable=1");
+    struct nps_db db = {0};
+    db.path = (char *)dbpath;
+    int rc = -1;
+    if (sqlite3_open_v2(uri.ptr, &db.h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+                                            SQLITE_OPEN_NOMUTEX,
+                        NULL) == SQLITE_OK)
+        rc = read_meta(&db);
+    sqlite3_close(db.h);
+    xp_buf_release(&uri);
+    xp_error_clear();
+    if (rc) {
+        free(db.version);
+        free(db.project);
+        free(db.run_id);
+        return -1;
+    }
+    *version = db.version;
+    *project = db.project;
+    *run_id = db.run_id;
+    return 0;
+}
+
 int nps_db_meta(struct nps_db *db, const char **version, const char **project,
                 const char **run_id)
 {

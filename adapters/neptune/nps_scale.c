@@ -118,6 +118,19 @@ static int ns_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
     struct listed *v = xp_calloc(f.n + 1, sizeof(*v));
     size_t n = 0;
     for (size_t i = 0; i < f.n && !rc; i++) {
+        char *pv, *pp, *pr;
+        if (!nps_db_peek(f.dbs[i], &pv, &pp, &pr)) {
+            int bad = split_project(f.dbs[i], pp, &v[n].ws, &v[n].pr);
+            free(pv);
+            free(pp);
+            if (!bad) {
+                v[n].run = pr;
+                v[n++].db = xp_strdup(f.dbs[i]);
+                continue;
+            }
+            free(pr);
+            xp_error_clear();
+        }
         struct nps_db *db;
         const char *ver, *proj, *run;
         if (nps_db_open(&db, f.dbs[i]) ||
