@@ -106,6 +106,13 @@ static int split_project(const char *db, const char *project, char **ws, char **
     return 0;
 }
 
+/* The run folder of a database path ("." for a bare file name). */
+static char *folder_of(const char *db)
+{
+    size_t n = strlen(db), k = strlen(DB_NAME);
+    return n > k ? xp_strndup(db, n - k - 1) : xp_strdup(".");
+}
+
 struct listed {
     char *ws, *pr, *run, *db;
 };
@@ -141,7 +148,7 @@ static int ns_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
             xp_error_clear();
             if (db)
                 nps_db_close(db);
-            char *dir = xp_strndup(f.dbs[i], strlen(f.dbs[i]) - strlen(DB_NAME) - 1);
+            char *dir = folder_of(f.dbs[i]);
             const char *b = strrchr(dir, '/');
             v[n].ws = xp_strdup("unknown");
             v[n].pr = xp_strdup("unknown");
@@ -165,7 +172,7 @@ static int ns_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
                    !strcmp(v[j].run, v[i].run);
         char *name = xp_strdup(v[i].run);
         if (dup) {
-            char *dir = xp_strndup(v[i].db, strlen(v[i].db) - strlen(DB_NAME) - 1);
+            char *dir = folder_of(v[i].db);
             const char *b = strrchr(dir, '/');
             struct xp_buf nb = XP_BUF_INIT;
             xp_buf_printf(&nb, "%s@%s", v[i].run, b ? b + 1 : dir);
@@ -341,9 +348,7 @@ static int ns_read(struct xp_reader **out, struct xp_adapter *base,
     r->base.free = ns_reader_free;
     r->a = a;
     r->name = xp_strdup(ref->name);
-    r->dir = xp_strndup(ref->key, strlen(ref->key) > strlen(DB_NAME)
-                                      ? strlen(ref->key) - strlen(DB_NAME) - 1
-                                      : 0);
+    r->dir = folder_of(ref->key);
     char *real = realpath(r->dir, NULL); /* source paths are absolute */
     if (real) {
         free(r->dir);

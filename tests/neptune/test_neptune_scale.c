@@ -313,6 +313,38 @@ static void one_run(void **state)
     free(out);
 }
 
+/* A run folder moved to another machine: the bytes the client saved in
+ * the run folder are found there by name, whatever source_path says; PATH
+ * may be the bare database name. */
+static void moved_run(void **state)
+{
+    struct fx *f = *state;
+    char *mv = xp_path_join(f->tmp, "moved"), *out = xp_path_join(f->tmp, "moved-out");
+    char *py = xp_path_join(f->tmp, "move.py");
+    /* the temporary file's source_path now names a folder this machine
+     * does not have */
+    tu_write(py, "import sqlite3, sys\n"
+                 "c = sqlite3.connect(sys.argv[1])\n"
+                 "for i, p in c.execute('SELECT id, source_path FROM file_upload_requests "
+                 "WHERE is_temporary = 1').fetchall():\n"
+                 "    c.execute('UPDATE file_upload_requests SET source_path = ? WHERE id = ?',\n"
+                 "              ('/elsewhere/' + p.rsplit('/', 1)[1], i))\n"
+                 "c.commit()\n");
+    assert_int_equal(tu_sh("mkdir -p '%s' && cp -r '%s'/good/.neptune/ws_proj_edge-run_* '%s/run' "
+                           "&& '%s' '%s' '%s/run/run_operations.sqlite3'",
+                           mv, f->src, mv, XPORT_PYTHON, py, mv), 0);
+    const char *bin = getenv("XPORT_BIN") ? getenv("XPORT_BIN") : XPORT_BINARY_DIR "/cmd/xport";
+    assert_int_equal(tu_sh("cd '%s/run' && '%s' download --from neptune-scale "
+                           "run_operations.sqlite3 -o '%s' >/dev/null 2>&1", mv, bin, out), 0);
+    expect_in(out, "ws/proj/edge-run/files.jsonl",
+              "\"source_path\":\"/elsewhere/00000000-0000-0000-0000-000000000001.bin\"");
+    assert_int_equal(tu_sh("printf '\\000\\001model-bytes\\377' | cmp -s - "
+                           "'%s/ws/proj/edge-run/files/artifacts/model.bin'", out), 0);
+    free(py);
+    free(mv);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +355,7 @@ int main(void)
         cmocka_unit_test(mixed),
         cmocka_unit_test(verify_reads),
         cmocka_unit_test(one_run),
+        cmocka_unit_test(moved_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
