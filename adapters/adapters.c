@@ -20,6 +20,7 @@ NOT_BUILT(neptune_type, "neptune", "Neptune 2.x servers");
 extern const struct xp_adapter_type xp_neptune_offline_adapter;
 extern const struct xp_adapter_type xp_neptune_backup_adapter;
 extern const struct xp_adapter_type xp_neptune_export_adapter;
+extern const struct xp_adapter_type xp_neptune_scale_adapter;
 
 const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_local_adapter,
@@ -34,5 +35,6 @@ const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_neptune_offline_adapter,
     &xp_neptune_backup_adapter,
     &xp_neptune_export_adapter,
+    &xp_neptune_scale_adapter,
     NULL,
 };

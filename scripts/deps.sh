@@ -3,7 +3,8 @@
 # or says exactly what to install. Usage: scripts/deps.sh [--tests]
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libjson-c-dev libzip-dev libarchive-dev
-      libsnappy-dev libzstd-dev zlib1g-dev) # Parquet pages (core/parquet_codec.c)
+      libsnappy-dev libzstd-dev zlib1g-dev # Parquet pages (core/parquet_codec.c)
+      libsqlite3-dev) # libsqlite3: neptune-scale's run_operations.sqlite3
 if [ "${1:-}" = "--tests" ]; then
   # cmocka for the C tests; python3 runs the loopback vendor emulators
   pkgs+=(libcmocka-dev python3 curl)

@@ -66,6 +66,7 @@ struct npt_attr {
         char *s;
         int64_t ms; /* datetime: epoch milliseconds */
     } v;
+    int32_t ns; /* datetime: nanoseconds past v.ms (3.x keeps them), 0..999999 */
     /* string set: sorted, unique */
     char **set;
     size_t nset;
@@ -103,6 +104,11 @@ void npt_lost(struct npt_run *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Count a file read from outside the run's folder. */
 void npt_outside(struct npt_run *r, const char *path);
+/* At a run's END: warn about the files counted by npt_outside, and fail
+ * naming what r->lost holds (or, with allow_partial, warn about it). name
+ * and where name the run and its folder. */
+int npt_finish(struct npt_run *r, const char *name, const char *where,
+               int allow_partial);
 /* Apply one operation object ({"type", "path", ...}); line locates it for
  * blobs and messages. Returns 0, or XP_EINVALID for a malformed operation
  * (the caller reports it and goes on). */
@@ -113,6 +119,7 @@ struct npt_attr *npt_get(struct npt_run *r, const char *path);
  * run's state from something other than operations. */
 struct npt_attr *npt_add(struct npt_run *r, const char *path, enum npt_type t);
 void npt_set_add(struct npt_attr *a, const char *s);
+void npt_set_remove(struct npt_attr *a, const char *s);
 void npt_push(struct npt_attr *a, const struct npt_point *p); /* copied */
 /* Attributes sorted by path (the array is the caller's to free). */
 struct npt_attr **npt_sorted(struct npt_run *r, size_t *n);
@@ -152,6 +159,9 @@ void npt_put_nested(struct json_object *root, const char *path,
 /* An attribute path as a relative file path, each segment that is not
  * safe as a path segment ("..", ".", "") encoded (xp_name_encode). */
 int npt_safe_rel(struct xp_buf *out, const char *path);
+/* An atom or string set as JSON, datetimes as ISO-8601 UTC (NULL for other
+ * types). */
+struct json_object *npt_atom_json(const struct npt_attr *a);
 int npt_emit_new(struct npt_emit **out, struct npt_run *run,
                  const struct npt_emit_opts *o);
 /* 0 with *rec filled, XP_ITEROVER after END, or an error. */

@@ -309,7 +309,7 @@ void npt_put_nested(struct json_object *root, const char *path,
 }
 
 /* An atom or string set as JSON (NULL for other types). */
-static struct json_object *atom_json(const struct npt_attr *a)
+struct json_object *npt_atom_json(const struct npt_attr *a)
 {
     char iso[XP_ISO8601_BUFSZ];
     switch (a->type) {
@@ -317,7 +317,18 @@ static struct json_object *atom_json(const struct npt_attr *a)
     case NPT_INT: return json_object_new_int64(a->v.i);
     case NPT_BOOL: return json_object_new_boolean(a->v.b);
     case NPT_STRING: return json_object_new_string(a->v.s);
-    case NPT_DATETIME: xp_iso8601_format_ms(iso, a->v.ms); return json_object_new_string(iso);
+    case NPT_DATETIME:
+        if (a->ns) { /* 3.x: nanoseconds, as many digits as they need */
+            int64_t s = a->v.ms / 1000, r = a->v.ms % 1000;
+            if (r < 0) {
+                r += 1000;
+                s--;
+            }
+            xp_iso8601_format(iso, s, (int32_t)(r * 1000000 + a->ns), XP_ISO_TRIM);
+        } else {
+            xp_iso8601_format_ms(iso, a->v.ms);
+        }
+        return json_object_new_string(iso);
     case NPT_STRING_SET: {
         struct json_object *arr = json_object_new_array();
         for (size_t i = 0; i < a->nset; i++)
@@ -555,7 +566,7 @@ int npt_emit_next(struct npt_emit *e, const struct xp_record **rec)
             for (size_t i = 0; i < e->nattrs; i++) {
                 struct json_object *v;
                 if (strncmp(e->attrs[i]->path, "sys/", 4) &&
-                    (v = atom_json(e->attrs[i])))
+                    (v = npt_atom_json(e->attrs[i])))
                     npt_put_nested(e->doc, e->attrs[i]->path, v);
             }
             if (!json_object_object_length(e->doc))

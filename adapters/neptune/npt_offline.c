@@ -332,22 +332,9 @@ static int no_next(struct xp_reader *base, const struct xp_record **out)
     int rc = npt_emit_next(r->em, out);
     if (rc || (*out)->kind != XP_REC_END)
         return rc;
-    if (r->run.outside)
-        xp_ctx_warn(r->a->base.ctx, "run '%s': %lld file(s) read from this machine by "
-                    "the absolute paths the run names (first: '%s')",
-                    r->run.id, (long long)r->run.outside, r->run.outside_first);
-    if (!r->run.lost.len)
-        return 0;
-    if (!r->a->allow_partial) {
+    if ((rc = npt_finish(&r->run, r->run.id, r->lines[3], r->a->allow_partial)))
         *out = NULL;
-        return xp_error_set(XP_EINVALID,
-                            "run '%s' in '%s' is incomplete: %s (the adapter "
-                            "option allow-partial keeps what is there)",
-                            r->run.id, r->lines[3], r->run.lost.ptr);
-    }
-    xp_ctx_warn(r->a->base.ctx, "run '%s' in '%s' is incomplete: %s; keeping "
-                "what is there", r->run.id, r->lines[3], r->run.lost.ptr);
-    return 0;
+    return rc;
 }
 
 /* metadata.json's createdAt (Python's isoformat, "...+00:00") as UTC

@@ -79,6 +79,25 @@ void npt_outside(struct npt_run *r, const char *path)
         r->outside_first = xp_strdup(path);
 }
 
+int npt_finish(struct npt_run *r, const char *name, const char *where,
+               int allow_partial)
+{
+    if (r->outside)
+        xp_ctx_warn(r->ctx, "run '%s': %lld file(s) read from this machine by "
+                    "the absolute paths the run names (first: '%s')", name,
+                    (long long)r->outside, r->outside_first);
+    if (!r->lost.len)
+        return 0;
+    if (!allow_partial)
+        return xp_error_set(XP_EINVALID,
+                            "run '%s' in '%s' is incomplete: %s (the adapter "
+                            "option allow-partial keeps what is there)",
+                            name, where, r->lost.ptr);
+    xp_ctx_warn(r->ctx, "run '%s' in '%s' is incomplete: %s; keeping what is "
+                "there", name, where, r->lost.ptr);
+    return 0;
+}
+
 void npt_lost(struct npt_run *r, const char *fmt, ...)
 {
     if (r->lost.len)
@@ -246,7 +265,7 @@ void npt_set_add(struct npt_attr *a, const char *s)
     a->nset++;
 }
 
-static void set_remove(struct npt_attr *a, const char *s)
+void npt_set_remove(struct npt_attr *a, const char *s)
 {
     for (size_t i = 0; i < a->nset; i++) {
         if (!strcmp(a->set[i], s)) {
@@ -478,12 +497,12 @@ int npt_apply(struct npt_run *r, struct json_object *op, int file, int64_t off,
             for (size_t i = 0; i < json_object_array_length(vals); i++) {
                 const char *s = json_object_get_string(json_object_array_get_idx(vals, i));
                 if (s)
-                    (type[0] == 'A' ? npt_set_add : set_remove)(a, s);
+                    (type[0] == 'A' ? npt_set_add : npt_set_remove)(a, s);
             }
     } else if (!strcmp(type, "ClearStringSet")) {
         if ((a = want(r, path, NPT_STRING_SET, type)))
             while (a->nset)
-                set_remove(a, a->set[0]);
+                npt_set_remove(a, a->set[0]);
     } else if (!strcmp(type, "DeleteAttribute")) {
         attr_delete(r, path);
     } else if (!strcmp(type, "UploadFile") || !strcmp(type, "UploadFileContent")) {

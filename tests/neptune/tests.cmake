@@ -11,3 +11,7 @@ xport_add_test(test_neptune_backup
 xport_add_test(test_neptune_export
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_neptune_export.c
                LABELS neptune)
+# The neptune-scale adapter on databases written by gen_neptune_scale.py.
+xport_add_test(test_neptune_scale
+               SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_neptune_scale.c
+               LABELS neptune)
