@@ -4,6 +4,7 @@
 
 #include "xport/buf.h"
 #include "xport/error.h"
+#include "xport/fs.h"
 #include "xport/location.h"
 
 void xp_location_release(struct xp_location *loc)
@@ -14,6 +15,38 @@ void xp_location_release(struct xp_location *loc)
     free(loc->project);
     free(loc->experiment);
     memset(loc, 0, sizeof(*loc));
+}
+
+int xp_disk_source_init(struct xp_disk_source *s, const struct xp_adapter_type *t,
+                        const struct xp_location *loc, const struct xp_options *opts,
+                        unsigned accept)
+{
+    memset(s, 0, sizeof(*s));
+    const char *p = loc->path;
+    if (!p || !*p)
+        return xp_error_set(XP_EINVALID, "adapter '%s' needs a path", t->name);
+    int dir = xp_is_dir(p), file = !dir && xp_is_file(p);
+    if (!((accept & XP_DISK_DIR) && dir) && !((accept & XP_DISK_FILE) && file)) {
+        if (dir || file)
+            return xp_error_set(XP_ENOTFOUND, "'%s' is a %s, not a %s", p,
+                                dir ? "folder" : "file", dir ? "file" : "folder");
+        return xp_error_set(XP_ENOTFOUND, "no such %s '%s'",
+                            accept == XP_DISK_DIR    ? "folder"
+                            : accept == XP_DISK_FILE ? "file"
+                                                     : "file or folder",
+                            p);
+    }
+    s->sel.path = xp_strdup(p);
+    s->sel.workspace = xp_strdup(loc->workspace);
+    s->sel.project = xp_strdup(loc->project);
+    s->sel.experiment = xp_strdup(loc->experiment);
+    s->allow_partial = xp_option_true(xp_options_get(opts, "allow-partial"));
+    return 0;
+}
+
+void xp_disk_source_release(struct xp_disk_source *s)
+{
+    xp_location_release(&s->sel);
 }
 
 static char *nonempty(const char *s, size_t n)

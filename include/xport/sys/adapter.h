@@ -297,4 +297,21 @@ int xp_pattern_match(const char *pattern, const char *name);
 int xp_location_selects(const struct xp_location *loc, const char *workspace,
                         const char *project, const char *experiment);
 
+/* What every adapter reading files on disk takes from its location and
+ * options, checked once: the path, which must exist (a folder, or a file
+ * where the adapter takes one), the selection patterns, and the
+ * allow-partial option when the adapter declares it. Ownership: sel owns
+ * copies of the location's strings; xp_disk_source_release frees them. */
+struct xp_disk_source {
+    struct xp_location sel; /* path and patterns; adapter is NULL */
+    int allow_partial;
+};
+enum { XP_DISK_DIR = 1u << 0, XP_DISK_FILE = 1u << 1 };
+/* accept: XP_DISK_DIR and/or XP_DISK_FILE. XP_EINVALID without a path,
+ * XP_ENOTFOUND when it is missing or of a kind not accepted. */
+int xp_disk_source_init(struct xp_disk_source *s, const struct xp_adapter_type *t,
+                        const struct xp_location *loc, const struct xp_options *opts,
+                        unsigned accept);
+void xp_disk_source_release(struct xp_disk_source *s);
+
 #endif
