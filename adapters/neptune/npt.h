@@ -139,6 +139,10 @@ void npt_fileset_free(struct npt_fentry *v, size_t n);
 
 /* ---- records (npt_emit.c) ---- */
 
+/* An attribute path as a relative file path (out reset first): segments not
+ * safe as path segments ("..", ".", "") are encoded (xp_name_encode). */
+int npt_safe_rel(struct xp_buf *out, const char *path);
+
 struct npt_emit;
 struct npt_emit_opts {
     unsigned resources;

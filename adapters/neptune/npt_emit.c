@@ -93,7 +93,7 @@ static const char *console_stream(const struct npt_attr *a)
 
 /* An attribute path as a relative file path: each segment that is not safe
  * as a path segment ("..", ".", "") is encoded (xp_name_encode). */
-static int safe_rel(struct xp_buf *out, const char *path)
+int npt_safe_rel(struct xp_buf *out, const char *path)
 {
     xp_buf_reset(out);
     struct xp_buf enc = XP_BUF_INIT;
@@ -190,7 +190,7 @@ static char *dir_of_file(const char *path)
 static int file_attr(struct npt_emit *e, struct npt_attr *a)
 {
     struct npt_run *r = e->run;
-    int rc = safe_rel(&e->rel, a->path);
+    int rc = npt_safe_rel(&e->rel, a->path);
     if (rc)
         return rc;
     if (a->ext && *a->ext) {
@@ -245,10 +245,10 @@ static int file_attr(struct npt_emit *e, struct npt_attr *a)
 static int set_file(struct npt_emit *e, struct npt_attr *a,
                     const struct npt_fentry *f)
 {
-    int rc = safe_rel(&e->rel, a->path);
+    int rc = npt_safe_rel(&e->rel, a->path);
     struct xp_buf t = XP_BUF_INIT;
     if (!rc)
-        rc = safe_rel(&t, f->target);
+        rc = npt_safe_rel(&t, f->target);
     if (rc) {
         xp_buf_release(&t);
         return rc;
@@ -280,7 +280,7 @@ static int image(struct npt_emit *e, struct npt_attr *a)
     int rc = npt_blob_read(e->run, &p->u.img->blob, &e->body.mem);
     if (rc)
         return rc;
-    if ((rc = safe_rel(&e->rel, a->path)))
+    if ((rc = npt_safe_rel(&e->rel, a->path)))
         return rc;
     xp_buf_printf(&e->rel, "/%zu.%s", e->pi, image_ext(&e->body.mem));
     json_object_put(e->fmeta);

@@ -238,7 +238,7 @@ def experiment_attributes(run):
 # ---- NQL (the subset the 1.x client writes: nql.py) ----
 
 _TOK = re.compile(r'\s*(?:(\()|(\))|`((?:[^`\\]|\\.)*)`:(\w+)\s*(=|>|CONTAINS)\s*'
-                  r'"((?:[^"\\]|\\.)*)"|(AND|OR)\b)')
+                  r'(?:"((?:[^"\\]|\\.)*)"|(true|false))|(AND|OR)\b)')
 
 
 def nql_parse(text):
@@ -255,10 +255,10 @@ def nql_parse(text):
             toks.append("(")
         elif m.group(2):
             toks.append(")")
-        elif m.group(7):
-            toks.append(m.group(7))
+        elif m.group(8):
+            toks.append(m.group(8))
         else:
-            unq = re.sub(r"\\(.)", r"\1", m.group(6))
+            unq = m.group(7) if m.group(7) else re.sub(r"\\(.)", r"\1", m.group(6))
             toks.append(("cmp", m.group(3), m.group(4), m.group(5), unq))
         while pos < len(text) and text[pos] == " ":
             pos += 1
