@@ -49,6 +49,9 @@ int npa_files_new(struct npa_files **out, struct npa *n, const char *id, const c
     f->run = xp_strdup(run);
     f->sub = -1;
     xp_fd_stream_init(&f->body);
+    xp_buf_init(&f->rel);
+    xp_buf_init(&f->ctype);
+    xp_buf_init(&f->url);
     *out = f;
     return 0;
 }

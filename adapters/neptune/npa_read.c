@@ -242,7 +242,8 @@ static int load(struct npa_reader *r)
     }
     if (rc)
         return rc;
-    qsort(r->series, r->nseries, sizeof(*r->series), by_path);
+    if (r->nseries)
+        qsort(r->series, r->nseries, sizeof(*r->series), by_path);
 
     /* the experiment record */
     struct xp_experiment_meta *m = &r->meta;

@@ -123,8 +123,7 @@ class Project:
             attrs["files/f%d" % k] = {"type": "file", "ext": "bin",
                                       "data": gen_bytes(g.get("file_size", 1000), "%d/%d" % (i, k))}
         r = Run(self, sid, attrs, False, created)
-        if len(self._gen_cache) < 4096:
-            self._gen_cache[i] = r
+        self._gen_cache[i] = r  # series points and file bytes stay lazy: runs are small
         return r
 
 
@@ -132,7 +131,9 @@ def check_attr(path, a):
     t = a.get("type")
     if t not in TYPES:
         raise Bad("seed: attribute %s has unknown type %r" % (path, t))
-    if t == "floatSeries" and "values" in a:
+    if t == "floatSeries" and "generate" in a:
+        a["gen"] = GenSeries(int(a.pop("generate")), 1, 1767225600000)
+    elif t == "floatSeries":
         a["values"] = [(float(s), float(v), int(ts)) for s, v, ts in a["values"]]
     if t == "stringSeries":
         a["values"] = [(float(s), str(v), int(ts)) for s, v, ts in a["values"]]
