@@ -72,8 +72,11 @@ def api_token_ok(emu, h):
 
 
 def mint(emu):
-    now = int(time.time())
-    claims = {"exp": now + int(emu.cfg["token_ttl"]), "iat": now, "azp": "neptune-cli",
+    # NumericDate may be fractional (RFC 7519 section 2): tests use tokens of under a second
+    now = time.time()
+    ttl = float(emu.cfg["token_ttl"])
+    claims = {"exp": int(now + ttl) if ttl == int(ttl) else round(now + ttl, 3),
+              "iat": int(now) if ttl == int(ttl) else round(now, 3), "azp": "neptune-cli",
               "iss": emu.api_url() + "/auth/realms/neptune", "sub": "tom",
               "jti": os.urandom(6).hex()}
     head = b64u(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())

@@ -286,11 +286,11 @@ static void test_token_refresh(void **st)
 {
     (void)st;
     tu_sh("curl -s -XDELETE %s/__emu/stats >/dev/null", url);
-    control("config", "{\"token_ttl\": 1, \"latency_ms\": 150}");
+    control("config", "{\"token_ttl\": 0.4}");
     char *dst = in(tmp, "C");
     const char *dl[] = {"download", "--from", "neptune", "ws/proj/CLS-1", "-o", dst, NULL};
     assert_int_equal(tu_xport(NULL, dl), 0);
-    /* access tokens of a second were refreshed (single-use refresh tokens) */
+    /* access tokens of 0.4 s were refreshed (single-use refresh tokens) */
     assert_int_equal(stat_check("s[\"refreshes\"] >= 1"), 0);
     assert_int_equal(stat_check("s[\"byStatus\"].get(\"400\", 0) == 0"), 0);
     free(dst);
