@@ -45,6 +45,7 @@ class Emulator:
         self.projects = {}
         self.by_uuid = None
         self.prepared = {}
+        self.page_cache = {}  # rendered pages of generated series
         self.refresh_tokens = set()
         self.faults = []
         self.faults_fired = 0

@@ -259,7 +259,17 @@ def r_float_values(emu, ctx):
         step = float(p["skipToStep"])
         full = vals.slice(0, n) if "gen" in a else vals
         off = next((i for i, v in enumerate(full) if v[0] >= step), n)
-    page = vals.slice(off, off + lim) if "gen" in a else vals[off:off + lim]
+    if "gen" in a:
+        key = (vals.n, vals.seed, vals.base, off, lim)
+        if key not in emu.page_cache:
+            if len(emu.page_cache) > 64:
+                emu.page_cache.clear()
+            emu.page_cache[key] = json.dumps(float_page(n, vals.slice(off, off + lim))).encode()
+        return Raw(emu.page_cache[key], "application/json")
+    return float_page(n, vals[off:off + lim])
+
+
+def float_page(n, page):
     return {"totalItemCount": n,
             "values": [{"step": s, "value": v, "timestampMillis": ts, "isPreview": False,
                         "completionRatio": 1.0} for s, v, ts in page]}

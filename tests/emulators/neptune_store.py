@@ -117,8 +117,9 @@ class Project:
             else:
                 attrs["parameters/p%d" % k] = {"type": "string", "value": "v%d-%d" % (k, i)}
         for k in range(g.get("float_series", 0)):
+            # the same few series in every run, so that their pages can be rendered once
             attrs["metrics/m%d" % k] = {"type": "floatSeries",
-                                        "gen": GenSeries(g.get("points", 0), i * 10 + k, created)}
+                                        "gen": GenSeries(g.get("points", 0), k, 1767225600000)}
         for k in range(g.get("files", 0)):
             attrs["files/f%d" % k] = {"type": "file", "ext": "bin",
                                       "data": gen_bytes(g.get("file_size", 1000), "%d/%d" % (i, k))}
