@@ -10,3 +10,7 @@ xport_add_test(test_neptune_backup
 xport_add_test(test_neptune_api
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_neptune_api.c
                LABELS neptune)
+# The Neptune 2.x emulator's self-test.
+add_test(NAME neptune_emulator_selftest
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/emulators/test_neptune_emu.py)
+set_tests_properties(neptune_emulator_selftest PROPERTIES LABELS neptune TIMEOUT 120)
