@@ -7,6 +7,7 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/npa_auth.c
   ${CMAKE_CURRENT_LIST_DIR}/npa_files.c
   ${CMAKE_CURRENT_LIST_DIR}/npa_list.c
+  ${CMAKE_CURRENT_LIST_DIR}/npa_page.c
   ${CMAKE_CURRENT_LIST_DIR}/npa_read.c
   ${CMAKE_CURRENT_LIST_DIR}/npt_emit.c
   ${CMAKE_CURRENT_LIST_DIR}/npt_fileset.c

@@ -61,6 +61,32 @@ int npa_read_experiment(struct xp_reader **out, struct xp_adapter *a,
                         const struct xp_experiment_ref *ref,
                         const struct xp_read_opts *ro);
 
+/* ---- npa_page.c ---- */
+struct npa_pt {
+    double d;          /* float series */
+    const char *s;     /* string series: into the page */
+    size_t slen;
+    double step;
+    int has_step;
+    int64_t ms;        /* timestampMillis */
+};
+struct npa_page {
+    struct xp_buf body, scan;
+    struct json_object *tree; /* when json-c parsed it */
+    struct npa_pt *v;
+    size_t n, cap;
+    int64_t total;     /* totalItemCount */
+};
+/* A double from JSON: a number, or NaN/Infinity/-Infinity as a string
+ * (json-c reads them as number tokens already); -1 when it is neither. */
+int npa_jdouble(struct json_object *v, double *out);
+void npa_page_init(struct npa_page *p);
+void npa_page_release(struct npa_page *p);
+/* GET url (a getFloatSeriesValues or getStringSeriesValues page) into p;
+ * what names the series in messages. */
+int npa_page_fetch(struct npa *n, struct npa_page *p, const char *url, int is_float,
+                   const char *what);
+
 /* ---- npa_files.c ---- */
 struct npa_files;
 /* A file-like attribute (file, fileSet, imageSeries) of experiment id. */

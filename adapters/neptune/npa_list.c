@@ -285,7 +285,7 @@ static const char *const npa_trashed[] = {"exclude", "include", NULL};
 static const struct xp_option_decl npa_options[] = {
     {"api-key", XP_OPT_STRING, XP_OPT_FLAG, 0, 0, NULL,
      "Neptune API token (else NEPTUNE_API_TOKEN)"},
-    {"query", XP_OPT_STRING, 0, 0, 0, NULL,
+    {"query", XP_OPT_STRING, XP_OPT_FLAG, 0, 0, NULL,
      "NQL passed to the server, AND-ed to the listing's own terms"},
     {"trashed", XP_OPT_CHOICE, 0, 0, 0, npa_trashed,
      "trashed runs: exclude (default, counted in a warning) or include"},

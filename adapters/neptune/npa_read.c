@@ -7,7 +7,6 @@
  * codegen/swagger/leaderboard.json. */
 #define _GNU_SOURCE
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +46,7 @@ struct npa_reader {
     size_t nseries, si;
     int in_series;
     int64_t off, total; /* points fetched of series[si], and its count */
-    struct json_object *page;
+    struct npa_page page;
     size_t pi, pn;      /* cursor in page */
     struct npa_files *files;
     struct xp_record rec;
@@ -79,30 +78,6 @@ static const char *console(const char *p)
     return NULL;
 }
 
-/* A float from JSON: a number, or NaN/Infinity as a number token or string. */
-static int jdouble(struct json_object *v, double *out)
-{
-    if (!v)
-        return -1;
-    if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) {
-        *out = json_object_get_double(v);
-        return 0;
-    }
-    if (json_object_is_type(v, json_type_string)) {
-        const char *s = json_object_get_string(v);
-        if (!strcmp(s, "NaN"))
-            *out = NAN;
-        else if (!strcmp(s, "Infinity"))
-            *out = INFINITY;
-        else if (!strcmp(s, "-Infinity"))
-            *out = -INFINITY;
-        else
-            return -1;
-        return 0;
-    }
-    return -1;
-}
-
 static struct json_object *props_of(struct json_object *a)
 {
     struct xp_buf k = XP_BUF_INIT;
@@ -120,7 +95,7 @@ static int add_atom(struct npa_reader *r, const char *path, const char *t,
     struct npt_attr *a;
     double d;
     if (!strcmp(t, "float")) {
-        if (jdouble(v, &d))
+        if (npa_jdouble(v, &d))
             return xp_error_set(XP_EINVALID, "float attribute '%s' has no number", path);
         npt_add(&r->run, path, NPT_FLOAT)->v.d = d;
     } else if (!strcmp(t, "int")) {
@@ -290,14 +265,12 @@ static int load(struct npa_reader *r)
     m->metadata = r->md;
     m->vendor = r->vendor;
     struct npt_emit_opts eo = {0};
-    eo.resources = XP_RES_PARAMETERS;
+    /* npt_emit gives the experiment and, when wanted, the parameters (the
+     * model holds no series or files); OTHERS alone is a mask without
+     * parameters that npt_emit does not read as "all" */
+    eo.resources = (r->ro.resources & XP_RES_PARAMETERS) ? XP_RES_PARAMETERS : XP_RES_OTHERS;
     eo.only_series = r->ro.only_series;
     eo.meta = m;
-    if (!(r->ro.resources & XP_RES_PARAMETERS)) {
-        /* no parameters wanted: an empty model gives none */
-        npt_run_release(&r->run);
-        npt_run_init(&r->run, r->n->base.ctx, r->name);
-    }
     return npt_emit_new(&r->pe, &r->run, &eo);
 }
 
@@ -305,7 +278,7 @@ static int load(struct npa_reader *r)
 
 static int fetch_page(struct npa_reader *r, const struct sattr *s)
 {
-    struct xp_buf u = XP_BUF_INIT;
+    struct xp_buf u = XP_BUF_INIT, what = XP_BUF_INIT;
     npa_url(&u, r->n, "/api/leaderboard/v1/attributes/series/%s?experimentId=",
             s->is_float ? "float" : "string");
     npa_qs(&u, r->id);
@@ -314,19 +287,16 @@ static int fetch_page(struct npa_reader *r, const struct sattr *s)
     xp_buf_printf(&u, "&offset=%" PRId64 "&limit=%d", r->off, PAGE);
     if (!s->is_float) /* the server cuts values at 1000 characters otherwise */
         xp_buf_puts(&u, "&maxSingleValueLength=2147483647");
-    json_object_put(r->page);
-    r->page = NULL;
-    int rc = npa_json(r->n, u.ptr, NULL, &r->page);
-    xp_buf_release(&u);
+    xp_buf_printf(&what, "series '%s' of '%s'", s->path, r->name);
+    int rc = npa_page_fetch(r->n, &r->page, u.ptr, s->is_float, what.ptr);
     if (rc)
-        return xp_error_wrap(rc, "series '%s' of '%s'", s->path, r->name);
-    struct json_object *vals = xp_json_get(r->page, "values");
-    struct json_object *tot = xp_json_get(r->page, "totalItemCount");
-    if (!vals || !json_object_is_type(vals, json_type_array) || !tot)
-        return xp_error_set(XP_EINVALID, "series '%s' of '%s': a page without values or "
-                            "totalItemCount", s->path, r->name);
-    r->total = json_object_get_int64(tot);
-    r->pn = json_object_array_length(vals);
+        xp_error_wrap(rc, "%s", what.ptr);
+    xp_buf_release(&u);
+    xp_buf_release(&what);
+    if (rc)
+        return rc;
+    r->total = r->page.total;
+    r->pn = r->page.n;
     r->pi = 0;
     if (!r->pn && r->off < r->total)
         return xp_error_set(XP_EINVALID, "series '%s' of '%s': an empty page at %" PRId64
@@ -334,44 +304,30 @@ static int fetch_page(struct npa_reader *r, const struct sattr *s)
     return 0;
 }
 
-/* Point i of the page: value, step, timestamp (ms). */
-static int point(struct npa_reader *r, const struct sattr *s, size_t i, struct xp_field *f,
-                 size_t *nf, int64_t *ms)
+/* Point i of the page as fields value, step, timestamp (epoch seconds). */
+static size_t point(struct npa_reader *r, const struct sattr *s, size_t i, struct xp_field *f)
 {
-    struct json_object *p = json_object_array_get_idx(xp_json_get(r->page, "values"), i);
-    struct json_object *v = xp_json_get(p, "value"), *st = xp_json_get(p, "step"),
-                       *ts = xp_json_get(p, "timestampMillis");
+    const struct npa_pt *p = &r->page.v[i];
     size_t k = 0;
     f[k].key = "value";
     if (s->is_float) {
         f[k].v.type = XP_V_FLOAT;
-        if (jdouble(v, &f[k].v.u.d))
-            return xp_error_set(XP_EINVALID, "series '%s' of '%s': a point without a number",
-                                s->path, r->name);
+        f[k].v.u.d = p->d;
     } else {
-        if (!v || !json_object_is_type(v, json_type_string))
-            return xp_error_set(XP_EINVALID, "series '%s' of '%s': a point without a string",
-                                s->path, r->name);
         f[k].v.type = XP_V_STRING;
-        f[k].v.u.s.ptr = json_object_get_string(v);
-        f[k].v.u.s.len = (size_t)json_object_get_string_len(v);
+        f[k].v.u.s.ptr = p->s;
+        f[k].v.u.s.len = p->slen;
     }
     k++;
-    double d;
-    if (st && !jdouble(st, &d)) {
+    if (p->has_step) {
         f[k].key = "step";
         f[k].v.type = XP_V_FLOAT;
-        f[k++].v.u.d = d;
+        f[k++].v.u.d = p->step;
     }
-    if (!ts || !json_object_is_type(ts, json_type_int))
-        return xp_error_set(XP_EINVALID, "series '%s' of '%s': a point without "
-                            "timestampMillis", s->path, r->name);
-    *ms = json_object_get_int64(ts);
     f[k].key = "timestamp";
     f[k].v.type = XP_V_FLOAT;
-    f[k++].v.u.d = (double)*ms / 1000.0;
-    *nf = k;
-    return 0;
+    f[k++].v.u.d = (double)p->ms / 1000.0;
+    return k;
 }
 
 static int series_wanted(const struct npa_reader *r, const struct sattr *s)
@@ -427,10 +383,7 @@ static int next_series(struct npa_reader *r)
         if (r->pi < r->pn) {
             size_t n = 0, nf = 0;
             for (; n < XP_POINTS_BATCH && r->pi < r->pn; n++, r->pi++, r->off++) {
-                size_t k;
-                int64_t ms;
-                if ((rc = point(r, s, r->pi, &r->fields[nf], &k, &ms)))
-                    return rc;
+                size_t k = point(r, s, r->pi, &r->fields[nf]);
                 r->pts[n] = (struct xp_point){r->off, NULL, &r->fields[nf], k};
                 nf += k;
             }
@@ -440,8 +393,6 @@ static int next_series(struct npa_reader *r)
             return 1;
         }
         r->rec.kind = XP_REC_SERIES_END;
-        json_object_put(r->page);
-        r->page = NULL;
         r->si++;
         r->in_series = 0;
         return 1;
@@ -479,21 +430,17 @@ static int next_logs(struct npa_reader *r)
             continue;
         size_t n = 0;
         for (; n < XP_POINTS_BATCH && r->pi < r->pn; n++, r->pi++, r->off++) {
-            struct xp_field f[3];
-            size_t k;
-            int64_t ms;
-            if ((rc = point(r, s, r->pi, f, &k, &ms)))
-                return rc;
-            xp_iso8601_format_ms(r->stamps[n], ms);
+            const struct npa_pt *p = &r->page.v[r->pi];
+            xp_iso8601_format_ms(r->stamps[n], p->ms);
             struct json_object *m = json_object_new_object();
             json_object_object_add(m, "attribute", json_object_new_string(s->path));
-            if (k == 3)
-                json_object_object_add(m, "step", json_object_new_double(f[1].v.u.d));
+            if (p->has_step)
+                json_object_object_add(m, "step", json_object_new_double(p->step));
             r->logmeta[r->nlogmeta++] = m;
             const char *last = strrchr(s->path, '/') + 1;
             r->logs[n] = (struct xp_log_entry){r->seq++, r->stamps[n],
                                                strcmp(last, "traceback") ? NULL : "error",
-                                               s->stream, f[0].v.u.s.ptr, f[0].v.u.s.len, m};
+                                               s->stream, p->s, p->slen, m};
         }
         r->rec.kind = XP_REC_LOGS;
         r->rec.u.logs.v = r->logs;
@@ -576,7 +523,7 @@ static void rd_free(struct xp_reader *base)
     for (size_t i = 0; i < r->nseries; i++)
         free(r->series[i].path);
     free(r->series);
-    json_object_put(r->page);
+    npa_page_release(&r->page);
     json_object_put(r->smeta);
     json_object_put(r->md);
     json_object_put(r->vendor);
@@ -607,6 +554,7 @@ int npa_read_experiment(struct xp_reader **out, struct xp_adapter *a,
     r->proj = xp_strdup(ref->project);
     r->name = xp_strdup(ref->name);
     r->stamps = xp_malloc(XP_POINTS_BATCH * sizeof(*r->stamps));
+    npa_page_init(&r->page);
     npt_run_init(&r->run, a->ctx, r->name);
     int rc = r->id ? load(r) : xp_error_set(XP_EINVALID, "no Neptune experiment id");
     if (rc) {

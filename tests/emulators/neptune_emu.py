@@ -15,6 +15,7 @@ Prints "PORT <n>" as the first stdout line, then nothing else on stdout.
 import argparse
 import base64
 import json
+import math
 import os
 import sys
 import threading
@@ -29,7 +30,19 @@ from neptune_routes import HTTPErr, ROUTES, Raw
 
 FAULT_KEYS = ("method", "path", "query", "status", "count", "skip", "retry_after", "body")
 CFG_KEYS = {"latency_ms": float, "token_ttl": float, "prepare_polls": int, "api_key": str,
-            "record_bodies": bool}
+            "record_bodies": bool, "nan_as_strings": bool}
+
+
+def quote_nonfinite(o):
+    """NaN and ±Inf as the strings "NaN", "Infinity", "-Infinity" (what a Jackson server writes
+    with its default QUOTE_NON_NUMERIC_NUMBERS); otherwise Python's bare tokens are sent."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return "NaN" if o != o else ("Infinity" if o > 0 else "-Infinity")
+    if isinstance(o, dict):
+        return {k: quote_nonfinite(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [quote_nonfinite(v) for v in o]
+    return o
 
 
 class Emulator:
@@ -50,7 +63,8 @@ class Emulator:
         self.faults = []
         self.faults_fired = 0
         self.cfg = {"latency_ms": self.opts.latency_ms, "token_ttl": self.opts.token_ttl,
-                    "prepare_polls": 3, "api_key": "emu-key", "record_bodies": False}
+                    "prepare_polls": 3, "api_key": "emu-key", "record_bodies": False,
+                    "nan_as_strings": False}
         self.reset_stats()
 
     def reset_stats(self):
@@ -128,7 +142,9 @@ class Handler(emuhttp.Handler):
     NAME = "neptune_emu"
 
     def _json(self, status, obj, headers=None):
-        data = json.dumps(obj).encode()  # NaN and Infinity as Python writes them
+        if self.server.emu.cfg["nan_as_strings"]:
+            obj = quote_nonfinite(obj)
+        data = json.dumps(obj).encode()  # else NaN and Infinity as Python writes them
         return self.send_parts(status, [data], "application/json", headers)
 
     def handle_request(self):

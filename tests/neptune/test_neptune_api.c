@@ -134,8 +134,8 @@ static int clean(void **st)
 {
     (void)st;
     tu_sh("curl -s -XDELETE %s/__emu/faults >/dev/null", url);
-    tu_sh("curl -s -XPOST %s/__emu/config -d '{\"token_ttl\": 300, \"latency_ms\": 0}' "
-          ">/dev/null", url);
+    tu_sh("curl -s -XPOST %s/__emu/config -d '{\"token_ttl\": 300, \"latency_ms\": 0, "
+          "\"nan_as_strings\": false}' >/dev/null", url);
     return 0;
 }
 
@@ -247,6 +247,20 @@ static void test_copy_mldash_local(void **st)
     free(dst);
 }
 
+/* NaN and ±Inf as strings (a Jackson server's default): the same values */
+static void test_nan_as_strings(void **st)
+{
+    (void)st;
+    control("config", "{\"nan_as_strings\": true}");
+    char *dst = in(tmp, "G");
+    const char *dl[] = {"download", "--from", "neptune", "ws/proj/CLS-1", "metrics", "-o", dst,
+                        NULL};
+    assert_int_equal(tu_xport(NULL, dl), 0);
+    assert_int_equal(tu_sh("cmp '%s/" R1 "metrics/metrics%%2Floss/data.jsonl' "
+                           "'%s/" R1 "metrics/metrics%%2Floss/data.jsonl'", out, dst), 0);
+    free(dst);
+}
+
 static void test_listing_beyond_10000(void **st)
 {
     (void)st;
@@ -268,7 +282,7 @@ static void test_query_and_trashed(void **st)
 {
     (void)st;
     char *o = NULL, *e = NULL;
-    const char *q[] = {"list", "neptune:ws/proj", "--opt", "query=(`sys/id`:string = \"a/b:c\")",
+    const char *q[] = {"list", "neptune:ws/proj", "--query", "(`sys/id`:string = \"a/b:c\")",
                        NULL};
     assert_int_equal(tu_run_xport(&o, &e, q), 0);
     assert_string_equal(o, "ws/proj/a/b:c\n");
@@ -354,6 +368,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_exact_values),
         T(test_copy_mldash_local),
+        T(test_nan_as_strings),
         T(test_listing_beyond_10000),
         T(test_query_and_trashed),
         T(test_token_refresh),
