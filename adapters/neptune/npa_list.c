@@ -3,6 +3,7 @@
  * key past the server's 10,000 offset cap (neptune-client dev/1.x
  * src/neptune/api/searching_entries.py, internal/backends/nql.py). */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,9 +60,10 @@ static void run_query(struct xp_buf *q, const struct npa *n, int trashed, const 
 #undef AND
 }
 
-/* searchLeaderboardEntries: one page of runs, sorted by sys/id ascending. */
-static int search(struct npa *n, const char *ws, const char *proj, const char *query,
-                  int limit, struct json_object **out)
+/* searchLeaderboardEntries: one page of containers of one type (run, model,
+ * modelVersion), sorted by sys/id ascending. */
+static int search(struct npa *n, const char *ws, const char *proj, const char *type,
+                  const char *query, int limit, struct json_object **out)
 {
     struct json_object *b = json_object_new_object(), *s = json_object_new_object(),
                        *by = json_object_new_object(), *af = json_object_new_array(),
@@ -91,7 +93,7 @@ static int search(struct npa *n, const char *ws, const char *proj, const char *q
     npa_qs(&u, ws);
     xp_buf_putc(&u, '/');
     npa_qs(&u, proj);
-    xp_buf_puts(&u, "&type=run");
+    xp_buf_printf(&u, "&type=%s", type);
     if (!rc)
         rc = npa_json(n, u.ptr, &body, out);
     xp_buf_release(&body);
@@ -119,19 +121,20 @@ static struct json_object *entry_attr(struct json_object *ent, const char *name)
     return NULL;
 }
 
-/* Every run of one project: pages of n->page runs after the last sys/id
- * seen, each a fresh query from offset 0, so the 10,000 cap never bites and
- * no run is listed twice. */
-static int list_runs(struct npa *n, const char *ws, const char *proj, xp_experiment_cb cb,
-                     void *payload)
+/* Every container of one type in one project: pages of n->page after the
+ * last sys/id seen, each a fresh query from offset 0, so the 10,000 cap never
+ * bites and nothing is listed twice. Models and model versions (the 2.x
+ * model registry) get keys "model:<id>" and "modelVersion:<id>". */
+static int list_type(struct npa *n, const char *ws, const char *proj, const char *type,
+                     xp_experiment_cb cb, void *payload)
 {
-    struct xp_buf q = XP_BUF_INIT;
+    struct xp_buf q = XP_BUF_INIT, key = XP_BUF_INIT;
     char *last = NULL;
-    int rc = 0;
+    int rc = 0, run = !strcmp(type, "run");
     for (;;) {
         run_query(&q, n, n->trashed ? -1 : 0, last);
         struct json_object *d = NULL;
-        if ((rc = search(n, ws, proj, q.ptr, n->page, &d)))
+        if ((rc = search(n, ws, proj, type, q.ptr, n->page, &d)))
             break;
         struct json_object *ents = xp_json_get(d, "entries");
         size_t ne = ents && json_object_is_type(ents, json_type_array)
@@ -141,20 +144,24 @@ static int list_runs(struct npa *n, const char *ws, const char *proj, xp_experim
             const char *id = xp_json_str(e, "experimentId");
             const char *sid = json_object_get_string(entry_attr(e, "sys/id"));
             if (!id || !sid) {
-                rc = xp_error_set(XP_EINVALID, "a run of '%s/%s' has no id", ws, proj);
+                rc = xp_error_set(XP_EINVALID, "a %s of '%s/%s' has no id", type, ws, proj);
                 break;
             }
             if (last && strcmp(sid, last) <= 0) {
                 rc = xp_error_set(XP_EINVALID, "the Neptune server listed '%s' after '%s' "
-                                  "when asked for runs sorted by sys/id", sid, last);
+                                  "when asked for %ss sorted by sys/id", sid, last, type);
                 break;
             }
             free(last);
             last = xp_strdup(sid);
             if (!xp_location_selects(&n->sel, ws, proj, sid))
                 continue;
+            xp_buf_reset(&key);
+            if (!run)
+                xp_buf_printf(&key, "%s:", type);
+            xp_buf_puts(&key, id);
             struct json_object *sz = entry_attr(e, "sys/size");
-            struct xp_experiment_ref ref = {ws, proj, sid, id,
+            struct xp_experiment_ref ref = {ws, proj, sid, key.ptr,
                                             sz ? (int64_t)json_object_get_double(sz) : -1};
             n->runs_listed++;
             rc = cb(&ref, payload);
@@ -164,16 +171,17 @@ static int list_runs(struct npa *n, const char *ws, const char *proj, xp_experim
             break;
     }
     if (!rc && !n->trashed) {
-        /* how many trashed runs were left out */
+        /* how many trashed ones were left out */
         struct json_object *d = NULL;
         run_query(&q, n, 1, NULL);
-        if (!search(n, ws, proj, q.ptr, 0, &d)) {
+        if (!search(n, ws, proj, type, q.ptr, 0, &d)) {
             int64_t c = json_object_get_int64(xp_json_get(d, "matchingItemCount"));
             if (c > 0) {
                 n->trashed_left_out += c;
-                xp_ctx_warn(n->base.ctx, "%" PRId64 " trashed run%s of '%s/%s' left out "
-                            "(--opt trashed=include reads them)", c, c == 1 ? "" : "s",
-                            ws, proj);
+                xp_ctx_warn(n->base.ctx, "%" PRId64 " trashed %s%s of '%s/%s' left out "
+                            "(--opt trashed=include reads them)", c,
+                            run ? "run" : !strcmp(type, "model") ? "model" : "model version",
+                            c == 1 ? "" : "s", ws, proj);
             }
         }
         xp_error_clear();
@@ -181,6 +189,18 @@ static int list_runs(struct npa *n, const char *ws, const char *proj, xp_experim
     }
     free(last);
     xp_buf_release(&q);
+    xp_buf_release(&key);
+    return rc;
+}
+
+/* Runs, then models and model versions, of one project. */
+static int list_runs(struct npa *n, const char *ws, const char *proj, xp_experiment_cb cb,
+                     void *payload)
+{
+    static const char *const types[] = {"run", "model", "modelVersion"};
+    int rc = 0;
+    for (size_t i = 0; i < 3 && !rc; i++)
+        rc = list_type(n, ws, proj, types[i], cb, payload);
     return rc;
 }
 

@@ -34,6 +34,7 @@ struct npa_reader {
     struct npa *n;
     struct xp_read_opts ro;
     char *id, *ws, *proj, *name, *url;
+    char *kind; /* "model" or "modelVersion", NULL for a run */
     enum phase ph;
     struct json_object *doc; /* ExperimentAttributesDTO */
     struct npt_run run;      /* atoms and string sets, for parameters */
@@ -246,9 +247,14 @@ static int load(struct npa_reader *r)
         xp_iso8601_format_ms(r->created, ct->v.ms);
         m->created_at = r->created;
     }
+    if (r->kind) {
+        /* the 2.x model registry: a project-level "models" group */
+        m->folder = "models";
+        json_object_object_add(r->vendor, "container_type", json_object_new_string(r->kind));
+    }
     m->source_vendor = "neptune";
     m->source_id = r->id;
-    if (r->n->app) {
+    if (r->n->app && !r->kind) { /* the run link of hosted_neptune_backend.py::get_run_url */
         struct xp_buf l = XP_BUF_INIT;
         xp_buf_printf(&l, "%s/%s/%s/e/%s", r->n->app, r->ws, r->proj, r->name);
         r->url = xp_buf_detach(&l);
@@ -534,6 +540,7 @@ static void rd_free(struct xp_reader *base)
     free(r->proj);
     free(r->name);
     free(r->url);
+    free(r->kind);
     free(r);
 }
 
@@ -549,7 +556,14 @@ int npa_read_experiment(struct xp_reader **out, struct xp_adapter *a,
     r->ro = *ro;
     if (!r->ro.resources)
         r->ro.resources = XP_RES_ALL;
-    r->id = xp_strdup(ref->key);
+    /* "model:<id>", "modelVersion:<id>" or a run's "<id>" (npa_list.c) */
+    const char *colon = ref->key ? strchr(ref->key, ':') : NULL;
+    if (colon) {
+        r->kind = xp_strndup(ref->key, (size_t)(colon - ref->key));
+        r->id = xp_strdup(colon + 1);
+    } else {
+        r->id = xp_strdup(ref->key);
+    }
     r->ws = xp_strdup(ref->workspace);
     r->proj = xp_strdup(ref->project);
     r->name = xp_strdup(ref->name);

@@ -171,8 +171,10 @@ SEARCH_KEYS = ("attributeFilters", "experimentLeader", "grouping", "pagination",
 
 def r_search(emu, ctx):
     p = params(ctx.q, ("projectIdentifier", "type"), ("projectIdentifier",))
-    if ctx.q.get("type", ["run"]) != ["run"]:
-        raise HTTPErr(400, "only type=run is emulated")
+    types = ctx.q.get("type", ["run", "model", "modelVersion", "project", "report"])
+    for t in types:
+        if t not in ("run", "model", "modelVersion", "project", "report"):
+            raise HTTPErr(400, "unknown type %r" % t)
     proj = emu.project(p["projectIdentifier"])
     try:
         b = json.loads(ctx.body or b"{}")
@@ -193,7 +195,7 @@ def r_search(emu, ctx):
         pred = nql_parse((b.get("query") or {}).get("query", ""))
     except Bad as e:
         raise HTTPErr(400, str(e))
-    runs = [r for r in proj.all_runs() if pred(r)]
+    runs = [r for r in proj.all_runs() if r.kind in types and pred(r)]
     s = b.get("sorting")
     if s:
         name = (s.get("sortBy") or {}).get("name", "sys/creation_time")
@@ -204,7 +206,7 @@ def r_search(emu, ctx):
         attrs = [props(k, r.attrs[k]) for k in want if k in r.attrs]
         ents.append({"experimentId": r.uuid, "organizationId": proj.workspace,
                      "organizationName": proj.workspace, "projectId": proj.uuid,
-                     "projectName": proj.name, "type": "run", "attributes": attrs})
+                     "projectName": proj.name, "type": r.kind, "attributes": attrs})
     return {"entries": ents, "matchingItemCount": len(runs)}
 
 
@@ -214,7 +216,7 @@ def r_experiment(emu, ctx):
     return {"id": r.uuid, "shortId": r.short_id, "customId": "", "projectId": r.project.uuid,
             "projectName": r.project.name, "organizationId": r.project.workspace,
             "organizationName": r.project.workspace, "parentId": r.project.uuid,
-            "trashed": r.trashed, "type": "run"}
+            "trashed": r.trashed, "type": r.kind}
 
 
 def r_attributes(emu, ctx):

@@ -49,8 +49,10 @@ class GenSeries:
 
 
 class Run:
-    def __init__(self, project, short_id, attrs, trashed=False, created_ms=0):
+    """A run, model or model version (the containers searchLeaderboardEntries lists by type)."""
+    def __init__(self, project, short_id, attrs, trashed=False, created_ms=0, kind="run"):
         self.project = project
+        self.kind = kind
         self.short_id = short_id
         self.uuid = uuid_of(project.qname, short_id)
         self.trashed = trashed
@@ -151,7 +153,7 @@ def check_attr(path, a):
 
 
 def seed(emu, body):
-    """{"projects": [{"workspace", "name", "key", "runs": [{"id", "trashed", "created",
+    """{"projects": [{"workspace", "name", "key", "runs": [{"id", "type", "trashed", "created",
     "attributes": {path: {...}}}], "generate": {"runs", "atoms", "float_series", "points",
     "files", "file_size"}}]} -> the projects' run uuids."""
     out = {}
@@ -166,7 +168,10 @@ def seed(emu, body):
                               {k: check_attr(k, v) for k, v in r.get("sys", {}).items()})
             for k, v in r.get("attributes", {}).items():
                 attrs[k] = check_attr(k, v)
-            run = Run(proj, r["id"], attrs, r.get("trashed", False), created)
+            kind = r.get("type", "run")
+            if kind not in ("run", "model", "modelVersion"):
+                raise Bad("seed: container type %r" % kind)
+            run = Run(proj, r["id"], attrs, r.get("trashed", False), created, kind)
             proj.runs.append(run)
             out[proj.qname + "/" + r["id"]] = run.uuid
         if "generate" in p:

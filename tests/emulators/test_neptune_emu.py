@@ -52,7 +52,8 @@ SEED = {"projects": [
             "metrics/loss": {"type": "floatSeries",
                              "values": [[0.1, float("nan"), 1], [1e-6, float("inf"), 2]]},
             "source_code/files": {"type": "fileSet", "files": {"a.py": "1", "d/b.txt": "2"}}}},
-        {"id": "CLS-2", "trashed": True}]},
+        {"id": "CLS-2", "trashed": True},
+        {"id": "CLS-MOD", "type": "model"}]},
     {"workspace": "ws", "name": "big", "key": "BIG", "generate": {"runs": 10001}}]}
 
 
@@ -120,6 +121,13 @@ class T(unittest.TestCase):
         self.assertEqual(st, 200)
         ids = [e["attributes"][0]["stringProperties"]["value"] for e in d["entries"]]
         self.assertEqual(ids, ["BIG-9999"])
+
+    def test_search_by_type(self):
+        u = "/api/leaderboard/v1/leaderboard/entries/search?projectIdentifier=ws/proj&type="
+        st, d = self.e.jreq("POST", u + "model", {"attributeFilters": [{"path": "sys/id"}]},
+                            headers=self.auth())
+        self.assertEqual(st, 200)
+        self.assertEqual([e["type"] for e in d["entries"]], ["model"])
 
     def test_series_and_file_set(self):
         h = self.auth()

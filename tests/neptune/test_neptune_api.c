@@ -1,8 +1,8 @@
 /* The neptune adapter (Neptune 2.x servers) through the CLI against the
  * emulator (tests/emulators/neptune_emu.py, its apiUrl on another host name
  * than the token's address): exact values, listing past 10,000 runs, NQL,
- * trashed runs, token refresh, 401, 429/5xx, a failing run named, and
- * download -> copy into mldash-local -> verify. */
+ * trashed runs, token refresh, 401, 429/5xx, a failing run named and then
+ * resumed, and download -> copy into mldash-local -> verify. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +86,12 @@ static void write_seed(const char *path)
                     "\"remotes\": [\"git@x:y.git\"]}}}, "
                     "{\"id\": \"a/b:c\", \"attributes\": {\"parameters/x\": {\"type\": \"int\", "
                     "\"value\": 1}}}, "
-                    "{\"id\": \"CLS-3\", \"trashed\": true}]}, "
+                    "{\"id\": \"CLS-3\", \"trashed\": true}, "
+                    "{\"id\": \"CLS-MOD\", \"type\": \"model\", \"attributes\": "
+                    "{\"parameters/kind\": {\"type\": \"string\", \"value\": \"cnn\"}}}, "
+                    "{\"id\": \"CLS-MOD-1\", \"type\": \"modelVersion\", \"attributes\": "
+                    "{\"model/binary\": {\"type\": \"file\", \"ext\": \"pt\", "
+                    "\"data\": \"w\"}}}]}, "
                     "{\"workspace\": \"ws\", \"name\": \"big\", \"key\": \"BIG\", "
                     "\"generate\": {\"runs\": 10050}}]}");
     tu_write(path, b.ptr);
@@ -203,6 +208,10 @@ static void test_exact_values(void **st)
     assert_true(has(R1 "experiment.json", "\"tags\":[\"t1\",\"t2\"]"));
     assert_true(has(R1 "experiment.json", "\"description\":\"the first\""));
     assert_true(has(R1 "experiment.json", "\"created_at\":\"2026-01-01T00:00:00.000Z\""));
+    /* models and model versions: a project-level "models" group */
+    assert_true(has("ws/proj/CLS-MOD/experiment.json", "\"folder\":\"models\""));
+    assert_true(has("ws/proj/CLS-MOD/parameters.json", "\"kind\":\"cnn\""));
+    assert_true(has("ws/proj/CLS-MOD-1/files/model/binary.pt", "w"));
     /* the run id with '/' and ':' */
     assert_int_equal(tu_sh("grep -rlq '\"name\":\"a/b:c\"' '%s/ws/proj'", out), 0);
     assert_int_equal(tu_sh("test -z \"$(find '%s' -path '*CLS-3*')\"", out), 0);
@@ -215,7 +224,7 @@ static void test_exact_values(void **st)
     const char *again[] = {"download", "--from", "neptune", "ws/proj", "-o", out, NULL};
     char *o = NULL, *e = NULL;
     assert_int_equal(tu_run_xport(&o, &e, again), 0);
-    assert_non_null(strstr(o, "2 skipped"));
+    assert_non_null(strstr(o, "4 skipped"));
     free(o);
     free(e);
 }
@@ -355,10 +364,19 @@ static void test_failing_run_named(void **st)
     int code = tu_run_xport(&o, &e, dl);
     assert_int_not_equal(code, 0);
     assert_non_null(strstr(e, "CLS-1"));
-    assert_non_null(strstr(o, "1 downloaded"));
+    assert_non_null(strstr(o, "3 downloaded, 0 skipped, 1 failed"));
     assert_int_equal(tu_sh("grep -rlq '\"name\":\"a/b:c\"' '%s/ws/proj'", dst), 0);
     free(o);
     free(e);
+    /* the fault gone, --resume reads the failed run and skips the other */
+    tu_sh("curl -s -XDELETE %s/__emu/faults >/dev/null", url);
+    const char *re[] = {"download", "--from", "neptune", "ws/proj", "-o", dst, "--resume", NULL};
+    assert_int_equal(tu_run_xport(&o, &e, re), 0);
+    assert_non_null(strstr(o, "1 downloaded, 3 skipped, 0 failed"));
+    free(o);
+    free(e);
+    const char *vf[] = {"verify", "neptune:ws/proj", dst, NULL};
+    assert_int_equal(tu_xport(NULL, vf), 0);
     free(dst);
 }
 
