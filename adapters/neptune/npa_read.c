@@ -314,26 +314,7 @@ static int fetch_page(struct npa_reader *r, const struct sattr *s)
 static size_t point(struct npa_reader *r, const struct sattr *s, size_t i, struct xp_field *f)
 {
     const struct npa_pt *p = &r->page.v[i];
-    size_t k = 0;
-    f[k].key = "value";
-    if (s->is_float) {
-        f[k].v.type = XP_V_FLOAT;
-        f[k].v.u.d = p->d;
-    } else {
-        f[k].v.type = XP_V_STRING;
-        f[k].v.u.s.ptr = p->s;
-        f[k].v.u.s.len = p->slen;
-    }
-    k++;
-    if (p->has_step) {
-        f[k].key = "step";
-        f[k].v.type = XP_V_FLOAT;
-        f[k++].v.u.d = p->step;
-    }
-    f[k].key = "timestamp";
-    f[k].v.type = XP_V_FLOAT;
-    f[k++].v.u.d = (double)p->ms / 1000.0;
-    return k;
+    return npt_fields(f, p->d, s->is_float ? NULL : p->s, p->slen, p->has_step, p->step, p->ms);
 }
 
 static int series_wanted(const struct npa_reader *r, const struct sattr *s)
