@@ -16,7 +16,7 @@ extern const struct xp_adapter_type xp_wandb_adapter;
 extern const struct xp_adapter_type xp_mldash_adapter, xp_mldash_local_adapter;
 extern const struct xp_adapter_type xp_cometx_adapter, xp_comet_offline_adapter;
 NOT_BUILT(comet_type, "comet", "Comet server");
-NOT_BUILT(neptune_type, "neptune", "Neptune 2.x servers");
+extern const struct xp_adapter_type xp_neptune_adapter;
 extern const struct xp_adapter_type xp_neptune_offline_adapter;
 extern const struct xp_adapter_type xp_neptune_backup_adapter;
 extern const struct xp_adapter_type xp_neptune_export_adapter;
@@ -31,7 +31,7 @@ const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &comet_type,
     &xp_cometx_adapter,
     &xp_comet_offline_adapter,
-    &neptune_type,
+    &xp_neptune_adapter,
     &xp_neptune_offline_adapter,
     &xp_neptune_backup_adapter,
     &xp_neptune_export_adapter,

@@ -164,9 +164,11 @@ int adapter_options_build(struct adapter_options *out,
     const struct xp_kv flags[] = {{"api-key", a->api_key},
                                   {"remote", a->remote},
                                   {"username", a->username},
-                                  {"namespace", a->namespace_}};
-    for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]) + nextra; f++) {
-        const struct xp_kv *kv = f < 4 ? &flags[f] : &extra[f - 4];
+                                  {"namespace", a->namespace_},
+                                  {"query", a->query}};
+    const size_t nflags = sizeof(flags) / sizeof(flags[0]);
+    for (size_t f = 0; f < nflags + nextra; f++) {
+        const struct xp_kv *kv = f < nflags ? &flags[f] : &extra[f - nflags];
         if (!kv->value)
             continue;
         warn_unread(kv->key, types, ntypes);

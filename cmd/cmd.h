@@ -53,7 +53,7 @@ int cmd_http_new(struct xp_http **out, const struct cmd_http_opts *o,
  * location takes. Strings point into argv; api_key is a heap copy. */
 struct access_args {
     char *api_key;
-    const char *remote, *username, *namespace_;
+    const char *remote, *username, *namespace_, *query;
     struct opt_list opt; /* --opt [ADAPTER:]KEY=VALUE */
 };
 #define ACCESS_OPTS(a)                                                          \
@@ -62,6 +62,8 @@ struct access_args {
     {OPT_STRING, 0, "remote", &(a).remote, "URL", "server URL"},                \
     {OPT_STRING, 0, "username", &(a).username, "NAME", "user name"},            \
     {OPT_STRING, 0, "namespace", &(a).namespace_, "NS", "namespace"},          \
+    {OPT_STRING, 0, "query", &(a).query, "QUERY",                               \
+     "a query the source's server selects runs by (Neptune: NQL)"},            \
     {OPT_LIST, 0, "opt", &(a).opt, "[ADAPTER:]KEY=VALUE",                       \
      "an adapter's own option, for every adapter of the command that takes "  \
      "KEY or for ADAPTER alone ('xport adapters NAME' lists them)"}

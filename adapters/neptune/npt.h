@@ -146,6 +146,15 @@ void npt_fileset_free(struct npt_fentry *v, size_t n);
 
 /* ---- records (npt_emit.c) ---- */
 
+/* An attribute path as a relative file path (out reset first): segments not
+ * safe as path segments ("..", ".", "") are encoded (xp_name_encode). */
+int npt_safe_rel(struct xp_buf *out, const char *path);
+/* The fields of one series point into f (room for 3): "value" (the string
+ * s of slen bytes, or the double d when s is NULL), "step" when has_step,
+ * "timestamp" as ms / 1000 epoch seconds. Returns how many. */
+size_t npt_fields(struct xp_field *f, double d, const char *s, size_t slen, int has_step,
+                  double step, int64_t ms);
+
 struct npt_emit;
 struct npt_emit_opts {
     unsigned resources;

@@ -349,6 +349,31 @@ static int series_wanted(const struct npt_emit *e, const struct npt_attr *a)
     return e->o.resources & (is_system(a->path) ? XP_RES_SYSTEM : XP_RES_METRICS);
 }
 
+size_t npt_fields(struct xp_field *f, double d, const char *s, size_t slen, int has_step,
+                  double step, int64_t ms)
+{
+    size_t k = 0;
+    f[k].key = "value";
+    if (s) {
+        f[k].v.type = XP_V_STRING;
+        f[k].v.u.s.ptr = s;
+        f[k].v.u.s.len = slen;
+    } else {
+        f[k].v.type = XP_V_FLOAT;
+        f[k].v.u.d = d;
+    }
+    k++;
+    if (has_step) {
+        f[k].key = "step";
+        f[k].v.type = XP_V_FLOAT;
+        f[k++].v.u.d = step;
+    }
+    f[k].key = "timestamp";
+    f[k].v.type = XP_V_FLOAT;
+    f[k++].v.u.d = (double)ms / 1000.0;
+    return k;
+}
+
 /* The next series record: 1 with e->rec set, 0 when no series is left. */
 static int next_series(struct npt_emit *e)
 {
@@ -377,25 +402,9 @@ static int next_series(struct npt_emit *e)
             for (; n < XP_POINTS_BATCH && e->pi < a->npts; n++, e->pi++) {
                 const struct npt_point *p = &a->pts[e->pi];
                 struct xp_field *f = &e->fields[nf];
-                size_t k = 0;
-                f[k].key = "value";
-                if (a->type == NPT_FLOAT_SERIES) {
-                    f[k].v.type = XP_V_FLOAT;
-                    f[k].v.u.d = p->u.d;
-                } else {
-                    f[k].v.type = XP_V_STRING;
-                    f[k].v.u.s.ptr = p->u.s;
-                    f[k].v.u.s.len = strlen(p->u.s);
-                }
-                k++;
-                if (p->has_step) {
-                    f[k].key = "step";
-                    f[k].v.type = XP_V_FLOAT;
-                    f[k++].v.u.d = p->step;
-                }
-                f[k].key = "timestamp";
-                f[k].v.type = XP_V_FLOAT;
-                f[k++].v.u.d = (double)p->ts_ms / 1000.0;
+                int fl = a->type == NPT_FLOAT_SERIES;
+                size_t k = npt_fields(f, fl ? p->u.d : 0, fl ? NULL : p->u.s,
+                                      fl ? 0 : strlen(p->u.s), p->has_step, p->step, p->ts_ms);
                 e->pts[n] = (struct xp_point){(int64_t)e->pi, NULL, f, k};
                 nf += k;
             }

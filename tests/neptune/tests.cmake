@@ -15,3 +15,11 @@ xport_add_test(test_neptune_export
 xport_add_test(test_neptune_scale
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_neptune_scale.c
                LABELS neptune)
+# The neptune adapter against the Neptune 2.x emulator (tests/emulators/neptune_emu.py).
+xport_add_test(test_neptune_api
+               SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_neptune_api.c
+               LABELS neptune)
+# The Neptune 2.x emulator's self-test.
+add_test(NAME neptune_emulator_selftest
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/tests/emulators/test_neptune_emu.py)
+set_tests_properties(neptune_emulator_selftest PROPERTIES LABELS neptune TIMEOUT 120)
