@@ -272,6 +272,18 @@ int xp_is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+int xp_is_real_dir(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int xp_is_real_file(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int xp_segment_safe(const char *seg)
 {
     if (!seg || !*seg || !strcmp(seg, ".") || !strcmp(seg, ".."))

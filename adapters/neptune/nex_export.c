@@ -19,16 +19,9 @@
 
 struct nx_adapter {
     struct xp_adapter base;
-    char *data, *files;   /* EXPORTS/data and EXPORTS/files (or NULL) */
-    char *ws_pat, *proj_pat, *exp_pat;
-    int allow_partial;
+    struct xp_disk_source src; /* EXPORTS, selection, allow-partial */
+    char *data, *files;        /* EXPORTS/data and EXPORTS/files (or NULL) */
 };
-
-static int is_real_dir(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 /* "<prefix>_part_<n>.parquet": the prefix's length and n, or 0. */
 static size_t part_of(const char *name, long long *n)
@@ -162,9 +155,7 @@ static int list_dir(struct nx_adapter *a, const char *dir, xp_experiment_cb cb,
         char *sl = strchr(proj, '/');
         char *ws = sl ? xp_strndup(proj, (size_t)(sl - proj)) : xp_strdup("");
         const char *pj = sl ? sl + 1 : proj;
-        if (xp_location_selects(&(struct xp_location){NULL, NULL, a->ws_pat,
-                                                      a->proj_pat, a->exp_pat},
-                                ws, pj, run)) {
+        if (xp_location_selects(&a->src.sel, ws, pj, run)) {
             char *key = xp_path_join(dir, g[i].prefix);
             struct xp_experiment_ref ref = {ws, pj, run, key, -1};
             rc = cb(&ref, payload);
@@ -188,12 +179,12 @@ static int nx_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
         return rc;
     for (size_t i = 0; i < np && !rc; i++) {
         char *d = xp_path_join(a->data, projects[i]);
-        if (xp_segment_safe(projects[i]) && is_real_dir(d)) {
+        if (xp_segment_safe(projects[i]) && xp_is_real_dir(d)) {
             rc = list_dir(a, d, cb, payload);
             static const char *const sub[] = {"models", "model_versions"};
             for (int k = 0; k < 2 && !rc; k++) {
                 char *m = xp_path_join(d, sub[k]);
-                if (is_real_dir(m))
+                if (xp_is_real_dir(m))
                     rc = list_dir(a, m, cb, payload);
                 free(m);
             }
@@ -245,7 +236,7 @@ static int nx_next(struct xp_reader *base, const struct xp_record **out)
     int rc = nex_emit_next(r->em, out);
     if (rc || (*out)->kind != XP_REC_END || !r->run.lost.len)
         return rc;
-    if (!r->a->allow_partial) {
+    if (!r->a->src.allow_partial) {
         *out = NULL;
         return xp_error_set(XP_EINVALID, "run '%s' in '%s' is incomplete: %s "
                             "(--allow-partial keeps what is there)",
@@ -345,7 +336,7 @@ static int nx_read(struct xp_reader **out, struct xp_adapter *base,
                           : xp_strdup(r->dir);
     if (a->files) {
         char *fr = xp_path_join(a->files, strrchr(projdir, '/') + 1);
-        if (is_real_dir(fr))
+        if (xp_is_real_dir(fr))
             r->files_root = fr;
         else
             free(fr);
@@ -364,7 +355,7 @@ static int nx_read(struct xp_reader **out, struct xp_adapter *base,
         r->partial = 1;
         nex_lost(&r->run, "part_0 is missing (neptune-exporter renames it "
                  "last: the export of this run did not finish)");
-        if (!a->allow_partial)
+        if (!a->src.allow_partial)
             rc = xp_error_set(XP_EINVALID, "run '%s' in '%s' is incomplete: "
                               "%s (--allow-partial keeps what is there)",
                               ref->name, r->dir, r->run.lost.ptr);
@@ -372,7 +363,7 @@ static int nx_read(struct xp_reader **out, struct xp_adapter *base,
     for (long long p = 0; !rc && gi < ng && p <= g[gi].maxpart; p++) {
         int tmp;
         char *path = find_part(r->dir, r->prefix, p, &tmp);
-        if (path && tmp && !a->allow_partial) {
+        if (path && tmp && !a->src.allow_partial) {
             nex_lost(&r->run, "part_%lld is an unfinished .parquet.tmp", p);
         } else if (path && tmp) {
             /* what the exporter had written when it stopped, if readable */
@@ -413,11 +404,9 @@ static void nx_close(struct xp_adapter *base)
     struct nx_adapter *a = (struct nx_adapter *)base;
     if (!a)
         return;
+    xp_disk_source_release(&a->src);
     free(a->data);
     free(a->files);
-    free(a->ws_pat);
-    free(a->proj_pat);
-    free(a->exp_pat);
     free(a);
 }
 
@@ -426,28 +415,27 @@ static int nx_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    struct xp_ctx *ctx)
 {
     *out = NULL;
-    if (!loc->path || !*loc->path)
-        return xp_error_set(XP_EINVALID, "adapter '%s' needs a path", type->name);
-    if (!xp_is_dir(loc->path))
-        return xp_error_set(XP_ENOTFOUND, "no such folder '%s'", loc->path);
+    struct xp_disk_source src;
+    int rc = xp_disk_source_init(&src, type, loc, opts, XP_DISK_DIR);
+    if (rc)
+        return rc;
     char *data = xp_path_join(loc->path, "data");
-    if (!is_real_dir(data))
-        return free(data), xp_error_set(XP_ENOTFOUND, "'%s' has no data/ folder "
-                                        "(neptune-exporter's --data-path)",
-                                        loc->path);
+    if (!xp_is_real_dir(data)) {
+        xp_disk_source_release(&src);
+        free(data);
+        return xp_error_set(XP_ENOTFOUND, "'%s' has no data/ folder "
+                            "(neptune-exporter's --data-path)", loc->path);
+    }
     struct nx_adapter *a = xp_calloc(1, sizeof *a);
     a->base.type = type;
     a->base.ctx = ctx;
+    a->src = src;
     a->data = data;
     char *files = xp_path_join(loc->path, "files");
-    if (is_real_dir(files))
+    if (xp_is_real_dir(files))
         a->files = files;
     else
         free(files);
-    a->ws_pat = xp_strdup(loc->workspace);
-    a->proj_pat = xp_strdup(loc->project);
-    a->exp_pat = xp_strdup(loc->experiment);
-    a->allow_partial = xp_option_true(xp_options_get(opts, "allow-partial"));
     *out = &a->base;
     return 0;
 }

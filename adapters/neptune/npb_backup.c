@@ -24,18 +24,11 @@
 
 struct nb_adapter {
     struct xp_adapter base;
-    char *path, *tz;
-    char *ws_pat, *proj_pat, *exp_pat;
-    int allow_partial;
+    struct xp_disk_source src; /* the folder, selection, allow-partial */
+    char *tz;
 };
 
 #define META "simple_metadata.json"
-
-static int is_real_dir(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 static int has_meta(const char *dir)
 {
@@ -58,7 +51,7 @@ static char **subdirs(const char *dir, size_t *n)
     char **out = xp_calloc(k + 1, sizeof(char *));
     for (size_t i = 0; i < k; i++) {
         char *d = xp_path_join(dir, names[i]);
-        if (xp_segment_safe(names[i]) && is_real_dir(d))
+        if (xp_segment_safe(names[i]) && xp_is_real_dir(d))
             out[(*n)++] = d;
         else
             free(d);
@@ -127,17 +120,15 @@ static int nb_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 {
     struct nb_adapter *a = (struct nb_adapter *)base;
     size_t n;
-    char **runs = find_runs(a->path, &n);
+    char **runs = find_runs(a->src.sel.path, &n);
     if (!runs)
         return xp_error_set(XP_ENOTFOUND, "no backup runs (folders with %s) in '%s'",
-                            META, a->path);
-    struct xp_location sel = {.workspace = a->ws_pat, .project = a->proj_pat,
-                              .experiment = a->exp_pat};
+                            META, a->src.sel.path);
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         char *ws, *proj, *run;
         names_of(runs[i], &ws, &proj, &run);
-        if (xp_location_selects(&sel, ws, proj, run)) {
+        if (xp_location_selects(&a->src.sel, ws, proj, run)) {
             struct xp_experiment_ref ref = {ws, proj, run, runs[i], -1};
             rc = cb(&ref, payload);
         }
@@ -191,7 +182,7 @@ static int nb_next(struct xp_reader *base, const struct xp_record **out)
     int rc = npt_emit_next(r->em, out);
     if (rc || (*out)->kind != XP_REC_END || !r->run.lost.len)
         return rc;
-    if (!r->a->allow_partial) {
+    if (!r->a->src.allow_partial) {
         *out = NULL;
         return xp_error_set(XP_EINVALID,
                             "run '%s' in '%s' is incomplete: %s (the adapter "
@@ -491,11 +482,8 @@ static void nb_close(struct xp_adapter *base)
     struct nb_adapter *a = (struct nb_adapter *)base;
     if (!a)
         return;
-    free(a->path);
+    xp_disk_source_release(&a->src);
     free(a->tz);
-    free(a->ws_pat);
-    free(a->proj_pat);
-    free(a->exp_pat);
     free(a);
 }
 
@@ -504,28 +492,24 @@ static int nb_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    struct xp_ctx *ctx)
 {
     *out = NULL;
-    if (!loc->path || !*loc->path)
-        return xp_error_set(XP_EINVALID, "adapter '%s' needs a path", type->name);
-    if (!xp_is_dir(loc->path))
-        return xp_error_set(XP_ENOTFOUND, "no such folder '%s'", loc->path);
-    const char *tzname = xp_options_get(opts, "tz");
-    struct npb_tz tz;
-    int rc = npb_tz_load(&tz, tzname);
+    struct xp_disk_source src;
+    int rc = xp_disk_source_init(&src, type, loc, opts, XP_DISK_DIR);
     if (rc)
         return rc;
+    const char *tzname = xp_options_get(opts, "tz");
+    struct npb_tz tz;
+    if ((rc = npb_tz_load(&tz, tzname))) {
+        xp_disk_source_release(&src);
+        return rc;
+    }
     xp_ctx_warn(ctx, "reading the backup's CSV timestamps as local times of '%s'%s",
                 tz.name, tzname ? "" : " (this machine's zone; --opt tz=ZONE to change)");
     npb_tz_release(&tz);
     struct nb_adapter *a = xp_calloc(1, sizeof(*a));
     a->base.type = type;
     a->base.ctx = ctx;
-    a->path = xp_strdup(loc->path);
+    a->src = src;
     a->tz = xp_strdup(tzname);
-    a->ws_pat = xp_strdup(loc->workspace);
-    a->proj_pat = xp_strdup(loc->project);
-    a->exp_pat = xp_strdup(loc->experiment);
-    const char *ap = xp_options_get(opts, "allow-partial");
-    a->allow_partial = xp_option_true(ap);
     *out = &a->base;
     return 0;
 }

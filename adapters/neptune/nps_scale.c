@@ -23,9 +23,7 @@
 
 struct ns_adapter {
     struct xp_adapter base;
-    char *path;
-    char *ws_pat, *proj_pat, *exp_pat;
-    int allow_partial;
+    struct xp_disk_source src; /* the file or folder, selection, allow-partial */
 };
 
 /* ---- finding runs ------------------------------------------------------- */
@@ -121,7 +119,7 @@ static int ns_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 {
     struct ns_adapter *a = (struct ns_adapter *)base;
     struct found f = {NULL, 0};
-    int rc = find_runs(&f, a->path);
+    int rc = find_runs(&f, a->src.sel.path);
     struct listed *v = xp_calloc(f.n + 1, sizeof(*v));
     size_t n = 0;
     for (size_t i = 0; i < f.n && !rc; i++) {
@@ -161,8 +159,6 @@ static int ns_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
         v[n++].db = xp_strdup(f.dbs[i]);
         nps_db_close(db);
     }
-    struct xp_location sel = {.workspace = a->ws_pat, .project = a->proj_pat,
-                              .experiment = a->exp_pat};
     for (size_t i = 0; i < n && !rc; i++) {
         /* two folders of one run id (two clients given the same id) are
          * two experiments: the later ones named after their folder too */
@@ -180,7 +176,7 @@ static int ns_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
             name = xp_buf_detach(&nb);
             free(dir);
         }
-        if (xp_location_selects(&sel, v[i].ws, v[i].pr, name)) {
+        if (xp_location_selects(&a->src.sel, v[i].ws, v[i].pr, name)) {
             struct xp_experiment_ref ref = {v[i].ws, v[i].pr, name, v[i].db, -1};
             rc = cb(&ref, payload);
         }
@@ -240,7 +236,7 @@ static int ns_next(struct xp_reader *base, const struct xp_record **out)
     if (rc || (*out)->kind != XP_REC_END)
         return rc;
     if ((rc = npt_finish(&r->run.atoms, r->name, nps_db_path(r->db),
-                         r->a->allow_partial)))
+                         r->a->src.allow_partial)))
         *out = NULL;
     return rc;
 }
@@ -392,10 +388,7 @@ static void ns_close(struct xp_adapter *base)
     struct ns_adapter *a = (struct ns_adapter *)base;
     if (!a)
         return;
-    free(a->path);
-    free(a->ws_pat);
-    free(a->proj_pat);
-    free(a->exp_pat);
+    xp_disk_source_release(&a->src);
     free(a);
 }
 
@@ -404,18 +397,14 @@ static int ns_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    struct xp_ctx *ctx)
 {
     *out = NULL;
-    if (!loc->path || !*loc->path)
-        return xp_error_set(XP_EINVALID, "adapter '%s' needs a path", type->name);
-    if (!xp_is_dir(loc->path) && !xp_is_file(loc->path))
-        return xp_error_set(XP_ENOTFOUND, "no such file or folder '%s'", loc->path);
+    struct xp_disk_source src;
+    int rc = xp_disk_source_init(&src, type, loc, opts, XP_DISK_DIR | XP_DISK_FILE);
+    if (rc)
+        return rc;
     struct ns_adapter *a = xp_calloc(1, sizeof(*a));
     a->base.type = type;
     a->base.ctx = ctx;
-    a->path = xp_strdup(loc->path);
-    a->ws_pat = xp_strdup(loc->workspace);
-    a->proj_pat = xp_strdup(loc->project);
-    a->exp_pat = xp_strdup(loc->experiment);
-    a->allow_partial = xp_option_true(xp_options_get(opts, "allow-partial"));
+    a->src = src;
     *out = &a->base;
     return 0;
 }

@@ -20,10 +20,8 @@
 
 struct no_adapter {
     struct xp_adapter base;
-    char *path;
+    struct xp_disk_source src; /* the folder, selection, allow-partial */
     char *workspace, *project;
-    char *ws_pat, *proj_pat, *exp_pat;
-    int allow_partial;
 };
 
 /* ---- finding containers ------------------------------------------------- */
@@ -40,12 +38,6 @@ struct found {
     size_t n;
     const struct xp_ctx *ctx;
 };
-
-static int is_real_dir(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 /* Does dir hold a queue (data-N.log, metadata.json or the version files)? */
 static int is_exec_dir(const char *dir)
@@ -162,7 +154,7 @@ static void scan_container(struct found *f, const char *mode, const char *dir)
         if (!xp_list_dir(&names, &n, dir)) {
             for (size_t i = 0; i < n; i++) {
                 char *d = xp_path_join(dir, names[i]);
-                if (xp_segment_safe(names[i]) && is_real_dir(d) && is_exec_dir(d))
+                if (xp_segment_safe(names[i]) && xp_is_real_dir(d) && is_exec_dir(d))
                     add_dir(f, mode, type, id, d);
                 free(d);
             }
@@ -184,7 +176,7 @@ static void scan_mode(struct found *f, const char *mode, const char *dir)
     }
     for (size_t i = 0; i < n; i++) {
         char *d = xp_path_join(dir, names[i]);
-        if (xp_segment_safe(names[i]) && is_real_dir(d))
+        if (xp_segment_safe(names[i]) && xp_is_real_dir(d))
             scan_container(f, mode, d);
         free(d);
     }
@@ -225,10 +217,10 @@ static int find_containers(struct found *f, const char *path)
             scan_container(f, "offline", tmp);
         }
         free(parent);
-    } else if (is_real_dir(off) || is_real_dir(asy)) {
+    } else if (xp_is_real_dir(off) || xp_is_real_dir(asy)) {
         scan_mode(f, "async", asy);
         scan_mode(f, "offline", off);
-    } else if (is_real_dir(dot)) {
+    } else if (xp_is_real_dir(dot)) {
         free(off);
         free(asy);
         off = xp_path_join(dot, "offline");
@@ -278,11 +270,9 @@ static int no_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 {
     struct no_adapter *a = (struct no_adapter *)base;
     struct found f = {NULL, 0, base->ctx};
-    int rc = find_containers(&f, a->path);
-    struct xp_location sel = {.workspace = a->ws_pat, .project = a->proj_pat,
-                              .experiment = a->exp_pat};
+    int rc = find_containers(&f, a->src.sel.path);
     for (size_t i = 0; i < f.n && !rc; i++) {
-        if (!xp_location_selects(&sel, a->workspace, a->project, f.v[i].id))
+        if (!xp_location_selects(&a->src.sel, a->workspace, a->project, f.v[i].id))
             continue;
         char *key = ref_key(&f.v[i]);
         struct xp_experiment_ref ref = {a->workspace, a->project, f.v[i].id,
@@ -332,7 +322,7 @@ static int no_next(struct xp_reader *base, const struct xp_record **out)
     int rc = npt_emit_next(r->em, out);
     if (rc || (*out)->kind != XP_REC_END)
         return rc;
-    if ((rc = npt_finish(&r->run, r->run.id, r->lines[3], r->a->allow_partial)))
+    if ((rc = npt_finish(&r->run, r->run.id, r->lines[3], r->a->src.allow_partial)))
         *out = NULL;
     return rc;
 }
@@ -488,12 +478,9 @@ static void no_close(struct xp_adapter *base)
     struct no_adapter *a = (struct no_adapter *)base;
     if (!a)
         return;
-    free(a->path);
+    xp_disk_source_release(&a->src);
     free(a->workspace);
     free(a->project);
-    free(a->ws_pat);
-    free(a->proj_pat);
-    free(a->exp_pat);
     free(a);
 }
 
@@ -502,32 +489,31 @@ static int no_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    struct xp_ctx *ctx)
 {
     *out = NULL;
-    if (!loc->path || !*loc->path)
-        return xp_error_set(XP_EINVALID, "adapter '%s' needs a path", type->name);
-    if (!xp_is_dir(loc->path))
-        return xp_error_set(XP_ENOTFOUND, "no such folder '%s'", loc->path);
+    struct xp_disk_source src;
+    int rc = xp_disk_source_init(&src, type, loc, opts, XP_DISK_DIR);
+    if (rc)
+        return rc;
     const char *proj = xp_options_get(opts, "project");
     if (!proj || !*proj)
         proj = getenv("NEPTUNE_PROJECT");
     const char *sl = proj ? strchr(proj, '/') : NULL;
     if (!proj || !*proj)
-        return xp_error_set(XP_EINVALID,
-                            "adapter '%s' needs the project its runs belong to "
-                            "(Neptune's offline folders do not record it): "
-                            "--opt project=WORKSPACE/PROJECT", type->name);
-    if (!sl || sl == proj || !sl[1] || strchr(sl + 1, '/'))
-        return xp_error_set(XP_EINVALID, "project '%s' is not WORKSPACE/PROJECT",
-                            proj);
+        rc = xp_error_set(XP_EINVALID,
+                          "adapter '%s' needs the project its runs belong to "
+                          "(Neptune's offline folders do not record it): "
+                          "--opt project=WORKSPACE/PROJECT", type->name);
+    else if (!sl || sl == proj || !sl[1] || strchr(sl + 1, '/'))
+        rc = xp_error_set(XP_EINVALID, "project '%s' is not WORKSPACE/PROJECT", proj);
+    if (rc) {
+        xp_disk_source_release(&src);
+        return rc;
+    }
     struct no_adapter *a = xp_calloc(1, sizeof(*a));
     a->base.type = type;
     a->base.ctx = ctx;
-    a->path = xp_strdup(loc->path);
+    a->src = src;
     a->workspace = xp_strndup(proj, (size_t)(sl - proj));
     a->project = xp_strdup(sl + 1);
-    a->ws_pat = xp_strdup(loc->workspace);
-    a->proj_pat = xp_strdup(loc->project);
-    a->exp_pat = xp_strdup(loc->experiment);
-    a->allow_partial = xp_option_true(xp_options_get(opts, "allow-partial"));
     *out = &a->base;
     return 0;
 }

@@ -25,9 +25,7 @@
 
 struct wo_adapter {
     struct xp_adapter base;
-    char *path;
-    char *ws_pat, *proj_pat, *exp_pat;
-    int allow_partial;
+    struct xp_disk_source src; /* the file or folder, selection, allow-partial */
 };
 
 /* ---- finding runs ------------------------------------------------------ */
@@ -53,18 +51,6 @@ static char *id_from_file(const char *path)
 
 typedef int (*run_cb)(const char *wandb_file, void *payload);
 
-static int is_real_dir(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_real_file(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 /* Call cb for each *.wandb file directly in dir; *found counts them. */
 static int runs_in(const char *dir, run_cb cb, void *payload, int *found)
 {
@@ -77,7 +63,7 @@ static int runs_in(const char *dir, run_cb cb, void *payload, int *found)
         if (!has_suffix(names[i], ".wandb") || !xp_segment_safe(names[i]))
             continue;
         char *f = xp_path_join(dir, names[i]);
-        if (is_real_file(f)) {
+        if (xp_is_real_file(f)) {
             (*found)++;
             rc = cb(f, payload);
         }
@@ -110,7 +96,7 @@ static int each_run(const char *path, run_cb cb, void *payload, int depth)
         if (!xp_segment_safe(names[i]))
             continue;
         char *d = xp_path_join(path, names[i]);
-        if (is_real_dir(d))
+        if (xp_is_real_dir(d))
             rc = runs_in(d, cb, payload, &found);
         free(d);
     }
@@ -118,7 +104,7 @@ static int each_run(const char *path, run_cb cb, void *payload, int depth)
         if (strcmp(names[i], "wandb") && strcmp(names[i], ".wandb"))
             continue;
         char *d = xp_path_join(path, names[i]);
-        if (is_real_dir(d))
+        if (xp_is_real_dir(d))
             rc = each_run(d, cb, payload, depth + 1);
         free(d);
         found = 1; /* wandb/ wins over .wandb/ */
@@ -163,10 +149,7 @@ static int list_one(const char *file, void *payload)
     char *fid = id_from_file(file);
     struct naming nm;
     run_naming(&nm, &m, fid);
-    struct xp_location sel = {.workspace = lc->a->ws_pat,
-                              .project = lc->a->proj_pat,
-                              .experiment = lc->a->exp_pat};
-    if (xp_location_selects(&sel, nm.workspace, nm.project, nm.name)) {
+    if (xp_location_selects(&lc->a->src.sel, nm.workspace, nm.project, nm.name)) {
         struct stat st;
         struct xp_experiment_ref ref = {
             .workspace = nm.workspace,
@@ -184,8 +167,8 @@ static int list_one(const char *file, void *payload)
 static int wo_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 {
     struct wo_adapter *a = (struct wo_adapter *)base;
-    struct list_ctx lc = {a, cb, payload, !xp_is_dir(a->path)};
-    return each_run(a->path, list_one, &lc, 0);
+    struct list_ctx lc = {a, cb, payload, !xp_is_dir(a->src.sel.path)};
+    return each_run(a->src.sel.path, list_one, &lc, 0);
 }
 
 /* ---- the reader -------------------------------------------------------- */
@@ -523,7 +506,7 @@ static int wo_next(struct xp_reader *base, const struct xp_record **out)
             }
             return 0;
         case S_END:
-            if (r->run.lost && !r->a->allow_partial)
+            if (r->run.lost && !r->a->src.allow_partial)
                 return damaged(r);
             r->rec.kind = XP_REC_END;
             r->state = S_DONE;
@@ -570,7 +553,7 @@ static int wo_read(struct xp_reader **out, struct xp_adapter *base,
     if (r->run.lost)
         xp_ctx_warn(base->ctx, "run in '%s' is damaged: %s%s", ref->key,
                     r->run.lost,
-                    a->allow_partial ? "; keeping what is intact" : "");
+                    a->src.allow_partial ? "; keeping what is intact" : "");
     r->file_id = id_from_file(ref->key);
     run_naming(&r->nm, &r->run.m, r->file_id);
     r->vendor = build_vendor(r);
@@ -588,10 +571,7 @@ static void wo_close(struct xp_adapter *base)
     struct wo_adapter *a = (struct wo_adapter *)base;
     if (!a)
         return;
-    free(a->path);
-    free(a->ws_pat);
-    free(a->proj_pat);
-    free(a->exp_pat);
+    xp_disk_source_release(&a->src);
     free(a);
 }
 
@@ -600,21 +580,14 @@ static int wo_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    struct xp_ctx *ctx)
 {
     *out = NULL;
-    if (!loc->path || !*loc->path)
-        return xp_error_set(XP_EINVALID, "adapter '%s' needs a path",
-                            type->name);
-    if (!xp_is_dir(loc->path) && !xp_is_file(loc->path))
-        return xp_error_set(XP_ENOTFOUND, "no such file or folder '%s'",
-                            loc->path);
+    struct xp_disk_source src;
+    int rc = xp_disk_source_init(&src, type, loc, opts, XP_DISK_DIR | XP_DISK_FILE);
+    if (rc)
+        return rc;
     struct wo_adapter *a = xp_calloc(1, sizeof(*a));
     a->base.type = type;
     a->base.ctx = ctx;
-    a->path = xp_strdup(loc->path);
-    a->ws_pat = xp_strdup(loc->workspace);
-    a->proj_pat = xp_strdup(loc->project);
-    a->exp_pat = xp_strdup(loc->experiment);
-    const char *ap = xp_options_get(opts, "allow-partial");
-    a->allow_partial = xp_option_true(ap);
+    a->src = src;
     *out = &a->base;
     return 0;
 }

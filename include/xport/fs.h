@@ -49,6 +49,10 @@ int xp_fsync_dir(const char *path);
 int xp_rm_rf(const char *path);
 int xp_is_dir(const char *path);
 int xp_is_file(const char *path);
+/* The same without following a symbolic link: what a reader walking a
+ * user's folder takes, so that a link cannot lead it outside. */
+int xp_is_real_dir(const char *path);
+int xp_is_real_file(const char *path);
 
 /* A path segment is safe when it is non-empty, not "." or "..", has no '/'
  * or NUL and is valid UTF-8. Names from servers and files must pass this
