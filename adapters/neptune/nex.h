@@ -51,8 +51,6 @@ struct nex_run {
 
 void nex_run_init(struct nex_run *r, const struct xp_ctx *ctx);
 void nex_run_release(struct nex_run *r);
-void nex_lost(struct nex_run *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 /* Read one Parquet part of the run into r, one row group at a time. */
 int nex_read_part(struct nex_run *r, const char *path);
 /* project_id and run_id of a part's first row (for listing), to free. */

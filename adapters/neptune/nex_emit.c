@@ -354,7 +354,7 @@ static void walk_dir(struct nex_emit *e, const char *dir, const char *prefix,
     size_t n;
     if (depth > 32 || xp_list_dir(&names, &n, dir)) {
         xp_error_clear();
-        nex_lost(e->run, "folder '%s' cannot be read", dir);
+        xp_lost_add(&e->run->lost, "folder '%s' cannot be read", dir);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -369,7 +369,7 @@ static void walk_dir(struct nex_emit *e, const char *dir, const char *prefix,
         else if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
             fl_add(e, p, rel.ptr);
         else
-            nex_lost(e->run, "'%s' is not a regular file", p);
+            xp_lost_add(&e->run->lost, "'%s' is not a regular file", p);
         xp_buf_release(&rel);
         free(p);
     }
@@ -380,19 +380,19 @@ static void walk_dir(struct nex_emit *e, const char *dir, const char *prefix,
 static void gather(struct nex_emit *e, const struct nex_file *f)
 {
     if (!e->o.files_root) {
-        nex_lost(e->run, "%s '%s': the export has no files/ folder", f->type,
+        xp_lost_add(&e->run->lost, "%s '%s': the export has no files/ folder", f->type,
                  f->attr);
         return;
     }
     if (!xp_relpath_safe(f->rel)) {
-        nex_lost(e->run, "%s '%s' names the unsafe path '%s'", f->type,
+        xp_lost_add(&e->run->lost, "%s '%s' names the unsafe path '%s'", f->type,
                  f->attr, f->rel);
         return;
     }
     char *src = xp_path_join(e->o.files_root, f->rel);
     struct stat st;
     if (lstat(src, &st) != 0)
-        nex_lost(e->run, "%s '%s' is not in the export ('%s')", f->type,
+        xp_lost_add(&e->run->lost, "%s '%s' is not in the export ('%s')", f->type,
                  f->attr, src);
     else if (S_ISDIR(st.st_mode))
         walk_dir(e, src, "", 0);
@@ -400,7 +400,7 @@ static void gather(struct nex_emit *e, const struct nex_file *f)
         fl_add(e, src, !strcmp(f->type, "artifact")
                            ? strrchr(src, '/') + 1 : "");
     else
-        nex_lost(e->run, "%s '%s': '%s' is not a regular file", f->type,
+        xp_lost_add(&e->run->lost, "%s '%s': '%s' is not a regular file", f->type,
                  f->attr, src);
     free(src);
 }
@@ -437,7 +437,7 @@ static int next_file(struct nex_emit *e)
         if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             if (fd >= 0)
                 close(fd);
-            nex_lost(e->run, "'%s' cannot be read", x->src);
+            xp_lost_add(&e->run->lost, "'%s' cannot be read", x->src);
             continue;
         }
         json_object_put(e->fmeta);

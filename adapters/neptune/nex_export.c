@@ -234,17 +234,12 @@ static int nx_next(struct xp_reader *base, const struct xp_record **out)
     if (xp_ctx_cancelled(r->a->base.ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     int rc = nex_emit_next(r->em, out);
-    if (rc || (*out)->kind != XP_REC_END || !r->run.lost.len)
+    if (rc || (*out)->kind != XP_REC_END)
         return rc;
-    if (!r->a->src.allow_partial) {
+    if ((rc = xp_lost_finish(r->a->base.ctx, &r->run.lost, r->meta.name, r->dir,
+                             r->a->src.allow_partial)))
         *out = NULL;
-        return xp_error_set(XP_EINVALID, "run '%s' in '%s' is incomplete: %s "
-                            "(--allow-partial keeps what is there)",
-                            r->meta.name, r->dir, r->run.lost.ptr);
-    }
-    xp_ctx_warn(r->a->base.ctx, "run '%s' in '%s' is incomplete: %s; keeping "
-                "what is there", r->meta.name, r->dir, r->run.lost.ptr);
-    return 0;
+    return rc;
 }
 
 static const char *sys_str(struct nex_run *r, const char *key)
@@ -353,7 +348,7 @@ static int nx_read(struct xp_reader **out, struct xp_adapter *base,
                           r->dir);
     if (!rc && !g[gi].has0) {
         r->partial = 1;
-        nex_lost(&r->run, "part_0 is missing (neptune-exporter renames it "
+        xp_lost_add(&r->run.lost, "part_0 is missing (neptune-exporter renames it "
                  "last: the export of this run did not finish)");
         if (!a->src.allow_partial)
             rc = xp_error_set(XP_EINVALID, "run '%s' in '%s' is incomplete: "
@@ -364,18 +359,18 @@ static int nx_read(struct xp_reader **out, struct xp_adapter *base,
         int tmp;
         char *path = find_part(r->dir, r->prefix, p, &tmp);
         if (path && tmp && !a->src.allow_partial) {
-            nex_lost(&r->run, "part_%lld is an unfinished .parquet.tmp", p);
+            xp_lost_add(&r->run.lost, "part_%lld is an unfinished .parquet.tmp", p);
         } else if (path && tmp) {
             /* what the exporter had written when it stopped, if readable */
-            nex_lost(&r->run, "part_%lld is an unfinished .parquet.tmp", p);
+            xp_lost_add(&r->run.lost, "part_%lld is an unfinished .parquet.tmp", p);
             if (nex_read_part(&r->run, path)) {
-                nex_lost(&r->run, "%s", xp_error_last()->message);
+                xp_lost_add(&r->run.lost, "%s", xp_error_last()->message);
                 xp_error_clear();
             }
         } else if (path) {
             rc = nex_read_part(&r->run, path);
         } else if (p > 0) {
-            nex_lost(&r->run, "part_%lld is missing", p);
+            xp_lost_add(&r->run.lost, "part_%lld is missing", p);
         }
         free(path);
     }

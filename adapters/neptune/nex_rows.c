@@ -62,16 +62,6 @@ void nex_run_release(struct nex_run *r)
     xp_buf_release(&r->scratch);
 }
 
-void nex_lost(struct nex_run *r, const char *fmt, ...)
-{
-    if (r->lost.len)
-        xp_buf_puts(&r->lost, "; ");
-    va_list ap;
-    va_start(ap, fmt);
-    xp_buf_vprintf(&r->lost, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- the columns of one row group ---------------------------------------- */
 
 struct col {
@@ -330,7 +320,7 @@ static int add_file(struct nex_run *r, struct col *cols, const char *path,
         f->rel = xp_strndup(cols[C_FILE].v.bytes[i].ptr,
                             cols[C_FILE].v.bytes[i].len);
     if (!f->rel) {
-        nex_lost(r, "%s '%s' has no file_value.path", type, path);
+        xp_lost_add(&r->lost, "%s '%s' has no file_value.path", type, path);
         return 0;
     }
     int rc;
@@ -439,7 +429,7 @@ static int one_row(struct nex_run *r, struct col *cols)
         if (!series_of(r, path, kind)) {
             if (xp_error_last()->code)
                 return xp_error_last()->code;
-            nex_lost(r, "'%s' holds rows of two series types", path);
+            xp_lost_add(&r->lost, "'%s' holds rows of two series types", path);
             return 0;
         }
         return put_point(r, cols, kind, path);
@@ -449,7 +439,7 @@ static int one_row(struct nex_run *r, struct col *cols)
         json_object_object_add(r->types, path, json_object_new_string(type));
         return add_file(r, cols, path, type);
     }
-    nex_lost(r, "'%s' has the unknown attribute_type '%s'", path, type);
+    xp_lost_add(&r->lost, "'%s' has the unknown attribute_type '%s'", path, type);
     return 0;
 }
 

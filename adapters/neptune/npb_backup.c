@@ -180,18 +180,11 @@ static int nb_next(struct xp_reader *base, const struct xp_record **out)
     if (xp_ctx_cancelled(r->a->base.ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     int rc = npt_emit_next(r->em, out);
-    if (rc || (*out)->kind != XP_REC_END || !r->run.lost.len)
+    if (rc || (*out)->kind != XP_REC_END)
         return rc;
-    if (!r->a->src.allow_partial) {
+    if ((rc = npt_finish(&r->run, r->name, r->dir, r->a->src.allow_partial)))
         *out = NULL;
-        return xp_error_set(XP_EINVALID,
-                            "run '%s' in '%s' is incomplete: %s (the adapter "
-                            "option allow-partial keeps what is there)",
-                            r->name, r->dir, r->run.lost.ptr);
-    }
-    xp_ctx_warn(r->a->base.ctx, "run '%s' in '%s' is incomplete: %s; keeping "
-                "what is there", r->name, r->dir, r->run.lost.ptr);
-    return 0;
+    return rc;
 }
 
 /* One simple_metadata.json value as the attribute it was. */
@@ -247,12 +240,12 @@ static int walk(struct nb_reader *r, const char *dir, const char *rel, int depth
         char *sub = *rel ? xp_path_join(rel, names[i]) : xp_strdup(names[i]);
         struct stat st;
         if (!xp_segment_safe(names[i]) || lstat(full, &st) != 0) {
-            npt_lost(&r->run, "'%s' has an unsafe name", full);
+            xp_lost_add(&r->run.lost, "'%s' has an unsafe name", full);
         } else if (S_ISDIR(st.st_mode)) {
             if (depth < 64)
                 rc = walk(r, full, sub, depth + 1);
         } else if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode)) {
-            npt_lost(&r->run, "'%s' is not a regular file", full);
+            xp_lost_add(&r->run.lost, "'%s' is not a regular file", full);
         } else if (!*rel && !strcmp(names[i], META)) {
             /* read already */
         } else {

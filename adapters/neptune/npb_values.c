@@ -238,7 +238,7 @@ int npb_read_csv(struct npt_run *r, const char *path, const char *attr,
         int had;
         if (nf != 3 || (f[0].len && csv_float(f[0].ptr, &w.step)) ||
             npb_parse_datetime(f[2].ptr, f[2].len, tz, &w.ts, &had)) {
-            npt_lost(r, "line %lld of '%s' is not step,value,timestamp",
+            xp_lost_add(&r->lost, "line %lld of '%s' is not step,value,timestamp",
                      (long long)line, path);
             continue;
         }
@@ -254,7 +254,7 @@ int npb_read_csv(struct npt_run *r, const char *path, const char *attr,
         rows[n++] = w;
     }
     if (rc < 0)
-        npt_lost(r, "'%s' ends inside a quoted value", path);
+        xp_lost_add(&r->lost, "'%s' ends inside a quoted value", path);
     fclose(fp);
     for (int i = 0; i < 4; i++)
         xp_buf_release(&f[i]);

@@ -302,7 +302,7 @@ static int open_ref(struct nps_emit *e, const char *attr, const char *dest,
 {
     struct json_object *req = NULL;
     if (!json_object_object_get_ex(e->by_dest, dest, &req)) {
-        npt_lost(&e->run->atoms, "file '%s' (%s) has no upload request left in "
+        xp_lost_add(&e->run->atoms.lost, "file '%s' (%s) has no upload request left in "
                  "the database (uploaded and acknowledged, or never saved)",
                  attr, dest);
         return 0;
@@ -325,7 +325,7 @@ static int open_ref(struct nps_emit *e, const char *attr, const char *dest,
     if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
-        npt_lost(&e->run->atoms, "file '%s' (%s) is not on this machine", attr,
+        xp_lost_add(&e->run->atoms.lost, "file '%s' (%s) is not on this machine", attr,
                  src ? src : "");
         return 0;
     }

@@ -197,7 +197,7 @@ static int append(struct nps_run *r, int64_t seq, const char *path,
         return spool_put(r, r->logs_sid, &h, v, len);
     }
     if (!kind) {
-        npt_lost(&r->atoms, "an empty value appended to '%s' (sequence_id %" PRId64 ")",
+        xp_lost_add(&r->atoms.lost, "an empty value appended to '%s' (sequence_id %" PRId64 ")",
                  path, seq);
         return 0;
     }
@@ -207,7 +207,7 @@ static int append(struct nps_run *r, int64_t seq, const char *path,
     if (!s)
         return rc;
     if (s->kind != want) {
-        npt_lost(&r->atoms, "'%s' holds %s but sequence_id %" PRId64 " appends %s",
+        xp_lost_add(&r->atoms.lost, "'%s' holds %s but sequence_id %" PRId64 " appends %s",
                  path, s->kind == NPS_FILES ? "files" : "values", seq,
                  want == NPS_FILES ? "a file" : "a value");
         return 0;
@@ -267,7 +267,7 @@ static int assign(struct nps_run *r, int64_t seq, const char *path,
     if (k < 0)
         return damaged(r, seq, "a Value of 'assign' is not a valid message");
     if (!any) {
-        npt_lost(&r->atoms, "an empty value assigned to '%s' (sequence_id %" PRId64 ")",
+        xp_lost_add(&r->atoms.lost, "an empty value assigned to '%s' (sequence_id %" PRId64 ")",
                  path, seq);
         return 0;
     }
@@ -296,7 +296,7 @@ static int assign(struct nps_run *r, int64_t seq, const char *path,
         if (f.wire != XP_PB_LEN)
             break;
         if (memchr(f.ptr, 0, f.len)) {
-            npt_lost(&r->atoms, "the string assigned to '%s' holds a NUL byte", path);
+            xp_lost_add(&r->atoms.lost, "the string assigned to '%s' holds a NUL byte", path);
             return 0;
         }
         if ((a = want(r, path, NPT_STRING))) {
@@ -310,7 +310,7 @@ static int assign(struct nps_run *r, int64_t seq, const char *path,
         if (f.wire != XP_PB_LEN || nps_timestamp(f.ptr, f.len, &sec, &ns))
             break;
         if (sec > INT64_MAX / 1000 - 1 || sec < INT64_MIN / 1000 + 1) {
-            npt_lost(&r->atoms, "the time assigned to '%s' is out of range", path);
+            xp_lost_add(&r->atoms.lost, "the time assigned to '%s' is out of range", path);
             return 0;
         }
         if ((a = want(r, path, NPT_DATETIME))) {
@@ -341,10 +341,10 @@ static int assign(struct nps_run *r, int64_t seq, const char *path,
         set_file(r, path, h, v, len);
         return 0;
     case 14:
-        npt_lost(&r->atoms, "a histogram assigned (not appended) to '%s'", path);
+        xp_lost_add(&r->atoms.lost, "a histogram assigned (not appended) to '%s'", path);
         return 0;
     default:
-        npt_lost(&r->atoms, "a value of unknown type %u assigned to '%s'",
+        xp_lost_add(&r->atoms.lost, "a value of unknown type %u assigned to '%s'",
                  (unsigned)f.num, path);
         return 0;
     }
@@ -595,7 +595,7 @@ int nps_apply(struct nps_run *r, int64_t seq, int64_t type, const void *blob,
         return create_run(r, seq, blob, len);
     if (type == OP_UPDATE_SNAPSHOT)
         return snapshot(r, seq, blob, len);
-    npt_lost(&r->atoms, "sequence_id %" PRId64 " has an unknown operation_type %" PRId64,
+    xp_lost_add(&r->atoms.lost, "sequence_id %" PRId64 " has an unknown operation_type %" PRId64,
              seq, type);
     return 0;
 }

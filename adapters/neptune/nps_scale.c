@@ -249,10 +249,10 @@ static int on_row(void *payload, int64_t seq, int64_t ts_ms, int64_t type,
     if (xp_ctx_cancelled(r->a->base.ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     if (!r->prev_seq && seq > 1)
-        npt_lost(&r->run.atoms, "operations 1-%" PRId64 " were acknowledged by "
+        xp_lost_add(&r->run.atoms.lost, "operations 1-%" PRId64 " were acknowledged by "
                  "Neptune and removed from the database", seq - 1);
     else if (r->prev_seq && seq != r->prev_seq + 1)
-        npt_lost(&r->run.atoms, "operations %" PRId64 "-%" PRId64 " are missing",
+        xp_lost_add(&r->run.atoms.lost, "operations %" PRId64 "-%" PRId64 " are missing",
                  r->prev_seq + 1, seq - 1);
     r->prev_seq = seq;
     return nps_apply(&r->run, seq, type, blob, len);
@@ -363,7 +363,7 @@ static int ns_read(struct xp_reader **out, struct xp_adapter *base,
     if (!rc && !r->run.rows) {
         int64_t max = nps_db_max_seq(r->db);
         if (max > 0)
-            npt_lost(&r->run.atoms, "operations 1-%" PRId64 " were acknowledged "
+            xp_lost_add(&r->run.atoms.lost, "operations 1-%" PRId64 " were acknowledged "
                      "by Neptune and removed from the database", max);
     }
     if (!rc)

@@ -99,9 +99,6 @@ struct npt_run {
 
 void npt_run_init(struct npt_run *r, const struct xp_ctx *ctx, const char *id);
 void npt_run_release(struct npt_run *r);
-/* Add a note to r->lost. */
-void npt_lost(struct npt_run *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 /* Count a file read from outside the run's folder. */
 void npt_outside(struct npt_run *r, const char *path);
 /* At a run's END: warn about the files counted by npt_outside, and fail

@@ -196,7 +196,7 @@ static int file_attr(struct npt_emit *e, struct npt_attr *a)
     char *src = NULL;
     if (a->tmp_name) {
         if (!xp_segment_safe(a->tmp_name)) {
-            npt_lost(r, "file '%s' names an unsafe upload_path entry", a->path);
+            xp_lost_add(&r->lost, "file '%s' names an unsafe upload_path entry", a->path);
             return 0;
         }
         char *dir = dir_of_file(r->files[a->content.file]);
@@ -214,7 +214,7 @@ static int file_attr(struct npt_emit *e, struct npt_attr *a)
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
-        npt_lost(r, "file '%s' (%s) is not on this machine%s", a->path, src,
+        xp_lost_add(&r->lost, "file '%s' (%s) is not on this machine%s", a->path, src,
                  a->tmp_name ? " or not a regular file" : "");
         free(src);
         return 0;
@@ -246,7 +246,7 @@ static int set_file(struct npt_emit *e, struct npt_attr *a,
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd >= 0)
             close(fd);
-        npt_lost(e->run, "file set '%s': '%s' is gone", a->path, f->source);
+        xp_lost_add(&e->run->lost, "file set '%s': '%s' is gone", a->path, f->source);
         return 0;
     }
     json_object_put(e->fmeta);

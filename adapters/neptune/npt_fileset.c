@@ -118,7 +118,7 @@ static void upload(struct npt_run *r, const char *attr, struct set *s,
         const char *g = json_object_get_string(json_object_array_get_idx(globs, i));
         glob_t gl;
         if (!g || g[0] != '/' || glob(g, GLOB_NOSORT, NULL, &gl) != 0) {
-            npt_lost(r, "file set '%s': '%s' matches nothing on this machine",
+            xp_lost_add(&r->lost, "file set '%s': '%s' matches nothing on this machine",
                      attr, g ? g : "");
             continue;
         }

@@ -75,7 +75,7 @@ static void gap(struct npt_run *r, int64_t from, int64_t to, const char *dir,
         snprintf(range, sizeof(range), "operation %" PRId64, from);
     else
         snprintf(range, sizeof(range), "operations %" PRId64 "-%" PRId64, from, to);
-    npt_lost(r, "%s of '%s' %s not in the folder%s%s%s", range, dir,
+    xp_lost_add(&r->lost, "%s of '%s' %s not in the folder%s%s%s", range, dir,
              from == to ? "is" : "are", why ? " (" : "", why ? why : "",
              why ? ")" : "");
 }
@@ -104,11 +104,11 @@ static void one_line(struct reading *rd, char *line, size_t len, int file,
         json_object_put(o);
         rd->torn |= torn_ok;
         if (torn_ok)
-            npt_lost(r, "the last line of '%s' (bytes %" PRId64 "-%" PRId64
+            xp_lost_add(&r->lost, "the last line of '%s' (bytes %" PRId64 "-%" PRId64
                         ") is cut off",
                      fname, off, off + (int64_t)len);
         else if (rd->bad++ < 3)
-            npt_lost(r, "line at byte %" PRId64 " of '%s' is not JSON", off,
+            xp_lost_add(&r->lost, "line at byte %" PRId64 " of '%s' is not JSON", off,
                      fname);
         return;
     }
@@ -116,7 +116,7 @@ static void one_line(struct reading *rd, char *line, size_t len, int file,
     if (!obj || !json_object_is_type(obj, json_type_object) || !ver ||
         !json_object_is_type(ver, json_type_int)) {
         if (rd->bad++ < 3)
-            npt_lost(r, "line at byte %" PRId64 " of '%s' is not an operation",
+            xp_lost_add(&r->lost, "line at byte %" PRId64 " of '%s' is not an operation",
                      off, fname);
         json_object_put(o);
         return;
@@ -124,7 +124,7 @@ static void one_line(struct reading *rd, char *line, size_t len, int file,
     int64_t v = json_object_get_int64(ver);
     if (v <= rd->last) {
         if (rd->bad++ < 3)
-            npt_lost(r, "operation version %" PRId64 " at byte %" PRId64
+            xp_lost_add(&r->lost, "operation version %" PRId64 " at byte %" PRId64
                         " of '%s' comes after version %" PRId64,
                      v, off, fname, rd->last);
         json_object_put(o);
@@ -135,7 +135,7 @@ static void one_line(struct reading *rd, char *line, size_t len, int file,
     rd->last = v;
     if (npt_apply(r, obj, file, off, (int64_t)len)) {
         if (rd->bad++ < 3)
-            npt_lost(r, "operation version %" PRId64 " in '%s': %s", v, fname,
+            xp_lost_add(&r->lost, "operation version %" PRId64 " in '%s': %s", v, fname,
                      xp_error_last()->message);
         xp_error_clear();
     }

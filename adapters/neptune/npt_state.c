@@ -86,26 +86,7 @@ int npt_finish(struct npt_run *r, const char *name, const char *where,
         xp_ctx_warn(r->ctx, "run '%s': %lld file(s) read from this machine by "
                     "the absolute paths the run names (first: '%s')", name,
                     (long long)r->outside, r->outside_first);
-    if (!r->lost.len)
-        return 0;
-    if (!allow_partial)
-        return xp_error_set(XP_EINVALID,
-                            "run '%s' in '%s' is incomplete: %s (the adapter "
-                            "option allow-partial keeps what is there)",
-                            name, where, r->lost.ptr);
-    xp_ctx_warn(r->ctx, "run '%s' in '%s' is incomplete: %s; keeping what is "
-                "there", name, where, r->lost.ptr);
-    return 0;
-}
-
-void npt_lost(struct npt_run *r, const char *fmt, ...)
-{
-    if (r->lost.len)
-        xp_buf_puts(&r->lost, "; ");
-    va_list ap;
-    va_start(ap, fmt);
-    xp_buf_vprintf(&r->lost, fmt, ap);
-    va_end(ap);
+    return xp_lost_finish(r->ctx, &r->lost, name, where, allow_partial);
 }
 
 /* ---- the table ---------------------------------------------------------- */
@@ -369,7 +350,7 @@ static int copy_attr(struct npt_run *r, const char *path, struct json_object *op
     }
     struct npt_attr *from = strcmp(cid, r->id) ? NULL : npt_get(r, src.ptr);
     if (!from || from->type > NPT_DATETIME) {
-        npt_lost(r, "'%s' is a copy of '%s' of run '%s', which is not in this "
+        xp_lost_add(&r->lost, "'%s' is a copy of '%s' of run '%s', which is not in this "
                     "folder", path, src.ptr, cid);
         xp_buf_release(&src);
         return 0;

@@ -91,8 +91,8 @@ static void exact_values(void **state)
     /* three runs are incomplete: named, and the exit code says so */
     assert_int_equal(download(f, f->out, 0, &o, &e), 3);
     assert_non_null(strstr(e, "run '" TORN "' in '"));
-    assert_non_null(strstr(e, "data-1.log' (bytes 255-345) is cut off (the adapter "
-                              "option allow-partial keeps what is there)"));
+    assert_non_null(strstr(e, "data-1.log' (bytes 255-345) is cut off "
+                              "(--allow-partial keeps what is there)"));
     assert_non_null(strstr(e, "is incomplete: file 'data/raw' (/nonexistent/job/raw.npy) "
                               "is not on this machine"));
     assert_non_null(strstr(e, "operations 1-2 of '"));

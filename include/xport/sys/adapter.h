@@ -314,4 +314,13 @@ int xp_disk_source_init(struct xp_disk_source *s, const struct xp_adapter_type *
                         unsigned accept);
 void xp_disk_source_release(struct xp_disk_source *s);
 
+struct xp_buf;
+/* What a reader could not carry, as one "; "-separated text in lost. */
+void xp_lost_add(struct xp_buf *lost, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* At a run's end: 0 when lost is empty; else XP_EINVALID "run NAME in WHERE
+ * is incomplete: ..." unless allow_partial, which makes it a warning and 0. */
+int xp_lost_finish(const struct xp_ctx *ctx, const struct xp_buf *lost,
+                   const char *name, const char *where, int allow_partial);
+
 #endif
