@@ -14,8 +14,8 @@ extern const struct xp_adapter_type xp_wandb_adapter;
         .abi = XP_ADAPTER_ABI, .name = nm, .summary = text " (not built in)"}
 
 extern const struct xp_adapter_type xp_mldash_adapter, xp_mldash_local_adapter;
-extern const struct xp_adapter_type xp_cometx_adapter, xp_comet_offline_adapter;
-NOT_BUILT(comet_type, "comet", "Comet server");
+extern const struct xp_adapter_type xp_comet_adapter, xp_cometx_adapter,
+    xp_comet_offline_adapter;
 NOT_BUILT(neptune_type, "neptune", "Neptune 2.x servers");
 extern const struct xp_adapter_type xp_neptune_offline_adapter;
 extern const struct xp_adapter_type xp_neptune_backup_adapter;
@@ -26,7 +26,7 @@ const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_mldash_local_adapter,
     &xp_wandb_adapter,
     &xp_wandb_offline_adapter,
-    &comet_type,
+    &xp_comet_adapter,
     &xp_cometx_adapter,
     &xp_comet_offline_adapter,
     &neptune_type,

@@ -1,0 +1,478 @@
+/* One Comet experiment fetched over REST v2 into the folder layout `cometx
+ * download` writes (comet-ml/cometx cometx/framework/comet/download_manager.py),
+ * with nothing sampled: every metric point as the server gives it (streamed
+ * to metrics.jsonl, one point a line), parameters, others, metadata and
+ * tags, system details, HTML, code, output, graph, git metadata and patch,
+ * installed packages and every asset, each asset file checked by size.
+ * The cometx reader (cometx_read.c) turns the folder into records. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "comet_api.h"
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/json.h"
+#include "xport/zip.h"
+
+/* ---- metrics: {"metrics": [{...}, ...]} split into lines as it arrives ---------- */
+
+struct splitter {
+    struct xp_afile *f;
+    int64_t mark;     /* bytes of the file before this request */
+    int depth, in_str, esc;
+    struct xp_buf el; /* the element being read */
+    int64_t n;
+};
+
+static int split_data(void *payload, const void *data, size_t len)
+{
+    struct splitter *s = payload;
+    const char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        char ch = p[i];
+        if (s->depth >= 3)
+            xp_buf_putc(&s->el, ch);
+        if (s->in_str) {
+            if (s->esc)
+                s->esc = 0;
+            else if (ch == '\\')
+                s->esc = 1;
+            else if (ch == '"')
+                s->in_str = 0;
+            continue;
+        }
+        if (ch == '"') {
+            s->in_str = 1;
+        } else if (ch == '{' || ch == '[') {
+            if (++s->depth == 3) {
+                if (ch != '{')
+                    return -1;
+                xp_buf_reset(&s->el);
+                xp_buf_putc(&s->el, ch);
+            }
+        } else if (ch == '}' || ch == ']') {
+            if (--s->depth == 2) {
+                xp_buf_putc(&s->el, '\n');
+                xp_afile_buf(s->f, &s->el);
+                s->n++;
+            } else if (s->depth < 0) {
+                return -1;
+            }
+        }
+    }
+    return s->f->err ? -1 : 0;
+}
+
+static int split_reset(void *payload)
+{
+    struct splitter *s = payload;
+    fflush(s->f->fp);
+    if (ftruncate(fileno(s->f->fp), (off_t)s->mark) != 0 ||
+        fseeko(s->f->fp, (off_t)s->mark, SEEK_SET) != 0)
+        return -1;
+    s->f->bytes = s->mark;
+    s->depth = s->in_str = s->esc = 0;
+    xp_buf_reset(&s->el);
+    return 0;
+}
+
+static int fetch_points(struct comet_rest *c, struct splitter *s, const char *path,
+                        const char *const *q)
+{
+    fflush(s->f->fp);
+    s->mark = s->f->bytes;
+    s->depth = s->in_str = s->esc = 0;
+    int rc = comet_get_stream(c, path, q, split_data, split_reset, s);
+    if (!rc && (s->depth != 0 || s->in_str))
+        rc = xp_error_set(XP_EINVALID, "Comet's %s answer ended early", path);
+    return rc;
+}
+
+int comet_fetch_metrics(struct comet_rest *c, const char *key, const char *dir)
+{
+    struct xp_afile f;
+    int rc = xp_afile_open_in(&f, dir, "metrics.jsonl");
+    if (rc)
+        return rc;
+    struct splitter s = {.f = &f};
+    xp_buf_init(&s.el);
+    const char *q[] = {"experimentKey", key, NULL};
+    /* every metric at once where the server has get-all (comet_ml asks for it
+     * from backend 3.20.60 on), else name by name from the summary */
+    if (c->get_all != 0) {
+        rc = fetch_points(c, &s, "experiment/metrics/get-all", q);
+        if (rc == XP_ENOTFOUND) {
+            xp_error_clear();
+            split_reset(&s);
+            c->get_all = 0;
+        } else if (!rc) {
+            c->get_all = 1;
+        }
+    }
+    if (c->get_all == 0) {
+        struct json_object *sum = NULL, *vals = NULL;
+        rc = comet_get_json(c, "experiment/metrics/summary", q, &sum);
+        if (!rc && (!json_object_object_get_ex(sum, "values", &vals) ||
+                    !json_object_is_type(vals, json_type_array)))
+            rc = xp_error_set(XP_EINVALID, "Comet's metrics summary has no values");
+        size_t n = rc ? 0 : json_object_array_length(vals);
+        for (size_t i = 0; i < n && !rc; i++) {
+            const char *name = xp_json_str(json_object_array_get_idx(vals, i), "name");
+            if (!name)
+                continue;
+            const char *qn[] = {"experimentKey", key, "metricName", name, NULL};
+            rc = fetch_points(c, &s, "experiment/metrics/get-metric", qn);
+        }
+        json_object_put(sum);
+    }
+    xp_buf_release(&s.el);
+    if (rc || s.n == 0) { /* cometx writes metrics.jsonl only when there are points */
+        xp_afile_abort(&f);
+        return rc;
+    }
+    return xp_afile_commit(&f);
+}
+
+/* ---- documents ---------------------------------------------------------------------- */
+
+static int write_json(const char *dir, const char *name, struct json_object *o)
+{
+    char *p = xp_path_join(dir, name);
+    int rc = xp_json_write_file(p, o);
+    free(p);
+    return rc;
+}
+
+static int write_text(const char *dir, const char *name, const char *s)
+{
+    char *p = xp_path_join(dir, name);
+    char *d = xp_strdup(p);
+    *strrchr(d, '/') = '\0';
+    int rc = xp_mkdir_p(d);
+    if (!rc)
+        rc = xp_write_file_atomic(p, s, strlen(s));
+    free(d);
+    free(p);
+    return rc;
+}
+
+/* The "values" list of a summary answer as JSON lines (others.jsonl) or a
+ * JSON list (parameters.json). */
+static int fetch_summary(struct comet_rest *c, const char *key, const char *path,
+                         const char *dir, const char *name, int lines)
+{
+    const char *q[] = {"experimentKey", key, NULL};
+    struct json_object *o = NULL, *vals = NULL;
+    int rc = comet_get_json(c, path, q, &o);
+    if (!rc && (!json_object_object_get_ex(o, "values", &vals) ||
+                !json_object_is_type(vals, json_type_array)))
+        rc = xp_error_set(XP_EINVALID, "Comet's %s answer has no values", path);
+    if (!rc && !lines) {
+        rc = write_json(dir, name, vals);
+    } else if (!rc) {
+        struct xp_buf b = XP_BUF_INIT;
+        for (size_t i = 0; i < json_object_array_length(vals); i++) {
+            xp_buf_puts(&b, json_object_to_json_string_ext(
+                                json_object_array_get_idx(vals, i), JSON_C_TO_STRING_PLAIN));
+            xp_buf_putc(&b, '\n');
+        }
+        char *p = xp_path_join(dir, name);
+        rc = xp_write_file_atomic(p, b.ptr, b.len);
+        free(p);
+        xp_buf_release(&b);
+    }
+    json_object_put(o);
+    return rc;
+}
+
+/* One string member of a {"member": "..."} answer, written when non-empty. */
+static int fetch_text(struct comet_rest *c, const char *key, const char *path,
+                      const char *member, const char *dir, const char *name)
+{
+    const char *q[] = {"experimentKey", key, NULL};
+    struct json_object *o = NULL;
+    int rc = comet_get_json(c, path, q, &o);
+    const char *s = rc ? NULL : xp_json_str(o, member);
+    if (s && *s)
+        rc = write_text(dir, name, s);
+    json_object_put(o);
+    return rc;
+}
+
+static int fetch_system(struct comet_rest *c, const char *key, const char *dir)
+{
+    const char *q[] = {"experimentKey", key, NULL};
+    struct json_object *o = NULL;
+    int rc = comet_get_json(c, "experiment/system-details", q, &o);
+    if (rc)
+        return rc;
+    /* cometx: installedPackages (else osPackages) go to run/requirements.txt
+     * and both leave system_details.json */
+    struct json_object *pk = xp_json_get(o, "installedPackages");
+    if (!pk || !json_object_is_type(pk, json_type_array) || !json_object_array_length(pk))
+        pk = xp_json_get(o, "osPackages");
+    if (pk && json_object_is_type(pk, json_type_array) && json_object_array_length(pk)) {
+        struct xp_buf b = XP_BUF_INIT;
+        for (size_t i = 0; i < json_object_array_length(pk); i++) {
+            const char *s = json_object_get_string(json_object_array_get_idx(pk, i));
+            xp_buf_printf(&b, "%s%s", i ? "\n" : "", s ? s : "");
+        }
+        rc = write_text(dir, "run/requirements.txt", b.ptr);
+        xp_buf_release(&b);
+    }
+    json_object_object_del(o, "installedPackages");
+    json_object_object_del(o, "osPackages");
+    if (!rc)
+        rc = write_json(dir, "system_details.json", o);
+    json_object_put(o);
+    return rc;
+}
+
+static int fetch_git(struct comet_rest *c, const char *key, const char *dir)
+{
+    const char *q[] = {"experimentKey", key, NULL};
+    struct json_object *o = NULL;
+    int rc = comet_get_json(c, "experiment/git/metadata", q, &o);
+    int any = 0;
+    json_object_object_foreach(rc ? NULL : o, k, v)
+    {
+        (void)k;
+        any |= v != NULL;
+    }
+    if (!rc && any) {
+        char *d = xp_path_join(dir, "run");
+        rc = xp_mkdir_p(d);
+        free(d);
+        if (!rc)
+            rc = write_json(dir, "run/git_metadata.json", o);
+    }
+    json_object_put(o);
+    if (rc)
+        return rc;
+    /* the patch: a zip holding git_diff.patch, raw text from older servers,
+     * or {"msg": ...} when there is none (cometx download_git) */
+    char *raw = xp_path_join(dir, "git_patch.download");
+    rc = comet_get_file(c, "experiment/git/patch", q, raw, -1);
+    struct xp_buf b = XP_BUF_INIT;
+    if (!rc)
+        rc = xp_read_file(&b, raw, (size_t)1 << 30);
+    if (!rc && b.len >= 4 && !memcmp(b.ptr, "PK\003\004", 4)) {
+        struct xp_zip *z = NULL;
+        size_t i;
+        rc = xp_zip_open(&z, raw);
+        if (!rc && xp_zip_find(z, "git_diff.patch", &i) == 0) {
+            xp_buf_reset(&b);
+            rc = xp_zip_read(z, i, &b, (size_t)1 << 30);
+        } else if (!rc) {
+            rc = xp_error_set(XP_EINVALID, "the git patch zip of '%s' holds no "
+                                           "git_diff.patch", key);
+        }
+        xp_zip_close(z);
+    } else if (!rc && b.len && b.ptr[0] == '{') {
+        xp_buf_reset(&b); /* {"msg": "..."}: no patch */
+    }
+    if (!rc && b.len) {
+        char *d = xp_path_join(dir, "run");
+        char *p = xp_path_join(dir, "run/git_diff.patch");
+        rc = xp_mkdir_p(d);
+        if (!rc)
+            rc = xp_write_file_atomic(p, b.ptr, b.len);
+        free(d);
+        free(p);
+    }
+    unlink(raw);
+    free(raw);
+    xp_buf_release(&b);
+    return rc;
+}
+
+/* ---- assets ------------------------------------------------------------------------- */
+
+/* "<base>_<n>.<ext>": cometx's disk name for the n-th asset of a file name. */
+static char *dup_name(const char *name, int n)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    const char *slash = strrchr(name, '/');
+    const char *dot = strrchr(slash ? slash + 1 : name, '.');
+    if (dot && dot != (slash ? slash + 1 : name))
+        xp_buf_printf(&b, "%.*s_%d%s", (int)(dot - name), name, n, dot);
+    else
+        xp_buf_printf(&b, "%s_%d", name, n);
+    return xp_buf_detach(&b);
+}
+
+static int fetch_assets(struct comet_rest *c, const char *key, const char *dir)
+{
+    const char *q[] = {"experimentKey", key, NULL};
+    struct json_object *o = NULL, *list = NULL;
+    int rc = comet_get_json(c, "experiment/asset/list", q, &o);
+    if (!rc && (!json_object_object_get_ex(o, "assets", &list) ||
+                !json_object_is_type(list, json_type_array)))
+        rc = xp_error_set(XP_EINVALID, "Comet's asset list of '%s' has no assets", key);
+    size_t n = rc ? 0 : json_object_array_length(list);
+    struct json_object *seen = json_object_new_object(); /* type/fileName -> count */
+    struct xp_buf lines = XP_BUF_INIT, rel = XP_BUF_INIT;
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct json_object *a = json_object_array_get_idx(list, i);
+        const char *fname = xp_json_str(a, "fileName");
+        const char *type = xp_json_str(a, "type");
+        const char *id = xp_json_str(a, "assetId");
+        struct json_object *sz = xp_json_get(a, "fileSize");
+        int remote = json_object_get_boolean(xp_json_get(a, "remote"));
+        if (!type || !*type)
+            type = "asset";
+        if (!fname || !id) {
+            rc = xp_error_set(XP_EINVALID, "an asset of '%s' has no fileName or assetId",
+                              key);
+            break;
+        }
+        xp_buf_reset(&rel);
+        xp_buf_printf(&rel, "%s/%s", type, fname);
+        struct json_object *cnt = NULL;
+        int k = json_object_object_get_ex(seen, rel.ptr, &cnt) ? json_object_get_int(cnt)
+                                                              : 0;
+        json_object_object_add(seen, rel.ptr, json_object_new_int(k + 1));
+        char *disk = NULL;
+        if (k) { /* same-named assets kept apart, as cometx does since 6b0f547 */
+            disk = dup_name(fname, k);
+            json_object_object_add(a, "diskFileName", json_object_new_string(disk));
+        }
+        char *clean = cometx_sanitize(disk ? disk : fname);
+        int side = !remote && !disk && !strcmp(type, "asset") &&
+                   !strcmp(fname, COMET_XPORT_LOGS);
+        if (side) {
+            /* the log lines in the layout's form, which xport uploads when
+             * the output text cannot hold them: back where the reader
+             * looks for them, not an asset */
+            char *d = xp_path_join(dir, "run");
+            char *p = xp_path_join(dir, COMET_XPORT_LOGS);
+            const char *qa[] = {"experimentKey", key, "assetId", id, NULL};
+            rc = xp_mkdir_p(d);
+            if (!rc)
+                rc = comet_get_file(c, "experiment/asset/get-asset", qa, p,
+                                    sz && json_object_is_type(sz, json_type_int)
+                                        ? json_object_get_int64(sz) : -1);
+            free(d);
+            free(p);
+            free(clean);
+            continue;
+        }
+        if (!xp_segment_safe(type) || !xp_relpath_safe(clean)) {
+            rc = xp_error_set(XP_EINVALID, "asset '%s' of type '%s' in '%s' has an unsafe "
+                              "name; refusing it", fname, type, key);
+        } else if (!remote) {
+            xp_buf_reset(&rel);
+            xp_buf_printf(&rel, "%s/assets/%s/%s", dir, type, clean);
+            char *d = xp_strdup(rel.ptr);
+            *strrchr(d, '/') = '\0';
+            rc = xp_mkdir_p(d);
+            free(d);
+            const char *qa[] = {"experimentKey", key, "assetId", id, NULL};
+            if (!rc)
+                rc = comet_get_file(c, "experiment/asset/get-asset", qa, rel.ptr,
+                                    sz && json_object_is_type(sz, json_type_int)
+                                        ? json_object_get_int64(sz) : -1);
+            if (rc)
+                rc = xp_error_wrap(rc, "asset '%s' (%s) of '%s'", fname, id, key);
+        }
+        free(clean);
+        free(disk);
+        xp_buf_puts(&lines, json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+        xp_buf_putc(&lines, '\n');
+    }
+    if (!rc && lines.len) {
+        char *d = xp_path_join(dir, "assets");
+        rc = xp_mkdir_p(d);
+        free(d);
+        char *p = xp_path_join(dir, "assets/assets_metadata.jsonl");
+        if (!rc)
+            rc = xp_write_file_atomic(p, lines.ptr, lines.len);
+        free(p);
+    }
+    json_object_put(seen);
+    json_object_put(o);
+    xp_buf_release(&lines);
+    xp_buf_release(&rel);
+    return rc;
+}
+
+/* ---- the experiment ------------------------------------------------------------------ */
+
+static int fetch_project(struct comet_rest *c, struct json_object *md, const char *dir)
+{
+    const char *q[] = {"workspaceName", xp_json_str(md, "workspaceName"),
+                       "projectName", xp_json_str(md, "projectName"), NULL};
+    struct json_object *p = NULL, *notes = NULL;
+    int rc = comet_get_json(c, "project", q, &p);
+    const char *pid = rc ? NULL : xp_json_str(p, "projectId");
+    if (pid) {
+        const char *qn[] = {"projectId", pid, NULL};
+        rc = comet_get_json(c, "project/notes", qn, &notes);
+        const char *s = rc ? NULL : xp_json_str(notes, "notes");
+        if (s && *s) /* kept with the project's record */
+            json_object_object_add(p, "notes", json_object_new_string(s));
+    }
+    char *up = xp_strdup(dir);
+    *strrchr(up, '/') = '\0';
+    if (!rc)
+        rc = write_json(up, "project_metadata.json", p);
+    free(up);
+    json_object_put(p);
+    json_object_put(notes);
+    return rc;
+}
+
+int comet_fetch(struct comet_rest *c, const char *key, const char *dir,
+                const struct xp_read_opts *ro)
+{
+    unsigned res = ro && ro->resources ? ro->resources : XP_RES_ALL;
+    int rc = xp_mkdir_p(dir);
+    const char *q[] = {"experimentKey", key, NULL};
+    struct json_object *md = NULL, *tags = NULL, *tl = NULL;
+    if (!rc)
+        rc = comet_get_json(c, "experiment/metadata", q, &md);
+    if (!rc)
+        rc = comet_get_json(c, "experiment/tags", q, &tags);
+    if (!rc) {
+        json_object_object_get_ex(tags, "tags", &tl);
+        json_object_object_add(md, "tags", tl ? json_object_get(tl)
+                                              : json_object_new_array());
+        rc = write_json(dir, "metadata.json", md);
+    }
+    if (!rc)
+        rc = fetch_project(c, md, dir);
+    if (!rc)
+        rc = fetch_summary(c, key, "experiment/parameters", dir, "parameters.json", 0);
+    if (!rc)
+        rc = fetch_summary(c, key, "experiment/log-other", dir, "others.jsonl", 1);
+    if (!rc && (res & (XP_RES_METRICS | XP_RES_SYSTEM)))
+        rc = comet_fetch_metrics(c, key, dir);
+    if (!rc && (res & XP_RES_LOGS))
+        rc = fetch_text(c, key, "experiment/output", "output", dir, "run/output.txt");
+    if (!rc && (res & XP_RES_FILES)) {
+        rc = fetch_system(c, key, dir);
+        if (!rc)
+            rc = fetch_text(c, key, "experiment/html", "html", dir,
+                            "assets/html/experiment.html");
+        if (!rc)
+            rc = fetch_text(c, key, "experiment/code", "code", dir, "run/script.py");
+        if (!rc)
+            rc = fetch_text(c, key, "experiment/graph", "graph", dir,
+                            "run/graph_definition.txt");
+        if (!rc)
+            rc = fetch_git(c, key, dir);
+        if (!rc)
+            rc = fetch_assets(c, key, dir);
+    }
+    json_object_put(md);
+    json_object_put(tags);
+    if (rc)
+        rc = xp_error_wrap(rc, "fetching Comet experiment '%s'", key);
+    return rc;
+}
