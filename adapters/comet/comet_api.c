@@ -253,6 +253,7 @@ static int rest_open(struct xp_adapter **out, const struct xp_adapter_type *type
     c->index = json_object_new_object();
     c->cx.base.type = type;
     c->cx.base.ctx = ctx;
+    c->cx.dup_by_order = 1;
     *out = &c->base;
     c->sel.workspace = xp_strdup(loc->workspace);
     c->sel.project = xp_strdup(loc->project);

@@ -26,9 +26,38 @@ struct splitter {
     struct xp_afile *f;
     int64_t mark;     /* bytes of the file before this request */
     int depth, in_str, esc;
-    struct xp_buf el; /* the element being read */
+    struct xp_buf el;   /* the element being read */
+    struct xp_buf line; /* the element as written */
+    struct xp_arena arena;
     int64_t n;
 };
+
+/* The point in s->el as one metrics.jsonl line, without "offset": the
+ * server's number for the message that brought it, which a copy gets anew
+ * from its own server (so it is no part of the data). */
+static int put_point(struct splitter *s)
+{
+    struct xp_field f[COMET_MAX_FIELDS];
+    size_t n = 0;
+    xp_arena_reset(&s->arena);
+    if (comet_scan_object(s->el.ptr, s->el.len, &s->arena, f, COMET_MAX_FIELDS, &n))
+        return -1;
+    xp_buf_reset(&s->line);
+    xp_buf_putc(&s->line, '{');
+    int k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(f[i].key, "offset"))
+            continue;
+        if (k++)
+            xp_buf_putc(&s->line, ',');
+        if (xp_json_put_str(&s->line, f[i].key, strlen(f[i].key), "metric field") ||
+            (xp_buf_putc(&s->line, ':'), xp_json_put_value(&s->line, &f[i].v, "metric point")))
+            return -1;
+    }
+    xp_buf_puts(&s->line, "}\n");
+    xp_afile_buf(s->f, &s->line);
+    return 0;
+}
 
 static int split_data(void *payload, const void *data, size_t len)
 {
@@ -58,8 +87,8 @@ static int split_data(void *payload, const void *data, size_t len)
             }
         } else if (ch == '}' || ch == ']') {
             if (--s->depth == 2) {
-                xp_buf_putc(&s->el, '\n');
-                xp_afile_buf(s->f, &s->el);
+                if (put_point(s))
+                    return -1;
                 s->n++;
             } else if (s->depth < 0) {
                 return -1;
@@ -102,6 +131,7 @@ int comet_fetch_metrics(struct comet_rest *c, const char *key, const char *dir)
         return rc;
     struct splitter s = {.f = &f};
     xp_buf_init(&s.el);
+    xp_buf_init(&s.line);
     const char *q[] = {"experimentKey", key, NULL};
     /* every metric at once where the server has get-all (comet_ml asks for it
      * from backend 3.20.60 on), else name by name from the summary */
@@ -132,6 +162,8 @@ int comet_fetch_metrics(struct comet_rest *c, const char *key, const char *dir)
         json_object_put(sum);
     }
     xp_buf_release(&s.el);
+    xp_buf_release(&s.line);
+    xp_arena_release(&s.arena);
     if (rc || s.n == 0) { /* cometx writes metrics.jsonl only when there are points */
         xp_afile_abort(&f);
         return rc;
@@ -228,6 +260,8 @@ static int fetch_system(struct comet_rest *c, const char *key, const char *dir)
     }
     json_object_object_del(o, "installedPackages");
     json_object_object_del(o, "osPackages");
+    /* the experiment's own key, which a copy has anew (metadata.json has it) */
+    json_object_object_del(o, "experimentKey");
     if (!rc)
         rc = write_json(dir, "system_details.json", o);
     json_object_put(o);

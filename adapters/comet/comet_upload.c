@@ -273,8 +273,15 @@ static int read_have(struct comet_up *u)
     }
     json_object_put(o);
     o = NULL;
-    if (!rc && !(rc = get_exp(u, "experiment/system-details", &o)) && nonempty(o, "hostname"))
-        json_object_object_add(u->have_text, "system", NULL);
+    if (!rc && !(rc = get_exp(u, "experiment/system-details", &o))) {
+        int any = 0;
+        json_object_object_foreach(o, k, v)
+        {
+            any |= v != NULL && strcmp(k, "experimentKey");
+        }
+        if (any)
+            json_object_object_add(u->have_text, "system", NULL);
+    }
     json_object_put(o);
     o = NULL;
     if (!rc && !(rc = get_exp(u, "experiment/output", &o))) {
@@ -488,7 +495,7 @@ static int send_system(struct comet_up *u)
             xp_buf_putc(&b, ':');
             xp_buf_puts(&b, v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)
                               : "null");
-            any = 1;
+            any |= v != NULL;
         }
     }
     if (!rc && comet_is_file(r) && !(rc = xp_read_file(&req, r, (size_t)64 << 20))) {
