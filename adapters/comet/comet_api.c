@@ -95,6 +95,18 @@ int comet_get_file(struct comet_rest *c, const char *path, const char *const *qu
     return rc;
 }
 
+int comet_get_url(struct comet_rest *c, const char *url, const char *out_path)
+{
+    /* another host's URL: the engine sends the key to the server's origin
+     * only, and this asks for none at all */
+    struct xp_http_request rq = {.url = url, .out_path = out_path,
+                                 .flags = XP_HTTP_NO_AUTH};
+    struct xp_http_response r = XP_HTTP_RESPONSE_INIT;
+    int rc = xp_http_request(c->base.ctx->http, &rq, &r);
+    xp_http_response_release(&r);
+    return rc;
+}
+
 int comet_get_stream(struct comet_rest *c, const char *path, const char *const *query,
                      int (*on_data)(void *, const void *, size_t),
                      int (*on_reset)(void *), void *payload)

@@ -45,6 +45,8 @@ int comet_get_json(struct comet_rest *c, const char *path, const char *const *qu
 /* GET into a file, written atomically; expect_size >= 0 is checked. */
 int comet_get_file(struct comet_rest *c, const char *path, const char *const *query,
                    const char *out_path, int64_t expect_size);
+/* GET a remote asset's http(s) link into a file, with no credentials. */
+int comet_get_url(struct comet_rest *c, const char *url, const char *out_path);
 /* GET streamed to on_data (on_reset before a retry). */
 int comet_get_stream(struct comet_rest *c, const char *path, const char *const *query,
                      int (*on_data)(void *, const void *, size_t),

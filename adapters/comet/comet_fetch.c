@@ -262,7 +262,14 @@ static int fetch_system(struct comet_rest *c, const char *key, const char *dir)
     json_object_object_del(o, "osPackages");
     /* the experiment's own key, which a copy has anew (metadata.json has it) */
     json_object_object_del(o, "experimentKey");
-    if (!rc)
+    int any = 0;
+    json_object_object_foreach(o, k, v)
+    {
+        (void)k;
+        any |= v != NULL;
+    }
+    /* an experiment that logged none has only nulls: nothing to keep */
+    if (!rc && any)
         rc = write_json(dir, "system_details.json", o);
     json_object_put(o);
     return rc;
@@ -274,10 +281,12 @@ static int fetch_git(struct comet_rest *c, const char *key, const char *dir)
     struct json_object *o = NULL;
     int rc = comet_get_json(c, "experiment/git/metadata", q, &o);
     int any = 0;
-    json_object_object_foreach(rc ? NULL : o, k, v)
-    {
-        (void)k;
-        any |= v != NULL;
+    if (!rc && json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, k, v)
+        {
+            (void)k;
+            any |= v != NULL;
+        }
     }
     if (!rc && any) {
         char *d = xp_path_join(dir, "run");
@@ -327,6 +336,11 @@ static int fetch_git(struct comet_rest *c, const char *key, const char *dir)
 }
 
 /* ---- assets ------------------------------------------------------------------------- */
+
+static int is_http(const char *link)
+{
+    return link && (!strncmp(link, "http://", 7) || !strncmp(link, "https://", 8));
+}
 
 /* "<base>_<n>.<ext>": cometx's disk name for the n-th asset of a file name. */
 static char *dup_name(const char *name, int n)
@@ -400,7 +414,7 @@ static int fetch_assets(struct comet_rest *c, const char *key, const char *dir)
         if (!xp_segment_safe(type) || !xp_relpath_safe(clean)) {
             rc = xp_error_set(XP_EINVALID, "asset '%s' of type '%s' in '%s' has an unsafe "
                               "name; refusing it", fname, type, key);
-        } else if (!remote) {
+        } else if (!remote || is_http(xp_json_str(a, "link"))) {
             xp_buf_reset(&rel);
             xp_buf_printf(&rel, "%s/assets/%s/%s", dir, type, clean);
             char *d = xp_strdup(rel.ptr);
@@ -408,7 +422,9 @@ static int fetch_assets(struct comet_rest *c, const char *key, const char *dir)
             rc = xp_mkdir_p(d);
             free(d);
             const char *qa[] = {"experimentKey", key, "assetId", id, NULL};
-            if (!rc)
+            if (!rc && remote) /* cometx fetches http(s) links, skips others */
+                rc = comet_get_url(c, xp_json_str(a, "link"), rel.ptr);
+            else if (!rc)
                 rc = comet_get_file(c, "experiment/asset/get-asset", qa, rel.ptr,
                                     sz && json_object_is_type(sz, json_type_int)
                                         ? json_object_get_int64(sz) : -1);

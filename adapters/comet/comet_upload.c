@@ -476,10 +476,10 @@ static int send_system(struct comet_up *u)
         rc = xp_json_read_file(&sd, p);
     struct xp_buf req = XP_BUF_INIT, b = XP_BUF_INIT;
     int any = 0;
-    if (!rc) {
+    if (!rc)
         comet_up_begin(u, &b);
-        json_object_object_foreach(sd && json_object_is_type(sd, json_type_object) ? sd : NULL,
-                                   k, v)
+    if (!rc && json_object_is_type(sd, json_type_object)) {
+        json_object_object_foreach(sd, k, v)
         {
             int known = 0;
             for (int i = 0; system_fields[i]; i++)

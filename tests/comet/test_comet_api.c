@@ -319,6 +319,37 @@ static void per_name_metrics(void **state)
     free(out);
 }
 
+/* remote assets: http(s) links fetched (without the key), others recorded */
+static void remote_assets(void **state)
+{
+    (void)state;
+    char *seed = NULL;
+    assert_true(asprintf(&seed,
+        "{\"workspaces\":{\"ws\":{\"projects\":{\"p\":{\"experiments\":[{"
+        "\"key\":\"e1b2c3d4e5f60718293a4b5c6d7e8f94\",\"name\":\"links\","
+        "\"assets\":[{\"fileName\":\"cfg.json\",\"type\":\"asset\",\"remote\":true,"
+        "\"link\":\"%s/__emu/config\"},{\"fileName\":\"data.csv\",\"remote\":true,"
+        "\"link\":\"s3://bucket/data.csv\"}]}]}}}}}", base) > 0);
+    assert_int_equal(post("/__emu/seed", seed), 0);
+    free(seed);
+    char *out = path2(tmp, "out");
+    const char *cp[] = {"copy", "-q", "comet:ws/p", out, NULL};
+    assert_int_equal(xp(NULL, cp), 0);
+    char *s = slurp2(out, "ws/p/links/files/cfg.json");
+    assert_non_null(s);
+    assert_non_null(strstr(s, "batch_max"));
+    free(s);
+    s = slurp2(out, "ws/p/links/experiment.json");
+    assert_non_null(strstr(s, "\"link\":\"s3://bucket/data.csv\""));
+    free(s);
+    /* both go back as links */
+    const char *up[] = {"copy", "-q", out, "comet:ws/p2", NULL};
+    assert_int_equal(xp(NULL, up), 0);
+    assert_int_equal(tu_sh("curl -sf '%s/__emu/dump' | grep -o '\"sha256\": null' | wc -l | grep -qx 4",
+                           base), 0);
+    free(out);
+}
+
 /* ---- writing ---------------------------------------------------------------- */
 
 /* comet -> layout -> comet (a second project) -> layout, equal; a rerun
@@ -416,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup(bad_key, reset),
         cmocka_unit_test_setup(config_file, reset),
         cmocka_unit_test_setup(per_name_metrics, reset),
+        cmocka_unit_test_setup(remote_assets, reset),
         cmocka_unit_test_setup(round_trip, reset),
         cmocka_unit_test_setup(interrupted_upload, reset),
         cmocka_unit_test_setup(throttled, reset),
