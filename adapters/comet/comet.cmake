@@ -2,6 +2,7 @@
 # write), comet-offline (OfflineExperiment archives, read and write) and the shared
 # Comet value and point code.
 target_sources(xportlib PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/comet.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_api.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_fetch.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_list.c

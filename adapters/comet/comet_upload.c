@@ -19,23 +19,6 @@
 
 /* ---- requests ------------------------------------------------------------------------ */
 
-void comet_up_begin(struct comet_up *u, struct xp_buf *b)
-{
-    xp_buf_reset(b);
-    xp_buf_puts(b, "{\"experimentKey\":");
-    xp_json_put_str(b, u->key, strlen(u->key), "experiment key");
-}
-
-int comet_up_post(struct comet_up *u, int clientlib, const char *path,
-                  const struct xp_buf *body)
-{
-    u->requests++;
-    int rc = comet_post_json(u->c, clientlib, path, body, NULL);
-    if (rc)
-        rc = xp_error_wrap(rc, "sending to Comet experiment '%s'", u->key);
-    return rc;
-}
-
 static int get_exp(struct comet_up *u, const char *path, struct json_object **out)
 {
     const char *q[] = {"experimentKey", u->key, NULL};

@@ -28,7 +28,7 @@ int comet_up_metrics(struct comet_up *u);
 int comet_up_output(struct comet_up *u);
 int comet_up_assets(struct comet_up *u);
 
-/* A POST of body to the REST path (clientlib: the batch base), counted. */
+/* comet_upload_data.c too: a POST of body to the REST path (clientlib: the batch base), counted. */
 int comet_up_post(struct comet_up *u, int clientlib, const char *path,
                   const struct xp_buf *body);
 /* {"experimentKey": KEY, — the start of every write body. */
