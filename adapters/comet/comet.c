@@ -98,6 +98,7 @@ static void rest_close(struct xp_adapter *base)
     json_object_put(c->cx.claimed);
     pthread_mutex_destroy(&c->cx.lock);
     json_object_put(c->index);
+    json_object_put(c->projects);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -116,6 +117,7 @@ static int rest_open(struct xp_adapter **out, const struct xp_adapter_type *type
     c->cx.claimed = json_object_new_object();
     pthread_mutex_init(&c->lock, NULL);
     c->index = json_object_new_object();
+    c->projects = json_object_new_object();
     c->cx.base.type = type;
     c->cx.base.ctx = ctx;
     c->cx.dup_by_order = 1;

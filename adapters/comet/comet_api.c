@@ -157,3 +157,71 @@ int comet_post_parts(struct comet_rest *c, const char *path, const char *const *
     xp_buf_release(&u);
     return rc;
 }
+
+int comet_get_many(struct comet_rest *c, const char *const *paths, size_t n,
+                   const char *key, struct json_object **outs)
+{
+    struct xp_http_request *rq = xp_calloc(n, sizeof(*rq));
+    struct xp_http_response *rs = xp_calloc(n, sizeof(*rs));
+    struct xp_buf *u = xp_calloc(n, sizeof(*u));
+    struct xp_http_header h = {"Accept", "application/json"};
+    const char *q[] = {"experimentKey", key, NULL};
+    for (size_t i = 0; i < n; i++) {
+        xp_buf_init(&u[i]);
+        comet_url(&u[i], c, paths[i], q);
+        rq[i] = (struct xp_http_request){.url = u[i].ptr, .headers = &h, .nheaders = 1,
+                                         .cred = c->cred};
+        outs[i] = NULL;
+    }
+    int rc = xp_http_batch(c->base.ctx->http, rq, rs, n);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            if (rs[i].code) {
+                rc = xp_error_set(rs[i].code, "Comet %s: %s", paths[i],
+                                  rs[i].error ? rs[i].error : "failed");
+                break;
+            }
+    }
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = parse_object(&outs[i], &rs[i].body, paths[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (rc) {
+            json_object_put(outs[i]);
+            outs[i] = NULL;
+        }
+        xp_http_response_release(&rs[i]);
+        xp_buf_release(&u[i]);
+    }
+    free(rq);
+    free(rs);
+    free(u);
+    return rc;
+}
+
+int comet_get_files(struct comet_rest *c, const char *const *urls, const char *const *out_paths,
+                    const int64_t *sizes, size_t n)
+{
+    struct xp_http_request *rq = xp_calloc(n, sizeof(*rq));
+    struct xp_http_response *rs = xp_calloc(n, sizeof(*rs));
+    for (size_t i = 0; i < n; i++) {
+        rq[i] = (struct xp_http_request){.url = urls[i], .out_path = out_paths[i],
+                                         .cred = c->cred};
+        if (sizes[i] >= 0) {
+            rq[i].expect_size = sizes[i];
+            rq[i].flags |= XP_HTTP_CHECK_SIZE;
+        }
+    }
+    int rc = xp_http_batch(c->base.ctx->http, rq, rs, n);
+    if (rc)
+        for (size_t i = 0; i < n; i++)
+            if (rs[i].code) {
+                rc = xp_error_set(rs[i].code, "Comet asset download: %s",
+                                  rs[i].error ? rs[i].error : "failed");
+                break;
+            }
+    for (size_t i = 0; i < n; i++)
+        xp_http_response_release(&rs[i]);
+    free(rq);
+    free(rs);
+    return rc;
+}

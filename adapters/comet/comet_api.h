@@ -31,6 +31,7 @@ struct comet_rest {
      * "<source vendor>\n<source id>" -> experiment key (comet_upload.c) */
     pthread_mutex_t lock;
     struct json_object *index;
+    struct json_object *projects; /* "WS/PROJECT" -> project record (comet_fetch.c) */
     /* the cometx view of the staging folders the reader and writer use */
     struct cometx_adapter cx;
 };
@@ -45,6 +46,14 @@ int comet_get_json(struct comet_rest *c, const char *path, const char *const *qu
 /* GET into a file, written atomically; expect_size >= 0 is checked. */
 int comet_get_file(struct comet_rest *c, const char *path, const char *const *query,
                    const char *out_path, int64_t expect_size);
+/* GET paths[i]?experimentKey=key for each i at once (within the engine's
+ * connection limit); outs[i] gets each parsed object (all NULL on failure). */
+int comet_get_many(struct comet_rest *c, const char *const *paths, size_t n,
+                   const char *key, struct json_object **outs);
+/* GET urls[i] into out_paths[i] (atomically; sizes[i] >= 0 checked) at once;
+ * the key goes to the server's origin only. */
+int comet_get_files(struct comet_rest *c, const char *const *urls, const char *const *out_paths,
+                    const int64_t *sizes, size_t n);
 /* GET a remote asset's http(s) link into a file, with no credentials. */
 int comet_get_url(struct comet_rest *c, const char *url, const char *out_path);
 /* GET streamed to on_data (on_reset before a retry). */

@@ -196,13 +196,12 @@ static int write_text(const char *dir, const char *name, const char *s)
 
 /* The "values" list of a summary answer as JSON lines (others.jsonl) or a
  * JSON list (parameters.json). */
-static int fetch_summary(struct comet_rest *c, const char *key, const char *path,
-                         const char *dir, const char *name, int lines)
+static int put_summary(struct json_object *o, const char *path, const char *dir,
+                       const char *name, int lines)
 {
-    const char *q[] = {"experimentKey", key, NULL};
-    struct json_object *o = NULL, *vals = NULL;
-    int rc = comet_get_json(c, path, q, &o);
-    if (!rc && (!json_object_object_get_ex(o, "values", &vals) ||
+    struct json_object *vals = NULL;
+    int rc = 0;
+    if ((!json_object_object_get_ex(o, "values", &vals) ||
                 !json_object_is_type(vals, json_type_array)))
         rc = xp_error_set(XP_EINVALID, "Comet's %s answer has no values", path);
     if (!rc && !lines) {
@@ -219,31 +218,20 @@ static int fetch_summary(struct comet_rest *c, const char *key, const char *path
         free(p);
         xp_buf_release(&b);
     }
-    json_object_put(o);
     return rc;
 }
 
 /* One string member of a {"member": "..."} answer, written when non-empty. */
-static int fetch_text(struct comet_rest *c, const char *key, const char *path,
-                      const char *member, const char *dir, const char *name)
+static int put_text(struct json_object *o, const char *member, const char *dir,
+                    const char *name)
 {
-    const char *q[] = {"experimentKey", key, NULL};
-    struct json_object *o = NULL;
-    int rc = comet_get_json(c, path, q, &o);
-    const char *s = rc ? NULL : xp_json_str(o, member);
-    if (s && *s)
-        rc = write_text(dir, name, s);
-    json_object_put(o);
-    return rc;
+    const char *s = xp_json_str(o, member);
+    return s && *s ? write_text(dir, name, s) : 0;
 }
 
-static int fetch_system(struct comet_rest *c, const char *key, const char *dir)
+static int put_system(struct json_object *o, const char *dir)
 {
-    const char *q[] = {"experimentKey", key, NULL};
-    struct json_object *o = NULL;
-    int rc = comet_get_json(c, "experiment/system-details", q, &o);
-    if (rc)
-        return rc;
+    int rc = 0;
     /* cometx: installedPackages (else osPackages) go to run/requirements.txt
      * and both leave system_details.json */
     struct json_object *pk = xp_json_get(o, "installedPackages");
@@ -271,15 +259,14 @@ static int fetch_system(struct comet_rest *c, const char *key, const char *dir)
     /* an experiment that logged none has only nulls: nothing to keep */
     if (!rc && any)
         rc = write_json(dir, "system_details.json", o);
-    json_object_put(o);
     return rc;
 }
 
-static int fetch_git(struct comet_rest *c, const char *key, const char *dir)
+static int fetch_git(struct comet_rest *c, const char *key, struct json_object *o,
+                     const char *dir)
 {
     const char *q[] = {"experimentKey", key, NULL};
-    struct json_object *o = NULL;
-    int rc = comet_get_json(c, "experiment/git/metadata", q, &o);
+    int rc = 0;
     int any = 0;
     if (!rc && json_object_is_type(o, json_type_object)) {
         json_object_object_foreach(o, k, v)
@@ -295,7 +282,6 @@ static int fetch_git(struct comet_rest *c, const char *key, const char *dir)
         if (!rc)
             rc = write_json(dir, "run/git_metadata.json", o);
     }
-    json_object_put(o);
     if (rc)
         return rc;
     /* the patch: a zip holding git_diff.patch, raw text from older servers,
@@ -355,17 +341,57 @@ static char *dup_name(const char *name, int n)
     return xp_buf_detach(&b);
 }
 
-static int fetch_assets(struct comet_rest *c, const char *key, const char *dir)
+/* Asset downloads queued and run FETCH_AT_ONCE at a time. */
+#define FETCH_AT_ONCE 16
+struct dlq {
+    char *url[FETCH_AT_ONCE], *path[FETCH_AT_ONCE];
+    int64_t size[FETCH_AT_ONCE];
+    size_t n;
+};
+
+static int dlq_flush(struct comet_rest *c, struct dlq *q)
 {
-    const char *q[] = {"experimentKey", key, NULL};
-    struct json_object *o = NULL, *list = NULL;
-    int rc = comet_get_json(c, "experiment/asset/list", q, &o);
-    if (!rc && (!json_object_object_get_ex(o, "assets", &list) ||
-                !json_object_is_type(list, json_type_array)))
+    int rc = q->n ? comet_get_files(c, (const char *const *)q->url,
+                                    (const char *const *)q->path, q->size, q->n) : 0;
+    for (size_t i = 0; i < q->n; i++) {
+        free(q->url[i]);
+        free(q->path[i]);
+    }
+    q->n = 0;
+    return rc;
+}
+
+static int dlq_add(struct comet_rest *c, struct dlq *q, const char *key, const char *id,
+                   const char *path, struct json_object *sz)
+{
+    char *d = xp_strdup(path);
+    *strrchr(d, '/') = '\0';
+    int rc = xp_mkdir_p(d);
+    free(d);
+    if (rc)
+        return rc;
+    struct xp_buf u = XP_BUF_INIT;
+    const char *qa[] = {"experimentKey", key, "assetId", id, NULL};
+    comet_url(&u, c, "experiment/asset/get-asset", qa);
+    q->url[q->n] = xp_buf_detach(&u);
+    q->path[q->n] = xp_strdup(path);
+    q->size[q->n] = sz && json_object_is_type(sz, json_type_int) ? json_object_get_int64(sz)
+                                                                : -1;
+    return ++q->n == FETCH_AT_ONCE ? dlq_flush(c, q) : 0;
+}
+
+static int fetch_assets(struct comet_rest *c, const char *key, struct json_object *o,
+                        const char *dir)
+{
+    struct json_object *list = NULL;
+    int rc = 0;
+    if (!json_object_object_get_ex(o, "assets", &list) ||
+        !json_object_is_type(list, json_type_array))
         rc = xp_error_set(XP_EINVALID, "Comet's asset list of '%s' has no assets", key);
     size_t n = rc ? 0 : json_object_array_length(list);
     struct json_object *seen = json_object_new_object(); /* type/fileName -> count */
     struct xp_buf lines = XP_BUF_INIT, rel = XP_BUF_INIT;
+    struct dlq q = {.n = 0};
     for (size_t i = 0; i < n && !rc; i++) {
         struct json_object *a = json_object_array_get_idx(list, i);
         const char *fname = xp_json_str(a, "fileName");
@@ -392,21 +418,12 @@ static int fetch_assets(struct comet_rest *c, const char *key, const char *dir)
             json_object_object_add(a, "diskFileName", json_object_new_string(disk));
         }
         char *clean = cometx_sanitize(disk ? disk : fname);
-        int side = !remote && !disk && !strcmp(type, "asset") &&
-                   !strcmp(fname, COMET_XPORT_LOGS);
-        if (side) {
+        if (!remote && !disk && !strcmp(type, "asset") && !strcmp(fname, COMET_XPORT_LOGS)) {
             /* the log lines in the layout's form, which xport uploads when
              * the output text cannot hold them: back where the reader
              * looks for them, not an asset */
-            char *d = xp_path_join(dir, "run");
             char *p = xp_path_join(dir, COMET_XPORT_LOGS);
-            const char *qa[] = {"experimentKey", key, "assetId", id, NULL};
-            rc = xp_mkdir_p(d);
-            if (!rc)
-                rc = comet_get_file(c, "experiment/asset/get-asset", qa, p,
-                                    sz && json_object_is_type(sz, json_type_int)
-                                        ? json_object_get_int64(sz) : -1);
-            free(d);
+            rc = dlq_add(c, &q, key, id, p, sz);
             free(p);
             free(clean);
             continue;
@@ -414,28 +431,31 @@ static int fetch_assets(struct comet_rest *c, const char *key, const char *dir)
         if (!xp_segment_safe(type) || !xp_relpath_safe(clean)) {
             rc = xp_error_set(XP_EINVALID, "asset '%s' of type '%s' in '%s' has an unsafe "
                               "name; refusing it", fname, type, key);
-        } else if (!remote || is_http(xp_json_str(a, "link"))) {
+        } else if (!remote) {
+            xp_buf_reset(&rel);
+            xp_buf_printf(&rel, "%s/assets/%s/%s", dir, type, clean);
+            rc = dlq_add(c, &q, key, id, rel.ptr, sz);
+        } else if (is_http(xp_json_str(a, "link"))) {
+            /* cometx fetches http(s) links and skips other schemes */
             xp_buf_reset(&rel);
             xp_buf_printf(&rel, "%s/assets/%s/%s", dir, type, clean);
             char *d = xp_strdup(rel.ptr);
             *strrchr(d, '/') = '\0';
             rc = xp_mkdir_p(d);
             free(d);
-            const char *qa[] = {"experimentKey", key, "assetId", id, NULL};
-            if (!rc && remote) /* cometx fetches http(s) links, skips others */
+            if (!rc)
                 rc = comet_get_url(c, xp_json_str(a, "link"), rel.ptr);
-            else if (!rc)
-                rc = comet_get_file(c, "experiment/asset/get-asset", qa, rel.ptr,
-                                    sz && json_object_is_type(sz, json_type_int)
-                                        ? json_object_get_int64(sz) : -1);
             if (rc)
-                rc = xp_error_wrap(rc, "asset '%s' (%s) of '%s'", fname, id, key);
+                rc = xp_error_wrap(rc, "remote asset '%s' of '%s'", fname, key);
         }
         free(clean);
         free(disk);
         xp_buf_puts(&lines, json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
         xp_buf_putc(&lines, '\n');
     }
+    int frc = dlq_flush(c, &q);
+    if (!rc && frc)
+        rc = xp_error_wrap(frc, "assets of '%s'", key);
     if (!rc && lines.len) {
         char *d = xp_path_join(dir, "assets");
         rc = xp_mkdir_p(d);
@@ -446,7 +466,6 @@ static int fetch_assets(struct comet_rest *c, const char *key, const char *dir)
         free(p);
     }
     json_object_put(seen);
-    json_object_put(o);
     xp_buf_release(&lines);
     xp_buf_release(&rel);
     return rc;
@@ -454,19 +473,34 @@ static int fetch_assets(struct comet_rest *c, const char *key, const char *dir)
 
 /* ---- the experiment ------------------------------------------------------------------ */
 
+/* The project's record (+ its notes), asked once per project and run. */
 static int fetch_project(struct comet_rest *c, struct json_object *md, const char *dir)
 {
-    const char *q[] = {"workspaceName", xp_json_str(md, "workspaceName"),
-                       "projectName", xp_json_str(md, "projectName"), NULL};
+    const char *ws = xp_json_str(md, "workspaceName"), *proj = xp_json_str(md, "projectName");
+    const char *q[] = {"workspaceName", ws, "projectName", proj, NULL};
+    struct xp_buf k = XP_BUF_INIT;
+    xp_buf_printf(&k, "%s/%s", ws ? ws : "", proj ? proj : "");
     struct json_object *p = NULL, *notes = NULL;
-    int rc = comet_get_json(c, "project", q, &p);
-    const char *pid = rc ? NULL : xp_json_str(p, "projectId");
-    if (pid) {
-        const char *qn[] = {"projectId", pid, NULL};
-        rc = comet_get_json(c, "project/notes", qn, &notes);
-        const char *s = rc ? NULL : xp_json_str(notes, "notes");
-        if (s && *s) /* kept with the project's record */
-            json_object_object_add(p, "notes", json_object_new_string(s));
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    if (json_object_object_get_ex(c->projects, k.ptr, &p))
+        p = json_object_get(p);
+    pthread_mutex_unlock(&c->lock);
+    if (!p) {
+        rc = comet_get_json(c, "project", q, &p);
+        const char *pid = rc ? NULL : xp_json_str(p, "projectId");
+        if (pid) {
+            const char *qn[] = {"projectId", pid, NULL};
+            rc = comet_get_json(c, "project/notes", qn, &notes);
+            const char *s = rc ? NULL : xp_json_str(notes, "notes");
+            if (s && *s) /* kept with the project's record */
+                json_object_object_add(p, "notes", json_object_new_string(s));
+        }
+        if (!rc) {
+            pthread_mutex_lock(&c->lock);
+            json_object_object_add(c->projects, k.ptr, json_object_get(p));
+            pthread_mutex_unlock(&c->lock);
+        }
     }
     char *up = xp_strdup(dir);
     *strrchr(up, '/') = '\0';
@@ -475,53 +509,58 @@ static int fetch_project(struct comet_rest *c, struct json_object *md, const cha
     free(up);
     json_object_put(p);
     json_object_put(notes);
+    xp_buf_release(&k);
     return rc;
 }
+
+/* The documents of an experiment, fetched at once. */
+enum { D_META, D_TAGS, D_PARAMS, D_OTHERS, D_SYSTEM, D_OUTPUT, D_HTML, D_CODE, D_GRAPH,
+       D_GIT, D_ASSETS, D_N };
+static const char *const doc_paths[D_N] = {
+    "experiment/metadata", "experiment/tags", "experiment/parameters",
+    "experiment/log-other", "experiment/system-details", "experiment/output",
+    "experiment/html", "experiment/code", "experiment/graph", "experiment/git/metadata",
+    "experiment/asset/list"};
 
 int comet_fetch(struct comet_rest *c, const char *key, const char *dir,
                 const struct xp_read_opts *ro)
 {
     unsigned res = ro && ro->resources ? ro->resources : XP_RES_ALL;
+    struct json_object *d[D_N] = {NULL}, *tl = NULL;
     int rc = xp_mkdir_p(dir);
-    const char *q[] = {"experimentKey", key, NULL};
-    struct json_object *md = NULL, *tags = NULL, *tl = NULL;
     if (!rc)
-        rc = comet_get_json(c, "experiment/metadata", q, &md);
-    if (!rc)
-        rc = comet_get_json(c, "experiment/tags", q, &tags);
+        rc = comet_get_many(c, doc_paths, D_N, key, d);
     if (!rc) {
-        json_object_object_get_ex(tags, "tags", &tl);
-        json_object_object_add(md, "tags", tl ? json_object_get(tl)
-                                              : json_object_new_array());
-        rc = write_json(dir, "metadata.json", md);
+        json_object_object_get_ex(d[D_TAGS], "tags", &tl);
+        json_object_object_add(d[D_META], "tags", tl ? json_object_get(tl)
+                                                     : json_object_new_array());
+        rc = write_json(dir, "metadata.json", d[D_META]);
     }
     if (!rc)
-        rc = fetch_project(c, md, dir);
+        rc = fetch_project(c, d[D_META], dir);
     if (!rc)
-        rc = fetch_summary(c, key, "experiment/parameters", dir, "parameters.json", 0);
+        rc = put_summary(d[D_PARAMS], doc_paths[D_PARAMS], dir, "parameters.json", 0);
     if (!rc)
-        rc = fetch_summary(c, key, "experiment/log-other", dir, "others.jsonl", 1);
+        rc = put_summary(d[D_OTHERS], doc_paths[D_OTHERS], dir, "others.jsonl", 1);
     if (!rc && (res & (XP_RES_METRICS | XP_RES_SYSTEM)))
         rc = comet_fetch_metrics(c, key, dir);
     if (!rc && (res & XP_RES_LOGS))
-        rc = fetch_text(c, key, "experiment/output", "output", dir, "run/output.txt");
+        rc = put_text(d[D_OUTPUT], "output", dir, "run/output.txt");
     if (!rc && (res & XP_RES_FILES)) {
-        rc = fetch_system(c, key, dir);
+        rc = put_system(d[D_SYSTEM], dir);
         if (!rc)
-            rc = fetch_text(c, key, "experiment/html", "html", dir,
-                            "assets/html/experiment.html");
+            rc = put_text(d[D_HTML], "html", dir, "assets/html/experiment.html");
         if (!rc)
-            rc = fetch_text(c, key, "experiment/code", "code", dir, "run/script.py");
+            rc = put_text(d[D_CODE], "code", dir, "run/script.py");
         if (!rc)
-            rc = fetch_text(c, key, "experiment/graph", "graph", dir,
-                            "run/graph_definition.txt");
+            rc = put_text(d[D_GRAPH], "graph", dir, "run/graph_definition.txt");
         if (!rc)
-            rc = fetch_git(c, key, dir);
+            rc = fetch_git(c, key, d[D_GIT], dir);
         if (!rc)
-            rc = fetch_assets(c, key, dir);
+            rc = fetch_assets(c, key, d[D_ASSETS], dir);
     }
-    json_object_put(md);
-    json_object_put(tags);
+    for (int i = 0; i < D_N; i++)
+        json_object_put(d[i]);
     if (rc)
         rc = xp_error_wrap(rc, "fetching Comet experiment '%s'", key);
     return rc;
