@@ -225,3 +225,42 @@ int comet_get_files(struct comet_rest *c, const char *const *urls, const char *c
     free(rs);
     return rc;
 }
+
+int comet_post_many(struct comet_rest *c, const char *path, const struct xp_buf *bodies,
+                    size_t n)
+{
+    struct xp_http_request *rq = xp_calloc(n, sizeof(*rq));
+    struct xp_http_response *rs = xp_calloc(n, sizeof(*rs));
+    struct xp_buf *z = xp_calloc(n, sizeof(*z));
+    struct xp_buf u = XP_BUF_INIT;
+    xp_buf_printf(&u, "%s/clientlib/%s", c->root, path);
+    static const struct xp_http_header h[3] = {{"Content-Type", "application/json"},
+                                               {"Accept", "application/json"},
+                                               {"Content-Encoding", "gzip"}};
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        xp_buf_init(&z[i]);
+        rq[i] = (struct xp_http_request){.method = "POST", .url = u.ptr, .headers = h,
+                                         .nheaders = 2, .body = bodies[i].ptr,
+                                         .body_len = bodies[i].len, .cred = c->cred};
+        if (!c->no_gzip && bodies[i].len > 256 && !rc) {
+            rc = xp_gzip(&z[i], bodies[i].ptr, bodies[i].len);
+            rq[i].body = z[i].ptr;
+            rq[i].body_len = z[i].len;
+            rq[i].nheaders = 3;
+        }
+    }
+    if (!rc)
+        rc = xp_http_batch(c->base.ctx->http, rq, rs, n);
+    if (rc)
+        rc = xp_error_wrap(rc, "Comet %s", path);
+    for (size_t i = 0; i < n; i++) {
+        xp_http_response_release(&rs[i]);
+        xp_buf_release(&z[i]);
+    }
+    xp_buf_release(&u);
+    free(rq);
+    free(rs);
+    free(z);
+    return rc;
+}

@@ -65,6 +65,10 @@ int comet_get_stream(struct comet_rest *c, const char *path, const char *const *
  * (may be NULL) gets the parsed answer. */
 int comet_post_json(struct comet_rest *c, int clientlib, const char *path,
                     const struct xp_buf *body, struct json_object **out);
+/* POST bodies[i] (JSON) to <root>/clientlib/PATH for each i at once, gzip
+ * as comet_post_json does; 0 when every one succeeded. */
+int comet_post_many(struct comet_rest *c, const char *path, const struct xp_buf *bodies,
+                    size_t n);
 /* POST multipart to <root>/api/rest/v2/PATH?query with the parts given. */
 int comet_post_parts(struct comet_rest *c, const char *path, const char *const *query,
                      const struct xp_http_part *parts, size_t nparts,

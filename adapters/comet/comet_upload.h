@@ -23,8 +23,9 @@ struct comet_up {
     int64_t requests;
 };
 
-/* comet_upload_data.c */
+/* comet_upload_metrics.c */
 int comet_up_metrics(struct comet_up *u);
+/* comet_upload_data.c */
 int comet_up_output(struct comet_up *u);
 int comet_up_assets(struct comet_up *u);
 

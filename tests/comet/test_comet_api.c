@@ -385,7 +385,8 @@ static void round_trip(void **state)
 }
 
 /* 2 x 2500 points: batches within the server's 1000, an upload cut by a
- * refused batch, and the rerun that sends only the rest */
+ * refused batch, and the rerun that sends only the rest (the points held
+ * are checked against the source by verify: none twice, none missing) */
 static void interrupted_upload(void **state)
 {
     (void)state;
@@ -402,14 +403,16 @@ static void interrupted_upload(void **state)
                                            "\"status\":400,\"skip\":2,\"count\":1}"), 0);
     const char *up[] = {"copy", "-q", l1, "comet:ws/copy", NULL};
     assert_int_not_equal(xp(NULL, up), 0);
+    /* the two series go side by side: each holds whole batches, its first points */
     int a = held("ws", "copy", "long", "a"), b = held("ws", "copy", "long", "b");
-    assert_true(a + b == 2000);
+    assert_true(a % 1000 == 0 && b % 1000 == 0 && a + b >= 2000 && a + b < 5000);
+    int left = (2500 - a + 999) / 1000 + (2500 - b + 999) / 1000;
     assert_int_equal(tu_sh("curl -sf -X DELETE '%s/__emu/stats' >/dev/null", base), 0);
     assert_int_equal(xp(NULL, up), 0);
     assert_int_equal(held("ws", "copy", "long", "a"), 2500);
     assert_int_equal(held("ws", "copy", "long", "b"), 2500);
-    /* 3000 points left: three batches of at most 1000 */
-    assert_int_equal(requests("POST clientlib:batch/logger/experiment/metric"), 3);
+    /* only what was left, in batches of at most 1000 */
+    assert_int_equal(requests("POST clientlib:batch/logger/experiment/metric"), left);
     assert_int_equal(requests("POST write/experiment/create"), 0);
     assert_int_equal(verify(l1, "comet:ws/copy"), 0);
     free(l1);
