@@ -513,6 +513,44 @@ static int fetch_project(struct comet_rest *c, struct json_object *md, const cha
     return rc;
 }
 
+/* Put back the typed values xport logged in the other xport_types
+ * (comet_upload.c) into the parameter and other summaries, and drop it. */
+static int apply_types(struct json_object *params, struct json_object *others)
+{
+    struct json_object *ov = NULL, *pv = NULL, *t = NULL;
+    if (!json_object_object_get_ex(others, "values", &ov) ||
+        !json_object_is_type(ov, json_type_array))
+        return 0;
+    json_object_object_get_ex(params, "values", &pv);
+    int rc = 0;
+    for (size_t i = 0; i < json_object_array_length(ov); i++) {
+        struct json_object *o = json_object_array_get_idx(ov, i);
+        const char *n = xp_json_str(o, "name");
+        const char *text = xp_json_str(o, "valueCurrent");
+        if (!n || strcmp(n, COMET_X_PREFIX "types"))
+            continue;
+        if (text && (rc = xp_json_parse(&t, text, strlen(text), "the other xport_types")))
+            return rc;
+        json_object_array_del_idx(ov, i, 1);
+        break;
+    }
+    static const char *const kinds[] = {"parameters", "others"};
+    for (int k = 0; t && k < 2; k++) {
+        struct json_object *m = NULL, *list = k ? ov : pv;
+        if (!json_object_object_get_ex(t, kinds[k], &m) || !list ||
+            !json_object_is_type(list, json_type_array))
+            continue;
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            struct json_object *o = json_object_array_get_idx(list, i), *v = NULL;
+            const char *n = xp_json_str(o, "name");
+            if (n && json_object_object_get_ex(m, n, &v))
+                json_object_object_add(o, "valueCurrent", json_object_get(v));
+        }
+    }
+    json_object_put(t);
+    return 0;
+}
+
 /* The documents of an experiment, fetched at once. */
 enum { D_META, D_TAGS, D_PARAMS, D_OTHERS, D_SYSTEM, D_OUTPUT, D_HTML, D_CODE, D_GRAPH,
        D_GIT, D_ASSETS, D_N };
@@ -530,6 +568,8 @@ int comet_fetch(struct comet_rest *c, const char *key, const char *dir,
     int rc = xp_mkdir_p(dir);
     if (!rc)
         rc = comet_get_many(c, doc_paths, D_N, key, d);
+    if (!rc)
+        rc = apply_types(d[D_PARAMS], d[D_OTHERS]);
     if (!rc) {
         json_object_object_get_ex(d[D_TAGS], "tags", &tl);
         json_object_object_add(d[D_META], "tags", tl ? json_object_get(tl)

@@ -308,6 +308,17 @@ static int read_lines_json(const char *path, struct json_object **out)
 static int send_others(struct comet_up *u, struct json_object *others)
 {
     int rc = 0;
+    /* a running experiment: the server keeps its own state, so the status
+     * travels as the other xport_status, as for other sources */
+    struct json_object *run = xp_json_get(u->md, "running");
+    if (run && json_object_get_boolean(run) &&
+        !other_value(others, COMET_X_PREFIX "status") &&
+        !(u->have_others &&
+          json_object_object_get_ex(u->have_others, COMET_X_PREFIX "status", NULL))) {
+        struct json_object *v = json_object_new_string("RUNNING");
+        rc = log_other(u, COMET_X_PREFIX "status", v);
+        json_object_put(v);
+    }
     for (size_t i = 0; i < json_object_array_length(others) && !rc; i++) {
         struct json_object *o = json_object_array_get_idx(others, i);
         const char *n = xp_json_str(o, "name");
@@ -318,6 +329,50 @@ static int send_others(struct comet_up *u, struct json_object *others)
             continue; /* logged when the experiment was created */
         rc = log_other(u, n, xp_json_get(o, "valueCurrent"));
     }
+    return rc;
+}
+
+/* Comet keeps parameter and other values as text: the ones that are not
+ * text (numbers, booleans, lists, objects) travel typed in the other
+ * xport_types {"parameters": {name: value}, "others": {...}}, which the
+ * reader applies and removes (comet_fetch.c). */
+static void collect_types(struct json_object *into, const char *kind, struct json_object *list)
+{
+    struct json_object *m = json_object_new_object();
+    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+        struct json_object *o = json_object_array_get_idx(list, i);
+        const char *n = xp_json_str(o, "name");
+        struct json_object *v = xp_json_get(o, "valueCurrent");
+        if (n && v && !json_object_is_type(v, json_type_string) &&
+            strncmp(n, COMET_X_PREFIX, strlen(COMET_X_PREFIX)))
+            json_object_object_add(m, n, json_object_get(v));
+    }
+    if (json_object_object_length(m))
+        json_object_object_add(into, kind, m);
+    else
+        json_object_put(m);
+}
+
+static int send_types(struct comet_up *u, struct json_object *others)
+{
+    if (u->have_others &&
+        json_object_object_get_ex(u->have_others, COMET_X_PREFIX "types", NULL))
+        return 0;
+    char *p = xp_path_join(u->dir, "parameters.json");
+    struct json_object *params = NULL, *t = json_object_new_object();
+    int rc = comet_is_file(p) ? xp_json_read_file(&params, p) : 0;
+    free(p);
+    if (!rc && json_object_is_type(params, json_type_array))
+        collect_types(t, "parameters", params);
+    collect_types(t, "others", others);
+    if (!rc && json_object_object_length(t)) {
+        struct json_object *text = json_object_new_string(
+            json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN));
+        rc = log_other(u, COMET_X_PREFIX "types", text);
+        json_object_put(text);
+    }
+    json_object_put(t);
+    json_object_put(params);
     return rc;
 }
 
@@ -571,6 +626,8 @@ int comet_upload(struct comet_rest *c, struct xp_sink *s, const char *dir, const
         rc = send_others(&u, others);
     if (!rc)
         rc = send_params(&u);
+    if (!rc)
+        rc = send_types(&u, others);
     if (!rc)
         rc = send_tags(&u);
     if (!rc)

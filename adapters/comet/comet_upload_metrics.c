@@ -190,6 +190,18 @@ static int add_point(struct lane *bt, struct xp_field *f, size_t n, int *lost)
             xp_buf_putc(&bt->b, ',');
         first = 0;
         xp_buf_printf(&bt->b, "\"%s\":", out);
+        if (!strcmp(k, "metricValue") &&
+            (f[i].v.type == XP_V_JSON || f[i].v.type == XP_V_BOOL)) {
+            /* the server takes a number or a string: the value's JSON text,
+             * its type lost */
+            struct xp_buf t = XP_BUF_INIT;
+            rc = xp_json_put_value(&t, &f[i].v, "metric point");
+            if (!rc)
+                rc = xp_json_put_str(&bt->b, t.ptr, t.len, "metric value");
+            xp_buf_release(&t);
+            *lost = 1;
+            continue;
+        }
         rc = xp_json_put_value(&bt->b, &f[i].v, "metric point");
     }
     xp_buf_putc(&bt->b, '}');

@@ -31,8 +31,9 @@ static int rs_put(struct xp_sink *base, const struct xp_record *rec)
     /* what the cometx writer could not hold is this sink's loss too */
     const char *first = NULL;
     int64_t lost = xp_sink_dropped(s->inner, &first);
-    if (lost > xp_sink_dropped(base, NULL))
-        xp_sink_drop(base, s->c->base.ctx, "%s", first ? first : "an item was dropped");
+    while (lost > xp_sink_dropped(base, NULL))
+        xp_sink_drop(base, s->c->base.ctx, "%s", first && *first ? first
+                                                                  : "an item was dropped");
     return rc ? (s->err = rc) : 0;
 }
 
