@@ -16,6 +16,11 @@
 
 struct json_object;
 
+/* What a Comet point has no place for, kept beside the points as an asset
+ * of this name (comet_upload_metrics.c writes it, comet_fetch.c merges it
+ * back into the points). */
+#define COMET_XPORT_POINTS "run/xport_points.jsonl"
+
 struct comet_rest {
     struct xp_adapter base;
     char *root;  /* "https://www.comet.com": url_override without /clientlib/ */

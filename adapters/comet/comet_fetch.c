@@ -418,11 +418,12 @@ static int fetch_assets(struct comet_rest *c, const char *key, struct json_objec
             json_object_object_add(a, "diskFileName", json_object_new_string(disk));
         }
         char *clean = cometx_sanitize(disk ? disk : fname);
-        if (!remote && !disk && !strcmp(type, "asset") && !strcmp(fname, COMET_XPORT_LOGS)) {
+        if (!remote && !disk && !strcmp(type, "asset") &&
+            (!strcmp(fname, COMET_XPORT_LOGS) || !strcmp(fname, COMET_XPORT_POINTS))) {
             /* the log lines in the layout's form, which xport uploads when
              * the output text cannot hold them: back where the reader
              * looks for them, not an asset */
-            char *p = xp_path_join(dir, COMET_XPORT_LOGS);
+            char *p = xp_path_join(dir, fname);
             rc = dlq_add(c, &q, key, id, p, sz);
             free(p);
             free(clean);
@@ -513,6 +514,112 @@ static int fetch_project(struct comet_rest *c, struct json_object *md, const cha
     return rc;
 }
 
+/* Merge the side file xport wrote beside the points (COMET_XPORT_POINTS:
+ * {"metricName", "i", "x": {members}} lines) back into metrics.jsonl, each
+ * point getting its members again, and remove it. */
+static int merge_points(const char *dir)
+{
+    char *sp = xp_path_join(dir, COMET_XPORT_POINTS);
+    char *mp = xp_path_join(dir, "metrics.jsonl");
+    if (!comet_is_file(sp)) {
+        free(sp);
+        free(mp);
+        return 0;
+    }
+    struct xp_buf b = XP_BUF_INIT, line = XP_BUF_INIT;
+    struct json_object *by = json_object_new_object(); /* name -> {"i": "members"} */
+    int rc = xp_read_file(&b, sp, (size_t)1 << 31);
+    for (char *l = b.ptr; !rc && l < b.ptr + b.len;) {
+        char *nl = memchr(l, '\n', (size_t)(b.ptr + b.len - l));
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        struct json_object *o = NULL, *x = NULL, *m = NULL;
+        if (len && !(rc = xp_json_parse(&o, l, len, COMET_XPORT_POINTS))) {
+            const char *name = xp_json_str(o, "metricName");
+            struct json_object *i = xp_json_get(o, "i");
+            if (!name || !i || !json_object_object_get_ex(o, "x", &x) ||
+                !json_object_is_type(x, json_type_object)) {
+                rc = xp_error_set(XP_EINVALID, "a line of '%s' is not a point's members", sp);
+            } else {
+                if (!json_object_object_get_ex(by, name, &m)) {
+                    m = json_object_new_object();
+                    json_object_object_add(by, name, m);
+                }
+                char ix[24];
+                snprintf(ix, sizeof(ix), "%lld", (long long)json_object_get_int64(i));
+                json_object_object_add(m, ix, json_object_get(x));
+            }
+        }
+        json_object_put(o);
+        l += len + (nl != NULL);
+    }
+    FILE *in = !rc ? fopen(mp, "r") : NULL;
+    struct xp_afile out;
+    int open = 0;
+    if (in && !(rc = xp_afile_open(&out, mp)))
+        open = 1;
+    struct json_object *seen = json_object_new_object(); /* name -> points so far */
+    struct xp_arena arena = {0};
+    struct xp_field f[COMET_MAX_FIELDS];
+    char *ln = NULL, *copy = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while (open && !rc && (n = getline(&ln, &cap, in)) > 0) {
+        copy = xp_realloc(copy, (size_t)n + 1);
+        memcpy(copy, ln, (size_t)n + 1);
+        size_t nf = 0;
+        const char *name = NULL;
+        xp_arena_reset(&arena);
+        rc = comet_scan_object(copy, (size_t)n, &arena, f, COMET_MAX_FIELDS, &nf);
+        for (size_t i = 0; !rc && i < nf; i++)
+            if (!strcmp(f[i].key, "metricName") && f[i].v.type == XP_V_STRING)
+                name = f[i].v.u.s.ptr;
+        struct json_object *c = NULL, *m = NULL, *x = NULL;
+        int64_t k = name && json_object_object_get_ex(seen, name, &c) ? json_object_get_int64(c)
+                                                                      : 0;
+        if (name)
+            json_object_object_add(seen, name, json_object_new_int64(k + 1));
+        char ix[24];
+        snprintf(ix, sizeof(ix), "%lld", (long long)k);
+        size_t end = (size_t)n;
+        while (end && (ln[end - 1] == '\n' || ln[end - 1] == ' '))
+            end--;
+        xp_buf_reset(&line);
+        if (name && json_object_object_get_ex(by, name, &m) &&
+            json_object_object_get_ex(m, ix, &x) && end && ln[end - 1] == '}') {
+            xp_buf_put(&line, ln, end - 1);
+            json_object_object_foreach(x, key, v)
+            {
+                xp_buf_putc(&line, ',');
+                xp_json_put_str(&line, key, strlen(key), "member");
+                xp_buf_putc(&line, ':');
+                xp_buf_puts(&line, v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)
+                                     : "null");
+            }
+            xp_buf_puts(&line, "}\n");
+        } else {
+            xp_buf_put(&line, ln, end);
+            xp_buf_putc(&line, '\n');
+        }
+        xp_afile_buf(&out, &line);
+    }
+    if (in)
+        fclose(in);
+    if (open)
+        rc = rc ? (xp_afile_abort(&out), rc) : xp_afile_commit(&out);
+    if (!rc && unlink(sp) != 0)
+        rc = xp_error_set_os(XP_EIO, "cannot remove '%s'", sp);
+    free(ln);
+    free(copy);
+    xp_arena_release(&arena);
+    json_object_put(seen);
+    json_object_put(by);
+    xp_buf_release(&b);
+    xp_buf_release(&line);
+    free(sp);
+    free(mp);
+    return rc;
+}
+
 /* Put back the typed values xport logged in the other xport_types
  * (comet_upload.c) into the parameter and other summaries, and drop it. */
 static int apply_types(struct json_object *params, struct json_object *others)
@@ -599,6 +706,8 @@ int comet_fetch(struct comet_rest *c, const char *key, const char *dir,
         if (!rc)
             rc = fetch_assets(c, key, d[D_ASSETS], dir);
     }
+    if (!rc)
+        rc = merge_points(dir);
     for (int i = 0; i < D_N; i++)
         json_object_put(d[i]);
     if (rc)

@@ -84,7 +84,6 @@ struct lane {
     size_t segi;
     int64_t left;  /* lines left in the current run */
     int64_t seen;  /* points of the series read so far */
-    int lossy;
     struct xp_buf b;
     int n;
     struct xp_arena arena;
@@ -102,7 +101,49 @@ static const char *name_of(struct xp_field *f, size_t n)
 }
 
 /* The series of the file in order of first appearance, with their runs. */
-static int index_series(const char *path, struct mseries **out, size_t *nout)
+/* Is k a member the batch item has a place for? */
+static int batch_member(const char *k)
+{
+    return !strcmp(k, "metricName") || !strcmp(k, "metricValue") || !strcmp(k, "step") ||
+           !strcmp(k, "epoch") || !strcmp(k, "timestamp") || !strcmp(k, "runContext") ||
+           !strcmp(k, "offset");
+}
+
+/* The members of a point the batch item has no place for (the cometx
+ * form's xport_* members: exact times, typed values, ...), as one line
+ * {"metricName", "i": position in its series, "x": {members}} of side;
+ * JSON values and booleans in metricValue too, which go as their text. */
+static int side_line(struct xp_buf *side, const char *name, int64_t pos, struct xp_field *f,
+                     size_t n)
+{
+    size_t start = side->len;
+    int any = 0, rc = 0;
+    xp_buf_puts(side, "{\"metricName\":");
+    xp_json_put_str(side, name, strlen(name), "metric name");
+    xp_buf_printf(side, ",\"i\":%lld,\"x\":{", (long long)pos);
+    for (size_t i = 0; i < n && !rc; i++) {
+        int typed = !strcmp(f[i].key, "metricValue") &&
+                    (f[i].v.type == XP_V_JSON || f[i].v.type == XP_V_BOOL);
+        if (batch_member(f[i].key) && !typed)
+            continue;
+        if (any++)
+            xp_buf_putc(side, ',');
+        /* a typed metricValue comes back as xport_value, as the cometx
+         * form keeps one */
+        const char *k = typed ? COMET_X_PREFIX "value" : f[i].key;
+        xp_json_put_str(side, k, strlen(k), "member");
+        xp_buf_putc(side, ':');
+        rc = xp_json_put_value(side, &f[i].v, "member");
+    }
+    if (any && !rc)
+        xp_buf_puts(side, "}}\n");
+    else
+        xp_buf_setlen(side, start);
+    return rc;
+}
+
+static int index_series(const char *path, struct mseries **out, size_t *nout,
+                        struct xp_buf *side)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -149,6 +190,8 @@ static int index_series(const char *path, struct mseries **out, size_t *nout)
             }
             s->segs[s->nseg++] = (struct seg){off, 0};
         }
+        if ((rc = side_line(side, name, v[cur].lines, fl, nf)))
+            break;
         v[cur].segs[v[cur].nseg - 1].n++;
         v[cur].lines++;
         off += len;
@@ -163,9 +206,8 @@ static int index_series(const char *path, struct mseries **out, size_t *nout)
 }
 
 /* One metrics.jsonl line as a batch value {metricName, metricValue, step,
- * epoch, context, timestamp}; members Comet has no place for are counted
- * in *lost. */
-static int add_point(struct lane *bt, struct xp_field *f, size_t n, int *lost)
+ * epoch, context, timestamp}; what else the point has is in the side file. */
+static int add_point(struct lane *bt, struct xp_field *f, size_t n)
 {
     if (!bt->n) {
         comet_up_begin(bt->u, &bt->b);
@@ -179,11 +221,8 @@ static int add_point(struct lane *bt, struct xp_field *f, size_t n, int *lost)
             out = "context";
         else if (!strcmp(k, "offset"))
             continue; /* the server numbers messages itself */
-        else if (strcmp(k, "metricName") && strcmp(k, "metricValue") && strcmp(k, "step") &&
-                 strcmp(k, "epoch") && strcmp(k, "timestamp")) {
-            *lost = 1;
-            continue;
-        }
+        else if (!batch_member(k))
+            continue; /* in the side file (side_line) */
         if (f[i].v.type == XP_V_NULL && strcmp(k, "metricValue"))
             continue;
         if (!first)
@@ -199,7 +238,6 @@ static int add_point(struct lane *bt, struct xp_field *f, size_t n, int *lost)
             if (!rc)
                 rc = xp_json_put_str(&bt->b, t.ptr, t.len, "metric value");
             xp_buf_release(&t);
-            *lost = 1;
             continue;
         }
         rc = xp_json_put_value(&bt->b, &f[i].v, "metric point");
@@ -232,15 +270,8 @@ static int lane_fill(struct lane *l)
         size_t nf = 0;
         xp_arena_reset(&l->arena);
         rc = comet_scan_object(l->line, (size_t)len, &l->arena, l->fl, COMET_MAX_FIELDS, &nf);
-        int lost = 0;
         if (!rc)
-            rc = add_point(l, l->fl, nf, &lost);
-        if (lost && !l->lossy) {
-            l->lossy = 1;
-            xp_sink_drop(l->u->sink, l->u->c->base.ctx, "series '%s': point fields Comet "
-                         "has no place for (xport_* members: exact times, typed values)",
-                         l->s->name);
-        }
+            rc = add_point(l, l->fl, nf);
     }
     if (!rc && l->n)
         xp_buf_puts(&l->b, "]}");
@@ -257,7 +288,19 @@ int comet_up_metrics(struct comet_up *u)
     }
     struct mseries *ser = NULL;
     size_t nser = 0, next = 0;
-    rc = index_series(p, &ser, &nser);
+    struct xp_buf side = XP_BUF_INIT;
+    rc = index_series(p, &ser, &nser, &side);
+    if (!rc && side.len) {
+        /* sent as an asset with the other folder files (comet_up_assets) */
+        char *sp = xp_path_join(u->dir, COMET_XPORT_POINTS);
+        char *d = xp_path_join(u->dir, "run");
+        rc = xp_mkdir_p(d);
+        if (!rc)
+            rc = xp_write_file_atomic(sp, side.ptr, side.len);
+        free(sp);
+        free(d);
+    }
+    xp_buf_release(&side);
     for (size_t i = 0; i < nser; i++) {
         struct json_object *h = NULL;
         if (json_object_object_get_ex(u->have_counts, ser[i].name, &h))
@@ -287,7 +330,6 @@ int comet_up_metrics(struct comet_up *u)
                     l->s = &ser[next++];
                     l->segi = 0;
                     l->left = l->seen = 0;
-                    l->lossy = 0;
                 }
                 if ((rc = lane_fill(l)) || l->n)
                     break;
