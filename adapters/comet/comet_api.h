@@ -81,6 +81,10 @@ int comet_post_parts(struct comet_rest *c, const char *path, const char *const *
 
 /* comet_list.c */
 int comet_list(struct xp_adapter *a, xp_experiment_cb cb, void *payload);
+/* fn(payload, record) for every experiment of WS/PROJECT (archived ones too
+ * when archived), paged through to the end; a non-zero return stops. */
+int comet_each_experiment(struct comet_rest *c, const char *ws, const char *proj, int archived,
+                          int (*fn)(void *payload, struct json_object *e), void *payload);
 
 /* comet_fetch.c: one experiment into dir (ROOT/WS/PROJECT/KEY of a private
  * staging root) in the layout `cometx download` writes, every metric point

@@ -47,11 +47,11 @@ static int emit(struct comet_rest *c, struct json_object *e, xp_experiment_cb cb
     return cb(&ref, payload);
 }
 
-static int list_project(struct comet_rest *c, const char *ws, const char *proj,
-                        xp_experiment_cb cb, void *payload)
+int comet_each_experiment(struct comet_rest *c, const char *ws, const char *proj, int archived,
+                          int (*fn)(void *payload, struct json_object *e), void *payload)
 {
     int rc = 0;
-    for (int arch = 0; arch <= c->archived && !rc; arch++) {
+    for (int arch = 0; arch <= archived && !rc; arch++) {
         char first[64] = "";
         for (int page = 1; !rc; page++) {
             char pg[24], sz[24];
@@ -74,13 +74,32 @@ static int list_project(struct comet_rest *c, const char *ws, const char *proj,
             if (page == 1 && k0)
                 snprintf(first, sizeof(first), "%s", k0);
             for (size_t i = 0; i < n && !rc && !again; i++)
-                rc = emit(c, json_object_array_get_idx(list, i), cb, payload, 1);
+                rc = fn(payload, json_object_array_get_idx(list, i));
             json_object_put(o);
             if (again || n < (size_t)c->page_size)
                 break;
         }
     }
     return rc;
+}
+
+struct emit_ctx {
+    struct comet_rest *c;
+    xp_experiment_cb cb;
+    void *payload;
+};
+
+static int emit_one(void *payload, struct json_object *e)
+{
+    struct emit_ctx *x = payload;
+    return emit(x->c, e, x->cb, x->payload, 1);
+}
+
+static int list_project(struct comet_rest *c, const char *ws, const char *proj,
+                        xp_experiment_cb cb, void *payload)
+{
+    struct emit_ctx x = {c, cb, payload};
+    return comet_each_experiment(c, ws, proj, c->archived, emit_one, &x);
 }
 
 static int list_workspace(struct comet_rest *c, const char *ws, xp_experiment_cb cb,

@@ -38,6 +38,35 @@ static const char *other_value(struct json_object *others, const char *name)
     return NULL;
 }
 
+struct index_ctx {
+    struct comet_rest *c;
+    struct json_object *idx;
+};
+
+/* Note the source of one listed experiment, when xport wrote it. */
+static int index_one(void *payload, struct json_object *e)
+{
+    struct index_ctx *x = payload;
+    const char *key = xp_json_str(e, "experimentKey");
+    if (!key)
+        return 0;
+    const char *qk[] = {"experimentKey", key, NULL};
+    struct json_object *ot = NULL, *vals = NULL;
+    int rc = comet_get_json(x->c, "experiment/log-other", qk, &ot);
+    if (!rc && json_object_object_get_ex(ot, "values", &vals)) {
+        const char *v = other_value(vals, COMET_X_PREFIX "source_vendor");
+        const char *id = other_value(vals, COMET_X_PREFIX "source_id");
+        if (v && id) {
+            struct xp_buf sk = XP_BUF_INIT;
+            xp_buf_printf(&sk, "%s\n%s", v, id);
+            json_object_object_add(x->idx, sk.ptr, json_object_new_string(key));
+            xp_buf_release(&sk);
+        }
+    }
+    json_object_put(ot);
+    return rc;
+}
+
 /* The experiments of WS/PROJECT xport wrote, by source (c->index). */
 static int index_project(struct comet_rest *c, const char *ws, const char *proj,
                          struct json_object **out)
@@ -64,58 +93,17 @@ static int index_project(struct comet_rest *c, const char *ws, const char *proj,
             exists |= n && !strcmp(n, proj);
         }
     json_object_put(pl);
-    for (int arch = 0; !rc && exists && arch <= 1; arch++) {
-        char first[64] = "";
-        for (int page = 1; !rc; page++) {
-            char pg[24], sz[24];
-            snprintf(pg, sizeof(pg), "%d", page);
-            snprintf(sz, sizeof(sz), "%d", c->page_size);
-            const char *q[] = {"workspaceName", ws, "projectName", proj, "archived",
-                               arch ? "true" : "false", "page", pg, "size", sz, NULL};
-            struct json_object *o = NULL, *l = NULL;
-            rc = comet_get_json(c, "experiments", q, &o);
-            size_t n = !rc && json_object_object_get_ex(o, "experiments", &l)
-                           ? json_object_array_length(l) : 0;
-            const char *k0 = n ? xp_json_str(json_object_array_get_idx(l, 0),
-                                             "experimentKey") : NULL;
-            int again = page > 1 && k0 && !strcmp(k0, first);
-            if (page == 1 && k0)
-                snprintf(first, sizeof(first), "%s", k0);
-            for (size_t i = 0; i < n && !rc && !again; i++) {
-                const char *key = xp_json_str(json_object_array_get_idx(l, i),
-                                              "experimentKey");
-                const char *qk[] = {"experimentKey", key, NULL};
-                struct json_object *ot = NULL, *vals = NULL;
-                if (!key)
-                    continue;
-                rc = comet_get_json(c, "experiment/log-other", qk, &ot);
-                if (!rc && json_object_object_get_ex(ot, "values", &vals)) {
-                    const char *v = other_value(vals, COMET_X_PREFIX "source_vendor");
-                    const char *id = other_value(vals, COMET_X_PREFIX "source_id");
-                    if (v && id) {
-                        struct xp_buf sk = XP_BUF_INIT;
-                        xp_buf_printf(&sk, "%s\n%s", v, id);
-                        json_object_object_add(idx, sk.ptr, json_object_new_string(key));
-                        xp_buf_release(&sk);
-                    }
-                }
-                json_object_put(ot);
-            }
-            json_object_put(o);
-            if (again || n < (size_t)c->page_size)
-                break;
-        }
-    }
+    struct index_ctx x = {c, idx};
+    if (!rc && exists)
+        rc = comet_each_experiment(c, ws, proj, 1, index_one, &x);
     if (!rc && !exists) {
-        /* cometx copy creates a missing project with the source's description */
-        struct json_object *pm = NULL;
+        /* a missing project is made first, as cometx copy does */
         struct xp_buf b = XP_BUF_INIT;
         xp_buf_puts(&b, "{\"workspaceName\":");
         xp_json_put_str(&b, ws, strlen(ws), "workspace");
         xp_buf_puts(&b, ",\"projectName\":");
         xp_json_put_str(&b, proj, strlen(proj), "project");
         xp_buf_puts(&b, "}");
-        (void)pm;
         rc = comet_post_json(c, 0, "write/project/create", &b, NULL);
         xp_buf_release(&b);
     }
