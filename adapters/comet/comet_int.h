@@ -104,6 +104,10 @@ struct cometx_adapter {
     pthread_mutex_t lock;
     struct json_object *claimed; /* experiment folders being written */
     char *ws_pat, *proj_pat, *exp_pat;
+    /* a second asset of the same name is read as NAME~2, NAME~3 (in list
+     * order), not NAME~<assetId>: for folders fetched from a server, whose
+     * copies get new asset ids (comet_fetch.c) */
+    int dup_by_order;
 };
 
 int cometx_read_experiment(struct xp_reader **out, struct xp_adapter *a,

@@ -367,7 +367,7 @@ static int add_asset(struct cx_reader *r, struct json_object *rec, size_t lineno
         xp_buf_puts(&path, fname);
     else
         xp_buf_printf(&path, "%s/%s", type, fname);
-    if (path_taken(r, path.ptr)) /* same-named assets are kept apart */
+    if (path_taken(r, path.ptr) && !r->a->dup_by_order) /* same-named assets kept apart */
         xp_buf_printf(&path, "~%s", id ? id : "dup");
     for (int k = 2; path_taken(r, path.ptr); k++)
         xp_buf_printf(&path, "~%d", k);
