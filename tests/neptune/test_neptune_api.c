@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "../wandb/wsrv.h"
 #include "xport/buf.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
@@ -256,6 +257,33 @@ static void test_copy_mldash_local(void **st)
     free(dst);
 }
 
+/* Issue 12: the download goes on into W&B (its emulator), and W&B is then
+ * verified against it. W&B forces differences (integer history steps, no
+ * empty series, its own creation times): the copy must name them (partial,
+ * exit 3), and parameters and files must come through equal. */
+static void test_copy_wandb(void **st)
+{
+    (void)st;
+    assert_int_equal(wsrv_setup(NULL), 0);
+    const char *cp[] = {"copy", out, "wandb:ent/nep", NULL};
+    char *o = NULL, *e = NULL;
+    assert_int_equal(tu_run_xport(&o, &e, cp), 3);
+    assert_non_null(strstr(e, "partial: ws/proj/CLS-1: "));
+    assert_non_null(strstr(e, "could not be carried to 'wandb'"));
+    assert_non_null(strstr(e, "W&B history steps are integers"));
+    free(o);
+    free(e);
+    const char *vf[] = {"verify", out, "wandb:ent/nep", NULL};
+    assert_int_not_equal(tu_run_xport(&o, &e, vf), 0);
+    assert_non_null(strstr(o, "ws/proj/CLS-1: metrics/metrics/loss differs"));
+    assert_null(strstr(o, "parameters"));
+    assert_null(strstr(o, ": files/"));
+    assert_null(strstr(o, "only in B"));
+    free(o);
+    free(e);
+    wsrv_teardown(NULL);
+}
+
 /* NaN and ±Inf as strings (a Jackson server's default): the same values */
 static void test_nan_as_strings(void **st)
 {
@@ -386,6 +414,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_exact_values),
         T(test_copy_mldash_local),
+        T(test_copy_wandb),
         T(test_nan_as_strings),
         T(test_listing_beyond_10000),
         T(test_query_and_trashed),

@@ -18,6 +18,7 @@ xport_add_test(test_neptune_scale
 # The neptune adapter against the Neptune 2.x emulator (tests/emulators/neptune_emu.py).
 xport_add_test(test_neptune_api
                SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_neptune_api.c
+                       ${CMAKE_SOURCE_DIR}/tests/wandb/wsrv.c
                LABELS neptune)
 # The Neptune 2.x emulator's self-test.
 add_test(NAME neptune_emulator_selftest
