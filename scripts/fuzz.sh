@@ -6,6 +6,7 @@
 #                                     crashes to build-fuzz/crash/TARGET
 #   scripts/fuzz.sh --replay          build all, run every committed input once
 #   scripts/fuzz.sh --list            the target names
+# libFuzzer's own failure code (77) is changed to 1: 77 means skipped.
 # Exits 77 when clang or its libFuzzer runtime (libclang-rt-14-dev) is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,7 @@ if [ "$1" = --replay ]; then
   for t in "${targets[@]}"; do
     dir=tests/fuzz/corpus/$t
     [ -d "$dir" ] || { echo "fuzz: $t: no corpus at $dir" >&2; fail=1; continue; }
-    if "$build/tests/fuzz/fuzz_$t" -runs=0 "$dir" >"$build/replay-$t.log" 2>&1; then
+    if "$build/tests/fuzz/fuzz_$t" -runs=0 -error_exitcode=1 "$dir" >"$build/replay-$t.log" 2>&1; then
       echo "fuzz: $t: $(ls "$dir" | wc -l) inputs replayed"
     else
       echo "fuzz: $t: FAILED (log: $build/replay-$t.log)" >&2
@@ -58,5 +59,5 @@ cmake --build "$build" -j2 --target "fuzz_$t" >/dev/null
 mkdir -p "$build/corpus/$t" "$build/crash/$t"
 # new inputs land in the scratch corpus first; the committed one is read only
 exec "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -print_final_stats=1 \
-     -max_len=65536 -timeout=10 -rss_limit_mb=1024 \
+     -max_len=65536 -timeout=10 -error_exitcode=1 -rss_limit_mb=1024 \
      -artifact_prefix="$build/crash/$t/" "$build/corpus/$t" "tests/fuzz/corpus/$t"

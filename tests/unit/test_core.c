@@ -490,6 +490,26 @@ static void test_typemark(void **state)
     xp_buf_release(&b);
 }
 
+/* A number that runs to the end of an unterminated buffer (the fuzzer's
+ * crash-65978a6b, "{\"a\":1."): the slow path read past it looking for
+ * the NUL it could not write. Under ASan the buffers are exactly len. */
+static void test_jscan_number_at_end(void **state)
+{
+    (void)state;
+    const char *cut[] = {"{\"a\":1.", "{\"a\":99999999999999999999", "{\"a\":1.5e5e5",
+                         "{\"a\":-99999999999999999999", "{\"a\":1"};
+    for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+        size_t len = strlen(cut[i]), n, end;
+        char *buf = malloc(len);
+        struct xp_field f[4];
+        memcpy(buf, cut[i], len);
+        assert_int_equal(xp_jscan_object(buf, len, f, 4, &n), XP_EINVALID);
+        memcpy(buf, cut[i], len);
+        assert_int_equal(xp_jscan_object_at(buf, len, &end, f, 4, &n), XP_EINVALID);
+        free(buf);
+    }
+}
+
 static void test_jscan(void **state)
 {
     (void)state;
@@ -558,7 +578,8 @@ int main(void)
         cmocka_unit_test(test_fast_double),
         cmocka_unit_test(test_names),    cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_json_errors), cmocka_unit_test(test_hashes),
-        cmocka_unit_test(test_jscan), cmocka_unit_test(test_typemark),
+        cmocka_unit_test(test_jscan), cmocka_unit_test(test_jscan_number_at_end),
+        cmocka_unit_test(test_typemark),
         cmocka_unit_test(test_stage_stale),
         cmocka_unit_test(test_url_segment),
     };
