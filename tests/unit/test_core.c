@@ -318,6 +318,19 @@ static void test_json_errors(void **state)
     assert_non_null(strstr(xp_error_last()->message, "in.json"));
     assert_int_equal(xp_json_parse(&o, "{} x", 4, "t"), XP_EINVALID);
     assert_int_equal(xp_json_parse(&o, "\"\xff\"", 3, "t"), XP_EINVALID);
+    /* a truncated text that ends in a comment stays truncated (the
+     * fuzzer's crash-5ba569de: "[1,2//" came back as 2), and a top-level
+     * number is still finished by the end of the text */
+    const char *cut[] = {"[1,2//", "{\"a\":\"f\"//x", "{\"a\":{\"b\":1}/*", "[1,2/"};
+    for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++)
+        assert_int_equal(xp_json_parse(&o, cut[i], strlen(cut[i]), "t"), XP_EINVALID);
+    xp_error_clear();
+    assert_int_equal(xp_json_parse(&o, " -12.5", 6, "t"), 0);
+    assert_true(json_object_get_double(o) == -12.5);
+    json_object_put(o);
+    assert_int_equal(xp_json_parse(&o, "7 // seven", 10, "t"), 0);
+    assert_int_equal(json_object_get_int(o), 7);
+    json_object_put(o);
     assert_int_equal(xp_json_parse(&o, "[NaN,Infinity,-Infinity]", 24, "t"), 0);
     assert_true(isnan(json_object_get_double(json_object_array_get_idx(o, 0))));
     json_object_put(o);
