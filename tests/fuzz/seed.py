@@ -110,3 +110,36 @@ put('zip', mkzip([('../evil', 'x'), ('/abs', 'y')]))
 put('zip', mkzip([('same', '1'), ('same', '2')]))
 put('zip', mkzip([('zeros', b'\0' * 20000)]))
 put('zip', b'PK\x05\x06' + b'\x00' * 18)
+
+# ml-dash /data pages and buffers (shape: tests/emulators' ml-dash server)
+pts = []
+for p in fixtures('data.jsonl'):
+    with open(p, 'rb') as f:
+        for i, line in enumerate(f.read().splitlines()[:3]):
+            pts.append(b'{"index":%d,"data":%s,"createdAt":"2024-01-02T03:04:05.000Z"}' % (i, line))
+for k in range(0, len(pts), 2):
+    put('mldash_page', b'{"data":[' + b','.join(pts[k:k + 2]) + b'],"hasMore":true}')
+for page in ['{"data":[],"hasMore":false}', '{"hasMore":false,"data":[{"index":"7","data":{}}]}',
+             '{"data":[{"data":{"v":1},"index":3,"x":"\\u00e9"}]}',
+             '{"data":[{"index":1,"data":{"value":1.0,"_xport":{"value":"f"}}}],"total":1}',
+             '{"data":[{"index":1,"data":{"a":[1,{"b":"]"}]},"createdAt":null}', '{"data":[{"index":',
+             '{"metric":{"name":"loss"},"data":[{"index":0,"data":{"value":NaN}}]}']:
+    put('mldash_page', page)
+
+# layout files of one ml-dash local-store experiment, NUL-separated
+exp = os.path.join(FIX, 'mldash')
+for store in sorted(os.listdir(exp)):
+    for dp, _, fs in os.walk(os.path.join(exp, store)):
+        if 'experiment.json' in fs:
+            parts = []
+            for rel in ['experiment.json', 'parameters.json', 'metrics/loss/data.jsonl',
+                        'metrics/loss/metadata.json', 'logs/logs.jsonl']:
+                try:
+                    with open(os.path.join(dp, rel), 'rb') as f:
+                        parts.append(f.read())
+                except OSError:
+                    parts.append(b'')
+            put('layout', b'\0'.join(parts))
+put('layout', b'{"name":"e"}\0{"a":{"b":1.0}}\0{"index":0,"data":{"value":NaN}}\0{}\0'
+    b'{"timestamp":"2024-01-02T03:04:05Z","level":"info","message":"m"}')
+put('layout', b'{}\0\0\0\0')
