@@ -10,7 +10,7 @@
 # Exits 77 when clang or its libFuzzer runtime (libclang-rt-14-dev) is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(jscan typemark number iso8601 pb zip parquet wandb_log mldash_page layout)
+targets=(jscan typemark number iso8601 pb zip parquet wandb_log mldash_page layout wandb_value)
 if [ "${1:-}" = --list ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 [ $# -ge 1 ] || { echo "usage: scripts/fuzz.sh TARGET [SECONDS] | --replay | --list" >&2; exit 2; }
 

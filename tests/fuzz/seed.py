@@ -79,6 +79,7 @@ for p in fixtures('.wandb', 8000):
         rec = data[pos + 7:pos + 7 + ln]
         if typ == 1 and rec:
             put('pb', rec)
+            put('wandb_value', rec)
             n += 1
         pos += 7 + ln
 put('wandb_log', b':W&B\xe1\xbe\x00')
@@ -143,3 +144,8 @@ for store in sorted(os.listdir(exp)):
 put('layout', b'{"name":"e"}\0{"a":{"b":1.0}}\0{"index":0,"data":{"value":NaN}}\0{}\0'
     b'{"timestamp":"2024-01-02T03:04:05Z","level":"info","message":"m"}')
 put('layout', b'{}\0\0\0\0')
+
+for t in ['1', '-1.5', '0.1', 'NaN', 'Infinity', '-Infinity', '"s\\u00e9"', '{"a":1,"b":[1.0]}',
+          '[1,2]', 'true', 'false', 'null', '1e400', '18446744073709551615', '-0', '-0.0',
+          '9223372036854775808', '1.', '{"_type":"histogram","bins":[0,1],"values":[3]}']:
+    put('wandb_value', t)
