@@ -21,6 +21,29 @@ static const char *const names[] = {
 
 static char root[4096], exp[4096];
 
+/* The folder goes at exit; anything the reader left in it (nothing, it
+ * only reads) would keep it. */
+static void teardown(void)
+{
+    char p[4400];
+    for (size_t i = 0; i < NFILES; i++) {
+        snprintf(p, sizeof(p), "%s/%s", exp, names[i]);
+        unlink(p);
+    }
+    const char *dirs[] = {"/metrics/loss", "/metrics", "/logs", ""};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof(p), "%s%s", exp, dirs[i]);
+        rmdir(p);
+    }
+    snprintf(p, sizeof(p), "%s/ws/proj/experiments", root);
+    rmdir(p);
+    snprintf(p, sizeof(p), "%s/ws/proj", root);
+    rmdir(p);
+    snprintf(p, sizeof(p), "%s/ws", root);
+    rmdir(p);
+    rmdir(root);
+}
+
 static void setup(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -42,6 +65,7 @@ static void setup(void)
     mkdir(p, 0700);
     snprintf(p, sizeof(p), "%s/logs", exp);
     mkdir(p, 0700);
+    atexit(teardown);
 }
 
 static int read_one(const struct xp_experiment_ref *ref, void *payload)
