@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+/* clang (14 at least) does not know "sha" in __builtin_cpu_supports: a
+ * clang build (the fuzz targets) uses the portable code */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && !defined(__clang__)
 #define XP_SHA256_NI 1
 /* nblocks 64-byte blocks into the state h (host order words); only where
  * the CPU has the SHA extensions. */

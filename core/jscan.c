@@ -196,9 +196,13 @@ static int scan_number(char *s, size_t len, size_t *i, struct xp_value *v)
             return 0;
         }
     }
-    char save = k < len ? s[k] : '\0';
-    if (k < len)
-        s[k] = '\0';
+    /* the slow path NUL-terminates the token in place: a number that runs
+     * to the end of the buffer has no byte for that, and an object cannot
+     * end in a number anyway */
+    if (k >= len)
+        return XP_EINVALID;
+    char save = s[k];
+    s[k] = '\0';
     char *end;
     int rc = 0;
     errno = 0;
@@ -235,8 +239,7 @@ static int scan_number(char *s, size_t len, size_t *i, struct xp_value *v)
             rc = XP_EINVALID;
         }
     }
-    if (k < len)
-        s[k] = save;
+    s[k] = save;
     *i = k;
     return rc;
 }

@@ -328,8 +328,11 @@ int xp_json_parse(struct json_object **out, const char *text, size_t len,
     size_t used = json_tokener_get_parse_end(tok);
     int rc = 0;
     if (jerr == json_tokener_continue) {
-        /* a complete top-level number is only finished by end of input */
-        o = json_tokener_parse_ex(tok, "", 1);
+        /* a complete top-level number is only finished by what follows
+         * it: a newline, which also ends a "//" comment, so that a
+         * truncated text ending in one stays truncated (a NUL made json-c
+         * hand back the innermost value: "[1,2//" gave 2) */
+        o = json_tokener_parse_ex(tok, "\n", 1);
         jerr = json_tokener_get_error(tok);
         if (jerr != json_tokener_success || !o)
             rc = xp_error_set(XP_EINVALID, "truncated JSON in %s",

@@ -125,7 +125,9 @@ static int decode_values(struct reader *r, int enc, const unsigned char *p,
 static void grow_levels(struct reader *r, size_t n)
 {
     struct xp_pq_values *o = r->out;
-    if (o->n + n <= r->capl)
+    /* allocated even for a page of no values: o->def + o->n on a NULL
+     * o->def is undefined behaviour (UBSan in clang) */
+    if (r->capl && o->n + n <= r->capl)
         return;
     size_t cap = r->capl ? r->capl : 1024;
     while (cap < o->n + n)

@@ -158,8 +158,11 @@ static int plain_index(const char *s, size_t len, size_t v, size_t *e, int64_t *
     j += (size_t)neg;
     size_t d0 = j;
     int64_t x = 0;
-    while (j < len && j - d0 < 19 && s[j] >= '0' && s[j] <= '9')
-        x = x * 10 + (s[j++] - '0');
+    /* a 19th digit only tells the number is too long: not added, as it
+     * could overflow */
+    for (; j < len && j - d0 < 19 && s[j] >= '0' && s[j] <= '9'; j++)
+        if (j - d0 < 18)
+            x = x * 10 + (s[j] - '0');
     if (j == d0 || j - d0 > 18 || (s[d0] == '0' && j - d0 > 1) || j >= len)
         return -1;
     if (quoted ? s[j++] != '"' : s[j] == '.' || s[j] == 'e' || s[j] == 'E')

@@ -9,3 +9,5 @@ xport_add_test(test_mldash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_mldash.c
                ${CMAKE_SOURCE_DIR}/tests/local/gen_layout.c LABELS mldash)
 xport_add_test(test_mldash_local SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_mldash_local.c
                ${CMAKE_SOURCE_DIR}/tests/local/gen_layout.c LABELS mldash)
+# the point scanner on its own, on the fuzzer's findings
+xport_add_test(test_mldash_scan SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_mldash_scan.c LABELS mldash)

@@ -318,6 +318,19 @@ static void test_json_errors(void **state)
     assert_non_null(strstr(xp_error_last()->message, "in.json"));
     assert_int_equal(xp_json_parse(&o, "{} x", 4, "t"), XP_EINVALID);
     assert_int_equal(xp_json_parse(&o, "\"\xff\"", 3, "t"), XP_EINVALID);
+    /* a truncated text that ends in a comment stays truncated (the
+     * fuzzer's crash-5ba569de: "[1,2//" came back as 2), and a top-level
+     * number is still finished by the end of the text */
+    const char *cut[] = {"[1,2//", "{\"a\":\"f\"//x", "{\"a\":{\"b\":1}/*", "[1,2/"};
+    for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++)
+        assert_int_equal(xp_json_parse(&o, cut[i], strlen(cut[i]), "t"), XP_EINVALID);
+    xp_error_clear();
+    assert_int_equal(xp_json_parse(&o, " -12.5", 6, "t"), 0);
+    assert_true(json_object_get_double(o) == -12.5);
+    json_object_put(o);
+    assert_int_equal(xp_json_parse(&o, "7 // seven", 10, "t"), 0);
+    assert_int_equal(json_object_get_int(o), 7);
+    json_object_put(o);
     assert_int_equal(xp_json_parse(&o, "[NaN,Infinity,-Infinity]", 24, "t"), 0);
     assert_true(isnan(json_object_get_double(json_object_array_get_idx(o, 0))));
     json_object_put(o);
@@ -490,6 +503,26 @@ static void test_typemark(void **state)
     xp_buf_release(&b);
 }
 
+/* A number that runs to the end of an unterminated buffer (the fuzzer's
+ * crash-65978a6b, "{\"a\":1."): the slow path read past it looking for
+ * the NUL it could not write. Under ASan the buffers are exactly len. */
+static void test_jscan_number_at_end(void **state)
+{
+    (void)state;
+    const char *cut[] = {"{\"a\":1.", "{\"a\":99999999999999999999", "{\"a\":1.5e5e5",
+                         "{\"a\":-99999999999999999999", "{\"a\":1"};
+    for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+        size_t len = strlen(cut[i]), n, end;
+        char *buf = malloc(len);
+        struct xp_field f[4];
+        memcpy(buf, cut[i], len);
+        assert_int_equal(xp_jscan_object(buf, len, f, 4, &n), XP_EINVALID);
+        memcpy(buf, cut[i], len);
+        assert_int_equal(xp_jscan_object_at(buf, len, &end, f, 4, &n), XP_EINVALID);
+        free(buf);
+    }
+}
+
 static void test_jscan(void **state)
 {
     (void)state;
@@ -558,7 +591,8 @@ int main(void)
         cmocka_unit_test(test_fast_double),
         cmocka_unit_test(test_names),    cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_json_errors), cmocka_unit_test(test_hashes),
-        cmocka_unit_test(test_jscan), cmocka_unit_test(test_typemark),
+        cmocka_unit_test(test_jscan), cmocka_unit_test(test_jscan_number_at_end),
+        cmocka_unit_test(test_typemark),
         cmocka_unit_test(test_stage_stale),
         cmocka_unit_test(test_url_segment),
     };
