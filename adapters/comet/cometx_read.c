@@ -21,9 +21,9 @@
 #include "xport/fs.h"
 #include "xport/jscan.h"
 #include "xport/json.h"
+#include "xport/spool.h"
 
 #define BATCH 512
-#define MAX_METRICS_FILE ((size_t)4 << 30)
 
 enum state { S_EXP, S_PARAMS, S_SUMMARY, S_OTHERS, S_SERIES, S_LOGS, S_FILES,
              S_END, S_DONE };
@@ -36,6 +36,12 @@ struct rfile {
     char *id;
 };
 
+
+struct cx_series {
+    char *name;
+    enum xp_series_kind kind;
+    size_t stream;
+};
 
 struct cx_reader {
     struct xp_reader base;
@@ -53,11 +59,15 @@ struct cx_reader {
     size_t ntags;
     char started[XP_ISO8601_BUFSZ], ended[XP_ISO8601_BUFSZ];
     const char *status, *description, *folder, *src_vendor, *src_id;
-    /* series */
-    struct xp_buf mbuf;
-    struct comet_series_set ser;
-    size_t si, pi;
+    /* series: each metric's lines (line number, then the text) spooled in
+     * one pass over metrics.jsonl, emitted metric by metric */
+    struct xp_spool *spool;
+    struct cx_series *ser;
+    struct json_object *ser_index; /* name -> position in ser */
+    size_t nser, si;
+    int64_t pi;
     int in_series;
+    struct xp_spool_iter it;
     struct xp_arena arena;
     struct xp_point pts[BATCH];
     struct xp_field fields[BATCH * COMET_MAX_FIELDS];
@@ -136,7 +146,27 @@ static int wanted(struct cx_reader *r, const char *name, enum xp_series_kind k)
                                  : (r->res & XP_RES_METRICS) != 0; /* and tracks */
 }
 
-/* Group the lines of metrics.jsonl by metric, in order of first appearance. */
+/* The series a line belongs to, added in order of first appearance. */
+static int series_of(struct cx_reader *r, const char *name, enum xp_series_kind kind,
+                     size_t *stream)
+{
+    struct json_object *at;
+    if (json_object_object_get_ex(r->ser_index, name, &at)) {
+        *stream = r->ser[json_object_get_int64(at)].stream;
+        return 0;
+    }
+    int rc = xp_spool_add(r->spool, stream);
+    if (rc)
+        return rc;
+    r->ser = xp_realloc(r->ser, (r->nser + 1) * sizeof(*r->ser));
+    r->ser[r->nser] = (struct cx_series){xp_strdup(name), kind, *stream};
+    json_object_object_add(r->ser_index, name, json_object_new_int64((int64_t)r->nser++));
+    return 0;
+}
+
+/* One pass over metrics.jsonl: each wanted line goes, with its line number,
+ * to its metric's spool stream (memory stays bounded by the spool's budget
+ * however long the series are). */
 static int load_metrics(struct cx_reader *r)
 {
     if (!(r->res & (XP_RES_METRICS | XP_RES_SYSTEM)))
@@ -146,16 +176,19 @@ static int load_metrics(struct cx_reader *r)
         free(p);
         return 0;
     }
-    int rc = xp_read_file(&r->mbuf, p, MAX_METRICS_FILE);
+    FILE *in = fopen(p, "rb");
+    int rc = in ? xp_spool_new(&r->spool, 0)
+                : xp_error_set_os(XP_EIO, "cannot open '%s'", p);
+    r->ser_index = json_object_new_object();
     struct xp_buf scratch = XP_BUF_INIT;
     struct xp_field f[COMET_MAX_FIELDS];
-    size_t lineno = 0;
-    for (size_t pos = 0; !rc && pos < r->mbuf.len;) {
-        char *line = r->mbuf.ptr + pos;
-        char *nl = memchr(line, '\n', r->mbuf.len - pos);
-        size_t len = nl ? (size_t)(nl - line) : r->mbuf.len - pos;
-        size_t off = pos;
-        pos += len + (nl != NULL);
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t got;
+    while (!rc && (got = getline(&line, &cap, in)) > 0) {
+        size_t len = (size_t)got;
+        if (line[len - 1] == '\n')
+            len--;
         lineno++;
         size_t k = 0;
         while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
@@ -164,47 +197,76 @@ static int load_metrics(struct cx_reader *r)
             continue;
         xp_buf_reset(&scratch);
         xp_buf_put(&scratch, line, len);
-        size_t nf;
+        size_t nf, stream;
         rc = scan_line(scratch.ptr, len, &r->arena, f, &nf, p, lineno);
         struct xp_point pt;
         const char *name;
         enum xp_series_kind kind;
         if (!rc && (rc = comet_point_from_fields(&pt, f, &nf, &name, &kind, 0)))
             rc = xp_error_wrap(rc, "line %zu of '%s'", lineno, p);
-        if (rc)
-            break;
-        if (!wanted(r, name, kind))
-            continue;
-        comet_series_add(&r->ser, name, kind, off, len, lineno);
+        if (!rc && wanted(r, name, kind) && !(rc = series_of(r, name, kind, &stream))) {
+            uint64_t no = lineno;
+            void *rec;
+            if (!(rc = xp_spool_reserve(r->spool, stream, sizeof(no) + len, &rec))) {
+                memcpy(rec, &no, sizeof(no));
+                memcpy((char *)rec + sizeof(no), line, len);
+                rc = xp_spool_commit(r->spool, stream);
+            }
+            if (rc)
+                rc = xp_error_wrap(rc, "spooling metric '%s' of '%s'", name, r->e.dir);
+        }
         xp_arena_reset(&r->arena);
     }
+    if (!rc && in && ferror(in))
+        rc = xp_error_set_os(XP_EIO, "cannot read '%s'", p);
+    if (in)
+        fclose(in);
+    free(line);
     xp_buf_release(&scratch);
     free(p);
     return rc;
 }
 
+/* The next batch of the current metric's points, read back from its spool
+ * stream; each line is copied into the arena, where its points' fields
+ * point until the next batch. */
 static int next_points(struct cx_reader *r)
 {
-    struct comet_series *s = &r->ser.v[r->si];
+    struct cx_series *s = &r->ser[r->si];
     xp_arena_reset(&r->arena);
     size_t n = 0;
     struct xp_field *f = r->fields;
-    while (n < BATCH && r->pi < s->n) {
+    while (n < BATCH) {
+        const void *data;
+        size_t len;
+        int rc = xp_spool_iter_next(&r->it, &data, &len);
+        if (rc == XP_ITEROVER)
+            break;
+        uint64_t lineno = 0;
+        if (!rc && len < sizeof(lineno))
+            rc = xp_error_set(XP_EIO, "a spooled line of metric '%s' is cut short",
+                              s->name);
+        if (rc)
+            return xp_error_wrap(rc, "metric '%s' in '%s'", s->name, r->e.dir);
+        memcpy(&lineno, data, sizeof(lineno));
+        len -= sizeof(lineno);
+        char *line = xp_arena_alloc(&r->arena, len + 1);
+        memcpy(line, (const char *)data + sizeof(lineno), len);
+        line[len] = '\0';
         size_t nf;
-        char *line = r->mbuf.ptr + s->off[r->pi];
-        int rc = scan_line(line, s->len[r->pi], &r->arena, f, &nf, "metrics.jsonl",
-                           s->lineno[r->pi]);
         const char *name;
         enum xp_series_kind kind;
+        rc = scan_line(line, len, &r->arena, f, &nf, "metrics.jsonl", (size_t)lineno);
         if (!rc)
-            rc = comet_point_from_fields(&r->pts[n], f, &nf, &name, &kind,
-                                         (int64_t)r->pi);
+            rc = comet_point_from_fields(&r->pts[n], f, &nf, &name, &kind, r->pi);
         if (rc)
             return xp_error_wrap(rc, "metric '%s' in '%s'", s->name, r->e.dir);
         f += nf;
         n++;
         r->pi++;
     }
+    if (n == 0)
+        return XP_ITEROVER;
     r->rec.kind = XP_REC_POINTS;
     r->rec.u.points.v = r->pts;
     r->rec.u.points.n = n;
@@ -580,26 +642,34 @@ static int cx_next(struct xp_reader *base, const struct xp_record **out)
                 return 0;
             }
             continue;
-        case S_SERIES:
-            if (r->si == r->ser.n) {
+        case S_SERIES: {
+            if (r->si == r->nser) {
                 r->state = S_LOGS;
                 continue;
             }
+            struct cx_series *s = &r->ser[r->si];
             if (!r->in_series) {
+                int rc = xp_spool_iter_open(&r->it, r->spool, s->stream);
+                if (rc)
+                    return xp_error_wrap(rc, "metric '%s' in '%s'", s->name, r->e.dir);
                 r->in_series = 1;
                 r->pi = 0;
                 r->rec.kind = XP_REC_SERIES_BEGIN;
-                r->rec.u.series.name = r->ser.v[r->si].name;
-                r->rec.u.series.kind = r->ser.v[r->si].kind;
-                r->rec.u.series.expected_points = (int64_t)r->ser.v[r->si].n;
+                r->rec.u.series.name = s->name;
+                r->rec.u.series.kind = s->kind;
+                r->rec.u.series.expected_points =
+                    (int64_t)xp_spool_count(r->spool, s->stream);
                 return 0;
             }
-            if (r->pi < r->ser.v[r->si].n)
-                return next_points(r);
+            int rc = next_points(r);
+            if (rc != XP_ITEROVER)
+                return rc;
+            xp_spool_iter_close(&r->it);
             r->in_series = 0;
             r->si++;
             r->rec.kind = XP_REC_SERIES_END;
             return 0;
+        }
         case S_LOGS: {
             if (r->only || !(r->res & XP_RES_LOGS)) {
                 r->state = S_FILES;
@@ -642,8 +712,12 @@ static void cx_reader_free(struct xp_reader *base)
     json_object_put(r->others);
     comet_extras_release(&r->x);
     free(r->tags);
-    xp_buf_release(&r->mbuf);
-    comet_series_release(&r->ser);
+    xp_spool_iter_close(&r->it);
+    for (size_t i = 0; i < r->nser; i++)
+        free(r->ser[i].name);
+    free(r->ser);
+    json_object_put(r->ser_index);
+    xp_spool_free(r->spool);
     xp_arena_release(&r->arena);
     xp_buf_release(&r->lbuf);
     if (r->lside)
@@ -687,7 +761,6 @@ int cometx_read_experiment(struct xp_reader **out, struct xp_adapter *base,
     r->base.free = cx_reader_free;
     r->a = (struct cometx_adapter *)base;
     xp_fd_stream_init(&r->stream);
-    xp_buf_init(&r->mbuf);
     xp_buf_init(&r->lbuf);
     r->res = ro && ro->resources ? ro->resources : XP_RES_ALL;
     r->only = ro ? ro->only_series : NULL;

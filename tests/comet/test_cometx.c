@@ -1,12 +1,16 @@
 /* The cometx adapter: folders written the way `cometx download` writes them
  * (tests/comet/make_fixtures.py) read exactly, written so that reading them
- * again gives the same experiments, reruns, W&B and ml-dash sources, and
- * hostile names on both sides. */
+ * again gives the same experiments, reruns, W&B and ml-dash sources,
+ * hostile names on both sides, and memory that does not grow with a
+ * series' length. */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -560,6 +564,116 @@ static void point_roundtrip(void **state)
     xp_buf_release(&b);
 }
 
+/* ---- memory ------------------------------------------------------------------ */
+
+#define LONG_POINTS 300000
+/* Peak RSS allowed for `xport download` of one series of LONG_POINTS points
+ * (a metrics.jsonl of 36 MiB) under ASan with a small quarantine: about
+ * 53 MiB reading through the spool, 102 MiB reading the file whole as the
+ * reader once did. */
+#define LONG_RSS_KIB (80 * 1024)
+
+/* xport with argv under fork and wait4: its exit status, its peak RSS in
+ * KiB in *rss. */
+static int run_rss(const char *const *argv, long *rss)
+{
+    const char *bin = getenv("XPORT_BIN");
+    if (!bin)
+        bin = XPORT_BINARY_DIR "/cmd/xport";
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        /* ASan's quarantine keeps freed memory (256 MiB by default) and
+         * would hide what the reader itself holds */
+        const char *asan = getenv("ASAN_OPTIONS");
+        struct xp_buf o = XP_BUF_INIT;
+        xp_buf_printf(&o, "%s%squarantine_size_mb=4", asan ? asan : "",
+                      asan && *asan ? ":" : "");
+        setenv("ASAN_OPTIONS", o.ptr, 1);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    struct rusage ru;
+    if (pid < 0 || wait4(pid, &st, 0, &ru) != pid)
+        return -1;
+    *rss = ru.ru_maxrss;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Lines in a file, and its last line (up to 255 bytes) in last. */
+static long file_lines(const char *path, char *last)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    static char buf[1 << 16];
+    long n = 0;
+    size_t got, ll = 0;
+    last[0] = '\0';
+    char prev[256] = "";
+    while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
+        for (size_t i = 0; i < got; i++) {
+            if (buf[i] == '\n') {
+                n++;
+                last[ll] = '\0';
+                memcpy(prev, last, ll + 1);
+                ll = 0;
+            } else if (ll < 255) {
+                last[ll++] = buf[i];
+            }
+        }
+    }
+    fclose(f);
+    memcpy(last, prev, sizeof(prev));
+    return n;
+}
+
+/* One long series is read in batches through a spool: the download's
+ * peak memory stays bounded, and every point arrives. */
+static void long_series_bounded(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *src = join(dir, "src"), *out = join(dir, "out");
+    char *e = join(src, "ws/proj/long");
+    tu_pass(xp_mkdir_p(e));
+    char *mp = join(e, "metrics.jsonl");
+    FILE *f = fopen(mp, "wb");
+    assert_non_null(f);
+    for (long i = 0; i < LONG_POINTS; i++)
+        fprintf(f, "{\"metricName\": \"loss\", \"metricValue\": \"%ld.25\", "
+                   "\"timestamp\": %lld, \"step\": %ld, \"epoch\": null, "
+                   "\"runContext\": null, \"offset\": %ld}\n",
+                i, 1700000000000LL + i, i, i);
+    assert_int_equal(fclose(f), 0);
+    const char *argv[] = {"xport", "download", "-q", "--from", "cometx", src, "-o", out,
+                          NULL};
+    long rss = 0;
+    int rc = run_rss(argv, &rss);
+    print_message("download of %d points: exit %d, peak RSS %ld KiB\n", LONG_POINTS, rc,
+                  rss);
+    assert_int_equal(rc, 0);
+    char *data = join(out, "ws/proj/long/metrics/loss/data.jsonl");
+    char last[256];
+    long n = file_lines(data, last);
+    assert_int_equal(n, LONG_POINTS);
+    char want[64];
+    snprintf(want, sizeof(want), "\"index\":%d,", LONG_POINTS - 1);
+    assert_true(ct_has(last, want));
+    snprintf(want, sizeof(want), "\"value\":%d.25", LONG_POINTS - 1);
+    assert_true(ct_has(last, want));
+    free(data);
+    free(mp);
+    free(e);
+    free(src);
+    free(out);
+    tu_rmtree(dir);
+    free(dir);
+    assert_true(rss > 0 && rss < LONG_RSS_KIB);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +689,7 @@ int main(void)
         cmocka_unit_test(bad_lines_named),
         cmocka_unit_test(metric_values),
         cmocka_unit_test(point_roundtrip),
+        cmocka_unit_test(long_series_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
