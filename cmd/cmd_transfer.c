@@ -225,10 +225,6 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         sync = (enum xp_sync)k;
     }
     if (a->shard) {
-        if (xp_shard_parse(a->shard, &a->shard_k, &a->shard_n)) {
-            opt_error(NULL, "--shard", "%s", xp_error_last()->message);
-            return XP_EXIT_USAGE;
-        }
         if (sync == XP_SYNC_PROJECT || sync == XP_SYNC_WORKSPACE) {
             fprintf(stderr, "error: --shard goes with --sync experiment or all, not '%s' "
                             "(a shard would skip the projects the others wrote)\n", a->sync);
@@ -408,6 +404,10 @@ static int transfer_main(struct transfer_args *a, const struct opt *opts,
     int r = opt_parse(opts, u, argc, argv, pos, 40, &npos);
     a->argc = argc;
     a->argv = argv;
+    if (!r && a->shard && xp_shard_parse(a->shard, &a->shard_k, &a->shard_n)) {
+        opt_error(u, "--shard", "%s", xp_error_last()->message);
+        r = -1;
+    }
     struct xp_location src, dst;
     int used = r ? -1 : locate(a, pos, npos, &src, &dst);
     if (used < 0) {
