@@ -346,6 +346,31 @@ static void test_failed_shard_resumed_alone(void **state)
     free(dst);
 }
 
+/* The shards of one new destination folder at once: each has its own lock,
+ * and none refuses the folder while another is making it a layout. */
+static void test_shards_at_once(void **state)
+{
+    struct fixture *f = *state;
+    char *dst = at(f, "atonce");
+    int rc = tu_sh("for k in 1 2 3; do \"$XPORT_BIN\" copy -q '%s' '%s' --shard $k/3 "
+                   ">'%s.out-'$k 2>&1 || echo \"shard $k failed\" >>'%s.fail' & done; wait; "
+                   "test ! -e '%s.fail' || { cat '%s.fail' '%s'.out-*; exit 1; }",
+                   f->src, dst, dst, dst, dst, dst, dst);
+    assert_int_equal(rc, 0);
+    const char *v[] = {"verify", f->src, dst, NULL};
+    assert_int_equal(tu_xport(NULL, v), 0);
+    free(dst);
+
+    /* the moment that race turns on, held still: another shard has the
+     * lock folder and is renaming the layout's marker into place */
+    dst = at(f, "midway");
+    assert_int_equal(tu_sh("mkdir -p '%s/.xport' && echo '{}' >'%s/xport.json.xport-tmp-1-0'",
+                           dst, dst), 0);
+    int have[NEXP];
+    assert_int_equal(shard_run(f->src, dst, "3/3", 0, have), 0);
+    free(dst);
+}
+
 static void test_status_without_journal(void **state)
 {
     struct fixture *f = *state;
@@ -371,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_status_without_journal),
         cmocka_unit_test(test_three_shards),
         cmocka_unit_test(test_summary_line),
+        cmocka_unit_test(test_shards_at_once),
         cmocka_unit_test(test_failed_shard_resumed_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
