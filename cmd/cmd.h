@@ -130,6 +130,7 @@ void report_init(struct copy_report *r, const char *verb, int json, int quiet);
 void report_progress(void *payload, const struct xp_copy_stats *st, int final);
 void progress_clear(struct copy_report *r);
 void report_experiment(void *payload, const struct xp_exp_result *res);
+/* progress.c: "1.5 MiB" */
 void human_bytes(char *out, size_t n, int64_t b);
 /* Print the summary; returns the exit code for rc and stats. */
 int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,

@@ -12,18 +12,6 @@
 #include "xport/error.h"
 #include "xport/json.h"
 
-void human_bytes(char *out, size_t n, int64_t b)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    int i = 0;
-    while (v >= 1024 && i < 4) {
-        v /= 1024;
-        i++;
-    }
-    snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 void report_init(struct copy_report *r, const char *verb, int json, int quiet)
 {
     memset(r, 0, sizeof(*r));
