@@ -21,9 +21,10 @@ struct row {
     struct xp_journal_summary s;
 };
 
-/* "STEM[-K-of-N].jsonl" with STEM starting with prefix: 1 and the shard
- * (0/0 for none) when name is one of the journals looked for. */
-static int journal_name(const char *name, const char *prefix, int *k, int *n)
+/* "STEM[-K-of-N].jsonl" with STEM starting with prefix (exact: STEM is
+ * prefix): 1 and the shard (0/0 for none) when name is one of the
+ * journals looked for. */
+static int journal_name(const char *name, const char *prefix, int exact, int *k, int *n)
 {
     size_t len = strlen(name), pl = strlen(prefix);
     *k = *n = 0;
@@ -36,7 +37,7 @@ static int journal_name(const char *name, const char *prefix, int *k, int *n)
         if (!strncmp(p, "-of-", 4))
             of = p;
     if (!of)
-        return 1;
+        return !exact || len == pl;
     const char *dash = of;
     while (dash > name + pl && dash[-1] != '-')
         dash--;
@@ -44,7 +45,9 @@ static int journal_name(const char *name, const char *prefix, int *k, int *n)
     if (dash == name + pl || xp_parse_u64n(dash, (size_t)(of - dash), &kk) ||
         xp_parse_u64n(of + 4, (size_t)(name + len - of - 4), &nn) || kk < 1 || kk > nn ||
         nn > 1000000)
-        return 1; /* a stem that merely has "-of-" in it */
+        return !exact || len == pl; /* a stem that merely has "-of-" in it */
+    if (exact && dash != name + pl + 1)
+        return 0; /* another file's shard */
     *k = (int)kk;
     *n = (int)nn;
     return 1;
@@ -260,7 +263,7 @@ int cmd_status(int argc, char **argv)
         nn = 0, xp_error_clear(); /* no journal yet */
     for (size_t i = 0; i < nn; i++) {
         int k, n;
-        if (!journal_name(names[i], prefix, &k, &n))
+        if (!journal_name(names[i], prefix, state_file != NULL, &k, &n))
             continue;
         struct row x = {xp_path_join(dir, names[i]), k, n, {0}};
         if (xp_journal_summary(x.file, &x.s)) {

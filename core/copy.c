@@ -61,29 +61,15 @@ struct copy_run {
 #define LIVE_ADD(lv, f, n) atomic_fetch_add_explicit(&(lv)->f, (n), memory_order_relaxed)
 #define LIVE_GET(lv, f) atomic_load_explicit(&(lv)->f, memory_order_relaxed)
 
-/* The source id --shard hashes: the listing's key, but for an on-disk
- * source (a key under its path) the part below that path, so that the
- * same layout mounted elsewhere, or named ./a rather than /x/a, splits the
- * same way. */
-static const char *shard_key(const struct copy_run *run, const char *key)
-{
-    const char *root = run->o->scope ? run->o->scope->path : NULL;
-    size_t n = root ? strlen(root) : 0;
-    while (n > 1 && root[n - 1] == '/')
-        n--;
-    if (n && key && !strncmp(key, root, n) && key[n] == '/')
-        return key + n;
-    return key;
-}
-
 static int collect_ref(const struct xp_experiment_ref *ref, void *payload)
 {
     struct copy_run *run = payload;
     run->st.listed_all++;
-    if (run->o->shard_n > 1 &&
-        xp_shard_of(ref->workspace, ref->project, shard_key(run, ref->key),
-                    run->o->shard_n) !=
-            run->o->shard_k)
+    const struct xp_copy_opts *o = run->o;
+    if (o->shard_n > 1 &&
+        xp_shard_of(ref->workspace, ref->project,
+                    xp_shard_key(o->scope ? o->scope->path : NULL, ref->key),
+                    o->shard_n) != o->shard_k)
         return 0; /* another shard's */
     if (run->nrefs == run->cap) {
         run->cap = run->cap ? run->cap * 2 : 64;
@@ -821,8 +807,8 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
     if (list_rc) /* keep going with what was listed; report the listing failure */
         snprintf(list_msg, sizeof(list_msg), "%s", xp_error_last()->message);
     run.st.experiments_listed = (int64_t)run.nrefs;
-    if (!list_rc && o->journal && !o->dry_run && xp_journal_listed(o->journal, run.st.experiments_listed,
-                                                       run.st.listed_all))
+    if (!list_rc && o->journal && !o->dry_run &&
+        xp_journal_listed(o->journal, run.st.experiments_listed, run.st.listed_all))
         xp_error_clear(); /* only xport status reads it: "remaining" stays unknown */
     if (o->resume && dst && !o->dry_run && !xp_adapter_can(dst->type, XP_CAP_RESUME))
         xp_ctx_warn(src->ctx, "adapter '%s' keeps no items of an interrupted attempt: "

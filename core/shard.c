@@ -26,6 +26,16 @@ int xp_shard_of(const char *workspace, const char *project, const char *key, int
     return (int)(v % (uint64_t)n) + 1;
 }
 
+const char *xp_shard_key(const char *root, const char *key)
+{
+    size_t n = root ? strlen(root) : 0;
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    if (n && key && !strncmp(key, root, n) && key[n] == '/')
+        return key + n;
+    return key;
+}
+
 int xp_shard_parse(const char *s, int *k, int *n)
 {
     const char *slash = s ? strchr(s, '/') : NULL;

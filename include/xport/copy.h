@@ -82,7 +82,7 @@ struct xp_copy_opts {
      * experiments this journal shows xport created, that the source no
      * longer has and that `scope` selects. Needs a journal. */
     int delete_missing;
-    const struct xp_location *scope;
+    const struct xp_location *scope; /* the source (--shard: its path) */
     /* The destination location's workspace and project (NULL: the
      * source's own): where the destination puts each experiment, so that
      * the sync modes look for it there. */

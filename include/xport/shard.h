@@ -11,6 +11,11 @@
  * big-endian, modulo n, plus 1. n <= 1 gives 1. */
 int xp_shard_of(const char *workspace, const char *project, const char *key, int n);
 
+/* The source id to hash: the listing's key, but for an on-disk source
+ * (root: its path) a key under root loses root, so that the same layout
+ * mounted elsewhere, or named ./a rather than /x/a, splits the same way. */
+const char *xp_shard_key(const char *root, const char *key);
+
 /* Parse "K/N" (1 <= K <= N <= 1000000) into *k and *n; XP_EINVALID with
  * a message that says what is wrong otherwise. */
 int xp_shard_parse(const char *s, int *k, int *n);

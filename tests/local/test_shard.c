@@ -371,6 +371,35 @@ static void test_shards_at_once(void **state)
     free(dst);
 }
 
+/* --state-file: the shard's journal is FILE-K-of-N.jsonl, and status
+ * --state-file FILE reads it and its siblings, not a FILEX.jsonl beside. */
+static void test_status_state_file(void **state)
+{
+    struct fixture *f = *state;
+    char *dst = at(f, "sf-dst"), *other = at(f, "sf-other"), *j = at(f, "sf/j.jsonl"),
+         *jj = at(f, "sf/jj.jsonl"), *j1 = at(f, "sf/j-1-of-2.jsonl");
+    const char *a[] = {"copy", "-q", f->src, dst, "--shard", "1/2", "--state-file", j, NULL};
+    assert_int_equal(tu_xport(NULL, a), 0);
+    assert_true(xp_is_file(j1));
+    assert_false(xp_is_file(j));
+    const char *b[] = {"copy", "-q", f->src, other, "--state-file", jj, NULL};
+    assert_int_equal(tu_xport(NULL, b), 0);
+    const char *st[] = {"status", dst, "--state-file", j, "--json", NULL};
+    char *o = NULL, *e = NULL;
+    assert_int_equal(tu_run_xport(&o, &e, st), 0);
+    assert_non_null(strstr(o, "j-1-of-2.jsonl"));
+    assert_null(strstr(o, "jj.jsonl"));
+    assert_non_null(strstr(o, "\"missing\":[{\"src\":"));
+    assert_non_null(strstr(o, "\"shard\":{\"k\":2,\"n\":2}}]"));
+    free(o);
+    free(e);
+    free(dst);
+    free(other);
+    free(j);
+    free(jj);
+    free(j1);
+}
+
 static void test_status_without_journal(void **state)
 {
     struct fixture *f = *state;
@@ -397,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_three_shards),
         cmocka_unit_test(test_summary_line),
         cmocka_unit_test(test_shards_at_once),
+        cmocka_unit_test(test_status_state_file),
         cmocka_unit_test(test_failed_shard_resumed_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
