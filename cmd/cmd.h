@@ -23,6 +23,7 @@ int cmd_list(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_adapters(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* jobs.c: --detach. job_detach forks: the parent prints the job id and
  * gets an exit code (>= 0); the child gets -1 and goes on, its output in
@@ -114,6 +115,7 @@ struct progress_view {
 
 struct copy_report {
     int json, quiet, tty, dumb, dry_run;
+    int shard_k, shard_n; /* --shard K/N, or 0 */
     double started;
     const char *verb; /* "copied", "downloaded", ... */
     /* failures, kept for the summary */
@@ -128,6 +130,7 @@ void report_init(struct copy_report *r, const char *verb, int json, int quiet);
 void report_progress(void *payload, const struct xp_copy_stats *st, int final);
 void progress_clear(struct copy_report *r);
 void report_experiment(void *payload, const struct xp_exp_result *res);
+/* progress.c: "1.5 MiB" */
 void human_bytes(char *out, size_t n, int64_t b);
 /* Print the summary; returns the exit code for rc and stats. */
 int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
@@ -146,6 +149,9 @@ int doc_main(int argc, char **argv, const struct xp_cmd *cmds, const struct cmd_
 
 /* common.c: below the commands, jobs.c and output.c */
 double now_seconds(void);
+/* A location as journals record it: local paths made absolute, so that a
+ * resume from another directory still matches; never any option. */
+char *cmd_location_id(const struct xp_location *loc);
 void print_error(int rc);
 
 #endif

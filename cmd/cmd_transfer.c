@@ -14,6 +14,7 @@
 #include "xport/journal.h"
 #include "xport/location.h"
 #include "xport/lock.h"
+#include "xport/shard.h"
 #include "xport/sys/http.h"
 
 struct transfer_args {
@@ -30,7 +31,8 @@ struct transfer_args {
     int resume, delete_missing, detach, no_wait;
     int argc;
     char **argv;
-    const char *state_file, *sync;
+    const char *state_file, *sync, *shard;
+    int shard_k, shard_n; /* from --shard; 0 without */
     char nums[3][24];
     int src_default; /* no SOURCE: the adapter names it from its options */
 };
@@ -58,6 +60,9 @@ struct transfer_args {
     {OPT_BOOL, 0, "delete", &(a).delete_missing, NULL,                          \
      "after a clean pass, delete destination experiments xport copied from "  \
      "this source that the source no longer has"},                           \
+    {OPT_STRING, 0, "shard", &(a).shard, "K/N",                                 \
+     "move only shard K of N (1 <= K <= N): experiments split by a stable hash " \
+     "of workspace, project and source id; each shard has its own journal"},   \
     {OPT_BOOL, 0, "resume", &(a).resume, NULL,                                  \
      "continue an interrupted copy: skip finished experiments, keep finished items"}, \
     {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
@@ -151,25 +156,17 @@ static unsigned resources_from(const char *const *names, size_t n,
     return mask;
 }
 
-/* A location as the journal records it: local paths made absolute, so a
- * resume from another directory still matches; never any option. */
-static char *location_id(const struct xp_location *loc)
+/* name with "-K-of-N" put before its extension ext (when it ends so), or
+ * at its end; takes name. */
+static char *shard_name(char *name, const char *ext, int k, int n)
 {
+    size_t len = strlen(name), el = ext ? strlen(ext) : 0;
+    if (!el || len < el || strcmp(name + len - el, ext))
+        el = 0;
     struct xp_buf b = XP_BUF_INIT;
-    if (loc->path) {
-        if (loc->path[0] != '/') {
-            char cwd[4096];
-            if (getcwd(cwd, sizeof(cwd)))
-                xp_buf_printf(&b, "%s/", cwd);
-        }
-        xp_buf_puts(&b, loc->path);
-        if (loc->workspace || loc->project || loc->experiment)
-            xp_buf_printf(&b, "::%s/%s/%s", loc->workspace ? loc->workspace : "*",
-                          loc->project ? loc->project : "*",
-                          loc->experiment ? loc->experiment : "*");
-        return xp_buf_detach(&b);
-    }
-    return xp_location_str(loc);
+    xp_buf_printf(&b, "%.*s-%d-of-%d%s", (int)(len - el), name, k, n, name + len - el);
+    free(name);
+    return xp_buf_detach(&b);
 }
 
 static void set_pattern(char **dst, const char *p)
@@ -227,6 +224,13 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         }
         sync = (enum xp_sync)k;
     }
+    if (a->shard) {
+        if (sync == XP_SYNC_PROJECT || sync == XP_SYNC_WORKSPACE) {
+            fprintf(stderr, "error: --shard goes with --sync experiment or all, not '%s' "
+                            "(a shard would skip the projects the others wrote)\n", a->sync);
+            return XP_EXIT_USAGE;
+        }
+    }
     if (a->delete_missing && a->overwrite) {
         fprintf(stderr, "error: --delete goes with --sync, not --overwrite\n");
         return XP_EXIT_USAGE;
@@ -281,7 +285,7 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     struct xp_lock lock = {-1, 0, NULL};
     int have_journal = 0;
     if (!a->dry_run || a->delete_missing) {
-        char *path = NULL, *lockp = NULL, *ss = location_id(src), *ds = location_id(dst);
+        char *path = NULL, *lockp = NULL, *ss = cmd_location_id(src), *ds = cmd_location_id(dst);
         if (dst->path) {
             /* inside the layout or store; but never inside a folder the
              * local adapter will refuse to write to. A writer takes the
@@ -315,6 +319,13 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         }
         if (a->state_file)
             path = xp_strdup(a->state_file);
+        if (path && a->shard_n > 1) {
+            /* each shard its own journal and lock: shards share only the
+             * destination, and write experiments no other shard has */
+            path = shard_name(path, ".jsonl", a->shard_k, a->shard_n);
+            if (lockp)
+                lockp = shard_name(lockp, NULL, a->shard_k, a->shard_n);
+        }
         if (!lockp && path) {
             struct xp_buf l = XP_BUF_INIT;
             xp_buf_printf(&l, "%s.lock", path);
@@ -341,6 +352,8 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     }
     struct copy_report rep;
     report_init(&rep, verb, a->json, a->quiet);
+    rep.shard_k = a->shard_k;
+    rep.shard_n = a->shard_n;
     rep.dry_run = a->dry_run;
     struct xp_copy_opts co = {
         .resources = mask,
@@ -354,6 +367,8 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         .scope = src,
         .dst_workspace = dst->workspace,
         .dst_project = dst->project,
+        .shard_k = a->shard_k,
+        .shard_n = a->shard_n,
         .no_readahead = getenv("XPORT_NO_READAHEAD") != NULL, /* for A/B timing */
         .progress = report_progress,
         .experiment_done = report_experiment,
@@ -389,6 +404,10 @@ static int transfer_main(struct transfer_args *a, const struct opt *opts,
     int r = opt_parse(opts, u, argc, argv, pos, 40, &npos);
     a->argc = argc;
     a->argv = argv;
+    if (!r && a->shard && xp_shard_parse(a->shard, &a->shard_k, &a->shard_n)) {
+        opt_error(u, "--shard", "%s", xp_error_last()->message);
+        r = -1;
+    }
     struct xp_location src, dst;
     int used = r ? -1 : locate(a, pos, npos, &src, &dst);
     if (used < 0) {

@@ -1,13 +1,17 @@
 /* What every command shares below the commands themselves: the context
  * they give adapters (cancelled by SIGINT/SIGTERM through xp_cmd_cancel),
- * printing the last error, and the monotonic clock (cmd/cmd.h). */
+ * printing the last error, the monotonic clock, and a location's name in
+ * journals (cmd/cmd.h). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmd.h"
+#include "xport/buf.h"
 #include "xport/error.h"
+#include "xport/location.h"
 
 volatile sig_atomic_t xp_cmd_cancel;
 
@@ -36,4 +40,25 @@ void print_error(int rc)
 {
     const struct xp_error *e = xp_error_last();
     fprintf(stderr, "error: %s\n", e->message[0] ? e->message : xp_strerror(rc));
+}
+
+/* A location as the journal records it: local paths made absolute, so a
+ * resume from another directory still matches; never any option. */
+char *cmd_location_id(const struct xp_location *loc)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    if (loc->path) {
+        if (loc->path[0] != '/') {
+            char cwd[4096];
+            if (getcwd(cwd, sizeof(cwd)))
+                xp_buf_printf(&b, "%s/", cwd);
+        }
+        xp_buf_puts(&b, loc->path);
+        if (loc->workspace || loc->project || loc->experiment)
+            xp_buf_printf(&b, "::%s/%s/%s", loc->workspace ? loc->workspace : "*",
+                          loc->project ? loc->project : "*",
+                          loc->experiment ? loc->experiment : "*");
+        return xp_buf_detach(&b);
+    }
+    return xp_location_str(loc);
 }

@@ -20,6 +20,7 @@ static const struct xp_cmd commands[] = {
     {"upload", cmd_upload, "send a layout (or store) to a vendor"},
     {"list", cmd_list, "list the experiments at a location"},
     {"verify", cmd_verify, "compare two locations point by point"},
+    {"status", cmd_status, "sum the journals of the copies into a destination"},
     {"adapters", cmd_adapters, "list the adapters built in"},
     {"jobs", cmd_jobs, "list, show, abort or remove background jobs"},
     {NULL, NULL, NULL},

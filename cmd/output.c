@@ -12,18 +12,6 @@
 #include "xport/error.h"
 #include "xport/json.h"
 
-void human_bytes(char *out, size_t n, int64_t b)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)b;
-    int i = 0;
-    while (v >= 1024 && i < 4) {
-        v /= 1024;
-        i++;
-    }
-    snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 void report_init(struct copy_report *r, const char *verb, int json, int quiet)
 {
     memset(r, 0, sizeof(*r));
@@ -131,12 +119,17 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
                       ",\"series\":%" PRId64 ",\"points\":%" PRId64
                       ",\"logs\":%" PRId64 ",\"files\":%" PRId64
                       ",\"bytes\":%" PRId64 ",\"deleted\":%" PRId64
-                      ",\"seconds\":%.3f,\"failures\":[",
+                      ",\"seconds\":%.3f",
                       code ? "false" : "true", code, dry_run ? "true" : "false",
                       st->experiments_listed, st->copied, st->skipped, st->partial,
                       st->failed,
                       st->series, st->points, st->logs, st->files, st->bytes,
                       st->deleted, secs);
+        if (r->shard_n)
+            xp_buf_printf(&o, ",\"shard\":{\"k\":%d,\"n\":%d,\"listed\":%" PRId64
+                          ",\"listedAll\":%" PRId64 "}",
+                          r->shard_k, r->shard_n, st->experiments_listed, st->listed_all);
+        xp_buf_puts(&o, ",\"failures\":[");
         for (size_t i = 0; i < r->nfailures; i++) {
             if (i)
                 xp_buf_putc(&o, ',');
@@ -156,6 +149,9 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
         FILE *f = stdout;
         fprintf(f, "%s%s\n", dry_run ? "dry run: nothing was written\n" : "",
                 "summary:");
+        if (r->shard_n)
+            fprintf(f, "  shard %d/%d: %" PRId64 " of %" PRId64 " listed experiments\n",
+                    r->shard_k, r->shard_n, st->experiments_listed, st->listed_all);
         char partial[48] = "";
         if (st->partial)
             snprintf(partial, sizeof(partial), ", %" PRId64 " partial", st->partial);

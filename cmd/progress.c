@@ -14,6 +14,18 @@
 #include "xport/buf.h"
 #include "xport/json.h"
 
+void human_bytes(char *out, size_t n, int64_t b)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1024 && i < 4) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
 #define WINDOW 5.0        /* seconds of samples behind a rate */
 #define PLAIN_EVERY 10.0  /* seconds between plain progress lines */
 #define JSON_EVERY 1.0    /* seconds between --json progress objects */

@@ -12,6 +12,7 @@
 #include "xport/error.h"
 #include "xport/journal.h"
 #include "xport/progress.h"
+#include "xport/shard.h"
 #include "xport/stream.h"
 #include "xport/verify.h"
 
@@ -63,6 +64,13 @@ struct copy_run {
 static int collect_ref(const struct xp_experiment_ref *ref, void *payload)
 {
     struct copy_run *run = payload;
+    run->st.listed_all++;
+    const struct xp_copy_opts *o = run->o;
+    if (o->shard_n > 1 &&
+        xp_shard_of(ref->workspace, ref->project,
+                    xp_shard_key(o->scope ? o->scope->path : NULL, ref->key),
+                    o->shard_n) != o->shard_k)
+        return 0; /* another shard's */
     if (run->nrefs == run->cap) {
         run->cap = run->cap ? run->cap * 2 : 64;
         run->refs = xp_realloc(run->refs, run->cap * sizeof(*run->refs));
@@ -799,6 +807,9 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
     if (list_rc) /* keep going with what was listed; report the listing failure */
         snprintf(list_msg, sizeof(list_msg), "%s", xp_error_last()->message);
     run.st.experiments_listed = (int64_t)run.nrefs;
+    if (!list_rc && o->journal && !o->dry_run &&
+        xp_journal_listed(o->journal, run.st.experiments_listed, run.st.listed_all))
+        xp_error_clear(); /* only xport status reads it: "remaining" stays unknown */
     if (o->resume && dst && !o->dry_run && !xp_adapter_can(dst->type, XP_CAP_RESUME))
         xp_ctx_warn(src->ctx, "adapter '%s' keeps no items of an interrupted attempt: "
                     "unfinished experiments are written again whole", dst->type->name);

@@ -156,6 +156,27 @@ static int check_pair(struct xp_journal *j, struct json_object *o)
                         j->path, s ? s : "?", d ? d : "?");
 }
 
+/* A journal read without a pair (xp_journal_summary) takes its header's. */
+static int read_pair(struct xp_journal *j, struct json_object *o)
+{
+    const char *ev = xp_json_str(o, "event");
+    int pair = ev && (!strcmp(ev, "journal") || !strcmp(ev, "run"));
+    const char *s = pair ? xp_json_str(o, "src") : NULL, *d = pair ? xp_json_str(o, "dst") : NULL;
+    j->src = xp_strdup(s ? s : "?"); /* an old journal without a header: unknown */
+    j->dst = xp_strdup(d ? d : "?");
+    return 0;
+}
+
+/* The size of the listing a header or "listed" line records. */
+static void note_listed(struct xp_journal *j, struct json_object *o)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(o, "listed", &v))
+        return;
+    j->listed = json_object_get_int64(v);
+    j->listed_of = json_i64(o, "of");
+}
+
 /* Stream the file into m. full: every line is folded; else only what
  * bears on experiments left partial (most lines are not even parsed).
  * *state and *tail get the line counts of the two parts. */
@@ -181,7 +202,8 @@ static int load_into(struct xp_journal *j, struct lh_table *m, int full,
             break;
         }
         good += (long)n;
-        int parse = full || first || strstr(line, "\"outcome\":\"partial\"") ||
+        int parse = full || first || strstr(line, "\"event\":\"listed\"") ||
+                    strstr(line, "\"outcome\":\"partial\"") ||
                     (lh_table_length(m) > 0 && (strstr(line, "\"outcome\":\"copied\"") ||
                                                 strstr(line, "\"outcome\":\"deleted\"")));
         if (in_state > 0) {
@@ -194,14 +216,14 @@ static int load_into(struct xp_journal *j, struct lh_table *m, int full,
         if (parse && xp_json_parse(&o, line, (size_t)n - 1, "journal") == 0) {
             if (first) {
                 const char *ev = xp_json_str(o, "event");
-                rc = check_pair(j, o);
+                rc = j->src ? check_pair(j, o) : read_pair(j, o);
                 if (ev && !strcmp(ev, "journal"))
                     in_state = json_i64(o, "state");
                 else
                     (*tail)++;
-            } else {
-                fold_line(m, o, &k);
             }
+            if (fold_line(m, o, &k))
+                note_listed(j, o);
         } else if (parse) {
             xp_error_clear(); /* a damaged line is ignored, as a torn one */
             if (first)
@@ -320,6 +342,9 @@ static int write_compacted(struct xp_journal *j, struct lh_table *m, const char 
     xp_buf_puts(&head, "{\"event\":\"journal\",\"version\":2");
     put_field(&head, "src", j->src);
     put_field(&head, "dst", j->dst);
+    if (j->listed >= 0)
+        xp_buf_printf(&head, ",\"listed\":%" PRId64 ",\"of\":%" PRId64, j->listed,
+                      j->listed_of);
     xp_buf_printf(&head, ",\"state\":%" PRId64 ",\"time\":\"%s\"}\n", *nlines, ts);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
     if (fd < 0)
@@ -437,6 +462,7 @@ int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
     j->dst = xp_strdup(dst);
     j->map = map_new();
     j->full = (flags & (XP_JOURNAL_RESUME | XP_JOURNAL_SYNC)) != 0;
+    j->listed = j->listed_of = -1;
     pthread_mutex_init(&j->lock, NULL);
     int rc = 0;
     char *dir = xp_strdup(path);
@@ -617,6 +643,58 @@ int xp_journal_record_partial(struct xp_journal *j, const char *ws, const char *
 {
     struct jevent ev = {"partial", src_key, dst_id, NULL, first, mask, dropped};
     return record(j, ws, proj, name, &ev);
+}
+
+int xp_journal_listed(struct xp_journal *j, int64_t listed, int64_t of)
+{
+    struct xp_buf l = XP_BUF_INIT;
+    char ts[XP_ISO8601_BUFSZ];
+    xp_iso8601_now(ts, 0);
+    xp_buf_printf(&l, "{\"event\":\"listed\",\"listed\":%" PRId64 ",\"of\":%" PRId64
+                  ",\"time\":\"%s\"}", listed, of, ts);
+    pthread_mutex_lock(&j->lock);
+    j->listed = listed;
+    j->listed_of = of;
+    int rc = j->fd >= 0 ? append_line(j, &l, 0) : 0;
+    pthread_mutex_unlock(&j->lock);
+    xp_buf_release(&l);
+    return rc;
+}
+
+int xp_journal_summary(const char *path, struct xp_journal_summary *out)
+{
+    struct xp_journal j;
+    memset(&j, 0, sizeof(j));
+    memset(out, 0, sizeof(*out));
+    j.path = (char *)path;
+    j.listed = j.listed_of = -1;
+    struct lh_table *m = map_new();
+    int64_t st, tl;
+    int rc = load_into(&j, m, 1, &st, &tl, NULL);
+    if (!rc && !j.src)
+        rc = xp_error_set(XP_EINVALID, "journal '%s' is empty", path);
+    struct lh_entry *e;
+    if (!rc)
+        lh_foreach(m, e) {
+            const struct jstate *s = (const struct jstate *)lh_entry_v(e);
+            if (s->partial)
+                out->partial++;
+            else if (s->done)
+                out->done++;
+            else if (s->failed)
+                out->failed++;
+        }
+    lh_table_free(m);
+    out->src = j.src;
+    out->dst = j.dst;
+    if (rc) {
+        free(j.src);
+        free(j.dst);
+        out->src = out->dst = NULL;
+    }
+    out->listed = j.listed;
+    out->listed_of = j.listed_of;
+    return rc;
 }
 
 char *xp_state_dir(const char *sub)

@@ -114,11 +114,17 @@ static int ensure_root(struct local_adapter *la)
         rc = xp_list_dir(&names, &n, la->root);
         if (rc)
             goto done;
-        /* .xport alone (a journal written first) still counts as empty */
+        /* .xport alone (a journal written first) still counts as empty, and
+         * so does another writer's marker on its way in (shards of one
+         * destination start at once): its temp file, or the marker itself
+         * once the listing is done */
         size_t others = 0;
         for (size_t i = 0; i < n; i++)
-            others += strcmp(names[i], ".xport") != 0;
+            others += strcmp(names[i], ".xport") != 0 &&
+                      strncmp(names[i], "xport.json.xport-tmp-", 21) != 0;
         xp_strv_free(names);
+        if (others && xp_is_file(marker))
+            goto done;
         if (others) {
             rc = xp_error_set(XP_EINVALID,
                               "'%s' is not empty and not an xport layout "

@@ -21,7 +21,8 @@ struct xp_copy_active {
 #define XP_COPY_ACTIVE_MAX 16
 
 struct xp_copy_stats {
-    int64_t experiments_listed;
+    int64_t experiments_listed; /* under --shard, those of this shard */
+    int64_t listed_all;         /* listed by the source, every shard's */
     int64_t experiments_done; /* finished, whatever the outcome */
     int64_t copied, skipped, failed;
     int64_t partial; /* written with items left behind (now or earlier) */
@@ -81,11 +82,14 @@ struct xp_copy_opts {
      * experiments this journal shows xport created, that the source no
      * longer has and that `scope` selects. Needs a journal. */
     int delete_missing;
-    const struct xp_location *scope;
+    const struct xp_location *scope; /* the source (--shard: its path) */
     /* The destination location's workspace and project (NULL: the
      * source's own): where the destination puts each experiment, so that
      * the sync modes look for it there. */
     const char *dst_workspace, *dst_project;
+    /* --shard K/N: only the experiments xp_shard_of (xport/shard.h) puts
+     * in shard shard_k of shard_n; shard_n 0 or 1: all */
+    int shard_k, shard_n;
     int no_readahead; /* read on the copying thread only (XPORT_NO_READAHEAD) */
     /* called about every 200 ms from the calling thread, and once at the end */
     void (*progress)(void *payload, const struct xp_copy_stats *st, int final);

@@ -41,6 +41,8 @@ struct xp_journal {
     int unsynced;         /* lines written and not yet fsynced */
     long loaded;          /* experiments done in earlier runs (resume) */
     int64_t compactions;  /* done by this process (tests, bench) */
+    /* the last listing recorded (xp_journal_listed), or -1 */
+    int64_t listed, listed_of;
 };
 
 /* XP_JOURNAL_RESUME: finished experiments count as done (xp_journal_done);
@@ -85,6 +87,22 @@ int xp_journal_record_partial(struct xp_journal *j, const char *ws, const char *
                               const char *name, const char *src_key,
                               const char *dst_id, unsigned mask, int64_t dropped,
                               const char *first);
+
+/* Record how many experiments this run's listing gave it (listed) of how
+ * many the source listed (of: more under --shard), so that a reader of
+ * the journal (xport status) can tell how many remain. Compaction keeps
+ * the last such record in the header. */
+int xp_journal_listed(struct xp_journal *j, int64_t listed, int64_t of);
+
+/* What one journal file holds, read without its pair (xport status):
+ * experiments done (copied or skipped, whole), partial, failed, and the
+ * last listing recorded (-1 when none). src and dst are heap copies. */
+struct xp_journal_summary {
+    char *src, *dst;
+    int64_t done, partial, failed;
+    int64_t listed, listed_of;
+};
+int xp_journal_summary(const char *path, struct xp_journal_summary *out);
 
 /* Where a pair's journal lives when no --state-file is given and the
  * destination is not a folder: $XDG_STATE_HOME/xport/journals/ (default

@@ -9,3 +9,5 @@ add_test(NAME layout_schemas COMMAND sh -c
 set_tests_properties(layout_schemas PROPERTIES LABELS local TIMEOUT 120)
 xport_add_test(test_journal SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_journal.c
                ${CMAKE_CURRENT_LIST_DIR}/gen_layout.c LABELS local mldash)
+xport_add_test(test_shard SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_shard.c
+               ${CMAKE_CURRENT_LIST_DIR}/gen_layout.c LABELS local cli)
