@@ -12,13 +12,14 @@ check. The one fault a run may survive (exit 0, with a warning naming the
 file) is in compacting the journal as it closes, when every experiment is
 already in place.
 
-usage: test_disk_faults.py XPORT GEN FIXTURES [STRIDE]
-  GEN: xport-test-gen (writes the edge-case layout); STRIDE: walk every
-  STRIDE-th point of the bigger cases (default 1: all of them)."""
+usage: test_disk_faults.py XPORT GEN FIXTURES [full]
+  GEN: xport-test-gen (writes the edge-case layout). Without 'full' (as in
+  ctest), each case walks every n-th point (the strides below) to keep
+  the suite short under ASan, plus the REGRESSIONS; 'full' walks them all."""
 import os, re, shutil, subprocess, sys, tempfile, time
 
 XPORT, GEN, FIXTURES = (os.path.abspath(a) for a in sys.argv[1:4])
-STRIDE = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+FULL = len(sys.argv) > 4 and sys.argv[4] == "full"
 REASONS = ("No space left on device", "Input/output error")
 
 
@@ -81,6 +82,10 @@ def verify_empty(src, tmp):
 def walk(name, src, copy_args, points):
     """copy_args(dst) -> argv of the run; points: the N to fault."""
     failures = []
+
+    def fail(msg):
+        print("FAIL " + msg, flush=True)
+        failures.append(msg)
     tmp = tempfile.mkdtemp(prefix="xport-faults-")
     try:
         for i, n in enumerate(points):
@@ -91,30 +96,30 @@ def walk(name, src, copy_args, points):
             what = "%s %s:%d" % (name, kind, n)
             closing = "(the journal is whole as it was)" in p.stderr
             if p.returncode == 0 and not closing:
-                failures.append("%s: exit 0 despite the fault" % what)
+                fail("%s: exit 0 despite the fault" % what)
             elif p.returncode == 0:
                 # the one fault a run may survive: compacting the journal at
                 # the end (the old journal stays, a rerun redoes at most what
                 # it lacks); everything must then be there already
                 v = run(["verify", src, dst], cwd=tmp)
                 if v.returncode != 0:
-                    failures.append("%s: exit 0 but not equal: %s" % (what, v.stdout[-2000:]))
+                    fail("%s: exit 0 but not equal: %s" % (what, v.stdout[-2000:]))
             elif "AddressSanitizer" in p.stderr or "runtime error" in p.stderr or \
                     p.returncode < 0:
-                failures.append("%s: crashed (%d): %s" % (what, p.returncode, p.stderr[-2000:]))
+                fail("%s: crashed (%d): %s" % (what, p.returncode, p.stderr[-2000:]))
             elif not any(r in p.stderr for r in REASONS) or \
                     not re.search(r"'[^']+': (%s)" % "|".join(REASONS), p.stderr):
-                failures.append("%s: message names no file or reason: %r" % (what, p.stderr))
+                fail("%s: message names no file or reason: %r" % (what, p.stderr))
             bad = partial_experiments(src, dst, tmp)
             if bad:
-                failures.append("%s: partial experiment committed: %s" % (what, bad[:5]))
+                fail("%s: partial experiment committed: %s" % (what, bad[:5]))
             r = run(copy_args(dst) + ["--resume"], cwd=tmp)
             if r.returncode != 0:
-                failures.append("%s: rerun failed (%d): %s" % (what, r.returncode, r.stderr))
+                fail("%s: rerun failed (%d): %s" % (what, r.returncode, r.stderr))
             else:
                 v = run(["verify", src, dst], cwd=tmp)
                 if v.returncode != 0:
-                    failures.append("%s: rerun not equal to the source: %s" %
+                    fail("%s: rerun not equal to the source: %s" %
                                     (what, v.stdout[-2000:] + v.stderr[-500:]))
             shutil.rmtree(os.path.join(tmp, dst), ignore_errors=True)
     finally:
@@ -130,18 +135,25 @@ def main():
         # (a) a copy of a small fixture layout, every point
         layout = os.path.join(FIXTURES, "mldash", "v0.6.27-local-store")
         cases.append(("copy mldash fixture", layout,
-                      lambda d: ["copy", "-q", layout, d], 1))
+                      lambda d: ["copy", "-q", layout, d], 2))
         # (a') a copy of the edge-case layout (unicode names, every value kind)
         edge = os.path.join(tmp, "edge")
         if subprocess.run([GEN, edge]).returncode != 0:
             sys.exit("xport-test-gen failed")
-        cases.append(("copy edge layout", edge, lambda d: ["copy", "-q", edge, d], STRIDE))
+        cases.append(("copy edge layout", edge, lambda d: ["copy", "-q", edge, d], 29))
         # (b) a W&B offline conversion
         wb = os.path.join(FIXTURES, "wandb", "offline-run-20210216_154407-g9dvvkua")
         cases.append(("wandb-offline download", "wandb-offline:" + wb,
-                      lambda d: ["download", "-q", "--from", "wandb-offline", wb, "-o", d], 1))
-        failures += verify_empty(layout, tmp)
+                      lambda d: ["download", "-q", "--from", "wandb-offline", wb, "-o", d], 9))
+        # (c) five runs: the journal's records of finished experiments matter
+        wm = os.path.join(FIXTURES, "wandb", "go-core-2026", "workspace-multi")
+        cases.append(("wandb-offline download of 5 runs", "wandb-offline:" + wm,
+                      lambda d: ["download", "-q", "--from", "wandb-offline", wm, "-o", d], 23))
+        for f in verify_empty(layout, tmp):
+            print("FAIL " + f)
+            failures.append(f)
         for name, src, args, stride in cases:
+            stride = 1 if FULL else stride
             t0 = time.time()
             probe = "probe"
             shutil.rmtree(os.path.join(tmp, probe), ignore_errors=True)
@@ -158,8 +170,7 @@ def main():
                   % (name, total, len(points), stride, len(f), time.time() - t0), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for f in failures:
-        print("FAIL " + f)
+    print("%d failures" % len(failures))
     return 1 if failures else 0
 
 

@@ -3,6 +3,6 @@
 if(XPORT_FAULT_INJECTION)
   add_test(NAME disk_faults COMMAND ${Python3_EXECUTABLE}
            ${CMAKE_CURRENT_LIST_DIR}/test_disk_faults.py $<TARGET_FILE:xport>
-           $<TARGET_FILE:xport-test-gen> ${CMAKE_SOURCE_DIR}/tests/fixtures 7)
+           $<TARGET_FILE:xport-test-gen> ${CMAKE_SOURCE_DIR}/tests/fixtures)
   set_tests_properties(disk_faults PROPERTIES LABELS faults TIMEOUT 600)
 endif()
