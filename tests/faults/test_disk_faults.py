@@ -108,7 +108,7 @@ def walk(name, src, copy_args, points):
                     p.returncode < 0:
                 fail("%s: crashed (%d): %s" % (what, p.returncode, p.stderr[-2000:]))
             elif not any(r in p.stderr for r in REASONS) or \
-                    not re.search(r"'[^']+': (%s)" % "|".join(REASONS), p.stderr):
+                    not re.search(r"'[^'\n]+'[^\n]*: (%s)" % "|".join(REASONS), p.stderr):
                 fail("%s: message names no file or reason: %r" % (what, p.stderr))
             bad = partial_experiments(src, dst, tmp)
             if bad:
