@@ -13,6 +13,7 @@
 #include "xport/fs.h"
 #include "xport/hash.h"
 #include "xport/utf8.h"
+#include "xport/sysio.h"
 
 static atomic_uint tmp_counter;
 
@@ -28,7 +29,7 @@ char *xp_tmp_name(const char *path)
 static int rename_synced(const char *tmp, const char *path)
 {
     int rc = 0;
-    if (rename(tmp, path) != 0) {
+    if (xp_sys_rename(tmp, path) != 0) {
         rc = xp_error_set_os(XP_EIO, "cannot rename '%s'", tmp);
         unlink(tmp);
         return rc;
@@ -47,11 +48,11 @@ static int rename_synced(const char *tmp, const char *path)
 
 int xp_file_commit(const char *tmp, const char *path)
 {
-    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    int fd = xp_sys_open(tmp, O_RDONLY | O_CLOEXEC);
     int rc = 0;
     if (fd < 0)
         rc = xp_error_set_os(XP_EIO, "cannot open '%s'", tmp);
-    else if (fsync(fd) != 0)
+    else if (xp_sys_fsync(fd) != 0)
         rc = xp_error_set_os(XP_EIO, "cannot fsync '%s'", tmp);
     if (fd >= 0)
         close(fd);
@@ -66,7 +67,7 @@ int xp_afile_open(struct xp_afile *f, const char *path)
 {
     memset(f, 0, sizeof(*f));
     char *tmp = xp_tmp_name(path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = xp_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         int rc = xp_error_set_os(XP_EIO, "cannot create '%s'", tmp);
         free(tmp);
@@ -101,7 +102,7 @@ void xp_afile_write(struct xp_afile *f, const void *data, size_t len)
 {
     if (f->err || !len)
         return;
-    if (fwrite(data, 1, len, f->fp) != len) {
+    if (xp_sys_fwrite(f->fp, data, len) != 0) {
         f->err = xp_error_set_os(XP_EIO, "cannot write '%s'", f->tmp);
         return;
     }
@@ -136,7 +137,7 @@ int xp_afile_commit(struct xp_afile *f)
         return rc ? rc : xp_error_set(XP_EIO, "file not open");
     if (!rc && fflush(f->fp) != 0)
         rc = xp_error_set_os(XP_EIO, "cannot write '%s'", f->tmp);
-    if (!rc && fsync(fileno(f->fp)) != 0)
+    if (!rc && xp_sys_fsync(fileno(f->fp)) != 0)
         rc = xp_error_set_os(XP_EIO, "cannot fsync '%s'", f->tmp);
     if (fclose(f->fp) != 0 && !rc)
         rc = xp_error_set_os(XP_EIO, "cannot close '%s'", f->tmp);
@@ -206,7 +207,7 @@ int xp_mkdir_p(const char *path)
         if (*s == '/' || *s == '\0') {
             char c = *s;
             *s = '\0';
-            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            if (xp_sys_mkdir(p, 0755) != 0 && errno != EEXIST) {
                 rc = xp_error_set_os(XP_EIO, "cannot create directory '%s'", p);
                 break;
             }
@@ -223,11 +224,11 @@ int xp_mkdir_p(const char *path)
 
 int xp_fsync_dir(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = xp_sys_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return xp_error_set_os(XP_EIO, "cannot open directory '%s'", path);
     int rc = 0;
-    if (fsync(fd) != 0 && errno != EINVAL)
+    if (xp_sys_fsync(fd) != 0 && errno != EINVAL)
         rc = xp_error_set_os(XP_EIO, "cannot fsync directory '%s'", path);
     close(fd);
     return rc;

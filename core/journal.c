@@ -18,6 +18,7 @@
 #include "xport/iso8601.h"
 #include "xport/journal.h"
 #include "xport/json.h"
+#include "xport/sysio.h"
 
 /* The state of one experiment. */
 struct jstate {
@@ -243,7 +244,7 @@ static int load_into(struct xp_journal *j, struct lh_table *m, int full,
 static int write_all(int fd, const char *p, size_t len, const char *path)
 {
     for (size_t off = 0; off < len;) {
-        ssize_t n = write(fd, p + off, len - off);
+        ssize_t n = xp_sys_write(fd, p + off, len - off);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -261,7 +262,7 @@ static int append_line(struct xp_journal *j, struct xp_buf *line, int sync)
     int rc = write_all(j->fd, line->ptr, line->len, j->path);
     if (!rc)
         j->unsynced = 1;
-    if (!rc && sync && fsync(j->fd) != 0)
+    if (!rc && sync && xp_sys_fsync(j->fd) != 0)
         rc = xp_error_set_os(XP_EIO, "cannot fsync journal '%s'", j->path);
     if (!rc && sync)
         j->unsynced = 0;
@@ -346,14 +347,14 @@ static int write_compacted(struct xp_journal *j, struct lh_table *m, const char 
         xp_buf_printf(&head, ",\"listed\":%" PRId64 ",\"of\":%" PRId64, j->listed,
                       j->listed_of);
     xp_buf_printf(&head, ",\"state\":%" PRId64 ",\"time\":\"%s\"}\n", *nlines, ts);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
+    int fd = xp_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
     if (fd < 0)
         rc = xp_error_set_os(XP_EIO, "cannot create '%s'", tmp);
     if (!rc)
         rc = write_all(fd, head.ptr, head.len, tmp);
     if (!rc)
         rc = write_all(fd, body.ptr ? body.ptr : "", body.len, tmp);
-    if (!rc && fsync(fd) != 0)
+    if (!rc && xp_sys_fsync(fd) != 0)
         rc = xp_error_set_os(XP_EIO, "cannot fsync '%s'", tmp);
     if (fd >= 0 && close(fd) != 0 && !rc)
         rc = xp_error_set_os(XP_EIO, "cannot write '%s'", tmp);
@@ -391,7 +392,7 @@ static int compact_locked(struct xp_journal *j)
     int64_t nlines = 0;
     if (!rc)
         rc = write_compacted(j, m, tmp.ptr, &nlines);
-    if (!rc && rename(tmp.ptr, j->path) != 0)
+    if (!rc && xp_sys_rename(tmp.ptr, j->path) != 0)
         rc = xp_error_set_os(XP_EIO, "cannot move '%s' into place", tmp.ptr);
     if (rc) {
         unlink(tmp.ptr); /* the old journal is untouched */
@@ -399,7 +400,7 @@ static int compact_locked(struct xp_journal *j)
         char *d = xp_strdup(j->path);
         rc = xp_fsync_dir(dir_of(d) ? d : ".");
         free(d);
-        int fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        int fd = xp_sys_open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC);
         if (fd < 0 && !rc)
             rc = xp_error_set_os(XP_EIO, "cannot open journal '%s'", j->path);
         if (fd >= 0) {
@@ -485,7 +486,7 @@ int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
     if (!rc && (flags & XP_JOURNAL_READONLY))
         return 0;
     if (!rc) {
-        j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        j->fd = xp_sys_open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (j->fd < 0)
             rc = xp_error_set_os(XP_EIO, "cannot open state file '%s'", path);
     }
@@ -527,7 +528,7 @@ int xp_journal_close(struct xp_journal *j)
     if (j->fd >= 0 && j->tail_lines > 0 &&
         (j->full || j->tail_lines > j->state_lines))
         rc = compact_locked(j);
-    if (j->fd >= 0 && j->unsynced && fsync(j->fd) != 0 && !rc)
+    if (j->fd >= 0 && j->unsynced && xp_sys_fsync(j->fd) != 0 && !rc)
         rc = xp_error_set_os(XP_EIO, "cannot fsync journal '%s'", j->path);
     if (j->fd >= 0)
         close(j->fd);

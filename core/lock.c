@@ -12,6 +12,7 @@
 #include "xport/fs.h"
 #include "xport/lock.h"
 #include "xport/numparse.h"
+#include "xport/sysio.h"
 
 static long read_pid(int fd)
 {
@@ -46,7 +47,7 @@ int xp_lock_take(struct xp_lock *l, const char *path, int wait,
         rc = xp_mkdir_p(dir);
     }
     free(dir);
-    if (!rc && (l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+    if (!rc && (l->fd = xp_sys_open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
         rc = xp_error_set_os(XP_EIO, "cannot open lock file '%s'", path);
     if (!rc && lock_fd(l->fd, 0) != 0) {
         if (errno != EWOULDBLOCK) {

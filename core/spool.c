@@ -11,6 +11,7 @@
 #include "xport/fs.h"
 #include "xport/pb.h"
 #include "xport/spool.h"
+#include "xport/sysio.h"
 
 #define SPOOL_DEFAULT_BUDGET ((size_t)8 << 20)
 /* A stream's buffer is written out once it holds this much: big enough for
@@ -97,7 +98,7 @@ static void stream_path(struct xp_buf *p, const struct xp_spool *s, size_t id)
 static int write_all(int fd, const char *data, size_t len, const char *path)
 {
     while (len) {
-        ssize_t n = write(fd, data, len);
+        ssize_t n = xp_sys_write(fd, data, len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -121,7 +122,7 @@ static int flush_stream(struct xp_spool *s, size_t id, int release)
             return rc;
         struct xp_buf p = XP_BUF_INIT;
         stream_path(&p, s, id);
-        int fd = open(p.ptr, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int fd = xp_sys_open(p.ptr, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0) {
             rc = xp_error_set_os(XP_EIO, "cannot open spool file '%s'", p.ptr);
         } else {

@@ -15,6 +15,7 @@
 #include "xport/hash.h"
 #include "xport/json.h"
 #include "xport/stage.h"
+#include "xport/sysio.h"
 
 /* An old copy moved aside by a publish that was killed before it could
  * remove it (see xp_stage_publish): the rerun writes the experiment anew,
@@ -71,14 +72,14 @@ int xp_stage_publish(struct xp_stage *st)
         struct xp_buf t = XP_BUF_INIT;
         xp_buf_printf(&t, "%s.xport-old-%ld", st->dir, (long)getpid());
         trash = xp_buf_detach(&t);
-        if (rename(st->final_dir, trash) != 0) {
+        if (xp_sys_rename(st->final_dir, trash) != 0) {
             rc = xp_error_set_os(XP_EIO, "cannot move '%s' aside", st->final_dir);
             free(trash);
             trash = NULL;
         }
     }
     if (!rc) {
-        if (rename(st->dir, st->final_dir) != 0) {
+        if (xp_sys_rename(st->dir, st->final_dir) != 0) {
             rc = xp_error_set_os(XP_EIO, "cannot move '%s' into place", st->final_dir);
             if (trash)
                 rename(trash, st->final_dir); /* put the old copy back */
@@ -207,7 +208,7 @@ int xp_stage_items_open(struct xp_stage_items *it, const struct xp_stage *st,
     char *log = xp_path_join(st->dir, XP_STAGE_ITEMS);
     int rc = resume ? items_reload(it, log) : (unlink(log), 0);
     if (!rc) {
-        it->fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        it->fd = xp_sys_open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (it->fd < 0)
             rc = xp_error_set_os(XP_EIO, "cannot open '%s'", log);
     }
@@ -247,13 +248,13 @@ int xp_stage_item_done(struct xp_stage_items *it, const char *key,
     }
     xp_buf_puts(&l, "}\n");
     for (size_t off = 0; !rc && off < l.len;) {
-        ssize_t n = write(it->fd, l.ptr + off, l.len - off);
+        ssize_t n = xp_sys_write(it->fd, l.ptr + off, l.len - off);
         if (n < 0 && errno != EINTR)
             rc = xp_error_set_os(XP_EIO, "cannot write '%s/%s'", it->dir, XP_STAGE_ITEMS);
         else if (n > 0)
             off += (size_t)n;
     }
-    if (!rc && fsync(it->fd) != 0)
+    if (!rc && xp_sys_fsync(it->fd) != 0)
         rc = xp_error_set_os(XP_EIO, "cannot fsync '%s/%s'", it->dir, XP_STAGE_ITEMS);
     if (!rc)
         json_object_object_add(it->keys, key, NULL);

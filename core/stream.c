@@ -11,6 +11,7 @@
 #include "xport/error.h"
 #include "xport/stream.h"
 #include "xport/sys/adapter.h"
+#include "xport/sysio.h"
 
 #define CHUNK (1 << 16)
 
@@ -76,7 +77,7 @@ struct to_fd {
 static int take_fd(void *arg, const char *p, size_t n)
 {
     struct to_fd *t = arg;
-    if (write(t->fd, p, n) != (ssize_t)n)
+    if (xp_sys_write(t->fd, p, n) != (ssize_t)n)
         return xp_error_set_os(XP_EIO, "cannot write '%s'", t->path);
     if (t->md5)
         xp_md5_update(t->md5, p, n);
@@ -86,7 +87,7 @@ static int take_fd(void *arg, const char *p, size_t n)
 int xp_stream_save(struct xp_stream *s, const char *path, struct xp_md5 *md5,
                    int64_t *bytes, const struct xp_ctx *ctx)
 {
-    struct to_fd t = {open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), path, md5};
+    struct to_fd t = {xp_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), path, md5};
     if (t.fd < 0)
         return xp_error_set_os(XP_EIO, "cannot write '%s'", path);
     int rc = pull(s, ctx, bytes, take_fd, &t);

@@ -453,8 +453,10 @@ int xp_verify(struct xp_adapter *a, struct xp_adapter *b,
         if (o->b_project)
             la.v[k].pproj = o->b_project;
     }
-    qsort(la.v, la.n, sizeof(*la.v), vref_cmp);
-    qsort(lb.v, lb.n, sizeof(*lb.v), vref_cmp);
+    if (la.n) /* an empty side has no array at all */
+        qsort(la.v, la.n, sizeof(*la.v), vref_cmp);
+    if (lb.n)
+        qsort(lb.v, lb.n, sizeof(*lb.v), vref_cmp);
     size_t i = 0, j = 0;
     while (i < la.n || j < lb.n) {
         int c = i >= la.n ? 1 : j >= lb.n ? -1 : vref_cmp(&la.v[i], &lb.v[j]);

@@ -7,6 +7,7 @@ scripts/deps.sh --tests
 # no citation of a machine path
 bash scripts/check_includes.sh
 bash scripts/check_paths.sh
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DXPORT_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DXPORT_SANITIZE=ON \
+  -DXPORT_FAULT_INJECTION=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
 ctest --test-dir build-asan -j2 --output-on-failure "$@"

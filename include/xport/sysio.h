@@ -1,0 +1,19 @@
+/* The system calls that write a destination or a journal (open, write,
+ * fsync, rename, mkdir), in one place so that a test build can make the Nth
+ * of them fail (XPORT_FAULT, see core/sysio.c). */
+#ifndef XPORT_SYSIO_H
+#define XPORT_SYSIO_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+int xp_sys_open(const char *path, int flags, ...);
+ssize_t xp_sys_write(int fd, const void *data, size_t len);
+/* fwrite of len bytes; 0 when all were written, -1 (errno set) otherwise. */
+int xp_sys_fwrite(FILE *fp, const void *data, size_t len);
+int xp_sys_fsync(int fd);
+int xp_sys_rename(const char *from, const char *to);
+int xp_sys_mkdir(const char *path, mode_t mode);
+
+#endif
