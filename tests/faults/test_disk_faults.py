@@ -132,10 +132,10 @@ def main():
     failures = []
     try:
         cases = []
-        # (a) a copy of a small fixture layout, every point
+        # (a) a copy of a small fixture layout (every point with 'full')
         layout = os.path.join(FIXTURES, "mldash", "v0.6.27-local-store")
         cases.append(("copy mldash fixture", layout,
-                      lambda d: ["copy", "-q", layout, d], 2))
+                      lambda d: ["copy", "-q", layout, d], 5))
         # (a') a copy of the edge-case layout (unicode names, every value kind)
         edge = os.path.join(tmp, "edge")
         if subprocess.run([GEN, edge]).returncode != 0:
