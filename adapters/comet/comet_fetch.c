@@ -521,7 +521,7 @@ static int merge_points(const char *dir)
 {
     char *sp = xp_path_join(dir, COMET_XPORT_POINTS);
     char *mp = xp_path_join(dir, "metrics.jsonl");
-    if (!comet_is_file(sp)) {
+    if (!xp_is_real_file(sp)) {
         free(sp);
         free(mp);
         return 0;

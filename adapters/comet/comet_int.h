@@ -198,8 +198,4 @@ void comet_extras_put(const struct xp_experiment_meta *m, int comet_origin, int 
                       void (*add)(void *payload, const char *name, const char *text),
                       void *payload);
 
-/* A regular file / a folder, not through a symlink (comet_util.c). */
-int comet_is_file(const char *path);
-int comet_is_dir(const char *path);
-
 #endif

@@ -275,7 +275,7 @@ static int read_lines_json(const char *path, struct json_object **out)
 {
     struct xp_buf b = XP_BUF_INIT;
     *out = json_object_new_array();
-    if (!comet_is_file(path))
+    if (!xp_is_real_file(path))
         return 0;
     int rc = xp_read_file(&b, path, (size_t)256 << 20);
     for (char *line = b.ptr; !rc && line < b.ptr + b.len;) {
@@ -348,7 +348,7 @@ static int send_types(struct comet_up *u, struct json_object *others)
         return 0;
     char *p = xp_path_join(u->dir, "parameters.json");
     struct json_object *params = NULL, *t = json_object_new_object();
-    int rc = comet_is_file(p) ? xp_json_read_file(&params, p) : 0;
+    int rc = xp_is_real_file(p) ? xp_json_read_file(&params, p) : 0;
     free(p);
     if (!rc && json_object_is_type(params, json_type_array))
         collect_types(t, "parameters", params);
@@ -368,7 +368,7 @@ static int send_params(struct comet_up *u)
 {
     char *p = xp_path_join(u->dir, "parameters.json");
     struct json_object *list = NULL;
-    int rc = comet_is_file(p) ? xp_json_read_file(&list, p) : 0;
+    int rc = xp_is_real_file(p) ? xp_json_read_file(&list, p) : 0;
     free(p);
     size_t n = !rc && json_object_is_type(list, json_type_array)
                    ? json_object_array_length(list) : 0;
@@ -465,7 +465,7 @@ static int send_text(struct comet_up *u, const char *rel, const char *path,
     char *p = xp_path_join(u->dir, rel);
     struct xp_buf t = XP_BUF_INIT, b = XP_BUF_INIT;
     int rc = 0;
-    if (comet_is_file(p)) {
+    if (xp_is_real_file(p)) {
         rc = xp_read_file(&t, p, (size_t)256 << 20);
         if (!rc) {
             comet_up_begin(u, &b);
@@ -498,7 +498,7 @@ static int send_system(struct comet_up *u)
     char *r = xp_path_join(u->dir, "run/requirements.txt");
     struct json_object *sd = NULL;
     int rc = 0;
-    if (comet_is_file(p))
+    if (xp_is_real_file(p))
         rc = xp_json_read_file(&sd, p);
     struct xp_buf req = XP_BUF_INIT, b = XP_BUF_INIT;
     int any = 0;
@@ -524,7 +524,7 @@ static int send_system(struct comet_up *u)
             any |= v != NULL;
         }
     }
-    if (!rc && comet_is_file(r) && !(rc = xp_read_file(&req, r, (size_t)64 << 20))) {
+    if (!rc && xp_is_real_file(r) && !(rc = xp_read_file(&req, r, (size_t)64 << 20))) {
         xp_buf_puts(&b, ",\"installedPackages\":[");
         int k = 0;
         for (char *line = req.ptr; line < req.ptr + req.len;) {
@@ -554,7 +554,7 @@ static int send_git(struct comet_up *u)
     char *p = xp_path_join(u->dir, "run/git_metadata.json");
     struct json_object *g = NULL;
     int rc = 0;
-    if (!have(u, "git") && comet_is_file(p) && !(rc = xp_json_read_file(&g, p))) {
+    if (!have(u, "git") && xp_is_real_file(p) && !(rc = xp_json_read_file(&g, p))) {
         static const char *const f[] = {"user", "root", "branch", "parent", "origin", NULL};
         struct xp_buf b = XP_BUF_INIT;
         comet_up_begin(u, &b);
@@ -572,7 +572,7 @@ static int send_git(struct comet_up *u)
     free(p);
     /* the patch as a file upload (write/experiment/git/patch) */
     p = xp_path_join(u->dir, "run/git_diff.patch");
-    if (!rc && !have(u, "git") && comet_is_file(p)) {
+    if (!rc && !have(u, "git") && xp_is_real_file(p)) {
         const char *q[] = {"experimentKey", u->key, NULL};
         struct xp_http_part part = {.name = "file", .path = p, .filename = "git_diff.patch",
                                     .content_type = "application/octet-stream"};

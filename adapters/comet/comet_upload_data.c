@@ -42,7 +42,7 @@ int comet_up_output(struct comet_up *u)
 {
     char *p = xp_path_join(u->dir, "run/output.txt");
     struct xp_buf t = XP_BUF_INIT, b = XP_BUF_INIT;
-    int rc = comet_is_file(p) ? xp_read_file(&t, p, (size_t)1 << 30) : 0;
+    int rc = xp_is_real_file(p) ? xp_read_file(&t, p, (size_t)1 << 30) : 0;
     free(p);
     int64_t idx = 0;
     int in = 0;
@@ -180,7 +180,7 @@ int comet_up_assets(struct comet_up *u)
         }
     char *p = xp_path_join(u->dir, "assets/assets_metadata.jsonl");
     struct xp_buf t = XP_BUF_INIT, disk = XP_BUF_INIT;
-    int rc = comet_is_file(p) ? xp_read_file(&t, p, (size_t)256 << 20) : 0;
+    int rc = xp_is_real_file(p) ? xp_read_file(&t, p, (size_t)256 << 20) : 0;
     free(p);
     for (char *line = t.ptr; !rc && line < t.ptr + t.len;) {
         char *nl = memchr(line, '\n', (size_t)(t.ptr + t.len - line));

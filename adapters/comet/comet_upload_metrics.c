@@ -282,7 +282,7 @@ int comet_up_metrics(struct comet_up *u)
 {
     int rc = count_held(u);
     char *p = xp_path_join(u->dir, "metrics.jsonl");
-    if (rc || !comet_is_file(p)) {
+    if (rc || !xp_is_real_file(p)) {
         free(p);
         return rc;
     }

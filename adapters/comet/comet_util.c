@@ -101,15 +101,3 @@ struct json_object *comet_carried_record(const struct xp_file_meta *m)
     xp_buf_release(&want);
     return fits ? rec : NULL;
 }
-
-int comet_is_file(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-int comet_is_dir(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}

@@ -23,7 +23,7 @@ static int is_experiment(const char *dir)
 {
     for (int i = 0; exp_files[i]; i++) {
         char *p = xp_path_join(dir, exp_files[i]);
-        int yes = comet_is_file(p);
+        int yes = xp_is_real_file(p);
         free(p);
         if (yes)
             return 1;
@@ -70,7 +70,7 @@ static int subdirs(const char *dir, char ***names, size_t *n)
     for (size_t i = 0; i < *n; i++) {
         char *p = xp_path_join(dir, (*names)[i]);
         int keep = (*names)[i][0] != '.' && xp_segment_safe((*names)[i]) &&
-                   comet_is_dir(p);
+                   xp_is_real_dir(p);
         free(p);
         if (keep)
             (*names)[k++] = (*names)[i];

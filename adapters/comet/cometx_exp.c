@@ -62,7 +62,7 @@ int cometx_exp_load(struct cometx_exp *e, const char *dir, const char *ws_folder
     e->others = json_object_new_array();
     char *p = xp_path_join(dir, "metadata.json");
     int rc = 0;
-    if (comet_is_file(p)) {
+    if (xp_is_real_file(p)) {
         rc = xp_json_read_file(&e->metadata, p);
         if (!rc && !json_object_is_type(e->metadata, json_type_object))
             rc = xp_error_set(XP_EINVALID, "'%s' is not a JSON object", p);
@@ -70,7 +70,7 @@ int cometx_exp_load(struct cometx_exp *e, const char *dir, const char *ws_folder
     free(p);
     if (!rc) {
         p = xp_path_join(dir, "others.jsonl");
-        if (comet_is_file(p))
+        if (xp_is_real_file(p))
             rc = read_others(e->others, p);
         free(p);
     }

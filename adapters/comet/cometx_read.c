@@ -102,7 +102,7 @@ static int load_docs(struct cx_reader *r)
         return xp_error_wrap(XP_EINVALID, "experiment '%s'", r->e.dir);
     char *p = xp_path_join(r->e.dir, "parameters.json");
     int rc = 0;
-    if (comet_is_file(p)) {
+    if (xp_is_real_file(p)) {
         struct json_object *list = NULL;
         rc = xp_json_read_file(&list, p);
         if (!rc && !json_object_is_type(list, json_type_array))
@@ -172,7 +172,7 @@ static int load_metrics(struct cx_reader *r)
     if (!(r->res & (XP_RES_METRICS | XP_RES_SYSTEM)))
         return 0;
     char *p = xp_path_join(r->e.dir, "metrics.jsonl");
-    if (!comet_is_file(p)) {
+    if (!xp_is_real_file(p)) {
         free(p);
         return 0;
     }
@@ -279,13 +279,13 @@ static int open_logs(struct cx_reader *r)
 {
     char *side = xp_path_join(r->e.dir, "run/xport_logs.jsonl");
     int rc = 0;
-    if (comet_is_file(side)) {
+    if (xp_is_real_file(side)) {
         r->lside = fopen(side, "rb");
         if (!r->lside)
             rc = xp_error_set_os(XP_EIO, "cannot open '%s'", side);
     } else {
         char *p = xp_path_join(r->e.dir, "run/output.txt");
-        if (comet_is_file(p))
+        if (xp_is_real_file(p))
             rc = xp_read_file(&r->lbuf, p, (size_t)1 << 30);
         free(p);
     }
@@ -408,7 +408,7 @@ static int add_asset(struct cx_reader *r, struct json_object *rec, size_t lineno
         return xp_error_set(XP_EINVALID, "asset '%s' of type '%s' in '%s' has an unsafe "
                             "name; refusing it", fname, type, r->e.dir);
     }
-    if (!comet_is_file(disk.ptr)) {
+    if (!xp_is_real_file(disk.ptr)) {
         int rc = 0;
         if (remote && json_object_get_boolean(remote)) {
             /* a link with no bytes here: kept with the experiment */
@@ -444,7 +444,7 @@ static int load_assets(struct cx_reader *r)
     char *p = xp_path_join(r->e.dir, "assets/assets_metadata.jsonl");
     struct xp_buf b = XP_BUF_INIT;
     int rc = 0;
-    if (comet_is_file(p))
+    if (xp_is_real_file(p))
         rc = xp_read_file(&b, p, (size_t)256 << 20);
     size_t lineno = 0;
     for (char *line = b.ptr; !rc && line < b.ptr + b.len;) {
@@ -555,7 +555,7 @@ static void build_experiment(struct cx_reader *r)
         json_object_object_add(r->vendor, "metadata", json_object_get(md));
     char *pm = xp_path_join(r->e.dir, "../project_metadata.json");
     struct json_object *proj = NULL;
-    if (comet_is_file(pm) && xp_json_read_file(&proj, pm) == 0 &&
+    if (xp_is_real_file(pm) && xp_json_read_file(&proj, pm) == 0 &&
         json_object_is_type(proj, json_type_object))
         json_object_object_add(r->vendor, "project", json_object_get(proj));
     xp_error_clear();
