@@ -85,12 +85,12 @@ for f in files:
     includes[f] = inc
 
 def reach(f):
-    seen, todo = set(), [f]
-    while todo:
-        for h in includes.get(todo.pop(), []):
+    seen, pending = set(), [f]
+    while pending:
+        for h in includes.get(pending.pop(), []):
             if h not in seen:
                 seen.add(h)
-                todo.append(h)
+                pending.append(h)
     return seen
 
 KEYWORDS = {"if", "while", "for", "switch", "return", "sizeof", "defined"}

@@ -171,14 +171,10 @@ static size_t step_fields(struct nex_emit *e, struct xp_field *f,
     if (!*step)
         return 0;
     double d = strtod(step, NULL);
-    const char *dot = strchr(step, '.');
-    int scale = dot ? (int)strlen(dot + 1) : 0;
-    char back[64];
-    snprintf(back, sizeof back, "%.*f", scale, d);
     f[0].key = "step";
     f[0].v.type = XP_V_FLOAT;
     f[0].v.u.d = d;
-    if (!strcmp(back, step) || (d == 0 && !strcmp(back + 1, step)))
+    if (npt_step_exact(d, step))
         return 1;
     f[1].key = "step_decimal";
     f[1].v.type = XP_V_STRING;

@@ -114,10 +114,9 @@ int nps_step(const unsigned char *p, size_t len, struct nps_step *s);
 /* ---- values (nps_value.c) ---- */
 
 char *nps_arena_dup(struct xp_arena *a, const void *p, size_t n);
-/* The double nearest to a step, and 1 when that double does not give the
- * step back at six decimals (steps past some 2^31). */
+/* The double nearest to a step (whether it gives the step back is
+ * npt_step_exact's to say). */
 double nps_step_double(const struct nps_step *s);
-int nps_step_inexact(const struct nps_step *s, double d);
 /* Epoch seconds as the double nearest to sec.nanos. */
 double nps_ts_double(int64_t sec, int32_t nanos);
 /* The field of a Value message that holds it (the last, as protobuf reads a

@@ -113,9 +113,10 @@ static int point(struct nps_emit *e, const struct nps_series *s, size_t n,
         f[k].key = "step";
         f[k].v.type = XP_V_FLOAT;
         f[k++].v.u.d = sd;
-        if (nps_step_inexact(&h.step, sd)) {
-            char t[48];
-            nps_step_text(t, &h.step);
+        char t[48];
+        /* below 2^31 a double is finer than half a millionth: exact */
+        if (h.step.whole >= (1ull << 31) && (nps_step_text(t, &h.step),
+                                             !npt_step_exact(sd, t))) {
             f[k].key = "step_decimal";
             f[k].v.type = XP_V_STRING;
             f[k].v.u.s.len = strlen(t);

@@ -31,18 +31,6 @@ double nps_step_double(const struct nps_step *s)
     return strtod(t, NULL); /* correctly rounded */
 }
 
-/* 1 when the double d does not give the step back at six decimals (steps
- * past some 2^31). */
-int nps_step_inexact(const struct nps_step *s, double d)
-{
-    /* below 2^31 a double is finer than half a millionth */
-    if (s->whole < (1ull << 31))
-        return 0;
-    char a[64], b[64];
-    snprintf(a, sizeof(a), "%" PRIu64 ".%06" PRIu64, s->whole, s->micro);
-    snprintf(b, sizeof(b), "%.6f", d);
-    return strcmp(a, b) != 0;
-}
 
 double nps_ts_double(int64_t sec, int32_t nanos)
 {

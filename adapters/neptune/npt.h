@@ -151,6 +151,11 @@ int npt_safe_rel(struct xp_buf *out, const char *path);
  * "timestamp" as ms / 1000 epoch seconds. Returns how many. */
 size_t npt_fields(struct xp_field *f, double d, const char *s, size_t slen, int has_step,
                   double step, int64_t ms);
+/* 1 when the double d gives the decimal step text back at the text's own
+ * scale; else the point also keeps the text as "step_decimal" (Neptune's
+ * steps are decimals: neptune-exporter's decimal(18,6), neptune-scale's
+ * whole + micro). */
+int npt_step_exact(double d, const char *text);
 
 struct npt_emit;
 struct npt_emit_opts {

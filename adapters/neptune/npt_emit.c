@@ -349,6 +349,16 @@ static int series_wanted(const struct npt_emit *e, const struct npt_attr *a)
     return e->o.resources & (is_system(a->path) ? XP_RES_SYSTEM : XP_RES_METRICS);
 }
 
+int npt_step_exact(double d, const char *text)
+{
+    const char *dot = strchr(text, '.');
+    int scale = dot ? (int)strlen(dot + 1) : 0;
+    char back[400];
+    snprintf(back, sizeof back, "%.*f", scale, d);
+    /* "-0.0" for a text "0.0" that parsed to -0 is the same step */
+    return !strcmp(back, text) || (d == 0 && back[0] == '-' && !strcmp(back + 1, text));
+}
+
 size_t npt_fields(struct xp_field *f, double d, const char *s, size_t slen, int has_step,
                   double step, int64_t ms)
 {
