@@ -19,7 +19,7 @@ static const char *const names[] = {
     "metrics/loss/metadata.json", "logs/logs.jsonl"};
 #define NFILES (sizeof(names) / sizeof(names[0]))
 
-static char root[4096], exp[4096];
+static char root[3800], expdir[4096];
 
 /* The folder goes at exit; anything the reader left in it (nothing, it
  * only reads) would keep it. */
@@ -27,12 +27,12 @@ static void teardown(void)
 {
     char p[4400];
     for (size_t i = 0; i < NFILES; i++) {
-        snprintf(p, sizeof(p), "%s/%s", exp, names[i]);
+        snprintf(p, sizeof(p), "%s/%s", expdir, names[i]);
         unlink(p);
     }
     const char *dirs[] = {"/metrics/loss", "/metrics", "/logs", ""};
     for (size_t i = 0; i < 4; i++) {
-        snprintf(p, sizeof(p), "%s%s", exp, dirs[i]);
+        snprintf(p, sizeof(p), "%s%s", expdir, dirs[i]);
         rmdir(p);
     }
     snprintf(p, sizeof(p), "%s/ws/proj/experiments", root);
@@ -50,20 +50,20 @@ static void setup(void)
     snprintf(root, sizeof(root), "%s/xport-fuzz-layout-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(root))
         abort();
-    snprintf(exp, sizeof(exp), "%s/ws", root);
-    mkdir(exp, 0700);
-    strcat(exp, "/proj");
-    mkdir(exp, 0700);
-    strcat(exp, "/experiments");
-    mkdir(exp, 0700);
-    strcat(exp, "/exp1");
-    mkdir(exp, 0700);
+    snprintf(expdir, sizeof(expdir), "%s/ws", root);
+    mkdir(expdir, 0700);
+    strcat(expdir, "/proj");
+    mkdir(expdir, 0700);
+    strcat(expdir, "/experiments");
+    mkdir(expdir, 0700);
+    strcat(expdir, "/exp1");
+    mkdir(expdir, 0700);
     char p[4200];
-    snprintf(p, sizeof(p), "%s/metrics", exp);
+    snprintf(p, sizeof(p), "%s/metrics", expdir);
     mkdir(p, 0700);
-    snprintf(p, sizeof(p), "%s/metrics/loss", exp);
+    snprintf(p, sizeof(p), "%s/metrics/loss", expdir);
     mkdir(p, 0700);
-    snprintf(p, sizeof(p), "%s/logs", exp);
+    snprintf(p, sizeof(p), "%s/logs", expdir);
     mkdir(p, 0700);
     atexit(teardown);
 }
@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         const unsigned char *z = memchr(p, 0, (size_t)(end - p));
         size_t n = z ? (size_t)(z - p) : (size_t)(end - p);
         char path[4400];
-        snprintf(path, sizeof(path), "%s/%s", exp, names[i]);
+        snprintf(path, sizeof(path), "%s/%s", expdir, names[i]);
         FILE *f = fopen(path, "wb");
         if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0)
             abort();
