@@ -18,8 +18,12 @@
 
 /* XPORT_FAULT=ENOSPC:N or EIO:N fails the Nth call (counting from 1) with
  * that errno; XPORT_FAULT=count prints "xport-fault: calls N" to stderr at
- * exit, so that a test knows how many points there are to walk. */
+ * exit, so that a test knows how many points there are to walk;
+ * XPORT_FAULT=GATE:N:PATH holds the Nth call until PATH exists (at most
+ * 120 s), so that a test can stop a run at a known point from outside
+ * (tests/slurm: a scheduler cancels a task in flight). */
 static int fault_errno;
+static char *fault_gate; /* GATE's PATH */
 static long long fault_at;
 static int fault_count;
 static atomic_llong fault_calls;
@@ -42,9 +46,18 @@ static void fault_init(void)
     }
     const char *colon = strchr(v, ':');
     int64_t n = 0;
+    if (colon && (size_t)(colon - v) == 4 && !strncmp(v, "GATE", 4)) {
+        const char *c2 = strchr(colon + 1, ':');
+        if (c2 && c2[1] && !xp_parse_i64n(colon + 1, (size_t)(c2 - colon - 1), &n) && n >= 1) {
+            fault_gate = strdup(c2 + 1);
+            fault_at = n;
+            fault_count = 1;
+            return;
+        }
+    }
     if (!colon || xp_parse_i64n(colon + 1, strlen(colon + 1), &n) || n < 1) {
         fprintf(stderr, "xport-fault: ignoring XPORT_FAULT='%s' (want ENOSPC:N, "
-                        "EIO:N or count)\n", v);
+                        "EIO:N, GATE:N:PATH or count)\n", v);
         return;
     }
     if ((size_t)(colon - v) == 6 && !strncmp(v, "ENOSPC", 6))
@@ -67,6 +80,11 @@ static int fault_now(void)
     if (fault_errno && n == fault_at) {
         errno = fault_errno;
         return 1;
+    }
+    if (fault_gate && n == fault_at) {
+        fprintf(stderr, "xport-fault: gated at call %lld\n", n);
+        for (int i = 0; i < 12000 && access(fault_gate, F_OK) != 0; i++)
+            usleep(10000);
     }
     return 0;
 }

@@ -10,6 +10,8 @@ if [ "${1:-}" = "--tests" ]; then
   pkgs+=(libcmocka-dev python3 curl)
   # the pkg tests render the man pages (man -l) and check the zsh completion's syntax
   pkgs+=(man-db zsh)
+  # a one-node Slurm cluster runs examples/slurm (tests/slurm)
+  pkgs+=(slurmctld slurmd slurm-client munge)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
