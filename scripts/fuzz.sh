@@ -10,7 +10,8 @@
 # Exits 77 when clang or its libFuzzer runtime (libclang-rt-14-dev) is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(jscan typemark number iso8601 pb zip parquet wandb_log mldash_page layout wandb_value)
+# every tests/fuzz/fuzz_NAME.c is a target NAME
+targets=($(cd tests/fuzz && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//'))
 if [ "${1:-}" = --list ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 [ $# -ge 1 ] || { echo "usage: scripts/fuzz.sh TARGET [SECONDS] | --replay | --list" >&2; exit 2; }
 

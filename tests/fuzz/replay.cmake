@@ -2,8 +2,13 @@
 # committed corpus replayed, then 3 s of seeded random mutations of it
 # (replay_main.c). Coverage-guided fuzzing with libFuzzer is scripts/fuzz.sh
 # and bench/fuzz_all.sh; this keeps every target built and run by .ci/run.
-set(XPORT_FUZZ_TARGETS jscan typemark number iso8601 pb zip parquet wandb_log
-    mldash_page layout wandb_value)
+# every tests/fuzz/fuzz_NAME.c is a target
+file(GLOB xport_fuzz_sources RELATIVE ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/fuzz_*.c)
+set(XPORT_FUZZ_TARGETS)
+foreach(f ${xport_fuzz_sources})
+  string(REGEX REPLACE "^fuzz_(.*)\\.c$" "\\1" t ${f})
+  list(APPEND XPORT_FUZZ_TARGETS ${t})
+endforeach()
 file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fuzz-crash)
 foreach(t ${XPORT_FUZZ_TARGETS})
   add_executable(fuzz_replay_${t} ${CMAKE_CURRENT_LIST_DIR}/fuzz_${t}.c

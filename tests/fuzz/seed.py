@@ -156,3 +156,49 @@ for t in ['1', '-1.5', '0.1', 'NaN', 'Infinity', '-Infinity', '"s\\u00e9"', '{"a
           '[1,2]', 'true', 'false', 'null', '1e400', '18446744073709551615', '-0', '-0.0',
           '9223372036854775808', '1.', '{"_type":"histogram","bins":[0,1],"values":[3]}']:
     put('wandb_value', t)
+
+
+# on-disk adapters fed through fuzz_tree.h: the files the generators of
+# tests/comet and tests/neptune write, NUL-separated in the target's order
+# (a piece larger than 40 kB is cut, to keep the corpus small)
+import subprocess, tempfile
+
+
+def tree(target, base, rels, tmp, limit=40000):
+    parts = []
+    for rel in rels:
+        try:
+            with open(os.path.join(base, rel), 'rb') as f:
+                # the generators' absolute paths made the same on every run
+                parts.append(f.read()[:limit].replace(b'\0', b'').replace(tmp.encode(), b'/tmp/seed'))
+        except OSError:
+            parts.append(b'')
+    if any(parts):
+        put(target, b'\0'.join(parts))
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    subprocess.run(['python3', os.path.join(ROOT, 'tests', 'comet', 'make_fixtures.py'), 'cometx',
+                    os.path.join(tmp, 'cx')], check=True, stdout=subprocess.DEVNULL)
+    for dp, _, fs in sorted(os.walk(os.path.join(tmp, 'cx'))):
+        if 'metadata.json' in fs:
+            tree('cometx', dp, ['metadata.json', 'parameters.json', 'metrics.jsonl', 'others.jsonl',
+                                'system_details.json', 'assets/assets_metadata.jsonl',
+                                'run/git_metadata.json', 'run/output.txt',
+                                '../project_metadata.json'], tmp)
+    subprocess.run(['python3', os.path.join(ROOT, 'tests', 'neptune', 'gen_neptune.py'),
+                    os.path.join(tmp, 'np')], check=True, stdout=subprocess.DEVNULL)
+    for kind in ['offline', 'async']:
+        top = os.path.join(tmp, 'np', '.neptune', kind)
+        for dp, _, fs in sorted(os.walk(top)):
+            logs = sorted(f for f in fs if f.startswith('data-'))
+            if logs:
+                tree('neptune_offline', dp, ['metadata.json'] + (logs + [''])[:2] +
+                     ['last_put_version'], tmp)
+    for dp, _, fs in sorted(os.walk(os.path.join(tmp, 'np', 'backup'))):
+        if 'simple_metadata.json' in fs:
+            tree('neptune_backup', dp, ['simple_metadata.json', 'train/loss.csv',
+                                        'monitoring/0a1b2c3d/stdout.csv', 'results.csv',
+                                        'source_code/files.zip'], tmp)
+            tree('neptune_backup', dp, ['simple_metadata.json', 'train/fine.csv',
+                                        'monitoring/0a1b2c3d/cpu.csv', 'edge/nonfinite.csv', ''], tmp)
