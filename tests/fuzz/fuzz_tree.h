@@ -60,10 +60,8 @@ static void fuzz_tree_quiet(void *payload, const char *msg)
     (void)msg;
 }
 
-/* Write the pieces of data to paths[0..n) (relative to the root), then read
- * the folder root/sub with `adapter`. */
-static int fuzz_tree_run(const char *adapter, const char *sub, const char *const *paths,
-                         size_t n, const unsigned char *data, size_t size)
+/* The process's temporary folder, made on first use. */
+static const char *fuzz_tree_dir(void)
 {
     if (!fuzz_tree_root[0]) {
         const char *tmp = getenv("TMPDIR");
@@ -73,6 +71,32 @@ static int fuzz_tree_run(const char *adapter, const char *sub, const char *const
             abort();
         atexit(fuzz_tree_rm);
     }
+    return fuzz_tree_root;
+}
+
+/* Read the folder root/sub with `adapter`: every experiment to its end. */
+static inline void fuzz_tree_read(const char *adapter, const char *sub)
+{
+    static struct xp_ctx ctx = {.warn = fuzz_tree_quiet};
+    struct xp_location loc;
+    struct xp_adapter *a;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s%s%s", fuzz_tree_dir(), sub && *sub ? "/" : "",
+             sub ? sub : "");
+    if (xp_location_from(&loc, adapter, path) == 0 && xp_adapter_open(&a, &loc, NULL, &ctx) == 0) {
+        xp_adapter_list(a, fuzz_tree_read_one, a);
+        xp_adapter_close(a);
+    }
+    xp_location_release(&loc);
+    xp_error_clear();
+}
+
+/* Write the pieces of data to paths[0..n) (relative to the root), then read
+ * the folder root/sub with `adapter`. */
+static inline int fuzz_tree_run(const char *adapter, const char *sub, const char *const *paths,
+                                size_t n, const unsigned char *data, size_t size)
+{
+    fuzz_tree_dir();
     const unsigned char *p = data, *end = data + size;
     char path[4200];
     for (size_t i = 0; i < n; i++) {
@@ -85,17 +109,7 @@ static int fuzz_tree_run(const char *adapter, const char *sub, const char *const
             abort();
         p = z ? z + 1 : end;
     }
-    static struct xp_ctx ctx = {.warn = fuzz_tree_quiet};
-    struct xp_location loc;
-    struct xp_adapter *a;
-    snprintf(path, sizeof(path), "%s%s%s", fuzz_tree_root, sub && *sub ? "/" : "",
-             sub ? sub : "");
-    if (xp_location_from(&loc, adapter, path) == 0 && xp_adapter_open(&a, &loc, NULL, &ctx) == 0) {
-        xp_adapter_list(a, fuzz_tree_read_one, a);
-        xp_adapter_close(a);
-    }
-    xp_location_release(&loc);
-    xp_error_clear();
+    fuzz_tree_read(adapter, sub);
     return 0;
 }
 #endif

@@ -199,6 +199,44 @@ with tempfile.TemporaryDirectory() as tmp:
         if 'simple_metadata.json' in fs:
             tree('neptune_backup', dp, ['simple_metadata.json', 'train/loss.csv',
                                         'monitoring/0a1b2c3d/stdout.csv', 'results.csv',
-                                        'source_code/files.zip'], tmp)
+                                        ''], tmp)  # its zip has the run's clock in it
             tree('neptune_backup', dp, ['simple_metadata.json', 'train/fine.csv',
                                         'monitoring/0a1b2c3d/cpu.csv', 'edge/nonfinite.csv', ''], tmp)
+
+# neptune-scale: each run's operations from the generator's databases,
+# as [type][length, 2 bytes LE][operation] records (fuzz_neptune_scale.c)
+import sqlite3
+with tempfile.TemporaryDirectory() as tmp:
+    subprocess.run(['python3', os.path.join(ROOT, 'tests', 'neptune', 'gen_neptune_scale.py'), 'gen',
+                    os.path.join(tmp, 'ns')], check=True, stdout=subprocess.DEVNULL)
+    for dp, _, fs in sorted(os.walk(os.path.join(tmp, 'ns'))):
+        if 'run_operations.sqlite3' in fs:
+            c = sqlite3.connect(os.path.join(dp, 'run_operations.sqlite3'))
+            out = b''
+            try:
+                for typ, op in c.execute('SELECT operation_type, operation FROM run_operations '
+                                         'ORDER BY sequence_id'):
+                    if len(out) + len(op) > 20000 or len(op) > 0xffff:
+                        continue
+                    out += struct.pack('<BH', typ, len(op)) + op
+            except sqlite3.DatabaseError:
+                pass  # the generator's damaged database
+            c.close()
+            if out:
+                put('neptune_scale', out)
+
+# comet-offline: experiment.json NUL messages.json of the generator's zip
+# (its first 40 kB of messages, cut at a line end)
+with tempfile.TemporaryDirectory() as tmp:
+    subprocess.run(['python3', os.path.join(ROOT, 'tests', 'comet', 'make_fixtures.py'), 'offline',
+                    os.path.join(tmp, 'off')], check=True, stdout=subprocess.DEVNULL)
+    for zp in sorted(os.listdir(os.path.join(tmp, 'off'))):
+        with zipfile.ZipFile(os.path.join(tmp, 'off', zp)) as z:
+            names = z.namelist()
+            if 'experiment.json' in names and 'messages.json' in names:
+                msgs = z.read('messages.json')
+                cut = msgs[:40000]
+                cut = cut[:cut.rfind(b'\n') + 1] if b'\n' in cut else cut
+                put('comet_offline', z.read('experiment.json') + b'\0' + cut)
+                lines = msgs.split(b'\n')
+                put('comet_offline', z.read('experiment.json') + b'\0' + b'\n'.join(lines[:12]))
