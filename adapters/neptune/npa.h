@@ -86,6 +86,12 @@ void npa_page_release(struct npa_page *p);
  * what names the series in messages. */
 int npa_page_fetch(struct npa *n, struct npa_page *p, const char *url, int is_float,
                    const char *what);
+/* p->body into p's points: npa_page_scan (in place, 0 or -1 when it does not
+ * take the page), else npa_page_json (json-c; 0 or an error naming what).
+ * Separate for tests/fuzz/fuzz_neptune_page.c, which checks that they agree. */
+int npa_page_parse(struct npa_page *p, int is_float, const char *what);
+int npa_page_scan(struct npa_page *p, int is_float);
+int npa_page_json(struct npa_page *p, int is_float, const char *what);
 
 /* ---- npa_files.c ---- */
 struct npa_files;

@@ -88,7 +88,7 @@ static int take(struct npa_page *p, const struct xp_field *f, size_t k, int is_f
 }
 
 /* The fast path: scan a copy of the body in place. */
-static int scan(struct npa_page *p, int is_float)
+int npa_page_scan(struct npa_page *p, int is_float)
 {
     xp_buf_reset(&p->scan);
     xp_buf_put(&p->scan, p->body.ptr, p->body.len);
@@ -157,7 +157,7 @@ int npa_jdouble(struct json_object *v, double *out)
 
 /* The slow path: json-c, which also says what is wrong; NaN and ±Inf may
  * come as strings here. */
-static int parse(struct npa_page *p, int is_float, const char *what)
+int npa_page_json(struct npa_page *p, int is_float, const char *what)
 {
     json_object_put(p->tree);
     p->tree = NULL;
@@ -210,14 +210,17 @@ int npa_page_fetch(struct npa *n, struct npa_page *p, const char *url, int is_fl
         r.body = t;
     }
     xp_http_response_release(&r);
-    if (rc)
-        return rc;
+    return rc ? rc : npa_page_parse(p, is_float, what);
+}
+
+int npa_page_parse(struct npa_page *p, int is_float, const char *what)
+{
     p->n = 0;
     p->total = 0;
     json_object_put(p->tree);
     p->tree = NULL;
-    if (!scan(p, is_float))
+    if (!npa_page_scan(p, is_float))
         return 0;
     p->n = 0;
-    return parse(p, is_float, what);
+    return npa_page_json(p, is_float, what);
 }

@@ -240,3 +240,19 @@ with tempfile.TemporaryDirectory() as tmp:
                 put('comet_offline', z.read('experiment.json') + b'\0' + cut)
                 lines = msgs.split(b'\n')
                 put('comet_offline', z.read('experiment.json') + b'\0' + b'\n'.join(lines[:12]))
+
+# Neptune series pages (fuzz_neptune_page.c: first byte 1 float, 0 string)
+for kind, page in [
+        (1, '{"totalItemCount":3,"values":[{"step":0.0,"value":0.5,"timestampMillis":1767323045123},'
+            '{"step":1.5,"value":-0.0,"timestampMillis":1767323045124},'
+            '{"step":2,"value":1e-300,"timestampMillis":1767323045125}]}'),
+        (1, '{"values":[{"step":null,"value":"NaN","timestampMillis":1}],"totalItemCount":1}'),
+        (1, '{"totalItemCount":2,"values":[{"value":"Infinity","timestampMillis":1},'
+            '{"value":"-Infinity","step":1e-6,"timestampMillis":2}]}'),
+        (1, '{"totalItemCount":0,"values":[]}'),
+        (1, '{"totalItemCount":1,"values":[{"value":1.7976931348623157e308,"step":9007199254740993,'
+            '"timestampMillis":-1}]}'),
+        (0, '{"totalItemCount":2,"values":[{"step":0,"value":"line \\u00e9\\n","timestampMillis":5},'
+            '{"step":1,"value":"","timestampMillis":6}]}'),
+        (0, '{"totalItemCount":1,"values":[{"value":"\\ud83d\\ude00","timestampMillis":1,"extra":{"a":[1]}}]}')]:
+    put('neptune_page', bytes([kind]) + page.encode())
