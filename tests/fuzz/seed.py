@@ -256,3 +256,11 @@ for kind, page in [
             '{"step":1,"value":"","timestampMillis":6}]}'),
         (0, '{"totalItemCount":1,"values":[{"value":"\\ud83d\\ude00","timestampMillis":1,"extra":{"a":[1]}}]}')]:
     put('neptune_page', bytes([kind]) + page.encode())
+
+# Comet metric values as its REST API returns them (tests/comet/make_fixtures.py)
+for t in ['1.0E-300', '1e-300', '-0.0', '4.9E-324', '5e-324', '1.7976931348623157E308',
+          '1.7976931348623157e+308', '0.30000000000000004', '9007199254740994.0',
+          '9.007199254740994E15', '1.0E-5', 'NaN', 'Infinity', '-Infinity', '42',
+          '-9223372036854775808', '9223372036854775808', '0.5003255009651184', 'abc', '', '-',
+          '1e400', '0x10', ' 1', '1 ', '+1', '-NaN', 'nan', 'inf']:
+    put('comet_value', t)
