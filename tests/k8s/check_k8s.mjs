@@ -26,7 +26,10 @@ if (!existsSync(mod("yaml/package.json")) || !existsSync(mod("kubernetes-models/
   process.exit(77);
 }
 const YAML = await import(pathToFileURL(mod("yaml/dist/index.js")));
-const { Job } = await import(pathToFileURL(mod("kubernetes-models/batch/v1/Job.js")));
+// the package's ES module: Job.mjs in 4.x (which still runs on Debian 12's
+// Node 18), Job.js from 5.0
+const jobModule = ["Job.mjs", "Job.js"].map((f) => mod("kubernetes-models/batch/v1/" + f)).find(existsSync);
+const { Job } = await import(pathToFileURL(jobModule));
 
 let failed = 0;
 const fail = (msg) => { console.error("FAIL: " + msg); failed++; };
@@ -78,8 +81,8 @@ function interfaceOf(file) {
   return r;
 }
 function resolveImport(fromDir, spec) {
-  if (spec.startsWith(".")) return resolve(fromDir, spec.replace(/\.js$/, ".d.ts"));
-  return mod(spec + ".d.ts");
+  const bare = spec.replace(/\.m?js$/, "") + ".d.ts";
+  return spec.startsWith(".") ? resolve(fromDir, bare) : mod(bare);
 }
 function strict(file, obj, decl, path) {
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) return;
