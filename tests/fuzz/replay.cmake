@@ -3,7 +3,7 @@
 # (replay_main.c). Coverage-guided fuzzing with libFuzzer is scripts/fuzz.sh
 # and bench/fuzz_all.sh; this keeps every target built and run by .ci/run.
 # every tests/fuzz/fuzz_NAME.c is a target
-file(GLOB xport_fuzz_sources RELATIVE ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/fuzz_*.c)
+file(GLOB xport_fuzz_sources CONFIGURE_DEPENDS RELATIVE ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/fuzz_*.c)
 set(XPORT_FUZZ_TARGETS)
 foreach(f ${xport_fuzz_sources})
   string(REGEX REPLACE "^fuzz_(.*)\\.c$" "\\1" t ${f})
