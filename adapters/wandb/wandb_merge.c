@@ -125,6 +125,18 @@ int wmerge_take(struct wmerge *m, enum xp_series_kind kind, const char *key,
     return 1;
 }
 
+/* A whole decimal step that W&B history holds as an integer, back as the
+ * decimal it was (the map's "float_steps"; the writer checks that every
+ * such integer is exact as a double). */
+static void to_float_step(const struct wsplit *w, struct xp_value *step)
+{
+    if (w->float_steps && step->type == XP_V_INT) {
+        double d = (double)step->u.i;
+        step->type = XP_V_FLOAT;
+        step->u.d = d;
+    }
+}
+
 /* A joined point: the length of its shared part, the shared part (value,
  * step, timestamp, runtime, as wpt_encode puts them), then its fields. */
 int wmerge_row_end(struct wmerge *m, struct xp_spool *spool,
@@ -143,6 +155,8 @@ int wmerge_row_end(struct wmerge *m, struct xp_spool *spool,
         if (rhas[WPT_STEP] &&
             wsteps_made_up(&m->v[m->touched[t]].steps, &row[WPT_STEP]))
             rhas[WPT_STEP] = 0;
+        if (rhas[WPT_STEP])
+            to_float_step(&m->v[m->touched[t]], &row[WPT_STEP]);
         xp_buf_reset(&m->enc);
         uint32_t len = 0;
         xp_buf_put(&m->enc, &len, sizeof(len));
@@ -170,6 +184,13 @@ int wmerge_stepless(const struct wmerge *m, const char *name,
     if (!m->plain || !json_object_object_get_ex(m->plain, name, &at))
         return 0;
     return wsteps_made_up(&m->v[json_object_get_int64(at)].steps, step);
+}
+
+void wmerge_step_type(const struct wmerge *m, const char *name, struct xp_value *step)
+{
+    struct json_object *at;
+    if (m->plain && json_object_object_get_ex(m->plain, name, &at))
+        to_float_step(&m->v[json_object_get_int64(at)], step);
 }
 
 /* ---- emission --------------------------------------------------------------- */

@@ -9,7 +9,9 @@
  * The map also says which points had no step before W&B was given their
  * index as _step (wandb_steps.h): a joined point of such a series leaves
  * that step out, and wmerge_stepless tells the reader the same for the
- * series that are not split (entries without fields, never joined).
+ * series that are not split (entries without fields, never joined). A
+ * series whose steps were whole decimals ("float_steps") gets them back as
+ * decimals the same ways (wmerge_step_type).
  *
  * Points are spooled in the run's spool (streams of their own, apart from
  * the wrun's series) and emitted after the run's other records.
@@ -85,6 +87,10 @@ int wmerge_row_end(struct wmerge *m, struct xp_spool *spool,
  * whose _step is `step` had no step of its own. */
 int wmerge_stepless(const struct wmerge *m, const char *name,
                     const struct xp_value *step);
+/* The step of a point of metric series `name` (not a split one) as the
+ * source had it: an integer _step back to the decimal it was, when the map
+ * says so. */
+void wmerge_step_type(const struct wmerge *m, const char *name, struct xp_value *step);
 
 /* The next record of the joined series: 1 with rec set (SERIES_BEGIN,
  * POINTS, SERIES_END), 0 when none is left, or an error. */

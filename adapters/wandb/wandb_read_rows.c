@@ -123,10 +123,14 @@ static int history_row(struct ws_reader *r, const char *text, size_t len,
         fv[WPT_VALUE] = r->rf[i].v;
         /* a step W&B needed where the point had none is left out */
         int step = has[WPT_STEP];
+        struct xp_value step_v = fv[WPT_STEP];
         if (step && wmerge_stepless(&r->merge, k, &fv[WPT_STEP]))
             has[WPT_STEP] = 0;
+        else if (step)
+            wmerge_step_type(&r->merge, k, &fv[WPT_STEP]);
         rc = spool_point(w, &r->enc, idx, fv, has);
         has[WPT_STEP] = step;
+        fv[WPT_STEP] = step_v;
     }
     if (!rc)
         rc = wmerge_row_end(&r->merge, w->spool, fv, has);

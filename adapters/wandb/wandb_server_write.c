@@ -117,8 +117,16 @@ static int put_points(struct ws_sink *s, const struct xp_record *rec)
             fv[slot] = p->fields[k].v;
             has[slot] = 1;
         }
-        if (has[WPT_RAW_STEP] && ser->kind == XP_SERIES_METRIC) {
+        if (ser->kind == XP_SERIES_METRIC && has[WPT_STEP])
+            ser->int_steps++;
+        else if (ser->kind == XP_SERIES_METRIC && has[WPT_RAW_STEP] &&
+                 wsw_whole_step(&fv[WPT_RAW_STEP]))
+            /* maybe written as the integer it equals: decided at commit,
+             * when the series' other steps are known (wsw_put_split_map) */
+            ser->whole_steps++;
+        else if (has[WPT_RAW_STEP] && ser->kind == XP_SERIES_METRIC) {
             /* a history row's _step is an integer: this step cannot be one */
+            ser->frac_steps++;
             struct xp_buf v = XP_BUF_INIT;
             xp_json_put_value(&v, &fv[WPT_RAW_STEP], NULL);
             xp_sink_drop(&s->base, s->a->base.ctx,

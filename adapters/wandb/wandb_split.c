@@ -166,7 +166,7 @@ int wsplit_file_write(const char *path, struct wsplit *const *v, size_t n)
                 json_object_array_add(fields,
                                       json_object_new_string(w->fields[k]));
         int steps = w->steps.all || w->steps.n;
-        if (!json_object_array_length(fields) && !steps) {
+        if (!json_object_array_length(fields) && !steps && !w->float_steps) {
             json_object_put(fields);
             continue;
         }
@@ -181,6 +181,8 @@ int wsplit_file_write(const char *path, struct wsplit *const *v, size_t n)
         json_object_object_add(e, "fields", fields);
         if (steps)
             json_object_object_add(e, "stepless", wsteps_to_json(&w->steps));
+        if (w->float_steps)
+            json_object_object_add(e, "float_steps", json_object_new_boolean(1));
         json_object_array_add(list, e);
     }
     int rc = xp_json_write_file(path, doc);
@@ -196,13 +198,16 @@ static int read_entry(struct wsplit *w, struct json_object *e)
     struct json_object *fields = xp_json_get(e, "fields");
     struct json_object *value = xp_json_get(e, "value");
     struct json_object *steps = xp_json_get(e, "stepless");
+    struct json_object *fsteps = xp_json_get(e, "float_steps");
     if (!name || !fields || !json_object_is_type(fields, json_type_array) ||
+        (fsteps && !json_object_is_type(fsteps, json_type_boolean)) ||
         (kind && strcmp(kind, "metric") && strcmp(kind, "system")) ||
         (value && !json_object_is_type(value, json_type_boolean)))
         return -1;
     wsplit_init(w, name, kind && !strcmp(kind, "system") ? XP_SERIES_SYSTEM
                                                          : XP_SERIES_METRIC);
     w->has_value = !value || json_object_get_boolean(value);
+    w->float_steps = fsteps && json_object_get_boolean(fsteps);
     size_t n = json_object_array_length(fields);
     for (size_t k = 0; k < n; k++) {
         struct json_object *f = json_object_array_get_idx(fields, k);
@@ -256,7 +261,7 @@ int wsplit_file_read(struct wsplit **out, size_t *n, const char *path,
         return xp_error_set(XP_EINVALID,
                             "'%s': entry %zu is not a split series {\"name\", "
                             "\"kind\", \"value\", \"fields\", "
-                            "\"stepless\"}",
+                            "\"stepless\", \"float_steps\"}",
                             what, i);
     }
     *out = v;

@@ -19,7 +19,10 @@
  * null there only keeps a point whose row holds no field of it). An entry
  * may also say which of the series' points had no step ("stepless",
  * wandb_steps.h); a series listed only for that has no fields ("fields":
- * []) and is not split: the reader joins nothing for it.
+ * []) and is not split: the reader joins nothing for it. "float_steps": true
+ * says that the series' steps were decimals with whole values (Neptune
+ * logs every step as a double): W&B history took them as the integers they
+ * equal, and the reader gives them back as decimals.
  *
  * Ownership: the caller owns struct wsplit (wsplit_release). */
 #ifndef XPORT_WANDB_SPLIT_H
@@ -43,6 +46,7 @@ struct wsplit {
     unsigned char *keep;       /* writer: the field has a key (resolved) */
     struct json_object *index; /* field name -> position */
     struct wsteps steps;       /* the points that had no step */
+    int float_steps;           /* the steps were whole decimals ("float_steps") */
 };
 
 void wsplit_init(struct wsplit *w, const char *name, enum xp_series_kind kind);

@@ -38,6 +38,12 @@ struct wseries {
     struct xp_spool_iter it;
     int it_open;
     int renumbered;       /* a point's index was not its position: told once */
+    /* metrics: steps that were integers, decimals with whole values (0 to
+     * 2^53, not -0), and other decimals; a series whose steps were all
+     * whole decimals gets them as integer _steps and "float_steps" in the
+     * map (wandb_split.h), decided at commit (float_steps) */
+    uint64_t int_steps, whole_steps, frac_steps;
+    int float_steps;
 };
 
 struct ws_sink {
@@ -92,6 +98,9 @@ int wsw_track_begin(struct ws_sink *s, const struct xp_series_meta *m);
 int wsw_track_end(struct ws_sink *s);
 
 /* wandb_write_rows.c */
+/* Whether a decimal step is whole and W&B history can hold it as the
+ * integer it equals, exactly and back (0 to 2^53; not -0). */
+int wsw_whole_step(const struct xp_value *v);
 /* At commit, before any row: which fields of split series get keys, and
  * xport/fields.json. */
 int wsw_put_split_map(struct ws_sink *s);

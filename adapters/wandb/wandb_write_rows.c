@@ -4,6 +4,7 @@
  * timestamp), and the console lines, streamed through file_stream. */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,47 @@ static void drop_field(void *payload, const struct wsplit *w,
                  "W&B run '%s': point field '%s' of series '%s' is not "
                  "written: %s",
                  s->run_id, field, w->name, why);
+}
+
+int wsw_whole_step(const struct xp_value *v)
+{
+    if (v->type != XP_V_FLOAT)
+        return 0;
+    double d = v->u.d;
+    return d >= 0 && d <= 9007199254740992.0 && d == (double)(int64_t)d && !signbit(d);
+}
+
+/* A metric series some of whose steps were whole decimals: all of them (and
+ * none an integer, none missing, none another decimal) become integer
+ * _steps and "float_steps" in the map, which gives them back as decimals;
+ * else they are written at their indices, each counted as not carried. A
+ * new entry for a series that is not split goes to *plain. */
+static void float_steps_entry(struct ws_sink *s, struct wseries *ser, struct wsplit **plain)
+{
+    if (ser->kind != XP_SERIES_METRIC || !ser->whole_steps)
+        return;
+    if (ser->int_steps || ser->frac_steps || ser->steps.nostep) {
+        for (uint64_t i = 0; i < ser->whole_steps; i++)
+            xp_sink_drop(&s->base, s->a->base.ctx,
+                         "W&B run '%s': %llu point%s of series '%s' ha%s whole decimal "
+                         "steps next to %s; W&B history steps are integers, so they are "
+                         "written at their indices",
+                         s->run_id, (unsigned long long)ser->whole_steps,
+                         ser->whole_steps == 1 ? "" : "s", ser->name,
+                         ser->whole_steps == 1 ? "s" : "ve",
+                         ser->int_steps    ? "integer steps"
+                         : ser->frac_steps ? "other decimal steps"
+                                           : "points without step");
+        return;
+    }
+    ser->float_steps = 1;
+    struct wsplit *w = ser->split;
+    if (!w) {
+        w = *plain = xp_malloc(sizeof(*w));
+        wsplit_init(w, ser->name, ser->kind);
+        w->has_value = ser->has_value;
+    }
+    w->float_steps = 1;
 }
 
 /* A metric series some of whose points had no step: an entry of the map
@@ -96,10 +138,17 @@ int wsw_put_split_map(struct ws_sink *s)
     json_object_put(taken[0]);
     json_object_put(taken[1]);
     nsplit = n;
-    for (size_t i = 0; i < s->nseries && !rc; i++)
-        if (!s->series[i].skip &&
-            !(rc = steps_entry(s, &s->series[i], &v[n])) && v[n])
+    for (size_t i = 0; i < s->nseries && !rc; i++) {
+        if (s->series[i].skip)
+            continue;
+        if (!(rc = steps_entry(s, &s->series[i], &v[n])) && v[n])
             n++;
+        if (!rc) {
+            float_steps_entry(s, &s->series[i], &v[n]);
+            if (v[n])
+                n++;
+        }
+    }
     if (!rc && (n || (s->exists && s->overwrite))) {
         rc = wsw_ensure_tmpdir(s);
         char *tmp = rc ? NULL : wsw_tmp_path(s, "fields");
@@ -131,6 +180,7 @@ struct head {
     struct xp_arena ar;
     double key;
     const struct xp_value *step, *ts, *rt;
+    struct xp_value whole; /* a whole decimal step as the integer _step */
     /* a split series: the point's fields that have keys */
     struct xp_spool_iter xit;
     int xopen;
@@ -204,6 +254,12 @@ static int head_next(struct head *h, const struct wseries *ser, int by_time)
         (rc = head_fields(h, ser)))
         return rc;
     h->step = field(&h->p, "step");
+    const struct xp_value *dec = ser->float_steps ? field(&h->p, "_step") : NULL;
+    if (dec && wsw_whole_step(dec)) {
+        h->whole.type = XP_V_INT;
+        h->whole.u.i = (int64_t)dec->u.d;
+        h->step = &h->whole;
+    }
     h->ts = field(&h->p, "timestamp");
     h->rt = field(&h->p, "runtime");
     h->key = by_time ? num(h->ts) : num(h->step);

@@ -394,6 +394,98 @@ static void stepless_round_trip(void **state)
     free(l2);
 }
 
+/* Steps that are decimals with whole values (Neptune logs every step as a
+ * double): W&B history holds them as the integers they equal, at their own
+ * value (not the point's index), and the map gives them back as decimals;
+ * a plain and a split series. */
+#define NEP                                                                    \
+    "{\"index\":0,\"data\":{\"value\":0.5,\"step\":1.0}}\n"                 \
+    "{\"index\":1,\"data\":{\"value\":0.25,\"step\":2.0}}\n"                \
+    "{\"index\":2,\"data\":{\"value\":-0.0,\"step\":9007199254740992.0}}\n"
+#define NEP_SPLIT                                                              \
+    "{\"index\":0,\"data\":{\"loss\":0.5,\"acc\":0.9,\"step\":0.0}}\n"      \
+    "{\"index\":1,\"data\":{\"loss\":0.25,\"acc\":1.0,\"step\":7.0}}\n"
+
+static void float_steps_round_trip(void **state)
+{
+    (void)state;
+    static const char *const docs[][2] = {
+        {"metrics/nep/data.jsonl", NEP},
+        {"metrics/nep/metadata.json", "{\"name\":\"nep\"}\n"},
+        {"metrics/nsplit/data.jsonl", NEP_SPLIT},
+        {"metrics/nsplit/metadata.json", "{\"name\":\"nsplit\"}\n"},
+        {"metrics/stepped/data.jsonl", STEPPED},
+        {"metrics/stepped/metadata.json", "{\"name\":\"stepped\"}\n"},
+    };
+    char *l1 = layout("fst1", "fsteps", "exp6", "fexp9", "RUNNING", docs,
+                      sizeof(docs) / sizeof(docs[0]));
+    char *l2 = wsrv_path(wsrv_tmp, "fst2");
+    const char *up[] = {"copy", "-q", l1, "wandb:ent/fsteps", NULL};
+    copy_ok(up);
+    char *h = lines_of("fsteps", "fexp9", "history");
+    if (!strstr(h, "\"_step\":2,\"nep\":0.25") ||
+        !strstr(h, "\"_step\":9007199254740992,\"nep\":-0.0") ||
+        !strstr(h, "\"_step\":7,\"nsplit/loss\":0.25"))
+        fail_msg("whole decimal steps not at their values:\n%s", h);
+    free(h);
+    char *map = run_file("fsteps", "fexp9", "xport/fields.json");
+    static const char *const entries[] = {
+        "{\"name\":\"nsplit\",\"kind\":\"metric\",\"value\":false,"
+        "\"fields\":[\"loss\",\"acc\"],\"float_steps\":true}",
+        "{\"name\":\"nep\",\"kind\":\"metric\",\"value\":true,"
+        "\"fields\":[],\"float_steps\":true}",
+    };
+    has_all(map, entries, sizeof(entries) / sizeof(entries[0]));
+    assert_null(strstr(map, "stepped"));
+    free(map);
+    char *err = NULL;
+    assert_int_equal(wsrv_download("ent/fsteps", l2, &err), 0);
+    free(err);
+    assert_int_equal(wsrv_verify(l1, l2), 0);
+    file_is(l2, "ent/fsteps/exp6/metrics/nep/data.jsonl", NEP);
+    file_is(l2, "ent/fsteps/exp6/metrics/nsplit/data.jsonl", NEP_SPLIT);
+    file_is(l2, "ent/fsteps/exp6/metrics/stepped/data.jsonl", STEPPED);
+    free(l1);
+    free(l2);
+}
+
+/* Whole decimal steps next to integer or other decimal steps: no map can say
+ * which were which, so they are written at their indices, each counted as
+ * not carried and named (exit 3), like the other decimals. */
+static void float_steps_mixed(void **state)
+{
+    (void)state;
+    static const char *const docs[][2] = {
+        {"metrics/half/data.jsonl",
+         "{\"index\":0,\"data\":{\"value\":1.0,\"step\":0.0}}\n"
+         "{\"index\":1,\"data\":{\"value\":2.0,\"step\":0.5}}\n"},
+        {"metrics/half/metadata.json", "{\"name\":\"half\"}\n"},
+        {"metrics/both/data.jsonl",
+         "{\"index\":0,\"data\":{\"value\":1.0,\"step\":0}}\n"
+         "{\"index\":1,\"data\":{\"value\":2.0,\"step\":1.0}}\n"},
+        {"metrics/both/metadata.json", "{\"name\":\"both\"}\n"},
+    };
+    char *l1 = layout("fmx1", "fmixed", "exp7", "fexp7", NULL, docs,
+                      sizeof(docs) / sizeof(docs[0]));
+    const char *up[] = {"copy", l1, "wandb:ent/fmixed", NULL};
+    char *err = NULL, *out = NULL;
+    assert_int_equal(tu_run_xport(&out, &err, up), 3);
+    if (!strstr(err, "point 1 of series 'half' has step 0.5") ||
+        !strstr(err, "1 point of series 'half' has whole decimal steps next to other "
+                     "decimal steps") ||
+        !strstr(err, "1 point of series 'both' has whole decimal steps next to integer steps"))
+        fail_msg("mixed steps not named:\n%s", err);
+    if (!strstr(err, "3 item(s) could not be carried"))
+        fail_msg("not 3 items counted:\n%s", err);
+    free(out);
+    free(err);
+    /* no map: nothing in it to say */
+    char *h = lines_of("fmixed", "fexp7", "history");
+    assert_non_null(strstr(h, "\"_step\":1,\"both\":2.0"));
+    free(h);
+    free(l1);
+}
+
 /* A point without step whose index is also the step of another point of its
  * series: W&B holds both with the same _step, and no map can tell them
  * apart, so the point without step is counted as dropped (it comes back
@@ -551,6 +643,8 @@ int main(void)
         cmocka_unit_test_setup(stepless_round_trip, wsrv_reset),
         cmocka_unit_test_setup(stepless_ambiguous, wsrv_reset),
         cmocka_unit_test_setup(stepless_old_map, wsrv_reset),
+        cmocka_unit_test_setup(float_steps_round_trip, wsrv_reset),
+        cmocka_unit_test_setup(float_steps_mixed, wsrv_reset),
         cmocka_unit_test_setup(step_not_integer, wsrv_reset),
         cmocka_unit_test_setup(verify_where_copied, wsrv_reset),
         cmocka_unit_test_setup(index_gap, wsrv_reset),
