@@ -61,6 +61,12 @@ int arc_is_dir(const struct arc_index *x, const char *name);
 /* Names directly below folder name ("" for the root), sorted bytewise, as
  * xp_list_dir gives them. */
 int arc_list(const struct arc_index *x, const char *name, char ***out, size_t *n);
+/* Member names are UTF-8 whatever the user's locale: libarchive converts
+ * names through the thread's locale (and fails on non-ASCII in the C
+ * locale), so the threads calling it switch to C.UTF-8 for the while.
+ * arc_utf8_leave takes what arc_utf8_enter returned. */
+void *arc_utf8_enter(void);
+void arc_utf8_leave(void *old);
 /* Open path with libarchive, every filter and the tar and zip formats. */
 int arc_read_open(struct archive **out, const char *path);
 

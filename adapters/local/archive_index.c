@@ -2,6 +2,8 @@
  * headers (bodies skipped, small JSON documents kept) that refuses what
  * could lead a reader outside the layout, and the lookups the layout
  * reader's file access makes on it (names, sizes, folder listings). */
+#include <locale.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,26 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/sys/adapter.h"
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_init(void)
+{
+    utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+void *arc_utf8_enter(void)
+{
+    pthread_once(&utf8_once, utf8_init);
+    return utf8_locale ? (void *)uselocale(utf8_locale) : NULL;
+}
+
+void arc_utf8_leave(void *old)
+{
+    if (old)
+        uselocale((locale_t)old);
+}
 
 int arc_read_open(struct archive **out, const char *path)
 {
@@ -141,14 +163,20 @@ static int is_json(const char *name)
 static int add_entry(struct arc_index *x, struct archive *a, struct archive_entry *e,
                      size_t ordinal, size_t *cap, size_t *docs)
 {
-    const char *raw = archive_entry_pathname(e);
+    const char *raw = archive_entry_pathname_utf8(e);
+    if (!raw)
+        raw = archive_entry_pathname(e);
     if (!raw)
         return xp_error_set(XP_EINVALID, "member %zu of '%s' has no name", ordinal, x->path);
     char *name = clean_name(raw, x->path, "member");
     if (!name)
         return XP_EINVALID;
     mode_t type = archive_entry_filetype(e);
-    const char *hard = archive_entry_hardlink(e), *sym = archive_entry_symlink(e);
+    const char *hard = archive_entry_hardlink_utf8(e), *sym = archive_entry_symlink_utf8(e);
+    if (!hard)
+        hard = archive_entry_hardlink(e);
+    if (!sym)
+        sym = archive_entry_symlink(e);
     char *link = NULL;
     int rc = 0;
     if (hard) {
@@ -273,6 +301,7 @@ int arc_index_open(struct arc_index **out, const char *path, struct xp_ctx *ctx)
     size_t cap = 0, docs = 0, ordinal = 0;
     struct archive_entry *e;
     int r;
+    void *loc = arc_utf8_enter();
     while (!rc && (r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
         if (r == ARCHIVE_WARN)
             xp_ctx_warn(ctx, "'%s': %s", path, archive_error_string(a));
@@ -291,6 +320,7 @@ int arc_index_open(struct arc_index **out, const char *path, struct xp_ctx *ctx)
             rc = xp_error_set(XP_ECANCEL, "interrupted");
     }
     archive_read_free(a);
+    arc_utf8_leave(loc);
     if (!rc) {
         qsort(x->m, x->n, sizeof(*x->m), member_cmp);
         for (size_t i = 1; i < x->n && !rc; i++)

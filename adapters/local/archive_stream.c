@@ -97,6 +97,7 @@ static int cursor_get(struct arc_index *x, size_t ordinal, struct arc_cursor **o
         }
     }
     struct archive_entry *e;
+    void *loc = arc_utf8_enter();
     for (;;) {
         int r = archive_read_next_header(c->a, &e);
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
@@ -104,6 +105,7 @@ static int cursor_get(struct arc_index *x, size_t ordinal, struct arc_cursor **o
                                   r == ARCHIVE_EOF ? "it changed since it was opened"
                                                    : arc_msg(c->a));
             arc_cursor_close(c);
+            arc_utf8_leave(loc);
             return rc;
         }
         if (c->next++ == ordinal)
@@ -112,9 +114,11 @@ static int cursor_get(struct arc_index *x, size_t ordinal, struct arc_cursor **o
             int rc = xp_error_set(XP_EINVALID, "cannot read archive '%s': %s", x->path,
                                   arc_msg(c->a));
             arc_cursor_close(c);
+            arc_utf8_leave(loc);
             return rc;
         }
     }
+    arc_utf8_leave(loc);
     *out = c;
     return 0;
 }

@@ -65,7 +65,7 @@ static int put_file(struct wr *w, const char *rel)
         goto out; /* nothing else is part of a layout */
     json_object_object_add(w->done, rel, NULL);
     archive_entry_clear(w->e);
-    archive_entry_set_pathname(w->e, rel);
+    archive_entry_set_pathname_utf8(w->e, rel);
     archive_entry_set_filetype(w->e, AE_IFREG);
     archive_entry_set_perm(w->e, 0644);
     archive_entry_set_size(w->e, st.st_size);
@@ -291,6 +291,8 @@ static int writer_for(struct archive **out, const char *path)
 
 int arc_write_layout(const char *path, const char *dir, struct xp_ctx *ctx)
 {
+    /* UTF-8 names (the C locale crashes libarchive 3.6's pax writer) */
+    void *loc = arc_utf8_enter();
     struct wr w = {NULL, dir, path, ctx, json_object_new_object(), archive_entry_new(),
                    xp_malloc(65536)};
     char *tmp = xp_tmp_name(path);
@@ -315,5 +317,6 @@ int arc_write_layout(const char *path, const char *dir, struct xp_ctx *ctx)
     free(w.buf);
     archive_entry_free(w.e);
     json_object_put(w.done);
+    arc_utf8_leave(loc);
     return rc;
 }
