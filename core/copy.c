@@ -802,6 +802,15 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
         rc = xp_error_set(XP_EINVALID, "no destination");
         goto out;
     }
+    if (!o->dry_run && dst->type->publish && (o->resume || o->shard_n > 1)) {
+        /* written whole by one run: a resumed run would publish only what it
+         * carried itself, a shard only its share over the others' */
+        rc = xp_error_set(XP_ENOTSUP, "'%s' is written whole by each run: %s (run again "
+                          "without it to build it anew)", dst->type->name,
+                          o->resume ? "--resume cannot continue it"
+                                    : "--shard cannot write a part of it");
+        goto out;
+    }
     list_rc = xp_adapter_list(src, collect_ref, &run);
     if (list_rc && (list_rc == XP_ENOTSUP || list_rc == XP_EAUTH ||
                     list_rc == XP_ECANCEL || run.nrefs == 0)) {

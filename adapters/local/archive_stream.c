@@ -174,7 +174,7 @@ static void body_end(struct arc_body *b)
 static int body_open(struct arc_body *b, struct arc_index *x, const char *name,
                      const char *what)
 {
-    const struct arc_member *m;
+    const struct arc_member *m = NULL;
     memset(b, 0, sizeof(*b));
     b->x = x;
     int rc = data_member(x, name, &m);
@@ -258,7 +258,7 @@ int arc_read_json(struct arc_index *x, const char *name, const char *what,
                   struct json_object **out)
 {
     *out = NULL;
-    const struct arc_member *m;
+    const struct arc_member *m = NULL;
     int rc = data_member(x, name, &m);
     if (rc)
         return rc;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -205,10 +206,30 @@ static void test_failed_run_leaves_none(void **state)
     assert_string_equal(kept, "an earlier archive");
     free(kept);
     assert_int_equal(tu_sh("test -z \"$(ls -A '%s' | grep xport)\"", f->dir), 0);
-    /* --resume cannot continue an archive: refused, clearly */
+    /* --resume cannot continue an archive: refused, clearly, also when the
+     * journal says every experiment is done (it would publish nothing) */
     assert_int_not_equal(run_err(&err, "copy", "--resume", f->layout, arc), 0);
     assert_non_null(strstr(err, "--resume"));
     free(err);
+    char *ok = at(f, "ok.tar");
+    const char *cp[] = {"copy", "-q", src, ok, NULL};
+    char *par = xp_path_join(src, "ws/proj/run-002/parameters.json");
+    tu_write(par, "{}");
+    free(par);
+    assert_int_equal(tu_xport(NULL, cp), 0);
+    assert_int_equal(unlink(ok), 0);
+    assert_int_not_equal(run_err(&err, "copy", "--resume", src, ok), 0);
+    assert_non_null(strstr(err, "--resume"));
+    free(err);
+    /* nor can a shard write its share of one */
+    const char *sh[] = {"copy", "--shard", "1/2", src, ok, NULL};
+    char *o2 = NULL;
+    assert_int_not_equal(tu_run_xport(&o2, &err, sh), 0);
+    assert_non_null(strstr(err, "--shard"));
+    assert_false(xp_is_file(ok));
+    free(o2);
+    free(err);
+    free(ok);
     free(src);
     free(arc);
 }
