@@ -43,7 +43,6 @@ struct arc_index {
     pthread_mutex_t lock;
     struct arc_cursor *pool[ARC_POOL];
     size_t npool;
-    size_t max_read;     /* highest ordinal read so far */
     int passes;          /* archive openings after the index pass */
     int warned_order;
 };

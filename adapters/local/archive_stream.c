@@ -63,11 +63,21 @@ static void cursor_put(struct arc_index *x, struct arc_cursor *c)
     pthread_mutex_unlock(&x->lock);
 }
 
+/* The last member this thread asked for: an experiment is read by one
+ * thread, and workers take experiments in the archive's order, so a thread
+ * going back means members out of the order xport writes (across threads,
+ * going back is only another worker). */
+static _Thread_local const struct arc_index *tl_index;
+static _Thread_local size_t tl_last;
+
 /* A handle positioned at the data of the member at ordinal. */
 static int cursor_get(struct arc_index *x, size_t ordinal, struct arc_cursor **out)
 {
     *out = NULL;
     struct arc_cursor *c = NULL;
+    int back = tl_index == x && ordinal < tl_last;
+    tl_index = x;
+    tl_last = ordinal;
     pthread_mutex_lock(&x->lock);
     size_t best = x->npool;
     for (size_t i = 0; i < x->npool; i++)
@@ -78,15 +88,13 @@ static int cursor_get(struct arc_index *x, size_t ordinal, struct arc_cursor **o
         x->pool[best] = x->pool[--x->npool];
     } else {
         x->passes++;
-        if (ordinal < x->max_read && !x->warned_order) {
+        if (back && !x->warned_order) {
             x->warned_order = 1;
             xp_ctx_warn(x->ctx, "'%s' is not in the order xport writes archives: its "
                         "members are read in extra passes over it (copy it once into a "
                         "folder or an archive xport writes to read it in one)", x->path);
         }
     }
-    if (ordinal > x->max_read)
-        x->max_read = ordinal;
     pthread_mutex_unlock(&x->lock);
     if (!c) {
         c = xp_calloc(1, sizeof(*c));
