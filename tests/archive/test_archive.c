@@ -107,6 +107,8 @@ static void test_sibling_names(void **state)
     assert_int_equal(tu_xport(NULL, c2), 0);
     const char *v[] = {"verify", s, back, NULL};
     assert_int_equal(tu_xport(NULL, v), 0);
+    const char *va[] = {"verify", arc, s, NULL};
+    assert_int_equal(tu_xport(NULL, va), 0);
     assert_int_equal(tu_sh("test $(find '%s' -name data.jsonl | wc -l) = "
                            "$(find '%s' -name data.jsonl | wc -l)", s, back), 0);
     free(s);
