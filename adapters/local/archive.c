@@ -148,6 +148,7 @@ static void archive_close(struct xp_adapter *a)
     if (!la)
         return;
     writer_free(la->arcw);
+    arc_pool_close(la->arc);
     arc_index_free(la->arc);
     local_adapter_free(la);
 }

@@ -53,7 +53,7 @@ struct arc_index {
  * Fails with XP_EINVALID naming the member, or the archive when it is
  * corrupt or truncated. */
 int arc_index_open(struct arc_index **out, const char *path, struct xp_ctx *ctx);
-void arc_index_free(struct arc_index *x);
+void arc_index_free(struct arc_index *x); /* after arc_pool_close */
 /* The member called name (below the root), links resolved; NULL if none. */
 const struct arc_member *arc_find(const struct arc_index *x, const char *name);
 int arc_is_dir(const struct arc_index *x, const char *name);
@@ -71,7 +71,8 @@ int arc_read_open(struct archive **out, const char *path);
 
 /* archive_stream.c: members' bytes through pooled handles, each moved
  * forward only; a member behind every handle costs another pass. */
-void arc_cursor_close(struct arc_cursor *c);
+/* Close the pooled handles (before arc_index_free). */
+void arc_pool_close(struct arc_index *x);
 /* A FILE* reading the member's bytes (glibc's fopencookie), so that the
  * layout reader parses JSONL from an archive with its own code. */
 FILE *arc_fopen(struct arc_index *x, const char *name, const char *what);

@@ -140,8 +140,6 @@ void arc_index_free(struct arc_index *x)
 {
     if (!x)
         return;
-    for (size_t i = 0; i < x->npool; i++)
-        arc_cursor_close(x->pool[i]);
     for (size_t i = 0; i < x->n; i++) {
         free(x->m[i].name);
         free(x->m[i].link);

@@ -27,12 +27,21 @@ struct arc_cursor {
     size_t next; /* ordinal of the header read next */
 };
 
-void arc_cursor_close(struct arc_cursor *c)
+static void arc_cursor_close(struct arc_cursor *c)
 {
     if (!c)
         return;
     archive_read_free(c->a);
     free(c);
+}
+
+void arc_pool_close(struct arc_index *x)
+{
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->npool; i++)
+        arc_cursor_close(x->pool[i]);
+    x->npool = 0;
 }
 
 static const char *arc_msg(struct archive *a)

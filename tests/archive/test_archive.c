@@ -324,8 +324,8 @@ static void test_link_inside(void **state)
 {
     struct fixture *f = *state;
     struct member m[] = {LAYOUT_OK,
-                         {"ws/p/e/parameters.json", AE_IFLNK, "../../../shared.json", NULL},
-                         {"shared.json", AE_IFREG, NULL, "{\"lr\":0.5}\n"},
+                         {"ws/p/e/parameters.json", AE_IFLNK, "../../../common.json", NULL},
+                         {"common.json", AE_IFREG, NULL, "{\"lr\":0.5}\n"},
                          {NULL}};
     char *arc = at(f, "link.tar"), *dst = at(f, "link-out");
     write_tar(arc, m);
