@@ -6,6 +6,7 @@
 #include "xport/sys/adapter.h"
 
 extern const struct xp_adapter_type xp_local_adapter;
+extern const struct xp_adapter_type xp_archive_adapter;
 extern const struct xp_adapter_type xp_wandb_offline_adapter;
 extern const struct xp_adapter_type xp_wandb_adapter;
 
@@ -25,6 +26,7 @@ NOT_BUILT(mlflow_type, "mlflow", "MLflow tracking servers");
 
 const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_local_adapter,
+    &xp_archive_adapter,
     &xp_mldash_adapter,
     &xp_mldash_local_adapter,
     &xp_wandb_adapter,

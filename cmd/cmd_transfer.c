@@ -286,8 +286,9 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     int have_journal = 0;
     if (!a->dry_run || a->delete_missing) {
         char *path = NULL, *lockp = NULL, *ss = cmd_location_id(src), *ds = cmd_location_id(dst);
-        if (dst->path) {
-            /* inside the layout or store; but never inside a folder the
+        if (dst->path && !d->type->publish) {
+            /* inside the layout or store (an archive's journal and lock,
+             * like a remote's, are kept in the state folder below); but never inside a folder the
              * local adapter will refuse to write to. A writer takes the
              * lock (creating .xport) before it makes a layout, so a folder
              * with .xport is never refused: two runs racing into a new

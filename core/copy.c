@@ -655,6 +655,10 @@ static int list_destination(struct copy_run *run)
                     xp_adapter_can(dst->type, XP_CAP_LIST_PROJECTS);
     if (!need_dst && !check_dst)
         return 0;
+    if (need_dst && dst->type->publish)
+        return xp_error_set(XP_ENOTSUP, "'%s' is written whole by each run: it cannot be "
+                            "synced by project or workspace, nor have experiments deleted",
+                            dst->type->name);
     int drc = xp_adapter_list(dst, collect_dst, &run->dstrefs);
     if (drc == XP_ENOTSUP)
         return xp_error_wrap(drc, "cannot sync or delete");
@@ -798,6 +802,15 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
         rc = xp_error_set(XP_EINVALID, "no destination");
         goto out;
     }
+    if (!o->dry_run && dst->type->publish && (o->resume || o->shard_n > 1)) {
+        /* written whole by one run: a resumed run would publish only what it
+         * carried itself, a shard only its share over the others' */
+        rc = xp_error_set(XP_ENOTSUP, "'%s' is written whole by each run: %s (run again "
+                          "without it to build it anew)", dst->type->name,
+                          o->resume ? "--resume cannot continue it"
+                                    : "--shard cannot write a part of it");
+        goto out;
+    }
     list_rc = xp_adapter_list(src, collect_ref, &run);
     if (list_rc && (list_rc == XP_ENOTSUP || list_rc == XP_EAUTH ||
                     list_rc == XP_ECANCEL || run.nrefs == 0)) {
@@ -818,6 +831,12 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
     run_workers(&run);
     rc = conclude(&run, list_rc, list_msg);
 out:
+    if (dst && !o->dry_run && dst->type->publish) {
+        /* a destination written whole (an archive): now, or nothing */
+        int prc = dst->type->publish(dst, rc == 0);
+        if (!rc && prc)
+            rc = prc;
+    }
     if (stats)
         *stats = run.st;
     refs_free(run.refs, run.nrefs);

@@ -1,6 +1,7 @@
 /* Location parsing and the adapter registry glue (include/xport/location.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "xport/buf.h"
 #include "xport/error.h"
@@ -54,10 +55,34 @@ static char *nonempty(const char *s, size_t n)
     return n ? xp_strndup(s, n) : NULL;
 }
 
+enum xp_archive_kind xp_archive_kind(const char *path)
+{
+    static const struct {
+        const char *suffix;
+        enum xp_archive_kind kind;
+    } known[] = {
+        {".tar", XP_ARCHIVE_TAR},        {".tar.gz", XP_ARCHIVE_TAR_GZ},
+        {".tgz", XP_ARCHIVE_TAR_GZ},     {".tar.zst", XP_ARCHIVE_TAR_ZST},
+        {".tzst", XP_ARCHIVE_TAR_ZST},   {".tar.xz", XP_ARCHIVE_TAR_XZ},
+        {".txz", XP_ARCHIVE_TAR_XZ},     {".zip", XP_ARCHIVE_ZIP},
+    };
+    size_t n = path ? strlen(path) : 0;
+    for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++) {
+        size_t k = strlen(known[i].suffix);
+        if (n > k && !strcasecmp(path + n - k, known[i].suffix) && path[n - k - 1] != '/')
+            return known[i].kind;
+    }
+    return XP_ARCHIVE_NONE;
+}
+
 int xp_location_from(struct xp_location *out, const char *adapter,
                      const char *source)
 {
     memset(out, 0, sizeof(*out));
+    /* a layout in an archive (adapters/local/archive.c); a folder so named
+     * stays a folder */
+    if (!strcmp(adapter, "local") && xp_archive_kind(source) && !xp_is_dir(source))
+        adapter = "archive";
     const struct xp_adapter_type *t;
     int rc = xp_adapter_find(&t, adapter);
     if (rc)

@@ -164,7 +164,7 @@ static int visit_experiment(struct walk *w, const char *dir)
 {
     char *ej = xp_path_join(dir, "experiment.json");
     struct json_object *e = NULL;
-    int rc = xp_json_read_file(&e, ej);
+    int rc = lfs_read_json(w->la, &e, ej);
     free(ej);
     if (!rc && !json_object_is_type(e, json_type_object))
         rc = xp_error_set(XP_EINVALID, "'%s/experiment.json' is not an object", dir);
@@ -193,17 +193,16 @@ static int walk_tree(struct walk *w, const char *dir, int depth)
 {
     char **names;
     size_t n;
-    int rc = xp_list_dir(&names, &n, dir);
+    int rc = lfs_list_dir(w->la, &names, &n, dir);
     if (rc)
         return rc;
     for (size_t i = 0; i < n && !rc; i++) {
         if (names[i][0] == '.')
             continue; /* .xport staging, lock files, hidden folders */
         char *p = xp_path_join(dir, names[i]);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (lfs_is_real_dir(w->la, p)) {
             char *ej = xp_path_join(p, "experiment.json");
-            if (xp_is_file(ej))
+            if (lfs_is_file(w->la, ej))
                 rc = visit_experiment(w, p);
             else if (depth < MAX_DEPTH &&
                      (w->la->flavor != LOCAL_XPORT || depth < 2))
@@ -221,7 +220,7 @@ int local_list_experiments(struct xp_adapter *a, xp_experiment_cb cb,
 {
     struct local_adapter *la = (struct local_adapter *)a;
     struct walk w = {la, cb, payload, 0};
-    if (!xp_is_dir(la->root)) {
+    if (!lfs_is_dir(la, la->root)) {
         struct stat st;
         if (stat(la->root, &st) == 0)
             /* e.g. a run-ID.wandb file typed without its scheme */

@@ -58,7 +58,6 @@ struct layout_reader {
     FILE *fp;         /* current JSONL file */
     char *fp_path;
     long lineno;
-    off_t line_start; /* of the last raw line, for the slow path */
     off_t offset;     /* bytes consumed so far (ftello costs a syscall) */
     /* progress: bytes of the JSONL files to read, and of those closed */
     int64_t read_total, read_closed;
@@ -79,6 +78,7 @@ struct layout_reader {
     size_t nfiles, cur_file;
     int files_collected;
     struct xp_fd_stream stream;
+    struct xp_stream *body; /* of the file being read: &stream, or from an archive */
 };
 
 /* layout_read_lines.c: the JSONL file being read, one line at a time */
@@ -91,6 +91,8 @@ void lr_release_held(struct layout_reader *r);
 int lr_next_raw_line(struct layout_reader *r, int *complete);
 /* Next non-empty line parsed as a JSON object; XP_ITEROVER at the end. */
 int lr_next_json_line(struct layout_reader *r, struct json_object **out);
+/* The line lr_next_raw_line read, parsed as lr_next_json_line does. */
+int lr_parse_json_line(struct layout_reader *r, int complete, struct json_object **out);
 
 /* layout_read_meta.c */
 int lr_fill_experiment(struct layout_reader *r);
@@ -108,6 +110,7 @@ int lr_read_points(struct layout_reader *r, struct series_item *it);
 int lr_read_logs(struct layout_reader *r);
 
 /* layout_read_files.c */
+void lr_close_body(struct layout_reader *r);
 int lr_collect_files_xport(struct layout_reader *r);
 int lr_collect_files_mldash(struct layout_reader *r);
 int lr_emit_file(struct layout_reader *r, struct file_item *f);

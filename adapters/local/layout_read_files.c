@@ -36,7 +36,7 @@ int lr_collect_files_xport(struct layout_reader *r)
     char *mf = xp_path_join(r->dir, "files.jsonl");
     int rc = 0;
     size_t cap = 0;
-    if (!xp_is_file(mf)) {
+    if (!lfs_is_file(r->la, mf)) {
         free(mf);
         return 0;
     }
@@ -91,12 +91,12 @@ int lr_collect_files_mldash(struct layout_reader *r)
     char *mf = xp_path_join(r->dir, "files/.files_metadata.json");
     int rc = 0;
     size_t cap = 0;
-    if (!xp_is_file(mf)) {
+    if (!lfs_is_file(r->la, mf)) {
         free(mf);
         return 0;
     }
     struct json_object *doc = NULL;
-    rc = xp_json_read_file(&doc, mf);
+    rc = lfs_read_json(r->la, &doc, mf);
     free(mf);
     if (rc)
         return rc;
@@ -152,12 +152,20 @@ int lr_collect_files_mldash(struct layout_reader *r)
     return rc;
 }
 
+void lr_close_body(struct layout_reader *r)
+{
+    if (r->body && r->body != &r->stream.base)
+        r->body->free(r->body);
+    r->body = NULL;
+    xp_fd_stream_close(&r->stream);
+}
+
 int lr_emit_file(struct layout_reader *r, struct file_item *f)
 {
-    xp_fd_stream_close(&r->stream);
-    r->stream.fd = open(f->disk, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (r->stream.fd < 0)
-        return xp_error_set_os(XP_ENOTFOUND, "cannot open '%s'", f->disk);
+    lr_close_body(r);
+    int rc = lfs_open_body(r->la, f->disk, &r->stream, &r->body);
+    if (rc)
+        return rc;
     struct xp_file_meta *m = &r->rec.u.file.meta;
     memset(m, 0, sizeof(*m));
     struct json_object *e = f->entry;
@@ -184,6 +192,6 @@ int lr_emit_file(struct layout_reader *r, struct file_item *f)
     m->id = xp_json_str(e, "id");
     m->artifact = r->la->flavor == LOCAL_XPORT ? xp_json_str(e, "artifact") : NULL;
     r->rec.kind = XP_REC_FILE;
-    r->rec.u.file.body = &r->stream.base;
+    r->rec.u.file.body = r->body;
     return 0;
 }

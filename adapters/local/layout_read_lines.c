@@ -28,7 +28,7 @@ int lr_close_fp(struct layout_reader *r)
 int lr_open_fp(struct layout_reader *r, const char *path)
 {
     lr_close_fp(r);
-    r->fp = fopen(path, "rb");
+    r->fp = lfs_fopen(r->la, path);
     if (!r->fp)
         return xp_error_set_os(errno == ENOENT ? XP_ENOTFOUND : XP_EIO,
                                "cannot open '%s'", path);
@@ -51,7 +51,6 @@ void lr_release_held(struct layout_reader *r)
 int lr_next_raw_line(struct layout_reader *r, int *complete)
 {
     for (;;) {
-        r->line_start = r->offset;
         ssize_t n = getline(&r->line, &r->line_cap, r->fp);
         if (n < 0) {
             if (ferror(r->fp))
@@ -77,8 +76,12 @@ int lr_next_json_line(struct layout_reader *r, struct json_object **out)
 {
     int complete;
     int rc = lr_next_raw_line(r, &complete);
-    if (rc)
-        return rc;
+    return rc ? rc : lr_parse_json_line(r, complete, out);
+}
+
+int lr_parse_json_line(struct layout_reader *r, int complete, struct json_object **out)
+{
+    int rc;
     size_t n = r->line_len;
     struct xp_buf what = XP_BUF_INIT;
     xp_buf_printf(&what, "'%s' line %ld", r->fp_path, r->lineno);

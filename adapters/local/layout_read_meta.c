@@ -78,8 +78,8 @@ int lr_load_doc(struct layout_reader *r, const char *file,
     json_object_put(r->doc);
     r->doc = NULL;
     int rc = 0;
-    if (xp_is_file(p)) {
-        rc = xp_json_read_file(&r->doc, p);
+    if (lfs_is_file(r->la, p)) {
+        rc = lfs_read_json(r->la, &r->doc, p);
         if (!rc && !json_object_is_type(r->doc, json_type_object))
             rc = xp_error_set(XP_EINVALID, "'%s' is not a JSON object", p);
         if (!rc) {

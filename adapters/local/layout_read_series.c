@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -30,7 +29,7 @@ static void add_series_at(struct layout_reader *r, enum xp_series_kind kind,
 {
     char **names;
     size_t n;
-    if (xp_list_dir(&names, &n, base)) {
+    if (lfs_list_dir(r->la, &names, &n, base)) {
         xp_error_clear();
         return;
     }
@@ -38,7 +37,7 @@ static void add_series_at(struct layout_reader *r, enum xp_series_kind kind,
     for (size_t i = 0; i < n; i++) {
         char *d = xp_path_join(base, names[i]);
         char *data = xp_path_join(d, "data.jsonl");
-        if (!xp_is_dir(d)) {
+        if (!lfs_is_dir(r->la, d)) {
             if (depth == 0 && strlen(names[i]) > 6 &&
                 !strcmp(names[i] + strlen(names[i]) - 6, ".jsonl"))
                 xp_ctx_warn(r->la->base.ctx,
@@ -49,7 +48,7 @@ static void add_series_at(struct layout_reader *r, enum xp_series_kind kind,
             continue;
         }
         char *relname = rel ? xp_path_join(rel, names[i]) : xp_strdup(names[i]);
-        if (!xp_is_file(data)) {
+        if (!lfs_is_file(r->la, data)) {
             if (nest && names[i][0] != '.')
                 add_series_at(r, kind, d, relname, cap, depth + 1);
             free(d);
@@ -57,9 +56,9 @@ static void add_series_at(struct layout_reader *r, enum xp_series_kind kind,
             free(relname);
             continue;
         }
-        struct stat st;
-        if (stat(data, &st) == 0)
-            r->read_total += (int64_t)st.st_size;
+        int64_t size = lfs_size(r->la, data);
+        if (size > 0)
+            r->read_total += size;
         free(data);
         if (r->nseries == *cap) {
             *cap = *cap ? *cap * 2 : 16;
@@ -72,7 +71,7 @@ static void add_series_at(struct layout_reader *r, enum xp_series_kind kind,
         char *mdp = xp_path_join(d, "metadata.json");
         struct json_object *md = NULL;
         const char *nm = NULL;
-        if (xp_is_file(mdp) && !xp_json_read_file(&md, mdp))
+        if (lfs_is_file(r->la, mdp) && !lfs_read_json(r->la, &md, mdp))
             nm = xp_json_str(md, kind == XP_SERIES_TRACK ? "topic" : "name");
         xp_error_clear();
         if (nm) {
@@ -114,9 +113,9 @@ void lr_collect_series(struct layout_reader *r)
         add_series_dir(r, XP_SERIES_SYSTEM, "system", &cap);
     if ((r->ro.resources & XP_RES_LOGS) && !r->ro.only_series) {
         char *p = xp_path_join(r->dir, "logs/logs.jsonl");
-        struct stat st;
-        if (stat(p, &st) == 0)
-            r->read_total += (int64_t)st.st_size;
+        int64_t size = lfs_size(r->la, p);
+        if (size > 0)
+            r->read_total += size;
         free(p);
     }
     if (r->ro.only_series) {
@@ -143,7 +142,7 @@ int lr_series_begin(struct layout_reader *r, struct series_item *it)
     char *mdp = xp_path_join(it->dir, "metadata.json");
     json_object_put(r->series_md);
     r->series_md = NULL;
-    if (xp_is_file(mdp) && (rc = xp_json_read_file(&r->series_md, mdp))) {
+    if (lfs_is_file(r->la, mdp) && (rc = lfs_read_json(r->la, &r->series_md, mdp))) {
         free(mdp);
         return rc;
     }
@@ -237,16 +236,11 @@ int lr_read_points(struct layout_reader *r, struct series_item *it)
             n++;
             continue;
         }
-        /* slow path: re-parse this same line with json-c */
-        r->lineno--;
-        r->offset = r->line_start;
-        if (fseeko(r->fp, r->line_start, SEEK_SET) != 0)
-            return xp_error_set_os(XP_EIO, "cannot seek in '%s'", r->fp_path);
+        /* slow path: parse this same line with json-c (the scanner worked
+         * on a copy), without seeking back: an archive member's FILE*
+         * cannot seek */
         struct json_object *o;
-        rc = lr_next_json_line(r, &o);
-        if (rc == XP_ITEROVER)
-            break;
-        if (rc)
+        if ((rc = lr_parse_json_line(r, complete, &o)))
             return rc;
         r->held[r->nheld++] = o;
         struct xp_point *p = &r->points[n];

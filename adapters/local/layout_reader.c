@@ -115,7 +115,7 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
             }
             if (!r->fp) {
                 char *p = xp_path_join(r->dir, "logs/logs.jsonl");
-                int exists = xp_is_file(p);
+                int exists = lfs_is_file(r->la, p);
                 rc = exists ? lr_open_fp(r, p) : 0;
                 free(p);
                 if (rc)
@@ -148,7 +148,7 @@ static int reader_next(struct xp_reader *base, const struct xp_record **out)
                 }
             }
             if (r->cur_file >= r->nfiles) {
-                xp_fd_stream_close(&r->stream);
+                lr_close_body(r);
                 r->stage = ST_END;
                 continue;
             }
@@ -189,7 +189,7 @@ static void reader_free(struct xp_reader *base)
         return;
     lr_release_held(r);
     lr_close_fp(r);
-    xp_fd_stream_close(&r->stream);
+    lr_close_body(r);
     for (size_t i = 0; i < r->nseries; i++) {
         free(r->series[i].dir);
         free(r->series[i].name);
@@ -236,7 +236,7 @@ int local_read_experiment(struct xp_reader **out, struct xp_adapter *a,
                         sizeof(*r->held));
     r->logs = xp_calloc(LOG_BATCH, sizeof(*r->logs));
     char *ej = xp_path_join(r->dir, "experiment.json");
-    int rc = xp_json_read_file(&r->exp_json, ej);
+    int rc = lfs_read_json(la, &r->exp_json, ej);
     free(ej);
     if (!rc && !json_object_is_type(r->exp_json, json_type_object))
         rc = xp_error_set(XP_EINVALID, "'%s/experiment.json' is not an object",

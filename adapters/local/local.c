@@ -116,9 +116,8 @@ static int find_layout_root(struct local_adapter *la)
     return found;
 }
 
-static void local_close(struct xp_adapter *a)
+void local_adapter_free(struct local_adapter *la)
 {
-    struct local_adapter *la = (struct local_adapter *)a;
     if (!la)
         return;
     free(la->root);
@@ -129,24 +128,41 @@ static void local_close(struct xp_adapter *a)
     free(la);
 }
 
-static int local_open(struct xp_adapter **out, const struct xp_adapter_type *type,
+static void local_close(struct xp_adapter *a)
+{
+    local_adapter_free((struct local_adapter *)a);
+}
+
+int local_adapter_new(struct local_adapter **out, const struct xp_adapter_type *type,
                       const struct xp_location *loc, const struct xp_options *opts,
                       struct xp_ctx *ctx)
 {
     struct local_adapter *la = xp_calloc(1, sizeof(*la));
-    *out = &la->base;
+    *out = la;
     la->base.type = type;
     la->base.ctx = ctx;
     pthread_mutex_init(&la->lock, NULL);
     la->claimed = json_object_new_object();
     if (!loc->path || !*loc->path)
-        return xp_error_set(XP_EINVALID, "the local adapter needs a path");
+        return xp_error_set(XP_EINVALID, "adapter '%s' needs a path", type->name);
     la->root = xp_strdup(loc->path);
     la->sel.workspace = xp_strdup(loc->workspace);
     la->sel.project = xp_strdup(loc->project);
     la->sel.experiment = xp_strdup(loc->experiment);
-    const char *ws = xp_options_get(opts, "workspace");
+    const char *ws = opts ? xp_options_get(opts, "workspace") : NULL;
     la->default_workspace = xp_strdup(ws ? ws : "local");
+    return 0;
+}
+
+static int local_open(struct xp_adapter **out, const struct xp_adapter_type *type,
+                      const struct xp_location *loc, const struct xp_options *opts,
+                      struct xp_ctx *ctx)
+{
+    struct local_adapter *la;
+    int rc = local_adapter_new(&la, type, loc, opts, ctx);
+    *out = &la->base;
+    if (rc)
+        return rc;
 
     char *marker = xp_path_join(la->root, "xport.json");
     int is_layout = xp_is_file(marker);

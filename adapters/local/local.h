@@ -5,6 +5,8 @@
 #define XPORT_LOCAL_H
 
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "xport/buf.h"
 #include "xport/sys/adapter.h"
@@ -29,7 +31,33 @@ struct local_adapter {
      * same-named experiments never pick the same directory */
     pthread_mutex_t lock;
     struct json_object *claimed; /* final dir -> source id */
+    /* an archive (archive.c): the layout read is in it, or written into
+     * a staged folder that becomes it; NULL for a folder */
+    struct arc_index *arc;
+    struct arc_writer *arcw;
 };
+
+/* local_fs.c: the reader's and listing's file access, on disk or in la->arc */
+struct arc_index;
+struct arc_writer;
+struct xp_fd_stream;
+int lfs_is_file(const struct local_adapter *la, const char *path);
+int lfs_is_dir(const struct local_adapter *la, const char *path);
+int lfs_is_real_dir(const struct local_adapter *la, const char *path); /* no symlink */
+int lfs_list_dir(const struct local_adapter *la, char ***out, size_t *n, const char *path);
+int64_t lfs_size(const struct local_adapter *la, const char *path); /* -1: no file */
+int lfs_read_json(const struct local_adapter *la, struct json_object **out,
+                  const char *path);
+FILE *lfs_fopen(const struct local_adapter *la, const char *path);
+/* A file's bytes: fds given the descriptor on disk, or a new stream */
+int lfs_open_body(const struct local_adapter *la, const char *path,
+                  struct xp_fd_stream *fds, struct xp_stream **out);
+
+/* local.c: an instance on loc->path with nothing read yet, and its end */
+int local_adapter_new(struct local_adapter **out, const struct xp_adapter_type *type,
+                      const struct xp_location *loc, const struct xp_options *opts,
+                      struct xp_ctx *ctx);
+void local_adapter_free(struct local_adapter *la);
 
 /* layout_writer.c */
 int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,

@@ -19,6 +19,20 @@ int xp_location_from(struct xp_location *out, const char *adapter,
 int xp_location_default(struct xp_location *loc, const struct xp_adapter_type *t,
                         const struct xp_options *opts);
 void xp_location_release(struct xp_location *loc);
+
+/* Archives holding a layout, told by the path's suffix (any case). A path
+ * given to the local adapter ("PATH", "local:PATH", download -o PATH) with
+ * one of these suffixes, and not an existing folder, is the archive
+ * adapter's. */
+enum xp_archive_kind {
+    XP_ARCHIVE_NONE = 0,
+    XP_ARCHIVE_TAR,     /* .tar */
+    XP_ARCHIVE_TAR_GZ,  /* .tar.gz, .tgz */
+    XP_ARCHIVE_TAR_ZST, /* .tar.zst, .tzst */
+    XP_ARCHIVE_TAR_XZ,  /* .tar.xz, .txz */
+    XP_ARCHIVE_ZIP      /* .zip */
+};
+enum xp_archive_kind xp_archive_kind(const char *path);
 /* "adapter:ws/project/exp" or the path, for messages; caller frees. */
 char *xp_location_str(const struct xp_location *loc);
 

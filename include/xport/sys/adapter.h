@@ -18,7 +18,7 @@
 
 /* Bumped when this header changes incompatibly; plugins built against
  * another value are refused. */
-#define XP_ADAPTER_ABI 4
+#define XP_ADAPTER_ABI 5
 
 enum xp_caps {
     XP_CAP_READ = 1u << 0,
@@ -243,6 +243,12 @@ struct xp_adapter_type {
      * XP_OPT_NAMES_SOURCE (xp_location_default), else the adapter picks
      * it in open. */
     const char *default_source;
+    /* Optional (ABI 5), for a destination published whole at the end of a
+     * run (an archive, adapters/local/archive.c): xp_copy calls it once
+     * every experiment is done, ok != 0 when the run carried them all.
+     * With ok it publishes (its failure fails the run); without, it leaves
+     * nothing under the destination's name. */
+    int (*publish)(struct xp_adapter *a, int ok);
 };
 
 /* ---- registry (core/registry.c) ---------------------------------------- */
