@@ -67,6 +67,21 @@ static int index_one(void *payload, struct json_object *e)
     return rc;
 }
 
+static int project_exists(struct comet_rest *c, const char *ws, const char *proj, int *exists)
+{
+    const char *qp[] = {"workspaceName", ws, NULL};
+    struct json_object *pl = NULL, *list = NULL;
+    int rc = comet_get_json(c, "projects", qp, &pl);
+    *exists = 0;
+    if (!rc && json_object_object_get_ex(pl, "projects", &list))
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+            const char *n = xp_json_str(json_object_array_get_idx(list, i), "projectName");
+            *exists |= n && !strcmp(n, proj);
+        }
+    json_object_put(pl);
+    return rc;
+}
+
 /* The experiments of WS/PROJECT xport wrote, by source (c->index). */
 static int index_project(struct comet_rest *c, const char *ws, const char *proj,
                          struct json_object **out)
@@ -83,16 +98,8 @@ static int index_project(struct comet_rest *c, const char *ws, const char *proj,
     json_object_object_add(c->index, k.ptr, idx);
     xp_buf_release(&k);
     *out = idx;
-    const char *qp[] = {"workspaceName", ws, NULL};
-    struct json_object *pl = NULL, *list = NULL;
-    int rc = comet_get_json(c, "projects", qp, &pl);
     int exists = 0;
-    if (!rc && json_object_object_get_ex(pl, "projects", &list))
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-            const char *n = xp_json_str(json_object_array_get_idx(list, i), "projectName");
-            exists |= n && !strcmp(n, proj);
-        }
-    json_object_put(pl);
+    int rc = project_exists(c, ws, proj, &exists);
     struct index_ctx x = {c, idx};
     if (!rc && exists)
         rc = comet_each_experiment(c, ws, proj, 1, index_one, &x);
@@ -104,8 +111,11 @@ static int index_project(struct comet_rest *c, const char *ws, const char *proj,
         xp_buf_puts(&b, ",\"projectName\":");
         xp_json_put_str(&b, proj, strlen(proj), "project");
         xp_buf_puts(&b, "}");
-        rc = comet_post_json(c, 0, "write/project/create", &b, NULL);
+        rc = comet_post_json(c, 0, "write/project/create", &b, XP_HTTP_NOT_IDEMPOTENT, NULL);
         xp_buf_release(&b);
+        /* an answer lost after the server made it: there it is */
+        if (rc == XP_ERETRY && !project_exists(c, ws, proj, &exists) && exists)
+            rc = 0;
     }
     if (rc) {
         struct xp_buf k2 = XP_BUF_INIT;
@@ -125,8 +135,73 @@ static int log_other(struct comet_up *u, const char *name, struct json_object *v
     xp_buf_puts(&b, ",\"value\":");
     xp_buf_puts(&b, v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "null");
     xp_buf_putc(&b, '}');
-    int rc = comet_up_post(u, 0, "write/experiment/log-other", &b);
+    int rc = comet_up_post(u, 0, "write/experiment/log-other", &b, 0);
     xp_buf_release(&b);
+    return rc;
+}
+
+struct orphan_ctx {
+    struct comet_rest *c;
+    const char *name;
+    char *key;
+};
+
+/* An experiment named x->name without a source id: one whose create
+ * answer was lost before xport could mark it. */
+static int orphan_one(void *payload, struct json_object *e)
+{
+    struct orphan_ctx *x = payload;
+    const char *key = xp_json_str(e, "experimentKey");
+    const char *n = xp_json_str(e, "experimentName");
+    if (x->key || !key || !n || strcmp(n, x->name))
+        return 0;
+    const char *qk[] = {"experimentKey", key, NULL};
+    struct json_object *ot = NULL, *vals = NULL;
+    int rc = comet_get_json(x->c, "experiment/log-other", qk, &ot);
+    if (!rc && json_object_object_get_ex(ot, "values", &vals) &&
+        !other_value(vals, COMET_X_PREFIX "source_id"))
+        x->key = xp_strdup(key);
+    json_object_put(ot);
+    return rc;
+}
+
+/* Create the experiment, once: a create is not repeated blindly (the
+ * server would keep two); after a lost answer, an unmarked experiment of
+ * that name in the project is the one made. *key gets its key. */
+static int create_once(struct comet_up *u, const char *ws, const char *proj, const char *name,
+                       const struct xp_buf *body, char **key)
+{
+    int rc = XP_ERETRY;
+    *key = NULL;
+    for (int i = 0; i < 3 && rc == XP_ERETRY; i++) {
+        struct json_object *ans = NULL;
+        u->requests++;
+        rc = comet_post_json(u->c, 0, "write/experiment/create", body, XP_HTTP_NOT_IDEMPOTENT,
+                             &ans);
+        const char *k = rc ? NULL : xp_json_str(ans, "experimentKey");
+        if (!rc && !k)
+            rc = xp_error_set(XP_EINVALID, "Comet created an experiment without a key");
+        if (k)
+            *key = xp_strdup(k);
+        json_object_put(ans);
+        if (rc != XP_ERETRY)
+            break;
+        if (!name) {
+            rc = xp_error_wrap(rc, "an experiment without a name may have been made twice");
+            break; /* nothing to find it by */
+        }
+        struct orphan_ctx x = {u->c, name, NULL};
+        int lr = comet_each_experiment(u->c, ws, proj, 0, orphan_one, &x);
+        if (lr) {
+            free(x.key);
+            rc = xp_error_wrap(lr, "looking for the experiment a lost answer made");
+            break; /* not known whether it is there: make no other */
+        }
+        if (x.key) {
+            *key = x.key;
+            rc = 0;
+        }
+    }
     return rc;
 }
 
@@ -154,14 +229,10 @@ static int find_or_create(struct comet_up *u, const char *ws, const char *proj,
             xp_json_put_str(&b, name, strlen(name), "experiment name");
         }
         xp_buf_putc(&b, '}');
-        struct json_object *ans = NULL;
-        u->requests++;
-        rc = comet_post_json(c, 0, "write/experiment/create", &b, &ans);
-        const char *key = rc ? NULL : xp_json_str(ans, "experimentKey");
-        if (!rc && !key)
-            rc = xp_error_set(XP_EINVALID, "Comet created an experiment without a key");
+        char *key = NULL;
+        rc = create_once(u, ws, proj, name, &b, &key);
         if (!rc) {
-            u->key = xp_strdup(key);
+            u->key = key;
             u->fresh = 1;
             struct json_object *v = json_object_new_string(src_vendor);
             struct json_object *i = json_object_new_string(src_id);
@@ -173,7 +244,6 @@ static int find_or_create(struct comet_up *u, const char *ws, const char *proj,
             if (!rc)
                 json_object_object_add(idx, sk.ptr, json_object_new_string(key));
         }
-        json_object_put(ans);
         xp_buf_release(&b);
     }
     pthread_mutex_unlock(&c->lock);
@@ -377,7 +447,7 @@ static int send_params(struct comet_up *u)
     for (size_t i = 0; i <= n && !rc; i++) {
         if (in && (i == n || in == (size_t)u->c->batch)) {
             xp_buf_puts(&b, "]}");
-            rc = comet_up_post(u, 1, "batch/logger/experiment/parameter", &b);
+            rc = comet_up_post(u, 1, "batch/logger/experiment/parameter", &b, 0);
             in = 0;
         }
         if (i == n || rc)
@@ -420,7 +490,7 @@ static int send_tags(struct comet_up *u)
         xp_json_put_str(&b, t, strlen(t), "tag");
     }
     xp_buf_puts(&b, "]}");
-    int rc = k ? comet_up_post(u, 0, "write/experiment/tags", &b) : 0;
+    int rc = k ? comet_up_post(u, 0, "write/experiment/tags", &b, 0) : 0;
     xp_buf_release(&b);
     return rc;
 }
@@ -446,7 +516,7 @@ static int send_times(struct comet_up *u)
     if (e >= 0)
         xp_buf_printf(&b, ",\"endTimeMillis\":%lld", (long long)e);
     xp_buf_putc(&b, '}');
-    int rc = comet_up_post(u, 0, "write/experiment/set-start-end-time", &b);
+    int rc = comet_up_post(u, 0, "write/experiment/set-start-end-time", &b, 0);
     xp_buf_release(&b);
     return rc;
 }
@@ -474,7 +544,7 @@ static int send_text(struct comet_up *u, const char *rel, const char *path,
             xp_buf_printf(&b, "%s}", extra ? extra : "");
         }
         if (!rc)
-            rc = comet_up_post(u, 0, path, &b);
+            rc = comet_up_post(u, 0, path, &b, 0);
     }
     free(p);
     xp_buf_release(&t);
@@ -540,7 +610,7 @@ static int send_system(struct comet_up *u)
     }
     xp_buf_putc(&b, '}');
     if (!rc && any)
-        rc = comet_up_post(u, 0, "write/experiment/system-details", &b);
+        rc = comet_up_post(u, 0, "write/experiment/system-details", &b, 0);
     json_object_put(sd);
     xp_buf_release(&req);
     xp_buf_release(&b);
@@ -565,7 +635,7 @@ static int send_git(struct comet_up *u)
                             : "null");
         }
         xp_buf_putc(&b, '}');
-        rc = comet_up_post(u, 0, "write/experiment/git/metadata", &b);
+        rc = comet_up_post(u, 0, "write/experiment/git/metadata", &b, 0);
         xp_buf_release(&b);
     }
     json_object_put(g);
@@ -577,13 +647,58 @@ static int send_git(struct comet_up *u)
         struct xp_http_part part = {.name = "file", .path = p, .filename = "git_diff.patch",
                                     .content_type = "application/octet-stream"};
         u->requests++;
-        rc = comet_post_parts(u->c, "write/experiment/git/patch", q, &part, 1, NULL);
+        rc = comet_post_parts(u->c, "write/experiment/git/patch", q, &part, 1, 0, NULL);
     }
     free(p);
     return rc;
 }
 
 /* ---- the experiment ------------------------------------------------------------------------- */
+
+static void have_release(struct comet_up *u)
+{
+    struct json_object **v[] = {&u->have_md, &u->have_others, &u->have_params, &u->have_tags,
+                                &u->have_assets, &u->have_counts, &u->have_text};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        json_object_put(*v[i]);
+        *v[i] = NULL;
+    }
+    u->have_lines = 0;
+}
+
+/* Everything after the experiment is found or made, skipping what the
+ * destination holds (u->have_*). */
+static int send_all(struct comet_up *u, struct json_object *others)
+{
+    int rc = send_others(u, others);
+    if (!rc)
+        rc = send_params(u);
+    if (!rc)
+        rc = send_types(u, others);
+    if (!rc)
+        rc = send_tags(u);
+    if (!rc)
+        rc = comet_up_metrics(u);
+    if (!rc)
+        rc = comet_up_output(u);
+    if (!rc)
+        rc = send_system(u);
+    if (!rc)
+        rc = send_text(u, "assets/html/experiment.html", "write/experiment/html", "html",
+                       ",\"override\":true");
+    if (!rc)
+        rc = send_text(u, "run/script.py", "write/experiment/code", "code", NULL);
+    if (!rc)
+        rc = send_text(u, "run/graph_definition.txt", "write/experiment/graph", "graph",
+                       NULL);
+    if (!rc)
+        rc = send_git(u);
+    if (!rc)
+        rc = comet_up_assets(u);
+    if (!rc)
+        rc = send_times(u);
+    return rc;
+}
 
 int comet_upload(struct comet_rest *c, struct xp_sink *s, const char *dir, const char *ws,
                  const char *proj, char **dest_key)
@@ -610,34 +725,17 @@ int comet_upload(struct comet_rest *c, struct xp_sink *s, const char *dir, const
         rc = find_or_create(&u, ws, proj, sv, sid, other_value(others, "Name"));
     if (!rc && !u.fresh)
         rc = read_have(&u);
-    if (!rc)
-        rc = send_others(&u, others);
-    if (!rc)
-        rc = send_params(&u);
-    if (!rc)
-        rc = send_types(&u, others);
-    if (!rc)
-        rc = send_tags(&u);
-    if (!rc)
-        rc = comet_up_metrics(&u);
-    if (!rc)
-        rc = comet_up_output(&u);
-    if (!rc)
-        rc = send_system(&u);
-    if (!rc)
-        rc = send_text(&u, "assets/html/experiment.html", "write/experiment/html", "html",
-                       ",\"override\":true");
-    if (!rc)
-        rc = send_text(&u, "run/script.py", "write/experiment/code", "code", NULL);
-    if (!rc)
-        rc = send_text(&u, "run/graph_definition.txt", "write/experiment/graph", "graph",
-                       NULL);
-    if (!rc)
-        rc = send_git(&u);
-    if (!rc)
-        rc = comet_up_assets(&u);
-    if (!rc)
-        rc = send_times(&u);
+    /* An append whose answer was lost (XP_HTTP_NOT_IDEMPOTENT) may or may
+     * not be there: read what the destination holds again and send the
+     * rest, a few times at most. */
+    for (int round = 0; !rc; round++) {
+        rc = send_all(&u, others);
+        if (rc != XP_ERETRY || round == 3)
+            break;
+        have_release(&u);
+        u.fresh = 0;
+        rc = read_have(&u);
+    }
     if (!rc) {
         *dest_key = u.key;
         u.key = NULL;
@@ -645,12 +743,7 @@ int comet_upload(struct comet_rest *c, struct xp_sink *s, const char *dir, const
     free(u.key);
     json_object_put(u.md);
     json_object_put(others);
-    json_object_put(u.have_md);
-    json_object_put(u.have_others);
-    json_object_put(u.have_params);
-    json_object_put(u.have_tags);
-    json_object_put(u.have_assets);
-    json_object_put(u.have_counts);
-    json_object_put(u.have_text);
+    have_release(&u);
     return rc;
 }
+

@@ -31,7 +31,7 @@ int comet_up_assets(struct comet_up *u);
 
 /* comet_upload_data.c too: a POST of body to the REST path (clientlib: the batch base), counted. */
 int comet_up_post(struct comet_up *u, int clientlib, const char *path,
-                  const struct xp_buf *body);
+                  const struct xp_buf *body, unsigned flags);
 /* {"experimentKey": KEY, — the start of every write body. */
 void comet_up_begin(struct comet_up *u, struct xp_buf *b);
 
