@@ -203,7 +203,7 @@ def add_faults(emu, body, keys, bad):
 # --------------------------------------------------------------------------
 
 SCHEDULE_KINDS = ("503", "429", "reset", "cut", "checksum", "slow")
-SCHEDULE_KEYS = ("every", "seed", "kinds", "retry_after", "slow_s", "limit")
+SCHEDULE_KEYS = ("every", "seed", "kinds", "retry_after", "slow_s", "limit", "path")
 
 
 class Schedule:
@@ -226,7 +226,9 @@ class Schedule:
     slow      the headers, then one body byte every 0.1 s for slow_s s
               (below any useful --low-speed-limit), then the rest
 
-    `limit` (optional) stops faulting after that many faults."""
+    `limit` (optional) stops faulting after that many faults; `path`
+    (optional, a regex searched in the request path) limits the schedule to
+    the requests it matches (the others are neither counted nor faulted)."""
 
     def __init__(self, spec):
         if isinstance(spec, str):
@@ -243,7 +245,8 @@ class Schedule:
                              ", ".join(SCHEDULE_KINDS))
         self.retry_after = spec.get("retry_after", 1)
         self.slow_s = float(spec.get("slow_s", 3.0))
-        self.limit = spec.get("limit")
+        self.limit = None if spec.get("limit") is None else int(spec["limit"])
+        self.path = re.compile(spec["path"]) if spec.get("path") else None
         self.spec = dict(spec)
         self.lock = threading.Lock()
         self.n = 0
@@ -251,6 +254,8 @@ class Schedule:
 
     def next(self, method, path):
         """The kind of fault for the next request, or None."""
+        if self.path is not None and not self.path.search(path):
+            return None
         with self.lock:
             self.n += 1
             k = self.n + self.seed
