@@ -43,7 +43,28 @@ struct index_ctx {
     struct json_object *idx;
 };
 
-/* Note the source of one listed experiment, when xport wrote it. */
+/* The key in the project's index of the unmarked experiments named name
+ * (ORPHAN "\1name": no source has that form). */
+static void orphan_key(struct xp_buf *b, const char *name)
+{
+    xp_buf_reset(b);
+    xp_buf_printf(b, "\1%s", name);
+}
+
+/* May an unmarked experiment be one xport made and could not mark? Its
+ * others hold no more than its name and a source vendor. */
+static int only_marks(struct json_object *vals)
+{
+    for (size_t i = 0; i < json_object_array_length(vals); i++) {
+        const char *n = xp_json_str(json_object_array_get_idx(vals, i), "name");
+        if (n && strcmp(n, "Name") && strcmp(n, COMET_X_PREFIX "source_vendor"))
+            return 0;
+    }
+    return 1;
+}
+
+/* Note the source of one listed experiment, when xport wrote it; an
+ * unmarked one with no other others goes in the list of its name. */
 static int index_one(void *payload, struct json_object *e)
 {
     struct index_ctx *x = payload;
@@ -56,12 +77,21 @@ static int index_one(void *payload, struct json_object *e)
     if (!rc && json_object_object_get_ex(ot, "values", &vals)) {
         const char *v = other_value(vals, COMET_X_PREFIX "source_vendor");
         const char *id = other_value(vals, COMET_X_PREFIX "source_id");
+        const char *name = xp_json_str(e, "experimentName");
+        struct xp_buf sk = XP_BUF_INIT;
         if (v && id) {
-            struct xp_buf sk = XP_BUF_INIT;
             xp_buf_printf(&sk, "%s\n%s", v, id);
             json_object_object_add(x->idx, sk.ptr, json_object_new_string(key));
-            xp_buf_release(&sk);
+        } else if (!id && name && only_marks(vals)) {
+            struct json_object *l = NULL;
+            orphan_key(&sk, name);
+            if (!json_object_object_get_ex(x->idx, sk.ptr, &l)) {
+                l = json_object_new_array();
+                json_object_object_add(x->idx, sk.ptr, l);
+            }
+            json_object_array_add(l, json_object_new_string(key));
         }
+        xp_buf_release(&sk);
     }
     json_object_put(ot);
     return rc;
@@ -205,6 +235,59 @@ static int create_once(struct comet_up *u, const char *ws, const char *proj, con
     return rc;
 }
 
+/* Does the experiment hold nothing: no parameter, metric, asset or output? */
+static int holds_nothing(struct comet_up *u, const char *key, int *empty)
+{
+    static const char *const what[][2] = {{"experiment/parameters", "values"},
+                                          {"experiment/metrics/summary", "values"},
+                                          {"experiment/asset/list", "assets"}};
+    const char *qk[] = {"experimentKey", key, NULL};
+    int rc = 0;
+    *empty = 1;
+    for (int i = 0; i < 3 && !rc && *empty; i++) {
+        struct json_object *o = NULL, *l = NULL;
+        rc = comet_get_json(u->c, what[i][0], qk, &o);
+        if (!rc && json_object_object_get_ex(o, what[i][1], &l) &&
+            json_object_is_type(l, json_type_array) && json_object_array_length(l))
+            *empty = 0;
+        json_object_put(o);
+    }
+    if (!rc && *empty) {
+        struct json_object *o = NULL;
+        rc = comet_get_json(u->c, "experiment/output", qk, &o);
+        const char *s = rc ? NULL : xp_json_str(o, "output");
+        *empty = !s || !*s;
+        json_object_put(o);
+    }
+    return rc;
+}
+
+/* An experiment of this name that xport made in an earlier run and could
+ * not mark (its create answer lost, or the marks not sent): unmarked and
+ * empty, it is taken instead of making another. *key: NULL when none. */
+static int adopt_orphan(struct comet_up *u, struct json_object *idx, const char *name,
+                        char **key)
+{
+    struct xp_buf ok = XP_BUF_INIT;
+    struct json_object *l = NULL;
+    int rc = 0;
+    *key = NULL;
+    orphan_key(&ok, name);
+    if (json_object_object_get_ex(idx, ok.ptr, &l)) {
+        for (size_t i = 0; !rc && !*key && i < json_object_array_length(l); i++) {
+            const char *k = json_object_get_string(json_object_array_get_idx(l, i));
+            int empty = 0;
+            rc = holds_nothing(u, k, &empty);
+            if (!rc && empty) {
+                *key = xp_strdup(k);
+                json_object_array_del_idx(l, i, 1);
+            }
+        }
+    }
+    xp_buf_release(&ok);
+    return rc;
+}
+
 /* Find the experiment of this source in WS/PROJECT, or create it and mark
  * it with its source at once. */
 static int find_or_create(struct comet_up *u, const char *ws, const char *proj,
@@ -230,7 +313,9 @@ static int find_or_create(struct comet_up *u, const char *ws, const char *proj,
         }
         xp_buf_putc(&b, '}');
         char *key = NULL;
-        rc = create_once(u, ws, proj, name, &b, &key);
+        rc = name ? adopt_orphan(u, idx, name, &key) : 0;
+        if (!rc && !key)
+            rc = create_once(u, ws, proj, name, &b, &key);
         if (!rc) {
             u->key = key;
             u->fresh = 1;

@@ -523,6 +523,26 @@ static void lost_answers(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(held("team", "copy4", "exact-values", "loss"), 10);
     assert_int_equal(verify(l1, "comet:team/copy4"), 0);
+
+    /* made, then its first mark refused with no retry left: the run fails,
+     * and the rerun takes that empty unmarked experiment, makes no other */
+    assert_int_equal(post("/__emu/config",
+                          "{\"schedule\":{\"every\":1,\"kinds\":[\"503\"],\"limit\":1,"
+                          "\"path\":\"log-other\"}}"), 0);
+    const char *up5[] = {"copy", "-q", "--retries", "0", l1, "comet:team/copy5", NULL};
+    assert_int_not_equal(xp(NULL, up5), 0);
+    assert_int_equal(post("/__emu/config", "{\"schedule\":null}"), 0);
+    assert_int_equal(xp(NULL, up5), 0);
+    d = get_json("/__emu/dump");
+    json_object_object_get_ex(d, "experiments", &l);
+    n = 0;
+    for (size_t i = 0; i < json_object_array_length(l); i++) {
+        json_object_object_get_ex(json_object_array_get_idx(l, i), "project", &v);
+        n += !strcmp(json_object_get_string(v), "copy5");
+    }
+    json_object_put(d);
+    assert_int_equal(n, 1);
+    assert_int_equal(verify(l1, "comet:team/copy5"), 0);
     free(l1);
 }
 
