@@ -129,6 +129,9 @@ def wandb_setup(emu):
             "logs": {"count": 12},
             "files": [{"name": "a.txt", "content": "hello %d\n" % i},
                       {"name": "w.bin", "size": 3000 + i, "seed": i}]})
+    runs[0]["artifacts"] = [{"name": "ds", "type": "dataset", "description": "d",
+                             "files": [{"path": "x.txt", "content": "artifact\n"},
+                                       {"path": "sub/y.bin", "size": 2000, "seed": 9}]}]
     emu.ctl("POST", "/__emu/seed", {"projects": [{"entity": "b", "name": "p", "runs": runs}]})
     return {"WANDB_BASE_URL": emu.url,
             "WANDB_API_KEY": "emu_000000000000000000000000000000000000wandb"}
@@ -139,9 +142,12 @@ def wandb_dups(emu, project):
     d = emu.ctl("GET", "/__emu/dump")
     out = []
     for ent in d["entities"].values():
-        runs = list(ent["projects"].get(project, {}).get("runs", {}).values())
-        names = [r.get("displayName") or r["name"] for r in runs]
+        proj = ent["projects"].get(project, {})
+        names = [r.get("displayName") or r["name"] for r in proj.get("runs", {}).values()]
         out += ["%s twice" % n for n in set(names) if names.count(n) > 1]
+        # the source has one version of each artifact
+        out += ["artifact %s: %d versions" % (a, len(c["versions"]))
+                for a, c in proj.get("artifacts", {}).items() if len(c["versions"]) > 1]
     return out
 
 
@@ -149,7 +155,17 @@ def neptune_setup(emu):
     emu.ctl("POST", "/__emu/seed", {"projects": [{
         "workspace": "b", "name": "p", "key": "B",
         "generate": {"runs": 3, "atoms": 4, "float_series": 2, "points": 40, "files": 1,
-                     "file_size": 3000}}]})
+                     "file_size": 3000},
+        # a file set (a zip prepared, polled for, then fetched) and text series
+        "runs": [{"id": "B-100", "name": "with files", "attributes": {
+            "source_code/files": {"type": "fileSet",
+                                  "files": {"train.py": "print(1)\n" * 50, "cfg/a.yaml": "a: 1\n"}},
+            "monitoring/stdout": {"type": "stringSeries",
+                                  "values": [[k, "line %d" % k, 1767225600000 + k]
+                                             for k in range(20)]},
+            "metrics/loss": {"type": "floatSeries",
+                             "values": [[k, 1.0 / (k + 1), 1767225600000 + k]
+                                        for k in range(30)]}}}]}]})
     return {"NEPTUNE_API_TOKEN": emu.ctl("GET", "/__emu/token")["token"]}
 
 
