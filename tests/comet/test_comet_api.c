@@ -489,6 +489,20 @@ static void throttled(void **state)
     free(l1);
 }
 
+/* The experiments the server holds in projects named proj. */
+static int experiments_in(const char *proj)
+{
+    struct json_object *d = get_json("/__emu/dump"), *l = NULL, *v = NULL;
+    json_object_object_get_ex(d, "experiments", &l);
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(l); i++) {
+        json_object_object_get_ex(json_object_array_get_idx(l, i), "project", &v);
+        n += !strcmp(json_object_get_string(v), proj);
+    }
+    json_object_put(d);
+    return n;
+}
+
 /* Answers lost after the server did the write (the emulators' fault
  * schedule cuts the first answer of each kind of write): no point, asset or
  * experiment is stored twice (issue 16: the engine's blind retries of
@@ -512,15 +526,7 @@ static void lost_answers(void **state)
     assert_int_equal(json_object_get_int(f), 4);
     json_object_put(s);
     assert_int_equal(post("/__emu/config", "{\"schedule\":null}"), 0);
-    struct json_object *d = get_json("/__emu/dump"), *l = NULL, *v = NULL;
-    json_object_object_get_ex(d, "experiments", &l);
-    int n = 0;
-    for (size_t i = 0; i < json_object_array_length(l); i++) {
-        json_object_object_get_ex(json_object_array_get_idx(l, i), "project", &v);
-        n += !strcmp(json_object_get_string(v), "copy4");
-    }
-    json_object_put(d);
-    assert_int_equal(n, 1);
+    assert_int_equal(experiments_in("copy4"), 1);
     assert_int_equal(held("team", "copy4", "exact-values", "loss"), 10);
     assert_int_equal(verify(l1, "comet:team/copy4"), 0);
 
@@ -533,15 +539,7 @@ static void lost_answers(void **state)
     assert_int_not_equal(xp(NULL, up5), 0);
     assert_int_equal(post("/__emu/config", "{\"schedule\":null}"), 0);
     assert_int_equal(xp(NULL, up5), 0);
-    d = get_json("/__emu/dump");
-    json_object_object_get_ex(d, "experiments", &l);
-    n = 0;
-    for (size_t i = 0; i < json_object_array_length(l); i++) {
-        json_object_object_get_ex(json_object_array_get_idx(l, i), "project", &v);
-        n += !strcmp(json_object_get_string(v), "copy5");
-    }
-    json_object_put(d);
-    assert_int_equal(n, 1);
+    assert_int_equal(experiments_in("copy5"), 1);
     assert_int_equal(verify(l1, "comet:team/copy5"), 0);
     free(l1);
 }
