@@ -351,13 +351,60 @@ def run_vendor1(tmp, name, script, eargs, setup, src, up, dups):
     return fails
 
 
+def check_schedule():
+    """The schedule itself, on the ml-dash emulator: each kind as the
+    client sees it, control calls never counted."""
+    import http.client, hashlib
+    emu = Emu("mldash_emu.py", ["--api-key", "k"])
+    fails = []
+    try:
+        r = emu.ctl("POST", "/__emu/seed", {"namespace": "tom", "experiments": [
+            {"project": "p", "name": "e", "files": [{"filename": "w.bin", "size": 64, "seed": 1}]}]})
+        f = r["experiments"][0]["files"][0]
+        url = "/experiments/%s/files/%s/download" % (r["experiments"][0]["id"], f["id"])
+        emu.schedule({"every": 1, "slow_s": 0.3})  # every request, the kinds in turn
+
+        def get():
+            c = http.client.HTTPConnection(emu.url[7:], timeout=10)
+            try:
+                c.request("GET", url, headers={"Authorization": "Bearer k"})
+                resp = c.getresponse()
+                return resp.status, resp.getheader("Retry-After"), resp.read()
+            except (ConnectionError, http.client.HTTPException) as e:
+                return type(e).__name__, None, b""
+            finally:
+                c.close()
+        got = [get() for _ in range(6)]
+        emu.ctl("GET", "/__emu/stats")  # not counted
+        kinds = [x["kind"] for x in emu.ctl("GET", "/__emu/stats")["schedule"]["log"]]
+        emu.schedule(None)
+        ok = hashlib.sha256(gen_bytes(64, 1)).hexdigest()
+        want = {"503": lambda g: g[0] == 503, "429": lambda g: g[0] == 429 and g[1] == "1",
+                "reset": lambda g: g[0] == "ConnectionResetError",
+                "cut": lambda g: g[0] == "IncompleteRead",
+                "checksum": lambda g: g[0] == 200 and len(g[2]) == 64 and
+                hashlib.sha256(g[2]).hexdigest() != ok,
+                "slow": lambda g: g[0] == 200 and hashlib.sha256(g[2]).hexdigest() == ok}
+        if sorted(kinds) != sorted(want):
+            fails.append("schedule: kinds %s, not each once" % kinds)
+        for k, g in zip(kinds, got):
+            if k in want and not want[k](g):
+                fails.append("schedule: %s gave %r" % (k, g[:2]))
+    finally:
+        fails += emu.stop()
+    for f in fails:
+        print("FAIL " + f)
+    return fails
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="xport-netfaults-")
     failures = []
     try:
+        failures += check_schedule()
         only = os.environ.get("NETFAULT_ONLY")
         vs = [v for v in VENDORS if not only or v[0] == only]
-        with ThreadPoolExecutor(len(vs)) as pool:
+        with ThreadPoolExecutor(max(1, len(vs))) as pool:
             for f, lines in pool.map(lambda v: run_vendor(tmp, *v), vs):
                 print("\n".join(lines), flush=True)
                 failures += f
