@@ -114,6 +114,18 @@ static void xfer_redirect(struct xfer *x)
     x->not_before = 0;
 }
 
+/* A write that must not be repeated (XP_HTTP_NOT_IDEMPOTENT) after a
+ * failure that leaves open whether the server carried it out: fail it.
+ * Returns 1 when it did. */
+static int once_failed(struct xfer *x, const char *why)
+{
+    if (!(x->req->flags & XP_HTTP_NOT_IDEMPOTENT))
+        return 0;
+    xp__http_fail(x, XP_ERETRY, "%s '%s' failed: %s; not repeated, as the server may "
+                  "have carried it out", x->method, x->rurl, why);
+    return 1;
+}
+
 void xp__http_xfer_end(struct xfer *x, CURLcode res)
 {
     struct xp_http *h = x->h;
@@ -134,12 +146,15 @@ void xp__http_xfer_end(struct xfer *x, CURLcode res)
         const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(res);
         xp__http_log(h, 1, "%s '%s' -> error after %.3f s (attempt %d): %s", m,
              x->rurl, dt, x->attempts, why);
-        if (res == CURLE_ABORTED_BY_CALLBACK && xp__http_cancelled(h))
+        if (res == CURLE_ABORTED_BY_CALLBACK && xp__http_cancelled(h)) {
             xp__http_fail(x, XP_ECANCEL, "%s '%s' interrupted", m, x->rurl);
-        else if (xp__http_curl_retryable(res))
-            xfer_transient(x, -1, why);
-        else
+        } else if (xp__http_curl_retryable(res)) {
+            if (res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST ||
+                !once_failed(x, why))
+                xfer_transient(x, -1, why);
+        } else {
             xp__http_fail(x, XP_ERROR, "%s '%s' failed: %s", m, x->rurl, why);
+        }
         return;
     }
     long st = x->status;
@@ -153,6 +168,8 @@ void xp__http_xfer_end(struct xfer *x, CURLcode res)
             xfer_transient(x, x->retry_after, why.len ? why.ptr : "the answer asks to retry");
         } else if (v == 0) {
             x->done = 1;
+        } else if (once_failed(x, why.ptr)) {
+            /* answered 2xx, then cut or garbled: done, the answer lost */
         } else if (v < 0 || !x->verify_retried) {
             /* a cut-off body is transient; a mismatch gets one more try */
             if (v > 0)
@@ -171,7 +188,8 @@ void xp__http_xfer_end(struct xfer *x, CURLcode res)
     char reason[64];
     snprintf(reason, sizeof(reason), "HTTP %ld", st);
     if (xp__http_status_retryable(st)) {
-        xfer_transient(x, st == 429 || st == 503 ? x->retry_after : -1, reason);
+        if (st == 408 || st == 429 || st == 503 || !once_failed(x, reason))
+            xfer_transient(x, st == 429 || st == 503 ? x->retry_after : -1, reason);
         return;
     }
     struct xp_buf ex = XP_BUF_INIT;

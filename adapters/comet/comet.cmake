@@ -9,6 +9,7 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/comet_read.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_upload.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_upload_data.c
+  ${CMAKE_CURRENT_LIST_DIR}/comet_upload_find.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_upload_metrics.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_write.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_offline.c

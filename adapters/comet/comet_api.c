@@ -118,7 +118,7 @@ int comet_get_stream(struct comet_rest *c, const char *path, const char *const *
 }
 
 int comet_post_json(struct comet_rest *c, int clientlib, const char *path,
-                    const struct xp_buf *body, struct json_object **out)
+                    const struct xp_buf *body, unsigned flags, struct json_object **out)
 {
     struct xp_buf u = XP_BUF_INIT, z = XP_BUF_INIT;
     xp_buf_printf(&u, "%s/%s/%s", c->root, clientlib ? "clientlib" : "api/rest/v2", path);
@@ -126,7 +126,8 @@ int comet_post_json(struct comet_rest *c, int clientlib, const char *path,
                                   {"Accept", "application/json"},
                                   {"Content-Encoding", "gzip"}};
     struct xp_http_request rq = {.method = "POST", .url = u.ptr, .headers = h,
-                                 .nheaders = 2, .body = body->ptr, .body_len = body->len};
+                                 .nheaders = 2, .body = body->ptr, .body_len = body->len,
+                                 .flags = flags};
     int rc = 0;
     /* comet_ml compresses its batches (message_batch_compress, on by default) */
     if (clientlib && !c->no_gzip && body->len > 256) {
@@ -146,13 +147,13 @@ int comet_post_json(struct comet_rest *c, int clientlib, const char *path,
 }
 
 int comet_post_parts(struct comet_rest *c, const char *path, const char *const *query,
-                     const struct xp_http_part *parts, size_t nparts,
+                     const struct xp_http_part *parts, size_t nparts, unsigned flags,
                      struct json_object **out)
 {
     struct xp_buf u = XP_BUF_INIT;
     comet_url(&u, c, path, query);
     struct xp_http_request rq = {.method = "POST", .url = u.ptr, .parts = parts,
-                                 .nparts = nparts};
+                                 .nparts = nparts, .flags = flags};
     int rc = run(c, &rq, out, path);
     xp_buf_release(&u);
     return rc;
@@ -242,7 +243,8 @@ int comet_post_many(struct comet_rest *c, const char *path, const struct xp_buf 
         xp_buf_init(&z[i]);
         rq[i] = (struct xp_http_request){.method = "POST", .url = u.ptr, .headers = h,
                                          .nheaders = 2, .body = bodies[i].ptr,
-                                         .body_len = bodies[i].len, .cred = c->cred};
+                                         .body_len = bodies[i].len, .cred = c->cred,
+                                         .flags = XP_HTTP_NOT_IDEMPOTENT};
         if (!c->no_gzip && bodies[i].len > 256 && !rc) {
             rc = xp_gzip(&z[i], bodies[i].ptr, bodies[i].len);
             rq[i].body = z[i].ptr;

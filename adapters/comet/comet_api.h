@@ -67,16 +67,18 @@ int comet_get_stream(struct comet_rest *c, const char *path, const char *const *
                      int (*on_reset)(void *), void *payload);
 /* POST a JSON body to <root>/api/rest/v2/PATH, or to <root>/clientlib/PATH
  * when clientlib; gzip when the body is large enough and gzip is on. *out
- * (may be NULL) gets the parsed answer. */
+ * (may be NULL) gets the parsed answer. flags: XP_HTTP_NOT_IDEMPOTENT for a
+ * write the server would keep twice (a create, an append). */
 int comet_post_json(struct comet_rest *c, int clientlib, const char *path,
-                    const struct xp_buf *body, struct json_object **out);
+                    const struct xp_buf *body, unsigned flags, struct json_object **out);
 /* POST bodies[i] (JSON) to <root>/clientlib/PATH for each i at once, gzip
- * as comet_post_json does; 0 when every one succeeded. */
+ * as comet_post_json does; 0 when every one succeeded. They are appends:
+ * sent XP_HTTP_NOT_IDEMPOTENT. */
 int comet_post_many(struct comet_rest *c, const char *path, const struct xp_buf *bodies,
                     size_t n);
 /* POST multipart to <root>/api/rest/v2/PATH?query with the parts given. */
 int comet_post_parts(struct comet_rest *c, const char *path, const char *const *query,
-                     const struct xp_http_part *parts, size_t nparts,
+                     const struct xp_http_part *parts, size_t nparts, unsigned flags,
                      struct json_object **out);
 
 /* comet_list.c */

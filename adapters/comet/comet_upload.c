@@ -1,7 +1,6 @@
 /* Sending one cometx folder to a Comet server exactly once: the experiment is
- * found again by the source it came from (the others xport_source_vendor and
- * xport_source_id, logged right after it is created), what the destination
- * already holds is read, and only the rest is sent: others, parameters
+ * found again by the source it came from (comet_upload_find.c), what the
+ * destination already holds is read, and only the rest is sent: others, parameters
  * (through the SDK's batch endpoint), tags, times, system details, HTML,
  * code, graph and git here; metrics, output and assets in
  * comet_upload_data.c. Endpoints: adapters/comet/README.md. */
@@ -23,162 +22,6 @@ static int get_exp(struct comet_up *u, const char *path, struct json_object **ou
 {
     const char *q[] = {"experimentKey", u->key, NULL};
     return comet_get_json(u->c, path, q, out);
-}
-
-/* ---- finding the experiment again -------------------------------------------------------- */
-
-static const char *other_value(struct json_object *others, const char *name)
-{
-    for (size_t i = 0; others && i < json_object_array_length(others); i++) {
-        struct json_object *o = json_object_array_get_idx(others, i);
-        const char *n = xp_json_str(o, "name");
-        if (n && !strcmp(n, name))
-            return xp_json_str(o, "valueCurrent");
-    }
-    return NULL;
-}
-
-struct index_ctx {
-    struct comet_rest *c;
-    struct json_object *idx;
-};
-
-/* Note the source of one listed experiment, when xport wrote it. */
-static int index_one(void *payload, struct json_object *e)
-{
-    struct index_ctx *x = payload;
-    const char *key = xp_json_str(e, "experimentKey");
-    if (!key)
-        return 0;
-    const char *qk[] = {"experimentKey", key, NULL};
-    struct json_object *ot = NULL, *vals = NULL;
-    int rc = comet_get_json(x->c, "experiment/log-other", qk, &ot);
-    if (!rc && json_object_object_get_ex(ot, "values", &vals)) {
-        const char *v = other_value(vals, COMET_X_PREFIX "source_vendor");
-        const char *id = other_value(vals, COMET_X_PREFIX "source_id");
-        if (v && id) {
-            struct xp_buf sk = XP_BUF_INIT;
-            xp_buf_printf(&sk, "%s\n%s", v, id);
-            json_object_object_add(x->idx, sk.ptr, json_object_new_string(key));
-            xp_buf_release(&sk);
-        }
-    }
-    json_object_put(ot);
-    return rc;
-}
-
-/* The experiments of WS/PROJECT xport wrote, by source (c->index). */
-static int index_project(struct comet_rest *c, const char *ws, const char *proj,
-                         struct json_object **out)
-{
-    struct xp_buf k = XP_BUF_INIT;
-    xp_buf_printf(&k, "%s/%s", ws, proj);
-    struct json_object *idx = NULL;
-    if (json_object_object_get_ex(c->index, k.ptr, &idx)) {
-        *out = idx;
-        xp_buf_release(&k);
-        return 0;
-    }
-    idx = json_object_new_object();
-    json_object_object_add(c->index, k.ptr, idx);
-    xp_buf_release(&k);
-    *out = idx;
-    const char *qp[] = {"workspaceName", ws, NULL};
-    struct json_object *pl = NULL, *list = NULL;
-    int rc = comet_get_json(c, "projects", qp, &pl);
-    int exists = 0;
-    if (!rc && json_object_object_get_ex(pl, "projects", &list))
-        for (size_t i = 0; i < json_object_array_length(list); i++) {
-            const char *n = xp_json_str(json_object_array_get_idx(list, i), "projectName");
-            exists |= n && !strcmp(n, proj);
-        }
-    json_object_put(pl);
-    struct index_ctx x = {c, idx};
-    if (!rc && exists)
-        rc = comet_each_experiment(c, ws, proj, 1, index_one, &x);
-    if (!rc && !exists) {
-        /* a missing project is made first, as cometx copy does */
-        struct xp_buf b = XP_BUF_INIT;
-        xp_buf_puts(&b, "{\"workspaceName\":");
-        xp_json_put_str(&b, ws, strlen(ws), "workspace");
-        xp_buf_puts(&b, ",\"projectName\":");
-        xp_json_put_str(&b, proj, strlen(proj), "project");
-        xp_buf_puts(&b, "}");
-        rc = comet_post_json(c, 0, "write/project/create", &b, NULL);
-        xp_buf_release(&b);
-    }
-    if (rc) {
-        struct xp_buf k2 = XP_BUF_INIT;
-        xp_buf_printf(&k2, "%s/%s", ws, proj);
-        json_object_object_del(c->index, k2.ptr);
-        xp_buf_release(&k2);
-    }
-    return rc;
-}
-
-static int log_other(struct comet_up *u, const char *name, struct json_object *v)
-{
-    struct xp_buf b = XP_BUF_INIT;
-    comet_up_begin(u, &b);
-    xp_buf_puts(&b, ",\"key\":");
-    xp_json_put_str(&b, name, strlen(name), "other name");
-    xp_buf_puts(&b, ",\"value\":");
-    xp_buf_puts(&b, v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "null");
-    xp_buf_putc(&b, '}');
-    int rc = comet_up_post(u, 0, "write/experiment/log-other", &b);
-    xp_buf_release(&b);
-    return rc;
-}
-
-/* Find the experiment of this source in WS/PROJECT, or create it and mark
- * it with its source at once. */
-static int find_or_create(struct comet_up *u, const char *ws, const char *proj,
-                          const char *src_vendor, const char *src_id, const char *name)
-{
-    struct comet_rest *c = u->c;
-    pthread_mutex_lock(&c->lock);
-    struct json_object *idx = NULL, *k = NULL;
-    int rc = index_project(c, ws, proj, &idx);
-    struct xp_buf sk = XP_BUF_INIT;
-    xp_buf_printf(&sk, "%s\n%s", src_vendor, src_id);
-    if (!rc && json_object_object_get_ex(idx, sk.ptr, &k)) {
-        u->key = xp_strdup(json_object_get_string(k));
-    } else if (!rc) {
-        struct xp_buf b = XP_BUF_INIT;
-        xp_buf_puts(&b, "{\"workspaceName\":");
-        xp_json_put_str(&b, ws, strlen(ws), "workspace");
-        xp_buf_puts(&b, ",\"projectName\":");
-        xp_json_put_str(&b, proj, strlen(proj), "project");
-        if (name) {
-            xp_buf_puts(&b, ",\"experimentName\":");
-            xp_json_put_str(&b, name, strlen(name), "experiment name");
-        }
-        xp_buf_putc(&b, '}');
-        struct json_object *ans = NULL;
-        u->requests++;
-        rc = comet_post_json(c, 0, "write/experiment/create", &b, &ans);
-        const char *key = rc ? NULL : xp_json_str(ans, "experimentKey");
-        if (!rc && !key)
-            rc = xp_error_set(XP_EINVALID, "Comet created an experiment without a key");
-        if (!rc) {
-            u->key = xp_strdup(key);
-            u->fresh = 1;
-            struct json_object *v = json_object_new_string(src_vendor);
-            struct json_object *i = json_object_new_string(src_id);
-            rc = log_other(u, COMET_X_PREFIX "source_vendor", v);
-            if (!rc)
-                rc = log_other(u, COMET_X_PREFIX "source_id", i);
-            json_object_put(v);
-            json_object_put(i);
-            if (!rc)
-                json_object_object_add(idx, sk.ptr, json_object_new_string(key));
-        }
-        json_object_put(ans);
-        xp_buf_release(&b);
-    }
-    pthread_mutex_unlock(&c->lock);
-    xp_buf_release(&sk);
-    return rc;
 }
 
 /* ---- what the destination holds --------------------------------------------------------- */
@@ -300,11 +143,11 @@ static int send_others(struct comet_up *u, struct json_object *others)
      * travels as the other xport_status, as for other sources */
     struct json_object *run = xp_json_get(u->md, "running");
     if (run && json_object_get_boolean(run) &&
-        !other_value(others, COMET_X_PREFIX "status") &&
+        !comet_up_other_value(others, COMET_X_PREFIX "status") &&
         !(u->have_others &&
           json_object_object_get_ex(u->have_others, COMET_X_PREFIX "status", NULL))) {
         struct json_object *v = json_object_new_string("RUNNING");
-        rc = log_other(u, COMET_X_PREFIX "status", v);
+        rc = comet_up_log_other(u, COMET_X_PREFIX "status", v);
         json_object_put(v);
     }
     for (size_t i = 0; i < json_object_array_length(others) && !rc; i++) {
@@ -315,7 +158,7 @@ static int send_others(struct comet_up *u, struct json_object *others)
         if (!strcmp(n, COMET_X_PREFIX "source_vendor") ||
             !strcmp(n, COMET_X_PREFIX "source_id"))
             continue; /* logged when the experiment was created */
-        rc = log_other(u, n, xp_json_get(o, "valueCurrent"));
+        rc = comet_up_log_other(u, n, xp_json_get(o, "valueCurrent"));
     }
     return rc;
 }
@@ -356,7 +199,7 @@ static int send_types(struct comet_up *u, struct json_object *others)
     if (!rc && json_object_object_length(t)) {
         struct json_object *text = json_object_new_string(
             json_object_to_json_string_ext(t, JSON_C_TO_STRING_PLAIN));
-        rc = log_other(u, COMET_X_PREFIX "types", text);
+        rc = comet_up_log_other(u, COMET_X_PREFIX "types", text);
         json_object_put(text);
     }
     json_object_put(t);
@@ -377,7 +220,7 @@ static int send_params(struct comet_up *u)
     for (size_t i = 0; i <= n && !rc; i++) {
         if (in && (i == n || in == (size_t)u->c->batch)) {
             xp_buf_puts(&b, "]}");
-            rc = comet_up_post(u, 1, "batch/logger/experiment/parameter", &b);
+            rc = comet_up_post(u, 1, "batch/logger/experiment/parameter", &b, 0);
             in = 0;
         }
         if (i == n || rc)
@@ -420,7 +263,7 @@ static int send_tags(struct comet_up *u)
         xp_json_put_str(&b, t, strlen(t), "tag");
     }
     xp_buf_puts(&b, "]}");
-    int rc = k ? comet_up_post(u, 0, "write/experiment/tags", &b) : 0;
+    int rc = k ? comet_up_post(u, 0, "write/experiment/tags", &b, 0) : 0;
     xp_buf_release(&b);
     return rc;
 }
@@ -446,7 +289,7 @@ static int send_times(struct comet_up *u)
     if (e >= 0)
         xp_buf_printf(&b, ",\"endTimeMillis\":%lld", (long long)e);
     xp_buf_putc(&b, '}');
-    int rc = comet_up_post(u, 0, "write/experiment/set-start-end-time", &b);
+    int rc = comet_up_post(u, 0, "write/experiment/set-start-end-time", &b, 0);
     xp_buf_release(&b);
     return rc;
 }
@@ -474,7 +317,7 @@ static int send_text(struct comet_up *u, const char *rel, const char *path,
             xp_buf_printf(&b, "%s}", extra ? extra : "");
         }
         if (!rc)
-            rc = comet_up_post(u, 0, path, &b);
+            rc = comet_up_post(u, 0, path, &b, 0);
     }
     free(p);
     xp_buf_release(&t);
@@ -540,7 +383,7 @@ static int send_system(struct comet_up *u)
     }
     xp_buf_putc(&b, '}');
     if (!rc && any)
-        rc = comet_up_post(u, 0, "write/experiment/system-details", &b);
+        rc = comet_up_post(u, 0, "write/experiment/system-details", &b, 0);
     json_object_put(sd);
     xp_buf_release(&req);
     xp_buf_release(&b);
@@ -565,7 +408,7 @@ static int send_git(struct comet_up *u)
                             : "null");
         }
         xp_buf_putc(&b, '}');
-        rc = comet_up_post(u, 0, "write/experiment/git/metadata", &b);
+        rc = comet_up_post(u, 0, "write/experiment/git/metadata", &b, 0);
         xp_buf_release(&b);
     }
     json_object_put(g);
@@ -577,13 +420,58 @@ static int send_git(struct comet_up *u)
         struct xp_http_part part = {.name = "file", .path = p, .filename = "git_diff.patch",
                                     .content_type = "application/octet-stream"};
         u->requests++;
-        rc = comet_post_parts(u->c, "write/experiment/git/patch", q, &part, 1, NULL);
+        rc = comet_post_parts(u->c, "write/experiment/git/patch", q, &part, 1, 0, NULL);
     }
     free(p);
     return rc;
 }
 
 /* ---- the experiment ------------------------------------------------------------------------- */
+
+static void have_release(struct comet_up *u)
+{
+    struct json_object **v[] = {&u->have_md, &u->have_others, &u->have_params, &u->have_tags,
+                                &u->have_assets, &u->have_counts, &u->have_text};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        json_object_put(*v[i]);
+        *v[i] = NULL;
+    }
+    u->have_lines = 0;
+}
+
+/* Everything after the experiment is found or made, skipping what the
+ * destination holds (u->have_*). */
+static int send_all(struct comet_up *u, struct json_object *others)
+{
+    int rc = send_others(u, others);
+    if (!rc)
+        rc = send_params(u);
+    if (!rc)
+        rc = send_types(u, others);
+    if (!rc)
+        rc = send_tags(u);
+    if (!rc)
+        rc = comet_up_metrics(u);
+    if (!rc)
+        rc = comet_up_output(u);
+    if (!rc)
+        rc = send_system(u);
+    if (!rc)
+        rc = send_text(u, "assets/html/experiment.html", "write/experiment/html", "html",
+                       ",\"override\":true");
+    if (!rc)
+        rc = send_text(u, "run/script.py", "write/experiment/code", "code", NULL);
+    if (!rc)
+        rc = send_text(u, "run/graph_definition.txt", "write/experiment/graph", "graph",
+                       NULL);
+    if (!rc)
+        rc = send_git(u);
+    if (!rc)
+        rc = comet_up_assets(u);
+    if (!rc)
+        rc = send_times(u);
+    return rc;
+}
 
 int comet_upload(struct comet_rest *c, struct xp_sink *s, const char *dir, const char *ws,
                  const char *proj, char **dest_key)
@@ -598,8 +486,8 @@ int comet_upload(struct comet_rest *c, struct xp_sink *s, const char *dir, const
         rc = read_lines_json(p, &others);
     free(p);
     /* the source: xport_source_* when it is not Comet, else its Comet key */
-    const char *sv = other_value(others, COMET_X_PREFIX "source_vendor");
-    const char *sid = other_value(others, COMET_X_PREFIX "source_id");
+    const char *sv = comet_up_other_value(others, COMET_X_PREFIX "source_vendor");
+    const char *sid = comet_up_other_value(others, COMET_X_PREFIX "source_id");
     if (!sv || !sid) {
         sv = "comet";
         sid = xp_json_str(u.md, "experimentKey");
@@ -607,37 +495,20 @@ int comet_upload(struct comet_rest *c, struct xp_sink *s, const char *dir, const
     if (!rc && !sid)
         rc = xp_error_set(XP_EINVALID, "experiment in '%s' has no source id", dir);
     if (!rc)
-        rc = find_or_create(&u, ws, proj, sv, sid, other_value(others, "Name"));
+        rc = comet_up_find_or_create(&u, ws, proj, sv, sid, comet_up_other_value(others, "Name"));
     if (!rc && !u.fresh)
         rc = read_have(&u);
-    if (!rc)
-        rc = send_others(&u, others);
-    if (!rc)
-        rc = send_params(&u);
-    if (!rc)
-        rc = send_types(&u, others);
-    if (!rc)
-        rc = send_tags(&u);
-    if (!rc)
-        rc = comet_up_metrics(&u);
-    if (!rc)
-        rc = comet_up_output(&u);
-    if (!rc)
-        rc = send_system(&u);
-    if (!rc)
-        rc = send_text(&u, "assets/html/experiment.html", "write/experiment/html", "html",
-                       ",\"override\":true");
-    if (!rc)
-        rc = send_text(&u, "run/script.py", "write/experiment/code", "code", NULL);
-    if (!rc)
-        rc = send_text(&u, "run/graph_definition.txt", "write/experiment/graph", "graph",
-                       NULL);
-    if (!rc)
-        rc = send_git(&u);
-    if (!rc)
-        rc = comet_up_assets(&u);
-    if (!rc)
-        rc = send_times(&u);
+    /* An append whose answer was lost (XP_HTTP_NOT_IDEMPOTENT) may or may
+     * not be there: read what the destination holds again and send the
+     * rest, a few times at most. */
+    for (int round = 0; !rc; round++) {
+        rc = send_all(&u, others);
+        if (rc != XP_ERETRY || round == 3)
+            break;
+        have_release(&u);
+        u.fresh = 0;
+        rc = read_have(&u);
+    }
     if (!rc) {
         *dest_key = u.key;
         u.key = NULL;
@@ -645,12 +516,7 @@ int comet_upload(struct comet_rest *c, struct xp_sink *s, const char *dir, const
     free(u.key);
     json_object_put(u.md);
     json_object_put(others);
-    json_object_put(u.have_md);
-    json_object_put(u.have_others);
-    json_object_put(u.have_params);
-    json_object_put(u.have_tags);
-    json_object_put(u.have_assets);
-    json_object_put(u.have_counts);
-    json_object_put(u.have_text);
+    have_release(&u);
     return rc;
 }
+

@@ -23,6 +23,14 @@ struct comet_up {
     int64_t requests;
 };
 
+/* comet_upload_find.c: u->key (and u->fresh when made now) for the
+ * experiment of this source in WS/PROJECT; the value of the other `name`
+ * in a log-other values list; one other logged. */
+int comet_up_find_or_create(struct comet_up *u, const char *ws, const char *proj,
+                            const char *src_vendor, const char *src_id, const char *name);
+const char *comet_up_other_value(struct json_object *others, const char *name);
+int comet_up_log_other(struct comet_up *u, const char *name, struct json_object *v);
+
 /* comet_upload_metrics.c */
 int comet_up_metrics(struct comet_up *u);
 /* comet_upload_data.c */
@@ -31,7 +39,7 @@ int comet_up_assets(struct comet_up *u);
 
 /* comet_upload_data.c too: a POST of body to the REST path (clientlib: the batch base), counted. */
 int comet_up_post(struct comet_up *u, int clientlib, const char *path,
-                  const struct xp_buf *body);
+                  const struct xp_buf *body, unsigned flags);
 /* {"experimentKey": KEY, — the start of every write body. */
 void comet_up_begin(struct comet_up *u, struct xp_buf *b);
 

@@ -25,10 +25,10 @@ void comet_up_begin(struct comet_up *u, struct xp_buf *b)
 }
 
 int comet_up_post(struct comet_up *u, int clientlib, const char *path,
-                  const struct xp_buf *body)
+                  const struct xp_buf *body, unsigned flags)
 {
     u->requests++;
-    int rc = comet_post_json(u->c, clientlib, path, body, NULL);
+    int rc = comet_post_json(u->c, clientlib, path, body, flags, NULL);
     if (rc)
         rc = xp_error_wrap(rc, "sending to Comet experiment '%s'", u->key);
     return rc;
@@ -61,7 +61,8 @@ int comet_up_output(struct comet_up *u)
         line += len;
         if (!rc && in && (in == OUTPUT_BATCH || line >= t.ptr + t.len)) {
             xp_buf_puts(&b, "]}");
-            rc = comet_up_post(u, 0, "write/experiment/output", &b);
+            /* appended: not repeated blindly (comet_upload re-reads and resends) */
+            rc = comet_up_post(u, 0, "write/experiment/output", &b, XP_HTTP_NOT_IDEMPOTENT);
             in = 0;
         }
     }
@@ -120,7 +121,8 @@ static int upload_one(struct comet_up *u, const char *fname, const char *type,
         part = (struct xp_http_part){.name = "link", .data = link, .len = strlen(link)};
     }
     u->requests++;
-    int rc = comet_post_parts(u->c, "write/experiment/upload-asset", q, &part, 1, NULL);
+    int rc = comet_post_parts(u->c, "write/experiment/upload-asset", q, &part, 1,
+                              XP_HTTP_NOT_IDEMPOTENT, NULL);
     if (rc)
         rc = xp_error_wrap(rc, "uploading asset '%s' to Comet experiment '%s'", fname,
                            u->key);

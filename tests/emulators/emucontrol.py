@@ -29,6 +29,7 @@ def common(emu, method, path, q, body, *, seed, dump, fault_keys, cfg_keys, bad,
     if path == "/__emu/reset" and method == "POST":
         emuhttp.settle(emu)
         emu.reset()
+        emuhttp.set_schedule(emu, getattr(emu.opts, "schedule", None))
         return 200, {"ok": True}
     if path == "/__emu/seed" and method == "POST":
         with emu.lock:
@@ -47,12 +48,16 @@ def common(emu, method, path, q, body, *, seed, dump, fault_keys, cfg_keys, bad,
     if path == "/__emu/config":
         if method == "POST":
             for k, v in jbody().items():
+                if k == "schedule":  # the network fault schedule (emuhttp.Schedule)
+                    emuhttp.set_schedule(emu, v)
+                    continue
                 if k not in cfg_keys:
                     raise bad("unknown config key %s" % k)
                 if check_cfg is not None:
                     check_cfg(k, v)
                 emu.cfg[k] = None if v is None else cfg_keys[k](v)
-        return 200, {"config": emu.cfg}
+        sch = emuhttp.schedule_of(emu)
+        return 200, {"config": dict(emu.cfg, schedule=sch.spec if sch else None)}
     if path == "/__emu/documents" and documents:
         emuhttp.settle(emu)
         with emu.lock:
@@ -71,6 +76,9 @@ def common(emu, method, path, q, body, *, seed, dump, fault_keys, cfg_keys, bad,
                    "inFlight": emu.inflight, "faultsFired": emu.faults_fired}
             if stats_extra is not None:
                 out.update(stats_extra(emu))
+            sch = emuhttp.schedule_of(emu)
+            if sch is not None:
+                out["schedule"] = sch.stats()
             out["recent"] = emu.recent[-int(q.get("recent", ["200"])[0]):]
             return 200, out
     return None

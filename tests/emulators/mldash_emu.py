@@ -51,6 +51,7 @@ def main(argv=None):
                     help="refuse __type/__schema as Apollo Server does in production")
     ap.add_argument("--seed", default=None, help="JSON file to load with /__emu/seed")
     ap.add_argument("--verbose", action="store_true")
+    emuhttp.add_args(ap)
     opts = ap.parse_args(argv)
 
     emu = Emulator(opts)

@@ -26,6 +26,8 @@ from mldash_control import control
 class Handler(emuhttp.Handler):
     server_version = "mldash-emu/1"
     NAME = "mldash_emu"
+    # file bodies whose SHA-256 the file listings give (checksum)
+    CHECKSUM_PATHS = (r"/files/[^/]+/download$", r"/nodes/[^/]+/download$")
 
     def _send(self, status, parts, ctype, headers=None, drop_after=None):
         return self.send_parts(status, parts, ctype, headers, drop_after)

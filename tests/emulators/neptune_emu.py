@@ -224,6 +224,7 @@ def main(argv=None):
     ap.add_argument("--latency-ms", type=float, default=0.0)
     ap.add_argument("--seed", default=None, help="JSON file to load as /__emu/seed")
     ap.add_argument("--verbose", action="store_true")
+    emuhttp.add_args(ap)
     opts = ap.parse_args(argv)
     emu = Emulator(opts)
     if opts.seed:

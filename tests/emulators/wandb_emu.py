@@ -38,6 +38,7 @@ def main(argv=None):
     ap.add_argument("--sampling", choices=("random", "even"), default="random")
     ap.add_argument("--seed", default=None, help="JSON file to load with /__emu/seed")
     ap.add_argument("--verbose", action="store_true")
+    emuhttp.add_args(ap)
     opts = ap.parse_args(argv)
 
     emu = Emulator(opts)

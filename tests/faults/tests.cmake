@@ -6,3 +6,10 @@ if(XPORT_FAULT_INJECTION)
            $<TARGET_FILE:xport-test-gen> ${CMAKE_SOURCE_DIR}/tests/fixtures)
   set_tests_properties(disk_faults PROPERTIES LABELS faults TIMEOUT 600)
 endif()
+
+# Network faults (issue 16): each vendor's download and upload against its
+# emulator under the shared fault schedule (tests/emulators/emuhttp.py).
+add_test(NAME net_faults COMMAND ${Python3_EXECUTABLE}
+         ${CMAKE_CURRENT_LIST_DIR}/test_net_faults.py $<TARGET_FILE:xport>
+         ${CMAKE_SOURCE_DIR}/tests/emulators)
+set_tests_properties(net_faults PROPERTIES LABELS faults TIMEOUT 300)

@@ -106,7 +106,14 @@ struct xp_http_part {
 enum xp_http_flags {
     XP_HTTP_NO_RETRY = 1u << 0,   /* one attempt only */
     XP_HTTP_NO_AUTH = 1u << 1,    /* never attach credentials */
-    XP_HTTP_CHECK_SIZE = 1u << 2  /* expect_size is meaningful */
+    XP_HTTP_CHECK_SIZE = 1u << 2, /* expect_size is meaningful */
+    /* A write the server must not get twice (an append, a create): it is
+     * retried only after an answer saying it was not carried out (408, 429,
+     * 503) or when no connection was made. After any other transient failure
+     * (a reset, an answer cut short or too slow, another 5xx) the server may
+     * have done it: the call fails with XP_ERETRY at once, and the caller
+     * reads back what the server holds before sending again. */
+    XP_HTTP_NOT_IDEMPOTENT = 1u << 3
 };
 
 /* A zero-initialised request is a GET with the response kept in memory.
