@@ -63,7 +63,7 @@ static int list_zip(struct comet_offline_adapter *a, const char *zip, xp_experim
     if (!rc)
         rc = zip_text(z, "messages.json", &msgs, MAX_MESSAGES, zip);
     if (!rc)
-        rc = comet_offline_names(&nm, exp, msgs.ptr, msgs.len, zip);
+        rc = comet_offline_names(&nm, exp, comet_offline_name_of(msgs.ptr, msgs.len), zip);
     struct stat st;
     if (!rc) {
         struct xp_experiment_ref ref = {nm.ws, nm.proj, nm.name, zip,

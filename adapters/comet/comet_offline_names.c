@@ -21,29 +21,32 @@ void comet_names_release(struct comet_names *n)
     free(n->key);
 }
 
-/* The "Name" other of a messages.json text (log_other, or the legacy
- * ws_msg log_other {key, val}), the last one logged; NULL when none. */
-static char *comet_offline_name(const char *msgs, size_t len)
+void comet_offline_name_line(const char *line, size_t n, char **name)
+{
+    if (!memmem(line, n, "\"Name\"", 6) || !memmem(line, n, "log_other", 9))
+        return;
+    struct json_object *o = NULL;
+    if (!xp_json_parse(&o, line, n, "messages.json")) {
+        struct json_object *p = xp_json_get(o, "payload");
+        struct json_object *lo = xp_json_get(p, "log_other");
+        const char *k = lo ? xp_json_str(lo, "key") : xp_json_str(p, "key");
+        struct json_object *v = lo ? xp_json_get(lo, "val") : xp_json_get(p, "value");
+        if (k && !strcmp(k, "Name") && v && json_object_is_type(v, json_type_string)) {
+            free(*name);
+            *name = xp_strdup(json_object_get_string(v));
+        }
+    }
+    xp_error_clear();
+    json_object_put(o);
+}
+
+char *comet_offline_name_of(const char *msgs, size_t len)
 {
     char *name = NULL;
     for (const char *line = msgs; line < msgs + len;) {
         const char *nl = memchr(line, '\n', (size_t)(msgs + len - line));
         size_t n = nl ? (size_t)(nl - line) : (size_t)(msgs + len - line);
-        if (memmem(line, n, "\"Name\"", 6) && memmem(line, n, "log_other", 9)) {
-            struct json_object *o = NULL;
-            if (!xp_json_parse(&o, line, n, "messages.json")) {
-                struct json_object *p = xp_json_get(o, "payload");
-                struct json_object *lo = xp_json_get(p, "log_other");
-                const char *k = lo ? xp_json_str(lo, "key") : xp_json_str(p, "key");
-                struct json_object *v = lo ? xp_json_get(lo, "val") : xp_json_get(p, "value");
-                if (k && !strcmp(k, "Name") && v && json_object_is_type(v, json_type_string)) {
-                    free(name);
-                    name = xp_strdup(json_object_get_string(v));
-                }
-            }
-            xp_error_clear();
-            json_object_put(o);
-        }
+        comet_offline_name_line(line, n, &name);
         line += n + (nl != NULL);
     }
     return name;
@@ -56,15 +59,15 @@ static char *key_of(const char *zip)
     return xp_strndup(b, strlen(b) - 4);
 }
 
-int comet_offline_names(struct comet_names *nm, struct json_object *exp, const char *msgs,
-                        size_t len, const char *zip)
+int comet_offline_names(struct comet_names *nm, struct json_object *exp, char *name,
+                        const char *zip)
 {
     const char *ws = xp_json_str(exp, "workspace"), *pj = xp_json_str(exp, "project_name");
     const char *id = xp_json_str(exp, "offline_id");
     nm->ws = xp_strdup(ws && *ws ? ws : "offline");
     nm->proj = xp_strdup(pj && *pj ? pj : "uncategorized");
     nm->key = id && *id ? xp_strdup(id) : key_of(zip);
-    nm->name = comet_offline_name(msgs, len);
+    nm->name = name;
     if (!nm->name)
         nm->name = xp_strdup(nm->key);
     return 0;
