@@ -182,8 +182,17 @@ int comet_offline_names(struct comet_names *nm, struct json_object *exp, char *n
  * other (log_other, or the legacy ws_msg log_other {key, val}): the last one
  * logged wins. */
 void comet_offline_name_line(const char *line, size_t n, char **name);
-/* The same over a whole messages.json text; NULL when none. */
-char *comet_offline_name_of(const char *msgs, size_t len);
+/* The same over messages.json given in chunks (comet_offline_name_chunk,
+ * an xp_zip_read_chunks callback), holding one line at a time; then
+ * comet_offline_name_end gives the name (NULL when none) and releases sc. */
+struct comet_name_scan {
+    struct xp_buf line;
+    int skipping; /* in a line too long to hold */
+    char *name;
+};
+#define COMET_NAME_SCAN_INIT {XP_BUF_INIT, 0, NULL}
+int comet_offline_name_chunk(void *payload, const void *data, size_t len);
+char *comet_offline_name_end(struct comet_name_scan *sc);
 void comet_names_release(struct comet_names *n);
 struct comet_offline_adapter {
     struct xp_adapter base;

@@ -40,15 +40,39 @@ void comet_offline_name_line(const char *line, size_t n, char **name)
     json_object_put(o);
 }
 
-char *comet_offline_name_of(const char *msgs, size_t len)
+/* A line longer than this cannot be a "Name" other worth reading: it is
+ * passed over rather than held. */
+#define NAME_LINE_MAX ((size_t)1 << 20)
+
+int comet_offline_name_chunk(void *payload, const void *data, size_t len)
 {
-    char *name = NULL;
-    for (const char *line = msgs; line < msgs + len;) {
-        const char *nl = memchr(line, '\n', (size_t)(msgs + len - line));
-        size_t n = nl ? (size_t)(nl - line) : (size_t)(msgs + len - line);
-        comet_offline_name_line(line, n, &name);
-        line += n + (nl != NULL);
+    struct comet_name_scan *sc = payload;
+    const char *p = data, *end = p + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (!sc->skipping && sc->line.len + n <= NAME_LINE_MAX)
+            xp_buf_put(&sc->line, p, n);
+        else
+            sc->skipping = 1;
+        if (!nl)
+            break;
+        if (!sc->skipping)
+            comet_offline_name_line(sc->line.ptr ? sc->line.ptr : "", sc->line.len, &sc->name);
+        xp_buf_reset(&sc->line);
+        sc->skipping = 0;
+        p = nl + 1;
     }
+    return 0;
+}
+
+char *comet_offline_name_end(struct comet_name_scan *sc)
+{
+    if (!sc->skipping && sc->line.len)
+        comet_offline_name_line(sc->line.ptr, sc->line.len, &sc->name);
+    xp_buf_release(&sc->line);
+    char *name = sc->name;
+    sc->name = NULL;
     return name;
 }
 
