@@ -344,6 +344,19 @@ static int to_buf(void *payload, const void *data, size_t len)
     return 0;
 }
 
+int xp_zip_read_chunks(struct xp_zip *z, size_t i,
+                       int (*fn)(void *payload, const void *data, size_t len),
+                       void *payload)
+{
+    struct xp_zip_entry e;
+    int rc = xp_zip_entry(z, i, &e);
+    if (rc)
+        return rc;
+    if (e.is_symlink || e.is_dir)
+        return xp_error_set(XP_EINVALID, "zip entry '%s' is not a file", e.name);
+    return read_entry(z, i, &e, fn, payload);
+}
+
 int xp_zip_read(struct xp_zip *z, size_t i, struct xp_buf *out, size_t max)
 {
     struct xp_zip_entry e;

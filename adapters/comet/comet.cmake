@@ -5,6 +5,7 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/comet.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_api.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_fetch.c
+  ${CMAKE_CURRENT_LIST_DIR}/comet_lines.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_list.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_read.c
   ${CMAKE_CURRENT_LIST_DIR}/comet_upload.c

@@ -11,6 +11,7 @@
 #include "xport/buf.h"
 #include "xport/iso8601.h"
 #include "xport/record.h"
+#include "xport/spool.h"
 #include "xport/stream.h"
 #include "xport/sys/adapter.h"
 
@@ -70,24 +71,40 @@ const struct xp_value *comet_point_field(const struct xp_point *p, const char *k
 /* The series kind Comet's name implies: "sys.*" are system metrics. */
 enum xp_series_kind comet_kind_of(const char *name);
 
-/* ---- series gathered from lines (comet_value.c) --------------------------- */
+/* ---- series gathered from lines (comet_lines.c) --------------------------- */
 
-/* The lines of one metric, in the order they came, for reading the file or
- * archive a second time series by series. */
-struct comet_series {
+/* Each metric's lines (with their line numbers) spooled in one pass over a
+ * file that interleaves them, then read back metric by metric as series
+ * records: cometx's metrics.jsonl, comet-offline's messages.json. */
+struct comet_line_series {
     char *name;
     enum xp_series_kind kind;
-    size_t *off, *len, *lineno;
-    size_t n, cap;
+    size_t stream;
 };
-struct comet_series_set {
-    struct comet_series *v; /* in order of first appearance */
+struct comet_lines {
+    struct xp_spool *spool;
+    struct comet_line_series *v; /* in order of first appearance */
     size_t n;
-    struct json_object *index; /* name -> position in v */
+    struct json_object *index;   /* name -> position in v */
+    size_t si;                   /* reading: the current series */
+    int64_t pi;                  /* its next point's index */
+    struct xp_spool_iter it;
+    int it_open;
 };
-void comet_series_add(struct comet_series_set *set, const char *name,
-                      enum xp_series_kind kind, size_t off, size_t len, size_t lineno);
-void comet_series_release(struct comet_series_set *set);
+/* The fields of the metric point in line[0..len) (NUL-terminated, writable;
+ * fields may point into it or into arena), in f[0..*n). */
+typedef int (*comet_line_scan)(void *payload, char *line, size_t len, size_t lineno,
+                               struct xp_arena *arena, struct xp_field *f, size_t *n);
+/* Append line[0..len), number lineno, to metric name's series. */
+int comet_lines_add(struct comet_lines *c, const char *name, enum xp_series_kind kind,
+                    size_t lineno, const char *line, size_t len);
+/* The next record of the spooled series into rec: SERIES_BEGIN, POINTS
+ * (up to max, fields from `fields`, each line scanned by scan), SERIES_END;
+ * XP_ITEROVER after the last series. where names the file in messages. */
+int comet_lines_next(struct comet_lines *c, struct xp_record *rec, comet_line_scan scan,
+                     void *payload, struct xp_arena *arena, struct xp_point *pts,
+                     struct xp_field *fields, size_t max, const char *where);
+void comet_lines_release(struct comet_lines *c);
 
 /* ---- parameters (comet_value.c) ------------------------------------------ */
 
@@ -157,8 +174,25 @@ char *cometx_sanitize(const char *name);
 struct comet_names {
     char *ws, *proj, *name, *key;
 };
-int comet_offline_names(struct comet_names *nm, struct json_object *exp,
-                        const char *msgs, size_t len, const char *zip);
+/* nm from the archive's experiment.json and the name its messages give
+ * (taken over; NULL: none, the key is used). */
+int comet_offline_names(struct comet_names *nm, struct json_object *exp, char *name,
+                        const char *zip);
+/* *name (replaced) from line[0..n) of messages.json when it logs the "Name"
+ * other (log_other, or the legacy ws_msg log_other {key, val}): the last one
+ * logged wins. */
+void comet_offline_name_line(const char *line, size_t n, char **name);
+/* The same over messages.json given in chunks (comet_offline_name_chunk,
+ * an xp_zip_read_chunks callback), holding one line at a time; then
+ * comet_offline_name_end gives the name (NULL when none) and releases sc. */
+struct comet_name_scan {
+    struct xp_buf line;
+    int skipping; /* in a line too long to hold */
+    char *name;
+};
+#define COMET_NAME_SCAN_INIT {XP_BUF_INIT, 0, NULL}
+int comet_offline_name_chunk(void *payload, const void *data, size_t len);
+char *comet_offline_name_end(struct comet_name_scan *sc);
 void comet_names_release(struct comet_names *n);
 struct comet_offline_adapter {
     struct xp_adapter base;

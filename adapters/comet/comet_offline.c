@@ -24,7 +24,6 @@
 #include "xport/json.h"
 #include "xport/zip.h"
 
-#define MAX_MESSAGES ((size_t)4 << 30)
 
 
 static int has_suffix(const char *s, const char *suf)
@@ -50,7 +49,9 @@ static int list_zip(struct comet_offline_adapter *a, const char *zip, xp_experim
                     void *payload)
 {
     struct xp_zip *z = NULL;
-    struct xp_buf ej = XP_BUF_INIT, msgs = XP_BUF_INIT;
+    struct xp_buf ej = XP_BUF_INIT;
+    struct comet_name_scan sc = COMET_NAME_SCAN_INIT;
+    size_t mi;
     struct json_object *exp = NULL;
     struct comet_names nm = {0};
     int rc = xp_zip_open(&z, zip);
@@ -60,10 +61,17 @@ static int list_zip(struct comet_offline_adapter *a, const char *zip, xp_experim
         rc = zip_text(z, "experiment.json", &ej, (size_t)1 << 20, zip);
     if (!rc)
         rc = xp_json_parse(&exp, ej.ptr, ej.len, "experiment.json");
+    /* the name: messages.json streamed, one line held at a time */
+    if (!rc && xp_zip_find(z, "messages.json", &mi))
+        rc = xp_error_set(XP_EINVALID, "'%s' has no messages.json: not a Comet offline archive",
+                          zip);
     if (!rc)
-        rc = zip_text(z, "messages.json", &msgs, MAX_MESSAGES, zip);
+        rc = xp_zip_read_chunks(z, mi, comet_offline_name_chunk, &sc);
+    char *name = comet_offline_name_end(&sc);
     if (!rc)
-        rc = comet_offline_names(&nm, exp, msgs.ptr, msgs.len, zip);
+        rc = comet_offline_names(&nm, exp, name, zip);
+    else
+        free(name);
     struct stat st;
     if (!rc) {
         struct xp_experiment_ref ref = {nm.ws, nm.proj, nm.name, zip,
@@ -76,7 +84,6 @@ static int list_zip(struct comet_offline_adapter *a, const char *zip, xp_experim
     comet_names_release(&nm);
     json_object_put(exp);
     xp_buf_release(&ej);
-    xp_buf_release(&msgs);
     xp_zip_close(z);
     return rc;
 }

@@ -46,11 +46,10 @@ struct co_reader {
     /* what becomes generated files */
     struct xp_buf html, graph, code;
     struct json_object *packages, *system, *git;
-    /* series */
-    struct xp_buf msgs;
-    struct comet_series_set ser;
-    size_t si, pi;
-    int in_series;
+    /* series: each metric's lines spooled in one pass over messages.json,
+     * read from the unpacked archive line by line */
+    struct comet_lines lines;
+    char *name; /* the "Name" other its messages logged, or NULL */
     struct xp_arena arena;
     struct xp_point pts[BATCH];
     struct xp_field fields[BATCH * COMET_MAX_FIELDS];
@@ -341,16 +340,18 @@ static int wanted(struct co_reader *r, const char *name, enum xp_series_kind k)
 
 static int load_messages(struct co_reader *r)
 {
+    char *p = xp_path_join(r->tmp, "messages.json");
+    FILE *in = fopen(p, "rb");
+    int rc = in ? 0 : xp_error_set_os(XP_EIO, "cannot open messages.json of '%s'", r->zip);
     struct xp_buf scratch = XP_BUF_INIT;
     struct xp_field f[COMET_MAX_FIELDS];
-    size_t lineno = 0;
-    int rc = 0;
-    for (size_t pos = 0; !rc && pos < r->msgs.len;) {
-        char *line = r->msgs.ptr + pos;
-        char *nl = memchr(line, '\n', r->msgs.len - pos);
-        size_t len = nl ? (size_t)(nl - line) : r->msgs.len - pos;
-        size_t off = pos;
-        pos += len + (nl != NULL);
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t got;
+    while (!rc && (got = getline(&line, &cap, in)) > 0) {
+        size_t len = (size_t)got;
+        if (line[len - 1] == '\n')
+            len--;
         lineno++;
         if (strspn(line, " \t\r") >= len)
             continue;
@@ -364,8 +365,9 @@ static int load_messages(struct co_reader *r)
             enum xp_series_kind kind;
             rc = comet_point_from_fields(&pt, f, &nf, &name, &kind, 0);
             if (!rc && wanted(r, name, kind))
-                comet_series_add(&r->ser, name, kind, off, len, lineno);
+                rc = comet_lines_add(&r->lines, name, kind, lineno, line, len);
         } else if (rc == 1) {
+            comet_offline_name_line(line, len, &r->name);
             struct json_object *o = NULL;
             rc = xp_json_parse(&o, line, len, "messages.json");
             if (!rc)
@@ -376,6 +378,12 @@ static int load_messages(struct co_reader *r)
             rc = xp_error_wrap(rc, "line %zu of messages.json in '%s'", lineno, r->zip);
         xp_arena_reset(&r->arena);
     }
+    if (!rc && ferror(in))
+        rc = xp_error_set_os(XP_EIO, "cannot read messages.json of '%s'", r->zip);
+    if (in)
+        fclose(in);
+    free(line);
+    free(p);
     xp_buf_release(&scratch);
     return rc;
 }
@@ -470,31 +478,13 @@ static int generate(struct co_reader *r)
 
 /* ---- next() --------------------------------------------------------------------- */
 
-static int next_points(struct co_reader *r)
+/* A spooled metric message's fields (comet_lines_next). */
+static int scan_spooled(void *payload, char *line, size_t len, size_t lineno,
+                        struct xp_arena *arena, struct xp_field *f, size_t *n)
 {
-    struct comet_series *s = &r->ser.v[r->si];
-    xp_arena_reset(&r->arena);
-    size_t n = 0;
-    struct xp_field *f = r->fields;
-    while (n < BATCH && r->pi < s->n) {
-        size_t nf;
-        char *line = r->msgs.ptr + s->off[r->pi];
-        int rc = scan_metric(line, s->len[r->pi], &r->arena, (int64_t)s->lineno[r->pi], f, &nf);
-        const char *name;
-        enum xp_series_kind kind;
-        if (rc == 0)
-            rc = comet_point_from_fields(&r->pts[n], f, &nf, &name, &kind, (int64_t)r->pi);
-        if (rc)
-            return xp_error_wrap(rc < 0 ? rc : XP_EINVALID, "metric '%s' in '%s'",
-                                 s->name, r->zip);
-        f += nf;
-        n++;
-        r->pi++;
-    }
-    r->rec.kind = XP_REC_POINTS;
-    r->rec.u.points.v = r->pts;
-    r->rec.u.points.n = n;
-    return 0;
+    (void)payload;
+    int rc = scan_metric(line, len, arena, (int64_t)lineno, f, n);
+    return rc == 1 ? xp_error_set(XP_EIO, "a spooled line is not a metric") : rc;
 }
 
 static int next_logs(struct co_reader *r)
@@ -604,26 +594,15 @@ static int co_next(struct xp_reader *base, const struct xp_record **out)
                 return 0;
             }
             continue;
-        case S_SERIES:
-            if (r->si == r->ser.n) {
+        case S_SERIES: {
+            int rc = comet_lines_next(&r->lines, &r->rec, scan_spooled, NULL, &r->arena,
+                                      r->pts, r->fields, BATCH, r->zip);
+            if (rc == XP_ITEROVER) {
                 r->state = S_LOGS;
                 continue;
             }
-            if (!r->in_series) {
-                r->in_series = 1;
-                r->pi = 0;
-                r->rec.kind = XP_REC_SERIES_BEGIN;
-                r->rec.u.series.name = r->ser.v[r->si].name;
-                r->rec.u.series.kind = r->ser.v[r->si].kind;
-                r->rec.u.series.expected_points = (int64_t)r->ser.v[r->si].n;
-                return 0;
-            }
-            if (r->pi < r->ser.v[r->si].n)
-                return next_points(r);
-            r->in_series = 0;
-            r->si++;
-            r->rec.kind = XP_REC_SERIES_END;
-            return 0;
+            return rc;
+        }
         case S_LOGS: {
             int rc = r->only || !(r->res & XP_RES_LOGS) ? XP_ITEROVER : next_logs(r);
             if (rc == XP_ITEROVER) {
@@ -677,8 +656,8 @@ static void co_reader_free(struct xp_reader *base)
     xp_buf_release(&r->html);
     xp_buf_release(&r->graph);
     xp_buf_release(&r->code);
-    xp_buf_release(&r->msgs);
-    comet_series_release(&r->ser);
+    comet_lines_release(&r->lines);
+    free(r->name);
     xp_arena_release(&r->arena);
     free(r);
 }
@@ -703,7 +682,8 @@ static int unpack(struct co_reader *r)
         rc = xp_error_set(XP_EINVALID, "experiment.json in '%s' is not an object", r->zip);
     if (!rc) {
         p = xp_path_join(r->tmp, "messages.json");
-        rc = xp_read_file(&r->msgs, p, (size_t)4 << 30);
+        if (!xp_is_real_file(p))
+            rc = xp_error_set(XP_EINVALID, "no messages.json");
         free(p);
     }
     return rc ? xp_error_wrap(rc, "'%s' is not a Comet offline archive", r->zip) : 0;
@@ -724,7 +704,6 @@ int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
     xp_fd_stream_init(&r->stream);
     r->res = ro && ro->resources ? ro->resources : XP_RES_ALL;
     r->only = ro ? ro->only_series : NULL;
-    xp_buf_init(&r->msgs);
     xp_buf_init(&r->html);
     xp_buf_init(&r->graph);
     xp_buf_init(&r->code);
@@ -735,8 +714,6 @@ int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
     r->logs = json_object_new_array();
     r->files = json_object_new_array();
     int rc = unpack(r);
-    if (!rc)
-        rc = comet_offline_names(&r->nm, r->exp, r->msgs.ptr, r->msgs.len, r->zip);
     if (!rc) {
         json_object_object_add(r->vendor, "experiment", json_object_get(r->exp));
         r->tags = xp_json_strings(r->exp, "tags", &r->ntags);
@@ -749,6 +726,10 @@ int comet_offline_read(struct xp_reader **out, struct xp_adapter *a,
             json_object_get_int64(v))
             xp_iso8601_format_ms(r->ended, json_object_get_int64(v));
         rc = load_messages(r);
+    }
+    if (!rc) {
+        rc = comet_offline_names(&r->nm, r->exp, r->name, r->zip);
+        r->name = NULL; /* r->nm has it */
     }
     if (!rc) {
         json_object_object_foreach(r->pflat, k, v) comet_param_nest(r->params, k, json_object_get(v));

@@ -350,49 +350,6 @@ fail:
     return rc;
 }
 
-/* ---- series gathered from lines ------------------------------------------------ */
-
-void comet_series_add(struct comet_series_set *set, const char *name,
-                      enum xp_series_kind kind, size_t off, size_t len, size_t lineno)
-{
-    struct json_object *at;
-    struct comet_series *s;
-    if (!set->index)
-        set->index = json_object_new_object();
-    if (json_object_object_get_ex(set->index, name, &at)) {
-        s = &set->v[json_object_get_int64(at)];
-    } else {
-        set->v = xp_realloc(set->v, (set->n + 1) * sizeof(*set->v));
-        s = &set->v[set->n];
-        memset(s, 0, sizeof(*s));
-        s->name = xp_strdup(name);
-        s->kind = kind;
-        json_object_object_add(set->index, name, json_object_new_int64((int64_t)set->n++));
-    }
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 64;
-        s->off = xp_realloc(s->off, s->cap * sizeof(size_t));
-        s->len = xp_realloc(s->len, s->cap * sizeof(size_t));
-        s->lineno = xp_realloc(s->lineno, s->cap * sizeof(size_t));
-    }
-    s->off[s->n] = off;
-    s->len[s->n] = len;
-    s->lineno[s->n++] = lineno;
-}
-
-void comet_series_release(struct comet_series_set *set)
-{
-    for (size_t i = 0; i < set->n; i++) {
-        free(set->v[i].name);
-        free(set->v[i].off);
-        free(set->v[i].len);
-        free(set->v[i].lineno);
-    }
-    free(set->v);
-    json_object_put(set->index);
-    memset(set, 0, sizeof(*set));
-}
-
 /* ---- parameters ---------------------------------------------------------- */
 
 void comet_param_nest(struct json_object *obj, const char *name,

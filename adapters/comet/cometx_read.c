@@ -37,11 +37,6 @@ struct rfile {
 };
 
 
-struct cx_series {
-    char *name;
-    enum xp_series_kind kind;
-    size_t stream;
-};
 
 struct cx_reader {
     struct xp_reader base;
@@ -59,15 +54,9 @@ struct cx_reader {
     size_t ntags;
     char started[XP_ISO8601_BUFSZ], ended[XP_ISO8601_BUFSZ];
     const char *status, *description, *folder, *src_vendor, *src_id;
-    /* series: each metric's lines (line number, then the text) spooled in
-     * one pass over metrics.jsonl, emitted metric by metric */
-    struct xp_spool *spool;
-    struct cx_series *ser;
-    struct json_object *ser_index; /* name -> position in ser */
-    size_t nser, si;
-    int64_t pi;
-    int in_series;
-    struct xp_spool_iter it;
+    /* series: each metric's lines spooled in one pass over metrics.jsonl,
+     * emitted metric by metric */
+    struct comet_lines lines;
     struct xp_arena arena;
     struct xp_point pts[BATCH];
     struct xp_field fields[BATCH * COMET_MAX_FIELDS];
@@ -146,24 +135,6 @@ static int wanted(struct cx_reader *r, const char *name, enum xp_series_kind k)
                                  : (r->res & XP_RES_METRICS) != 0; /* and tracks */
 }
 
-/* The series a line belongs to, added in order of first appearance. */
-static int series_of(struct cx_reader *r, const char *name, enum xp_series_kind kind,
-                     size_t *stream)
-{
-    struct json_object *at;
-    if (json_object_object_get_ex(r->ser_index, name, &at)) {
-        *stream = r->ser[json_object_get_int64(at)].stream;
-        return 0;
-    }
-    int rc = xp_spool_add(r->spool, stream);
-    if (rc)
-        return rc;
-    r->ser = xp_realloc(r->ser, (r->nser + 1) * sizeof(*r->ser));
-    r->ser[r->nser] = (struct cx_series){xp_strdup(name), kind, *stream};
-    json_object_object_add(r->ser_index, name, json_object_new_int64((int64_t)r->nser++));
-    return 0;
-}
-
 /* One pass over metrics.jsonl: each wanted line goes, with its line number,
  * to its metric's spool stream (memory stays bounded by the spool's budget
  * however long the series are). */
@@ -177,9 +148,7 @@ static int load_metrics(struct cx_reader *r)
         return 0;
     }
     FILE *in = fopen(p, "rb");
-    int rc = in ? xp_spool_new(&r->spool, 0)
-                : xp_error_set_os(XP_EIO, "cannot open '%s'", p);
-    r->ser_index = json_object_new_object();
+    int rc = in ? 0 : xp_error_set_os(XP_EIO, "cannot open '%s'", p);
     struct xp_buf scratch = XP_BUF_INIT;
     struct xp_field f[COMET_MAX_FIELDS];
     char *line = NULL;
@@ -197,24 +166,16 @@ static int load_metrics(struct cx_reader *r)
             continue;
         xp_buf_reset(&scratch);
         xp_buf_put(&scratch, line, len);
-        size_t nf, stream;
+        size_t nf;
         rc = scan_line(scratch.ptr, len, &r->arena, f, &nf, p, lineno);
         struct xp_point pt;
         const char *name;
         enum xp_series_kind kind;
         if (!rc && (rc = comet_point_from_fields(&pt, f, &nf, &name, &kind, 0)))
             rc = xp_error_wrap(rc, "line %zu of '%s'", lineno, p);
-        if (!rc && wanted(r, name, kind) && !(rc = series_of(r, name, kind, &stream))) {
-            uint64_t no = lineno;
-            void *rec;
-            if (!(rc = xp_spool_reserve(r->spool, stream, sizeof(no) + len, &rec))) {
-                memcpy(rec, &no, sizeof(no));
-                memcpy((char *)rec + sizeof(no), line, len);
-                rc = xp_spool_commit(r->spool, stream);
-            }
-            if (rc)
-                rc = xp_error_wrap(rc, "spooling metric '%s' of '%s'", name, r->e.dir);
-        }
+        if (!rc && wanted(r, name, kind) &&
+            (rc = comet_lines_add(&r->lines, name, kind, lineno, line, len)))
+            rc = xp_error_wrap(rc, "'%s'", r->e.dir);
         xp_arena_reset(&r->arena);
     }
     if (!rc && in && ferror(in))
@@ -227,50 +188,12 @@ static int load_metrics(struct cx_reader *r)
     return rc;
 }
 
-/* The next batch of the current metric's points, read back from its spool
- * stream; each line is copied into the arena, where its points' fields
- * point until the next batch. */
-static int next_points(struct cx_reader *r)
+/* A spooled metrics.jsonl line's fields (comet_lines_next). */
+static int scan_spooled(void *payload, char *line, size_t len, size_t lineno,
+                        struct xp_arena *arena, struct xp_field *f, size_t *n)
 {
-    struct cx_series *s = &r->ser[r->si];
-    xp_arena_reset(&r->arena);
-    size_t n = 0;
-    struct xp_field *f = r->fields;
-    while (n < BATCH) {
-        const void *data;
-        size_t len;
-        int rc = xp_spool_iter_next(&r->it, &data, &len);
-        if (rc == XP_ITEROVER)
-            break;
-        uint64_t lineno = 0;
-        if (!rc && len < sizeof(lineno))
-            rc = xp_error_set(XP_EIO, "a spooled line of metric '%s' is cut short",
-                              s->name);
-        if (rc)
-            return xp_error_wrap(rc, "metric '%s' in '%s'", s->name, r->e.dir);
-        memcpy(&lineno, data, sizeof(lineno));
-        len -= sizeof(lineno);
-        char *line = xp_arena_alloc(&r->arena, len + 1);
-        memcpy(line, (const char *)data + sizeof(lineno), len);
-        line[len] = '\0';
-        size_t nf;
-        const char *name;
-        enum xp_series_kind kind;
-        rc = scan_line(line, len, &r->arena, f, &nf, "metrics.jsonl", (size_t)lineno);
-        if (!rc)
-            rc = comet_point_from_fields(&r->pts[n], f, &nf, &name, &kind, r->pi);
-        if (rc)
-            return xp_error_wrap(rc, "metric '%s' in '%s'", s->name, r->e.dir);
-        f += nf;
-        n++;
-        r->pi++;
-    }
-    if (n == 0)
-        return XP_ITEROVER;
-    r->rec.kind = XP_REC_POINTS;
-    r->rec.u.points.v = r->pts;
-    r->rec.u.points.n = n;
-    return 0;
+    (void)payload;
+    return scan_line(line, len, arena, f, n, "metrics.jsonl", lineno);
 }
 
 /* ---- logs ----------------------------------------------------------------- */
@@ -643,32 +566,13 @@ static int cx_next(struct xp_reader *base, const struct xp_record **out)
             }
             continue;
         case S_SERIES: {
-            if (r->si == r->nser) {
+            int rc = comet_lines_next(&r->lines, &r->rec, scan_spooled, NULL, &r->arena,
+                                      r->pts, r->fields, BATCH, r->e.dir);
+            if (rc == XP_ITEROVER) {
                 r->state = S_LOGS;
                 continue;
             }
-            struct cx_series *s = &r->ser[r->si];
-            if (!r->in_series) {
-                int rc = xp_spool_iter_open(&r->it, r->spool, s->stream);
-                if (rc)
-                    return xp_error_wrap(rc, "metric '%s' in '%s'", s->name, r->e.dir);
-                r->in_series = 1;
-                r->pi = 0;
-                r->rec.kind = XP_REC_SERIES_BEGIN;
-                r->rec.u.series.name = s->name;
-                r->rec.u.series.kind = s->kind;
-                r->rec.u.series.expected_points =
-                    (int64_t)xp_spool_count(r->spool, s->stream);
-                return 0;
-            }
-            int rc = next_points(r);
-            if (rc != XP_ITEROVER)
-                return rc;
-            xp_spool_iter_close(&r->it);
-            r->in_series = 0;
-            r->si++;
-            r->rec.kind = XP_REC_SERIES_END;
-            return 0;
+            return rc;
         }
         case S_LOGS: {
             if (r->only || !(r->res & XP_RES_LOGS)) {
@@ -712,12 +616,7 @@ static void cx_reader_free(struct xp_reader *base)
     json_object_put(r->others);
     comet_extras_release(&r->x);
     free(r->tags);
-    xp_spool_iter_close(&r->it);
-    for (size_t i = 0; i < r->nser; i++)
-        free(r->ser[i].name);
-    free(r->ser);
-    json_object_put(r->ser_index);
-    xp_spool_free(r->spool);
+    comet_lines_release(&r->lines);
     xp_arena_release(&r->arena);
     xp_buf_release(&r->lbuf);
     if (r->lside)

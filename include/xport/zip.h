@@ -67,6 +67,11 @@ int xp_zip_extract(struct xp_zip *z, const char *root,
 /* Read entry i into out (reset first), refused above max bytes and when
  * its data does not match its declared size. */
 int xp_zip_read(struct xp_zip *z, size_t i, struct xp_buf *out, size_t max);
+/* Read entry i chunk by chunk (up to 64 KiB each) through fn, which may stop
+ * the read with an error; the same checks as xp_zip_read, without a limit. */
+int xp_zip_read_chunks(struct xp_zip *z, size_t i,
+                       int (*fn)(void *payload, const void *data, size_t len),
+                       void *payload);
 
 /* ---- writing ------------------------------------------------------------ */
 
