@@ -43,7 +43,21 @@ struct index_ctx {
     struct json_object *idx;
 };
 
-/* Note the source of one listed experiment, when xport wrote it. */
+/* 1 when an experiment's others are at most what it has between its
+ * creation and xport's marks: its name, and the first of the two marks. */
+static int only_creation_others(struct json_object *vals)
+{
+    for (size_t i = 0; vals && i < json_object_array_length(vals); i++) {
+        const char *n = xp_json_str(json_object_array_get_idx(vals, i), "name");
+        if (!n || (strcmp(n, "Name") && strcmp(n, COMET_X_PREFIX "source_vendor")))
+            return 0;
+    }
+    return 1;
+}
+
+/* Note the source of one listed experiment, when xport wrote it; one
+ * without its source id but otherwise bare is kept under "\x01NAME" as an
+ * orphan: an experiment an interrupted run created and never marked. */
 static int index_one(void *payload, struct json_object *e)
 {
     struct index_ctx *x = payload;
@@ -59,6 +73,11 @@ static int index_one(void *payload, struct json_object *e)
         if (v && id) {
             struct xp_buf sk = XP_BUF_INIT;
             xp_buf_printf(&sk, "%s\n%s", v, id);
+            json_object_object_add(x->idx, sk.ptr, json_object_new_string(key));
+            xp_buf_release(&sk);
+        } else if (!id && xp_json_str(e, "experimentName") && only_creation_others(vals)) {
+            struct xp_buf sk = XP_BUF_INIT;
+            xp_buf_printf(&sk, "\x01%s", xp_json_str(e, "experimentName"));
             json_object_object_add(x->idx, sk.ptr, json_object_new_string(key));
             xp_buf_release(&sk);
         }
@@ -130,8 +149,50 @@ static int log_other(struct comet_up *u, const char *name, struct json_object *v
     return rc;
 }
 
+/* An orphan of an interrupted create (index_one) named `name` that holds
+ * no parameters and no metrics either: its key, else NULL. */
+static const char *orphan(struct comet_up *u, struct json_object *idx, const char *name,
+                          int *rc)
+{
+    struct xp_buf ok = XP_BUF_INIT;
+    xp_buf_printf(&ok, "\x01%s", name ? name : "");
+    struct json_object *k = NULL;
+    const char *key = NULL;
+    if (name && json_object_object_get_ex(idx, ok.ptr, &k)) {
+        const char *q[] = {"experimentKey", json_object_get_string(k), NULL};
+        struct json_object *pa = NULL, *ms = NULL, *v = NULL;
+        *rc = comet_get_json(u->c, "experiment/parameters", q, &pa);
+        if (!*rc)
+            *rc = comet_get_json(u->c, "experiment/metrics/summary", q, &ms);
+        int bare = !*rc && (!json_object_object_get_ex(pa, "values", &v) ||
+                            !json_object_array_length(v)) &&
+                   (!json_object_object_get_ex(ms, "values", &v) ||
+                    !json_object_array_length(v));
+        if (bare)
+            key = json_object_get_string(k);
+        json_object_put(pa);
+        json_object_put(ms);
+    }
+    xp_buf_release(&ok);
+    return key;
+}
+
+static int mark_source(struct comet_up *u, const char *src_vendor, const char *src_id)
+{
+    struct json_object *v = json_object_new_string(src_vendor);
+    struct json_object *i = json_object_new_string(src_id);
+    int rc = log_other(u, COMET_X_PREFIX "source_vendor", v);
+    if (!rc)
+        rc = log_other(u, COMET_X_PREFIX "source_id", i);
+    json_object_put(v);
+    json_object_put(i);
+    return rc;
+}
+
 /* Find the experiment of this source in WS/PROJECT, or create it and mark
- * it with its source at once. */
+ * it with its source at once. An interruption between the two leaves an
+ * unmarked experiment of that name holding nothing: it is taken up again
+ * (and marked), never doubled by a second create. */
 static int find_or_create(struct comet_up *u, const char *ws, const char *proj,
                           const char *src_vendor, const char *src_id, const char *name)
 {
@@ -141,8 +202,18 @@ static int find_or_create(struct comet_up *u, const char *ws, const char *proj,
     int rc = index_project(c, ws, proj, &idx);
     struct xp_buf sk = XP_BUF_INIT;
     xp_buf_printf(&sk, "%s\n%s", src_vendor, src_id);
+    const char *adopt = NULL;
     if (!rc && json_object_object_get_ex(idx, sk.ptr, &k)) {
         u->key = xp_strdup(json_object_get_string(k));
+    } else if (!rc && (adopt = orphan(u, idx, name, &rc)) != NULL) {
+        u->key = xp_strdup(adopt);
+        struct xp_buf ok = XP_BUF_INIT;
+        xp_buf_printf(&ok, "\x01%s", name);
+        json_object_object_del(idx, ok.ptr); /* adopt is freed here */
+        xp_buf_release(&ok);
+        rc = mark_source(u, src_vendor, src_id);
+        if (!rc)
+            json_object_object_add(idx, sk.ptr, json_object_new_string(u->key));
     } else if (!rc) {
         struct xp_buf b = XP_BUF_INIT;
         xp_buf_puts(&b, "{\"workspaceName\":");
@@ -163,13 +234,7 @@ static int find_or_create(struct comet_up *u, const char *ws, const char *proj,
         if (!rc) {
             u->key = xp_strdup(key);
             u->fresh = 1;
-            struct json_object *v = json_object_new_string(src_vendor);
-            struct json_object *i = json_object_new_string(src_id);
-            rc = log_other(u, COMET_X_PREFIX "source_vendor", v);
-            if (!rc)
-                rc = log_other(u, COMET_X_PREFIX "source_id", i);
-            json_object_put(v);
-            json_object_put(i);
+            rc = mark_source(u, src_vendor, src_id);
             if (!rc)
                 json_object_object_add(idx, sk.ptr, json_object_new_string(key));
         }
