@@ -26,12 +26,14 @@
  * BODY-KILL:N when half of the Nth attempt's answer body has arrived
  * (xp_sys_http_body). XPORT_FAULT=count prints "xport-fault: calls N" and
  * "xport-fault: requests M" to stderr at exit, so that a test knows how
- * many points there are to walk. */
+ * many points there are to walk; XPORT_FAULT=trace also prints each call as
+ * it is made ("xport-fault: call N open PATH"; write, fwrite and fsync name
+ * no path), so that a test can find the call that touches a given file. */
 enum fault_on { ON_NONE, ON_CALL, ON_REQUEST, ON_BODY };
 static int fault_errno, fault_signal;
 static enum fault_on fault_on;
 static long long fault_at;
-static int fault_count;
+static int fault_count, fault_trace;
 static atomic_llong fault_calls, fault_requests;
 static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
 
@@ -63,6 +65,11 @@ static void fault_init(void)
         atexit(print_count);
         return;
     }
+    if (!strcmp(v, "trace")) {
+        fault_count = fault_trace = 1;
+        atexit(print_count);
+        return;
+    }
     const char *colon = strchr(v, ':');
     int64_t n = 0;
     if (colon && !xp_parse_i64n(colon + 1, strlen(colon + 1), &n) && n >= 1)
@@ -87,14 +94,18 @@ static void fault_signal_now(const char *where, long long n)
     kill(getpid(), fault_signal);
 }
 
-/* Counts one call (ON_CALL) or HTTP attempt (ON_REQUEST); 1 when this one
- * is to fail (errno set). A signal is sent instead of failing. */
-static int fault_hit(enum fault_on on)
+/* Counts one call (ON_CALL, `what` on `path`) or HTTP attempt
+ * (ON_REQUEST); 1 when this one is to fail (errno set). A signal is sent
+ * instead of failing. */
+static int fault_hit(enum fault_on on, const char *what, const char *path)
 {
     pthread_once(&fault_once, fault_init);
     if (fault_on != on && !(fault_count && fault_on == ON_NONE))
         return 0;
     long long n = atomic_fetch_add(on == ON_CALL ? &fault_calls : &fault_requests, 1) + 1;
+    if (fault_trace && on == ON_CALL)
+        fprintf(stderr, "xport-fault: call %lld %s%s%s\n", n, what, path ? " " : "",
+                path ? path : "");
     if (fault_on != on || n != fault_at)
         return 0;
     if (fault_signal) {
@@ -105,9 +116,9 @@ static int fault_hit(enum fault_on on)
     return 1;
 }
 
-static int fault_now(void)
+static int fault_now(const char *what, const char *path)
 {
-    return fault_hit(ON_CALL);
+    return fault_hit(ON_CALL, what, path);
 }
 
 void xp_sys_http_done(void)
@@ -116,7 +127,7 @@ void xp_sys_http_done(void)
     if (fault_on == ON_BODY) /* the attempts are counted all the same */
         atomic_fetch_add(&fault_requests, 1);
     else
-        fault_hit(ON_REQUEST);
+        fault_hit(ON_REQUEST, NULL, NULL);
 }
 
 void xp_sys_http_body(int64_t got, int64_t total)
@@ -128,8 +139,10 @@ void xp_sys_http_body(int64_t got, int64_t total)
         fault_signal_now("the answer body of request", fault_at);
 }
 #else
-static int fault_now(void)
+static int fault_now(const char *what, const char *path)
 {
+    (void)what;
+    (void)path;
     return 0;
 }
 
@@ -153,42 +166,42 @@ int xp_sys_open(const char *path, int flags, ...)
         mode = (mode_t)va_arg(ap, int);
         va_end(ap);
     }
-    if (fault_now())
+    if (fault_now("open", path))
         return -1;
     return open(path, flags, mode);
 }
 
 ssize_t xp_sys_write(int fd, const void *data, size_t len)
 {
-    if (fault_now())
+    if (fault_now("write", NULL))
         return -1;
     return write(fd, data, len);
 }
 
 int xp_sys_fwrite(FILE *fp, const void *data, size_t len)
 {
-    if (fault_now())
+    if (fault_now("fwrite", NULL))
         return -1;
     return fwrite(data, 1, len, fp) == len ? 0 : -1;
 }
 
 int xp_sys_fsync(int fd)
 {
-    if (fault_now())
+    if (fault_now("fsync", NULL))
         return -1;
     return fsync(fd);
 }
 
 int xp_sys_rename(const char *from, const char *to)
 {
-    if (fault_now())
+    if (fault_now("rename", to))
         return -1;
     return rename(from, to);
 }
 
 int xp_sys_mkdir(const char *path, mode_t mode)
 {
-    if (fault_now())
+    if (fault_now("mkdir", path))
         return -1;
     return mkdir(path, mode);
 }
