@@ -32,10 +32,12 @@ int job_detach(int argc, char **argv);
 void job_progress(const struct xp_copy_stats *st, int final);
 void job_finish(int code);
 
-/* common.c. Set by SIGINT/SIGTERM (main.c); adapters see it through
- * xp_ctx.cancel. */
+/* common.c. Set to the signal's number by SIGINT/SIGTERM (main.c);
+ * adapters see it through xp_ctx.cancel. cmd_interrupted_exit: the exit
+ * code of a run that one of them stopped (130 or 143). */
 extern volatile sig_atomic_t xp_cmd_cancel;
 void cmd_ctx_init(struct xp_ctx *ctx, int verbose, int quiet);
+int cmd_interrupted_exit(void);
 
 /* net.c: the run's HTTP engine (ctx->http), from the command line's
  * limits; adapters add their own credentials. Free with xp_http_free. */

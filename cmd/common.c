@@ -29,6 +29,11 @@ void cmd_ctx_init(struct xp_ctx *ctx, int verbose, int quiet)
     ctx->warn = quiet ? NULL : warn_stderr;
 }
 
+int cmd_interrupted_exit(void)
+{
+    return xp_cmd_cancel == SIGTERM ? XP_EXIT_TERMINATED : XP_EXIT_INTERRUPTED;
+}
+
 double now_seconds(void)
 {
     struct timespec ts;

@@ -194,7 +194,9 @@ void job_finish(int code)
     struct json_object *o = json_object_new_object();
     json_object_object_add(o, "exitCode", json_object_new_int(code));
     json_object_object_add(o, "status", json_object_new_string(
-        code == XP_EXIT_OK ? "done" : code == XP_EXIT_INTERRUPTED ? "aborted" : "failed"));
+        code == XP_EXIT_OK ? "done"
+        : code == XP_EXIT_INTERRUPTED || code == XP_EXIT_TERMINATED ? "aborted"
+                                                                    : "failed"));
     json_object_object_add(o, "ended", json_object_new_string(ts));
     write_json(self.dir, "result.json", o);
     json_object_put(o);

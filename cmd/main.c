@@ -10,8 +10,7 @@
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    xp_cmd_cancel = 1;
+    xp_cmd_cancel = sig; /* which one decides the exit code, 130 or 143 */
 }
 
 static const struct xp_cmd commands[] = {
@@ -32,7 +31,8 @@ static const struct cmd_exit exit_codes[] = {
     {XP_EXIT_USAGE, "usage"},
     {XP_EXIT_PARTIAL, "partial failure"},
     {XP_EXIT_AUTH, "authentication"},
-    {XP_EXIT_INTERRUPTED, "interrupted"},
+    {XP_EXIT_INTERRUPTED, "interrupted (SIGINT)"},
+    {XP_EXIT_TERMINATED, "terminated (SIGTERM)"},
     {0, NULL},
 };
 

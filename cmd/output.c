@@ -101,7 +101,7 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
     if (rc == 0)
         code = XP_EXIT_OK;
     else if (rc == XP_ECANCEL)
-        code = XP_EXIT_INTERRUPTED;
+        code = cmd_interrupted_exit();
     else if (rc == XP_EAUTH)
         code = XP_EXIT_AUTH;
     else if (st->partial || (st->failed && (st->copied || st->skipped)))
@@ -137,7 +137,9 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
             xp_json_put_str(&o, f, strlen(f), NULL);
         }
         xp_buf_puts(&o, "]");
-        if (rc && !st->failed && !st->partial) {
+        if (rc == XP_ECANCEL)
+            xp_buf_puts(&o, ",\"interrupted\":true");
+        if (rc && (rc == XP_ECANCEL || (!st->failed && !st->partial))) {
             xp_buf_puts(&o, ",\"error\":");
             const char *m = xp_error_last()->message;
             xp_json_put_str(&o, m, strlen(m), NULL);
@@ -171,7 +173,11 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
         for (size_t i = 0; i < r->nfailures; i++)
             fprintf(stderr, "%s: %s\n", r->failures[i][0] == '\x01' ? "partial" : "failed",
                     r->failures[i] + (r->failures[i][0] == '\x01'));
-        if (rc && !st->failed && !st->partial)
+        if (rc == XP_ECANCEL) /* however many experiments it cut short */
+            fprintf(stderr, "error: interrupted by %s: rerun the same command with "
+                            "--resume to finish\n",
+                    code == XP_EXIT_TERMINATED ? "SIGTERM" : "SIGINT");
+        else if (rc && !st->failed && !st->partial)
             print_error(rc);
     }
     for (size_t i = 0; i < r->nfailures; i++)

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/hash.h"
+#include "xport/numparse.h"
 #include "xport/utf8.h"
 #include "xport/sysio.h"
 
@@ -23,6 +25,40 @@ char *xp_tmp_name(const char *path)
     xp_buf_printf(&t, "%s.xport-tmp-%ld-%u", path, (long)getpid(),
                   atomic_fetch_add(&tmp_counter, 1));
     return xp_buf_detach(&t);
+}
+
+void xp_tmp_clean(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir = slash ? xp_strndup(path, (size_t)(slash - path)) : xp_strdup(".");
+    if (!*dir) {
+        free(dir);
+        dir = xp_strdup("/");
+    }
+    char **names = NULL;
+    size_t n = 0, bl = strlen(base);
+    if (!xp_list_dir(&names, &n, dir)) {
+        for (size_t i = 0; i < n; i++) {
+            const char *t = names[i] + bl;
+            if (strncmp(names[i], base, bl) || strncmp(t, ".xport-tmp-", 11))
+                continue;
+            t += 11;
+            size_t dl = strspn(t, "0123456789");
+            int64_t pid = 0;
+            if (!dl || (t[dl] && t[dl] != '-') || xp_parse_i64n(t, dl, &pid) || pid <= 0 ||
+                pid > INT32_MAX)
+                continue;
+            if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+                continue; /* alive (or not ours to see): its writer may still rename it */
+            char *p = xp_path_join(dir, names[i]);
+            unlink(p);
+            free(p);
+        }
+        xp_strv_free(names);
+    }
+    xp_error_clear();
+    free(dir);
 }
 
 /* Rename tmp over path and fsync path's folder; tmp is removed on failure. */

@@ -11,6 +11,7 @@
 
 #include "http_int.h"
 #include "xport/error.h"
+#include "xport/sysio.h"
 
 static int budget_take(struct xp_http *h)
 {
@@ -131,6 +132,7 @@ void xp__http_xfer_end(struct xfer *x, CURLcode res)
     struct xp_http *h = x->h;
     const char *m = x->method;
     double dt = xp__mono() - x->attempt_t0;
+    xp_sys_http_done(); /* a test build's kill point (core/sysio.c) */
     x->resp->status = x->status;
     x->resp->bytes = x->bytes;
     curl_mime_free(x->mime);

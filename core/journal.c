@@ -429,29 +429,6 @@ static void maybe_compact(struct xp_journal *j)
         xp_error_clear();
 }
 
-/* Leftovers of a compaction that was killed before its rename. */
-static void remove_stale_tmps(const char *path)
-{
-    char *d = xp_strdup(path);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    int has_dir = dir_of(d);
-    char **names = NULL;
-    size_t n = 0;
-    if (!xp_list_dir(&names, &n, has_dir ? d : ".")) {
-        size_t bl = strlen(base);
-        for (size_t i = 0; i < n; i++) {
-            if (strncmp(names[i], base, bl) || strncmp(names[i] + bl, ".xport-tmp-", 11))
-                continue;
-            char *p = has_dir ? xp_path_join(d, names[i]) : xp_strdup(names[i]);
-            unlink(p);
-            free(p);
-        }
-        xp_strv_free(names);
-    }
-    xp_error_clear();
-    free(d);
-}
-
 int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
                     const char *dst, int flags)
 {
@@ -471,7 +448,7 @@ int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
         rc = xp_mkdir_p(dir);
     free(dir);
     if (!rc && !(flags & XP_JOURNAL_READONLY))
-        remove_stale_tmps(path);
+        xp_tmp_clean(path); /* a compaction killed before its rename */
     long torn_at = -1;
     if (!rc)
         rc = load_into(j, j->map, j->full, &j->state_lines, &j->tail_lines, &torn_at);

@@ -106,6 +106,7 @@ static int ensure_root(struct local_adapter *la)
 {
     char *marker = xp_path_join(la->root, "xport.json");
     int rc = 0;
+    xp_tmp_clean(marker); /* a run killed while it wrote the marker */
     if (xp_is_file(marker))
         goto done;
     if (xp_is_dir(la->root)) {

@@ -30,6 +30,7 @@
 #include "xport/iso8601.h"
 #include "xport/lines.h"
 #include "xport/stage.h"
+#include "xport/sysio.h"
 
 static int sink_fail(struct lsink *s, int rc)
 {
@@ -170,7 +171,7 @@ static int sink_put(struct xp_sink *base, const struct xp_record *r)
 static int rename_in(const char *dir, const char *from, const char *to)
 {
     char *a = xp_path_join(dir, from), *b = xp_path_join(dir, to);
-    int rc = rename(a, b) ? xp_error_set_os(XP_EIO, "cannot rename '%s'", a) : 0;
+    int rc = xp_sys_rename(a, b) ? xp_error_set_os(XP_EIO, "cannot rename '%s'", a) : 0;
     free(a);
     free(b);
     return rc;

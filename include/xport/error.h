@@ -30,7 +30,8 @@ enum xp_exit {
     XP_EXIT_USAGE = 2,
     XP_EXIT_PARTIAL = 3,
     XP_EXIT_AUTH = 4,
-    XP_EXIT_INTERRUPTED = 130
+    XP_EXIT_INTERRUPTED = 130, /* SIGINT: 128 + 2, as shells report it */
+    XP_EXIT_TERMINATED = 143   /* SIGTERM: 128 + 15 */
 };
 
 struct xp_error {

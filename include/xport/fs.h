@@ -34,6 +34,10 @@ void xp_afile_abort(struct xp_afile *f); /* remove the temp file */
 
 /* The temporary name xp_afile_open would use for path; caller frees. */
 char *xp_tmp_name(const char *path);
+/* Remove the temporary files of path (xp_tmp_name's, and the journal's
+ * PATH.xport-tmp-PID) that a process no longer alive left: one killed
+ * before its rename. Those of live writers are kept. */
+void xp_tmp_clean(const char *path);
 /* Commit a temporary file written by other means (a library that writes
  * by path): fsync tmp, rename it over path, fsync the folder. tmp is
  * removed on failure. */

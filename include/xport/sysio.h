@@ -1,10 +1,12 @@
 /* The system calls that write a destination or a journal (open, write,
  * fsync, rename, mkdir), in one place so that a test build can make the Nth
- * of them fail (XPORT_FAULT, see core/sysio.c). */
+ * of them fail, or kill or signal the process there or at the Nth HTTP
+ * attempt (XPORT_FAULT, see core/sysio.c). */
 #ifndef XPORT_SYSIO_H
 #define XPORT_SYSIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -15,5 +17,11 @@ int xp_sys_fwrite(FILE *fp, const void *data, size_t len);
 int xp_sys_fsync(int fd);
 int xp_sys_rename(const char *from, const char *to);
 int xp_sys_mkdir(const char *path, mode_t mode);
+
+/* The HTTP engine's points for XPORT_FAULT (no-ops outside test builds):
+ * an attempt has its whole answer, before the caller sees it; `got` of
+ * `total` bytes (-1: unknown) of an answer body have arrived. */
+void xp_sys_http_done(void);
+void xp_sys_http_body(int64_t got, int64_t total);
 
 #endif
