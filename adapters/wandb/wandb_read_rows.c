@@ -250,8 +250,12 @@ int wsr_read_history(struct ws_reader *r)
             got++;
         }
         json_object_put(d);
+        if (hi == INT64_MAX) /* the last window: lo = hi would ask it forever */
+            break;
         lo = hi;
-        if ((int64_t)n < page / 2 && width < ((int64_t)1 << 40))
+        /* no cap below INT64_MAX: a lastStep far out (a step in ns, or
+         * a hostile server's) must be reached in a few dozen pages */
+        if ((int64_t)n < page / 2 && width <= INT64_MAX / 2)
             width *= 2;
     }
     if (!rc && lines > 0 && got < (uint64_t)lines && !r->only_series)
