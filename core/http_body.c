@@ -54,6 +54,14 @@ size_t xp__http_on_write(char *data, size_t size, size_t nmemb, void *ud)
         x->want_sha = x->req->expect_sha256 || x->srv_sha[0];
         x->want_md5 = x->req->expect_md5 || x->srv_md5[0];
     }
+    if ((x->req->flags & XP_HTTP_CHECK_SIZE) &&
+        x->bytes + (int64_t)len > x->req->expect_size) {
+        /* past the size the caller was told: stop now, not after an
+         * endless body has filled the disk */
+        sink_fail(x, XP_ERROR, "size mismatch for '%s': expected %lld bytes, "
+                  "got more", x->rurl, (long long)x->req->expect_size);
+        return 0;
+    }
     x->bytes += (int64_t)len;
     if (x->want_sha)
         xp_sha256_update(&x->sha, data, len);

@@ -96,6 +96,12 @@ int wsr_download(struct ws_reader *r, const struct rfile *f, char **path)
         .flags = f->auth ? 0 : XP_HTTP_NO_AUTH,
         .cred = f->auth ? r->a->api.cred : NULL,
     };
+    if (f->md5 && f->size >= 0) {
+        /* the size that goes with the checksum: a longer body is stopped
+         * as soon as it passes it */
+        req.expect_size = f->size;
+        req.flags |= XP_HTTP_CHECK_SIZE;
+    }
     struct xp_http_response resp = XP_HTTP_RESPONSE_INIT;
     rc = xp_http_request(r->a->api.http, &req, &resp);
     xp_http_response_release(&resp);
