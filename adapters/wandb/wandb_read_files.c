@@ -48,11 +48,9 @@ static int one_file(struct json_object *node, void *arg)
     const char *url = xp_json_str(node, "url");
     if (!name || (!direct && !url))
         return 0;
-    if (!xp_relpath_safe(name)) {
-        xp_ctx_warn(r->a->base.ctx,
-                    "W&B run '%s': skipping a file with an unsafe name", r->run_name);
-        return 0;
-    }
+    if (!xp_relpath_safe(name)) /* skipped with a warning, it left exit 0 */
+        return xp_error_set(XP_EINVALID, "W&B run '%s': file '%s' has an unsafe "
+                            "name; refusing it", r->run_name, name);
     wsr_add_file(r, name, direct ? direct : url, !direct, xp_json_str(node, "md5"),
              wapi_node_int(node, "sizeBytes", -1), NULL, xp_json_str(node, "mimetype"));
     return 0;
