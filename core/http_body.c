@@ -89,9 +89,12 @@ size_t xp__http_on_write(char *data, size_t size, size_t nmemb, void *ud)
     case SINK_CB: {
         int rc = x->req->on_data(x->req->payload, data, len);
         if (rc) {
+            /* the consumer's own error says why (a malformed point, a
+             * number out of range): keep it */
+            const char *why = rc < 0 ? xp_error_last()->message : "";
             sink_fail(x, rc < 0 ? rc : XP_EUSER,
-                      "%s '%s': the consumer stopped the transfer",
-                      x->method, x->rurl);
+                      "%s '%s': the consumer stopped the transfer%s%s",
+                      x->method, x->rurl, *why ? ": " : "", why);
             return 0;
         }
         x->delivered += (int64_t)len;
