@@ -194,7 +194,10 @@ int wsr_read_history(struct ws_reader *r)
 {
     struct ws_adapter *a = r->a;
     int64_t last = -1;
-    struct json_object *hk = wsr_json_string_field(r->run, "historyKeys");
+    struct json_object *hk;
+    int rc = wsr_json_string_field(&hk, r->run, "historyKeys");
+    if (rc)
+        return rc;
     if (hk) {
         last = wapi_node_int(hk, "lastStep", -1);
         json_object_put(hk);
@@ -211,7 +214,6 @@ int wsr_read_history(struct ws_reader *r)
     const int64_t page = a->history_page;
     int64_t lo = 0, width = page;
     uint64_t got = 0;
-    int rc = 0;
     while (lo <= last && !rc) {
         if (xp_ctx_cancelled(a->base.ctx))
             return xp_error_set(XP_ECANCEL, "interrupted");
