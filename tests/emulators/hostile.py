@@ -12,7 +12,8 @@ request. A rule is a JSON object:
           body (bytes, read as Latin-1) replaced by <with>: "text" (UTF-8; a template where
           \\1 names the regex's first group), "hex" (raw bytes, e.g. "fffe" for invalid
           UTF-8), "nest" N (N "[" then N "]": JSON nested N levels) or "digits" N (a
-          number of N digits); Content-Length follows the new body
+          number of N digits); Content-Length follows the new body; "hits" counts the
+          replacements made
     "redirect": 302|307  a redirect to the same path and query on the sink (below)
     "endless": TEXT       200, chunked, "prefix" then TEXT repeated until the client closes
           (or "limit" bytes, 256 MiB by default, so a client that never stops cannot fill a
@@ -146,9 +147,10 @@ def rewrite(rule, data):
     for s in rule["sub"]:
         rep = _with(s).decode("latin-1")
         if "text" in s:  # a template (\1: the first group)
-            text = re.sub(s["re"], lambda m, t=rep: m.expand(t), text)
+            text, n = re.subn(s["re"], lambda m, t=rep: m.expand(t), text)
         else:
-            text = re.sub(s["re"], lambda _m, r=rep: r, text)
+            text, n = re.subn(s["re"], lambda _m, r=rep: r, text)
+        rule["hits"] = rule.get("hits", 0) + n
     return text.encode("latin-1")
 
 
