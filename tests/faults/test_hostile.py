@@ -186,6 +186,13 @@ def case_nul(v, sandbox):
     return names("nul\u0000"), []
 
 
+def case_nul_exp(v, sandbox):
+    # NUL in the experiment's name alone: nothing else fails to hide a cut name
+    n = names()
+    n["exp"] = "nul\u0000exp"
+    return n, []
+
+
 def case_badutf8(v, sandbox):
     # each name holds a marker the answers carry as raw bytes: a stray continuation byte,
     # an overlong NUL, an encoded surrogate (none is UTF-8)
@@ -235,6 +242,7 @@ def case_maxstep(v, sandbox):
 
 
 CASES = [("dotdot", case_dotdot), ("abspath", case_abspath), ("nul", case_nul),
+         ("nul-exp", case_nul_exp),
          ("badutf8", case_badutf8), ("bigsize", case_bigsize),
          ("endless-file", case_endless_file), ("endless-json", case_endless_json),
          ("redirect-file", case_redirect_file), ("redirect-api", case_redirect_api),
@@ -285,7 +293,7 @@ def safe_name(rel):
     return not any(ord(c) < 0x20 or ord(c) == 0x7f for c in s)
 
 
-def check(v, emu, case, sandbox, base_rss, rules):
+def check(v, emu, case, sandbox, base_rss, n):
     out = os.path.join(sandbox, "out")
     rc, err, rss = run_xport(DOWNLOAD + [v.name, v.source, "-o", out], v.env(emu))
     bad = []
@@ -313,6 +321,10 @@ def check(v, emu, case, sandbox, base_rss, rules):
             bad.append("exit 0 without the metric")
         if not any(p.endswith(b"/parameters.json") for p in paths):
             bad.append("exit 0 without the parameter")
+        # a name holding NUL must not come out cut at it ("nul\0exp" as "nul")
+        cut = {x.split("\0")[0].encode() for x in n.values() if "\0" in x}
+        if any(set(p.split(b"/")) & cut for p in paths):
+            bad.append("a name cut at its NUL")
     if size > RSS_BOUND:
         bad.append("%d MiB written" % (size // MIB))
     grow = rss - base_rss if SANITIZED else rss
@@ -361,7 +373,7 @@ def vendor_matrix(v, root):
             if rules:
                 emu.call("POST", "/__emu/hostile", {"rules": rules})
             t0 = time.time()
-            rc, grow, first, bad = check(v, emu, cname, sandbox, base_rss, rules)
+            rc, grow, first, bad = check(v, emu, cname, sandbox, base_rss, n)
             rows.append((v.name, cname, rc, grow // MIB, time.time() - t0, first[:100]))
             failures += ["%s %s: %s" % (v.name, cname, b) for b in bad]
             shutil.rmtree(sandbox, ignore_errors=True)
