@@ -23,11 +23,16 @@ size; the largest int64 as a step. Each download runs into SANDBOX/out and must:
     uninstrumented xport holds for that small download. The quarantine is capped at 16 MiB
     (ASAN_OPTIONS) so that freed buffers do not count as held. (Seen: an endless JSON
     answer cut at a 64 MiB cap peaked at 76 MiB uninstrumented, +57 MiB under ASan; at
-    32 MiB, 44 MiB and +35 MiB.);
-  - for an endless body, hang up before the emulator's 128 MiB cap.
-Prints the matrix (vendor x case: exit code, RSS increase, first stderr line).
+    32 MiB, 44 MiB and +35 MiB);
+  - for an endless body, hang up before the emulator's 128 MiB cap;
+  - never come out with a name cut at a NUL ("nul\\0exp" written as "nul");
+  - finish (a run is killed after 60 s, which fails it).
+Every hostile answer a case sets up must have been given (a rule that never fired, or a
+substitution that matched nothing, fails the case), so that no case passes untested.
+Prints the matrix (vendor x case: exit code, RSS or its increase, seconds, the first line
+of stderr).
 
-usage: test_hostile.py XPORT [VENDOR...]"""
+usage: test_hostile.py XPORT [--known] [VENDOR...]   (--known: also the KNOWN cases)"""
 import json
 import os
 import re
@@ -44,7 +49,8 @@ sys.path.insert(0, EMU)
 import wandb_common  # noqa: E402 (the emulator's default API key)
 
 XPORT = os.path.abspath(sys.argv[1])
-ONLY = sys.argv[2:]
+WITH_KNOWN = "--known" in sys.argv[2:]
+ONLY = [a for a in sys.argv[2:] if a != "--known"]
 EXIT_CODES = (0, 1, 2, 3, 4, 130)
 MIB = 1 << 20
 RSS_BOUND = 64 * MIB
@@ -56,6 +62,7 @@ VALUE, STEP = "1234.5678", "987654"
 SIZE_RE = r'("(?:sizeBytes|size|fileSize)"\s*:\s*)"?12"?(?=[,}\s])'
 # one retry is enough to see a retried hostile answer, and keeps the test short
 DOWNLOAD = ["download", "--retries", "1", "--from"]
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 SANITIZED = b"libasan" in subprocess.run(["ldd", XPORT], capture_output=True).stdout
 
 
@@ -75,7 +82,7 @@ class Emu:
     def call(self, method, path, body=None):
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with NO_PROXY.open(req, timeout=30) as r:
             return json.loads(r.read() or b"null")
 
     def stop(self):
@@ -241,12 +248,22 @@ def case_maxstep(v, sandbox):
     return names(), [{"sub": [{"re": r"\b%s\b" % STEP, "text": "9223372036854775807"}]}]
 
 
+def case_dense_json(v, sandbox):
+    # a complete-looking answer just under the in-memory cap, all tiny values: json-c
+    # makes ~70 bytes of objects of each 2-byte "0," (KNOWN: not bounded yet)
+    return names(), [{"path": v.API, "endless": "0,", "prefix": '{"data":[',
+                      "limit": 30 * MIB}]
+
+
 CASES = [("dotdot", case_dotdot), ("abspath", case_abspath), ("nul", case_nul),
          ("nul-exp", case_nul_exp),
          ("badutf8", case_badutf8), ("bigsize", case_bigsize),
          ("endless-file", case_endless_file), ("endless-json", case_endless_json),
          ("redirect-file", case_redirect_file), ("redirect-api", case_redirect_api),
          ("nest", case_nest), ("digits", case_digits), ("maxstep", case_maxstep)]
+# Cases xport does not pass yet, run with --known (not in ctest): 30 MiB of "0," peaks at
+# ~1.1 GiB uninstrumented (8 MiB: ~300 MiB), json-c's objects for 15 million values.
+KNOWN = [("dense-json", case_dense_json)]
 
 
 # ---- running and checking ------------------------------------------------------------------
@@ -363,7 +380,7 @@ def vendor_matrix(v, root):
         if rc != 0:
             raise SystemExit("%s: a normal download failed (%d): %s" % (v.name, rc, err))
         rows.append((v.name, "(normal)", rc, base_rss // MIB, 0.0, "peak RSS, MiB"))
-        for cname, fn in CASES:
+        for cname, fn in CASES + (KNOWN if WITH_KNOWN else []):
             emu.call("POST", "/__emu/reset", {})
             emu.call("DELETE", "/__emu/hostile")
             sandbox = os.path.join(root, "%s-%s" % (v.name, cname))
