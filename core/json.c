@@ -367,24 +367,6 @@ static size_t number_out_of_range(const char *s, size_t n)
     return (size_t)-1;
 }
 
-/* json-c reads "\u0000" into a string that C sees cut at the NUL: a name
- * "a\u0000b" would become "a" (another experiment's, perhaps). The offset
- * of the first such escape in s[0..n), or (size_t)-1. */
-static size_t nul_escape(const char *s, size_t n)
-{
-    const char *p = s, *end = s + n;
-    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-        if (p + 1 < end && p[1] != 'u') {
-            p += 2; /* another escape (an escaped backslash too) */
-            continue;
-        }
-        if (end - p >= 6 && !memcmp(p + 1, "u0000", 5))
-            return (size_t)(p - s);
-        p++;
-    }
-    return (size_t)-1;
-}
-
 int xp_json_parse(struct json_object **out, const char *text, size_t len,
                   const char *what)
 {
@@ -417,9 +399,6 @@ int xp_json_parse(struct json_object **out, const char *text, size_t len,
     if (!rc && (big = number_out_of_range(text, used)) != (size_t)-1)
         rc = xp_error_set(XP_EINVALID, "number out of range in %s at byte %zu",
                           what ? what : "input", big);
-    if (!rc && (big = nul_escape(text, used)) != (size_t)-1)
-        rc = xp_error_set(XP_EINVALID, "a string holding NUL (\\u0000) in %s at "
-                          "byte %zu: xport cannot carry it", what ? what : "input", big);
     if (!rc) {
         for (size_t i = used; i < len; i++) {
             char c = text[i];
