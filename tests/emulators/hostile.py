@@ -37,6 +37,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+import emuhttp
+
 SINK_HOST = "127.0.0.2"
 RULE_KEYS = {"method", "path", "query", "body", "skip", "count", "sub", "redirect",
              "endless", "prefix", "limit", "declare", "text", "ctype"}
@@ -72,6 +74,7 @@ class State:
         self.rules = []
         self.seen = []
         self.sink = None
+        self.faults_fired = 0
 
     def sink_port(self):
         with self.lock:
@@ -100,6 +103,8 @@ class State:
             for k in ("path", "query", "body"):
                 re.compile(r.get(k, ""))
             r = dict(r, fired=0, seen=0, sent=0)
+            if "body" in r:
+                r["operation"] = r["body"]
             with self.lock:
                 self.rules.append(r)
         return self.report()
@@ -110,25 +115,18 @@ class State:
             return {"rules": self.rules, "sink": "http://%s:%d" % (SINK_HOST, port),
                     "sinkSeen": list(self.seen)}
 
+    # emuhttp.match_fault matches these rules as it does faults: the rules are its
+    # "faults", and a rule's "body" regex is its "operation" (the body as Latin-1 text)
+    @property
+    def stats_lock(self):
+        return self.lock
+
+    @property
+    def faults(self):
+        return self.rules
+
     def match(self, method, path, query, body):
-        with self.lock:
-            for r in self.rules:
-                if r.get("method") and r["method"].upper() != method:
-                    continue
-                if r.get("path") and not re.search(r["path"], path):
-                    continue
-                if r.get("query") and not re.search(r["query"], query):
-                    continue
-                if r.get("body") and not re.search(r["body"], body.decode("latin-1")):
-                    continue
-                r["seen"] += 1
-                if r["seen"] <= int(r.get("skip") or 0):
-                    continue
-                if r.get("count") is not None and r["fired"] >= int(r["count"]):
-                    continue
-                r["fired"] += 1
-                return r
-        return None
+        return emuhttp.match_fault(self, method, path, query, body.decode("latin-1"))
 
 
 def _with(s):
