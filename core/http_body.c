@@ -55,6 +55,14 @@ size_t xp__http_on_write(char *data, size_t size, size_t nmemb, void *ud)
         x->want_sha = x->req->expect_sha256 || x->srv_sha[0];
         x->want_md5 = x->req->expect_md5 || x->srv_md5[0];
     }
+    if ((x->req->flags & XP_HTTP_CHECK_SIZE) &&
+        x->bytes + (int64_t)len > x->req->expect_size) {
+        /* past the size the caller was told: stop now, not after an
+         * endless body has filled the disk */
+        sink_fail(x, XP_ERROR, "size mismatch for '%s': expected %lld bytes, "
+                  "got more", x->rurl, (long long)x->req->expect_size);
+        return 0;
+    }
     x->bytes += (int64_t)len;
     xp_sys_http_body(x->bytes, x->content_length); /* a test build's kill point */
     if (x->want_sha)
@@ -83,9 +91,12 @@ size_t xp__http_on_write(char *data, size_t size, size_t nmemb, void *ud)
     case SINK_CB: {
         int rc = x->req->on_data(x->req->payload, data, len);
         if (rc) {
+            /* the consumer's own error says why (a malformed point, a
+             * number out of range): keep it */
+            const char *why = rc < 0 ? xp_error_last()->message : "";
             sink_fail(x, rc < 0 ? rc : XP_EUSER,
-                      "%s '%s': the consumer stopped the transfer",
-                      x->method, x->rurl);
+                      "%s '%s': the consumer stopped the transfer%s%s",
+                      x->method, x->rurl, *why ? ": " : "", why);
             return 0;
         }
         x->delivered += (int64_t)len;

@@ -1,5 +1,6 @@
 /* In-place one-level JSON object scanner (include/xport/jscan.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,7 +233,8 @@ static int scan_number(char *s, size_t len, size_t *i, struct xp_value *v)
         end = s + k; /* the token is checked: the fast path needs no end */
         if (rc || !xp_fast_double(s + st, k - st, &d))
             d = strtod(s + st, &end);
-        if (!rc && *end == '\0') {
+        /* a finite literal read as Inf (1e400): a value never sent */
+        if (!rc && *end == '\0' && !isinf(d)) {
             v->type = XP_V_FLOAT;
             v->u.d = d;
         } else {

@@ -315,6 +315,58 @@ int xp_json_put_obj(struct xp_buf *b, struct json_object *o, int sort_keys)
     return rc;
 }
 
+/* Whether the digits d[0..n) (no sign, no leading zero) exceed lim. */
+static int digits_beyond(const char *d, size_t n, const char *lim)
+{
+    size_t ln = strlen(lim);
+    return n != ln ? n > ln : memcmp(d, lim, n) > 0;
+}
+
+/* json-c saturates an integer beyond 64 bits (10^9999 reads as UINT64_MAX)
+ * and reads a float beyond double's range as +-Inf: values the source never
+ * had. The offset of the first such number in s[0..n), or (size_t)-1. */
+static size_t number_out_of_range(const char *s, size_t n)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+            continue;
+        }
+        if (c != '-' && (c < '0' || c > '9'))
+            continue;
+        size_t d0 = i + (c == '-'), k = d0;
+        while (k < n && s[k] >= '0' && s[k] <= '9')
+            k++;
+        size_t nd = k - d0, e = k;
+        while (e < n && ((s[e] >= '0' && s[e] <= '9') || s[e] == '.' || s[e] == 'e' ||
+                         s[e] == 'E' || s[e] == '+' || s[e] == '-'))
+            e++;
+        if (e == k) {
+            if (nd && digits_beyond(s + d0, nd,
+                                    c == '-' ? "9223372036854775808" : "18446744073709551615"))
+                return i;
+        } else if (nd > 300 || memchr(s + k, 'e', e - k) || memchr(s + k, 'E', e - k)) {
+            /* only a float this long or with an exponent can overflow */
+            char *t = xp_strndup(s + i, e - i);
+            double d = strtod(t, NULL);
+            free(t);
+            if (isinf(d))
+                return i;
+        }
+        i = e - 1;
+    }
+    return (size_t)-1;
+}
+
 int xp_json_parse(struct json_object **out, const char *text, size_t len,
                   const char *what)
 {
@@ -343,6 +395,10 @@ int xp_json_parse(struct json_object **out, const char *text, size_t len,
                           what ? what : "input", json_tokener_error_desc(jerr),
                           used);
     }
+    size_t big;
+    if (!rc && (big = number_out_of_range(text, used)) != (size_t)-1)
+        rc = xp_error_set(XP_EINVALID, "number out of range in %s at byte %zu",
+                          what ? what : "input", big);
     if (!rc) {
         for (size_t i = used; i < len; i++) {
             char c = text[i];

@@ -110,7 +110,9 @@ static void attr_url(struct npa_files *f, const char *what, const char *attr)
 
 /* GET f->url (with the access token when it is at apiUrl) into a private
  * file, opened as the body; its Content-Type into f->ctype. */
-static int fetch(struct npa_files *f, const char *accept)
+/* GET f->url into f->body; size >= 0 (what the attribute says) stops a
+ * longer body as soon as it passes that. */
+static int fetch(struct npa_files *f, const char *accept, int64_t size)
 {
     if (!f->tmp) {
         int rc = xp_tempdir(&f->tmp, "xport-neptune");
@@ -124,6 +126,10 @@ static int fetch(struct npa_files *f, const char *accept)
     rq.headers = &h;
     rq.nheaders = 1;
     rq.out_path = path;
+    if (size >= 0) {
+        rq.expect_size = size;
+        rq.flags |= XP_HTTP_CHECK_SIZE;
+    }
     struct xp_http_response resp = XP_HTTP_RESPONSE_INIT;
     int rc = npa_call(f->n, &rq, &resp);
     xp_buf_reset(&f->ctype);
@@ -172,15 +178,16 @@ static int one_file(struct npa_files *f, const struct fattr *a, const struct xp_
         xp_buf_printf(&f->rel, ".%s", ext);
     if (have(ro, f->rel.ptr))
         return 0;
+    struct json_object *sz = xp_json_get(a->props, "size");
+    int64_t size = sz && json_object_is_type(sz, json_type_int) ? json_object_get_int64(sz) : -1;
     attr_url(f, "attributes/download", a->path);
-    if ((rc = fetch(f, "application/octet-stream")))
+    if ((rc = fetch(f, "application/octet-stream", size)))
         return rc;
     meta_new(f, a);
     json_object_object_add(f->fmeta, "ext", json_object_new_string(ext ? ext : ""));
     if (xp_json_str(a->props, "name"))
         json_object_object_add(f->fmeta, "name",
                                json_object_new_string(xp_json_str(a->props, "name")));
-    struct json_object *sz = xp_json_get(a->props, "size");
     m->size = sz ? json_object_get_int64(sz) : -1;
     m->content_type = f->ctype.len ? f->ctype.ptr : NULL;
     return 1;
@@ -192,7 +199,7 @@ static int one_image(struct npa_files *f, const struct fattr *a, const struct xp
 {
     attr_url(f, "attributes/series/image/single", a->path);
     xp_buf_printf(&f->url, "&index=%" PRId64, f->sub);
-    int rc = fetch(f, "*/*");
+    int rc = fetch(f, "*/*", -1);
     if (rc)
         return rc;
     const char *sl = f->ctype.len ? strchr(f->ctype.ptr, '/') : NULL;
@@ -263,7 +270,7 @@ static int open_set(struct npa_files *f, const struct fattr *a)
     if (!rc) {
         xp_buf_reset(&f->url);
         xp_buf_puts(&f->url, dl);
-        rc = fetch(f, "application/zip");
+        rc = fetch(f, "application/zip", -1);
     }
     free(dl);
     if (rc)

@@ -79,9 +79,11 @@ struct ws_reader {
 
 /* wandb_server_read.c */
 struct json_object *wsr_vars3(struct ws_reader *r, const char *runkey);
-/* A JSONString field: a string holding JSON, or (lenient) the JSON itself. */
-struct json_object *wsr_json_string_field(struct json_object *node,
-                                          const char *key);
+/* A JSONString field: a string holding JSON, or (lenient) the JSON itself,
+ * into *out (NULL when the field is absent); a string that is not JSON (too
+ * deep, a number out of range) is an error, never a field dropped. */
+int wsr_json_string_field(struct json_object **out, struct json_object *node,
+                          const char *key);
 void wsr_add_file(struct ws_reader *r, const char *name, const char *url,
                   int auth, const char *md5, int64_t size,
                   const char *artifact, const char *ctype);

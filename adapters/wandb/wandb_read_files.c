@@ -48,11 +48,9 @@ static int one_file(struct json_object *node, void *arg)
     const char *url = xp_json_str(node, "url");
     if (!name || (!direct && !url))
         return 0;
-    if (!xp_relpath_safe(name)) {
-        xp_ctx_warn(r->a->base.ctx,
-                    "W&B run '%s': skipping a file with an unsafe name", r->run_name);
-        return 0;
-    }
+    if (!xp_relpath_safe(name)) /* skipped with a warning, it left exit 0 */
+        return xp_error_set(XP_EINVALID, "W&B run '%s': file '%s' has an unsafe "
+                            "name; refusing it", r->run_name, name);
     wsr_add_file(r, name, direct ? direct : url, !direct, xp_json_str(node, "md5"),
              wapi_node_int(node, "sizeBytes", -1), NULL, xp_json_str(node, "mimetype"));
     return 0;
@@ -70,9 +68,13 @@ int wsr_list_files(struct ws_reader *r)
 
 /* What the layout keeps of an artifact besides its files, in the vendor
  * object's "artifacts" list: the W&B writer makes it again from there. */
-static void vendor_artifact(struct ws_reader *r, struct json_object *node,
-                            const char *seq)
+static int vendor_artifact(struct ws_reader *r, struct json_object *node,
+                           const char *seq)
 {
+    struct json_object *md;
+    int rc = wsr_json_string_field(&md, node, "metadata");
+    if (rc)
+        return xp_error_wrap(rc, "W&B artifact '%s'", seq);
     struct json_object *e = json_object_new_object();
     json_object_object_add(e, "name", json_object_new_string(seq));
     struct xp_buf v = XP_BUF_INIT;
@@ -95,7 +97,6 @@ static void vendor_artifact(struct ws_reader *r, struct json_object *node,
     const char *desc = xp_json_str(node, "description");
     if (desc)
         json_object_object_add(e, "description", json_object_new_string(desc));
-    struct json_object *md = wsr_json_string_field(node, "metadata");
     if (md && json_object_is_type(md, json_type_object))
         json_object_object_add(e, "metadata", md);
     else
@@ -125,6 +126,7 @@ static void vendor_artifact(struct ws_reader *r, struct json_object *node,
         json_object_object_add(r->vendor, "artifacts", list);
     }
     json_object_array_add(list, e);
+    return 0;
 }
 
 static int one_file_url(struct json_object *node, void *arg)
@@ -155,7 +157,10 @@ static int artifact_files(struct ws_reader *r, struct json_object *node)
         json_object_put(md);
         return 0;
     }
-    vendor_artifact(r, node, seq);
+    if ((mrc = vendor_artifact(r, node, seq))) {
+        json_object_put(md);
+        return mrc;
+    }
     struct xp_buf label = XP_BUF_INIT;
     xp_buf_printf(&label, "%s:v%" PRId64, seq,
                   wapi_node_int(node, "versionIndex", 0));

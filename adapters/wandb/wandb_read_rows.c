@@ -198,7 +198,10 @@ int wsr_read_history(struct ws_reader *r)
 {
     struct ws_adapter *a = r->a;
     int64_t last = -1;
-    struct json_object *hk = wsr_json_string_field(r->run, "historyKeys");
+    struct json_object *hk;
+    int rc = wsr_json_string_field(&hk, r->run, "historyKeys");
+    if (rc)
+        return rc;
     if (hk) {
         last = wapi_node_int(hk, "lastStep", -1);
         json_object_put(hk);
@@ -215,7 +218,6 @@ int wsr_read_history(struct ws_reader *r)
     const int64_t page = a->history_page;
     int64_t lo = 0, width = page;
     uint64_t got = 0;
-    int rc = 0;
     while (lo <= last && !rc) {
         if (xp_ctx_cancelled(a->base.ctx))
             return xp_error_set(XP_ECANCEL, "interrupted");
@@ -254,8 +256,12 @@ int wsr_read_history(struct ws_reader *r)
             got++;
         }
         json_object_put(d);
+        if (hi == INT64_MAX) /* the last window: lo = hi would ask it forever */
+            break;
         lo = hi;
-        if ((int64_t)n < page / 2 && width < ((int64_t)1 << 40))
+        /* no cap below INT64_MAX: a lastStep far out (a step in ns, or
+         * a hostile server's) must be reached in a few dozen pages */
+        if ((int64_t)n < page / 2 && width <= INT64_MAX / 2)
             width *= 2;
     }
     if (!rc && lines > 0 && got < (uint64_t)lines && !r->only_series)

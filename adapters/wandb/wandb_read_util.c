@@ -31,21 +31,19 @@ struct json_object *wsr_vars3(struct ws_reader *r, const char *runkey)
 }
 
 /* A JSONString field: a string holding JSON, or (lenient) the JSON itself. */
-struct json_object *wsr_json_string_field(struct json_object *node,
-                                          const char *key)
+int wsr_json_string_field(struct json_object **out, struct json_object *node,
+                          const char *key)
 {
+    *out = NULL;
     struct json_object *f = wapi_path(node, key);
     if (!f)
-        return NULL;
-    if (!json_object_is_type(f, json_type_string))
-        return json_object_get(f);
-    struct json_object *o = NULL;
-    if (xp_json_parse(&o, json_object_get_string(f),
-                      (size_t)json_object_get_string_len(f), key)) {
-        xp_error_clear();
-        return NULL;
+        return 0;
+    if (!json_object_is_type(f, json_type_string)) {
+        *out = json_object_get(f);
+        return 0;
     }
-    return o;
+    return xp_json_parse(out, json_object_get_string(f),
+                         (size_t)json_object_get_string_len(f), key);
 }
 
 void wsr_add_file(struct ws_reader *r, const char *name, const char *url,
@@ -96,6 +94,12 @@ int wsr_download(struct ws_reader *r, const struct rfile *f, char **path)
         .flags = f->auth ? 0 : XP_HTTP_NO_AUTH,
         .cred = f->auth ? r->a->api.cred : NULL,
     };
+    if (f->md5 && f->size >= 0) {
+        /* the size that goes with the checksum: a longer body is stopped
+         * as soon as it passes it */
+        req.expect_size = f->size;
+        req.flags |= XP_HTTP_CHECK_SIZE;
+    }
     struct xp_http_response resp = XP_HTTP_RESPONSE_INIT;
     rc = xp_http_request(r->a->api.http, &req, &resp);
     xp_http_response_release(&resp);

@@ -233,16 +233,18 @@ static void ws_reader_free(struct xp_reader *base)
 
 /* A JSONString field holding an object replaces *slot; anything else
  * leaves *slot (an empty object) as it is. */
-static void object_field(struct json_object **slot, struct json_object *node,
-                         const char *key)
+static int object_field(struct json_object **slot, struct json_object *node,
+                        const char *key)
 {
-    struct json_object *o = wsr_json_string_field(node, key);
+    struct json_object *o;
+    int rc = wsr_json_string_field(&o, node, key);
     if (o && json_object_is_type(o, json_type_object)) {
         json_object_put(*slot);
         *slot = o;
     } else {
         json_object_put(o);
     }
+    return rc;
 }
 
 static int load_run(struct ws_reader *r)
@@ -260,8 +262,10 @@ static int load_run(struct ws_reader *r)
     }
     r->run = json_object_get(run);
     json_object_put(d);
-    object_field(&r->w.config, r->run, "config");
-    object_field(&r->w.summary, r->run, "summaryMetrics");
+    if ((rc = object_field(&r->w.config, r->run, "config")) ||
+        (rc = object_field(&r->w.summary, r->run, "summaryMetrics")))
+        return xp_error_wrap(rc, "W&B run '%s/%s/%s'", r->entity, r->project,
+                             r->run_name);
     struct json_object *tags = wapi_path(r->run, "tags");
     size_t nt = tags && json_object_is_type(tags, json_type_array)
                     ? json_object_array_length(tags) : 0;

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import emucontrol
 import emuhttp
+import hostile
 import comet_routes as R
 from comet_store import Store, server_value
 
@@ -315,7 +316,7 @@ def main(argv=None):
     if opts.seed:
         with open(opts.seed) as f:
             seed(emu, json.load(f))
-    emuhttp.serve(emu, Handler, opts.port)
+    emuhttp.serve(emu, hostile.install(Handler), opts.port)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import argparse
 import json
 
 import emuhttp
+import hostile
 # The route modules fill mldash_rest.ROUTES when imported, in this order.
 import mldash_routes_exp  # noqa: F401
 import mldash_routes_files  # noqa: F401
@@ -58,7 +59,7 @@ def main(argv=None):
     if opts.seed:
         with open(opts.seed) as f:
             seed(emu, json.load(f))
-    emuhttp.serve(emu, Handler, opts.port)
+    emuhttp.serve(emu, hostile.install(Handler), opts.port)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import emucontrol
 import emuhttp
+import hostile
 import neptune_store
 from neptune_routes import HTTPErr, ROUTES, Raw
 
@@ -230,7 +231,7 @@ def main(argv=None):
     if opts.seed:
         with open(opts.seed) as f:
             seed(emu, json.load(f))
-    emuhttp.serve(emu, Handler, opts.port)
+    emuhttp.serve(emu, hostile.install(Handler), opts.port)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import argparse
 import json
 
 import emuhttp
+import hostile
 from wandb_common import DEFAULT_API_KEY  # noqa: F401 (also the self-test's key)
 from wandb_handler import Handler
 from wandb_history import GenHistory, gen_value  # noqa: F401 (used by the self-test)
@@ -45,7 +46,7 @@ def main(argv=None):
     if opts.seed:
         with open(opts.seed) as f:
             seed(emu, json.load(f))
-    emuhttp.serve(emu, Handler, opts.port)
+    emuhttp.serve(emu, hostile.install(Handler), opts.port)
 
 
 if __name__ == "__main__":

@@ -22,3 +22,8 @@ if(XPORT_FAULT_INJECTION)
            ${CMAKE_SOURCE_DIR}/tests/fixtures)
   set_tests_properties(kill_anywhere PROPERTIES LABELS faults TIMEOUT 900)
 endif()
+# Hostile servers (issue 16): each vendor's emulator answering with hostile
+# names, sizes, bodies, redirects, nesting and numbers (tests/emulators/hostile.py).
+add_test(NAME hostile_servers COMMAND ${Python3_EXECUTABLE}
+         ${CMAKE_CURRENT_LIST_DIR}/test_hostile.py $<TARGET_FILE:xport>)
+set_tests_properties(hostile_servers PROPERTIES LABELS faults TIMEOUT 300)

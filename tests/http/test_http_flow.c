@@ -476,6 +476,44 @@ static void test_callback_sink(void **state)
     xp_http_free(h);
 }
 
+static int sink_refuse(void *p, const void *d, size_t len)
+{
+    (void)p, (void)d, (void)len;
+    return xp_error_set(XP_EINVALID, "a point out of range at byte 7");
+}
+
+/* Hostile servers (issue 16): a body longer than the size the caller was
+ * told stops at that size, not at its end (an endless body filled the
+ * disk first); a consumer's refusal keeps its reason in the message. */
+static void test_size_stop_and_refusal(void **state)
+{
+    struct xp_http *h = mk_fast();
+    char *dir = tu_mkdtemp();
+    char *path = xp_path_join(dir, "f.bin");
+    char *u = url_at(&api, "/bytes/2000000?seed=3&tag=tss");
+    struct xp_http_request rq = {.url = u, .out_path = path, .expect_size = 1000,
+                                 .flags = XP_HTTP_CHECK_SIZE};
+    struct xp_http_response r = XP_HTTP_RESPONSE_INIT;
+    assert_int_not_equal(xp_http_request(h, &rq, &r), 0);
+    assert_contains(xp_error_last()->message, "expected 1000 bytes, got more");
+    assert_true(r.bytes < 2000000);
+    assert_int_equal(access(path, F_OK), -1);
+    xp_http_response_release(&r);
+    free(u);
+
+    u = url_at(&api, "/bytes/2000?seed=3&tag=tss2");
+    struct xp_http_request rq2 = {.url = u, .on_data = sink_refuse};
+    assert_int_equal(xp_http_request(h, &rq2, &r), XP_EINVALID);
+    assert_contains(xp_error_last()->message,
+                    "the consumer stopped the transfer: a point out of range at byte 7");
+    xp_http_response_release(&r);
+    free(u);
+    free(path);
+    tu_rmtree(dir);
+    free(dir);
+    xp_http_free(h);
+}
+
 static void test_uploads(void **state)
 {
     struct xp_http *h = mk_fast();
@@ -643,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_threads_share_limit),
         cmocka_unit_test(test_to_file),
         cmocka_unit_test(test_callback_sink),
+        cmocka_unit_test(test_size_stop_and_refusal),
         cmocka_unit_test(test_uploads),
         cmocka_unit_test(test_cancel),
     };

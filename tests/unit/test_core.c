@@ -342,6 +342,18 @@ static void test_json_errors(void **state)
     assert_string_equal(b.ptr, "[9223372036854775807,18446744073709551615,-9223372036854775808]");
     xp_buf_release(&b);
     json_object_put(o);
+    /* one past those, and a float past double's range, are refused: json-c
+     * would hand back UINT64_MAX, INT64_MIN or Inf (issue 16, hostile servers);
+     * digits in a string are a string */
+    const char *over[] = {"[18446744073709551616]", "{\"a\":-9223372036854775809}",
+                          "[1e400]", "-2.5E+999"};
+    for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+        assert_int_equal(xp_json_parse(&o, over[i], strlen(over[i]), "t"), XP_EINVALID);
+        assert_non_null(strstr(xp_error_last()->message, "number out of range in t"));
+    }
+    const char *fine = "[\"18446744073709551616\\\"1e400\",1e-400,1.5e300,0]";
+    assert_int_equal(xp_json_parse(&o, fine, strlen(fine), "t"), 0);
+    json_object_put(o);
 }
 
 static void test_hashes(void **state)
@@ -560,7 +572,7 @@ static void test_jscan(void **state)
                          "{\"a\":\"\\ud800\"}", "{\"a\":1} x", "[1]",
                          "{\"a\":99999999999999999999999}", "{\"a\\u0000b\":1}",
                          "{\"a\":1e}", "{\"a\":1e+}", "{\"a\":1.5e5e5}", "{\"a\":1.2.3}",
-                         "{\"a\":-}", "{\"a\":1-2}"};
+                         "{\"a\":-}", "{\"a\":1-2}", "{\"a\":1e400}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (scan(bad[i], f, &n) == 0)
             fail_msg("accepted %s", bad[i]);

@@ -68,7 +68,7 @@ struct xp_http_config {
 
 /* Fill in the defaults: 8 connections, 5 retries, budget 1000, backoff
  * 500 ms doubling up to 30 s, Retry-After up to 120 s, connect timeout
- * 30 s, low speed 1 B/s for 60 s, bodies up to 64 MiB, 10 redirects. */
+ * 30 s, low speed 1 B/s for 60 s, bodies up to 32 MiB, 10 redirects. */
 void xp_http_config_init(struct xp_http_config *cfg);
 
 struct xp_http;
