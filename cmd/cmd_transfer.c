@@ -286,7 +286,7 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     int have_journal = 0;
     if (!a->dry_run || a->delete_missing) {
         char *path = NULL, *lockp = NULL, *ss = cmd_location_id(src), *ds = cmd_location_id(dst);
-        if (dst->path) {
+        if (xp_location_on_disk(dst)) {
             /* inside the layout or store; but never inside a folder the
              * local adapter will refuse to write to. A writer takes the
              * lock (creating .xport) before it makes a layout, so a folder
