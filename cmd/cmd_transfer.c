@@ -473,7 +473,16 @@ static int locate_download(struct transfer_args *a, const char **pos, size_t npo
         print_error(rc);
         return -1;
     }
-    xp_location_from(dst, "local", a->output);
+    /* -o DIR, or a URL an adapter reads (s3://BUCKET/PREFIX) */
+    const char *sch = strstr(a->output, "://");
+    if (sch && sch > a->output && !memchr(a->output, '/', (size_t)(sch - a->output)))
+        rc = xp_location_parse(dst, a->output);
+    else
+        rc = xp_location_from(dst, "local", a->output);
+    if (rc) {
+        print_error(rc);
+        return -1;
+    }
     return npos ? 1 : 0;
 }
 

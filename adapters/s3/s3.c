@@ -37,6 +37,7 @@ static void s3_close(struct xp_adapter *a)
     free(s->prefix);
     free(s->endpoint);
     free(s->region);
+    free(s->cred_from);
     free(s);
 }
 

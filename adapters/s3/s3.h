@@ -20,6 +20,7 @@ struct s3_adapter {
     int path_style; /* 1: endpoint/BUCKET/KEY; 0: BUCKET is in the host */
     char *region;
     const struct xp_http_cred *cred;
+    char *cred_from; /* where the keys came from, for messages */
     int64_t part_size; /* objects above this go up in parts of this size */
     int64_t committed; /* experiments this instance has made visible */
 };

@@ -100,6 +100,8 @@ static int call(struct s3_adapter *s, const struct call *c, struct xp_http_respo
     }
     int rc = xp_http_request(s->base.ctx->http, &rq, r);
     xp_buf_release(&url);
+    if (rc == XP_EAUTH)
+        rc = xp_error_wrap(rc, "S3 refused the credentials from %s", s->cred_from);
     return rc;
 }
 

@@ -121,7 +121,8 @@ int s3_configure(struct s3_adapter *s, const struct xp_options *opts)
     const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
     const char *tok = env("AWS_SESSION_TOKEN");
     char *fak = NULL, *fsk = NULL, *ftok = NULL;
-    const char *from = "the environment";
+    struct xp_buf from = XP_BUF_INIT;
+    xp_buf_puts(&from, "the environment");
     if (!ak || !sk) {
         fak = ini_get(credfile, profile, "aws_access_key_id");
         fsk = ini_get(credfile, profile, "aws_secret_access_key");
@@ -129,7 +130,9 @@ int s3_configure(struct s3_adapter *s, const struct xp_options *opts)
         ak = fak;
         sk = fsk;
         tok = ftok;
-        from = "the credentials file";
+        xp_buf_reset(&from);
+        xp_buf_printf(&from, "profile '%s' of '%s'", profile,
+                      credfile ? credfile : "~/.aws/credentials");
     }
     int rc;
     if (strncmp(s->endpoint, "http://", 7) && strncmp(s->endpoint, "https://", 8))
@@ -143,7 +146,8 @@ int s3_configure(struct s3_adapter *s, const struct xp_options *opts)
         rc = xp_http_add_sigv4(s->base.ctx->http, &s->cred, s->endpoint, s->region,
                                "s3", ak, sk, tok);
     if (rc && ak && sk)
-        rc = xp_error_wrap(rc, "S3 credentials from %s", from);
+        rc = xp_error_wrap(rc, "S3 credentials from %s", from.ptr);
+    s->cred_from = xp_buf_detach(&from);
     if (fsk)
         memset(fsk, 0, strlen(fsk));
     if (ftok)
