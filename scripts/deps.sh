@@ -10,17 +10,36 @@ if [ "${1:-}" = "--tests" ]; then
   pkgs+=(libcmocka-dev python3 curl)
   # the pkg tests render the man pages (man -l) and check the zsh completion's syntax
   pkgs+=(man-db zsh)
+  # the s3 tests and bench/shard_bench.sh run s3rver (npm) on loopback
+  # (NodeSource's nodejs carries its own npm, which Debian's npm conflicts with)
+  pkgs+=(nodejs)
+  command -v npm >/dev/null || pkgs+=(npm)
 fi
+# s3rver into tests/node/node_modules at the locked versions, once node is
+# there (tests/s3 skips with a message while it is missing)
+install_node_tools() {
+  [ "${1:-}" = "--tests" ] || return 0
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/node"
+  [ -f "$dir/node_modules/s3rver/package.json" ] && return 0
+  if ! command -v npm >/dev/null; then
+    echo "xport: npm is missing; the s3 tests will be skipped" >&2
+    return 1
+  fi
+  echo "xport: installing s3rver into $dir" >&2
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then install_node_tools "${1:-}"; exit; fi
 if [ "$(id -u)" -eq 0 ]; then
   echo "xport: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  install_node_tools "${1:-}"
 else
   echo "xport: missing packages: ${missing[*]}" >&2
   echo "install them with: sudo apt-get install ${missing[*]}" >&2
