@@ -38,6 +38,8 @@ static void s3_close(struct xp_adapter *a)
     free(s->endpoint);
     free(s->region);
     free(s->cred_from);
+    free(s->marker);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
@@ -49,6 +51,7 @@ static int s3_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     *out = &s->base;
     s->base.type = type;
     s->base.ctx = ctx;
+    pthread_mutex_init(&s->lock, NULL);
     const char *u = loc->path;
     if (!u || strncmp(u, "s3://", 5))
         return xp_error_set(XP_EINVALID, "the s3 adapter needs a location "

@@ -5,6 +5,7 @@
 #ifndef XPORT_S3_H
 #define XPORT_S3_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "xport/buf.h"
@@ -23,6 +24,10 @@ struct s3_adapter {
     char *cred_from; /* where the keys came from, for messages */
     int64_t part_size; /* objects above this go up in parts of this size */
     int64_t committed; /* experiments this instance has made visible */
+    /* the bucket's xport.json once seen or written (under lock), so that
+     * each experiment does not fetch it again */
+    pthread_mutex_t lock;
+    char *marker;
 };
 
 /* s3_conf.c: region, endpoint and credentials from the options, the

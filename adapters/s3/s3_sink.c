@@ -18,6 +18,7 @@
  * experiment.json, so the next run writes the experiment whole again;
  * objects are whole-replaced, never appended. Disk use is one experiment
  * per job, removed when the sink is freed. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,8 +145,17 @@ static int upload(struct s3_sink *k, const char *rel, int replacing)
     }
     if (!rc && !k->had_marker) {
         char *m = xp_path_join(k->tmp, "xport.json");
+        struct xp_buf body = XP_BUF_INIT;
         s3_key(&key, s, "xport.json");
         rc = s3_put_file(s, key.ptr, m);
+        if (!rc && !xp_read_file(&body, m, 1 << 16)) {
+            pthread_mutex_lock(&s->lock);
+            if (!s->marker)
+                s->marker = xp_buf_detach(&body);
+            pthread_mutex_unlock(&s->lock);
+        }
+        xp_error_clear();
+        xp_buf_release(&body);
         free(m);
     }
     if (!rc) {
@@ -213,8 +223,43 @@ static void sk_free(struct xp_sink *base)
     free(k);
 }
 
-/* The bucket's experiment.json of rel into the temporary layout. */
-static int prefetch(struct s3_sink *k, const char *rel)
+/* The bucket's xport.json into the temporary layout, from the adapter's
+ * copy once it has one; had_marker says whether the bucket has it. */
+static int fetch_marker(struct s3_sink *k)
+{
+    struct s3_adapter *s = k->s;
+    char *path = xp_path_join(k->tmp, "xport.json");
+    pthread_mutex_lock(&s->lock);
+    char *known = s->marker ? xp_strdup(s->marker) : NULL;
+    pthread_mutex_unlock(&s->lock);
+    int rc;
+    if (known) {
+        rc = xp_write_file_atomic(path, known, strlen(known));
+        k->had_marker = !rc;
+    } else {
+        struct xp_buf key = XP_BUF_INIT, body = XP_BUF_INIT;
+        s3_key(&key, s, "xport.json");
+        rc = s3_get_file(s, key.ptr, path, -1);
+        k->had_marker = rc == 0;
+        if (rc == XP_ENOTFOUND)
+            rc = 0;
+        else if (!rc && !(rc = xp_read_file(&body, path, 1 << 16))) {
+            pthread_mutex_lock(&s->lock);
+            if (!s->marker)
+                s->marker = xp_buf_detach(&body);
+            pthread_mutex_unlock(&s->lock);
+        }
+        xp_buf_release(&key);
+        xp_buf_release(&body);
+    }
+    free(known);
+    free(path);
+    return rc;
+}
+
+/* The bucket's experiment.json of rel into the temporary layout; *found
+ * says whether there is one. */
+static int prefetch(struct s3_sink *k, const char *rel, int *found)
 {
     struct xp_buf r = XP_BUF_INIT, key = XP_BUF_INIT;
     xp_buf_printf(&r, "%s/experiment.json", rel);
@@ -224,6 +269,7 @@ static int prefetch(struct s3_sink *k, const char *rel)
     int rc = xp_mkdir_p(dir);
     if (!rc)
         rc = s3_get_file(k->s, key.ptr, path, -1);
+    *found = rc == 0;
     if (rc == XP_ENOTFOUND) {
         xp_rm_rf(dir); /* leave no empty folder for the local sink to see */
         rc = 0;
@@ -249,35 +295,28 @@ int s3_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     k->base.has_item = sk_has_item;
     k->base.dest_id = sk_dest_id;
     k->s = s;
-    struct xp_buf key = XP_BUF_INIT, rel = XP_BUF_INIT;
-    int rc = xp_tempdir(&k->tmp, "xport-s3");
-    char *marker = rc ? NULL : xp_path_join(k->tmp, "xport.json");
-    s3_key(&key, s, "xport.json");
-    if (!rc) {
-        rc = s3_get_file(s, key.ptr, marker, -1);
-        k->had_marker = rc == 0;
-        if (rc == XP_ENOTFOUND)
-            rc = 0;
-    }
-    /* where the local sink may place it: name, or name~source id */
+    struct xp_buf rel = XP_BUF_INIT;
+    int rc = xp_tempdir(&k->tmp, "xport-s3"), found = 0;
+    if (!rc)
+        rc = fetch_marker(k);
+    /* where the local sink may place it: name, or name~source id when
+     * name holds another experiment (only then does it look there) */
     if (!rc && k->had_marker)
         rc = s3_experiment_rel(&rel, meta->workspace, meta->project, meta->name);
     if (!rc && k->had_marker)
-        rc = prefetch(k, rel.ptr);
-    if (!rc && k->had_marker && meta->source_id && meta->name) {
+        rc = prefetch(k, rel.ptr, &found);
+    if (!rc && found && meta->source_id && meta->name) {
         struct xp_buf alt = XP_BUF_INIT;
         xp_buf_printf(&alt, "%s~%s", meta->name, meta->source_id);
         rc = s3_experiment_rel(&rel, meta->workspace, meta->project, alt.ptr);
         xp_buf_release(&alt);
         if (!rc)
-            rc = prefetch(k, rel.ptr);
+            rc = prefetch(k, rel.ptr, &found);
     }
     if (!rc)
         rc = s3_open_local(&k->local, k->tmp, a->ctx);
     if (!rc)
         rc = xp_adapter_write(&k->inner, k->local, meta, wo);
-    free(marker);
-    xp_buf_release(&key);
     xp_buf_release(&rel);
     if (rc) {
         sk_free(&k->base);
