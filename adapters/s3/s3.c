@@ -79,6 +79,8 @@ static int s3_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     if (rc)
         return rc;
     s->part_size = part;
+    if ((rc = xp_option_int(type, opts, "list-page", 1000, &s->list_page)))
+        return rc;
     if (!ctx->http)
         return xp_error_set(XP_EINVALID, "the s3 adapter needs the HTTP engine");
     return s3_configure(s, opts);
@@ -318,6 +320,8 @@ static const struct xp_option_decl s3_options[] = {
     {"part-size", XP_OPT_INT, 0, 1024, 5L << 30, NULL,
      "bytes: larger objects go up as multipart uploads in parts of this size "
      "(default 16 MiB; AWS wants at least 5 MiB)"},
+    {"list-page", XP_OPT_INT, 0, 1, 1000, NULL,
+     "keys per listing request (default and most 1000)"},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 

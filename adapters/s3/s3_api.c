@@ -373,7 +373,7 @@ int s3_list(struct s3_adapter *s, const char *prefix, const char *delimiter,
             xp_http_put_segment(&q, delimiter);
             xp_buf_putc(&q, '&');
         }
-        xp_buf_puts(&q, "list-type=2&prefix=");
+        xp_buf_printf(&q, "list-type=2&max-keys=%ld&prefix=", s->list_page);
         xp_http_put_segment(&q, prefix);
         struct call c = {"GET", NULL, q.ptr, NULL, 0, NULL, NULL, NULL, NULL, NULL, -1};
         rc = call(s, &c, &r);

@@ -3,6 +3,34 @@
 //   node s3rver_run.js DIR BUCKET...
 'use strict';
 const path = require('path');
+const crypto = require('crypto');
+const { spawn } = require('child_process');
+
+// s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3
+// keeps in its legacy provider: without it every listing of more than one
+// page fails with HTTP 500. Run again with the provider when it is off.
+function desWorks() {
+  try {
+    crypto.createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8));
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+if (!desWorks()) {
+  if (process.execArgv.includes('--openssl-legacy-provider')) {
+    process.stderr.write('s3rver: DES is unavailable even with the legacy provider\n');
+    process.exit(1);
+  }
+  const child = spawn(process.execPath,
+                      ['--openssl-legacy-provider', __filename, ...process.argv.slice(2)],
+                      { stdio: 'inherit' });
+  for (const sig of ['SIGTERM', 'SIGINT'])
+    process.on(sig, () => child.kill(sig));
+  child.on('exit', code => process.exit(code === null ? 1 : code));
+  return;
+}
+
 const S3rver = require(path.join(__dirname, 'node_modules', 's3rver'));
 const [dir, ...buckets] = process.argv.slice(2);
 if (!dir) {
