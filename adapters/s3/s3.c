@@ -18,6 +18,7 @@
 #include "xport/fs.h"
 #include "xport/json.h"
 #include "xport/location.h"
+#include "xport/sysio.h"
 
 int s3_open_local(struct xp_adapter **out, const char *dir, struct xp_ctx *ctx)
 {
@@ -84,6 +85,39 @@ static int s3_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     if (!ctx->http)
         return xp_error_set(XP_EINVALID, "the s3 adapter needs the HTTP engine");
     return s3_configure(s, opts);
+}
+
+void s3_marker_known(struct s3_adapter *s, struct xp_buf *body)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!s->marker)
+        s->marker = xp_buf_detach(body);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int s3_marker_to(struct s3_adapter *s, const char *path, int *have)
+{
+    pthread_mutex_lock(&s->lock);
+    char *known = s->marker ? xp_strdup(s->marker) : NULL;
+    pthread_mutex_unlock(&s->lock);
+    int rc;
+    if (known) {
+        rc = xp_write_file_atomic(path, known, strlen(known));
+        free(known);
+        *have = !rc;
+        return rc;
+    }
+    struct xp_buf key = XP_BUF_INIT, body = XP_BUF_INIT;
+    s3_key(&key, s, "xport.json");
+    rc = s3_get_file(s, key.ptr, path, -1);
+    *have = rc == 0;
+    if (rc == XP_ENOTFOUND)
+        rc = 0;
+    else if (!rc && !(rc = xp_read_file(&body, path, 1 << 16)))
+        s3_marker_known(s, &body);
+    xp_buf_release(&key);
+    xp_buf_release(&body);
+    return rc;
 }
 
 /* ---- listing ---- */
@@ -283,9 +317,10 @@ static int s3_read_experiment(struct xp_reader **out, struct xp_adapter *a,
     struct xp_buf key = XP_BUF_INIT, pre = XP_BUF_INIT;
     int rc = xp_tempdir(&x->tmp, "xport-s3");
     char *marker = rc ? NULL : xp_path_join(x->tmp, "xport.json");
-    s3_key(&key, s, "xport.json");
-    if (!rc && (rc = s3_get_file(s, key.ptr, marker, -1)) == XP_ENOTFOUND)
-        rc = xp_error_set(rc, "'%s' holds no xport layout (no xport.json)", s->url);
+    int was = xp_sys_scratch(1), have = 0; /* a copy to read once: no fsync */
+    if (!rc && !(rc = s3_marker_to(s, marker, &have)) && !have)
+        rc = xp_error_set(XP_ENOTFOUND, "'%s' holds no xport layout (no xport.json)",
+                          s->url);
     s3_key(&pre, s, "");
     size_t plen = pre.len + (pre.len > 0);
     xp_buf_reset(&key);
@@ -293,6 +328,7 @@ static int s3_read_experiment(struct xp_reader **out, struct xp_adapter *a,
     struct fetch f = {s, x->tmp, plen};
     if (!rc)
         rc = s3_list(s, key.ptr, NULL, fetch_one, &f);
+    xp_sys_scratch(was);
     if (!rc)
         rc = s3_open_local(&x->local, x->tmp, a->ctx);
     char *dir = xp_path_join(x->tmp, rel);

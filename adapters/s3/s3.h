@@ -59,6 +59,12 @@ typedef int (*s3_list_cb)(void *payload, const char *key, int64_t size);
 int s3_list(struct s3_adapter *s, const char *prefix, const char *delimiter,
             s3_list_cb cb, void *payload);
 
+/* s3.c: the bucket's xport.json into path, from the adapter's copy once
+ * it has one; *have: whether the bucket has one (0 and no file if not). */
+int s3_marker_to(struct s3_adapter *s, const char *path, int *have);
+/* Remember the bucket's xport.json (body is taken). */
+void s3_marker_known(struct s3_adapter *s, struct xp_buf *body);
+
 /* s3_sink.c */
 int s3_write_experiment(struct xp_sink **out, struct xp_adapter *a,
                         const struct xp_experiment_meta *meta,

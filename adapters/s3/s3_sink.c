@@ -17,14 +17,16 @@
  * copy does not have, then experiment.json. An upload cut short leaves no
  * experiment.json, so the next run writes the experiment whole again;
  * objects are whole-replaced, never appended. Disk use is one experiment
- * per job, removed when the sink is freed. */
-#include <pthread.h>
+ * per job, removed when the sink is freed; the temporary layout is scratch
+ * (xp_sys_scratch: no fsync), since what must last is in the bucket, where
+ * it is complete or absent. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "s3.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/sysio.h"
 
 struct s3_sink {
     struct xp_sink base;
@@ -61,7 +63,10 @@ static int sk_put(struct xp_sink *base, const struct xp_record *rec)
     struct s3_sink *k = (struct s3_sink *)base;
     if (k->err)
         return k->err;
-    return k->err = xp_sink_put(k->inner, rec);
+    int was = xp_sys_scratch(1);
+    k->err = xp_sink_put(k->inner, rec);
+    xp_sys_scratch(was);
+    return k->err;
 }
 
 /* Every file under dir/sub, as paths relative to dir. */
@@ -148,12 +153,8 @@ static int upload(struct s3_sink *k, const char *rel, int replacing)
         struct xp_buf body = XP_BUF_INIT;
         s3_key(&key, s, "xport.json");
         rc = s3_put_file(s, key.ptr, m);
-        if (!rc && !xp_read_file(&body, m, 1 << 16)) {
-            pthread_mutex_lock(&s->lock);
-            if (!s->marker)
-                s->marker = xp_buf_detach(&body);
-            pthread_mutex_unlock(&s->lock);
-        }
+        if (!rc && !xp_read_file(&body, m, 1 << 16))
+            s3_marker_known(s, &body);
         xp_error_clear();
         xp_buf_release(&body);
         free(m);
@@ -184,7 +185,9 @@ static int sk_finish(struct xp_sink *base, int commit)
     int replacing = old_json && xp_is_file(old_json);
     free(old);
     free(old_json);
+    int was = xp_sys_scratch(1);
     int rc = xp_sink_finish(k->inner, commit && !k->err);
+    xp_sys_scratch(was);
     const char *first = NULL;
     int64_t dropped = xp_sink_dropped(k->inner, &first);
     for (int64_t i = 0; i < dropped; i++)
@@ -221,40 +224,6 @@ static void sk_free(struct xp_sink *base)
         xp_rm_rf(k->tmp);
     free(k->tmp);
     free(k);
-}
-
-/* The bucket's xport.json into the temporary layout, from the adapter's
- * copy once it has one; had_marker says whether the bucket has it. */
-static int fetch_marker(struct s3_sink *k)
-{
-    struct s3_adapter *s = k->s;
-    char *path = xp_path_join(k->tmp, "xport.json");
-    pthread_mutex_lock(&s->lock);
-    char *known = s->marker ? xp_strdup(s->marker) : NULL;
-    pthread_mutex_unlock(&s->lock);
-    int rc;
-    if (known) {
-        rc = xp_write_file_atomic(path, known, strlen(known));
-        k->had_marker = !rc;
-    } else {
-        struct xp_buf key = XP_BUF_INIT, body = XP_BUF_INIT;
-        s3_key(&key, s, "xport.json");
-        rc = s3_get_file(s, key.ptr, path, -1);
-        k->had_marker = rc == 0;
-        if (rc == XP_ENOTFOUND)
-            rc = 0;
-        else if (!rc && !(rc = xp_read_file(&body, path, 1 << 16))) {
-            pthread_mutex_lock(&s->lock);
-            if (!s->marker)
-                s->marker = xp_buf_detach(&body);
-            pthread_mutex_unlock(&s->lock);
-        }
-        xp_buf_release(&key);
-        xp_buf_release(&body);
-    }
-    free(known);
-    free(path);
-    return rc;
 }
 
 /* The bucket's experiment.json of rel into the temporary layout; *found
@@ -297,8 +266,10 @@ int s3_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     k->s = s;
     struct xp_buf rel = XP_BUF_INIT;
     int rc = xp_tempdir(&k->tmp, "xport-s3"), found = 0;
+    char *marker = rc ? NULL : xp_path_join(k->tmp, "xport.json");
     if (!rc)
-        rc = fetch_marker(k);
+        rc = s3_marker_to(s, marker, &k->had_marker);
+    free(marker);
     /* where the local sink may place it: name, or name~source id when
      * name holds another experiment (only then does it look there) */
     if (!rc && k->had_marker)
@@ -315,8 +286,10 @@ int s3_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     }
     if (!rc)
         rc = s3_open_local(&k->local, k->tmp, a->ctx);
+    int was = xp_sys_scratch(1);
     if (!rc)
         rc = xp_adapter_write(&k->inner, k->local, meta, wo);
+    xp_sys_scratch(was);
     xp_buf_release(&rel);
     if (rc) {
         sk_free(&k->base);
