@@ -52,7 +52,10 @@ if [ "$dest" = s3 ]; then
     export AWS_SECRET_ACCESS_KEY=bench-secret
     one_dst=s3://bench/one
     many_dst=s3://bench/many
-    srv_cpu() { awk '{print $14 + $15}' "/proc/$srv/stat"; } # utime+stime, ticks
+    # the runner may run s3rver in a child (OpenSSL's legacy provider)
+    spid=$(pgrep -P "$srv" | head -1 || true)
+    spid=${spid:-$srv}
+    srv_cpu() { awk '{print $14 + $15}' "/proc/$spid/stat"; } # utime+stime, ticks
     tick=$(getconf CLK_TCK)
 fi
 
