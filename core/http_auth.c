@@ -19,6 +19,18 @@ static void wipe_free(char *s)
     free(s);
 }
 
+/* Register c (taken) with the engine. */
+static void cred_add(struct xp_http *h, struct xp_http_cred *c,
+                     const struct xp_http_cred **out)
+{
+    pthread_rwlock_wrlock(&h->cred_mu);
+    h->creds = xp_realloc(h->creds, (h->ncreds + 1) * sizeof(*h->creds));
+    h->creds[h->ncreds++] = c;
+    pthread_rwlock_unlock(&h->cred_mu);
+    if (out)
+        *out = c;
+}
+
 int xp_http_add_cred(struct xp_http *h, const struct xp_http_cred **out,
                      const char *api_base, enum xp_http_auth auth,
                      const char *auth_header, const char *secret)
@@ -79,12 +91,7 @@ int xp_http_add_cred(struct xp_http *h, const struct xp_http_cred **out,
     c->line = line.len ? xp_buf_detach(&line) : NULL;
     xp_buf_release(&line);
     c->secret = c->line ? xp_strdup(secret) : NULL;
-    pthread_rwlock_wrlock(&h->cred_mu);
-    h->creds = xp_realloc(h->creds, (h->ncreds + 1) * sizeof(*h->creds));
-    h->creds[h->ncreds++] = c;
-    pthread_rwlock_unlock(&h->cred_mu);
-    if (out)
-        *out = c;
+    cred_add(h, c, out);
     return 0;
 }
 
@@ -129,12 +136,7 @@ int xp_http_add_sigv4(struct xp_http *h, const struct xp_http_cred **out,
         c->name = xp_strdup("x-amz-security-token");
     }
     xp_buf_release(&b);
-    pthread_rwlock_wrlock(&h->cred_mu);
-    h->creds = xp_realloc(h->creds, (h->ncreds + 1) * sizeof(*h->creds));
-    h->creds[h->ncreds++] = c;
-    pthread_rwlock_unlock(&h->cred_mu);
-    if (out)
-        *out = c;
+    cred_add(h, c, out);
     return 0;
 }
 

@@ -131,13 +131,8 @@ static int check_etag(const struct xp_http_response *r, const unsigned char md5[
 static void digests(const void *data, size_t len, char sha_hex[65], char md5_b64[25],
                     unsigned char md5[16])
 {
-    struct xp_sha256 sc;
     struct xp_md5 mc;
-    unsigned char sha[32];
-    xp_sha256_init(&sc);
-    xp_sha256_update(&sc, data, len);
-    xp_sha256_final(&sc, sha);
-    xp_hex(sha_hex, sha, 32);
+    xp_sha256_hex(sha_hex, data, len);
     xp_md5_init(&mc);
     xp_md5_update(&mc, data, len);
     xp_md5_final(&mc, md5);
@@ -350,6 +345,32 @@ int s3_delete(struct s3_adapter *s, const char *key)
     return rc;
 }
 
+/* cb for each <block> of a listing: its <name>, and its <Size> when sz is
+ * given (an object), else -1 (a common prefix). */
+static int each_entry(const char *xml, const char *block, const char *name,
+                      struct xp_buf *v, struct xp_buf *sz, s3_list_cb cb, void *payload)
+{
+    char open[32], close[32];
+    snprintf(open, sizeof(open), "<%s>", block);
+    snprintf(close, sizeof(close), "</%s>", block);
+    const char *at = xml, *start, *end;
+    int rc = 0;
+    while (!rc && (start = strstr(at, open)) && (end = strstr(start, close))) {
+        const char *p = start;
+        int64_t size = -1;
+        if (!xml_next(v, &p, name, end)) {
+            p = start;
+            if (sz && (xml_next(sz, &p, "Size", end) || xp_parse_i64(sz->ptr, &size) ||
+                       size < 0))
+                rc = xp_error_set(XP_EIO, "S3 listed '%s' without a valid size", v->ptr);
+            if (!rc)
+                rc = cb(payload, v->ptr, size);
+        }
+        at = end;
+    }
+    return rc;
+}
+
 int s3_list(struct s3_adapter *s, const char *prefix, const char *delimiter,
             s3_list_cb cb, void *payload)
 {
@@ -382,39 +403,11 @@ int s3_list(struct s3_adapter *s, const char *prefix, const char *delimiter,
         if (rc)
             break;
         const char *xml = r.body.ptr, *at = xml;
-        /* each <Contents> holds one <Key> and its <Size> */
-        while (!rc) {
-            const char *start = strstr(at, "<Contents>");
-            if (!start)
-                break;
-            const char *end = strstr(start, "</Contents>");
-            if (!end)
-                break;
-            const char *p = start;
-            if (xml_next(&v, &p, "Key", end)) {
-                at = end;
-                continue;
-            }
-            int64_t size = -1;
-            const char *p2 = start;
-            if (!xml_next(&sz, &p2, "Size", end) && xp_parse_i64(sz.ptr, &size))
-                size = -1;
-            rc = cb(payload, v.ptr, size < 0 ? 0 : size);
-            at = end;
-        }
-        at = xml;
-        while (!rc) {
-            const char *start = strstr(at, "<CommonPrefixes>");
-            if (!start)
-                break;
-            const char *end = strstr(start, "</CommonPrefixes>");
-            if (!end)
-                break;
-            const char *p = start;
-            if (!xml_next(&v, &p, "Prefix", end))
-                rc = cb(payload, v.ptr, -1);
-            at = end;
-        }
+        /* each <Contents> holds one <Key> and its <Size>; each
+         * <CommonPrefixes>, one <Prefix> */
+        rc = each_entry(xml, "Contents", "Key", &v, &sz, cb, payload);
+        if (!rc)
+            rc = each_entry(xml, "CommonPrefixes", "Prefix", &v, NULL, cb, payload);
         at = xml;
         more = !xml_next(&v, &at, "IsTruncated", NULL) && !strcmp(v.ptr, "true");
         at = xml;
