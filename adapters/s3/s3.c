@@ -348,6 +348,42 @@ static int s3_read_experiment(struct xp_reader **out, struct xp_adapter *a,
     return 0;
 }
 
+/* ---- deleting (sync --delete) ---- */
+
+struct gone {
+    struct s3_adapter *s;
+};
+
+static int delete_one(void *payload, const char *key, int64_t size)
+{
+    (void)size;
+    return s3_delete(((struct gone *)payload)->s, key);
+}
+
+/* experiment.json first: from then on the experiment is not listed, and a
+ * run cut short leaves objects no reader takes for an experiment */
+static int s3_delete_experiment(struct xp_adapter *a, const struct xp_experiment_ref *ref)
+{
+    struct s3_adapter *s = (struct s3_adapter *)a;
+    size_t ul = strlen(s->url);
+    if (strncmp(ref->key, s->url, ul) || ref->key[ul] != '/')
+        return xp_error_set(XP_EINVALID, "'%s' is outside '%s'", ref->key, s->url);
+    const char *rel = ref->key + ul + 1;
+    struct xp_buf r = XP_BUF_INIT, key = XP_BUF_INIT;
+    xp_buf_printf(&r, "%s/experiment.json", rel);
+    s3_key(&key, s, r.ptr);
+    int rc = s3_delete(s, key.ptr);
+    xp_buf_reset(&r);
+    xp_buf_printf(&r, "%s/", rel);
+    s3_key(&key, s, r.ptr);
+    struct gone g = {s};
+    if (!rc)
+        rc = s3_list(s, key.ptr, NULL, delete_one, &g);
+    xp_buf_release(&r);
+    xp_buf_release(&key);
+    return rc;
+}
+
 static const struct xp_option_decl s3_options[] = {
     {"endpoint", XP_OPT_STRING, 0, 0, 0, NULL,
      "S3 endpoint URL, requests then path-style (default AWS_ENDPOINT_URL, else AWS)"},
@@ -371,5 +407,6 @@ const struct xp_adapter_type xp_s3_adapter = {
     .list_experiments = s3_list_experiments,
     .read_experiment = s3_read_experiment,
     .write_experiment = s3_write_experiment,
+    .delete_experiment = s3_delete_experiment,
     .options = s3_options,
 };

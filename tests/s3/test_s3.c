@@ -323,6 +323,28 @@ static void test_namesakes(void **state)
     free(b);
 }
 
+/* --sync all --delete: the equal ones stay, the one the source lost goes,
+ * every object of it */
+static void test_sync_delete(void **state)
+{
+    struct fx *f = *state;
+    char *a = xp_path_join(f->tmp, "sd");
+    assert_int_equal(gen_many_layout(a, 3, 3), 0);
+    const char *up[] = {"copy", "-q", a, "s3://bkt/sd", NULL};
+    assert_int_equal(run(NULL, up), 0);
+    int n = objects(f, "sd", "*");
+    assert_int_equal(tu_sh("rm -rf '%s/ws/proj/run-002'", a), 0);
+    const char *sync[] = {"copy", "-q", "--sync", "all", "--delete", a, "s3://bkt/sd", NULL};
+    assert_int_equal(run(NULL, sync), 0);
+    assert_int_equal(objects(f, "sd", "experiment.json"), 2);
+    assert_int_equal(objects(f, "sd/ws/proj/run-002", "*"), 0);
+    assert_int_equal(objects(f, "sd", "*"), 1 + (n - 1) / 3 * 2);
+    const char *v[] = {"verify", a, "s3://bkt/sd", NULL};
+    assert_int_equal(run(NULL, v), 0);
+    tu_rmtree(a);
+    free(a);
+}
+
 static void test_bad_locations(void **state)
 {
     (void)state;
@@ -361,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_kill_and_resume_elsewhere),
         cmocka_unit_test(test_credentials),
         cmocka_unit_test(test_namesakes),
+        cmocka_unit_test(test_sync_delete),
         cmocka_unit_test(test_bad_locations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
