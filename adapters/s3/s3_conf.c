@@ -15,51 +15,7 @@
 #include "s3.h"
 #include "xport/error.h"
 #include "xport/fs.h"
-
-static char *trimmed(const char *s, size_t n)
-{
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        n--;
-    return xp_strndup(s, n);
-}
-
-/* The value of key in section [section] of the INI file at path, or NULL
- * (a missing or unreadable file counts as empty). */
-static char *ini_get(const char *path, const char *section, const char *key)
-{
-    struct xp_buf f = XP_BUF_INIT;
-    if (!path || xp_read_file(&f, path, 1 << 20)) {
-        xp_error_clear();
-        xp_buf_release(&f);
-        return NULL;
-    }
-    char *found = NULL;
-    int in = 0;
-    for (const char *p = f.ptr; *p && !found;) {
-        size_t n = strcspn(p, "\n");
-        char *line = trimmed(p, n);
-        p += n + (p[n] == '\n');
-        size_t ll = strlen(line);
-        if (line[0] == '[' && ll > 1 && line[ll - 1] == ']') {
-            char *name = trimmed(line + 1, ll - 2);
-            in = !strcmp(name, section);
-            free(name);
-        } else if (in && line[0] != '#' && line[0] != ';') {
-            char *eq = strchr(line, '=');
-            if (eq) {
-                char *k = trimmed(line, (size_t)(eq - line));
-                if (!strcmp(k, key))
-                    found = trimmed(eq + 1, strlen(eq + 1));
-                free(k);
-            }
-        }
-        free(line);
-    }
-    xp_buf_release(&f);
-    return found;
-}
+#include "xport/ini.h"
 
 /* $VAR if set and not empty, else $HOME/.aws/<name>. Caller frees. */
 static char *aws_file(const char *var, const char *name)
@@ -98,7 +54,7 @@ int s3_configure(struct s3_adapter *s, const struct xp_options *opts)
         region = env("AWS_REGION");
     if (!region)
         region = env("AWS_DEFAULT_REGION");
-    char *cfg_region = region ? NULL : ini_get(cfgfile, sect.ptr, "region");
+    char *cfg_region = region ? NULL : xp_ini_get(cfgfile, sect.ptr, "region");
     s->region = xp_strdup(region ? region : cfg_region ? cfg_region : "us-east-1");
     free(cfg_region);
 
@@ -124,9 +80,9 @@ int s3_configure(struct s3_adapter *s, const struct xp_options *opts)
     struct xp_buf from = XP_BUF_INIT;
     xp_buf_puts(&from, "the environment");
     if (!ak || !sk) {
-        fak = ini_get(credfile, profile, "aws_access_key_id");
-        fsk = ini_get(credfile, profile, "aws_secret_access_key");
-        ftok = ini_get(credfile, profile, "aws_session_token");
+        fak = xp_ini_get(credfile, profile, "aws_access_key_id");
+        fsk = xp_ini_get(credfile, profile, "aws_secret_access_key");
+        ftok = xp_ini_get(credfile, profile, "aws_session_token");
         ak = fak;
         sk = fsk;
         tok = ftok;
