@@ -24,7 +24,6 @@ struct s3_adapter {
     char *cred_from; /* where the keys came from, for messages */
     int64_t part_size; /* objects above this go up in parts of this size */
     long list_page;    /* keys per ListObjectsV2 page (max-keys) */
-    int64_t committed; /* experiments this instance has made visible */
     /* the bucket's xport.json once seen or written (under lock), so that
      * each experiment does not fetch it again */
     pthread_mutex_t lock;

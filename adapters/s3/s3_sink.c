@@ -198,8 +198,6 @@ static int sk_finish(struct xp_sink *base, int commit)
         return k->err;
     if (!rc)
         rc = upload(k, rel, replacing);
-    if (!rc)
-        k->s->committed++;
     return k->err = rc;
 }
 
