@@ -43,8 +43,6 @@ void s3_key(struct xp_buf *out, const struct s3_adapter *s, const char *rel);
  * as a multipart upload; each request's body is checked by its sha256
  * (x-amz-content-sha256) and MD5 (Content-MD5, and the ETag answered). */
 int s3_put_file(struct s3_adapter *s, const char *key, const char *path);
-/* Upload bytes held in memory as key. */
-int s3_put_mem(struct s3_adapter *s, const char *key, const void *data, size_t len);
 /* Download key into path (written atomically); size < 0: not checked.
  * XP_ENOTFOUND when there is no such object (no error message set). */
 int s3_get_file(struct s3_adapter *s, const char *key, const char *path, int64_t size);

@@ -139,21 +139,6 @@ static void digests(const void *data, size_t len, char sha_hex[65], char md5_b64
     xp_base64(md5_b64, md5, 16);
 }
 
-int s3_put_mem(struct s3_adapter *s, const char *key, const void *data, size_t len)
-{
-    char sha_hex[65], md5_b64[25];
-    unsigned char md5[16];
-    digests(data, len, sha_hex, md5_b64, md5);
-    struct call c = {"PUT", key, NULL, len ? data : "", len, NULL, sha_hex, md5_b64,
-                     NULL, NULL, -1};
-    struct xp_http_response r = XP_HTTP_RESPONSE_INIT;
-    int rc = call(s, &c, &r);
-    if (!rc)
-        rc = check_etag(&r, md5, key, NULL);
-    xp_http_response_release(&r);
-    return rc;
-}
-
 /* The text of the first <tag>...</tag> at or after *at in xml, entities
  * decoded, into out; *at moves past it. 0, or -1 when there is none. */
 static int xml_next(struct xp_buf *out, const char **at, const char *tag,
