@@ -185,7 +185,7 @@ static void test_wandb_offline_to_s3(void **state)
 static void test_kill_and_resume_elsewhere(void **state)
 {
     struct fx *f = *state;
-    enum { N = 80 };
+    enum { N = 40 };
     char *many = xp_path_join(f->tmp, "many");
     assert_int_equal(gen_many_layout(many, N, 3), 0);
     char *st_a = xp_path_join(f->tmp, "machine-a"), *st_b = xp_path_join(f->tmp, "machine-b");
