@@ -56,7 +56,7 @@ typedef int (*s3_list_cb)(void *payload, const char *key, int64_t size);
 int s3_list(struct s3_adapter *s, const char *prefix, const char *delimiter,
             s3_list_cb cb, void *payload);
 
-/* s3.c: the bucket's xport.json into path, from the adapter's copy once
+/* s3_layout.c: the bucket's xport.json into path, from the adapter's copy once
  * it has one; *have: whether the bucket has one (0 and no file if not). */
 int s3_marker_to(struct s3_adapter *s, const char *path, int *have);
 /* Remember the bucket's xport.json (body is taken). */
@@ -70,8 +70,8 @@ int s3_write_experiment(struct xp_sink **out, struct xp_adapter *a,
  * (schemas/README.md); XP_EINVALID for names that cannot be encoded. */
 int s3_experiment_rel(struct xp_buf *out, const char *ws, const char *proj,
                       const char *name);
-/* Open the local adapter (through the registry) on a folder of this
- * machine, for the sink and the reader to compose. */
+/* s3_layout.c: open the local adapter (through the registry) on a folder
+ * of this machine, for the sink and the reader to compose. */
 int s3_open_local(struct xp_adapter **out, const char *dir, struct xp_ctx *ctx);
 
 #endif
