@@ -22,6 +22,7 @@ extern const struct xp_adapter_type xp_neptune_offline_adapter;
 extern const struct xp_adapter_type xp_neptune_backup_adapter;
 extern const struct xp_adapter_type xp_neptune_export_adapter;
 extern const struct xp_adapter_type xp_neptune_scale_adapter;
+extern const struct xp_adapter_type xp_s3_adapter;
 NOT_BUILT(mlflow_type, "mlflow", "MLflow tracking servers");
 
 const struct xp_adapter_type *const xp_builtin_adapters[] = {
@@ -39,6 +40,7 @@ const struct xp_adapter_type *const xp_builtin_adapters[] = {
     &xp_neptune_backup_adapter,
     &xp_neptune_export_adapter,
     &xp_neptune_scale_adapter,
+    &xp_s3_adapter,
     &mlflow_type,
     NULL,
 };

@@ -213,7 +213,7 @@ static void where(const struct xp_location *dst, const char *state_file, char **
         if (bl > 6 && !strcmp(base + bl - 6, ".jsonl"))
             bl -= 6;
         *prefix = xp_strndup(base, bl);
-    } else if (dst->path) {
+    } else if (xp_location_on_disk(dst)) {
         *dir = xp_path_join(dst->path, ".xport");
         *prefix = xp_strdup("journal-");
     } else {
@@ -273,7 +273,7 @@ int cmd_status(int argc, char **argv)
             continue;
         }
         /* journals of other destinations share the state folder */
-        if (!dst.path && !state_file && strcmp(x.s.dst, ds)) {
+        if (!xp_location_on_disk(&dst) && !state_file && strcmp(x.s.dst, ds)) {
             free(x.s.src);
             free(x.s.dst);
             free(x.file);

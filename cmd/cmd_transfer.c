@@ -286,7 +286,7 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
     int have_journal = 0;
     if (!a->dry_run || a->delete_missing) {
         char *path = NULL, *lockp = NULL, *ss = cmd_location_id(src), *ds = cmd_location_id(dst);
-        if (dst->path && !d->type->publish) {
+        if (xp_location_on_disk(dst) && !d->type->publish) {
             /* inside the layout or store (an archive's journal and lock,
              * like a remote's, are kept in the state folder below); but never inside a folder the
              * local adapter will refuse to write to. A writer takes the
@@ -474,7 +474,16 @@ static int locate_download(struct transfer_args *a, const char **pos, size_t npo
         print_error(rc);
         return -1;
     }
-    xp_location_from(dst, "local", a->output);
+    /* -o DIR, or a URL an adapter reads (s3://BUCKET/PREFIX) */
+    const char *sch = strstr(a->output, "://");
+    if (sch && sch > a->output && !memchr(a->output, '/', (size_t)(sch - a->output)))
+        rc = xp_location_parse(dst, a->output);
+    else
+        rc = xp_location_from(dst, "local", a->output);
+    if (rc) {
+        print_error(rc);
+        return -1;
+    }
     return npos ? 1 : 0;
 }
 

@@ -53,7 +53,7 @@ char *cmd_location_id(const struct xp_location *loc)
 {
     struct xp_buf b = XP_BUF_INIT;
     if (loc->path) {
-        if (loc->path[0] != '/') {
+        if (loc->path[0] != '/' && xp_location_on_disk(loc)) {
             char cwd[4096];
             if (getcwd(cwd, sizeof(cwd)))
                 xp_buf_printf(&b, "%s/", cwd);

@@ -19,6 +19,18 @@ static void wipe_free(char *s)
     free(s);
 }
 
+/* Register c (taken) with the engine. */
+static void cred_add(struct xp_http *h, struct xp_http_cred *c,
+                     const struct xp_http_cred **out)
+{
+    pthread_rwlock_wrlock(&h->cred_mu);
+    h->creds = xp_realloc(h->creds, (h->ncreds + 1) * sizeof(*h->creds));
+    h->creds[h->ncreds++] = c;
+    pthread_rwlock_unlock(&h->cred_mu);
+    if (out)
+        *out = c;
+}
+
 int xp_http_add_cred(struct xp_http *h, const struct xp_http_cred **out,
                      const char *api_base, enum xp_http_auth auth,
                      const char *auth_header, const char *secret)
@@ -79,13 +91,59 @@ int xp_http_add_cred(struct xp_http *h, const struct xp_http_cred **out,
     c->line = line.len ? xp_buf_detach(&line) : NULL;
     xp_buf_release(&line);
     c->secret = c->line ? xp_strdup(secret) : NULL;
-    pthread_rwlock_wrlock(&h->cred_mu);
-    h->creds = xp_realloc(h->creds, (h->ncreds + 1) * sizeof(*h->creds));
-    h->creds[h->ncreds++] = c;
-    pthread_rwlock_unlock(&h->cred_mu);
-    if (out)
-        *out = c;
+    cred_add(h, c, out);
     return 0;
+}
+
+int xp_http_add_sigv4(struct xp_http *h, const struct xp_http_cred **out,
+                      const char *api_base, const char *region,
+                      const char *service, const char *access_key,
+                      const char *secret_key, const char *session_token)
+{
+    if (out)
+        *out = NULL;
+    char *origin = api_base ? xp__http_origin(api_base) : NULL;
+    if (!origin)
+        return xp_error_set(XP_EINVALID, "invalid endpoint URL for signed requests");
+    const char *parts[] = {region, service, access_key, secret_key, session_token};
+    const char *what[] = {"region", "service", "access key id", "secret access key",
+                          "session token"};
+    for (int i = 0; i < 5; i++) {
+        if (i < 4 && (!parts[i] || !*parts[i])) {
+            int rc = xp_error_set(XP_EAUTH, "no %s given for '%s'", what[i], origin);
+            free(origin);
+            return rc;
+        }
+        /* ':' would end curl's provider fields; line breaks, a header */
+        if (parts[i] && strpbrk(parts[i], i < 2 ? ":\r\n" : "\r\n")) {
+            int rc = xp_error_set(XP_EINVALID, "the %s for '%s' contains a "
+                                  "character it cannot hold", what[i], origin);
+            free(origin);
+            return rc;
+        }
+    }
+    struct xp_http_cred *c = xp_calloc(1, sizeof(*c));
+    c->origin = origin;
+    struct xp_buf b = XP_BUF_INIT;
+    xp_buf_printf(&b, "aws:amz:%s:%s", region, service);
+    c->sigv4 = xp_buf_detach(&b);
+    c->akey = xp_strdup(access_key);
+    c->secret = xp_strdup(secret_key);
+    if (session_token && *session_token) {
+        c->token = xp_strdup(session_token);
+        xp_buf_printf(&b, "x-amz-security-token: %s", session_token);
+        c->line = xp_buf_detach(&b);
+        c->name = xp_strdup("x-amz-security-token");
+    }
+    xp_buf_release(&b);
+    cred_add(h, c, out);
+    return 0;
+}
+
+/* Does c carry anything to send? */
+static int cred_usable(const struct xp_http_cred *c)
+{
+    return c->line || c->sigv4;
 }
 
 /* The credentials a request to origin gets: the request's own when they
@@ -97,11 +155,11 @@ const struct xp_http_cred *xp__http_cred_for(struct xp_http *h,
     if (!origin)
         return NULL;
     if (want)
-        return !strcmp(want->origin, origin) && want->line ? want : NULL;
+        return !strcmp(want->origin, origin) && cred_usable(want) ? want : NULL;
     const struct xp_http_cred *found = NULL;
     pthread_rwlock_rdlock(&h->cred_mu);
     for (size_t i = 0; i < h->ncreds && !found; i++)
-        if (h->creds[i]->line && !strcmp(h->creds[i]->origin, origin))
+        if (cred_usable(h->creds[i]) && !strcmp(h->creds[i]->origin, origin))
             found = h->creds[i];
     pthread_rwlock_unlock(&h->cred_mu);
     return found;
@@ -114,8 +172,9 @@ void xp__http_scrub(struct xp_http *h, struct xp_buf *out, const char *s)
     xp_buf_puts(&a, s);
     pthread_rwlock_rdlock(&h->cred_mu);
     for (size_t i = 0; i < h->ncreds; i++) {
-        const char *sec[2] = {h->creds[i]->secret, h->creds[i]->encoded};
-        for (int k = 0; k < 2; k++) {
+        const char *sec[4] = {h->creds[i]->secret, h->creds[i]->encoded,
+                              h->creds[i]->akey, h->creds[i]->token};
+        for (int k = 0; k < 4; k++) {
             if (!sec[k])
                 continue;
             xp_buf_reset(&b);
@@ -150,6 +209,9 @@ void xp__http_creds_free(struct xp_http *h)
         free(c->name);
         wipe_free(c->secret);
         wipe_free(c->encoded);
+        free(c->sigv4);
+        wipe_free(c->akey);
+        wipe_free(c->token);
         free(c);
     }
     free(h->creds);

@@ -89,6 +89,9 @@ struct xp_http_cred {
     char *name;     /* the header's name */
     char *secret;   /* as given, and as it may show up in echoes: */
     char *encoded;  /* Basic's base64, or NULL */
+    /* SigV4 (xp_http_add_sigv4): "aws:amz:REGION:SERVICE", the key pair
+     * and the session token (its header is `line`, or NULL); else NULL */
+    char *sigv4, *akey, *token;
 };
 
 struct xp__http_tmulti; /* one thread's multi handle (core/http_multi.c) */

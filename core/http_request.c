@@ -186,9 +186,18 @@ int xp__http_xfer_start(struct xfer *x)
         l = curl_slist_append(l, hb.ptr);
         xp_buf_release(&hb);
     }
-    l = curl_slist_append(l, "Expect:"); /* no 1 s stall on 100-continue */
-    if (x->authed)
+    /* no 1 s stall on 100-continue; but libcurl 7.88 signs every header
+     * set here, this empty one too, which S3 never receives: signed
+     * requests keep curl's Expect (S3 answers it at once) */
+    if (!(x->authed && cred->sigv4))
+        l = curl_slist_append(l, "Expect:");
+    if (x->authed && cred->line)
         l = curl_slist_append(l, cred->line);
+    if (x->authed && cred->sigv4) {
+        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, cred->sigv4);
+        curl_easy_setopt(e, CURLOPT_USERNAME, cred->akey);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, cred->secret);
+    }
     x->hdrs = l;
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, l);
 

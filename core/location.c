@@ -88,6 +88,13 @@ int xp_location_from(struct xp_location *out, const char *adapter,
     if (rc)
         return rc;
     out->adapter = xp_strdup(t->name);
+    if (!(t->caps & XP_CAP_NO_NETWORK) && source && !strncmp(source, "//", 2)) {
+        /* a URL ("s3://BUCKET/PREFIX"): the adapter parses it from path */
+        struct xp_buf u = XP_BUF_INIT;
+        xp_buf_printf(&u, "%s:%s", t->name, source);
+        out->path = xp_buf_detach(&u);
+        return 0;
+    }
     if (t->caps & XP_CAP_NO_NETWORK) {
         if (!source || !*source) {
             xp_location_release(out);
@@ -146,4 +153,13 @@ char *xp_location_str(const struct xp_location *loc)
     if (loc->experiment)
         xp_buf_printf(&b, "/%s", loc->experiment);
     return xp_buf_detach(&b);
+}
+
+int xp_location_on_disk(const struct xp_location *loc)
+{
+    if (!loc->path)
+        return 0;
+    size_t n = loc->adapter ? strlen(loc->adapter) : 0;
+    return !(n && !strncmp(loc->path, loc->adapter, n) &&
+             !strncmp(loc->path + n, "://", 3));
 }

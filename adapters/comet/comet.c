@@ -3,7 +3,6 @@
  * closing, and the adapter type; comet_list.c, comet_read.c and
  * comet_write.c do the work (adapters/comet/README.md). */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +11,7 @@
 #include "comet_api.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/ini.h"
 #include "xport/numparse.h"
 
 #define DEFAULT_URL "https://www.comet.com/clientlib/"
@@ -22,43 +22,7 @@
  * .comet.config), or NULL; caller frees. */
 static char *config_get(const char *path, const char *key)
 {
-    struct xp_buf b = XP_BUF_INIT;
-    char *val = NULL;
-    if (xp_read_file(&b, path, 1 << 20) != 0) {
-        xp_error_clear();
-        xp_buf_release(&b);
-        return NULL;
-    }
-    int in_comet = 0;
-    for (char *line = strtok(b.ptr, "\n"); line; line = strtok(NULL, "\n")) {
-        while (isspace((unsigned char)*line))
-            line++;
-        size_t n = strlen(line);
-        while (n && isspace((unsigned char)line[n - 1]))
-            line[--n] = '\0';
-        if (*line == '[') {
-            in_comet = !strcmp(line, "[comet]");
-            continue;
-        }
-        if (!in_comet || *line == '#' || *line == ';')
-            continue;
-        char *eq = strpbrk(line, "=:");
-        if (!eq)
-            continue;
-        char *k = line, *v = eq + 1;
-        *eq = '\0';
-        size_t kn = strlen(k);
-        while (kn && isspace((unsigned char)k[kn - 1]))
-            k[--kn] = '\0';
-        while (isspace((unsigned char)*v))
-            v++;
-        if (!strcmp(k, key) && *v) {
-            free(val);
-            val = xp_strdup(v);
-        }
-    }
-    xp_buf_release(&b);
-    return val;
+    return xp_ini_get(path, "comet", key);
 }
 
 /* key from the config files: ./.comet.config, then ~/.comet.config. */

@@ -1,5 +1,6 @@
 /* Parsing the locations users type: "PATH", "local:PATH",
- * "VENDOR:WS[/PROJECT[/EXPERIMENT]]". The caller owns the parsed struct and
+ * "VENDOR:WS[/PROJECT[/EXPERIMENT]]", "VENDOR://URL" (kept whole in path,
+ * e.g. s3://BUCKET/PREFIX). The caller owns the parsed struct and
  * releases it with xp_location_release. */
 #ifndef XPORT_LOCATION_H
 #define XPORT_LOCATION_H
@@ -33,6 +34,10 @@ enum xp_archive_kind {
     XP_ARCHIVE_ZIP      /* .zip */
 };
 enum xp_archive_kind xp_archive_kind(const char *path);
+/* 1 when loc->path is a path on this machine, 0 when there is none or it
+ * is a URL the adapter reads ("s3://BUCKET/PREFIX"), which no journal,
+ * lock or marker may be put beside. */
+int xp_location_on_disk(const struct xp_location *loc);
 /* "adapter:ws/project/exp" or the path, for messages; caller frees. */
 char *xp_location_str(const struct xp_location *loc);
 

@@ -15,6 +15,11 @@ ssize_t xp_sys_write(int fd, const void *data, size_t len);
 /* fwrite of len bytes; 0 when all were written, -1 (errno set) otherwise. */
 int xp_sys_fwrite(FILE *fp, const void *data, size_t len);
 int xp_sys_fsync(int fd);
+/* on != 0: this thread writes a scratch copy that another store makes
+ * durable (the s3 adapter's temporary layout of one experiment), so
+ * xp_sys_fsync does not wait for the disk there (on tmpfs or disk alike the
+ * copy is removed after use). Returns the previous setting, to restore. */
+int xp_sys_scratch(int on);
 int xp_sys_rename(const char *from, const char *to);
 int xp_sys_mkdir(const char *path, mode_t mode);
 

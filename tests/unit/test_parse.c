@@ -1,7 +1,9 @@
-/* The shared decoders of text: ISO-8601 times (core/iso8601.c) and strict
- * integers (core/numparse.c). */
+/* The shared decoders of text: ISO-8601 times (core/iso8601.c), strict
+ * integers (core/numparse.c) and INI values (core/ini.c). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "xport/ini.h"
 #include "xport/iso8601.h"
 #include "xport/numparse.h"
 
@@ -151,12 +154,43 @@ static void test_int_parse(void **state)
     assert_int_equal(xp_parse_u64n("", 0, &u), -1);
 }
 
+/* ~/.aws/credentials and .comet.config as configparser writes them */
+static void test_ini(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/xport-ini-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("# comment\nkey = top\n[default]\naws_access_key_id = AKID\r\n"
+          "; other comment\n[ profile ci ]\n  aws_access_key_id=CI \n"
+          "role_arn = arn:aws:iam::1:role/x\nempty =\naws_access_key_id: CI2\n"
+          "[comet]\napi_key: k\n", f);
+    fclose(f);
+    char *v;
+    assert_string_equal(v = xp_ini_get(path, "default", "aws_access_key_id"), "AKID");
+    free(v);
+    assert_string_equal(v = xp_ini_get(path, "profile ci", "aws_access_key_id"), "CI2");
+    free(v);
+    assert_string_equal(v = xp_ini_get(path, "profile ci", "role_arn"),
+                        "arn:aws:iam::1:role/x");
+    free(v);
+    assert_string_equal(v = xp_ini_get(path, "comet", "api_key"), "k");
+    free(v);
+    assert_null(xp_ini_get(path, "profile ci", "empty"));
+    assert_null(xp_ini_get(path, "default", "key"));   /* before any section */
+    assert_null(xp_ini_get(path, "nosuch", "aws_access_key_id"));
+    assert_null(xp_ini_get("/nonexistent/xport-ini", "default", "x"));
+    remove(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_iso_parse),
         cmocka_unit_test(test_iso_format),
         cmocka_unit_test(test_int_parse),
+        cmocka_unit_test(test_ini),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,6 +87,19 @@ int xp_http_add_cred(struct xp_http *h, const struct xp_http_cred **out,
                      const char *api_base, enum xp_http_auth auth,
                      const char *auth_header, const char *secret);
 
+/* Register AWS Signature Version 4 credentials for one origin (S3 and
+ * stores that speak its API): libcurl signs every request to that origin
+ * (CURLOPT_AWS_SIGV4 "aws:amz:REGION:SERVICE") with access_key and
+ * secret_key; a session token (NULL: none) goes as x-amz-security-token,
+ * signed with the rest. libcurl 7.88 hashes only in-memory POST fields as
+ * the payload, so every request must carry its own x-amz-content-sha256
+ * header (the hash of the body, of "" for none). The key id, the secret and
+ * the token are kept out of logs and messages like any other secret. */
+int xp_http_add_sigv4(struct xp_http *h, const struct xp_http_cred **out,
+                      const char *api_base, const char *region,
+                      const char *service, const char *access_key,
+                      const char *secret_key, const char *session_token);
+
 struct xp_http_header {
     const char *name;
     const char *value;
