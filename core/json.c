@@ -503,6 +503,25 @@ const char *xp_json_str(struct json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
+const char *xp_json_name(struct json_object *o, const char *key, const char *what, int *rc)
+{
+    *rc = 0;
+    struct json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    const char *s = json_object_get_string(v);
+    size_t n = (size_t)json_object_get_string_len(v);
+    if (strlen(s) != n) {
+        struct xp_buf b = XP_BUF_INIT;
+        xp_json_put_str(&b, s, n, NULL); /* the whole name, NUL as \u0000 */
+        *rc = xp_error_set(XP_EINVALID, "%s %s has a NUL byte in its name, which xport "
+                           "cannot carry", what, b.ptr ? b.ptr : "");
+        xp_buf_release(&b);
+        return NULL;
+    }
+    return s;
+}
+
 struct json_object *xp_json_get(struct json_object *o, const char *key)
 {
     struct json_object *v = NULL;

@@ -34,7 +34,10 @@ static int emit(struct comet_rest *c, struct json_object *e, xp_experiment_cb cb
     const char *key = xp_json_str(e, "experimentKey");
     const char *ws = xp_json_str(e, "workspaceName");
     const char *proj = xp_json_str(e, "projectName");
-    const char *name = xp_json_str(e, "experimentName");
+    int rc;
+    const char *name = xp_json_name(e, "experimentName", "Comet experiment", &rc);
+    if (rc)
+        return rc;
     if (!key || !ws || !proj)
         return xp_error_set(XP_EINVALID, "Comet listed an experiment without "
                                          "experimentKey, workspaceName or projectName");

@@ -75,8 +75,11 @@ struct exp_walk {
 static int each_experiment(struct json_object *e, void *arg)
 {
     struct exp_walk *w = arg;
-    const char *name = xp_json_str(e, "name");
+    int rc;
+    const char *name = xp_json_name(e, "name", "ml-dash experiment", &rc);
     const char *id = json_object_get_string(xp_json_get(e, "id"));
+    if (rc)
+        return rc;
     if (!name || !id || !xp_location_selects(&w->m->sel, w->m->ns, w->slug, name))
         return 0;
     struct xp_experiment_ref ref = {w->m->ns, w->slug, name, id, -1};

@@ -40,8 +40,11 @@ static int one_run(struct json_object *node, void *arg)
 {
     struct list_state *ls = arg;
     struct ws_adapter *a = ls->a;
-    const char *id = xp_json_str(node, "name");
-    const char *dn = xp_json_str(node, "displayName");
+    int rc, rc2;
+    const char *id = xp_json_name(node, "name", "W&B run", &rc);
+    const char *dn = xp_json_name(node, "displayName", "W&B run", &rc2);
+    if (rc || rc2)
+        return rc ? rc : rc2;
     if (!id)
         return 0;
     const char *name = dn && *dn ? dn : id;

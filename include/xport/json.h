@@ -59,6 +59,12 @@ struct json_object *xp_value_to_json(const struct xp_value *v);
 
 /* Borrowed string member or NULL when absent or not a string. */
 const char *xp_json_str(struct json_object *o, const char *key);
+/* A string member that names something (an experiment, a run) the way
+ * xport carries names, as C strings: the borrowed string, or NULL when
+ * absent or not a string; a name holding a NUL byte, which a C string would
+ * cut short, is an error saying so (what names the thing, for the message)
+ * and NULL. *rc is set to 0 or the error. */
+const char *xp_json_name(struct json_object *o, const char *key, const char *what, int *rc);
 /* Borrowed member or NULL (o may be NULL). */
 struct json_object *xp_json_get(struct json_object *o, const char *key);
 /* The string elements of an array member, borrowed from o, in a
