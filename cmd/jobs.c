@@ -178,6 +178,7 @@ void job_progress(const struct xp_copy_stats *st, int final)
     json_object_object_add(p, "copied", json_object_new_int64(st->copied));
     json_object_object_add(p, "skipped", json_object_new_int64(st->skipped));
     json_object_object_add(p, "failed", json_object_new_int64(st->failed));
+    json_object_object_add(p, "interrupted", json_object_new_int64(st->interrupted));
     json_object_object_add(p, "points", json_object_new_int64(st->points));
     json_object_object_add(p, "files", json_object_new_int64(st->files));
     json_object_object_add(p, "bytes", json_object_new_int64(st->bytes));

@@ -27,16 +27,32 @@ void report_init(struct copy_report *r, const char *verb, int json, int quiet)
     r->started = now_seconds();
 }
 
+/* A kept failure line's kind, from its first byte (report_experiment marks
+ * partial and interrupted ones), and its text after the mark. */
+static const char *failure_kind(const char *line, const char **text)
+{
+    *text = line + (line[0] == '\x01' || line[0] == '\x02');
+    return line[0] == '\x01' ? "partial" : line[0] == '\x02' ? "interrupted" : "failed";
+}
+
 void report_experiment(void *payload, const struct xp_exp_result *res)
 {
     struct copy_report *r = payload;
     struct xp_buf line = XP_BUF_INIT;
     pthread_mutex_lock(&r->lock);
-    if (res->outcome == XP_EXP_FAILED || res->outcome == XP_EXP_PARTIAL) {
-        /* named again at the end; a partial one is marked so */
+    int named = res->outcome == XP_EXP_FAILED || res->outcome == XP_EXP_PARTIAL ||
+                res->outcome == XP_EXP_INTERRUPTED;
+    if (named) {
+        /* named again at the end, marked by their kind (see failure_kind) */
         xp_buf_printf(&line, "%s%s/%s/%s: %s",
-                      res->outcome == XP_EXP_PARTIAL ? "\x01" : "", res->workspace,
-                      res->project, res->name, res->message ? res->message : "failed");
+                      res->outcome == XP_EXP_PARTIAL       ? "\x01"
+                      : res->outcome == XP_EXP_INTERRUPTED ? "\x02"
+                                                           : "",
+                      res->workspace, res->project, res->name,
+                      res->outcome == XP_EXP_INTERRUPTED
+                          ? "cut short, not written (--resume finishes it)"
+                      : res->message ? res->message
+                                     : "failed");
         r->failures = xp_realloc(r->failures, (r->nfailures + 1) * sizeof(char *));
         r->failures[r->nfailures++] = xp_strdup(line.ptr);
         xp_buf_reset(&line);
@@ -48,6 +64,7 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
                          : res->outcome == XP_EXP_PLANNED ? "planned"
                          : res->outcome == XP_EXP_DELETED ? "deleted"
                          : res->outcome == XP_EXP_PARTIAL ? "partial"
+                         : res->outcome == XP_EXP_INTERRUPTED ? "interrupted"
                                                           : "failed";
         xp_buf_puts(&line, "{\"experiment\":{\"workspace\":");
         xp_json_put_str(&line, res->workspace, strlen(res->workspace), NULL);
@@ -72,8 +89,7 @@ void report_experiment(void *payload, const struct xp_exp_result *res)
         }
         xp_buf_puts(&line, "}\n");
         fputs(line.ptr, stdout);
-    } else if (!r->quiet && res->outcome != XP_EXP_FAILED &&
-               res->outcome != XP_EXP_PARTIAL) {
+    } else if (!r->quiet && !named) {
         progress_clear(r);
         const char *oc = res->outcome == XP_EXP_COPIED && !res->note ? r->verb
                          : res->outcome == XP_EXP_DELETED
@@ -115,14 +131,14 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
         xp_buf_printf(&o, "{\"summary\":{\"ok\":%s,\"exit\":%d,\"dryRun\":%s,"
                       "\"experiments\":%" PRId64 ",\"copied\":%" PRId64
                       ",\"skipped\":%" PRId64 ",\"partial\":%" PRId64
-                      ",\"failed\":%" PRId64
+                      ",\"failed\":%" PRId64 ",\"unfinished\":%" PRId64
                       ",\"series\":%" PRId64 ",\"points\":%" PRId64
                       ",\"logs\":%" PRId64 ",\"files\":%" PRId64
                       ",\"bytes\":%" PRId64 ",\"deleted\":%" PRId64
                       ",\"seconds\":%.3f",
                       code ? "false" : "true", code, dry_run ? "true" : "false",
                       st->experiments_listed, st->copied, st->skipped, st->partial,
-                      st->failed,
+                      st->failed, st->interrupted,
                       st->series, st->points, st->logs, st->files, st->bytes,
                       st->deleted, secs);
         if (r->shard_n)
@@ -133,7 +149,8 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
         for (size_t i = 0; i < r->nfailures; i++) {
             if (i)
                 xp_buf_putc(&o, ',');
-            const char *f = r->failures[i] + (r->failures[i][0] == '\x01');
+            const char *f;
+            failure_kind(r->failures[i], &f);
             xp_json_put_str(&o, f, strlen(f), NULL);
         }
         xp_buf_puts(&o, "]");
@@ -154,13 +171,15 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
         if (r->shard_n)
             fprintf(f, "  shard %d/%d: %" PRId64 " of %" PRId64 " listed experiments\n",
                     r->shard_k, r->shard_n, st->experiments_listed, st->listed_all);
-        char partial[48] = "";
+        char partial[48] = "", cut[48] = "";
         if (st->partial)
             snprintf(partial, sizeof(partial), ", %" PRId64 " partial", st->partial);
+        if (st->interrupted)
+            snprintf(cut, sizeof(cut), ", %" PRId64 " interrupted", st->interrupted);
         fprintf(f, "  experiments  %" PRId64 " %s, %" PRId64 " skipped%s, %" PRId64
-                " failed (of %" PRId64 ")\n", dry_run ? st->experiments_done - st->failed
-                                                      : st->copied,
-                dry_run ? "to copy" : r->verb, st->skipped, partial, st->failed,
+                " failed%s (of %" PRId64 ")\n",
+                dry_run ? st->experiments_done - st->failed - st->interrupted : st->copied,
+                dry_run ? "to copy" : r->verb, st->skipped, partial, st->failed, cut,
                 st->experiments_listed);
         fprintf(f, "  metrics      %" PRId64 " series, %" PRId64 " points\n",
                 st->series, st->points);
@@ -170,9 +189,10 @@ int report_finish(struct copy_report *r, int rc, const struct xp_copy_stats *st,
             fprintf(f, "  deleted      %" PRId64 " experiment(s)%s\n", st->deleted,
                     dry_run ? " would be" : "");
         fprintf(f, "  time         %.2f s\n", secs);
-        for (size_t i = 0; i < r->nfailures; i++)
-            fprintf(stderr, "%s: %s\n", r->failures[i][0] == '\x01' ? "partial" : "failed",
-                    r->failures[i] + (r->failures[i][0] == '\x01'));
+        for (size_t i = 0; i < r->nfailures; i++) {
+            const char *text, *kind = failure_kind(r->failures[i], &text);
+            fprintf(stderr, "%s: %s\n", kind, text);
+        }
         if (rc == XP_ECANCEL) /* however many experiments it cut short */
             fprintf(stderr, "error: interrupted by %s: rerun the same command with "
                             "--resume to finish\n",

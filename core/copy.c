@@ -105,8 +105,9 @@ static void delete_missing(struct copy_run *run)
                                        NULL, d->key, "deleted", NULL);
         }
         char msg[sizeof(((struct xp_error *)0)->message)];
+        int cut = rc == XP_ECANCEL && run->src->ctx && xp_ctx_cancelled(run->src->ctx);
         if (rc) {
-            res.outcome = XP_EXP_FAILED;
+            res.outcome = cut ? XP_EXP_INTERRUPTED : XP_EXP_FAILED;
             res.code = rc;
             snprintf(msg, sizeof(msg), "cannot delete: %.900s", xp_error_last()->message);
             res.message = msg;
@@ -162,8 +163,9 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&run->lock);
         char msg[MSG_CAP];
         int rc = copy_one(run, it, lv, &res, msg);
+        int cut = rc == XP_ECANCEL && run->src->ctx && xp_ctx_cancelled(run->src->ctx);
         if (rc) {
-            res.outcome = XP_EXP_FAILED;
+            res.outcome = cut ? XP_EXP_INTERRUPTED : XP_EXP_FAILED;
             res.code = rc;
             strcpy(msg, xp_error_last()->message[0] ? xp_error_last()->message
                                                      : xp_strerror(rc));
@@ -176,7 +178,9 @@ static void *worker(void *arg)
         add_stats(run, &res);
         live_reset(lv, NULL);
         run->st.experiments_done++;
-        if (res.outcome == XP_EXP_FAILED) {
+        if (res.outcome == XP_EXP_INTERRUPTED) {
+            run->st.interrupted++;
+        } else if (res.outcome == XP_EXP_FAILED) {
             run->st.failed++;
             if (!run->first_err || run->first_err == XP_ECANCEL)
                 run->first_err = rc;

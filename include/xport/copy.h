@@ -25,6 +25,9 @@ struct xp_copy_stats {
     int64_t listed_all;         /* listed by the source, every shard's */
     int64_t experiments_done; /* finished, whatever the outcome */
     int64_t copied, skipped, failed;
+    /* cut short by SIGINT/SIGTERM: neither done nor failed, --resume
+     * finishes them (the journal records nothing for them) */
+    int64_t interrupted;
     int64_t partial; /* written with items left behind (now or earlier) */
     /* in progress callbacks these include what the experiments in flight
      * have moved so far, batch by batch */
@@ -46,7 +49,10 @@ enum xp_exp_outcome {
      * names them): in this run, or in an earlier one the journal records,
      * until --overwrite (or an --ignore that leaves them out) makes it
      * whole */
-    XP_EXP_PARTIAL
+    XP_EXP_PARTIAL,
+    /* cut short by SIGINT/SIGTERM (code XP_ECANCEL): not a failure of the
+     * experiment; --resume finishes it */
+    XP_EXP_INTERRUPTED
 };
 
 /* What "already there" means (cometx's --sync levels). */

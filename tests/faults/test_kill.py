@@ -315,6 +315,10 @@ def trial(case, cwd, ref, fault, failures, signalled=None):
                      (p.returncode, signalled, (p.stdout + err)[-1500:]))
             elif "interrupted" not in p.stdout + err:
                 fail("the summary does not say it was interrupted: %s" % (p.stdout + err))
+            elif re.search(r"^failed: |[1-9][0-9]* failed", p.stdout + err, re.M):
+                # cut short is not failed: --resume finishes those
+                fail("experiments cut short by the signal are called failed: %s" %
+                     (p.stdout + err)[-1500:])
             staging = os.path.join(cwd, d, ".xport", "staging")
             if os.path.isdir(staging) and os.listdir(staging):
                 fail("a clean stop left staged experiments: %s" % os.listdir(staging))
