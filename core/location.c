@@ -50,6 +50,32 @@ void xp_disk_source_release(struct xp_disk_source *s)
     xp_location_release(&s->sel);
 }
 
+int xp_disk_adapter_new(struct xp_disk_adapter **out, size_t size,
+                        const struct xp_adapter_type *t, const struct xp_location *loc,
+                        const struct xp_options *opts, struct xp_ctx *ctx, unsigned accept)
+{
+    struct xp_disk_source src;
+    *out = NULL;
+    int rc = xp_disk_source_init(&src, t, loc, opts, accept);
+    if (rc)
+        return rc;
+    struct xp_disk_adapter *d = xp_calloc(1, size > sizeof(*d) ? size : sizeof(*d));
+    d->base.type = t;
+    d->base.ctx = ctx;
+    d->src = src;
+    *out = d;
+    return 0;
+}
+
+void xp_disk_adapter_close(struct xp_adapter *a)
+{
+    struct xp_disk_adapter *d = (struct xp_disk_adapter *)a;
+    if (!d)
+        return;
+    xp_disk_source_release(&d->src);
+    free(d);
+}
+
 static char *nonempty(const char *s, size_t n)
 {
     return n ? xp_strndup(s, n) : NULL;

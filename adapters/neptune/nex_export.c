@@ -18,8 +18,7 @@
 #include "xport/numparse.h"
 
 struct nx_adapter {
-    struct xp_adapter base;
-    struct xp_disk_source src; /* EXPORTS, selection, allow-partial */
+    struct xp_disk_adapter d; /* base; src: EXPORTS, selection, allow-partial */
     char *data, *files;        /* EXPORTS/data and EXPORTS/files (or NULL) */
 };
 
@@ -146,7 +145,7 @@ static int list_dir(struct nx_adapter *a, const char *dir, xp_experiment_cb cb,
         free(p);
         if (rc) {
             /* named, counted as failed by reading it */
-            xp_ctx_warn(a->base.ctx, "%s", xp_error_last()->message);
+            xp_ctx_warn(a->d.base.ctx, "%s", xp_error_last()->message);
             xp_error_clear();
             rc = 0;
             proj = xp_strdup("unknown/unknown");
@@ -155,7 +154,7 @@ static int list_dir(struct nx_adapter *a, const char *dir, xp_experiment_cb cb,
         char *sl = strchr(proj, '/');
         char *ws = sl ? xp_strndup(proj, (size_t)(sl - proj)) : xp_strdup("");
         const char *pj = sl ? sl + 1 : proj;
-        if (xp_location_selects(&a->src.sel, ws, pj, run)) {
+        if (xp_location_selects(&a->d.src.sel, ws, pj, run)) {
             char *key = xp_path_join(dir, g[i].prefix);
             struct xp_experiment_ref ref = {ws, pj, run, key, -1};
             rc = cb(&ref, payload);
@@ -231,13 +230,13 @@ static void nx_reader_free(struct xp_reader *base)
 static int nx_next(struct xp_reader *base, const struct xp_record **out)
 {
     struct nx_reader *r = (struct nx_reader *)base;
-    if (xp_ctx_cancelled(r->a->base.ctx))
+    if (xp_ctx_cancelled(r->a->d.base.ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     int rc = nex_emit_next(r->em, out);
     if (rc || (*out)->kind != XP_REC_END)
         return rc;
-    if ((rc = xp_lost_finish(r->a->base.ctx, &r->run.lost, r->meta.name, r->dir,
-                             r->a->src.allow_partial)))
+    if ((rc = xp_lost_finish(r->a->d.base.ctx, &r->run.lost, r->meta.name, r->dir,
+                             r->a->d.src.allow_partial)))
         *out = NULL;
     return rc;
 }
@@ -350,7 +349,7 @@ static int nx_read(struct xp_reader **out, struct xp_adapter *base,
         r->partial = 1;
         xp_lost_add(&r->run.lost, "part_0 is missing (neptune-exporter renames it "
                  "last: the export of this run did not finish)");
-        if (!a->src.allow_partial)
+        if (!a->d.src.allow_partial)
             rc = xp_error_set(XP_EINVALID, "run '%s' in '%s' is incomplete: "
                               "%s (--allow-partial keeps what is there)",
                               ref->name, r->dir, r->run.lost.ptr);
@@ -358,7 +357,7 @@ static int nx_read(struct xp_reader **out, struct xp_adapter *base,
     for (long long p = 0; !rc && gi < ng && p <= g[gi].maxpart; p++) {
         int tmp;
         char *path = find_part(r->dir, r->prefix, p, &tmp);
-        if (path && tmp && !a->src.allow_partial) {
+        if (path && tmp && !a->d.src.allow_partial) {
             xp_lost_add(&r->run.lost, "part_%lld is an unfinished .parquet.tmp", p);
         } else if (path && tmp) {
             /* what the exporter had written when it stopped, if readable */
@@ -399,39 +398,36 @@ static void nx_close(struct xp_adapter *base)
     struct nx_adapter *a = (struct nx_adapter *)base;
     if (!a)
         return;
-    xp_disk_source_release(&a->src);
     free(a->data);
     free(a->files);
-    free(a);
+    xp_disk_adapter_close(base);
 }
 
 static int nx_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    const struct xp_location *loc, const struct xp_options *opts,
                    struct xp_ctx *ctx)
 {
+    struct xp_disk_adapter *d;
     *out = NULL;
-    struct xp_disk_source src;
-    int rc = xp_disk_source_init(&src, type, loc, opts, XP_DISK_DIR);
+    int rc = xp_disk_adapter_new(&d, sizeof(struct nx_adapter), type, loc, opts, ctx,
+                                 XP_DISK_DIR);
     if (rc)
         return rc;
     char *data = xp_path_join(loc->path, "data");
     if (!xp_is_real_dir(data)) {
-        xp_disk_source_release(&src);
+        xp_disk_adapter_close(&d->base);
         free(data);
         return xp_error_set(XP_ENOTFOUND, "'%s' has no data/ folder "
                             "(neptune-exporter's --data-path)", loc->path);
     }
-    struct nx_adapter *a = xp_calloc(1, sizeof *a);
-    a->base.type = type;
-    a->base.ctx = ctx;
-    a->src = src;
+    struct nx_adapter *a = (struct nx_adapter *)d;
     a->data = data;
     char *files = xp_path_join(loc->path, "files");
     if (xp_is_real_dir(files))
         a->files = files;
     else
         free(files);
-    *out = &a->base;
+    *out = &a->d.base;
     return 0;
 }
 

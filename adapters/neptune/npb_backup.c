@@ -23,8 +23,7 @@
 #include "xport/json.h"
 
 struct nb_adapter {
-    struct xp_adapter base;
-    struct xp_disk_source src; /* the folder, selection, allow-partial */
+    struct xp_disk_adapter d; /* base; src: the folder, selection, allow-partial */
     char *tz;
 };
 
@@ -120,15 +119,15 @@ static int nb_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 {
     struct nb_adapter *a = (struct nb_adapter *)base;
     size_t n;
-    char **runs = find_runs(a->src.sel.path, &n);
+    char **runs = find_runs(a->d.src.sel.path, &n);
     if (!runs)
         return xp_error_set(XP_ENOTFOUND, "no backup runs (folders with %s) in '%s'",
-                            META, a->src.sel.path);
+                            META, a->d.src.sel.path);
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         char *ws, *proj, *run;
         names_of(runs[i], &ws, &proj, &run);
-        if (xp_location_selects(&a->src.sel, ws, proj, run)) {
+        if (xp_location_selects(&a->d.src.sel, ws, proj, run)) {
             struct xp_experiment_ref ref = {ws, proj, run, runs[i], -1};
             rc = cb(&ref, payload);
         }
@@ -177,12 +176,12 @@ static void nb_reader_free(struct xp_reader *base)
 static int nb_next(struct xp_reader *base, const struct xp_record **out)
 {
     struct nb_reader *r = (struct nb_reader *)base;
-    if (xp_ctx_cancelled(r->a->base.ctx))
+    if (xp_ctx_cancelled(r->a->d.base.ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     int rc = npt_emit_next(r->em, out);
     if (rc || (*out)->kind != XP_REC_END)
         return rc;
-    if ((rc = npt_finish(&r->run, r->name, r->dir, r->a->src.allow_partial)))
+    if ((rc = npt_finish(&r->run, r->name, r->dir, r->a->d.src.allow_partial)))
         *out = NULL;
     return rc;
 }
@@ -318,7 +317,7 @@ static void script_errors(struct nb_reader *r)
                         if (!r->failed)
                             r->failed = json_object_new_array();
                         json_object_array_add(r->failed, json_object_new_string(ns));
-                        xp_ctx_warn(r->a->base.ctx, "run '%s' in '%s' is partial: the backup "
+                        xp_ctx_warn(r->a->d.base.ctx, "run '%s' in '%s' is partial: the backup "
                                     "script failed on '%s' and stopped there ('%s')",
                                     r->name, r->dir, ns, p);
                     }
@@ -475,35 +474,31 @@ static void nb_close(struct xp_adapter *base)
     struct nb_adapter *a = (struct nb_adapter *)base;
     if (!a)
         return;
-    xp_disk_source_release(&a->src);
     free(a->tz);
-    free(a);
+    xp_disk_adapter_close(base);
 }
 
 static int nb_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    const struct xp_location *loc, const struct xp_options *opts,
                    struct xp_ctx *ctx)
 {
+    struct xp_disk_adapter *d;
     *out = NULL;
-    struct xp_disk_source src;
-    int rc = xp_disk_source_init(&src, type, loc, opts, XP_DISK_DIR);
+    int rc = xp_disk_adapter_new(&d, sizeof(struct nb_adapter), type, loc, opts, ctx,
+                                 XP_DISK_DIR);
     if (rc)
         return rc;
     const char *tzname = xp_options_get(opts, "tz");
     struct npb_tz tz;
     if ((rc = npb_tz_load(&tz, tzname))) {
-        xp_disk_source_release(&src);
+        xp_disk_adapter_close(&d->base);
         return rc;
     }
     xp_ctx_warn(ctx, "reading the backup's CSV timestamps as local times of '%s'%s",
                 tz.name, tzname ? "" : " (this machine's zone; --opt tz=ZONE to change)");
     npb_tz_release(&tz);
-    struct nb_adapter *a = xp_calloc(1, sizeof(*a));
-    a->base.type = type;
-    a->base.ctx = ctx;
-    a->src = src;
-    a->tz = xp_strdup(tzname);
-    *out = &a->base;
+    ((struct nb_adapter *)d)->tz = xp_strdup(tzname);
+    *out = &d->base;
     return 0;
 }
 

@@ -22,8 +22,7 @@
 #define DB_NAME "run_operations.sqlite3"
 
 struct ns_adapter {
-    struct xp_adapter base;
-    struct xp_disk_source src; /* the file or folder, selection, allow-partial */
+    struct xp_disk_adapter d; /* base; src: the file or folder, selection, allow-partial */
 };
 
 /* ---- finding runs ------------------------------------------------------- */
@@ -119,7 +118,7 @@ static int ns_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 {
     struct ns_adapter *a = (struct ns_adapter *)base;
     struct found f = {NULL, 0};
-    int rc = find_runs(&f, a->src.sel.path);
+    int rc = find_runs(&f, a->d.src.sel.path);
     struct listed *v = xp_calloc(f.n + 1, sizeof(*v));
     size_t n = 0;
     for (size_t i = 0; i < f.n && !rc; i++) {
@@ -176,7 +175,7 @@ static int ns_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
             name = xp_buf_detach(&nb);
             free(dir);
         }
-        if (xp_location_selects(&a->src.sel, v[i].ws, v[i].pr, name)) {
+        if (xp_location_selects(&a->d.src.sel, v[i].ws, v[i].pr, name)) {
             struct xp_experiment_ref ref = {v[i].ws, v[i].pr, name, v[i].db, -1};
             rc = cb(&ref, payload);
         }
@@ -230,13 +229,13 @@ static void ns_reader_free(struct xp_reader *base)
 static int ns_next(struct xp_reader *base, const struct xp_record **out)
 {
     struct ns_reader *r = (struct ns_reader *)base;
-    if (xp_ctx_cancelled(r->a->base.ctx))
+    if (xp_ctx_cancelled(r->a->d.base.ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     int rc = nps_emit_next(r->em, out);
     if (rc || (*out)->kind != XP_REC_END)
         return rc;
     if ((rc = npt_finish(&r->run.atoms, r->name, nps_db_path(r->db),
-                         r->a->src.allow_partial)))
+                         r->a->d.src.allow_partial)))
         *out = NULL;
     return rc;
 }
@@ -246,7 +245,7 @@ static int on_row(void *payload, int64_t seq, int64_t ts_ms, int64_t type,
 {
     struct ns_reader *r = payload;
     (void)ts_ms;
-    if (xp_ctx_cancelled(r->a->base.ctx))
+    if (xp_ctx_cancelled(r->a->d.base.ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     if (!r->prev_seq && seq > 1)
         xp_lost_add(&r->run.atoms.lost, "operations 1-%" PRId64 " were acknowledged by "
@@ -383,30 +382,15 @@ static int ns_read(struct xp_reader **out, struct xp_adapter *base,
 
 /* ---- open / close ------------------------------------------------------- */
 
-static void ns_close(struct xp_adapter *base)
-{
-    struct ns_adapter *a = (struct ns_adapter *)base;
-    if (!a)
-        return;
-    xp_disk_source_release(&a->src);
-    free(a);
-}
-
 static int ns_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    const struct xp_location *loc, const struct xp_options *opts,
                    struct xp_ctx *ctx)
 {
-    *out = NULL;
-    struct xp_disk_source src;
-    int rc = xp_disk_source_init(&src, type, loc, opts, XP_DISK_DIR | XP_DISK_FILE);
-    if (rc)
-        return rc;
-    struct ns_adapter *a = xp_calloc(1, sizeof(*a));
-    a->base.type = type;
-    a->base.ctx = ctx;
-    a->src = src;
-    *out = &a->base;
-    return 0;
+    struct xp_disk_adapter *d;
+    int rc = xp_disk_adapter_new(&d, sizeof(struct ns_adapter), type, loc, opts, ctx,
+                                 XP_DISK_DIR | XP_DISK_FILE);
+    *out = d ? &d->base : NULL;
+    return rc;
 }
 
 static const struct xp_option_decl ns_options[] = {
@@ -421,7 +405,7 @@ const struct xp_adapter_type xp_neptune_scale_adapter = {
     .summary = "Neptune 3.x client (neptune-scale) offline runs: run_operations.sqlite3",
     .caps = XP_CAP_READ | XP_CAP_NO_NETWORK,
     .open = ns_open,
-    .close = ns_close,
+    .close = xp_disk_adapter_close,
     .list_experiments = ns_list,
     .read_experiment = ns_read,
     .options = ns_options,

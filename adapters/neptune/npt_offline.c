@@ -19,8 +19,7 @@
 #include "xport/json.h"
 
 struct no_adapter {
-    struct xp_adapter base;
-    struct xp_disk_source src; /* the folder, selection, allow-partial */
+    struct xp_disk_adapter d; /* base; src: the folder, selection, allow-partial */
     char *workspace, *project;
 };
 
@@ -270,9 +269,9 @@ static int no_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 {
     struct no_adapter *a = (struct no_adapter *)base;
     struct found f = {NULL, 0, base->ctx};
-    int rc = find_containers(&f, a->src.sel.path);
+    int rc = find_containers(&f, a->d.src.sel.path);
     for (size_t i = 0; i < f.n && !rc; i++) {
-        if (!xp_location_selects(&a->src.sel, a->workspace, a->project, f.v[i].id))
+        if (!xp_location_selects(&a->d.src.sel, a->workspace, a->project, f.v[i].id))
             continue;
         char *key = ref_key(&f.v[i]);
         struct xp_experiment_ref ref = {a->workspace, a->project, f.v[i].id,
@@ -317,12 +316,12 @@ static void no_reader_free(struct xp_reader *base)
 static int no_next(struct xp_reader *base, const struct xp_record **out)
 {
     struct no_reader *r = (struct no_reader *)base;
-    if (xp_ctx_cancelled(r->a->base.ctx))
+    if (xp_ctx_cancelled(r->a->d.base.ctx))
         return xp_error_set(XP_ECANCEL, "interrupted");
     int rc = npt_emit_next(r->em, out);
     if (rc || (*out)->kind != XP_REC_END)
         return rc;
-    if ((rc = npt_finish(&r->run, r->run.id, r->lines[3], r->a->src.allow_partial)))
+    if ((rc = npt_finish(&r->run, r->run.id, r->lines[3], r->a->d.src.allow_partial)))
         *out = NULL;
     return rc;
 }
@@ -478,19 +477,19 @@ static void no_close(struct xp_adapter *base)
     struct no_adapter *a = (struct no_adapter *)base;
     if (!a)
         return;
-    xp_disk_source_release(&a->src);
     free(a->workspace);
     free(a->project);
-    free(a);
+    xp_disk_adapter_close(base);
 }
 
 static int no_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    const struct xp_location *loc, const struct xp_options *opts,
                    struct xp_ctx *ctx)
 {
+    struct xp_disk_adapter *d;
     *out = NULL;
-    struct xp_disk_source src;
-    int rc = xp_disk_source_init(&src, type, loc, opts, XP_DISK_DIR);
+    int rc = xp_disk_adapter_new(&d, sizeof(struct no_adapter), type, loc, opts, ctx,
+                                 XP_DISK_DIR);
     if (rc)
         return rc;
     const char *proj = xp_options_get(opts, "project");
@@ -505,16 +504,13 @@ static int no_open(struct xp_adapter **out, const struct xp_adapter_type *type,
     else if (!sl || sl == proj || !sl[1] || strchr(sl + 1, '/'))
         rc = xp_error_set(XP_EINVALID, "project '%s' is not WORKSPACE/PROJECT", proj);
     if (rc) {
-        xp_disk_source_release(&src);
+        xp_disk_adapter_close(&d->base);
         return rc;
     }
-    struct no_adapter *a = xp_calloc(1, sizeof(*a));
-    a->base.type = type;
-    a->base.ctx = ctx;
-    a->src = src;
+    struct no_adapter *a = (struct no_adapter *)d;
     a->workspace = xp_strndup(proj, (size_t)(sl - proj));
     a->project = xp_strdup(sl + 1);
-    *out = &a->base;
+    *out = &a->d.base;
     return 0;
 }
 

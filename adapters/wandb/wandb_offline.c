@@ -24,8 +24,7 @@
 #include "wandb_run.h"
 
 struct wo_adapter {
-    struct xp_adapter base;
-    struct xp_disk_source src; /* the file or folder, selection, allow-partial */
+    struct xp_disk_adapter d; /* base; src: the file or folder, selection, allow-partial */
 };
 
 /* ---- finding runs ------------------------------------------------------ */
@@ -142,14 +141,14 @@ static int list_one(const char *file, void *payload)
         wrun_meta_release(&m);
         if (lc->single)
             return rc;
-        xp_ctx_warn(lc->a->base.ctx, "skipping '%s': %s", file,
+        xp_ctx_warn(lc->a->d.base.ctx, "skipping '%s': %s", file,
                     xp_error_last()->message);
         return 0;
     }
     char *fid = id_from_file(file);
     struct naming nm;
     run_naming(&nm, &m, fid);
-    if (xp_location_selects(&lc->a->src.sel, nm.workspace, nm.project, nm.name)) {
+    if (xp_location_selects(&lc->a->d.src.sel, nm.workspace, nm.project, nm.name)) {
         struct stat st;
         struct xp_experiment_ref ref = {
             .workspace = nm.workspace,
@@ -167,8 +166,8 @@ static int list_one(const char *file, void *payload)
 static int wo_list(struct xp_adapter *base, xp_experiment_cb cb, void *payload)
 {
     struct wo_adapter *a = (struct wo_adapter *)base;
-    struct list_ctx lc = {a, cb, payload, !xp_is_dir(a->src.sel.path)};
-    return each_run(a->src.sel.path, list_one, &lc, 0);
+    struct list_ctx lc = {a, cb, payload, !xp_is_dir(a->d.src.sel.path)};
+    return each_run(a->d.src.sel.path, list_one, &lc, 0);
 }
 
 /* ---- the reader -------------------------------------------------------- */
@@ -306,7 +305,7 @@ static int start_files(struct wo_reader *r)
     if (!r->files_dir || lstat(r->files_dir, &st) != 0)
         return 0;
     if (!S_ISDIR(st.st_mode)) {
-        xp_ctx_warn(r->a->base.ctx, "skipping '%s': not a folder",
+        xp_ctx_warn(r->a->d.base.ctx, "skipping '%s': not a folder",
                     r->files_dir);
         return 0;
     }
@@ -340,7 +339,7 @@ static int link_inside(struct wo_reader *r, const char *full, char **target)
 /* The next file under files/: 1 with r->rec filled, 0 when none is left. */
 static int next_file(struct wo_reader *r)
 {
-    const struct xp_ctx *ctx = r->a->base.ctx;
+    const struct xp_ctx *ctx = r->a->d.base.ctx;
     while (r->ndirs) {
         struct wo_dir *d = &r->dirs[r->ndirs - 1];
         if (d->i == d->n) {
@@ -444,7 +443,7 @@ static int damaged(struct wo_reader *r)
 static int wo_next(struct xp_reader *base, const struct xp_record **out)
 {
     struct wo_reader *r = (struct wo_reader *)base;
-    const struct xp_ctx *ctx = r->a->base.ctx;
+    const struct xp_ctx *ctx = r->a->d.base.ctx;
     int rc;
     xp_fd_stream_close(&r->body);
     if (r->state != S_DONE && r->state != S_END && xp_ctx_cancelled(ctx))
@@ -506,7 +505,7 @@ static int wo_next(struct xp_reader *base, const struct xp_record **out)
             }
             return 0;
         case S_END:
-            if (r->run.lost && !r->a->src.allow_partial)
+            if (r->run.lost && !r->a->d.src.allow_partial)
                 return damaged(r);
             r->rec.kind = XP_REC_END;
             r->state = S_DONE;
@@ -553,7 +552,7 @@ static int wo_read(struct xp_reader **out, struct xp_adapter *base,
     if (r->run.lost)
         xp_ctx_warn(base->ctx, "run in '%s' is damaged: %s%s", ref->key,
                     r->run.lost,
-                    a->src.allow_partial ? "; keeping what is intact" : "");
+                    a->d.src.allow_partial ? "; keeping what is intact" : "");
     r->file_id = id_from_file(ref->key);
     run_naming(&r->nm, &r->run.m, r->file_id);
     r->vendor = build_vendor(r);
@@ -566,30 +565,15 @@ static int wo_read(struct xp_reader **out, struct xp_adapter *base,
 
 /* ---- open / close ------------------------------------------------------ */
 
-static void wo_close(struct xp_adapter *base)
-{
-    struct wo_adapter *a = (struct wo_adapter *)base;
-    if (!a)
-        return;
-    xp_disk_source_release(&a->src);
-    free(a);
-}
-
 static int wo_open(struct xp_adapter **out, const struct xp_adapter_type *type,
                    const struct xp_location *loc, const struct xp_options *opts,
                    struct xp_ctx *ctx)
 {
-    *out = NULL;
-    struct xp_disk_source src;
-    int rc = xp_disk_source_init(&src, type, loc, opts, XP_DISK_DIR | XP_DISK_FILE);
-    if (rc)
-        return rc;
-    struct wo_adapter *a = xp_calloc(1, sizeof(*a));
-    a->base.type = type;
-    a->base.ctx = ctx;
-    a->src = src;
-    *out = &a->base;
-    return 0;
+    struct xp_disk_adapter *d;
+    int rc = xp_disk_adapter_new(&d, sizeof(struct wo_adapter), type, loc, opts, ctx,
+                                 XP_DISK_DIR | XP_DISK_FILE);
+    *out = d ? &d->base : NULL;
+    return rc;
 }
 
 /* Every option wo_open reads (include/xport/sys/adapter.h). */
@@ -605,7 +589,7 @@ const struct xp_adapter_type xp_wandb_offline_adapter = {
     .summary = "W&B offline run folders (.wandb files)",
     .caps = XP_CAP_READ | XP_CAP_NO_NETWORK,
     .open = wo_open,
-    .close = wo_close,
+    .close = xp_disk_adapter_close,
     .list_experiments = wo_list,
     .read_experiment = wo_read,
     .options = wo_options,

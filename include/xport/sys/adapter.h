@@ -320,6 +320,21 @@ int xp_disk_source_init(struct xp_disk_source *s, const struct xp_adapter_type *
                         unsigned accept);
 void xp_disk_source_release(struct xp_disk_source *s);
 
+/* The instance of an adapter reading files on disk starts with this (as
+ * its first member): xp_disk_adapter_new checks the source as
+ * xp_disk_source_init does and allocates size bytes (the adapter's whole
+ * struct, zeroed) with base and src set; *out is NULL on failure.
+ * xp_disk_adapter_close releases src and the struct, and serves as the
+ * close method of an adapter that holds nothing else. */
+struct xp_disk_adapter {
+    struct xp_adapter base;
+    struct xp_disk_source src;
+};
+int xp_disk_adapter_new(struct xp_disk_adapter **out, size_t size,
+                        const struct xp_adapter_type *t, const struct xp_location *loc,
+                        const struct xp_options *opts, struct xp_ctx *ctx, unsigned accept);
+void xp_disk_adapter_close(struct xp_adapter *a);
+
 struct xp_buf;
 /* What a reader could not carry, as one "; "-separated text in lost. */
 void xp_lost_add(struct xp_buf *lost, const char *fmt, ...)
