@@ -172,7 +172,10 @@ static void test_auth_failure_stops_every_worker(void **state)
     (void)state;
     struct fake_spec s = fake_plain(40, 2), d = fake_plain(0, 0);
     s.auth_fail = 0;
-    s.read_delay_ms = 20;
+    /* each other read takes long enough that, to break the bound below, the
+     * failing worker would have to stall over 200 ms between its refused
+     * read and telling the others (a loaded CI machine did stall 40 ms) */
+    s.read_delay_ms = 100;
     struct fake_counts cs = {0}, cd = {0};
     struct xp_copy_opts o = {.jobs = 4};
     struct xp_copy_stats st;
