@@ -367,6 +367,8 @@ def trial(case, cwd, ref, fault, failures, signalled=None):
             staging = os.path.join(cwd, d, ".xport", "staging")
             if os.path.isdir(staging) and os.listdir(staging):
                 fail("a clean stop left staged experiments: %s" % os.listdir(staging))
+            if isinstance(case.dst, ArchiveDst) and leftovers(cwd, d):
+                fail("a clean stop left %s beside the archive" % leftovers(cwd, d))
         elif not fired and p.returncode != 0:
             fail("exit %d without the kill: %s" % (p.returncode, err[-1500:]))
         for b in case.dst.committed(cwd, d, ref):
