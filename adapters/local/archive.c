@@ -31,8 +31,9 @@
  *   archive removes those of a process that is gone (xp_tmp_clean), so
  *   kill -9 leaves nothing for good. An archive is built whole by one run:
  *   --resume into one is refused. */
-#include <stdlib.h>
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -150,7 +151,10 @@ static int need_writer(struct local_adapter *la)
     clean_stale(la->root);
     char *base = staging_base(la->root), *work = xp_tmp_name(base);
     free(base);
-    if (xp_sys_mkdir(work, 0700) != 0) {
+    int made = xp_sys_mkdir(work, 0700) == 0;
+    if (!made && errno == EEXIST && !xp_rm_rf(work)) /* a dead namesake's (its PID) */
+        made = xp_sys_mkdir(work, 0700) == 0;
+    if (!made) {
         int rc = xp_error_set_os(XP_EIO, "cannot create the staging folder '%s'", work);
         free(work);
         return rc;

@@ -314,7 +314,8 @@ int arc_out_open(struct arc_out **out, const char *path, struct xp_ctx *ctx)
     o->buf = xp_malloc(65536);
     int rc = writer_for(&o->a, path);
     if (!rc) {
-        o->fd = xp_sys_open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        /* the name has this process's PID: one there is a dead namesake's */
+        o->fd = xp_sys_open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (o->fd < 0)
             rc = xp_error_set_os(XP_EIO, "cannot create '%s'", o->tmp);
     }
