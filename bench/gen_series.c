@@ -24,7 +24,7 @@ int main(int argc, char **argv)
     struct xp_experiment_meta m = {.workspace = "bench", .project = "series",
                                    .name = "long", .source_vendor = "bench",
                                    .source_id = "1"};
-    struct xp_write_opts wo = {XP_RES_ALL, 1};
+    struct xp_write_opts wo = {XP_RES_ALL, 1, 0, -1};
     int rc = xp_adapter_open(&a, &loc, NULL, &ctx);
     if (!rc)
         rc = a->type->write_experiment(&s, a, &m, &wo);

@@ -200,6 +200,14 @@ static void print_plain(const char *dst, const struct row *v, size_t nv)
            partial, failed, rs);
 }
 
+/* 1 when DST's journals are in the state folder, shared with other
+ * destinations (see cmd_transfer.c): a remote's, and an archive's (its
+ * file is rewritten whole by each run). */
+static int in_state_dir(const struct xp_location *dst)
+{
+    return !xp_location_on_disk(dst) || (dst->adapter && !strcmp(dst->adapter, "archive"));
+}
+
 /* The folder and name prefix of DST's journals (see cmd_transfer.c). */
 static void where(const struct xp_location *dst, const char *state_file, char **dir,
                   char **prefix)
@@ -213,7 +221,7 @@ static void where(const struct xp_location *dst, const char *state_file, char **
         if (bl > 6 && !strcmp(base + bl - 6, ".jsonl"))
             bl -= 6;
         *prefix = xp_strndup(base, bl);
-    } else if (xp_location_on_disk(dst)) {
+    } else if (!in_state_dir(dst)) {
         *dir = xp_path_join(dst->path, ".xport");
         *prefix = xp_strdup("journal-");
     } else {
@@ -273,7 +281,7 @@ int cmd_status(int argc, char **argv)
             continue;
         }
         /* journals of other destinations share the state folder */
-        if (!xp_location_on_disk(&dst) && !state_file && strcmp(x.s.dst, ds)) {
+        if (in_state_dir(&dst) && !state_file && strcmp(x.s.dst, ds)) {
             free(x.s.src);
             free(x.s.dst);
             free(x.file);

@@ -384,6 +384,11 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
     if (list_rc) /* keep going with what was listed; report the listing failure */
         snprintf(list_msg, sizeof(list_msg), "%s", xp_error_last()->message);
     run.st.experiments_listed = (int64_t)run.nrefs;
+    if (dst && !o->dry_run && dst->type->publish && run.nrefs > 1)
+        /* written whole, in this order (the sink's xp_write_opts.ordinal):
+         * the same experiments give the same destination, whatever order
+         * the source lists them in */
+        qsort(run.refs, run.nrefs, sizeof(*run.refs), copy_ref_order);
     if (!list_rc && o->journal && !o->dry_run &&
         xp_journal_listed(o->journal, run.st.experiments_listed, run.st.listed_all))
         xp_error_clear(); /* only xport status reads it: "remaining" stays unknown */

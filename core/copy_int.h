@@ -62,6 +62,10 @@ struct copy_run {
 
 /* copy_refs.c: refs ordered by workspace, project and name (qsort). */
 int copy_ref_cmp(const void *a, const void *b);
+/* copy_refs.c: copy_ref_cmp, then the source's key: a total order (two
+ * experiments of one name are still told apart), the order in which a run
+ * into a destination published whole hands experiments out. */
+int copy_ref_order(const void *a, const void *b);
 /* copy_refs.c: the first destination ref with the given names (name NULL: any in
  * project; project NULL: any in workspace), in the sorted list l. */
 const struct ref_item *copy_dst_find(const struct ref_list *l, const char *ws,

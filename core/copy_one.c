@@ -183,7 +183,8 @@ static int sync_compare(struct one *x, int *overwrite)
 static int open_sink(struct one *x, const struct xp_record *rec)
 {
     struct copy_run *run = x->run;
-    struct xp_write_opts wo = {run->resources, run->o->overwrite, run->o->resume};
+    struct xp_write_opts wo = {run->resources, run->o->overwrite, run->o->resume,
+                               run->dst->type->publish ? (int64_t)(x->it - run->refs) : -1};
     int rc = xp_adapter_write(&x->sink, run->dst, &rec->u.exp, &wo);
     if (rc == XP_EEXISTS && run->o->sync == XP_SYNC_ALL) {
         int keep = sync_compare(x, &wo.overwrite);

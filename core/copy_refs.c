@@ -16,6 +16,15 @@ int copy_ref_cmp(const void *a, const void *b)
     return c;
 }
 
+int copy_ref_order(const void *a, const void *b)
+{
+    const struct ref_item *x = a, *y = b;
+    int c = copy_ref_cmp(a, b);
+    if (!c)
+        c = strcmp(x->key ? x->key : "", y->key ? y->key : "");
+    return c;
+}
+
 /* First destination ref with the given names (name NULL: any in project,
  * project NULL: any in workspace): a binary search of the sorted list, ""
  * standing for "any" as the least name. */

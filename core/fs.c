@@ -52,7 +52,10 @@ void xp_tmp_clean(const char *path)
             if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
                 continue; /* alive (or not ours to see): its writer may still rename it */
             char *p = xp_path_join(dir, names[i]);
-            unlink(p);
+            if (xp_is_real_dir(p))
+                xp_rm_rf(p); /* a folder so named (an archive's staging) */
+            else
+                unlink(p);
             free(p);
         }
         xp_strv_free(names);

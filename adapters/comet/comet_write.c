@@ -111,7 +111,7 @@ int comet_write_experiment(struct xp_sink **out, struct xp_adapter *base,
     int rc = xp_tempdir(&s->tmp, "xport-comet-up-");
     if (!rc) {
         s->cx.root = xp_strdup(s->tmp);
-        struct xp_write_opts iwo = {.resources = wo ? wo->resources : 0};
+        struct xp_write_opts iwo = {.resources = wo ? wo->resources : 0, .ordinal = -1};
         rc = cometx_write_experiment(&s->inner, &s->cx.base, meta, &iwo);
     }
     if (!rc) {

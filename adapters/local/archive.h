@@ -1,6 +1,6 @@
 /* Private to the local adapter: an xport layout inside a tar (plain, gzip,
  * zstd, xz) or zip archive, read by streaming members through libarchive
- * and written from a staged layout folder (archive_*.c). */
+ * and written experiment by experiment from a staging folder (archive_*.c). */
 #ifndef XPORT_LOCAL_ARCHIVE_H
 #define XPORT_LOCAL_ARCHIVE_H
 
@@ -83,10 +83,20 @@ int arc_open_body(struct arc_index *x, const char *name, const char *what,
 int arc_read_json(struct arc_index *x, const char *name, const char *what,
                   struct json_object **out);
 
-/* archive_write.c: the layout under dir written as the archive path (its
- * format from its name), members in the layout reader's order, headers
- * with fixed times, owners and modes, so that the same layout gives the
- * same bytes. Atomic: a temp name beside path, renamed at the end. */
-int arc_write_layout(const char *path, const char *dir, struct xp_ctx *ctx);
+/* archive_write.c: an archive written member by member, its format from
+ * its name: headers with fixed times, owners and modes and compressors
+ * with fixed settings, so that the same members give the same bytes.
+ * Atomic: written under a temp name beside path (xp_tmp_name), renamed
+ * over path by arc_out_close. */
+struct arc_out;
+int arc_out_open(struct arc_out **out, const char *path, struct xp_ctx *ctx);
+/* The file dir/rel as the member rel, when it is a regular file. */
+int arc_out_file(struct arc_out *o, const char *dir, const char *rel);
+/* The experiment folder dir/rel, members in the layout reader's order. */
+int arc_out_experiment(struct arc_out *o, const char *dir, const char *rel);
+/* Close, fsync and rename over the path; frees o either way. */
+int arc_out_close(struct arc_out *o);
+/* Drop o and its temp file (keep != 0: leave the file). */
+void arc_out_free(struct arc_out *o, int keep);
 
 #endif

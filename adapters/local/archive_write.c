@@ -1,11 +1,12 @@
-/* Writing a layout folder as an archive: members in the order the layout
- * reader asks for them (xport.json, then per experiment its JSON
- * documents, each series' metadata.json and data.jsonl, logs, files.jsonl
- * and the files in its order, then anything else sorted), so that reading
- * it back takes one pass; headers with a fixed time, owner and mode and
- * compressors with fixed settings, so that the same layout always gives
- * the same bytes. The archive is written under a temp name beside its
- * path and renamed there at the end. */
+/* Writing an archive member by member: opened under a temp name beside
+ * its path, then experiment folders appended one at a time, each in the
+ * order the layout reader asks for its members (its JSON documents, each
+ * series' metadata.json and data.jsonl, logs, files.jsonl and the files in
+ * its order, then anything else sorted), so that reading it back takes one
+ * pass; headers with a fixed time, owner and mode and compressors with
+ * fixed settings, so that the same members always give the same bytes;
+ * closed, fsynced and renamed over the path at the end. The bytes go out
+ * through xp_sys_write, so fault tests reach them. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -25,21 +26,24 @@
 #include "xport/json.h"
 #include "xport/location.h"
 #include "xport/sys/adapter.h"
+#include "xport/sysio.h"
 
 /* Every member's time: 2000-01-01T00:00:00Z (zip cannot say 1970). */
 #define ARC_MTIME 946684800
 
-struct wr {
+struct arc_out {
     struct archive *a;
-    const char *dir;          /* the layout folder */
-    const char *path;         /* the archive, for messages */
+    const char *dir;          /* the layout folder of the member being put */
+    char *path;               /* the archive */
+    char *tmp;                /* its temp name, written */
+    int fd;
     struct xp_ctx *ctx;
-    struct json_object *done; /* members written, as a set */
+    struct json_object *done; /* members of the experiment written, as a set */
     struct archive_entry *e;
     char *buf;
 };
 
-static int arc_fail(struct wr *w, const char *what)
+static int arc_fail(struct arc_out *w, const char *what)
 {
     const char *s = archive_error_string(w->a);
     return xp_error_set(XP_EIO, "cannot write '%s' into '%s': %s", what, w->path,
@@ -47,7 +51,7 @@ static int arc_fail(struct wr *w, const char *what)
 }
 
 /* The file rel (below the layout folder) as a member, once. */
-static int put_file(struct wr *w, const char *rel)
+static int put_file(struct arc_out *w, const char *rel)
 {
     if (json_object_object_get_ex(w->done, rel, NULL))
         return 0;
@@ -100,7 +104,7 @@ out:
     return rc;
 }
 
-static int put_if_file(struct wr *w, const char *rel)
+static int put_if_file(struct arc_out *w, const char *rel)
 {
     char *p = xp_path_join(w->dir, rel);
     int have = xp_is_real_file(p);
@@ -109,7 +113,7 @@ static int put_if_file(struct wr *w, const char *rel)
 }
 
 /* Every file below rel, sorted (what the orders below did not take). */
-static int put_tree(struct wr *w, const char *rel, int depth)
+static int put_tree(struct arc_out *w, const char *rel, int depth)
 {
     char *p = xp_path_join(w->dir, rel);
     char **names;
@@ -130,7 +134,7 @@ static int put_tree(struct wr *w, const char *rel, int depth)
     return rc;
 }
 
-static int put_at(struct wr *w, const char *exp, const char *rel)
+static int put_at(struct arc_out *w, const char *exp, const char *rel)
 {
     char *r = xp_path_join(exp, rel);
     int rc = put_if_file(w, r);
@@ -139,7 +143,7 @@ static int put_at(struct wr *w, const char *exp, const char *rel)
 }
 
 /* files.jsonl's entries, in its order (the reader's). */
-static int put_files(struct wr *w, const char *exp)
+static int put_files(struct arc_out *w, const char *exp)
 {
     char *mf = xp_path_join(w->dir, exp);
     char *p = xp_path_join(mf, "files.jsonl");
@@ -178,7 +182,7 @@ static int put_files(struct wr *w, const char *exp)
 }
 
 /* One experiment folder, in the order layout_reader.c reads it. */
-static int put_experiment(struct wr *w, const char *exp)
+static int put_experiment(struct arc_out *w, const char *exp)
 {
     static const char *const docs[] = {"experiment.json", "parameters.json",
                                        "summary.json", "others.json", NULL};
@@ -211,35 +215,6 @@ static int put_experiment(struct wr *w, const char *exp)
         rc = put_files(w, exp);
     if (!rc)
         rc = put_tree(w, exp, 0);
-    return rc;
-}
-
-/* Below the top: experiment folders (holding experiment.json) in their
- * order, the rest sorted. The top's hidden entries (.xport: staging,
- * journals, locks) are the writer's, not the layout's. */
-static int put_folder(struct wr *w, const char *rel, int depth)
-{
-    char *p = *rel ? xp_path_join(w->dir, rel) : xp_strdup(w->dir);
-    char **names;
-    size_t n;
-    int rc = xp_list_dir(&names, &n, p);
-    free(p);
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (!*rel && names[i][0] == '.')
-            continue;
-        char *r = *rel ? xp_path_join(rel, names[i]) : xp_strdup(names[i]);
-        char *d = xp_path_join(w->dir, r), *ej = xp_path_join(d, "experiment.json");
-        if (!xp_is_real_dir(d))
-            rc = put_file(w, r);
-        else if (xp_is_real_file(ej))
-            rc = put_experiment(w, r);
-        else
-            rc = depth < 16 ? put_folder(w, r, depth + 1) : put_tree(w, r, 0);
-        free(ej);
-        free(d);
-        free(r);
-    }
-    xp_strv_free(names);
     return rc;
 }
 
@@ -289,34 +264,110 @@ static int writer_for(struct archive **out, const char *path)
     return 0;
 }
 
-int arc_write_layout(const char *path, const char *dir, struct xp_ctx *ctx)
+static la_ssize_t out_write_cb(struct archive *a, void *data, const void *buf, size_t len)
 {
-    /* UTF-8 names (the C locale crashes libarchive 3.6's pax writer) */
-    void *loc = arc_utf8_enter();
-    struct wr w = {NULL, dir, path, ctx, json_object_new_object(), archive_entry_new(),
-                   xp_malloc(65536)};
-    char *tmp = xp_tmp_name(path);
-    int rc = writer_for(&w.a, path);
-    if (!rc && archive_write_open_filename(w.a, tmp) != ARCHIVE_OK)
-        rc = xp_error_set(XP_EIO, "cannot create '%s': %s", tmp,
-                          archive_error_string(w.a) ? archive_error_string(w.a) : "?");
-    else if (!rc) {
-        rc = put_if_file(&w, "xport.json");
-        if (!rc)
-            rc = put_folder(&w, "", 0);
-        if (archive_write_close(w.a) != ARCHIVE_OK && !rc)
-            rc = arc_fail(&w, "the end");
+    (void)a;
+    struct arc_out *o = data;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = xp_sys_write(o->fd, (const char *)buf + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            archive_set_error(a, n < 0 ? errno : EIO, "cannot write '%s': %s", o->tmp,
+                              strerror(n < 0 ? errno : EIO));
+            return -1;
+        }
+        off += (size_t)n;
     }
-    if (w.a)
-        archive_write_free(w.a);
+    return (ssize_t)len;
+}
+
+void arc_out_free(struct arc_out *o, int keep)
+{
+    if (!o)
+        return;
+    if (o->a)
+        archive_write_free(o->a);
+    if (o->fd >= 0)
+        close(o->fd);
+    if (!keep && o->tmp)
+        unlink(o->tmp);
+    free(o->tmp);
+    free(o->path);
+    free(o->buf);
+    archive_entry_free(o->e);
+    json_object_put(o->done);
+    free(o);
+}
+
+int arc_out_open(struct arc_out **out, const char *path, struct xp_ctx *ctx)
+{
+    struct arc_out *o = xp_calloc(1, sizeof(*o));
+    *out = NULL;
+    o->fd = -1;
+    o->path = xp_strdup(path);
+    o->tmp = xp_tmp_name(path);
+    o->ctx = ctx;
+    o->e = archive_entry_new();
+    o->done = json_object_new_object();
+    o->buf = xp_malloc(65536);
+    int rc = writer_for(&o->a, path);
+    if (!rc) {
+        /* the name has this process's PID: one there is a dead namesake's */
+        o->fd = xp_sys_open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (o->fd < 0)
+            rc = xp_error_set_os(XP_EIO, "cannot create '%s'", o->tmp);
+    }
+    /* a regular file: the last block is not padded (as libarchive does
+     * when it opens the file itself) */
     if (!rc)
-        rc = xp_file_commit(tmp, path);
-    else
-        unlink(tmp);
-    free(tmp);
-    free(w.buf);
-    archive_entry_free(w.e);
-    json_object_put(w.done);
+        archive_write_set_bytes_in_last_block(o->a, 1);
+    if (!rc && archive_write_open(o->a, o, NULL, out_write_cb, NULL) != ARCHIVE_OK)
+        rc = xp_error_set(XP_EIO, "cannot create '%s': %s", o->tmp,
+                          archive_error_string(o->a) ? archive_error_string(o->a) : "?");
+    if (rc) {
+        arc_out_free(o, 0);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+/* Every member's name is UTF-8 (the C locale crashes libarchive 3.6's pax
+ * writer): the calling thread switches for the while. */
+int arc_out_file(struct arc_out *o, const char *dir, const char *rel)
+{
+    void *loc = arc_utf8_enter();
+    o->dir = dir;
+    int rc = put_if_file(o, rel);
     arc_utf8_leave(loc);
+    return rc;
+}
+
+int arc_out_experiment(struct arc_out *o, const char *dir, const char *rel)
+{
+    void *loc = arc_utf8_enter();
+    o->dir = dir;
+    json_object_put(o->done); /* member names never repeat across experiments */
+    o->done = json_object_new_object();
+    int rc = put_experiment(o, rel);
+    arc_utf8_leave(loc);
+    return rc;
+}
+
+int arc_out_close(struct arc_out *o)
+{
+    void *loc = arc_utf8_enter();
+    int rc = 0;
+    if (archive_write_close(o->a) != ARCHIVE_OK)
+        rc = arc_fail(o, "the end");
+    arc_utf8_leave(loc);
+    if (!rc && close(o->fd) != 0)
+        rc = xp_error_set_os(XP_EIO, "cannot write '%s'", o->tmp);
+    o->fd = -1;
+    if (!rc)
+        rc = xp_file_commit(o->tmp, o->path); /* removes it on failure */
+    arc_out_free(o, !rc);
     return rc;
 }

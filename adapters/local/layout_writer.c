@@ -186,7 +186,12 @@ static int place_experiment(char **final_out, struct local_adapter *la,
     const char *owner_id = owner ? json_object_get_string(owner) : NULL;
     int other_claim = claimed && !(m->source_id && owner_id &&
                                    !strcmp(owner_id, m->source_id));
-    if (((xp_is_dir(dir) && !same_source(dir, m)) || other_claim) &&
+    struct json_object *was = NULL;
+    int moved = la->placed && json_object_object_get_ex(la->placed, dir, &was);
+    const char *was_id = was ? json_object_get_string(was) : NULL;
+    int other_moved = moved && !((!m->source_id && !was_id) ||
+                                 (m->source_id && was_id && !strcmp(was_id, m->source_id)));
+    if (((xp_is_dir(dir) && !same_source(dir, m)) || other_claim || other_moved) &&
         m->source_id) {
         free(dir);
         struct xp_buf alt = XP_BUF_INIT;
@@ -340,7 +345,11 @@ int local_write_experiment(struct xp_sink **out, struct xp_adapter *a,
     char *done_marker = xp_path_join(final_dir, "experiment.json");
     int exists = xp_is_file(done_marker);
     free(done_marker);
-    if (exists && !wo->overwrite) {
+    pthread_mutex_lock(&la->lock);
+    int moved = la->placed && json_object_object_get_ex(la->placed, final_dir, NULL);
+    pthread_mutex_unlock(&la->lock);
+    /* one already moved on into an archive is never written twice */
+    if ((exists && !wo->overwrite) || moved) {
         pthread_mutex_lock(&la->lock);
         json_object_object_del(la->claimed, final_dir);
         pthread_mutex_unlock(&la->lock);

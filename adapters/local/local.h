@@ -31,6 +31,10 @@ struct local_adapter {
      * same-named experiments never pick the same directory */
     pthread_mutex_t lock;
     struct json_object *claimed; /* final dir -> source id */
+    /* an archive's staging layout (archive.c, which owns it): experiments
+     * already moved on into the archive, final dir -> source id; they
+     * count as there, as if still on disk. NULL otherwise */
+    struct json_object *placed;
     /* an archive (archive.c): the layout read is in it, or written into
      * a staged folder that becomes it; NULL for a folder */
     struct arc_index *arc;

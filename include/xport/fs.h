@@ -36,7 +36,8 @@ void xp_afile_abort(struct xp_afile *f); /* remove the temp file */
 char *xp_tmp_name(const char *path);
 /* Remove the temporary files of path (xp_tmp_name's, and the journal's
  * PATH.xport-tmp-PID) that a process no longer alive left: one killed
- * before its rename. Those of live writers are kept. */
+ * before its rename. Those of live writers are kept. A folder so named
+ * (created with xp_tmp_name, as an archive's staging is) goes whole. */
 void xp_tmp_clean(const char *path);
 /* Commit a temporary file written by other means (a library that writes
  * by path): fsync tmp, rename it over path, fsync the folder. tmp is

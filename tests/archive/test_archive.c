@@ -156,6 +156,39 @@ static void test_byte_identical(void **state)
     free(g);
 }
 
+/* Written experiment by experiment in the run's order, not the source's:
+ * the same layout read from a folder (-j1) and from an archive of it
+ * (-j2) gives the same bytes. Two experiments of one name (sources apart)
+ * are placed apart as in a folder (name~source id), though the first has
+ * left the staging folder by the time the second comes: no member twice. */
+static void test_streamed_order(void **state)
+{
+    struct fixture *f = *state;
+    char *wm = tu_src("tests/fixtures/wandb/go-core-2026/workspace-multi");
+    char *src = at(f, "dup"), *a = at(f, "dup-a.tar"), *b = at(f, "dup-b.tar");
+    const char *d[] = {"download", "-q", "--from", "wandb-offline", wm, "-o", src, NULL};
+    assert_int_equal(tu_xport(NULL, d), 0);
+    assert_int_equal(tu_sh("cd '%s/fixture-entity/leet-fixtures' && mv sunny-lion-5 "
+                           "'noted-morning-2~x' && sed -i 's/\"name\":\"sunny-lion-5\"/"
+                           "\"name\":\"noted-morning-2\"/' 'noted-morning-2~x/experiment.json'",
+                           src), 0);
+    const char *c1[] = {"copy", "-q", "-j", "1", src, a, NULL};
+    assert_int_equal(tu_xport(NULL, c1), 0);
+    const char *c2[] = {"copy", "-q", "-j", "2", a, b, NULL};
+    assert_int_equal(tu_xport(NULL, c2), 0);
+    if (tu_sh("cmp '%s' '%s'", a, b))
+        fail_msg("a layout and an archive of it made different archives");
+    assert_int_equal(tu_sh("test -z \"$(tar -tf '%s' | sort | uniq -d)\"", a), 0);
+    assert_int_equal(tu_sh("test $(tar -tf '%s' | grep -c '/noted-morning-2[^/]*/experiment.json$') "
+                           "= 2", a), 0);
+    const char *v[] = {"verify", a, src, NULL};
+    assert_int_equal(tu_xport(NULL, v), 0);
+    free(wm);
+    free(src);
+    free(a);
+    free(b);
+}
+
 /* download from a wandb offline run straight into .tar.zst */
 static void test_wandb_offline_download(void **state)
 {
@@ -234,6 +267,37 @@ static void test_failed_run_leaves_none(void **state)
     free(ok);
     free(src);
     free(arc);
+}
+
+/* xport status ARCHIVE: an archive's journal is in the state folder (the
+ * archive is rewritten whole by each run), among other destinations' */
+static void test_status(void **state)
+{
+    struct fixture *f = *state;
+    char *src = at(f, "st-src"), *arc = at(f, "st.tar.gz"), *other = at(f, "other.tar");
+    char *sd = at(f, "state");
+    assert_int_equal(gen_many_layout(src, 4, 5), 0);
+    setenv("XDG_STATE_HOME", sd, 1);
+    const char *c1[] = {"copy", "-q", src, arc, NULL};
+    assert_int_equal(tu_xport(NULL, c1), 0);
+    const char *c2[] = {"copy", "-q", f->layout, other, NULL};
+    assert_int_equal(tu_xport(NULL, c2), 0);
+    char *out = NULL, *err = NULL;
+    const char *st[] = {"status", arc, "--json", NULL};
+    int rc = tu_run_xport(&out, &err, st);
+    unsetenv("XDG_STATE_HOME");
+    if (rc)
+        fail_msg("xport status %s: %d\n%s", arc, rc, err);
+    /* this archive's one journal (4 done), not the other archive's */
+    assert_non_null(strstr(out, "\"total\":{\"done\":4,\"partial\":0,\"failed\":0,"
+                                "\"remaining\":0}"));
+    assert_null(strstr(out, "},{\"file\""));
+    free(out);
+    free(err);
+    free(sd);
+    free(other);
+    free(arc);
+    free(src);
 }
 
 /* ---- hostile and broken archives ---- */
@@ -373,9 +437,11 @@ int main(void)
         cmocka_unit_test(test_sibling_names),
         cmocka_unit_test(test_verify_finds_difference),
         cmocka_unit_test(test_byte_identical),
+        cmocka_unit_test(test_streamed_order),
         cmocka_unit_test(test_wandb_offline_download),
         cmocka_unit_test(test_foreign_order),
         cmocka_unit_test(test_failed_run_leaves_none),
+        cmocka_unit_test(test_status),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_link_inside),
         cmocka_unit_test(test_truncated),

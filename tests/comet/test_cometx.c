@@ -393,7 +393,7 @@ static void hostile_names_written_inside(void **state)
     struct xp_experiment_meta m = {.workspace = "../..", .project = "a/../../b",
                                    .name = "..", .source_vendor = "comet",
                                    .source_id = "../../escape"};
-    struct xp_write_opts wo = {XP_RES_ALL, 0, 0};
+    struct xp_write_opts wo = {XP_RES_ALL, 0, 0, -1};
     struct xp_sink *s = NULL;
     tu_pass(xp_adapter_write(&s, a, &m, &wo));
     struct xp_record rec = {.kind = XP_REC_EXPERIMENT};

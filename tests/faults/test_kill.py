@@ -19,6 +19,10 @@ clean run's: a layout file by file, a server by its emulator's /__emu/dump
 with the server's own ids and clocks left out (so a point, log line, file
 or experiment sent twice is a difference).
 
+An archive destination (layout -> .tar.zst, -j1 and -j2) is rebuilt whole
+by each run, so the rerun there is plain (--resume is refused) and must give
+the clean run's bytes, with nothing the killed run made left beside it.
+
 SIGTERM and SIGINT: the process signals itself at a counted moment (TERM:N,
 INT:N, REQ-TERM:N, REQ-INT:N): it must stop by itself with exit 143 or
 130, say it was interrupted, publish no partial experiment, and --resume
@@ -28,7 +32,7 @@ usage: test_kill.py XPORT FIXTURES [full | requests | POINTS] [ONLY-SUBSTRING]
   POINTS: moments per direction (default 4, for the suite's time; the
   issue asks for 20); requests: every HTTP request and 20 file calls;
   ONLY-SUBSTRING: the directions whose name has it."""
-import base64, json, os, re, shutil, signal, subprocess, sys, tempfile, time
+import base64, hashlib, json, os, re, shutil, signal, subprocess, sys, tempfile, time
 import urllib.request
 
 XPORT, FIXTURES = (os.path.abspath(a) for a in sys.argv[1:3])
@@ -173,6 +177,7 @@ def differences(a, b, path="", out=None, limit=8):
 
 class LayoutDst:
     """A destination folder (an xport layout or an ml-dash local store)."""
+    resume = ["--resume"]
 
     def __init__(self, volatile=(), prefix=""):
         self.volatile, self.prefix = set(volatile), prefix
@@ -204,7 +209,58 @@ class LayoutDst:
         return bad
 
 
+class ArchiveDst:
+    """An archive (D.tar.zst) written whole by each run, experiment by
+    experiment from a staging folder beside it: after a kill there is no
+    archive under the name and, with -j1, at most one experiment in that
+    staging; --resume is refused for archives, so the rerun is plain and
+    must give the clean run's bytes with nothing ".xport-" left beside it
+    (the dead run's staging folder and temp archive removed)."""
+    resume = []
+    EXT = ".tar.zst"
+
+    def __init__(self, jobs=1):
+        self.jobs = jobs  # the staging bound is checked with -j1 only
+
+    def prepare(self):
+        pass
+
+    def state(self, cwd, d):
+        p = os.path.join(cwd, d + self.EXT)
+        digest = None
+        if os.path.exists(p):
+            with open(p, "rb") as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()
+        return {"archive sha256": digest, "left beside it": leftovers(cwd, d)}
+
+    def committed(self, cwd, d, ref):
+        bad = []
+        if os.path.exists(os.path.join(cwd, d + self.EXT)):
+            bad.append("a killed run published the archive")
+        for n in leftovers(cwd, d):
+            stage = os.path.join(cwd, n)
+            if not (n.startswith(".") and os.path.isdir(stage)):
+                continue
+            exps = [r for r, _, fs in os.walk(stage) if "experiment.json" in fs and
+                    os.sep + ".xport" + os.sep not in r + os.sep]
+            inflight = os.listdir(os.path.join(stage, ".xport", "staging")) \
+                if os.path.isdir(os.path.join(stage, ".xport", "staging")) else []
+            if self.jobs == 1 and len(exps) + len(inflight) > 1:
+                bad.append("%d experiments staged at once with -j1 (the bound is one): %s" %
+                           (len(exps) + len(inflight), exps + inflight))
+        return bad
+
+
+def leftovers(cwd, d):
+    """Names beside archive d made by a run into it: temp archives and
+    staging folders."""
+    return sorted(n for n in os.listdir(cwd) if ".xport-" in n and
+                  (n.startswith(d + ".") or n.startswith("." + d + ".")))
+
+
 class ServerDst:
+    resume = ["--resume"]
+
     def __init__(self, emu, volatile, seed=None):
         self.emu, self.volatile, self.seed = emu, set(volatile), seed
 
@@ -322,13 +378,16 @@ def trial(case, cwd, ref, fault, failures, signalled=None):
             staging = os.path.join(cwd, d, ".xport", "staging")
             if os.path.isdir(staging) and os.listdir(staging):
                 fail("a clean stop left staged experiments: %s" % os.listdir(staging))
+            if isinstance(case.dst, ArchiveDst) and leftovers(cwd, d):
+                fail("a clean stop left %s beside the archive" % leftovers(cwd, d))
         elif not fired and p.returncode != 0:
             fail("exit %d without the kill: %s" % (p.returncode, err[-1500:]))
         for b in case.dst.committed(cwd, d, ref):
             fail(b)
-        r = run(case.argv(d) + ["--resume"], cwd, state)
+        r = run(case.argv(d) + case.dst.resume, cwd, state)
         if r.returncode != 0:
-            fail("--resume failed (%d): %s" % (r.returncode, r.stderr[-2000:]))
+            fail("%s failed (%d): %s" % (" ".join(case.dst.resume) or "the rerun",
+                                         r.returncode, r.stderr[-2000:]))
         else:
             diff = differences(ref, case.dst.state(cwd, d))
             if diff:
@@ -338,6 +397,10 @@ def trial(case, cwd, ref, fault, failures, signalled=None):
     finally:
         shutil.rmtree(os.path.join(cwd, d), ignore_errors=True)
         shutil.rmtree(state, ignore_errors=True)
+        for n in os.listdir(cwd):  # an archive d.EXT, and what a run left beside it
+            if n.startswith(d + ".") or n.startswith("." + d + "."):
+                p = os.path.join(cwd, n)
+                shutil.rmtree(p) if os.path.isdir(p) else os.unlink(p)
 
 
 def walk(case, cwd, failures, signals):
@@ -411,6 +474,15 @@ def main():
         # there for good
         cases.append((Case("copy layout->layout", lambda d: ["copy", "-q", src, d], layout,
                            marks=[("call", r"^open .*/xport\.json\.xport-tmp-", 1)]), True))
+        # an archive is written experiment by experiment: a kill left its
+        # staging folder and temp archive beside it for good
+        cases.append((Case("copy layout->archive", lambda d: [
+            "copy", "-q", "-j", "1", src, d + ArchiveDst.EXT], ArchiveDst(),
+            marks=[("call", r"^open .*\.tar\.zst\.xport-tmp-", 1),
+                   ("call", r"^mkdir (.*/)?\.[^/]*\.tar\.zst\.xport-tmp-[^/]*$", 1)]), True))
+        # with -j2 experiments commit out of order: the rerun's bytes are the same
+        cases.append((Case("copy layout->archive -j2", lambda d: [
+            "copy", "-q", "-j", "2", src, d + ArchiveDst.EXT], ArchiveDst(jobs=2)), False))
         wm = os.path.join(FIXTURES, "wandb", "go-core-2026", "workspace-multi")
         cases.append((Case("download wandb-offline", lambda d: [
             "download", "-q", "--from", "wandb-offline", wm, "-o", d], layout), False))

@@ -44,7 +44,7 @@ static int open_sink(struct xp_adapter **a, struct xp_sink **s, const char *root
     xp_location_release(&loc);
     if (rc)
         return rc;
-    struct xp_write_opts wo = {XP_RES_ALL, 0};
+    struct xp_write_opts wo = {XP_RES_ALL, 0, 0, -1};
     return (*a)->type->write_experiment(s, *a, m, &wo);
 }
 

@@ -139,6 +139,12 @@ struct xp_write_opts {
     unsigned resources;
     int overwrite; /* replace an experiment that exists */
     int resume;    /* keep items completed by an earlier, interrupted attempt */
+    /* The experiment's position in the run's order (0, 1, ...) when the
+     * destination is published whole (publish below: xp_copy then hands
+     * out experiments in a fixed order, whatever the source's listing
+     * order), or -1. Positions of experiments skipped or failed before
+     * their sink opened never arrive. */
+    int64_t ordinal;
 };
 
 struct xp_adapter_type;
