@@ -14,6 +14,23 @@
  * mid-run when the tail has outgrown the state. A torn or damaged line is
  * ignored when loading. Older journals (no header) load the same way.
  *
+ * The header's "gen" is the journal's generation: 0 for a new journal,
+ * one more at each compaction. It orders two copies of one journal kept
+ * in two places (a destination that keeps state, xp_adapter_state_*, and
+ * each machine's working copy; cmd/journal_remote.c), by this rule
+ * (xp_journal_adopt): the copy of the higher generation wins; when it is
+ * the other one, it is taken and the lines of the local copy's tail (the
+ * lines written here since its own last compaction, which the other copy
+ * may never have seen) are appended to it, because lines are events folded
+ * in order and the local ones are the later. An equal generation keeps the
+ * local copy. What is lost: lines a machine compacted but never pushed,
+ * when another machine has pushed a higher generation since (a push is a
+ * compaction, so the final push of a run failing is an error that says
+ * where the journal is). Re-folding a tail line the other copy already
+ * holds changes nothing (outcomes are idempotent), except that it may
+ * undo a later outcome of the same experiment written by the other
+ * machine in between: at worst an experiment is written again.
+ *
  * Reading is streamed. A run that neither resumes nor syncs keeps only the
  * experiments left partial (cheap to find: other lines are not parsed), and
  * then compacts at its end only once the tail has outgrown the state.
@@ -41,6 +58,7 @@ struct xp_journal {
     int unsynced;         /* lines written and not yet fsynced */
     long loaded;          /* experiments done in earlier runs (resume) */
     int64_t compactions;  /* done by this process (tests, bench) */
+    int64_t gen;          /* the generation of the file's header (below) */
     /* the last listing recorded (xp_journal_listed), or -1 */
     int64_t listed, listed_of;
 };
@@ -61,6 +79,20 @@ int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
 /* Compact when due (see above), then close. Returns the compaction's error
  * (the old journal is then intact); the struct is released either way. */
 int xp_journal_close(struct xp_journal *j);
+
+/* Compact now when lines were appended since the last compaction (the
+ * generation goes up), then, when copy_to is not NULL, copy the journal
+ * as it stands into copy_to (atomically), before any later line: what a
+ * push sends. On a compaction error nothing is copied and the journal is
+ * whole as it was. */
+int xp_journal_compact(struct xp_journal *j, const char *copy_to);
+/* Before xp_journal_open: bring the copy of the journal at path's pair
+ * kept elsewhere, fetched into theirs, together with the local one at
+ * path, by the generation rule above. *took is 1 when path now holds
+ * theirs (with the local tail appended), 0 when the local one stays.
+ * theirs must be a journal with a header (XP_EINVALID otherwise, path
+ * untouched). */
+int xp_journal_adopt(const char *path, const char *theirs, int *took);
 
 /* 1 when an earlier run finished this experiment (copied or skipped) and
  * did not leave it partial. Needs XP_JOURNAL_RESUME. */
