@@ -1,0 +1,187 @@
+/* The journal's generation and the rule that brings the copy kept at a
+ * destination together with the local one (xp_journal_adopt,
+ * include/xport/journal.h): the higher generation wins, a newer copy from
+ * elsewhere gets the local tail appended, an equal or older one leaves
+ * the local copy alone. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "xport/error.h"
+#include "xport/fs.h"
+#include "xport/journal.h"
+
+#define HEAD(gen, state)                                                         \
+    "{\"event\":\"journal\",\"version\":2,\"src\":\"S\",\"dst\":\"s3://b/p\",\"state\":" \
+    #state ",\"gen\":" #gen ",\"time\":\"2026-01-01T00:00:00Z\"}\n"
+#define EXP(name, outcome)                                                       \
+    "{\"event\":\"experiment\",\"workspace\":\"ws\",\"project\":\"p\",\"name\":\"" name \
+    "\",\"outcome\":\"" outcome "\"}\n"
+#define PARTIAL(name)                                                            \
+    "{\"event\":\"experiment\",\"workspace\":\"ws\",\"project\":\"p\",\"name\":\"" name \
+    "\",\"outcome\":\"partial\",\"mask\":1,\"dropped\":1,\"first\":\"x\"}\n"
+
+struct fx {
+    char *tmp, *mine, *theirs;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    f->tmp = tu_mkdtemp();
+    f->mine = xp_path_join(f->tmp, "journal-1.jsonl");
+    f->theirs = xp_path_join(f->tmp, "fetched");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    tu_rmtree(f->tmp);
+    free(f->tmp);
+    free(f->mine);
+    free(f->theirs);
+    free(f);
+    return 0;
+}
+
+static void counts(const char *path, int64_t done, int64_t partial)
+{
+    struct xp_journal_summary s;
+    tu_pass(xp_journal_summary(path, &s));
+    if (s.done != done || s.partial != partial)
+        fail_msg("'%s': done %lld partial %lld, wanted %lld %lld:\n%s", path,
+                 (long long)s.done, (long long)s.partial, (long long)done,
+                 (long long)partial, tu_slurp(path));
+    free(s.src);
+    free(s.dst);
+}
+
+static int64_t gen_of(const char *path)
+{
+    char *t = tu_slurp(path);
+    const char *g = t ? strstr(t, "\"gen\":") : NULL;
+    int64_t n = g ? atoll(g + 6) : -1;
+    free(t);
+    return n;
+}
+
+/* 0 for a new journal, one more at each compaction that had lines to
+ * fold; the snapshot a push sends is the compacted file. */
+static void test_generation_rises_with_compactions(void **state)
+{
+    struct fx *f = *state;
+    struct xp_journal j;
+    char *snap = xp_path_join(f->tmp, "snap");
+    tu_pass(xp_journal_open(&j, f->mine, "S", "s3://b/p", 0));
+    assert_int_equal(gen_of(f->mine), 0);
+    tu_pass(xp_journal_record(&j, "ws", "p", "a", NULL, NULL, "copied", NULL));
+    tu_pass(xp_journal_compact(&j, snap));
+    assert_int_equal(gen_of(f->mine), 1);
+    assert_int_equal(gen_of(snap), 1);
+    counts(snap, 1, 0);
+    tu_pass(xp_journal_compact(&j, snap)); /* nothing new: the same generation */
+    assert_int_equal(gen_of(snap), 1);
+    tu_pass(xp_journal_record(&j, "ws", "p", "b", NULL, NULL, "copied", NULL));
+    tu_pass(xp_journal_compact(&j, snap));
+    assert_int_equal(gen_of(snap), 2);
+    counts(snap, 2, 0);
+    tu_pass(xp_journal_close(&j));
+    /* a later open goes on from it */
+    tu_pass(xp_journal_open(&j, f->mine, "S", "s3://b/p", XP_JOURNAL_RESUME));
+    assert_int_equal(j.gen, 2);
+    tu_pass(xp_journal_close(&j));
+    assert_int_equal(gen_of(f->mine), 3);
+    free(snap);
+}
+
+/* The other copy is newer: it is taken, and what this machine wrote since
+ * its own generation follows it (a torn last line does not). */
+static void test_newer_elsewhere_keeps_local_tail(void **state)
+{
+    struct fx *f = *state;
+    tu_write(f->theirs, HEAD(3, 2) EXP("a", "copied") EXP("b", "copied"));
+    tu_write(f->mine, HEAD(1, 1) PARTIAL("a") EXP("c", "copied") PARTIAL("b")
+                          "{\"event\":\"experiment\",\"name\":\"torn");
+    int took = -1;
+    tu_pass(xp_journal_adopt(f->mine, f->theirs, &took));
+    assert_int_equal(took, 1);
+    char *t = tu_slurp(f->mine);
+    assert_string_equal(t, HEAD(3, 2) EXP("a", "copied") EXP("b", "copied")
+                               EXP("c", "copied") PARTIAL("b"));
+    free(t);
+    counts(f->mine, 2, 1); /* a (theirs), c (the local tail); b partial (later, here) */
+    /* and it opens as the journal of its pair */
+    struct xp_journal j;
+    tu_pass(xp_journal_open(&j, f->mine, "S", "s3://b/p", XP_JOURNAL_RESUME));
+    assert_int_equal(j.gen, 3);
+    assert_true(xp_journal_done(&j, "ws", "p", "c"));
+    assert_false(xp_journal_done(&j, "ws", "p", "b"));
+    tu_pass(xp_journal_close(&j));
+}
+
+/* The local copy is as new or newer: it stays as it is. */
+static void test_local_newer_or_equal_stays(void **state)
+{
+    struct fx *f = *state;
+    const char *mine = HEAD(4, 1) EXP("a", "copied") PARTIAL("c");
+    tu_write(f->mine, mine);
+    for (int g = 3; g <= 4; g++) {
+        tu_write(f->theirs, g == 3 ? HEAD(3, 1) EXP("b", "copied")
+                                   : HEAD(4, 1) EXP("b", "copied"));
+        int took = -1;
+        tu_pass(xp_journal_adopt(f->mine, f->theirs, &took));
+        assert_int_equal(took, 0);
+        char *t = tu_slurp(f->mine);
+        assert_string_equal(t, mine);
+        free(t);
+    }
+}
+
+/* No local copy: the other is taken whole. A local journal of before
+ * generations (no header) loses to it, its lines all kept as tail. */
+static void test_no_local_or_old_local(void **state)
+{
+    struct fx *f = *state;
+    const char *theirs = HEAD(1, 1) EXP("a", "copied");
+    tu_write(f->theirs, theirs);
+    int took = -1;
+    tu_pass(xp_journal_adopt(f->mine, f->theirs, &took));
+    assert_int_equal(took, 1);
+    char *t = tu_slurp(f->mine);
+    assert_string_equal(t, theirs);
+    free(t);
+    tu_write(f->mine, EXP("z", "copied"));
+    tu_pass(xp_journal_adopt(f->mine, f->theirs, &took));
+    assert_int_equal(took, 1);
+    counts(f->mine, 2, 0);
+}
+
+/* What was fetched is no journal: refused, the local copy untouched. */
+static void test_damaged_copy_refused(void **state)
+{
+    struct fx *f = *state;
+    const char *mine = HEAD(1, 1) EXP("a", "copied");
+    tu_write(f->mine, mine);
+    tu_write(f->theirs, "<Error>NoSuchKey</Error>\n");
+    int took = -1;
+    tu_fail_with(XP_EINVALID, "has no header", xp_journal_adopt(f->mine, f->theirs, &took));
+    assert_int_equal(took, 0);
+    char *t = tu_slurp(f->mine);
+    assert_string_equal(t, mine);
+    free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_generation_rises_with_compactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_elsewhere_keeps_local_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_newer_or_equal_stays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_local_or_old_local, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_copy_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
