@@ -222,7 +222,9 @@ static void test_kill_and_resume_elsewhere(void **state)
     assert_int_equal(objects(f, "rs", "experiment.json"), N);
     /* every experiment has the same objects: one metric's data and metadata */
     int per = objects(f, "rs/ws/proj/run-001", "*");
-    assert_int_equal(objects(f, "rs", "*"), 1 + N * per);
+    /* and xport.json, and the journal (.xport/journal-*.jsonl) */
+    assert_int_equal(objects(f, "rs/.xport", "journal-*.jsonl"), 1);
+    assert_int_equal(objects(f, "rs", "*"), 2 + N * per);
     /* listed in pages of 7 keys: continuation tokens */
     const char *v[] = {"verify", many, "s3://bkt/rs", "--opt", "s3:list-page=7", NULL};
     assert_int_equal(run(NULL, v), 0);
@@ -338,7 +340,8 @@ static void test_sync_delete(void **state)
     assert_int_equal(run(NULL, sync), 0);
     assert_int_equal(objects(f, "sd", "experiment.json"), 2);
     assert_int_equal(objects(f, "sd/ws/proj/run-002", "*"), 0);
-    assert_int_equal(objects(f, "sd", "*"), 1 + (n - 1) / 3 * 2);
+    /* xport.json and the journal stay */
+    assert_int_equal(objects(f, "sd", "*"), 2 + (n - 2) / 3 * 2);
     const char *v[] = {"verify", a, "s3://bkt/sd", NULL};
     assert_int_equal(run(NULL, v), 0);
     tu_rmtree(a);
