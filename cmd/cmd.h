@@ -115,6 +115,7 @@ struct journal_remote {
     char *name, *path, *snap; /* the state's name, the local copy, a push's snapshot */
     long interval;            /* seconds */
     double last;              /* of the last push (monotonic) */
+    double retry_at;          /* after a failed push, not before */
     int64_t pushed_compactions;
     _Atomic int urgent;
 };

@@ -67,7 +67,8 @@ struct transfer_args {
      "continue an interrupted copy: skip finished experiments, keep finished items"}, \
     {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
      "journal (default: DST/.xport/journal-*.jsonl, or for a remote DST "       \
-     "$XDG_STATE_HOME/xport/journals/journal-*.jsonl)"},                         \
+     "$XDG_STATE_HOME/xport/journals/journal-*.jsonl; for s3:// also kept in "  \
+     "the bucket, PREFIX/.xport/)"},                                            \
     {OPT_BOOL, 0, "no-wait", &(a).no_wait, NULL,                                \
      "when another xport is writing to the destination, fail at once (default: " \
      "wait for it)"},                                                           \

@@ -19,6 +19,7 @@
 #include "xport/journal.h"
 
 #define DEFAULT_INTERVAL 30
+#define RETRY_MIN 10
 
 static double now_s(void)
 {
@@ -118,10 +119,14 @@ void journal_remote_tick(struct journal_remote *r)
     pthread_mutex_lock(&r->j->lock);
     int grew = r->j->tail_lines > 0, compacted = r->j->compactions != r->pushed_compactions;
     pthread_mutex_unlock(&r->j->lock);
-    if (!compacted && !(grew && (atomic_load(&r->urgent) || now_s() - r->last >= r->interval)))
+    double now = now_s();
+    if (now < r->retry_at ||
+        (!compacted && !(grew && (atomic_load(&r->urgent) || now - r->last >= r->interval))))
         return;
     if (push(r)) {
-        /* the next tick after the interval tries again; the run goes on */
+        /* tried again after the interval (at least RETRY_MIN s); the run
+         * goes on, and the push at the end decides */
+        r->retry_at = now_s() + (r->interval > RETRY_MIN ? r->interval : RETRY_MIN);
         fprintf(stderr, "warning: the journal was not stored at the destination: %s "
                         "(tried again later)\n", xp_error_last()->message);
         xp_error_clear();
