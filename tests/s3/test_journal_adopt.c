@@ -2,7 +2,8 @@
  * destination together with the local one (xp_journal_adopt,
  * include/xport/journal.h): the higher generation wins, a newer copy from
  * elsewhere gets the local tail appended, an equal or older one leaves
- * the local copy alone. */
+ * the local copy alone. And the dispatch doors of the adapters' state
+ * hooks (ABI 6). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/journal.h"
+#include "xport/sys/adapter.h"
 
 #define HEAD(gen, state)                                                         \
     "{\"event\":\"journal\",\"version\":2,\"src\":\"S\",\"dst\":\"s3://b/p\",\"state\":" \
@@ -174,6 +176,73 @@ static void test_damaged_copy_refused(void **state)
     free(t);
 }
 
+/* ---- the state doors ---- */
+
+static int hook_calls;
+
+static int st_get(struct xp_adapter *a, const char *name, const char *local_path)
+{
+    (void)a;
+    (void)local_path;
+    hook_calls++;
+    return strcmp(name, "journal-1.jsonl") ? XP_ENOTFOUND : 0;
+}
+
+static int st_put(struct xp_adapter *a, const char *name, const char *local_path)
+{
+    (void)a;
+    (void)name;
+    (void)local_path;
+    hook_calls++;
+    return 0;
+}
+
+static int st_list(struct xp_adapter *a, xp_state_cb cb, void *payload)
+{
+    (void)a;
+    hook_calls++;
+    return cb(payload, "journal-1.jsonl");
+}
+
+static int count_names(void *payload, const char *name)
+{
+    (void)name;
+    ++*(int *)payload;
+    return 0;
+}
+
+/* A name that is not one safe file name never reaches the adapter; an
+ * adapter without the hooks says it cannot keep state. */
+static void test_state_doors(void **state)
+{
+    (void)state;
+    const struct xp_adapter_type with = {.abi = XP_ADAPTER_ABI, .name = "keeper",
+                                         .state_get = st_get, .state_put = st_put,
+                                         .state_list = st_list};
+    const struct xp_adapter_type without = {.abi = XP_ADAPTER_ABI, .name = "plain"};
+    struct xp_adapter a = {&with, NULL}, b = {&without, NULL};
+    assert_true(xp_adapter_has_state(&with));
+    assert_false(xp_adapter_has_state(&without));
+    hook_calls = 0;
+    const char *bad[] = {"", ".", "..", "../journal-1.jsonl", "a/b"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tu_fail_with(XP_EINVALID, "is not a name of state", xp_adapter_state_get(&a, bad[i], "x"));
+        tu_fail_with(XP_EINVALID, "is not a name of state", xp_adapter_state_put(&a, bad[i], "x"));
+    }
+    assert_int_equal(hook_calls, 0);
+    tu_pass(xp_adapter_state_get(&a, "journal-1.jsonl", "x"));
+    assert_int_equal(xp_adapter_state_get(&a, "journal-2.jsonl", "x"), XP_ENOTFOUND);
+    tu_pass(xp_adapter_state_put(&a, "journal-1.jsonl", "x"));
+    int n = 0;
+    tu_pass(xp_adapter_state_list(&a, count_names, &n));
+    assert_int_equal(n, 1);
+    assert_int_equal(hook_calls, 4);
+    tu_fail_with(XP_ENOTSUP, "adapter 'plain' cannot keep state",
+                 xp_adapter_state_get(&b, "journal-1.jsonl", "x"));
+    tu_fail_with(XP_ENOTSUP, "adapter 'plain' cannot keep state",
+                 xp_adapter_state_list(&b, count_names, &n));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +251,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_local_newer_or_equal_stays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_local_or_old_local, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_copy_refused, setup, teardown),
+        cmocka_unit_test(test_state_doors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
