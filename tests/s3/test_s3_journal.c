@@ -189,6 +189,46 @@ static void test_partial_seen_by_resume_elsewhere(void **state)
     free(src);
 }
 
+/* Machine A's last lines never reached the bucket (killed before its next
+ * push: planted here), then machine B ran and stored a newer generation.
+ * A's next run takes B's journal (B's copy of run-004 stays "copied", not
+ * A's "skipped") and keeps its own unstored line (run-003 partial). */
+static void test_newer_bucket_keeps_local_tail(void **state)
+{
+    struct s3fx *f = *state;
+    char *src = xp_path_join(f->tmp, "src-lt"), *more = xp_path_join(f->tmp, "more-lt");
+    assert_int_equal(gen_many_layout(src, 3, 3), 0);
+    assert_int_equal(gen_many_layout(more, 4, 3), 0);
+    machine(f, "lt-a");
+    const char *up[] = {"copy", "-q", "--resume", src, "s3://bkt/lt", NULL};
+    assert_int_equal(s3fx_run(NULL, NULL, up), 0);
+    assert_int_equal(tu_sh("cd '%s/lt-a/xport/journals' && j=$(ls journal-*.jsonl) && "
+                           "printf '%%s\\n' '{\"event\":\"experiment\",\"workspace\":\"ws\","
+                           "\"project\":\"proj\",\"name\":\"run-003\",\"outcome\":\"partial\","
+                           "\"mask\":8,\"dropped\":1,\"first\":\"unstored line\"}' >> \"$j\"",
+                           f->tmp), 0);
+    /* the source grows a fourth experiment; machine B copies it */
+    assert_int_equal(tu_sh("cp -r '%s/ws/proj/run-004' '%s/ws/proj/'", more, src), 0);
+    machine(f, "lt-b");
+    assert_int_equal(s3fx_run(NULL, NULL, up), 0);
+    machine(f, "lt-a");
+    char *e = NULL;
+    assert_int_equal(s3fx_run(NULL, &e, up), 3);
+    if (!strstr(e, "unstored line"))
+        fail_msg("A's own line is lost: %s", e);
+    free(e);
+    assert_int_equal(tu_sh("grep -q '\"name\":\"run-004\".*\"outcome\":\"copied\"' "
+                           "'%s'/lt-a/xport/journals/journal-*.jsonl", f->tmp), 0);
+    char *o = status_on(f, "lt-c", "s3://bkt/lt");
+    if (!strstr(o, "\"total\":{\"done\":3,\"partial\":1,\"failed\":0,\"remaining\":0}"))
+        fail_msg("status: %s", o);
+    free(o);
+    tu_rmtree(src);
+    tu_rmtree(more);
+    free(src);
+    free(more);
+}
+
 /* The bucket refuses the journal (s3rver cannot store its metadata where
  * a folder stands): every experiment is there, yet the run exits 1 and
  * says which object failed and where the journal is kept. */
@@ -225,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_status_from_another_machine),
         cmocka_unit_test(test_shards_killed_and_resumed_elsewhere),
         cmocka_unit_test(test_partial_seen_by_resume_elsewhere),
+        cmocka_unit_test(test_newer_bucket_keeps_local_tail),
         cmocka_unit_test(test_final_push_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
