@@ -113,6 +113,7 @@ struct journal_remote {
     struct xp_adapter *dst;   /* borrowed; NULL: nothing to do */
     struct xp_journal *j;     /* borrowed, once attached */
     char *name, *path, *snap; /* the state's name, the local copy, a push's snapshot */
+    char *stored;             /* PATH.stored: the generation last stored or taken */
     long interval;            /* seconds */
     double last;              /* of the last push (monotonic) */
     double retry_at;          /* after a failed push, not before */

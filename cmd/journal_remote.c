@@ -17,6 +17,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/journal.h"
+#include "xport/numparse.h"
 
 #define DEFAULT_INTERVAL 30
 #define RETRY_MIN 10
@@ -36,6 +37,29 @@ static char *beside(const char *path, const char *suffix)
     return xp_buf_detach(&b);
 }
 
+/* S of xport/journal.h: the generation last stored at the destination or
+ * taken from it, kept beside the local copy as PATH.stored; -1 unknown. */
+static int64_t stored_get(const struct journal_remote *r)
+{
+    struct xp_buf b = XP_BUF_INIT;
+    int64_t g = -1;
+    if (xp_read_file(&b, r->stored, 64) || !b.len || xp_parse_i64n(b.ptr, b.len, &g) ||
+        g < 0)
+        g = -1;
+    xp_error_clear();
+    xp_buf_release(&b);
+    return g;
+}
+
+/* Without it the next run falls back on comparing generations. */
+static void stored_set(const struct journal_remote *r, int64_t g)
+{
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%lld", (long long)g);
+    if (xp_write_file_atomic(r->stored, num, (size_t)n))
+        xp_error_clear();
+}
+
 int journal_remote_fetch(struct journal_remote *r, struct xp_adapter *dst,
                          const char *path, const char *name,
                          const struct xp_options *opts)
@@ -53,6 +77,9 @@ int journal_remote_fetch(struct journal_remote *r, struct xp_adapter *dst,
     r->name = xp_strdup(name);
     r->path = xp_strdup(path);
     r->snap = beside(path, "push");
+    struct xp_buf sp = XP_BUF_INIT;
+    xp_buf_printf(&sp, "%s.stored", path);
+    r->stored = xp_buf_detach(&sp);
     r->interval = iv;
     char *dir = xp_strdup(path);
     char *ds = strrchr(dir, '/');
@@ -64,11 +91,17 @@ int journal_remote_fetch(struct journal_remote *r, struct xp_adapter *dst,
     if (!rc)
         rc = xp_adapter_state_get(dst, r->name, fetched);
     if (rc == XP_ENOTFOUND) {
-        rc = 0; /* no copy there yet: the first push makes one */
+        /* no copy there yet (the first push makes one): nothing of the
+         * local copy was stored, as if stored at generation 0 */
+        rc = 0;
         xp_error_clear();
+        stored_set(r, 0);
     } else if (!rc) {
         int took = 0;
-        rc = xp_journal_adopt(path, fetched, &took);
+        int64_t g = stored_get(r);
+        rc = xp_journal_adopt(path, fetched, &g, &took);
+        if (!rc)
+            stored_set(r, g);
         if (rc) {
             fprintf(stderr, "warning: %s; the journal of this machine is used\n",
                     xp_error_last()->message);
@@ -94,9 +127,12 @@ void journal_remote_attach(struct journal_remote *r, struct xp_journal *j)
 
 static int push(struct journal_remote *r)
 {
-    int rc = xp_journal_compact(r->j, r->snap);
+    int64_t gen = -1;
+    int rc = xp_journal_compact(r->j, r->snap, &gen);
     if (!rc)
         rc = xp_adapter_state_put(r->dst, r->name, r->snap);
+    if (!rc)
+        stored_set(r, gen);
     unlink(r->snap);
     pthread_mutex_lock(&r->j->lock);
     r->pushed_compactions = r->j->compactions;
@@ -159,5 +195,6 @@ void journal_remote_release(struct journal_remote *r)
     free(r->name);
     free(r->path);
     free(r->snap);
+    free(r->stored);
     memset(r, 0, sizeof(*r));
 }

@@ -455,7 +455,7 @@ static int copy_file(const char *src, const char *dst)
     return rc;
 }
 
-int xp_journal_compact(struct xp_journal *j, const char *copy_to)
+int xp_journal_compact(struct xp_journal *j, const char *copy_to, int64_t *gen)
 {
     pthread_mutex_lock(&j->lock);
     int rc = 0;
@@ -467,6 +467,8 @@ int xp_journal_compact(struct xp_journal *j, const char *copy_to)
         j->unsynced = 0;
     if (!rc && copy_to)
         rc = copy_file(j->path, copy_to);
+    if (gen)
+        *gen = j->gen;
     pthread_mutex_unlock(&j->lock);
     return rc;
 }

@@ -69,19 +69,26 @@ static int put_lines(struct xp_afile *out, FILE *f, int64_t skip, const char *pa
     return rc;
 }
 
-int xp_journal_adopt(const char *path, const char *theirs, int *took)
+int xp_journal_adopt(const char *path, const char *theirs, int64_t *stored, int *took)
 {
     struct head mine, other;
+    int64_t s = *stored;
     *took = 0;
     int rc = read_head(theirs, &other);
     if (!rc && (!other.exists || !other.header))
         rc = xp_error_set(XP_EINVALID, "the journal fetched as '%s' has no header", theirs);
     if (!rc)
         rc = read_head(path, &mine);
+    if (rc)
+        return rc;
+    *stored = other.gen;
     if (!mine.header)
         mine.gen = -1; /* empty, or older than generations: its lines are all tail */
-    if (rc || (mine.exists && other.gen <= mine.gen))
-        return rc; /* the local copy is as new or newer: it stays */
+    if (mine.exists && (s >= 0 ? other.gen == s : other.gen <= mine.gen))
+        return 0; /* theirs has not moved: the local copy holds all it holds */
+    /* how many local lines to leave out: the header and, unless the local
+     * copy compacted lines it never stored, its state */
+    int64_t skip = !mine.header ? 0 : s >= 0 && mine.gen > s ? 1 : 1 + mine.state;
     FILE *a = fopen(theirs, "rb"), *b = mine.exists ? fopen(path, "rb") : NULL;
     struct xp_afile out;
     if (!a || (mine.exists && !b))
@@ -90,10 +97,8 @@ int xp_journal_adopt(const char *path, const char *theirs, int *took)
         rc = xp_afile_open(&out, path);
     if (!rc) {
         rc = put_lines(&out, a, 0, theirs);
-        /* the local tail: what this machine wrote since its copy's own
-         * generation, after the other's state */
         if (!rc && b)
-            rc = put_lines(&out, b, mine.header ? 1 + mine.state : 0, path);
+            rc = put_lines(&out, b, skip, path);
         if (rc)
             xp_afile_abort(&out);
         else

@@ -80,14 +80,16 @@ static void test_generation_rises_with_compactions(void **state)
     tu_pass(xp_journal_open(&j, f->mine, "S", "s3://b/p", 0));
     assert_int_equal(gen_of(f->mine), 0);
     tu_pass(xp_journal_record(&j, "ws", "p", "a", NULL, NULL, "copied", NULL));
-    tu_pass(xp_journal_compact(&j, snap));
+    int64_t g = -1;
+    tu_pass(xp_journal_compact(&j, snap, &g));
+    assert_int_equal(g, 1);
     assert_int_equal(gen_of(f->mine), 1);
     assert_int_equal(gen_of(snap), 1);
     counts(snap, 1, 0);
-    tu_pass(xp_journal_compact(&j, snap)); /* nothing new: the same generation */
+    tu_pass(xp_journal_compact(&j, snap, NULL)); /* nothing new: the same generation */
     assert_int_equal(gen_of(snap), 1);
     tu_pass(xp_journal_record(&j, "ws", "p", "b", NULL, NULL, "copied", NULL));
-    tu_pass(xp_journal_compact(&j, snap));
+    tu_pass(xp_journal_compact(&j, snap, NULL));
     assert_int_equal(gen_of(snap), 2);
     counts(snap, 2, 0);
     tu_pass(xp_journal_close(&j));
@@ -108,9 +110,19 @@ static void test_newer_elsewhere_keeps_local_tail(void **state)
     tu_write(f->mine, HEAD(1, 1) PARTIAL("a") EXP("c", "copied") PARTIAL("b")
                           "{\"event\":\"experiment\",\"name\":\"torn");
     int took = -1;
-    tu_pass(xp_journal_adopt(f->mine, f->theirs, &took));
+    int64_t stored = -1; /* unknown: generations decide */
+    tu_pass(xp_journal_adopt(f->mine, f->theirs, &stored, &took));
     assert_int_equal(took, 1);
+    assert_int_equal(stored, 3);
     char *t = tu_slurp(f->mine);
+    assert_string_equal(t, HEAD(3, 2) EXP("a", "copied") EXP("b", "copied")
+                               EXP("c", "copied") PARTIAL("b"));
+    free(t);
+    /* the same when the local copy is known not compacted since it was stored */
+    tu_write(f->mine, HEAD(1, 1) PARTIAL("a") EXP("c", "copied") PARTIAL("b"));
+    stored = 1;
+    tu_pass(xp_journal_adopt(f->mine, f->theirs, &stored, &took));
+    t = tu_slurp(f->mine);
     assert_string_equal(t, HEAD(3, 2) EXP("a", "copied") EXP("b", "copied")
                                EXP("c", "copied") PARTIAL("b"));
     free(t);
@@ -134,7 +146,12 @@ static void test_local_newer_or_equal_stays(void **state)
         tu_write(f->theirs, g == 3 ? HEAD(3, 1) EXP("b", "copied")
                                    : HEAD(4, 1) EXP("b", "copied"));
         int took = -1;
-        tu_pass(xp_journal_adopt(f->mine, f->theirs, &took));
+        int64_t stored = -1;
+        tu_pass(xp_journal_adopt(f->mine, f->theirs, &stored, &took));
+        assert_int_equal(took, 0);
+        assert_int_equal(stored, g);
+        stored = g; /* known: theirs has not moved since */
+        tu_pass(xp_journal_adopt(f->mine, f->theirs, &stored, &took));
         assert_int_equal(took, 0);
         char *t = tu_slurp(f->mine);
         assert_string_equal(t, mine);
@@ -150,13 +167,15 @@ static void test_no_local_or_old_local(void **state)
     const char *theirs = HEAD(1, 1) EXP("a", "copied");
     tu_write(f->theirs, theirs);
     int took = -1;
-    tu_pass(xp_journal_adopt(f->mine, f->theirs, &took));
+    int64_t stored = -1;
+    tu_pass(xp_journal_adopt(f->mine, f->theirs, &stored, &took));
     assert_int_equal(took, 1);
     char *t = tu_slurp(f->mine);
     assert_string_equal(t, theirs);
     free(t);
     tu_write(f->mine, EXP("z", "copied"));
-    tu_pass(xp_journal_adopt(f->mine, f->theirs, &took));
+    stored = -1;
+    tu_pass(xp_journal_adopt(f->mine, f->theirs, &stored, &took));
     assert_int_equal(took, 1);
     counts(f->mine, 2, 0);
 }
@@ -169,11 +188,33 @@ static void test_damaged_copy_refused(void **state)
     tu_write(f->mine, mine);
     tu_write(f->theirs, "<Error>NoSuchKey</Error>\n");
     int took = -1;
-    tu_fail_with(XP_EINVALID, "has no header", xp_journal_adopt(f->mine, f->theirs, &took));
+    int64_t stored = 1;
+    tu_fail_with(XP_EINVALID, "has no header",
+                 xp_journal_adopt(f->mine, f->theirs, &stored, &took));
     assert_int_equal(took, 0);
     char *t = tu_slurp(f->mine);
     assert_string_equal(t, mine);
     free(t);
+}
+
+/* Both moved since the generation last stored (2): the local copy
+ * compacted lines it never stored (its last push failed) while another
+ * machine stored generation 4. Theirs is taken and every local line
+ * follows it, state and tail; equal generations do not hide it. */
+static void test_both_moved_keeps_all_local_lines(void **state)
+{
+    struct fx *f = *state;
+    for (int tg = 3; tg <= 4; tg++) {
+        tu_write(f->theirs, tg == 3 ? HEAD(3, 1) EXP("b", "copied")
+                                    : HEAD(4, 1) EXP("b", "copied"));
+        tu_write(f->mine, HEAD(3, 1) PARTIAL("a") EXP("c", "copied"));
+        int took = -1;
+        int64_t stored = 2;
+        tu_pass(xp_journal_adopt(f->mine, f->theirs, &stored, &took));
+        assert_int_equal(took, 1);
+        assert_int_equal(stored, tg);
+        counts(f->mine, 2, 1); /* b theirs, c and a partial here */
+    }
 }
 
 /* ---- the state doors ---- */
@@ -251,6 +292,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_local_newer_or_equal_stays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_local_or_old_local, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_copy_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_both_moved_keeps_all_local_lines, setup,
+                                        teardown),
         cmocka_unit_test(test_state_doors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

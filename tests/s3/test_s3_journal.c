@@ -231,7 +231,9 @@ static void test_newer_bucket_keeps_local_tail(void **state)
 
 /* The bucket refuses the journal (s3rver cannot store its metadata where
  * a folder stands): every experiment is there, yet the run exits 1 and
- * says which object failed and where the journal is kept. */
+ * says which object failed and where the journal is kept. Then machine A
+ * stores a newer journal, and B's next run keeps what B recorded and
+ * compacted but never stored (run-003 copied by B, not "skipped"). */
 static void test_final_push_failure(void **state)
 {
     struct s3fx *f = *state;
@@ -243,6 +245,9 @@ static void test_final_push_failure(void **state)
     assert_int_equal(tu_sh("cd '%s/bkt/fp/.xport' && for o in journal-*._S3rver_object; do "
                            "n=${o%%._S3rver_object}; rm -f \"$n\"._S3rver_* && "
                            "mkdir \"$n._S3rver_metadata.json\"; done", f->store), 0);
+    char *more = xp_path_join(f->tmp, "more-fp");
+    assert_int_equal(gen_many_layout(more, 3, 3), 0);
+    assert_int_equal(tu_sh("cp -r '%s/ws/proj/run-003' '%s/ws/proj/'", more, src), 0);
     machine(f, "fp-b");
     char *e = NULL;
     int rc = s3fx_run(NULL, &e, up);
@@ -251,7 +256,17 @@ static void test_final_push_failure(void **state)
         !strstr(e, "fp-b/xport/journals/journal-"))
         fail_msg("exit %d:\n%s", rc, e);
     free(e);
-    assert_int_equal(s3fx_objects(f, "fp", "experiment.json"), 2);
+    assert_int_equal(s3fx_objects(f, "fp", "experiment.json"), 3);
+
+    assert_int_equal(tu_sh("rm -rf '%s/bkt/fp/.xport'", f->store), 0);
+    machine(f, "fp-a");
+    assert_int_equal(s3fx_run(NULL, NULL, up), 0);
+    machine(f, "fp-b");
+    assert_int_equal(s3fx_run(NULL, NULL, up), 0);
+    assert_int_equal(tu_sh("grep -q '\"name\":\"run-003\".*\"outcome\":\"copied\"' "
+                           "'%s'/fp-b/xport/journals/journal-*.jsonl", f->tmp), 0);
+    tu_rmtree(more);
+    free(more);
     tu_rmtree(src);
     free(src);
 }
