@@ -29,11 +29,12 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* "PATH.xport-SUFFIX-PID" beside path. */
+/* "PATH.xport-tmp-PID-SUFFIX" beside path: what a run killed before it
+ * removed it leaves is removed by the next xp_journal_open (xp_tmp_clean). */
 static char *beside(const char *path, const char *suffix)
 {
     struct xp_buf b = XP_BUF_INIT;
-    xp_buf_printf(&b, "%s.xport-%s-%ld", path, suffix, (long)getpid());
+    xp_buf_printf(&b, "%s.xport-tmp-%ld-%s", path, (long)getpid(), suffix);
     return xp_buf_detach(&b);
 }
 
