@@ -33,9 +33,10 @@
  * Re-folding a line that T already holds changes nothing (outcomes are
  *   idempotent), except that it may undo a later outcome of the same
  *   experiment written elsewhere in between: at worst an experiment is
- *   written or reported again. Two machines running one shard at once are
- *   not supported (each has its own lock only).
-
+ *   written or reported again, or not removed by a later --delete. Two
+ *   machines running one shard at once are not supported (each has its
+ *   own lock only).
+ *
  * Reading is streamed. A run that neither resumes nor syncs keeps only the
  * experiments left partial (cheap to find: other lines are not parsed), and
  * then compacts at its end only once the tail has outgrown the state.
