@@ -100,6 +100,35 @@ void adapter_describe(FILE *f, const struct xp_adapter_type *t);
 void adapter_caps(struct xp_buf *b, const struct xp_adapter_type *t);
 void adapter_option_form(struct xp_buf *b, const struct xp_option_decl *d);
 
+/* journal_remote.c: the journal of a copy into a destination that keeps
+ * state (xp_adapter_has_state). journal_remote_fetch (before
+ * xp_journal_open; does nothing for other destinations) adopts the
+ * destination's copy, kept there as name, into the local one at path; attach starts the
+ * pushes: tick (from the progress callback's thread) pushes when one is
+ * due, note (from experiment_done) makes one due after a partial or
+ * failed experiment; finish pushes the last time (before
+ * xp_journal_close) and prints an error when that fails. */
+struct xp_journal;
+struct journal_remote {
+    struct xp_adapter *dst;   /* borrowed; NULL: nothing to do */
+    struct xp_journal *j;     /* borrowed, once attached */
+    char *name, *path, *snap; /* the state's name, the local copy, a push's snapshot */
+    char *stored;             /* PATH.stored: the generation last stored or taken */
+    long interval;            /* seconds */
+    double last;              /* of the last push (monotonic) */
+    double retry_at;          /* after a failed push, not before */
+    int64_t pushed_compactions;
+    _Atomic int urgent;
+};
+int journal_remote_fetch(struct journal_remote *r, struct xp_adapter *dst,
+                         const char *path, const char *name,
+                         const struct xp_options *opts);
+void journal_remote_attach(struct journal_remote *r, struct xp_journal *j);
+void journal_remote_note(struct journal_remote *r, const struct xp_exp_result *res);
+void journal_remote_tick(struct journal_remote *r);
+int journal_remote_finish(struct journal_remote *r);
+void journal_remote_release(struct journal_remote *r);
+
 /* output.c: progress, summary and failures of a copy */
 /* progress.c: what the live progress remembers between redraws */
 #define PROGRESS_SAMPLES 64

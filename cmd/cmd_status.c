@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "opt.h"
@@ -14,6 +15,7 @@
 #include "xport/json.h"
 #include "xport/location.h"
 #include "xport/numparse.h"
+#include "xport/sys/http.h"
 
 struct row {
     char *file;
@@ -230,14 +232,90 @@ static void where(const struct xp_location *dst, const char *state_file, char **
     }
 }
 
+/* ---- a destination that keeps state (s3://): its journals, fetched ---- */
+
+struct remote_scan {
+    struct xp_adapter *a;
+    const char *tmp;
+    struct row **v;
+    size_t *nv;
+    int bad;
+};
+
+static int remote_one(void *payload, const char *name)
+{
+    struct remote_scan *r = payload;
+    int k, n;
+    if (!journal_name(name, "journal-", 0, &k, &n))
+        return 0;
+    char *local = xp_path_join(r->tmp, name);
+    struct row x = {xp_strdup(name), k, n, {0}};
+    int rc = xp_adapter_state_get(r->a, name, local);
+    if (!rc)
+        rc = xp_journal_summary(local, &x.s);
+    unlink(local);
+    free(local);
+    if (rc) {
+        if (rc == XP_ECANCEL || rc == XP_EAUTH)
+            return rc;
+        fprintf(stderr, "warning: %s\n", xp_error_last()->message);
+        xp_error_clear();
+        free(x.file);
+        r->bad = 1;
+        return 0;
+    }
+    *r->v = xp_realloc(*r->v, (*r->nv + 1) * sizeof(**r->v));
+    (*r->v)[(*r->nv)++] = x;
+    return 0;
+}
+
+/* The journals dst keeps (xp_adapter_state_list), each fetched into a
+ * temporary folder and summed. 0, 1 when one could not be read (warned),
+ * or an error code after printing it. */
+static int remote_rows(struct xp_location *dst, const struct access_args *acc,
+                       struct row **v, size_t *nv)
+{
+    const struct xp_location *locs[1] = {dst};
+    const struct xp_adapter_type *types[1];
+    struct adapter_options ao;
+    if (adapter_types(types, locs, 1) || adapter_options_build(&ao, types, 1, acc, NULL, 0))
+        return XP_EINVALID; /* printed */
+    struct xp_ctx ctx;
+    cmd_ctx_init(&ctx, 0, 0);
+    struct xp_http *http = NULL;
+    struct cmd_http_opts ho = {0, -1, 0, NULL, NULL, 0, 0, 0};
+    struct xp_adapter *a = NULL;
+    char *tmp = NULL;
+    int rc = cmd_http_new(&http, &ho, &ctx) ? XP_EIO : 0;
+    if (!rc && (rc = xp_adapter_open(&a, dst, &ao.o, &ctx)))
+        print_error(rc);
+    if (!rc)
+        rc = xp_tempdir(&tmp, "xport-status");
+    struct remote_scan r = {a, tmp, v, nv, 0};
+    if (!rc && (rc = xp_adapter_state_list(a, remote_one, &r)))
+        print_error(rc);
+    if (tmp)
+        xp_rm_rf(tmp);
+    free(tmp);
+    xp_adapter_close(a);
+    if (http)
+        xp_http_free(http);
+    adapter_options_release(&ao, 1);
+    return rc ? rc : r.bad;
+}
+
 int cmd_status(int argc, char **argv)
 {
     int json = 0;
     const char *state_file = NULL;
+    struct access_args acc = {0};
     const struct opt opts[] = {
         {OPT_STRING, 0, "state-file", &state_file, "FILE",
          "the journal given to the copies (its -K-of-N shards too), when they had one"},
         {OPT_BOOL, 0, "json", &json, NULL, "print one JSON object"},
+        {OPT_LIST, 0, "opt", &acc.opt, "[ADAPTER:]KEY=VALUE",
+         "an option of DST's adapter, for a DST that keeps the journals itself "
+         "(s3://BUCKET/PREFIX: PREFIX/.xport/)"},
         OPT_END_MARK,
     };
     const struct cmd_usage u = {
@@ -245,7 +323,9 @@ int cmd_status(int argc, char **argv)
         "Sum the journals of the copies into DST: for every source and every "
         "shard (--shard K/N) or the unsharded copy, the experiments done, partial "
         "and failed, and those remaining of what the copy's last listing gave it "
-        "('?' before a run has listed). Shards with no journal yet are named.", NULL};
+        "('?' before a run has listed). Shards with no journal yet are named. "
+        "A DST that keeps the journals itself (s3://BUCKET/PREFIX) is asked for "
+        "them, from any machine.", NULL};
     const char *pos[1];
     size_t npos;
     int r = opt_parse(opts, &u, argc, argv, pos, 1, &npos);
@@ -267,7 +347,13 @@ int cmd_status(int argc, char **argv)
     size_t nn = 0, nv = 0;
     struct row *v = NULL;
     int code = XP_EXIT_OK;
-    if (xp_list_dir(&names, &nn, dir) && !xp_is_dir(dir))
+    const struct xp_adapter_type *t = NULL;
+    if (!state_file && !xp_adapter_find(&t, dst.adapter) && xp_adapter_has_state(t)) {
+        rc = remote_rows(&dst, &acc, &v, &nv);
+        code = rc < 0 ? xp_exit_code(rc) : rc ? XP_EXIT_ERROR : XP_EXIT_OK;
+        free(dir);
+        dir = xp_strdup(ds); /* where the journals were looked for */
+    } else if (xp_list_dir(&names, &nn, dir) && !xp_is_dir(dir))
         nn = 0, xp_error_clear(); /* no journal yet */
     for (size_t i = 0; i < nn; i++) {
         int k, n;
@@ -290,10 +376,12 @@ int cmd_status(int argc, char **argv)
         v = xp_realloc(v, (nv + 1) * sizeof(*v));
         v[nv++] = x;
     }
-    if (!nv) {
+    if (!nv && code == XP_EXIT_OK) {
         fprintf(stderr, "error: no journal of a copy into '%s' (looked in '%s')\n", pos[0],
                 dir);
         code = XP_EXIT_ERROR;
+    } else if (!nv) {
+        /* the error is printed */
     } else {
         qsort(v, nv, sizeof(*v), row_cmp);
         if (json)

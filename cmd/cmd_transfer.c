@@ -67,7 +67,8 @@ struct transfer_args {
      "continue an interrupted copy: skip finished experiments, keep finished items"}, \
     {OPT_STRING, 0, "state-file", &(a).state_file, "FILE",                      \
      "journal (default: DST/.xport/journal-*.jsonl, or for a remote DST "       \
-     "$XDG_STATE_HOME/xport/journals/journal-*.jsonl)"},                         \
+     "$XDG_STATE_HOME/xport/journals/journal-*.jsonl; for s3:// also kept in "  \
+     "the bucket, PREFIX/.xport/)"},                                            \
     {OPT_BOOL, 0, "no-wait", &(a).no_wait, NULL,                                \
      "when another xport is writing to the destination, fail at once (default: " \
      "wait for it)"},                                                           \
@@ -203,11 +204,47 @@ static int run_transfer(struct transfer_args *a, struct xp_location *src,
     return code;
 }
 
+/* The copy's callbacks: the report's, then the journal's pushes. */
+struct run_hooks {
+    struct copy_report *rep;
+    struct journal_remote *jr;
+};
+
+static void hook_progress(void *payload, const struct xp_copy_stats *st, int final)
+{
+    struct run_hooks *h = payload;
+    report_progress(h->rep, st, final);
+    journal_remote_tick(h->jr);
+}
+
+static void hook_experiment(void *payload, const struct xp_exp_result *res)
+{
+    struct run_hooks *h = payload;
+    report_experiment(h->rep, res);
+    journal_remote_note(h->jr, res);
+}
+
+/* Where a destination that keeps state keeps the pair's journal: the
+ * name of the default journal in the state folder, whatever --state-file
+ * says, so that every machine finds the same one. */
+static char *remote_journal_name(const char *ss, const char *ds, int k, int n)
+{
+    char *def = xp_journal_state_path(ss, ds);
+    if (n > 1)
+        def = shard_name(def, ".jsonl", k, n);
+    const char *slash = strrchr(def, '/');
+    char *name = xp_strdup(slash ? slash + 1 : def);
+    free(def);
+    return name;
+}
+
 static int run_transfer_(struct transfer_args *a, struct xp_location *src,
                          struct xp_location *dst, const struct adapter_options *ao,
                          const char *const *res, size_t nres, const char *verb)
 {
     int bad, rc, code = XP_EXIT_ERROR;
+    struct journal_remote jr;
+    memset(&jr, 0, sizeof(jr));
     unsigned mask = resources_from(res, nres, &a->ignore, &bad);
     if (bad)
         return XP_EXIT_USAGE;
@@ -339,8 +376,16 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         int jflags = (a->resume ? XP_JOURNAL_RESUME : 0) |
                      (a->dry_run ? XP_JOURNAL_READONLY : 0) |
                      (sync != XP_SYNC_EXPERIMENT || a->delete_missing ? XP_JOURNAL_SYNC : 0);
+        if (!rc && path && !a->dry_run && xp_adapter_has_state(d->type)) {
+            /* the journal kept beside the layout, from any machine */
+            char *name = remote_journal_name(ss, ds, a->shard_k, a->shard_n);
+            rc = journal_remote_fetch(&jr, d, path, name, &ao[1].o);
+            free(name);
+        }
         if (!rc && path)
             rc = xp_journal_open(&journal, path, ss, ds, jflags);
+        if (!rc && path && !a->dry_run)
+            journal_remote_attach(&jr, &journal);
         free(ss);
         free(ds);
         free(lockp);
@@ -352,6 +397,7 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         }
     }
     struct copy_report rep;
+    struct run_hooks hooks = {&rep, &jr};
     report_init(&rep, verb, a->json, a->quiet);
     rep.shard_k = a->shard_k;
     rep.shard_n = a->shard_n;
@@ -371,19 +417,22 @@ static int run_transfer_(struct transfer_args *a, struct xp_location *src,
         .shard_k = a->shard_k,
         .shard_n = a->shard_n,
         .no_readahead = getenv("XPORT_NO_READAHEAD") != NULL, /* for A/B timing */
-        .progress = report_progress,
-        .experiment_done = report_experiment,
-        .payload = &rep,
+        .progress = hook_progress,
+        .experiment_done = hook_experiment,
+        .payload = &hooks,
     };
     struct xp_copy_stats st;
     rc = xp_copy(s, d, &co, &st);
     code = report_finish(&rep, rc, &st, a->dry_run);
+    if (journal_remote_finish(&jr) && code == XP_EXIT_OK)
+        code = XP_EXIT_ERROR;
 done_journal:
     if (have_journal && xp_journal_close(&journal))
         fprintf(stderr, "warning: %s (the journal is whole as it was)\n",
                 xp_error_last()->message);
     xp_lock_release(&lock);
 done:
+    journal_remote_release(&jr);
     xp_adapter_close(d);
     xp_adapter_close(s);
     if (http)

@@ -7,6 +7,7 @@
 
 #include "xport/buf.h"
 #include "xport/error.h"
+#include "xport/fs.h"
 #include "xport/sys/adapter.h"
 
 /* What the engine keeps per sink, out of the adapter's sight. */
@@ -68,6 +69,40 @@ int xp_adapter_delete(struct xp_adapter *a, const struct xp_experiment_ref *ref)
     if (!a->type->delete_experiment)
         return cannot(a, "delete experiments");
     return a->type->delete_experiment(a, ref);
+}
+
+int xp_adapter_has_state(const struct xp_adapter_type *t)
+{
+    return t->state_get && t->state_put && t->state_list;
+}
+
+static int state_name(const struct xp_adapter *a, const char *name)
+{
+    if (!xp_adapter_has_state(a->type))
+        return cannot(a, "keep state at its destination");
+    if (!name || !xp_segment_safe(name))
+        return xp_error_set(XP_EINVALID, "'%s' is not a name of state at a destination",
+                            name ? name : "(null)");
+    return 0;
+}
+
+int xp_adapter_state_get(struct xp_adapter *a, const char *name, const char *local_path)
+{
+    int rc = state_name(a, name);
+    return rc ? rc : a->type->state_get(a, name, local_path);
+}
+
+int xp_adapter_state_put(struct xp_adapter *a, const char *name, const char *local_path)
+{
+    int rc = state_name(a, name);
+    return rc ? rc : a->type->state_put(a, name, local_path);
+}
+
+int xp_adapter_state_list(struct xp_adapter *a, xp_state_cb cb, void *payload)
+{
+    if (!xp_adapter_has_state(a->type))
+        return cannot(a, "keep state at its destination");
+    return a->type->state_list(a, cb, payload);
 }
 
 int xp_adapter_can(const struct xp_adapter_type *t, unsigned what)

@@ -218,8 +218,10 @@ static int load_into(struct xp_journal *j, struct lh_table *m, int full,
             if (first) {
                 const char *ev = xp_json_str(o, "event");
                 rc = j->src ? check_pair(j, o) : read_pair(j, o);
-                if (ev && !strcmp(ev, "journal"))
+                if (ev && !strcmp(ev, "journal")) {
                     in_state = json_i64(o, "state");
+                    j->gen = json_i64(o, "gen");
+                }
                 else
                     (*tail)++;
             }
@@ -346,7 +348,8 @@ static int write_compacted(struct xp_journal *j, struct lh_table *m, const char 
     if (j->listed >= 0)
         xp_buf_printf(&head, ",\"listed\":%" PRId64 ",\"of\":%" PRId64, j->listed,
                       j->listed_of);
-    xp_buf_printf(&head, ",\"state\":%" PRId64 ",\"time\":\"%s\"}\n", *nlines, ts);
+    xp_buf_printf(&head, ",\"state\":%" PRId64 ",\"gen\":%" PRId64 ",\"time\":\"%s\"}\n",
+                  *nlines, j->gen + 1, ts);
     int fd = xp_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
     if (fd < 0)
         rc = xp_error_set_os(XP_EIO, "cannot create '%s'", tmp);
@@ -410,6 +413,7 @@ static int compact_locked(struct xp_journal *j)
         }
         j->state_lines = nlines;
         j->tail_lines = 0;
+        j->gen++;
         j->unsynced = 0;
         j->compactions++;
     }
@@ -427,6 +431,46 @@ static void maybe_compact(struct xp_journal *j)
     if (j->tail_lines >= TAIL_MIN && j->tail_lines > j->state_lines &&
         compact_locked(j))
         xp_error_clear();
+}
+
+/* A copy of src into dst, written atomically (caller holds j->lock). */
+static int copy_file(const char *src, const char *dst)
+{
+    FILE *in = fopen(src, "rb");
+    if (!in)
+        return xp_error_set_os(XP_EIO, "cannot read journal '%s'", src);
+    struct xp_afile out;
+    int rc = xp_afile_open(&out, dst);
+    char buf[1 << 16];
+    size_t n;
+    while (!rc && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        xp_afile_write(&out, buf, n);
+    if (!rc && ferror(in)) {
+        xp_afile_abort(&out);
+        rc = xp_error_set_os(XP_EIO, "cannot read journal '%s'", src);
+    } else if (!rc) {
+        rc = xp_afile_commit(&out);
+    }
+    fclose(in);
+    return rc;
+}
+
+int xp_journal_compact(struct xp_journal *j, const char *copy_to, int64_t *gen)
+{
+    pthread_mutex_lock(&j->lock);
+    int rc = 0;
+    if (j->fd >= 0 && j->tail_lines > 0)
+        rc = compact_locked(j);
+    if (!rc && j->fd >= 0 && j->unsynced && xp_sys_fsync(j->fd) != 0)
+        rc = xp_error_set_os(XP_EIO, "cannot fsync journal '%s'", j->path);
+    if (!rc)
+        j->unsynced = 0;
+    if (!rc && copy_to)
+        rc = copy_file(j->path, copy_to);
+    if (gen)
+        *gen = j->gen;
+    pthread_mutex_unlock(&j->lock);
+    return rc;
 }
 
 int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
@@ -476,7 +520,7 @@ int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
             xp_buf_puts(&l, "{\"event\":\"journal\",\"version\":2");
             put_field(&l, "src", src);
             put_field(&l, "dst", dst);
-            xp_buf_printf(&l, ",\"state\":0,\"time\":\"%s\"}", ts);
+            xp_buf_printf(&l, ",\"state\":0,\"gen\":0,\"time\":\"%s\"}", ts);
             rc = append_line(j, &l, 0);
             j->tail_lines = 0;
             xp_buf_reset(&l);

@@ -353,6 +353,10 @@ static const struct xp_option_decl s3_options[] = {
      "(default 16 MiB; AWS wants at least 5 MiB)"},
     {"list-page", XP_OPT_INT, 0, 1, 1000, NULL,
      "keys per listing request (default and most 1000)"},
+    {"journal-interval", XP_OPT_INT, 0, 0, 86400, NULL,
+     "seconds: a copy's journal, kept in the bucket under PREFIX/.xport/, is "
+     "stored again at most this often while it grows (default 30; 0: after "
+     "every experiment)"},
     {NULL, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -368,4 +372,7 @@ const struct xp_adapter_type xp_s3_adapter = {
     .write_experiment = s3_write_experiment,
     .delete_experiment = s3_delete_experiment,
     .options = s3_options,
+    .state_get = s3_state_get,
+    .state_put = s3_state_put,
+    .state_list = s3_state_list,
 };

@@ -5,4 +5,5 @@ target_sources(xportlib PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/s3_conf.c
   ${CMAKE_CURRENT_LIST_DIR}/s3_layout.c
   ${CMAKE_CURRENT_LIST_DIR}/s3_sink.c
+  ${CMAKE_CURRENT_LIST_DIR}/s3_state.c
 )

@@ -70,6 +70,11 @@ int s3_write_experiment(struct xp_sink **out, struct xp_adapter *a,
  * (schemas/README.md); XP_EINVALID for names that cannot be encoded. */
 int s3_experiment_rel(struct xp_buf *out, const char *ws, const char *proj,
                       const char *name);
+/* s3_state.c: the adapter's state_get, state_put and state_list, on
+ * objects PREFIX/.xport/NAME. */
+int s3_state_get(struct xp_adapter *a, const char *name, const char *local_path);
+int s3_state_put(struct xp_adapter *a, const char *name, const char *local_path);
+int s3_state_list(struct xp_adapter *a, xp_state_cb cb, void *payload);
 /* s3_layout.c: open the local adapter (through the registry) on a folder
  * of this machine, for the sink and the reader to compose. */
 int s3_open_local(struct xp_adapter **out, const char *dir, struct xp_ctx *ctx);

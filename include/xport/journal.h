@@ -14,6 +14,29 @@
  * mid-run when the tail has outgrown the state. A torn or damaged line is
  * ignored when loading. Older journals (no header) load the same way.
  *
+ * The header's "gen" is the journal's generation: 0 for a new journal,
+ * one more at each compaction. It orders two copies of one journal kept
+ * in two places: a destination that keeps state (xp_adapter_state_*) and
+ * each machine's working copy (cmd/journal_remote.c), which also
+ * remembers S, the generation it last stored there or took from there
+ * (0 when the destination had none: nothing local was stored).
+ * xp_journal_adopt's rule, for the local copy L and the other copy T:
+ * - T's generation is S (T has not moved since), or not above L's when
+ *   S is unknown: L is a superset and stays.
+ * - T moved and L has not been compacted since S (L's generation is S):
+ *   T is taken, then L's tail is appended (the lines written here since
+ *   its own compaction, which T never saw): lines are events folded in
+ *   order and these are the later ones here.
+ * - Both moved (L compacted lines it never stored, say a run whose last
+ *   push failed, while another machine stored T): T is taken and all of
+ *   L's lines follow it, state and tail, so nothing written here is lost.
+ * Re-folding a line that T already holds changes nothing (outcomes are
+ *   idempotent), except that it may undo a later outcome of the same
+ *   experiment written elsewhere in between: at worst an experiment is
+ *   written or reported again, or not removed by a later --delete. Two
+ *   machines running one shard at once are not supported (each has its
+ *   own lock only).
+ *
  * Reading is streamed. A run that neither resumes nor syncs keeps only the
  * experiments left partial (cheap to find: other lines are not parsed), and
  * then compacts at its end only once the tail has outgrown the state.
@@ -41,6 +64,7 @@ struct xp_journal {
     int unsynced;         /* lines written and not yet fsynced */
     long loaded;          /* experiments done in earlier runs (resume) */
     int64_t compactions;  /* done by this process (tests, bench) */
+    int64_t gen;          /* the generation of the file's header (below) */
     /* the last listing recorded (xp_journal_listed), or -1 */
     int64_t listed, listed_of;
 };
@@ -61,6 +85,20 @@ int xp_journal_open(struct xp_journal *j, const char *path, const char *src,
 /* Compact when due (see above), then close. Returns the compaction's error
  * (the old journal is then intact); the struct is released either way. */
 int xp_journal_close(struct xp_journal *j);
+
+/* Compact now when lines were appended since the last compaction (the
+ * generation goes up), then, when copy_to is not NULL, copy the journal
+ * as it stands into copy_to (atomically), before any later line: what a
+ * push sends; *gen (may be NULL) gets the copy's generation. On a
+ * compaction error nothing is copied and the journal is whole as it was. */
+int xp_journal_compact(struct xp_journal *j, const char *copy_to, int64_t *gen);
+/* Before xp_journal_open: bring the copy of the journal at path's pair
+ * kept elsewhere, fetched into theirs, together with the local one at
+ * path, by the rule above. *stored is S on entry (-1: unknown) and the
+ * generation theirs has on return. *took is 1 when path now holds theirs
+ * (with local lines appended), 0 when the local one stays. theirs must be
+ * a journal with a header (XP_EINVALID otherwise, path untouched). */
+int xp_journal_adopt(const char *path, const char *theirs, int64_t *stored, int *took);
 
 /* 1 when an earlier run finished this experiment (copied or skipped) and
  * did not leave it partial. Needs XP_JOURNAL_RESUME. */

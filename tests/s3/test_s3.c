@@ -17,55 +17,27 @@
 #include <unistd.h>
 
 #include "gen_layout.h"
-#include "testutil.h"
+#include "s3_fixture.h"
 #include "xport/buf.h"
 #include "xport/fs.h"
 
-#define SECRET "s3-test-secret-Zq8xK2"
-#define TOKEN "s3-test-session-token-Wm4v"
+#define SECRET S3FX_SECRET
+#define TOKEN S3FX_TOKEN
 
 struct fx {
-    char *tmp, *store, *src;
-    struct tu_server srv;
-    char ep[64];
+    struct s3fx s3;
+    char *tmp, *store; /* the fixture's */
+    char *src;
 };
-
-static char *node_path(void)
-{
-    const char *path = getenv("PATH");
-    char *copy = xp_strdup(path ? path : "/usr/bin:/bin");
-    char *found = NULL;
-    for (char *d = strtok(copy, ":"); d && !found; d = strtok(NULL, ":")) {
-        char *p = xp_path_join(d, "node");
-        if (access(p, X_OK) == 0)
-            found = p;
-        else
-            free(p);
-    }
-    free(copy);
-    return found;
-}
 
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    f->tmp = tu_mkdtemp();
-    f->store = xp_path_join(f->tmp, "store");
-    f->src = xp_path_join(f->tmp, "src");
-    xp_mkdir_p(f->store);
-    char *node = node_path(), *runner = tu_src("tests/node/s3rver_run.js");
-    const char *argv[] = {node, runner, f->store, "bkt", NULL};
-    int rc = tu_server_start(&f->srv, argv);
-    free(node);
-    free(runner);
-    if (rc)
+    if (s3fx_start(&f->s3))
         return -1;
-    snprintf(f->ep, sizeof(f->ep), "http://127.0.0.1:%d", f->srv.port);
-    setenv("AWS_ENDPOINT_URL", f->ep, 1);
-    setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
-    unsetenv("AWS_SESSION_TOKEN");
-    unsetenv("AWS_PROFILE");
+    f->tmp = f->s3.tmp;
+    f->store = f->s3.store;
+    f->src = xp_path_join(f->tmp, "src");
     if (gen_edge_layout(f->src, 50))
         return -1;
     *state = f;
@@ -75,10 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    tu_server_stop(&f->srv);
-    tu_rmtree(f->tmp);
-    free(f->tmp);
-    free(f->store);
+    s3fx_stop(&f->s3);
     free(f->src);
     free(f);
     return 0;
@@ -88,35 +57,14 @@ static int teardown(void **state)
  * gets stderr. */
 static int run(char **err, const char *const *argv)
 {
-    char *o = NULL, *e = NULL;
-    int rc = tu_run_xport(&o, &e, argv);
-    if (strstr(o, SECRET) || strstr(e, SECRET) || strstr(o, TOKEN) || strstr(e, TOKEN))
-        fail_msg("a secret was printed:\n%s\n%s", o, e);
-    if (rc && !err)
-        fprintf(stderr, "xport %s: %d\n%s%s", argv[0], rc, o, e);
-    free(o);
-    if (err)
-        *err = e;
-    else
-        free(e);
-    return rc;
+    return s3fx_run(NULL, err, argv);
 }
 
-/* Objects s3rver holds under bucket/prefix (each is a file *._S3rver_object),
- * and of them, committed experiments (experiment.json). */
+/* Objects s3rver holds under bucket/prefix, and of them, committed
+ * experiments (experiment.json). */
 static int objects(const struct fx *f, const char *prefix, const char *name)
 {
-    struct xp_buf cmd = XP_BUF_INIT;
-    char *out = xp_path_join(f->tmp, "count");
-    xp_buf_printf(&cmd, "find '%s/bkt/%s' -name '%s._S3rver_object' 2>/dev/null | wc -l > '%s'",
-                  f->store, prefix, name, out);
-    tu_sh("%s", cmd.ptr);
-    char *t = tu_slurp(out);
-    int n = t ? atoi(t) : -1;
-    free(t);
-    free(out);
-    xp_buf_release(&cmd);
-    return n;
+    return s3fx_objects(&f->s3, prefix, name);
 }
 
 static void test_round_trip(void **state)
@@ -222,7 +170,9 @@ static void test_kill_and_resume_elsewhere(void **state)
     assert_int_equal(objects(f, "rs", "experiment.json"), N);
     /* every experiment has the same objects: one metric's data and metadata */
     int per = objects(f, "rs/ws/proj/run-001", "*");
-    assert_int_equal(objects(f, "rs", "*"), 1 + N * per);
+    /* and xport.json, and the journal (.xport/journal-*.jsonl) */
+    assert_int_equal(objects(f, "rs/.xport", "journal-*.jsonl"), 1);
+    assert_int_equal(objects(f, "rs", "*"), 2 + N * per);
     /* listed in pages of 7 keys: continuation tokens */
     const char *v[] = {"verify", many, "s3://bkt/rs", "--opt", "s3:list-page=7", NULL};
     assert_int_equal(run(NULL, v), 0);
@@ -338,7 +288,8 @@ static void test_sync_delete(void **state)
     assert_int_equal(run(NULL, sync), 0);
     assert_int_equal(objects(f, "sd", "experiment.json"), 2);
     assert_int_equal(objects(f, "sd/ws/proj/run-002", "*"), 0);
-    assert_int_equal(objects(f, "sd", "*"), 1 + (n - 1) / 3 * 2);
+    /* xport.json and the journal stay */
+    assert_int_equal(objects(f, "sd", "*"), 2 + (n - 2) / 3 * 2);
     const char *v[] = {"verify", a, "s3://bkt/sd", NULL};
     assert_int_equal(run(NULL, v), 0);
     tu_rmtree(a);
@@ -365,17 +316,9 @@ static void test_bad_locations(void **state)
 
 int main(void)
 {
-    char *mod = tu_src("tests/node/node_modules/s3rver/package.json");
-    int have = access(mod, R_OK) == 0;
-    free(mod);
-    char *node = node_path();
-    if (!have || !node) {
-        printf("skipping the s3 tests: %s (scripts/deps.sh --tests installs it)\n",
-               node ? "s3rver is not installed in tests/node" : "node is not installed");
-        free(node);
-        return 77;
-    }
-    free(node);
+    int skip = s3fx_available();
+    if (skip)
+        return skip;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_multipart),

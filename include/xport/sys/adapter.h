@@ -18,7 +18,7 @@
 
 /* Bumped when this header changes incompatibly; plugins built against
  * another value are refused. */
-#define XP_ADAPTER_ABI 5
+#define XP_ADAPTER_ABI 6
 
 enum xp_caps {
     XP_CAP_READ = 1u << 0,
@@ -122,6 +122,8 @@ struct xp_experiment_ref {
 };
 typedef int (*xp_experiment_cb)(const struct xp_experiment_ref *ref,
                                 void *payload);
+/* One name of state kept at a destination (state_list); non-zero stops. */
+typedef int (*xp_state_cb)(void *payload, const char *name);
 
 /* Items are named by keys: "metrics/<name>", "system/<name>",
  * "tracks/<name>", "files/<path>", "artifacts/<name:version>/<path>". */
@@ -255,6 +257,23 @@ struct xp_adapter_type {
      * With ok it publishes (its failure fails the run); without, it leaves
      * nothing under the destination's name. */
     int (*publish)(struct xp_adapter *a, int ok);
+    /* Optional (ABI 6), all three or none: xport's own state kept at the
+     * destination beside its data, where every machine writing to it finds
+     * it (the s3 adapter: objects PREFIX/.xport/NAME, which its listing
+     * and reader ignore). The CLI keeps the journal of a copy into such a
+     * destination there (cmd/journal_remote.c). NAME is one file name
+     * that xp_segment_safe accepts ("journal-1a2b3c-2-of-4.jsonl").
+     * state_get writes NAME's content into local_path (atomically), or
+     * returns XP_ENOTFOUND when the destination holds no NAME; state_put
+     * stores the content of local_path as NAME whole, replacing any older
+     * one at once (a reader sees the old or the new, never a mix), and
+     * checks that it arrived intact; state_list calls cb once per NAME
+     * held (a non-zero return stops it and is returned). An adapter with
+     * these may declare the XP_OPT_INT option "journal-interval": the
+     * seconds between two pushes of a journal that grew. */
+    int (*state_get)(struct xp_adapter *a, const char *name, const char *local_path);
+    int (*state_put)(struct xp_adapter *a, const char *name, const char *local_path);
+    int (*state_list)(struct xp_adapter *a, xp_state_cb cb, void *payload);
 };
 
 /* ---- registry (core/registry.c) ---------------------------------------- */
@@ -286,6 +305,13 @@ int xp_adapter_read(struct xp_reader **out, struct xp_adapter *a,
 int xp_adapter_write(struct xp_sink **out, struct xp_adapter *a,
                      const struct xp_experiment_meta *meta, const struct xp_write_opts *wo);
 int xp_adapter_delete(struct xp_adapter *a, const struct xp_experiment_ref *ref);
+/* State kept at the destination (the methods above): NAME is checked
+ * with xp_segment_safe (XP_EINVALID naming it otherwise). */
+int xp_adapter_state_get(struct xp_adapter *a, const char *name, const char *local_path);
+int xp_adapter_state_put(struct xp_adapter *a, const char *name, const char *local_path);
+int xp_adapter_state_list(struct xp_adapter *a, xp_state_cb cb, void *payload);
+/* 1 when the type keeps state at its destination (all three methods). */
+int xp_adapter_has_state(const struct xp_adapter_type *t);
 /* 1 when the type can do `what` (one XP_CAP_* bit): READ, WRITE and
  * LIST_PROJECTS are derived from the methods present as well as the bits. */
 int xp_adapter_can(const struct xp_adapter_type *t, unsigned what);
