@@ -469,6 +469,7 @@ static zip_int64_t write_source(void *ud, void *data, zip_uint64_t len, zip_sour
 int xp_zip_create(struct xp_zip_writer **out, const char *path)
 {
     *out = NULL;
+    xp_tmp_clean(path); /* what a writer killed before its rename left */
     struct xp_zip_writer *w = xp_calloc(1, sizeof(*w));
     w->path = xp_strdup(path);
     w->tmp = xp_tmp_name(path);
