@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Disk faults (issue 16): walks XPORT_FAULT=ENOSPC:N / EIO:N (core/sysio.c)
-over the file system calls of a copy and of a W&B offline conversion.
+over the file system calls of a copy, of a W&B offline conversion and of a
+copy to comet-offline archives (walk_zips: the archive's own writes too).
 
 For each fault point N the faulted run must exit non-zero with a message
 naming the file and the system's reason; every experiment the destination

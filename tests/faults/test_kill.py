@@ -2,6 +2,11 @@
 """Kill anywhere (issue 16): every adapter direction killed with SIGKILL at
 evenly spread moments, each followed by --resume, must end with a
 destination equal to that of a clean run: nothing lost, nothing twice.
+The directions: layout->layout; downloads from wandb-offline, cometx, the
+neptune-offline, neptune-backup, neptune-export and neptune-scale folders,
+and the ml-dash, W&B (runs, and artifacts both ways), Comet and Neptune
+servers; uploads to mldash-local, cometx and comet-offline folders and to
+the ml-dash, W&B and Comet servers.
 
 The moments are counted, never timed (core/sysio.c, XPORT_FAULT):
   KILL:N       at the Nth file system call (open/write/fsync/rename/mkdir)
@@ -15,9 +20,11 @@ there are requests). With 'full', every call and every request is a point.
 After each kill: every experiment the destination shows (a layout's
 committed experiment.json) equals the clean run's; then the same command
 with --resume (no fault) must exit 0 and the destination must equal the
-clean run's: a layout file by file, a server by its emulator's /__emu/dump
-with the server's own ids and clocks left out (so a point, log line, file
-or experiment sent twice is a difference).
+clean run's: a layout file by file, a folder of zip archives
+(comet-offline) member by member (libzip stamps members with the time they
+were added), a server by its emulator's /__emu/dump with the server's own
+ids and clocks left out (so a point, log line, file or experiment sent
+twice is a difference).
 
 SIGTERM and SIGINT: the process signals itself at a counted moment (TERM:N,
 INT:N, REQ-TERM:N, REQ-INT:N): it must stop by itself with exit 143 or
