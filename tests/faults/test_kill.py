@@ -77,8 +77,10 @@ class Emu:
             self.p.kill()
 
 
-def run(args, cwd, state, fault=None):
+def run(args, cwd, state, fault=None, tmpdir=None):
     env = dict(os.environ)
+    if tmpdir:
+        env["TMPDIR"] = tmpdir
     for k in ("XPORT_FAULT", "WANDB_API_KEY", "COMET_API_KEY", "MLDASH_API_KEY",
               "NEPTUNE_API_TOKEN", "XPORT_PLUGIN_PATH"):
         env.pop(k, None)
@@ -347,7 +349,10 @@ def trial(case, cwd, ref, fault, failures, signalled=None):
         print("FAIL %s: %s" % (what, msg), flush=True)
         failures.append("%s: %s" % (what, msg))
     try:
-        p = run(case.argv(d), cwd, state, fault)
+        # the process's own temporary folders, to count what a kill leaves
+        tmpdir = os.path.join(state, "tmp")
+        os.makedirs(tmpdir, exist_ok=True)
+        p = run(case.argv(d), cwd, state, fault, tmpdir)
         err = p.stderr
         if "AddressSanitizer" in err or "runtime error" in err:
             fail("crashed: " + err[-2000:])
@@ -366,7 +371,14 @@ def trial(case, cwd, ref, fault, failures, signalled=None):
             fail("exit %d without the kill: %s" % (p.returncode, err[-1500:]))
         for b in case.dst.committed(cwd, d, ref):
             fail(b)
-        r = run(case.argv(d) + ["--resume"], cwd, state)
+        r = run(case.argv(d) + ["--resume"], cwd, state, tmpdir=tmpdir)
+        # the killed run's folders are removed by the next run (core/tmpdir.c)
+        left = []
+        for d_, dirs, files in os.walk(tmpdir):
+            left += [os.path.relpath(os.path.join(d_, x), tmpdir) for x in dirs + files]
+        if left:
+            fail("temporary files left in $TMPDIR after --resume: %s" % " ".join(sorted(
+                re.sub(r"[A-Za-z0-9]{6}(?=/|$|\.lock)", "*", x) for x in left)[:12]))
         if r.returncode != 0:
             fail("--resume failed (%d): %s" % (r.returncode, r.stderr[-2000:]))
         else:
