@@ -17,7 +17,9 @@ usage: test_disk_faults.py XPORT GEN FIXTURES [full]
   GEN: xport-test-gen (writes the edge-case layout). Without 'full' (as in
   ctest), each case walks every n-th point (the strides below) to keep
   the suite short under ASan, plus the REGRESSIONS; 'full' walks them all."""
-import io, os, re, shutil, subprocess, sys, tempfile, time, zipfile
+import os, re, shutil, subprocess, sys, tempfile, time
+
+from zipstate import members
 
 XPORT, GEN, FIXTURES = (os.path.abspath(a) for a in sys.argv[1:4])
 FULL = len(sys.argv) > 4 and sys.argv[4] == "full"
@@ -140,13 +142,7 @@ def zips(root):
             p = os.path.join(d, f)
             with open(p, "rb") as fh:
                 data = fh.read()
-            if f.endswith(".zip"):
-                try:
-                    with zipfile.ZipFile(io.BytesIO(data)) as z:
-                        data = {i.filename: z.read(i) for i in z.infolist()}
-                except zipfile.BadZipFile as e:
-                    data = "not a zip archive: %s" % e
-            out[os.path.relpath(p, root)] = data
+            out[os.path.relpath(p, root)] = members(data) if f.endswith(".zip") else data
     return out
 
 
