@@ -36,13 +36,17 @@ static const char *tmp_base(void)
     return t && *t ? t : "/tmp";
 }
 
-/* Removes what the process behind base/NAME.lock left, when it has ended. */
-static void sweep_one(const char *base, const char *name)
+/* Removes what the process behind base/NAME left, when it has ended; NAME
+ * is its lock, the folder's name and then ".lock" (suffix_len 5), or
+ * ".lock-new" (9) when it was killed before the rename. */
+static void sweep_one(const char *base, const char *name, size_t suffix_len)
 {
     char *lock = xp_path_join(base, name);
     int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
-        char *dir = xp_strndup(lock, strlen(lock) - 5); /* without ".lock" */
+        /* (a process between its open and flock of .lock-new then finds the
+         * file gone at its rename, and makes its folders in base itself) */
+        char *dir = xp_strndup(lock, strlen(lock) - suffix_len);
         if (!xp_rm_rf(dir))
             unlink(lock);
         free(dir);
@@ -61,9 +65,12 @@ static void sweep(const char *base)
     size_t ll = strlen(LIVE);
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(names[i]);
-        if (len > ll + 5 && !strncmp(names[i], LIVE, ll) &&
-            !strcmp(names[i] + len - 5, ".lock"))
-            sweep_one(base, names[i]);
+        if (len <= ll + 9 || strncmp(names[i], LIVE, ll))
+            continue;
+        if (!strcmp(names[i] + len - 5, ".lock"))
+            sweep_one(base, names[i], 5);
+        else if (!strcmp(names[i] + len - 9, ".lock-new"))
+            sweep_one(base, names[i], 9);
     }
     xp_strv_free(names);
 }
