@@ -27,6 +27,7 @@
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char *parent; /* this process's $TMPDIR/xport-live-ID, NULL: none */
+static char *parent_base; /* the $TMPDIR it is in (one set later is used as is) */
 static int lock_fd = -1;
 static pid_t owner; /* a child forked later makes its folders in $TMPDIR */
 
@@ -87,7 +88,8 @@ static void finish(void)
     xp_buf_release(&l);
     close(lock_fd);
     free(parent);
-    parent = NULL;
+    free(parent_base);
+    parent = parent_base = NULL;
 }
 
 static pthread_once_t swept = PTHREAD_ONCE_INIT;
@@ -120,6 +122,7 @@ static void start(void)
     if (fd >= 0 && flock(fd, LOCK_EX) == 0 && rename(t.ptr, l.ptr) == 0) {
         lock_fd = fd;
         parent = xp_buf_detach(&d);
+        parent_base = xp_strdup(base);
         owner = getpid();
         atexit(finish);
     } else {
@@ -139,8 +142,9 @@ int xp_tempdir(char **out, const char *prefix)
     pthread_once(&once, start);
     struct xp_buf b = XP_BUF_INIT;
     *out = NULL;
-    xp_buf_printf(&b, "%s/%s-XXXXXX", parent && getpid() == owner ? parent : tmp_base(),
-                  prefix);
+    const char *base = tmp_base();
+    int mine = parent && getpid() == owner && !strcmp(base, parent_base);
+    xp_buf_printf(&b, "%s/%s-XXXXXX", mine ? parent : base, prefix);
     if (!mkdtemp(b.ptr)) {
         int rc = xp_error_set_os(XP_EIO, "cannot create a temporary folder '%s'", b.ptr);
         xp_buf_release(&b);
