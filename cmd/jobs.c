@@ -31,6 +31,7 @@
 #include "xport/journal.h"
 #include "xport/json.h"
 #include "xport/numparse.h"
+#include "xport/sysio.h"
 
 static char *jobs_dir(void)
 {
@@ -148,7 +149,7 @@ int job_detach(int argc, char **argv)
     json_object_put(job);
     setsid();
     char *log = xp_path_join(dir, "output.log");
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = xp_sys_open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     free(log);
     int nul = open("/dev/null", O_RDONLY);
     if (fd >= 0) {

@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "xport/error.h"
+#include "xport/fs.h"
 
 static void on_signal(int sig)
 {
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
     }
     if (!strncmp(argv[1], "--dump-", 7)) /* for the build: man pages, completion */
         return doc_main(argc, argv, commands, exit_codes);
+    xp_tempdir_sweep(); /* what killed runs left in $TMPDIR */
     for (const struct xp_cmd *c = commands; c->name; c++)
         if (!strcmp(c->name, argv[1]))
             return c->fn(argc - 1, argv + 1);

@@ -486,18 +486,3 @@ char *xp_path_join(const char *a, const char *b)
     xp_buf_puts(&p, b);
     return xp_buf_detach(&p);
 }
-
-int xp_tempdir(char **out, const char *prefix)
-{
-    const char *t = getenv("TMPDIR");
-    struct xp_buf b = XP_BUF_INIT;
-    *out = NULL;
-    xp_buf_printf(&b, "%s/%s-XXXXXX", t && *t ? t : "/tmp", prefix);
-    if (!mkdtemp(b.ptr)) {
-        int rc = xp_error_set_os(XP_EIO, "cannot create a temporary folder '%s'", b.ptr);
-        xp_buf_release(&b);
-        return rc;
-    }
-    *out = xp_buf_detach(&b);
-    return 0;
-}

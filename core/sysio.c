@@ -197,6 +197,13 @@ ssize_t xp_sys_write(int fd, const void *data, size_t len)
     return write(fd, data, len);
 }
 
+FILE *xp_sys_fopen(const char *path, const char *mode)
+{
+    if (fault_now("open", path))
+        return NULL;
+    return fopen(path, mode);
+}
+
 int xp_sys_fwrite(FILE *fp, const void *data, size_t len)
 {
     if (fault_now("fwrite", NULL))

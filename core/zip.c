@@ -13,6 +13,7 @@
 
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/sysio.h"
 #include "xport/zip.h"
 
 struct xp_zip {
@@ -261,7 +262,7 @@ static int safe_mkdirs(const char *root, const char *rel)
                 rc = xp_error_set(XP_EINVALID, "cannot extract into '%s': it is "
                                   "%s", p.ptr, S_ISLNK(st.st_mode)
                                   ? "a symlink" : "not a folder");
-        } else if (errno != ENOENT || (mkdir(p.ptr, 0755) != 0 && errno != EEXIST)) {
+        } else if (errno != ENOENT || (xp_sys_mkdir(p.ptr, 0755) != 0 && errno != EEXIST)) {
             rc = xp_error_set_os(XP_EIO, "cannot create '%s'", p.ptr);
         }
         s = e ? e + 1 : s + n;
@@ -381,27 +382,115 @@ struct xp_zip_writer {
     char *path, *tmp;
     size_t n;
     int err;
+    int fd;           /* the temporary file, while libzip writes it */
+    zip_error_t zerr; /* the last failure of the writing source */
 };
+
+/* The archive's own bytes go to w->tmp through xp_sys_open/xp_sys_write
+ * (so that XPORT_FAULT reaches them), as a libzip source that can only be
+ * written: a new archive is never read back. */
+static zip_int64_t write_source(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+    struct xp_zip_writer *w = ud;
+    switch (cmd) {
+    case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(
+            ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
+            ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL,
+            ZIP_SOURCE_SUPPORTS, ZIP_SOURCE_BEGIN_WRITE, ZIP_SOURCE_WRITE,
+            ZIP_SOURCE_COMMIT_WRITE, ZIP_SOURCE_ROLLBACK_WRITE, ZIP_SOURCE_SEEK_WRITE,
+            ZIP_SOURCE_TELL_WRITE, ZIP_SOURCE_REMOVE, -1);
+    case ZIP_SOURCE_STAT: /* what libzip takes for "no archive there yet" */
+        zip_error_set(&w->zerr, ZIP_ER_READ, ENOENT);
+        return -1;
+    case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&w->zerr, data, len);
+    case ZIP_SOURCE_FREE:
+        return 0;
+    case ZIP_SOURCE_BEGIN_WRITE:
+        w->fd = xp_sys_open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (w->fd < 0) {
+            zip_error_set(&w->zerr, ZIP_ER_OPEN, errno);
+            return -1;
+        }
+        return 0;
+    case ZIP_SOURCE_WRITE:
+        for (zip_uint64_t off = 0; off < len;) {
+            ssize_t k = xp_sys_write(w->fd, (const char *)data + off, (size_t)(len - off));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0) {
+                zip_error_set(&w->zerr, ZIP_ER_WRITE, k < 0 ? errno : EIO);
+                return -1;
+            }
+            off += (zip_uint64_t)k;
+        }
+        return (zip_int64_t)len;
+    case ZIP_SOURCE_SEEK_WRITE: {
+        zip_source_args_seek_t *a = ZIP_SOURCE_GET_ARGS(zip_source_args_seek_t, data, len,
+                                                        &w->zerr);
+        if (!a)
+            return -1;
+        if (lseek(w->fd, (off_t)a->offset, a->whence) < 0) {
+            zip_error_set(&w->zerr, ZIP_ER_SEEK, errno);
+            return -1;
+        }
+        return 0;
+    }
+    case ZIP_SOURCE_TELL_WRITE: {
+        off_t at = lseek(w->fd, 0, SEEK_CUR);
+        if (at < 0)
+            zip_error_set(&w->zerr, ZIP_ER_TELL, errno);
+        return at;
+    }
+    case ZIP_SOURCE_COMMIT_WRITE: /* xp_file_commit syncs and renames it */
+        if (close(w->fd) != 0) {
+            w->fd = -1;
+            zip_error_set(&w->zerr, ZIP_ER_WRITE, errno);
+            return -1;
+        }
+        w->fd = -1;
+        return 0;
+    case ZIP_SOURCE_ROLLBACK_WRITE:
+        if (w->fd >= 0)
+            close(w->fd);
+        w->fd = -1;
+        unlink(w->tmp);
+        return 0;
+    case ZIP_SOURCE_REMOVE:
+        unlink(w->tmp);
+        return 0;
+    default:
+        zip_error_set(&w->zerr, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+}
 
 int xp_zip_create(struct xp_zip_writer **out, const char *path)
 {
     *out = NULL;
+    xp_tmp_clean(path); /* what a writer killed before its rename left */
     struct xp_zip_writer *w = xp_calloc(1, sizeof(*w));
     w->path = xp_strdup(path);
     w->tmp = xp_tmp_name(path);
-    int err = 0;
-    w->za = zip_open(w->tmp, ZIP_CREATE | ZIP_EXCL, &err);
+    w->fd = -1;
+    zip_error_init(&w->zerr);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *src = zip_source_function_create(write_source, w, &ze);
+    if (src && !(w->za = zip_open_from_source(src, ZIP_CREATE | ZIP_TRUNCATE, &ze)))
+        zip_source_free(src);
     if (!w->za) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, err);
         int rc = xp_error_set(XP_EIO, "cannot create zip archive '%s': %s",
                               w->tmp, zip_error_strerror(&ze));
         zip_error_fini(&ze);
+        zip_error_fini(&w->zerr);
         free(w->path);
         free(w->tmp);
         free(w);
         return rc;
     }
+    zip_error_fini(&ze);
     *out = w;
     return 0;
 }
@@ -472,6 +561,9 @@ int xp_zip_add_file(struct xp_zip_writer *w, const char *name,
 
 static void writer_free(struct xp_zip_writer *w)
 {
+    if (w->fd >= 0)
+        close(w->fd);
+    zip_error_fini(&w->zerr);
     free(w->path);
     free(w->tmp);
     free(w);

@@ -18,6 +18,7 @@
 #include "xport/json.h"
 #include "xport/lines.h"
 #include "xport/stream.h"
+#include "xport/sysio.h"
 #include "xport/zip.h"
 
 struct co_sink {
@@ -51,7 +52,7 @@ static int emit(struct co_sink *s, const char *type, const char *body, size_t le
     xp_buf_printf(&s->line, "{\"type\": \"%s\", \"payload\": {", type);
     xp_buf_put(&s->line, body, len);
     xp_buf_puts(&s->line, "}}\n");
-    if (fwrite(s->line.ptr, 1, s->line.len, s->msgs) != s->line.len)
+    if (xp_sys_fwrite(s->msgs, s->line.ptr, s->line.len) != 0)
         return xp_error_set_os(XP_EIO, "cannot write '%s/messages.json'", s->tmp);
     return 0;
 }
@@ -340,7 +341,7 @@ static int put_logs(struct co_sink *s, const struct xp_log_entry *v, size_t n)
         if (!rc) {
             struct xp_buf l = XP_BUF_INIT;
             rc = xp_logline_put(&l, e);
-            if (!rc && fwrite(l.ptr, 1, l.len, s->side) != l.len)
+            if (!rc && xp_sys_fwrite(s->side, l.ptr, l.len) != 0)
                 rc = xp_error_set_os(XP_EIO, "cannot write '%s/xport-logs'", s->tmp);
             xp_buf_release(&l);
         }
@@ -591,12 +592,12 @@ int comet_offline_write(struct xp_sink **out, struct xp_adapter *base,
         rc = xp_tempdir(&s->tmp, "xport-comet-offline-w");
     if (!rc) {
         char *mp = xp_path_join(s->tmp, "messages.json");
-        s->msgs = fopen(mp, "wb");
+        s->msgs = xp_sys_fopen(mp, "wbe");
         if (!s->msgs)
             rc = xp_error_set_os(XP_EIO, "cannot create '%s'", mp);
         free(mp);
         mp = xp_path_join(s->tmp, "xport-logs");
-        if (!rc && !(s->side = fopen(mp, "wb")))
+        if (!rc && !(s->side = xp_sys_fopen(mp, "wbe")))
             rc = xp_error_set_os(XP_EIO, "cannot create '%s'", mp);
         free(mp);
     }

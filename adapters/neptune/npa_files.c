@@ -19,6 +19,7 @@
 #include "xport/error.h"
 #include "xport/fs.h"
 #include "xport/json.h"
+#include "xport/sysio.h"
 #include "xport/zip.h"
 
 struct fattr {
@@ -278,11 +279,11 @@ static int open_set(struct npa_files *f, const struct fattr *a)
     /* the zip on disk, unpacked into a private folder: every name and size
      * is checked by the core zip reader before anything is written */
     char *zpath = xp_path_join(f->tmp, "set.zip");
-    int out = open(zpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int out = xp_sys_open(zpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     char buf[65536];
     ssize_t k;
     while (out >= 0 && (k = read(f->body.fd, buf, sizeof(buf))) > 0)
-        if (write(out, buf, (size_t)k) != k)
+        if (xp_sys_write(out, buf, (size_t)k) != k)
             k = -1, rc = xp_error_set_os(XP_EIO, "cannot write '%s'", zpath);
     if (out < 0)
         rc = xp_error_set_os(XP_EIO, "cannot write '%s'", zpath);

@@ -21,7 +21,8 @@ int npb_parse_datetime(const char *s, size_t n, struct npb_tz *tz, int64_t *ms,
     int64_t sec;
     int32_t ns;
     enum xp_iso_zone z;
-    if (xp_iso8601_scan(s, n, &sec, &ns, &z) != n || s[n - 1] == 'Z' || s[n - 1] == 'z')
+    if (!n || xp_iso8601_scan(s, n, &sec, &ns, &z) != n || s[n - 1] == 'Z' ||
+        s[n - 1] == 'z') /* "" is no datetime (and s[-1] no character) */
         return -1;
     *had_offset = z != XP_ISO_NAIVE;
     if (!*had_offset)

@@ -29,6 +29,7 @@
 #include "nps.h"
 #include "xport/error.h"
 #include "xport/fs.h"
+#include "xport/sysio.h"
 
 struct nps_db {
     sqlite3 *h;
@@ -56,7 +57,7 @@ static int copy_file(const char *src, const char *dst, int may_miss)
         close(in);
         return xp_error_set(XP_EINVALID, "'%s' is not a regular file", src);
     }
-    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int out = xp_sys_open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (out < 0) {
         close(in);
         return xp_error_set_os(XP_EIO, "cannot create '%s'", dst);
@@ -74,7 +75,7 @@ static int copy_file(const char *src, const char *dst, int may_miss)
         if (!n)
             break;
         for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            ssize_t w = xp_sys_write(out, buf + off, (size_t)(n - off));
             if (w < 0 && errno == EINTR)
                 continue;
             if (w < 0) {

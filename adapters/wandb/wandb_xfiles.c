@@ -10,6 +10,7 @@
 #include "xport/fs.h"
 #include "xport/json.h"
 #include "xport/lines.h"
+#include "xport/sysio.h"
 #include "wandb_xfiles.h"
 
 #define HEADER_KEY "xportTrack"
@@ -71,10 +72,10 @@ int wxf_track_open(struct wxf_track_out *t, const char *path,
     xp_buf_puts(b, "}\n");
     if (rc)
         return rc;
-    t->fp = fopen(path, "wbe");
+    t->fp = xp_sys_fopen(path, "wbe");
     if (!t->fp)
         return xp_error_set_os(XP_EIO, "cannot write '%s'", path);
-    if (fwrite(b->ptr, 1, b->len, t->fp) != b->len)
+    if (xp_sys_fwrite(t->fp, b->ptr, b->len) != 0)
         return xp_error_set_os(XP_EIO, "cannot write '%s'", path);
     return 0;
 }
@@ -90,7 +91,7 @@ int wxf_track_put(struct wxf_track_out *t, const struct xp_point *v, size_t n)
         if (rc)
             return xp_error_wrap(rc, "track '%s' point %lld", t->name,
                                  (long long)p->index);
-        if (fwrite(b->ptr, 1, b->len, t->fp) != b->len)
+        if (xp_sys_fwrite(t->fp, b->ptr, b->len) != 0)
             return xp_error_set_os(XP_EIO, "cannot write '%s'", t->path);
     }
     return 0;

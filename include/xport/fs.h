@@ -81,9 +81,14 @@ int xp_name_decode(struct xp_buf *out, const char *enc);
 int xp_list_dir(char ***out, size_t *n, const char *path);
 void xp_strv_free(char **v);
 
-/* Create a private directory "$TMPDIR/<prefix>-XXXXXX" (TMPDIR unset:
- * /tmp); *out is its path, owned by the caller (remove it with xp_rm_rf). */
+/* Create a private directory "$TMPDIR/xport-live-ID/<prefix>-XXXXXX"
+ * (TMPDIR unset: /tmp; xport-live-ID is this process's, and a later process
+ * removes it once this one has ended, killed or not: core/tmpdir.c); *out
+ * is its path, owned by the caller (remove it with xp_rm_rf). */
 int xp_tempdir(char **out, const char *prefix);
+/* Remove the temporary folders of xport processes that have ended (the
+ * first xp_tempdir does it too): the CLI's start. */
+void xp_tempdir_sweep(void);
 
 /* Join a and b with '/'. */
 char *xp_path_join(const char *a, const char *b);

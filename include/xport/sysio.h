@@ -14,6 +14,8 @@ int xp_sys_open(const char *path, int flags, ...);
 ssize_t xp_sys_write(int fd, const void *data, size_t len);
 /* fwrite of len bytes; 0 when all were written, -1 (errno set) otherwise. */
 int xp_sys_fwrite(FILE *fp, const void *data, size_t len);
+/* fopen for writing (mode "w..." or "a..."), counted as an open of path. */
+FILE *xp_sys_fopen(const char *path, const char *mode);
 int xp_sys_fsync(int fd);
 /* on != 0: this thread writes a scratch copy that another store makes
  * durable (the s3 adapter's temporary layout of one experiment), so

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Disk faults (issue 16): walks XPORT_FAULT=ENOSPC:N / EIO:N (core/sysio.c)
-over the file system calls of a copy and of a W&B offline conversion.
+over the file system calls of a copy, of a W&B offline conversion and of a
+copy to comet-offline archives (walk_zips: the archive's own writes too).
 
 For each fault point N the faulted run must exit non-zero with a message
 naming the file and the system's reason; every experiment the destination
@@ -17,6 +18,8 @@ usage: test_disk_faults.py XPORT GEN FIXTURES [full]
   ctest), each case walks every n-th point (the strides below) to keep
   the suite short under ASan, plus the REGRESSIONS; 'full' walks them all."""
 import os, re, shutil, subprocess, sys, tempfile, time
+
+from zipstate import members
 
 XPORT, GEN, FIXTURES = (os.path.abspath(a) for a in sys.argv[1:4])
 FULL = len(sys.argv) > 4 and sys.argv[4] == "full"
@@ -127,6 +130,81 @@ def walk(name, src, copy_args, points):
     return failures
 
 
+def zips(root):
+    """A comet-offline folder as {name: {member: bytes}} (a zip's members,
+    not its bytes: libzip stamps members with the time they were added);
+    any other file as its bytes."""
+    out = {}
+    for d, dirs, files in os.walk(root):
+        if ".xport" in dirs:
+            dirs.remove(".xport")
+        for f in files:
+            p = os.path.join(d, f)
+            with open(p, "rb") as fh:
+                data = fh.read()
+            out[os.path.relpath(p, root)] = members(data) if f.endswith(".zip") else data
+    return out
+
+
+def walk_zips(name, args, points, ref, tmp):
+    """The comet-offline writer under faults: exit non-zero naming the file
+    and the reason (or exit 0 with nothing lost), no archive under its final
+    name that is not whole, and --resume gives the clean run's archives (and
+    nothing else)."""
+    failures = []
+
+    def fail(msg):
+        print("FAIL " + msg, flush=True)
+        failures.append(msg)
+    for n in points:
+        dst = "z%d" % n
+        kind = "ENOSPC" if n % 2 == 0 else "EIO"
+        what = "%s %s:%d" % (name, kind, n)
+        p = run(args(dst), "%s:%d" % (kind, n), tmp)
+        if "AddressSanitizer" in p.stderr or "runtime error" in p.stderr or p.returncode < 0:
+            fail("%s: crashed (%d): %s" % (what, p.returncode, p.stderr[-2000:]))
+        elif p.returncode == 0 and zips(os.path.join(tmp, dst)) != ref:
+            # a fault a run may survive (compacting the journal as it closes,
+            # or its "listed" line, which only `xport status` reads) must
+            # lose nothing
+            fail("%s: exit 0 despite the fault, and the archives differ" % what)
+        elif p.returncode != 0 and not re.search(
+                r"'[^'\n]+'[^\n]*: (%s)" % "|".join(REASONS), p.stderr):
+            fail("%s: message names no file or reason: %r" % (what, p.stderr))
+        got = zips(os.path.join(tmp, dst))
+        bad = [k for k, v in got.items() if k.endswith(".zip") and ref.get(k) != v]
+        if bad:
+            fail("%s: archives not whole under their final names: %s" % (what, bad))
+        r = run(args(dst) + ["--resume"], cwd=tmp)
+        if r.returncode != 0:
+            fail("%s: rerun failed (%d): %s" % (what, r.returncode, r.stderr))
+        else:
+            got = zips(os.path.join(tmp, dst))
+            if got != ref:
+                fail("%s: after the rerun: %s differ, %s left over, %s missing" % (
+                    what, sorted(k for k in got if k in ref and got[k] != ref[k]),
+                    sorted(set(got) - set(ref)), sorted(set(ref) - set(got))))
+        shutil.rmtree(os.path.join(tmp, dst), ignore_errors=True)
+    return failures
+
+
+def comet_offline(tmp, layout):
+    """ENOSPC/EIO over the comet-offline writer's calls (the archive's own
+    writes included, core/zip.c), every 7th with the stride."""
+    t0 = time.time()
+    args = lambda d: ["copy", "-q", layout, "comet-offline:" + d]
+    total = count(args("probe"), tmp)
+    ref = zips(os.path.join(tmp, "probe"))
+    shutil.rmtree(os.path.join(tmp, "probe"), ignore_errors=True)
+    if not any(k.endswith(".zip") for k in ref):
+        return ["comet-offline: the clean run wrote no archive: %s" % sorted(ref)]
+    points = list(range(1, total + 1, 1 if FULL else 7))
+    f = walk_zips("comet-offline upload", args, points, ref, tmp)
+    print("comet-offline upload: %d calls, %d fault points walked, %d failures, %.1f s"
+          % (total, len(points), len(f), time.time() - t0), flush=True)
+    return f
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="xport-faults-src-")
     failures = []
@@ -152,6 +230,7 @@ def main():
         for f in verify_empty(layout, tmp):
             print("FAIL " + f)
             failures.append(f)
+        failures += comet_offline(tmp, layout)
         for name, src, args, stride in cases:
             stride = 1 if FULL else stride
             t0 = time.time()

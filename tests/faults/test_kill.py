@@ -2,6 +2,11 @@
 """Kill anywhere (issue 16): every adapter direction killed with SIGKILL at
 evenly spread moments, each followed by --resume, must end with a
 destination equal to that of a clean run: nothing lost, nothing twice.
+The directions: layout->layout; downloads from wandb-offline, cometx, the
+neptune-offline, neptune-backup, neptune-export and neptune-scale folders,
+and the ml-dash, W&B (runs, and artifacts both ways), Comet and Neptune
+servers; uploads to mldash-local, cometx and comet-offline folders and to
+the ml-dash, W&B and Comet servers.
 
 The moments are counted, never timed (core/sysio.c, XPORT_FAULT):
   KILL:N       at the Nth file system call (open/write/fsync/rename/mkdir)
@@ -15,9 +20,11 @@ there are requests). With 'full', every call and every request is a point.
 After each kill: every experiment the destination shows (a layout's
 committed experiment.json) equals the clean run's; then the same command
 with --resume (no fault) must exit 0 and the destination must equal the
-clean run's: a layout file by file, a server by its emulator's /__emu/dump
-with the server's own ids and clocks left out (so a point, log line, file
-or experiment sent twice is a difference).
+clean run's: a layout file by file, a folder of zip archives
+(comet-offline) member by member (libzip stamps members with the time they
+were added), a server by its emulator's /__emu/dump with the server's own
+ids and clocks left out (so a point, log line, file or experiment sent
+twice is a difference).
 
 An archive destination (layout -> .tar.zst, -j1 and -j2) is rebuilt whole
 by each run, so the rerun there is plain (--resume is refused) and must give
@@ -34,6 +41,8 @@ usage: test_kill.py XPORT FIXTURES [full | requests | POINTS] [ONLY-SUBSTRING]
   ONLY-SUBSTRING: the directions whose name has it."""
 import base64, hashlib, json, os, re, shutil, signal, subprocess, sys, tempfile, time
 import urllib.request
+
+from zipstate import members
 
 XPORT, FIXTURES = (os.path.abspath(a) for a in sys.argv[1:3])
 MODE = sys.argv[3] if len(sys.argv) > 3 else ""
@@ -73,8 +82,10 @@ class Emu:
             self.p.kill()
 
 
-def run(args, cwd, state, fault=None):
+def run(args, cwd, state, fault=None, tmpdir=None):
     env = dict(os.environ)
+    if tmpdir:
+        env["TMPDIR"] = tmpdir
     for k in ("XPORT_FAULT", "WANDB_API_KEY", "COMET_API_KEY", "MLDASH_API_KEY",
               "NEPTUNE_API_TOKEN", "XPORT_PLUGIN_PATH"):
         env.pop(k, None)
@@ -276,6 +287,35 @@ class ServerDst:
         return []  # a server shows what it was sent; --resume must finish it
 
 
+class ZipsDst:
+    """A folder of zip archives (comet-offline): each archive by its members'
+    names and bytes (libzip stamps members with the time they were added,
+    so the archives' own bytes differ between two clean runs); any other
+    file (a temporary one left behind) by its bytes."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+
+    def location(self, d):
+        return self.prefix + d
+
+    def prepare(self):
+        pass
+
+    def state(self, cwd, d):
+        out = {}
+        for name, data in tree(os.path.join(cwd, d)).items():
+            out[name] = members(data) if name.endswith(".zip") else data
+        return out
+
+    def committed(self, cwd, d, ref):
+        """Archives under their final names that differ from the clean
+        run's (an archive is written whole, then renamed)."""
+        got = self.state(cwd, d)
+        return ["%s published partial: %s" % (k, differences(ref.get(k), v, limit=3))
+                for k, v in got.items() if k.endswith(".zip") and ref.get(k) != v]
+
+
 # ---- the walk ----------------------------------------------------------------
 
 class Case:
@@ -336,6 +376,7 @@ class Unusable(Exception):
 
 
 def count(case, cwd, state, d="ref"):
+    shutil.rmtree(os.path.join(cwd, d), ignore_errors=True)  # what a failed case left
     case.dst.prepare()
     p = run(case.argv(d), cwd, state, "count")
     if p.returncode != 0:
@@ -359,7 +400,10 @@ def trial(case, cwd, ref, fault, failures, signalled=None):
         print("FAIL %s: %s" % (what, msg), flush=True)
         failures.append("%s: %s" % (what, msg))
     try:
-        p = run(case.argv(d), cwd, state, fault)
+        # the process's own temporary folders, to count what a kill leaves
+        tmpdir = os.path.join(state, "tmp")
+        os.makedirs(tmpdir, exist_ok=True)
+        p = run(case.argv(d), cwd, state, fault, tmpdir)
         err = p.stderr
         if "AddressSanitizer" in err or "runtime error" in err:
             fail("crashed: " + err[-2000:])
@@ -384,7 +428,14 @@ def trial(case, cwd, ref, fault, failures, signalled=None):
             fail("exit %d without the kill: %s" % (p.returncode, err[-1500:]))
         for b in case.dst.committed(cwd, d, ref):
             fail(b)
-        r = run(case.argv(d) + case.dst.resume, cwd, state)
+        r = run(case.argv(d) + case.dst.resume, cwd, state, tmpdir=tmpdir)
+        # the killed run's folders are removed by the next run (core/tmpdir.c)
+        left = []
+        for d_, dirs, files in os.walk(tmpdir):
+            left += [os.path.relpath(os.path.join(d_, x), tmpdir) for x in dirs + files]
+        if left:
+            fail("temporary files left in $TMPDIR after the rerun: %s" % " ".join(sorted(
+                re.sub(r"[A-Za-z0-9]{6}(?=/|$|\.lock)", "*", x) for x in left)[:12]))
         if r.returncode != 0:
             fail("%s failed (%d): %s" % (" ".join(case.dst.resume) or "the rerun",
                                          r.returncode, r.stderr[-2000:]))
@@ -534,6 +585,75 @@ def main():
             token = nt.call("GET", "/__emu/dump")["token"]
             cases.append((Case("download neptune server", lambda d: [
                 "copy", "-q", "neptune:ws/proj", d, "--api-key", token], layout), False))
+
+        # issue 16's weak points: the on-disk Neptune readers, W&B artifacts
+        # both ways, and cometx and comet-offline as destinations
+        gens = os.path.join(os.path.dirname(FIXTURES), "neptune")
+        if want("download neptune-offline") or want("download neptune-backup"):
+            ng = os.path.join(tmp, "neptune-gen")
+            subprocess.run([sys.executable, os.path.join(gens, "gen_neptune.py"), ng],
+                           check=True, capture_output=True)
+            # the runs the generator writes broken on purpose (cut off, files
+            # gone, a hostile name) fail a clean run: kept out
+            npo = os.path.join(tmp, "neptune-offline")
+            shutil.copytree(ng, npo, symlinks=True)
+            shutil.rmtree(os.path.join(npo, "backup"))
+            for d_, dirs, _ in os.walk(os.path.join(npo, ".neptune")):
+                for x in list(dirs):
+                    if any(k in x for k in ("b0b0b0b0", "c0c0c0c0", "7a6b5c4d", "__..__")) \
+                            or x == "..":
+                        shutil.rmtree(os.path.join(d_, x))
+                        dirs.remove(x)
+            cases.append((Case("download neptune-offline", lambda d: [
+                "download", "-q", "--from", "neptune-offline", npo, "-o", d,
+                "--opt", "project=ws/proj"], layout), False))
+            cases.append((Case("download neptune-backup", lambda d: [
+                "download", "-q", "--from", "neptune-backup", os.path.join(ng, "backup"),
+                "-o", d, "--opt", "tz=Europe/Warsaw"], layout), False))
+        # the fixture's RUN-3 is an export that did not finish: kept out
+        nx = os.path.join(tmp, "neptune-export")
+        shutil.copytree(os.path.join(FIXTURES, "neptune-export"), nx,
+                        ignore=lambda d_, names: [x for x in names if x.startswith("RUN-3-")])
+        cases.append((Case("download neptune-export", lambda d: [
+            "download", "-q", "--from", "neptune-export", nx, "-o", d], layout), False))
+        if want("download neptune-scale"):
+            nsg = os.path.join(tmp, "neptune-scale-gen")
+            subprocess.run([sys.executable, os.path.join(gens, "gen_neptune_scale.py"), "gen",
+                            nsg], check=True, capture_output=True)
+            cases.append((Case("download neptune-scale", lambda d: [
+                "download", "-q", "--from", "neptune-scale", os.path.join(nsg, "good"),
+                "-o", d], layout), False))
+        if want("download wandb server artifacts") or want("upload wandb server artifacts"):
+            wa = Emu("wandb_emu.py")
+            emus.append(wa)
+            wa.call("POST", "/__emu/seed", {"projects": [{
+                "entity": "arts", "name": "p", "runs": [{
+                    "name": "r%d" % r,
+                    "history": ['{"_step":%d,"_timestamp":1700000000.5,"loss":%d.25}' % (i, i)
+                                for i in range(3)],
+                    "files": [{"name": "f%d.txt" % f, "content": "file %d\n" % f}
+                              for f in range(2)],
+                    "artifacts": [{"name": "ds%d-%d" % (r, a), "files": [
+                        {"path": "d/f%d.bin" % f, "content": "art %d %d file %d" % (r, a, f)}
+                        for f in range(3)]} for a in range(2)]} for r in range(2)]}]})
+            cases.append((Case("download wandb server artifacts", lambda d: [
+                "copy", "-q", "wandb:arts/p", d, "--remote", wa.url, "--api-key", WANDB_KEY],
+                layout), False))
+            wsrc = os.path.join(tmp, "wandb-artifacts-src")
+            setup(["copy", "-q", "wandb:arts/p", wsrc, "--remote", wa.url,
+                   "--api-key", WANDB_KEY])
+            wu = Emu("wandb_emu.py")
+            emus.append(wu)
+            cases.append((Case("upload wandb server artifacts", lambda d: [
+                "copy", "-q", wsrc, "wandb:emu-user", "--remote", wu.url,
+                "--api-key", WANDB_KEY],
+                ServerDst(wu, {"id", "createdAt", "heartbeatAt", "updatedAt", "fileStream",
+                               "historyStats", "eventsStats", "logStats",
+                               "birthArtifactID"})), False))
+        cases.append((Case("upload cometx (on disk)", lambda d: [
+            "copy", "-q", src, "cometx:" + d], layout), False))
+        cases.append((Case("upload comet-offline", lambda d: [
+            "copy", "-q", src, "comet-offline:" + d], ZipsDst("comet-offline:")), False))
 
         for case, signals in cases:
             if want(case.name):

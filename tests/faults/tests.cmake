@@ -1,5 +1,6 @@
 # Disk faults (issue 16): the XPORT_FAULT hook of core/sysio.c walked over a
-# copy and a W&B offline conversion. Only in builds with the hook on.
+# copy, a W&B offline conversion and the comet-offline writer. Only in
+# builds with the hook on.
 if(XPORT_FAULT_INJECTION)
   add_test(NAME disk_faults COMMAND ${Python3_EXECUTABLE}
            ${CMAKE_CURRENT_LIST_DIR}/test_disk_faults.py $<TARGET_FILE:xport>
@@ -14,7 +15,8 @@ add_test(NAME net_faults COMMAND ${Python3_EXECUTABLE}
          ${CMAKE_SOURCE_DIR}/tests/emulators)
 set_tests_properties(net_faults PROPERTIES LABELS faults TIMEOUT 300)
 # Kill anywhere (issue 16): SIGKILL at counted moments of every adapter
-# direction (XPORT_FAULT=KILL/REQ-KILL/BODY-KILL), then --resume must give
+# direction (XPORT_FAULT=KILL/REQ-KILL/BODY-KILL; 4 moments each here, the
+# full walk is `test_kill.py XPORT FIXTURES full`), then --resume must give
 # what a clean run gives; SIGTERM/SIGINT stop cleanly with 143/130.
 if(XPORT_FAULT_INJECTION)
   add_test(NAME kill_anywhere COMMAND ${Python3_EXECUTABLE}

@@ -94,6 +94,10 @@ static void exact_values(void **state)
     /* the original repr is kept (a set's order is Python's) */
     expect_in(run, "experiment.json", "\"sys/tags\":\"{");
     expect_in(run, "experiment.json", "\\\"b'q\\\"");
+    /* an empty string stays one (it was read as a datetime made of
+     * uninitialised bytes, another on every run) */
+    expect_in(run, "experiment.json", "\"description\":\"\"");
+    expect_in(run, "experiment.json", "\"sys/description\":\"string\"");
     /* 04:04:05.123 in Warsaw is 03:04:05.123 UTC */
     expect_in(run, "metrics/train%2Floss/data.jsonl",
               "{\"index\":0,\"data\":{\"value\":2.0,\"step\":0.1,\"timestamp\":1767323045.123}}\n"
