@@ -17,7 +17,8 @@ request. A rule is a JSON object:
     "redirect": 302|307  a redirect to the same path and query on the sink (below)
     "endless": TEXT       200, chunked, "prefix" then TEXT repeated until the client closes
           (or "limit" bytes, 256 MiB by default, so a client that never stops cannot fill a
-          disk); the rule counts its "answers", the bytes "sent" and the "longest" answer
+          disk), then "suffix" (which can make the answer complete JSON); the rule counts its
+          "answers", the bytes "sent" and the "longest" answer
     "declare": N          200 with Content-Length N (e.g. 4 GiB) but only "text" sent, then
           the connection closed
   "ctype" sets the Content-Type of redirect/endless/declare answers (application/json).
@@ -41,7 +42,7 @@ import emuhttp
 
 SINK_HOST = "127.0.0.2"
 RULE_KEYS = {"method", "path", "query", "body", "skip", "count", "sub", "redirect",
-             "endless", "prefix", "limit", "declare", "text", "ctype"}
+             "endless", "prefix", "suffix", "limit", "declare", "text", "ctype"}
 SUB_KEYS = {"re", "text", "hex", "nest", "digits"}
 
 
@@ -195,6 +196,9 @@ def _answer(h, st, rule):
             with st.lock:
                 rule["sent"] += len(chunk)
                 rule["longest"] = max(rule.get("longest", 0), sent)
+        last = rule.get("suffix", "").encode("utf-8")
+        if last:
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(last), last))
         h.wfile.write(b"0\r\n\r\n")
     except OSError:
         pass
