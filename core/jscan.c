@@ -356,6 +356,30 @@ enum {
     COST_LITERAL = 72, /* true, false; null is a slot alone */
 };
 
+/* The offset of the first '"' or '\\' in s[i..len), or len: eight bytes at
+ * a time (big answers are mostly strings, W&B's rows full of escapes). */
+static size_t quote_or_escape(const char *s, size_t i, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w, q, b;
+        memcpy(&w, s + i, 8);
+        q = w ^ (ones * '"');
+        b = w ^ (ones * '\\');
+        uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+        if (hit) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return i + ((size_t)__builtin_ctzll(hit) >> 3);
+#else
+            break;
+#endif
+        }
+    }
+    while (i < len && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+}
+
 uint64_t xp_jscan_cost(const char *s, size_t len, uint64_t *values)
 {
     uint64_t cost = 0, n = 0;
@@ -365,8 +389,8 @@ uint64_t xp_jscan_cost(const char *s, size_t len, uint64_t *values)
         unsigned char c = (unsigned char)s[i];
         if (c == '"') {
             size_t st = ++i;
-            while (i < len && s[i] != '"')
-                i += s[i] == '\\' ? 2 : 1;
+            while ((i = quote_or_escape(s, i, len)) < len && s[i] == '\\')
+                i += 2;
             i = i < len ? i + 1 : len;
             cost += COST_STRING + COST_SLOT + (i - st);
             n++;

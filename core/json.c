@@ -430,9 +430,10 @@ int xp_json_parse_answer(struct json_object **out, const char *text, size_t len,
      * bound even huge legitimate ones, but the pages that can be big are
      * streamed or scanned in place already (ml-dash metric pages, Comet
      * metrics, Neptune series pages first) and the rest stay well under the
-     * budget (json.h). The pass takes 1 to 18% of json-c's own time on the
-     * same page (18% on W&B's history pages of JSON strings, which json-c
-     * reads fastest), under 1% of a W&B download (bench/wandb_server.sh). */
+     * budget (json.h). The pass takes 2 to 9% of json-c's own time on the
+     * same page (9% on W&B's history pages of JSON strings, which json-c
+     * reads fastest; bench/json_answer.c): ~3% of the CPU of a W&B download,
+     * within the noise of bench/wandb_server.sh. */
     uint64_t values, cost = xp_jscan_cost(text, len, &values);
     uint64_t budget = (uint64_t)len * XP_JSON_TREE_RATIO;
     if (budget < XP_JSON_TREE_FLOOR)

@@ -604,6 +604,15 @@ static void test_json_answer_budget(void **state)
     uint64_t c = xp_jscan_cost(t, strlen(t), &n);
     assert_int_equal(n, 9); /* object, key, array, 1, -2.5e3, string, true, null, {} */
     assert_true(c >= 800 + 160 + 2 * 104 + 72 + 792); /* json-c's measured costs */
+    /* escapes at every offset of the eight-byte steps */
+    for (size_t pad = 0; pad < 20; pad++) {
+        char b[64];
+        int bl = snprintf(b, sizeof(b), "[\"%.*s\\\"{\\\\\",[0]]", (int)pad,
+                          "xxxxxxxxxxxxxxxxxxxx");
+        c = xp_jscan_cost(b, (size_t)bl, &n);
+        assert_int_equal(n, 4); /* [, the string, [, 0 */
+        assert_int_equal(c, 168 + 104 + (pad + 6) + 168 + 113);
+    }
     assert_int_equal(xp_jscan_cost("", 0, &n), 0);
     assert_int_equal(n, 0);
     assert_int_equal(xp_jscan_cost("\"unterminated\\\"", 15, &n) > 0, 1);
