@@ -234,9 +234,10 @@ int xp_json_put_value(struct xp_buf *b, const struct xp_value *v,
     case XP_V_FLOAT: xp_json_put_double(b, v->u.d); return 0;
     case XP_V_STRING: return xp_json_put_str(b, v->u.s.ptr, v->u.s.len, what);
     case XP_V_JSON: {
-        /* re-serialise so the text is canonical and known to be valid */
+        /* re-serialise so the text is canonical and known to be valid; the
+         * text is often a server's, scanned in place: priced first */
         struct json_object *o;
-        int rc = xp_json_parse(&o, v->u.s.ptr, v->u.s.len, what);
+        int rc = xp_json_parse_answer(&o, v->u.s.ptr, v->u.s.len, what, NULL);
         if (rc)
             return rc;
         rc = xp_json_put_obj(b, o, 0);
@@ -445,7 +446,7 @@ int xp_json_parse_answer(struct json_object **out, const char *text, size_t len,
     int rc = xp_error_set(XP_EINVALID,
                           "%s%s%s is too dense to parse: %" PRIu64 " JSON values in %zu "
                           "bytes would take about %" PRIu64 " MiB, over the %" PRIu64
-                          " MiB xport allows an answer of that size",
+                          " MiB xport allows a JSON text of that size",
                           what ? what : "an answer", ru ? " from " : "", ru ? ru : "",
                           values, len, cost >> 20, budget >> 20);
     free(ru);
@@ -519,7 +520,7 @@ struct json_object *xp_value_to_json(const struct xp_value *v)
         return json_object_new_string_len(v->u.s.ptr, (int)v->u.s.len);
     case XP_V_JSON: {
         struct json_object *o = NULL;
-        if (xp_json_parse(&o, v->u.s.ptr, v->u.s.len, "value"))
+        if (xp_json_parse_answer(&o, v->u.s.ptr, v->u.s.len, "value", NULL))
             return NULL;
         return o;
     }
