@@ -72,7 +72,7 @@ int main(void)
                       "\"durationMillis\":%d,\"startTimeMillis\":1700000000000,"
                       "\"endTimeMillis\":1700000001000,\"running\":false,\"archived\":false,"
                       "\"hasImages\":false,\"fileName\":\"train.py\",\"filePath\":"
-                      "\"/home/u/train.py\"}", i ? "," : "", i, i, i, i, i);
+                      "\"src/train.py\"}", i ? "," : "", i, i, i, i, i);
     xp_buf_puts(&b, "]}");
     run("Comet experiments (100)", &b);
     xp_buf_release(&b);

@@ -49,7 +49,7 @@ int xp_json_parse(struct json_object **out, const char *text, size_t len,
                   const char *what);
 /* A server's answer: parsed whole with json-c only when its tree stays in
  * a budget. json-c spends ~70 bytes on each 2-byte "0," and ~790 on each
- * "{}," (core/jscan.c measures it), so 30 MiB of [0,0,...], under the HTTP
+ * "{}," (core/jscan_cost.c measures it), so 30 MiB of [0,0,...], under the HTTP
  * engine's 32 MiB answer cap (include/xport/sys/http.h), would take 1.1 GiB.
  * The budget is XP_JSON_TREE_RATIO times the answer's size or
  * XP_JSON_TREE_FLOOR, whichever is larger, as xp_jscan_cost prices it:
@@ -65,7 +65,9 @@ int xp_json_parse(struct json_object **out, const char *text, size_t len,
  *   refused, a 30 MiB answer of 40-byte strings (~100 MiB) is not.
  * Beyond it xp_json_parse_answer fails with XP_EINVALID naming url
  * (redacted; may be NULL), the count of values and the size, before
- * anything is built. */
+ * anything is built. JSON texts inside answers (W&B's config, Comet's
+ * logged others) and nested values kept as raw text (xp_json_put_value,
+ * xp_value_to_json) are priced the same way. */
 #define XP_JSON_TREE_FLOOR ((uint64_t)32 << 20)
 #define XP_JSON_TREE_RATIO 4
 int xp_json_parse_answer(struct json_object **out, const char *text, size_t len,
