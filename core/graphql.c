@@ -215,6 +215,17 @@ static int is_rate_limit(struct json_object *e)
            has_ci(code, "TOO_MANY");
 }
 
+/* An answer looked into for its errors: NULL when it is not JSON or is too
+ * dense to parse (xp_json_parse_answer), leaving the error as it was. */
+static struct json_object *parse_quiet(const struct xp_buf *body, const char *url)
+{
+    struct xp_error keep = *xp_error_last();
+    struct json_object *o = NULL;
+    if (xp_json_parse_answer(&o, body->ptr, body->len, "GraphQL answer", url))
+        xp_error_set_http(keep.code, keep.http_status, "%s", keep.message);
+    return o;
+}
+
 /* The engine's hook: retry a 200 whose errors are all rate limits. */
 static int retry_2xx(void *payload, const struct xp_buf *body,
                      struct xp_buf *why)
@@ -222,7 +233,7 @@ static int retry_2xx(void *payload, const struct xp_buf *body,
     (void)payload;
     if (!strstr(body->ptr, "\"errors\""))
         return 0;
-    struct json_object *o = json_tokener_parse(body->ptr);
+    struct json_object *o = parse_quiet(body, NULL);
     struct json_object *errs = o ? errors_of(o) : NULL;
     int limited = errs != NULL;
     for (size_t i = 0; errs && i < json_object_array_length(errs); i++)
@@ -301,7 +312,7 @@ int xp_gql_query(struct xp_gql *g, const char *op, const char *query,
     struct json_object *eo = NULL;
     if (rc && resp.status >= 400 && resp.status < 500 && resp.status != 401 &&
         resp.status != 403 && resp.status != 429 && resp.body.len &&
-        (eo = json_tokener_parse(resp.body.ptr)) && errors_of(eo)) {
+        (eo = parse_quiet(&resp.body, g->endpoint)) && errors_of(eo)) {
         /* a GraphQL error answered with a 4xx (graphql-js and Apollo answer
          * validation errors with 400): the server's errors say more */
         rc = map_errors(g, op, errors_of(eo));
@@ -313,7 +324,8 @@ int xp_gql_query(struct xp_gql *g, const char *op, const char *query,
         rc = xp_error_wrap(rc, "%s query '%s'", g->vendor, op);
     } else {
         struct json_object *o = NULL;
-        rc = xp_json_parse(&o, resp.body.ptr, resp.body.len, "GraphQL answer");
+        rc = xp_json_parse_answer(&o, resp.body.ptr, resp.body.len, "GraphQL answer",
+                                  g->endpoint);
         if (rc) {
             rc = xp_error_wrap(rc, "%s query '%s'", g->vendor, op);
         } else {

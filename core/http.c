@@ -42,7 +42,9 @@ void xp_http_config_init(struct xp_http_config *c)
     c->low_speed_time_s = 60;
     /* 32 MiB: with the buffer's growth and the rest of the process, an
      * endless JSON answer stops under 64 MiB of peak RSS (at 64 MiB it
-     * peaked at 76; issue 16, tests/faults/test_hostile.py) */
+     * peaked at 76; issue 16, tests/faults/test_hostile.py); a dense one
+     * under the cap is refused before json-c builds it (the budget of
+     * xp_json_parse_answer, include/xport/json.h) */
     c->max_body = (size_t)32 << 20;
     c->max_redirects = 10;
 }

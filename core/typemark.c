@@ -62,7 +62,8 @@ int xp_tm_classify(const struct xp_value *v, struct json_object **tree)
         return 'u';
     case XP_V_JSON: {
         struct json_object *o;
-        if (xp_json_parse(&o, v->u.s.ptr, v->u.s.len, "nested value"))
+        /* raw text, often a server's (a point scanned in place): priced first */
+        if (xp_json_parse_answer(&o, v->u.s.ptr, v->u.s.len, "nested value", NULL))
             return -1;
         if (!js_unsafe(o)) {
             json_object_put(o);

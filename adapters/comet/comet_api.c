@@ -35,9 +35,10 @@ void comet_url(struct xp_buf *b, const struct comet_rest *c, const char *path,
     put_query(b, query);
 }
 
-static int parse_object(struct json_object **out, const struct xp_buf *body, const char *what)
+static int parse_object(struct json_object **out, const struct xp_buf *body, const char *what,
+                        const char *url)
 {
-    int rc = xp_json_parse(out, body->ptr, body->len, what);
+    int rc = xp_json_parse_answer(out, body->ptr, body->len, what, url);
     if (!rc && !json_object_is_type(*out, json_type_object)) {
         json_object_put(*out);
         *out = NULL;
@@ -58,7 +59,7 @@ static int run(struct comet_rest *c, struct xp_http_request *rq, struct json_obj
     if (rc)
         rc = xp_error_wrap(rc, "Comet %s", what);
     else if (out)
-        rc = parse_object(out, &r.body, what);
+        rc = parse_object(out, &r.body, what, rq->url);
     xp_http_response_release(&r);
     return rc;
 }
@@ -184,7 +185,7 @@ int comet_get_many(struct comet_rest *c, const char *const *paths, size_t n,
             }
     }
     for (size_t i = 0; i < n && !rc; i++)
-        rc = parse_object(&outs[i], &rs[i].body, paths[i]);
+        rc = parse_object(&outs[i], &rs[i].body, paths[i], u[i].ptr);
     for (size_t i = 0; i < n; i++) {
         if (rc) {
             json_object_put(outs[i]);

@@ -533,7 +533,7 @@ static int merge_points(const char *dir)
         char *nl = memchr(l, '\n', (size_t)(b.ptr + b.len - l));
         size_t len = nl ? (size_t)(nl - l) : strlen(l);
         struct json_object *o = NULL, *x = NULL, *m = NULL;
-        if (len && !(rc = xp_json_parse(&o, l, len, COMET_XPORT_POINTS))) {
+        if (len && !(rc = xp_json_parse_answer(&o, l, len, COMET_XPORT_POINTS, NULL))) {
             const char *name = xp_json_str(o, "metricName");
             struct json_object *i = xp_json_get(o, "i");
             if (!name || !i || !json_object_object_get_ex(o, "x", &x) ||
@@ -636,7 +636,8 @@ static int apply_types(struct json_object *params, struct json_object *others)
         const char *text = xp_json_str(o, "valueCurrent");
         if (!n || strcmp(n, COMET_X_PREFIX "types"))
             continue;
-        if (text && (rc = xp_json_parse(&t, text, strlen(text), "the other xport_types")))
+        if (text && (rc = xp_json_parse_answer(&t, text, strlen(text),
+                                               "the other xport_types", NULL)))
             return rc;
         json_object_array_del_idx(ov, i, 1);
         break;

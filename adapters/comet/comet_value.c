@@ -119,7 +119,8 @@ int comet_scan_object(char *s, size_t len, struct xp_arena *arena, struct xp_fie
     if (xp_jscan_object(s, len, f, max, n) == 0)
         return 0;
     struct json_object *o = NULL;
-    int rc = xp_json_parse(&o, s, len, "a JSON line");
+    /* a line from a server or an offline archive, priced like an answer */
+    int rc = xp_json_parse_answer(&o, s, len, "a JSON line", NULL);
     if (!rc && !json_object_is_type(o, json_type_object))
         rc = xp_error_set(XP_EINVALID, "not an object");
     if (!rc) {
@@ -404,10 +405,12 @@ int comet_extras_take(struct comet_extras *x, struct json_object *others)
     const char *t = held_str(x, COMET_X_PREFIX "metadata");
     int rc = 0;
     if (t)
-        rc = xp_json_parse(&x->metadata, t, strlen(t), "the other xport_metadata");
+        rc = xp_json_parse_answer(&x->metadata, t, strlen(t), "the other xport_metadata",
+                                  NULL);
     t = held_str(x, COMET_X_PREFIX "summary");
     if (!rc && t)
-        rc = xp_json_parse(&x->summary, t, strlen(t), "the other xport_summary");
+        rc = xp_json_parse_answer(&x->summary, t, strlen(t), "the other xport_summary",
+                                  NULL);
     return rc;
 }
 

@@ -44,7 +44,7 @@ int mld_json(struct mld *m, const char *method, const char *url,
         *out = NULL;
     int rc = xp_http_request(m->base.ctx->http, &rq, &r);
     if (!rc && out) {
-        rc = xp_json_parse(out, r.body.ptr, r.body.len, "ml-dash response");
+        rc = xp_json_parse_answer(out, r.body.ptr, r.body.len, "ml-dash response", url);
         if (!rc && !json_object_is_type(*out, json_type_object)) {
             json_object_put(*out);
             *out = NULL;

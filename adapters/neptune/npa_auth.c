@@ -127,7 +127,8 @@ static int exchange(struct npa *n)
     struct json_object *o = NULL;
     int rc = xp_http_request(n->base.ctx->http, &rq, &r);
     if (!rc)
-        rc = xp_json_parse(&o, r.body.ptr, r.body.len, "the Neptune token exchange");
+        rc = xp_json_parse_answer(&o, r.body.ptr, r.body.len, "the Neptune token exchange",
+                                  rq.url);
     if (!rc)
         rc = take_tokens(n, xp_json_str(o, "accessToken"), xp_json_str(o, "refreshToken"));
     if (rc == XP_EAUTH)
@@ -164,7 +165,8 @@ static int renew(struct npa *n)
         struct xp_http_response r = XP_HTTP_RESPONSE_INIT;
         struct json_object *o = NULL;
         int rc = xp_http_request(n->base.ctx->http, &rq, &r);
-        if (!rc && !xp_json_parse(&o, r.body.ptr, r.body.len, "the token refresh"))
+        if (!rc &&
+            !xp_json_parse_answer(&o, r.body.ptr, r.body.len, "the token refresh", rq.url))
             rc = take_tokens(n, xp_json_str(o, "access_token"), xp_json_str(o, "refresh_token"));
         else if (!rc)
             rc = XP_EINVALID;
@@ -235,7 +237,7 @@ int npa_json(struct npa *n, const char *url, const struct xp_buf *body,
     *out = NULL;
     int rc = npa_call(n, &rq, &r);
     if (!rc)
-        rc = xp_json_parse(out, r.body.ptr, r.body.len, "a Neptune response");
+        rc = xp_json_parse_answer(out, r.body.ptr, r.body.len, "a Neptune response", rq.url);
     if (!rc && !json_object_is_type(*out, json_type_object)) {
         json_object_put(*out);
         *out = NULL;
@@ -289,7 +291,8 @@ int npa_connect(struct npa *n, const char *token)
     if (!rc)
         rc = xp_http_request(h, &rq, &r);
     if (!rc)
-        rc = xp_json_parse(&c, r.body.ptr, r.body.len, "the Neptune client config");
+        rc = xp_json_parse_answer(&c, r.body.ptr, r.body.len, "the Neptune client config",
+                                  rq.url);
     if (!rc && !xp_json_str(c, "apiUrl"))
         rc = xp_error_set(XP_EINVALID, "the Neptune client config at '%s' has no apiUrl",
                           base);

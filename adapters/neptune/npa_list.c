@@ -137,8 +137,14 @@ static int list_type(struct npa *n, const char *ws, const char *proj, const char
         if ((rc = search(n, ws, proj, type, q.ptr, n->page, &d)))
             break;
         struct json_object *ents = xp_json_get(d, "entries");
-        size_t ne = ents && json_object_is_type(ents, json_type_array)
-                        ? json_object_array_length(ents) : 0;
+        if (!ents || !json_object_is_type(ents, json_type_array)) {
+            /* an answer of another shape is not an empty project */
+            json_object_put(d);
+            rc = xp_error_set(XP_EINVALID, "the Neptune server's list of %ss of '%s/%s' "
+                              "has no entries", type, ws, proj);
+            break;
+        }
+        size_t ne = json_object_array_length(ents);
         for (size_t i = 0; i < ne && !rc; i++) {
             struct json_object *e = json_object_array_get_idx(ents, i);
             const char *id = xp_json_str(e, "experimentId");
@@ -220,8 +226,13 @@ static int list_projects(struct npa *n, xp_experiment_cb cb, void *payload)
         if ((rc = npa_json(n, u.ptr, NULL, &d)))
             break;
         struct json_object *ents = xp_json_get(d, "entries");
-        size_t ne = ents && json_object_is_type(ents, json_type_array)
-                        ? json_object_array_length(ents) : 0;
+        if (!ents || !json_object_is_type(ents, json_type_array)) {
+            json_object_put(d);
+            rc = xp_error_set(XP_EINVALID, "the Neptune server's list of projects has no "
+                              "entries");
+            break;
+        }
+        size_t ne = json_object_array_length(ents);
         for (size_t i = 0; i < ne && !rc; i++) {
             struct json_object *p = json_object_array_get_idx(ents, i);
             const char *org = xp_json_str(p, "organizationName"), *nm = xp_json_str(p, "name");

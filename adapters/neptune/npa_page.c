@@ -161,7 +161,7 @@ int npa_page_json(struct npa_page *p, int is_float, const char *what)
 {
     json_object_put(p->tree);
     p->tree = NULL;
-    int rc = xp_json_parse(&p->tree, p->body.ptr, p->body.len, what);
+    int rc = xp_json_parse_answer(&p->tree, p->body.ptr, p->body.len, what, NULL);
     if (rc)
         return rc;
     struct json_object *vals = xp_json_get(p->tree, "values");

@@ -51,7 +51,7 @@ static int scan_row(struct ws_reader *r, const char *text, size_t len,
     }
     /* the scanner refused it: json-c says what is wrong, or reads it */
     struct json_object *o;
-    int rc = xp_json_parse(&o, text, len, "history row");
+    int rc = xp_json_parse_answer(&o, text, len, "history row", NULL);
     if (rc)
         return rc;
     if (!json_object_is_type(o, json_type_object)) {

@@ -42,8 +42,9 @@ int wsr_json_string_field(struct json_object **out, struct json_object *node,
         *out = json_object_get(f);
         return 0;
     }
-    return xp_json_parse(out, json_object_get_string(f),
-                         (size_t)json_object_get_string_len(f), key);
+    /* a JSON text inside the answer, priced on its own like one */
+    return xp_json_parse_answer(out, json_object_get_string(f),
+                                (size_t)json_object_get_string_len(f), key, NULL);
 }
 
 void wsr_add_file(struct ws_reader *r, const char *name, const char *url,

@@ -42,9 +42,36 @@ int xp_json_put_value(struct xp_buf *b, const struct xp_value *v,
 /* Serialise a json-c tree. sort_keys gives a canonical form (for digests). */
 int xp_json_put_obj(struct xp_buf *b, struct json_object *o, int sort_keys);
 
-/* Parse one JSON text; `what` names the source in the error message. */
+/* Parse one JSON text; `what` names the source in the error message.
+ * Nesting deeper than XP_JSON_DEPTH levels is an error. */
+#define XP_JSON_DEPTH 128
 int xp_json_parse(struct json_object **out, const char *text, size_t len,
                   const char *what);
+/* A server's answer: parsed whole with json-c only when its tree stays in
+ * a budget. json-c spends ~70 bytes on each 2-byte "0," and ~790 on each
+ * "{}," (core/jscan_cost.c measures it), so 30 MiB of [0,0,...], under the HTTP
+ * engine's 32 MiB answer cap (include/xport/sys/http.h), would take 1.1 GiB.
+ * The budget is XP_JSON_TREE_RATIO times the answer's size or
+ * XP_JSON_TREE_FLOOR, whichever is larger, as xp_jscan_cost prices it:
+ * - under the floor a whole process stays under 64 MiB (its own ~20 MiB,
+ *   an answer of at most 8 MiB, the tree);
+ * - real answers are dense only when small: a Neptune run of 9,000 fields
+ *   (Neptune's limit) is 1.6 MiB priced at 26 MiB, a Neptune series page
+ *   of 10,000 points 0.7 MiB at 14 MiB, a Comet page of 100 experiments
+ *   10 times its size; big ones are mostly strings, W&B's history rows
+ *   about 2 times their size;
+ * - above the floor a process holds at most ~5 times the answer (it and
+ *   its tree) besides its own: 30 MiB of [0,0,...] (priced at 1.7 GiB) is
+ *   refused, a 30 MiB answer of 40-byte strings (~100 MiB) is not.
+ * Beyond it xp_json_parse_answer fails with XP_EINVALID naming url
+ * (redacted; may be NULL), the count of values and the size, before
+ * anything is built. JSON texts inside answers (W&B's config, Comet's
+ * logged others) and nested values kept as raw text (xp_json_put_value,
+ * xp_value_to_json) are priced the same way. */
+#define XP_JSON_TREE_FLOOR ((uint64_t)32 << 20)
+#define XP_JSON_TREE_RATIO 4
+int xp_json_parse_answer(struct json_object **out, const char *text, size_t len,
+                         const char *what, const char *url);
 /* Read and parse a whole file (bounded: files above 256 MiB are refused). */
 int xp_json_read_file(struct json_object **out, const char *path);
 /* Write o and a newline to path atomically (temp file, fsync, rename). */

@@ -11,13 +11,14 @@ request. A rule is a JSON object:
     "sub": [{"re": REGEX, <with>}, ...]  the emulator's own answer, each match of REGEX in its
           body (bytes, read as Latin-1) replaced by <with>: "text" (UTF-8; a template where
           \\1 names the regex's first group), "hex" (raw bytes, e.g. "fffe" for invalid
-          UTF-8), "nest" N (N "[" then N "]": JSON nested N levels) or "digits" N (a
-          number of N digits); Content-Length follows the new body; "hits" counts the
+          UTF-8), "nest" N (N "[" then N "]": JSON nested N levels), "digits" N (a
+          number of N digits) or "dense" N (an array of N zeros); Content-Length follows the new body; "hits" counts the
           replacements made
     "redirect": 302|307  a redirect to the same path and query on the sink (below)
     "endless": TEXT       200, chunked, "prefix" then TEXT repeated until the client closes
           (or "limit" bytes, 256 MiB by default, so a client that never stops cannot fill a
-          disk); the rule counts its "answers", the bytes "sent" and the "longest" answer
+          disk), then "suffix" (which can make the answer complete JSON); the rule counts its
+          "answers", the bytes "sent" and the "longest" answer
     "declare": N          200 with Content-Length N (e.g. 4 GiB) but only "text" sent, then
           the connection closed
   "ctype" sets the Content-Type of redirect/endless/declare answers (application/json).
@@ -41,8 +42,8 @@ import emuhttp
 
 SINK_HOST = "127.0.0.2"
 RULE_KEYS = {"method", "path", "query", "body", "skip", "count", "sub", "redirect",
-             "endless", "prefix", "limit", "declare", "text", "ctype"}
-SUB_KEYS = {"re", "text", "hex", "nest", "digits"}
+             "endless", "prefix", "suffix", "limit", "declare", "text", "ctype"}
+SUB_KEYS = {"re", "text", "hex", "nest", "digits", "dense"}
 
 
 class _SinkHandler(BaseHTTPRequestHandler):
@@ -136,6 +137,8 @@ def _with(s):
         return b"[" * int(s["nest"]) + b"]" * int(s["nest"])
     if "digits" in s:
         return b"1" + b"0" * (int(s["digits"]) - 1)
+    if "dense" in s:
+        return b"[" + b"0," * (int(s["dense"]) - 1) + b"0]"
     return s.get("text", "").encode("utf-8")
 
 
@@ -195,6 +198,9 @@ def _answer(h, st, rule):
             with st.lock:
                 rule["sent"] += len(chunk)
                 rule["longest"] = max(rule.get("longest", 0), sent)
+        last = rule.get("suffix", "").encode("utf-8")
+        if last:
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(last), last))
         h.wfile.write(b"0\r\n\r\n")
     except OSError:
         pass

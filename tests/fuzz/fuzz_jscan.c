@@ -2,7 +2,9 @@
  * line; oracle: the sanitizers, every returned key and string lies inside
  * the buffer, and an object the scanner accepts is one json-c accepts too
  * when it has no nested member (those come back as raw spans the scanner
- * only brackets: their writers check them, xp_typemark_put_fields). */
+ * only brackets: their writers check them, xp_typemark_put_fields). Also
+ * prices the bytes as an answer (xp_jscan_cost): within the buffer, at most
+ * one value a byte, at most an object's price and a byte a byte. */
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     char *s = malloc(size ? size : 1);
     memcpy(s, data, size);
+    uint64_t nv;
+    if (xp_jscan_cost(s, size, &nv) > (uint64_t)size * 817 || nv > size)
+        abort();
     struct xp_field f[MAXF];
     size_t n = 0, end = 0;
     if (xp_jscan_object(s, size, f, MAXF, &n) == 0) {

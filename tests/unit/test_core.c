@@ -578,6 +578,90 @@ static void test_jscan(void **state)
             fail_msg("accepted %s", bad[i]);
 }
 
+/* text of n copies of unit inside prefix and suffix */
+static char *repeat(const char *prefix, const char *unit, size_t n, const char *suffix,
+                    size_t *len)
+{
+    size_t pl = strlen(prefix), ul = strlen(unit), sl = strlen(suffix);
+    char *s = malloc(pl + ul * n + sl + 1);
+    assert_non_null(s);
+    memcpy(s, prefix, pl);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + pl + i * ul, unit, ul);
+    memcpy(s + pl + ul * n, suffix, sl + 1);
+    *len = pl + ul * n + sl;
+    return s;
+}
+
+/* An answer is priced before json-c builds it, and refused when too dense
+ * for its size: [0,0,...] and [{},{},...] (issue 16's dense answers). */
+static void test_json_answer_budget(void **state)
+{
+    (void)state;
+    uint64_t n;
+    /* strings with quotes, brackets and backslashes inside count once */
+    const char *t = "{\"k\\\\\":[1,-2.5e3,\"a\\\"[{\\\\\",true,null,{}]}";
+    uint64_t c = xp_jscan_cost(t, strlen(t), &n);
+    assert_int_equal(n, 9); /* object, key, array, 1, -2.5e3, string, true, null, {} */
+    assert_true(c >= 800 + 160 + 2 * 104 + 72 + 792); /* json-c's measured costs */
+    /* escapes at every offset of the eight-byte steps */
+    for (size_t pad = 0; pad < 20; pad++) {
+        char b[64];
+        int bl = snprintf(b, sizeof(b), "[\"%.*s\\\"{\\\\\",[0]]", (int)pad,
+                          "xxxxxxxxxxxxxxxxxxxx");
+        c = xp_jscan_cost(b, (size_t)bl, &n);
+        assert_int_equal(n, 4); /* [, the string, [, 0 */
+        assert_int_equal(c, 168 + 104 + (pad + 6) + 168 + 113);
+    }
+    assert_int_equal(xp_jscan_cost("", 0, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(xp_jscan_cost("\"unterminated\\\"", 15, &n) > 0, 1);
+
+    size_t len;
+    struct json_object *o = (struct json_object *)1;
+    /* 400,000 zeros: 0.8 MiB of text, ~29 MiB of json-c objects, ~45 priced */
+    char *dense = repeat("{\"data\":[", "0,", 400000, "0]}", &len);
+    assert_int_equal(xp_json_parse_answer(&o, dense, len, "a page",
+                                          "http://user:pw@127.0.0.1:9/p?x=1"),
+                     XP_EINVALID);
+    assert_null(o);
+    const char *m = xp_error_last()->message;
+    assert_non_null(strstr(m, "a page from http://<redacted>@127.0.0.1:9/p?x=1"));
+    assert_non_null(strstr(m, "400004 JSON values in 800012 bytes"));
+    assert_null(strstr(m, "pw"));
+    free(dense);
+    /* 60,000 {} (180 kB) would take 47 MiB */
+    dense = repeat("[", "{},", 60000, "{}]", &len);
+    assert_int_equal(xp_json_parse_answer(&o, dense, len, NULL, NULL), XP_EINVALID);
+    assert_non_null(strstr(xp_error_last()->message, "an answer is too dense"));
+    free(dense);
+    /* under the floor: parsed (100,000 zeros, ~11 MiB priced) */
+    dense = repeat("[", "0,", 100000, "0]", &len);
+    assert_int_equal(xp_json_parse_answer(&o, dense, len, "a page", NULL), 0);
+    assert_int_equal(json_object_array_length(o), 100001);
+    json_object_put(o);
+    free(dense);
+    /* a big answer of long strings (W&B history rows) is parsed: 39 MiB
+     * priced for 19 MiB of text, over the floor but within 4 times its size */
+    dense = repeat("[", "\"{\\\"_step\\\":1,\\\"loss\\\":0.25,\\\"pad\\\":\\\""
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\\\"}\",",
+                   200000, "\"\"]", &len);
+    c = xp_jscan_cost(dense, len, &n);
+    assert_true(c > XP_JSON_TREE_FLOOR && c < XP_JSON_TREE_RATIO * (uint64_t)len);
+    assert_int_equal(xp_json_parse_answer(&o, dense, len, "a page", NULL), 0);
+    json_object_put(o);
+    free(dense);
+    /* nesting json-c will not go into is not priced: it says "too deep" */
+    dense = repeat("", "[", 100000, "", &len);
+    assert_true(xp_jscan_cost(dense, len, NULL) <= (XP_JSON_DEPTH + 1) * 168);
+    assert_int_equal(xp_json_parse_answer(&o, dense, len, "a page", NULL), XP_EINVALID);
+    assert_non_null(strstr(xp_error_last()->message, "nesting too deep"));
+    free(dense);
+    /* a malformed answer under the budget is json-c's to name */
+    assert_int_equal(xp_json_parse_answer(&o, "[1,", 3, "a page", NULL), XP_EINVALID);
+    assert_non_null(strstr(xp_error_last()->message, "truncated JSON in a page"));
+}
+
 /* Names from a server or a layout stay one path segment in a URL. */
 static void test_url_segment(void **state)
 {
@@ -607,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_typemark),
         cmocka_unit_test(test_stage_stale),
         cmocka_unit_test(test_url_segment),
+        cmocka_unit_test(test_json_answer_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

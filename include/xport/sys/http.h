@@ -68,7 +68,11 @@ struct xp_http_config {
 
 /* Fill in the defaults: 8 connections, 5 retries, budget 1000, backoff
  * 500 ms doubling up to 30 s, Retry-After up to 120 s, connect timeout
- * 30 s, low speed 1 B/s for 60 s, bodies up to 32 MiB, 10 redirects. */
+ * 30 s, low speed 1 B/s for 60 s, bodies up to 32 MiB, 10 redirects.
+ * A JSON body within the cap is then parsed whole only when json-c's tree
+ * for it stays within 4 times its size or 32 MiB, whichever is larger
+ * (xp_json_parse_answer, include/xport/json.h): 30 MiB of [0,0,...] would
+ * take 1.1 GiB. */
 void xp_http_config_init(struct xp_http_config *cfg);
 
 struct xp_http;
