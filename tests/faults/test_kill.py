@@ -292,6 +292,7 @@ class ZipsDst:
     names and bytes (libzip stamps members with the time they were added,
     so the archives' own bytes differ between two clean runs); any other
     file (a temporary one left behind) by its bytes."""
+    resume = ["--resume"]
 
     def __init__(self, prefix):
         self.prefix = prefix
