@@ -147,22 +147,46 @@ static void test_round_trip(void **state)
     free(back);
 }
 
+/* An object above the part size goes up in parts of the smallest size S3
+ * takes (5 MiB), streamed from the file, the experiment's experiment.json
+ * only after the upload is complete; a smaller part size is refused. */
 static void test_multipart(void **state)
 {
     struct fx *f = *state;
     char *wide = xp_path_join(f->tmp, "wide");
-    assert_int_equal(gen_wide_layout(wide, 2, 20, 3), 0);
+    /* one series of 125,000 points: a data.jsonl of more than 10 MiB */
+    assert_int_equal(gen_wide_layout(wide, 1, 125000, 0), 0);
+    char *data = xp_path_join(wide, "ws/proj/wide/metrics/m00/data.jsonl");
+    struct stat st;
+    assert_int_equal(stat(data, &st), 0);
+    assert_true(st.st_size > 10 * (1 << 20) && st.st_size <= 15 * (1 << 20));
     char *err = NULL;
-    const char *up[] = {"copy", "-v", wide, "s3://bkt/mp", "--opt", "s3:part-size=20000",
-                        NULL};
+    const char *small[] = {"copy", "-q", wide, "s3://bkt/mp", "--opt", "s3:part-size=1048576",
+                           NULL};
+    assert_int_not_equal(run(&err, small), 0);
+    assert_non_null(strstr(err, "part-size"));
+    free(err);
+    assert_int_equal(objects(f, "mp", "*"), 0);
+    const char *up[] = {"copy", "-v", wide, "s3://bkt/mp", "--opt", "s3:part-size=5242880",
+                        "--opt", "s3:parallel=3", NULL};
     assert_int_equal(run(&err, up), 0);
-    /* 64 KiB files in parts of 20000 bytes: four parts each */
+    /* three parts: 5 MiB, 5 MiB and the rest */
     assert_non_null(strstr(err, "uploads="));
-    assert_non_null(strstr(err, "partNumber=4&uploadId="));
+    assert_non_null(strstr(err, "partNumber=3&uploadId="));
+    assert_null(strstr(err, "partNumber=4&uploadId="));
+    /* experiment.json last: after the parts and the completion */
+    const char *last_part = NULL, *p = err;
+    while ((p = strstr(p, "?uploadId=")))
+        last_part = p++;
+    const char *commit = strstr(err, "ws/proj/wide/experiment.json' -> 200");
+    assert_non_null(last_part);
+    assert_non_null(commit);
+    assert_true(commit > last_part);
     free(err);
     const char *v[] = {"verify", wide, "s3://bkt/mp", NULL};
     assert_int_equal(run(NULL, v), 0);
     tu_rmtree(wide);
+    free(data);
     free(wide);
 }
 
