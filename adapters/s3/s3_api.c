@@ -325,7 +325,7 @@ static size_t window(const struct s3_adapter *s)
  * time, then completed; aborted on failure so that no parts are left. */
 static int multipart(struct s3_adapter *s, const char *key, const char *path, int64_t size)
 {
-    int64_t psz;
+    int64_t psz = 0;
     int rc = s3_part_size(s->part_size, size, &psz);
     if (rc)
         return rc;
