@@ -4,3 +4,5 @@ xport_add_test(test_s3 SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_s3.c
                ${CMAKE_SOURCE_DIR}/tests/local/gen_layout.c LABELS s3)
 target_include_directories(test_s3 PRIVATE ${CMAKE_SOURCE_DIR}/tests/local)
 xport_add_test(test_sigv4 SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sigv4.c LABELS unit s3)
+xport_add_test(test_s3_parts SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_s3_parts.c LABELS unit s3)
+target_include_directories(test_s3_parts PRIVATE ${CMAKE_SOURCE_DIR}/adapters/s3)
