@@ -13,12 +13,16 @@
 # since one node process serves every worker.
 # XPORT and GEN point at other builds of xport and xport-test-gen.
 # Measured 2026-12-07, s3, Release, 2 cores shared with other jobs (load
-# ~14): 10,000 experiments, --shard 1/1 about 536 s (19 experiments/s), 4
-# shards at once 191 s (52/s), ratio 2.8 (the workers wait on requests,
-# so more of them overlap); peak RSS 22.0 MiB for 1/1, 15.4-15.8 MiB per
-# shard. Verifying the two copies from s3rver was cut after 37 minutes; a
-# 500-experiment run verified both (16 and 32 experiments/s, before the
-# temporary layout stopped fsyncing).
+# ~9), with s3:parallel=8: 10,000 experiments, --shard 1/1 275 s (36
+# experiments/s), 4 shards at once 219 s (46/s), ratio 1.26; peak RSS
+# 24.1 MiB for 1/1, 16.5-16.8 MiB per shard; s3rver used 65 s and 63 s of
+# CPU. Verify read each copy back in 275 s and 273 s (36 experiments/s).
+# Before (one request at a time, and a listing request per experiment
+# read): 1/1 536 s (19/s), 4 shards 191 s (52/s), ratio 2.8, and the
+# verify was cut after 37 minutes: s3rver answers a listing of one
+# experiment's folder by walking (stat) every sibling folder, 70-100 ms
+# each at 1,500 experiments and growing with the layout; the reader now
+# takes each experiment's objects from the layout's own listing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}
@@ -104,8 +108,13 @@ if [ "$dest" = s3 ]; then
 fi
 # the figures first: reading 10,000 experiments back from s3rver to
 # verify them takes far longer than writing them
+t0=$(now)
 "$XPORT" verify "$work/src" "$one_dst" >/dev/null
+t1=$(now)
 "$XPORT" verify "$work/src" "$many_dst" >/dev/null
+t2=$(now)
+echo "verify: 1/1 copy $(secs "$t0" "$t1") s ($(rate "$n" "$(secs "$t0" "$t1")") experiments/s)," \
+     "sharded copy $(secs "$t1" "$t2") s"
 "$XPORT" status "$many_dst"
 
 echo "destination: $dest; nproc: $(nproc); both copies verified equal to the source"

@@ -2,6 +2,7 @@
  * read from (memory, a file, multipart files), where a response goes
  * (memory, an atomically written file, the caller's callback), and the
  * rate limits on both directions. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,18 @@ int xp__http_src_open(struct xp__http_src *s, struct xfer *x,
     return 0;
 }
 
+int xp__http_src_range(struct xp__http_src *s, int64_t off, int64_t len)
+{
+    if (off < 0 || len < 0 || off > (int64_t)s->size ||
+        (len && len > (int64_t)s->size - off))
+        return xp_error_set(XP_EINVALID, "bytes %" PRId64 "+%" PRId64
+                            " are not inside '%s' (%" PRId64 " bytes)", off, len,
+                            s->path, (int64_t)s->size);
+    s->base = (curl_off_t)off;
+    s->size = len ? (curl_off_t)len : s->size - (curl_off_t)off;
+    return 0;
+}
+
 void xp__http_src_close(struct xp__http_src *s)
 {
     if (s->fp)
@@ -132,7 +145,7 @@ void xp__http_src_close(struct xp__http_src *s)
 int xp__http_src_rewind(struct xp__http_src *s)
 {
     s->off = 0;
-    return s->fp && fseeko(s->fp, 0, SEEK_SET) ? -1 : 0;
+    return s->fp && fseeko(s->fp, (off_t)s->base, SEEK_SET) ? -1 : 0;
 }
 
 size_t xp__http_src_read(char *buf, size_t size, size_t nitems, void *ud)
@@ -140,11 +153,13 @@ size_t xp__http_src_read(char *buf, size_t size, size_t nitems, void *ud)
     struct xp__http_src *s = ud;
     size_t want = size * nitems, got;
     if (s->fp) {
-        got = fread(buf, 1, want, s->fp);
+        size_t left = (size_t)(s->size - s->off);
+        got = fread(buf, 1, want < left ? want : left, s->fp);
         if (!got && ferror(s->fp)) {
             sink_fail(s->x, XP_EIO, "cannot read '%s'", s->path);
             return CURL_READFUNC_ABORT;
         }
+        s->off += (curl_off_t)got;
     } else {
         size_t left = (size_t)(s->size - s->off);
         got = want < left ? want : left;
@@ -160,9 +175,8 @@ int xp__http_src_seek(void *ud, curl_off_t off, int origin)
     struct xp__http_src *s = ud;
     if (origin != SEEK_SET || off < 0 || off > s->size)
         return CURL_SEEKFUNC_CANTSEEK;
-    if (s->fp)
-        return fseeko(s->fp, (off_t)off, SEEK_SET) ? CURL_SEEKFUNC_FAIL
-                                                    : CURL_SEEKFUNC_OK;
+    if (s->fp && fseeko(s->fp, (off_t)(s->base + off), SEEK_SET))
+        return CURL_SEEKFUNC_FAIL;
     s->off = off;
     return CURL_SEEKFUNC_OK;
 }

@@ -124,6 +124,7 @@ struct xp__http_src {
     const char *path; /* for messages */
     const char *mem;
     curl_off_t size, off;
+    curl_off_t base; /* where the body starts in fp */
 };
 
 struct xfer {
@@ -205,6 +206,9 @@ void xp__http_src_close(struct xp__http_src *s);
 /* Open path as a body source for x; sets the error and returns XP_EIO. */
 int xp__http_src_open(struct xp__http_src *s, struct xfer *x,
                       const char *path);
+/* Narrow an opened file source to len bytes from off (len 0: to the end);
+ * XP_EINVALID when the range is not inside the file. */
+int xp__http_src_range(struct xp__http_src *s, int64_t off, int64_t len);
 int xp__http_on_progress(void *ud, curl_off_t dt, curl_off_t dn,
                          curl_off_t ut, curl_off_t un);
 /* Empty the sink before another attempt (x->af.err set on failure). */

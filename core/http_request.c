@@ -67,6 +67,10 @@ void xp__http_xfer_init(struct xfer *x, struct xp_http *h,
     } else if (rq->body_path && xp__http_src_open(&x->body, x, rq->body_path)) {
         xp__http_fail(x, XP_EIO, "%s", xp_error_last()->message);
         return;
+    } else if (rq->body_path &&
+               xp__http_src_range(&x->body, rq->path_offset, rq->path_len)) {
+        xp__http_fail(x, XP_EINVALID, "%s", xp_error_last()->message);
+        return;
     }
     if (rq->nparts) {
         x->parts = xp_calloc(rq->nparts, sizeof(*x->parts));

@@ -24,6 +24,11 @@ struct s3_adapter {
     char *cred_from; /* where the keys came from, for messages */
     int64_t part_size; /* objects above this go up in parts of this size */
     long list_page;    /* keys per ListObjectsV2 page (max-keys) */
+    long parallel;     /* requests in flight per experiment (s3:parallel) */
+    struct xp_location sel; /* --workspace/--project/--experiment patterns */
+    /* the objects of the experiments last listed, sorted by key (s3_fetch.c),
+     * so that reading one needs no listing of its own (under lock) */
+    struct s3_objects *listed;
     /* the bucket's xport.json once seen or written (under lock), so that
      * each experiment does not fetch it again */
     pthread_mutex_t lock;
@@ -39,12 +44,34 @@ int s3_configure(struct s3_adapter *s, const struct xp_options *opts);
 
 /* The object key of rel under the prefix ("" rel: the prefix itself). */
 void s3_key(struct xp_buf *out, const struct s3_adapter *s, const char *rel);
-/* Upload the file at path as key whole: in one PUT up to part_size, else
- * as a multipart upload; each request's body is checked by its sha256
- * (x-amz-content-sha256) and MD5 (Content-MD5, and the ETag answered). */
+/* An object and a file of this machine: the source of an upload, or where
+ * a download goes (size: the object's, checked; < 0: not checked). */
+struct s3_obj {
+    const char *key;
+    const char *path;
+    int64_t size;
+};
+/* S3's multipart limits (docs.aws.amazon.com/AmazonS3/latest/userguide/
+ * qfacts.html): parts of 5 MiB to 5 GiB (the last may be smaller), at most
+ * 10,000 of them. */
+#define S3_MIN_PART (5LL << 20)
+#define S3_MAX_PART (5LL << 30)
+#define S3_MAX_PARTS 10000
+/* The part size for an object of size bytes: want, or the fewest whole MiB
+ * that fit it in 10,000 parts; XP_EINVALID when even 5 GiB parts do not. */
+int s3_part_size(int64_t want, int64_t size, int64_t *out);
+/* Upload each file whole: up to part_size in one PUT, else as a multipart
+ * upload; `parallel` requests at a time (parts too), bodies streamed from
+ * the files. Each request's body is checked by its sha256
+ * (x-amz-content-sha256) and MD5 (Content-MD5, and the ETag answered).
+ * 0 only when every one is stored. */
+int s3_put_files(struct s3_adapter *s, const struct s3_obj *v, size_t n);
 int s3_put_file(struct s3_adapter *s, const char *key, const char *path);
-/* Download key into path (written atomically); size < 0: not checked.
- * XP_ENOTFOUND when there is no such object (no error message set). */
+/* Download the objects, `parallel` at a time, each into its path (written
+ * atomically: whole or absent); *bad (may be NULL) gets the index of the
+ * one that failed. */
+int s3_get_files(struct s3_adapter *s, const struct s3_obj *v, size_t n, size_t *bad);
+/* One object; XP_ENOTFOUND when there is none (no error message set). */
 int s3_get_file(struct s3_adapter *s, const char *key, const char *path, int64_t size);
 int s3_delete(struct s3_adapter *s, const char *key);
 
@@ -61,6 +88,19 @@ int s3_list(struct s3_adapter *s, const char *prefix, const char *delimiter,
 int s3_marker_to(struct s3_adapter *s, const char *path, int *have);
 /* Remember the bucket's xport.json (body is taken). */
 void s3_marker_known(struct s3_adapter *s, struct xp_buf *body);
+
+/* s3_fetch.c: the objects a listing saw (keys below the prefix and its
+ * '/', with sizes), kept by the adapter for reading. */
+struct s3_objects;
+struct s3_objects *s3_objects_new(void);
+void s3_objects_add(struct s3_objects *o, const char *rel, int64_t size);
+void s3_objects_free(struct s3_objects *o);
+/* Keep o (taken) as the adapter's listing, replacing the last one. */
+void s3_listed_set(struct s3_adapter *s, struct s3_objects *o);
+/* Every object of the experiment at rel ("ws/proj/exp" below the prefix)
+ * into dir/..., `parallel` at a time: those the last listing saw, else
+ * (or when one has vanished since) those a listing of rel/ finds. */
+int s3_fetch_experiment(struct s3_adapter *s, const char *rel, const char *dir);
 
 /* s3_sink.c */
 int s3_write_experiment(struct xp_sink **out, struct xp_adapter *a,

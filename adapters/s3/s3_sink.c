@@ -1,8 +1,9 @@
 /* Writing an experiment to s3://BUCKET/PREFIX: the local adapter's sink
  * (opened through the registry, never its headers) writes it into a
  * private temporary layout, and when it commits, its files go up as whole
- * objects, experiment.json last, so that an experiment is in the bucket
- * (and listed) only once every object of it is.
+ * objects, several at once (s3:parallel), and experiment.json alone after
+ * every other one is stored, so that an experiment is in the bucket (and
+ * listed) only once every object of it is.
  *
  * Why compose the local sink: the layout then has one writer, and what it
  * checks (names, the manifest, series files) holds for S3 unchanged.
@@ -128,19 +129,26 @@ static int upload(struct s3_sink *k, const char *rel, int replacing)
         s3_key(&key, s, r.ptr);
         rc = s3_delete(s, key.ptr);
     }
-    for (size_t i = 0; i < n && !rc; i++) {
+    /* every object but experiment.json, `parallel` at a time */
+    struct s3_obj *v = xp_calloc(n ? n : 1, sizeof(*v));
+    size_t nv = 0;
+    for (size_t i = 0; i < n; i++) {
         if (!strcmp(files[i], "experiment.json"))
             continue;
-        if (xp_ctx_cancelled(s->base.ctx))
-            rc = xp_error_set(XP_ECANCEL, "cancelled");
         xp_buf_reset(&r);
         xp_buf_printf(&r, "%s/%s", rel, files[i]);
         s3_key(&key, s, r.ptr);
-        char *path = xp_path_join(dir, files[i]);
-        if (!rc)
-            rc = s3_put_file(s, key.ptr, path);
-        free(path);
+        v[nv++] = (struct s3_obj){xp_buf_detach(&key), xp_path_join(dir, files[i]), -1};
     }
+    if (!rc && xp_ctx_cancelled(s->base.ctx))
+        rc = xp_error_set(XP_ECANCEL, "cancelled");
+    if (!rc)
+        rc = s3_put_files(s, v, nv);
+    for (size_t i = 0; i < nv; i++) {
+        free((char *)v[i].key);
+        free((char *)v[i].path);
+    }
+    free(v);
     if (!rc && replacing) {
         xp_buf_reset(&r);
         xp_buf_printf(&r, "%s/", rel);

@@ -550,6 +550,25 @@ static void test_uploads(void **state)
     assert_string_equal(json_object_get_string(v), want);
     json_object_put(o);
 
+    /* a range of the file only (one part of a multipart upload), then from
+     * an offset to its end; a range past the end is refused unsent */
+    static const int64_t ranges[][3] = {{50000, 70000, 70000}, {199990, 0, 10}};
+    struct xp_http_request rq6 = {.method = "PUT", .url = u, .body_path = path};
+    for (size_t i = 0; i < 2; i++) {
+        rq6.path_offset = ranges[i][0];
+        rq6.path_len = ranges[i][1];
+        assert_int_equal(xp_http_request(h, &rq6, &r), 0);
+        o = json_tokener_parse(r.body.ptr);
+        assert_int_equal(jint(o, "body_len"), ranges[i][2]);
+        xp_sha256_hex(want, data + ranges[i][0], (size_t)ranges[i][2]);
+        assert_true(json_object_object_get_ex(o, "body_sha256", &v));
+        assert_string_equal(json_object_get_string(v), want);
+        json_object_put(o);
+    }
+    rq6.path_len = 11;
+    assert_int_equal(xp_http_request(h, &rq6, &r), XP_EINVALID);
+    assert_contains(xp_error_last()->message, "not inside");
+
     /* multipart: a file part streamed from disk and a memory part */
     tu_write(path, "file-content-line\n");
     const struct xp_http_part parts[] = {

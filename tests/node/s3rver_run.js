@@ -32,6 +32,35 @@ if (!desWorks()) {
 }
 
 const S3rver = require(path.join(__dirname, 'node_modules', 's3rver'));
+const FilesystemStore = require(path.join(__dirname, 'node_modules', 's3rver', 'lib',
+                                          'stores', 'filesystem'));
+
+// s3rver 3.7.1 rolls a key up into a common prefix only when the key lies
+// directly in that folder: it never descends below the delimiter, so
+// "ws/" is not reported for "ws/proj/exp/experiment.json". S3 rolls up every
+// key that holds the delimiter after the prefix (ListObjectsV2,
+// https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
+// Do that here. Its continuation token is the last object's key, which a
+// page ending in a common prefix does not have, so a delimited listing is
+// answered in one page.
+const listObjects = FilesystemStore.prototype.listObjects;
+FilesystemStore.prototype.listObjects = async function (bucket, options) {
+  const { delimiter, prefix = '', startAfter = '' } = options;
+  if (!delimiter)
+    return listObjects.call(this, bucket, options);
+  const all = await listObjects.call(this, bucket,
+                                     { prefix, startAfter, maxKeys: Infinity });
+  const objects = [];
+  const commonPrefixes = new Set();
+  for (const object of all.objects) {
+    const idx = object.key.slice(prefix.length).indexOf(delimiter);
+    if (idx === -1)
+      objects.push(object);
+    else
+      commonPrefixes.add(object.key.slice(0, prefix.length + idx + delimiter.length));
+  }
+  return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated: false };
+};
 const [dir, ...buckets] = process.argv.slice(2);
 if (!dir) {
   process.stderr.write('usage: node s3rver_run.js DIR BUCKET...\n');

@@ -14,3 +14,5 @@ target_include_directories(test_s3_journal PRIVATE ${CMAKE_SOURCE_DIR}/tests/loc
 # The journal's generation and xp_journal_adopt's rule (no server).
 xport_add_test(test_journal_adopt SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_journal_adopt.c
                LABELS unit s3)
+xport_add_test(test_s3_parts SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_s3_parts.c LABELS unit s3)
+target_include_directories(test_s3_parts PRIVATE ${CMAKE_SOURCE_DIR}/adapters/s3)

@@ -148,6 +148,9 @@ struct xp_http_request {
     const void *body;
     size_t body_len;
     const char *body_path;
+    /* With body_path: send only path_len bytes from path_offset (one part
+     * of a file, streamed); path_len 0 sends from path_offset to the end. */
+    int64_t path_offset, path_len;
     const struct xp_http_part *parts;
     size_t nparts;
 
