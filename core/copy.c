@@ -390,8 +390,12 @@ int xp_copy(struct xp_adapter *src, struct xp_adapter *dst,
          * the source lists them in */
         qsort(run.refs, run.nrefs, sizeof(*run.refs), copy_ref_order);
     if (!list_rc && o->journal && !o->dry_run &&
-        xp_journal_listed(o->journal, run.st.experiments_listed, run.st.listed_all))
-        xp_error_clear(); /* only xport status reads it: "remaining" stays unknown */
+        xp_journal_listed(o->journal, run.st.experiments_listed, run.st.listed_all)) {
+        /* only xport status reads it: nothing is lost, "remaining" stays unknown */
+        xp_ctx_warn(src->ctx, "%s (xport status will not know how many remain)",
+                    xp_error_last()->message);
+        xp_error_clear();
+    }
     if (o->resume && dst && !o->dry_run && !xp_adapter_can(dst->type, XP_CAP_RESUME))
         xp_ctx_warn(src->ctx, "adapter '%s' keeps no items of an interrupted attempt: "
                     "unfinished experiments are written again whole", dst->type->name);

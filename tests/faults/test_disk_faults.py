@@ -168,6 +168,8 @@ def walk_zips(name, args, points, ref, tmp):
             # or its "listed" line, which only `xport status` reads) must
             # lose nothing
             fail("%s: exit 0 despite the fault, and the archives differ" % what)
+        elif p.returncode == 0 and "warning: " not in p.stderr:
+            fail("%s: exit 0 and no warning: the fault passed unsaid" % what)
         elif p.returncode != 0 and not re.search(
                 r"'[^'\n]+'[^\n]*: (%s)" % "|".join(REASONS), p.stderr):
             fail("%s: message names no file or reason: %r" % (what, p.stderr))
